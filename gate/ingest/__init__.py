@@ -1,0 +1,174 @@
+"""Read scanner reports: detect Trivy or Grype from the content and normalize to a Scan.
+
+The document is parsed once, by a typed decoder that keeps only the fields the gate reads. Anything
+that is not a recognisable Trivy or Grype report is refused with a reason and what to do instead.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+from gate.errors import InputError
+from gate.ingest import grype, trivy
+from gate.ingest._text import json_document
+from gate.model import Scan
+
+__all__ = ["parse_report", "read_report"]
+
+
+class _Envelope(trivy.TrivyReport):
+    """The top level of any JSON object the gate may be given: Trivy, Grype, and known look-alikes."""
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    # Grype
+    matches: list[grype.GrypeMatch] | None = None
+    ignoredMatches: list[grype.GrypeMatch] | None = None
+    source: grype.GrypeSource | None = None
+    distro: grype._Distro | None = None
+    descriptor: grype._Descriptor | None = None
+    # Look-alikes, kept only to refuse them with a useful message.
+    runs: Any = None
+    schema_: Any = Field(default=None, alias="$schema")
+    ClusterName: Any = None
+    Resources: Any = None
+    vulnerabilities: Any = None
+    statements: Any = None
+    bomFormat: Any = None
+    Config: Any = None
+    Id: Any = None
+
+
+class _ListItem(trivy.TrivyResult):
+    """An item of a top-level JSON list: a legacy Trivy result, or a docker/podman inspect entry."""
+
+    Id: Any = None
+    Config: Any = None
+    RepoTags: Any = None
+
+
+_ENVELOPE = TypeAdapter(_Envelope)
+_LIST = TypeAdapter(list[_ListItem])
+_SCALAR_NAMES = {b"n": "null", b"t": "true", b"f": "false", b'"': "a string"}
+
+
+def read_report(path: str, data: bytes) -> Scan:
+    """Parse the bytes of a report read from `path` (used in messages). Raises InputError."""
+    document, warnings = json_document(data, path)
+    return parse_report(document, path, warnings)
+
+
+def parse_report(document: bytes, source: str, warnings: list[str] | None = None) -> Scan:
+    """Parse one JSON document (UTF-8 bytes) into a Scan. Raises InputError with what to do."""
+    warnings = warnings or []
+    first = document.lstrip()[:1]
+    if first == b"{":
+        envelope = _validate(_ENVELOPE, document, source)
+        return _from_object(envelope, source, warnings)
+    if first == b"[":
+        items = _validate(_LIST, document, source)
+        return _from_list(items, source, warnings)
+    what = _SCALAR_NAMES.get(first, "a number" if first[:1].isdigit() or first == b"-" else "not JSON")
+    raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
+
+
+_ASK_JSON = "give the scanner's JSON output (trivy --format json, grype -o json)"
+
+
+def _validate(adapter: TypeAdapter[Any], document: bytes, source: str) -> Any:
+    try:
+        return adapter.validate_json(document)
+    except ValidationError as exc:
+        raise InputError(f"{source}: {_describe(exc)}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    if err["type"] == "json_invalid":
+        detail = str(err.get("ctx", {}).get("error", err["msg"]))
+        if "recursion limit" in detail:
+            return "the JSON is nested too deeply to be a scanner report; check the file"
+        if "EOF" in detail:
+            return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
+        return f"invalid JSON ({detail}); {_ASK_JSON}"
+    location = _location(err["loc"])
+    return f"{location}: {err['msg'].lower()} (got {_short(err.get('input'))}); the report is malformed"
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("function-after", "function-plain") and not part.startswith("_"):
+            out += f".{part}" if out else part
+    return out or "top level"
+
+
+def _short(value: object) -> str:
+    text = type(value).__name__ if isinstance(value, (dict, list)) else repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
+    is_trivy = env.SchemaVersion is not None or env.Results is not None
+    is_grype = env.matches is not None
+    if is_trivy and is_grype:
+        raise InputError(f"{source}: the document has both Trivy and Grype fields; give one scanner's report")
+    if is_grype:
+        if env.source is None and env.descriptor is None:
+            raise InputError(f"{source}: `matches` without `source` or `descriptor` is not a Grype report")
+        return grype.to_scan(
+            env.matches or [],
+            env.ignoredMatches or [],
+            env.source,
+            env.distro,
+            env.descriptor,
+            source,
+            warnings,
+        )
+    if is_trivy:
+        if env.SchemaVersion is not None and env.SchemaVersion != 2:
+            raise InputError(
+                f"{source}: Trivy SchemaVersion {env.SchemaVersion} is not supported (only 2); "
+                "upgrade or downgrade trivy"
+            )
+        if env.SchemaVersion is None and env.Results is not None and not any(r.Target for r in env.Results):
+            raise InputError(f"{source}: `Results` without `SchemaVersion` or targets is not a Trivy report")
+        return trivy.to_scan(env, source, warnings)
+    raise InputError(f"{source}: {_what_else(env)}")
+
+
+def _what_else(env: _Envelope) -> str:
+    if env.runs is not None or env.schema_ is not None and "sarif" in str(env.schema_).lower():
+        return "this is a SARIF file, not a scanner report; give the scanner's JSON output instead"
+    if env.ClusterName is not None or env.Resources is not None:
+        return "this is a Trivy Kubernetes report; the gate reads image reports (trivy image --format json)"
+    if env.statements is not None:
+        return "this is a VEX document, not a scanner report"
+    if env.bomFormat is not None:
+        return "this is a CycloneDX document, not a scanner report; scan it (trivy sbom / grype sbom:) first"
+    if env.vulnerabilities is not None:
+        return "this looks like a GitLab security report, not a Trivy or Grype report"
+    if env.Config is not None or env.Id is not None or env.RepoTags is not None:
+        return "this is image metadata (docker inspect or an image config); pass it with --image-metadata"
+    if env.SchemaVersion is None and env.matches is None:
+        return f"not a Trivy or Grype report (no `SchemaVersion`/`Results` or `matches`); {_ASK_JSON}"
+    return f"not a Trivy or Grype report; {_ASK_JSON}"
+
+
+def _from_list(items: list[_ListItem], source: str, warnings: list[str]) -> Scan:
+    if not items:
+        raise InputError(
+            f"{source}: the document is an empty list, which no scanner writes for a scan; check the scan step"
+        )
+    if any(item.Id is not None or item.Config is not None for item in items):
+        raise InputError(
+            f"{source}: this is docker or podman inspect output; pass it with --image-metadata, "
+            "and give the scanner's report as the report"
+        )
+    if not all(item.Target for item in items):
+        raise InputError(f"{source}: a list without `Target` entries is not a Trivy report; {_ASK_JSON}")
+    return trivy.legacy_to_scan(list(items), source, warnings)

@@ -1,0 +1,69 @@
+"""Turn the raw bytes of a report into the bytes of one JSON document.
+
+Handles what real pipelines produce: UTF-8 with or without BOM, UTF-16 with BOM (PowerShell redirects,
+sometimes with a stray odd byte at the end) and log lines printed before the JSON document.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+
+from gate.errors import InputError
+
+__all__ = ["json_document"]
+
+# A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
+# Trivy list form). `[0000]  WARN ...` is a log line, not JSON.
+_DOCUMENT_START = re.compile(rb"^[ \t]*(\{|\[[ \t]*(\{|\]|\r?$))", re.MULTILINE)
+_MAX_SKIPPED_SHOWN = 3
+
+
+def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
+    """Return the UTF-8 bytes of the JSON document in `data` and warnings about what was skipped.
+
+    Raises InputError for empty or blank content, undecodable text, or text without a JSON document.
+    """
+    data = _to_utf8(data, source)
+    if not data.strip():
+        raise InputError(f"{source}: the file is empty; the scanner produced no report (check the scan step)")
+    match = _DOCUMENT_START.search(data)
+    if match is None or not data[: match.start()].strip():
+        # No log prefix: the parser gives the precise error for whatever this is.
+        return data, []
+    if match is None:
+        raise InputError(
+            f"{source}: no JSON document found; run the scanner with JSON output "
+            "(trivy --format json, grype -o json)"
+        )
+    skipped = [line.strip() for line in data[: match.start()].decode("utf-8", "replace").splitlines()]
+    skipped = [line for line in skipped if line]
+    shown = "; ".join(repr(_shorten(line)) for line in skipped[:_MAX_SKIPPED_SHOWN])
+    more = f" and {len(skipped) - _MAX_SKIPPED_SHOWN} more" if len(skipped) > _MAX_SKIPPED_SHOWN else ""
+    noun = "line" if len(skipped) == 1 else "lines"
+    warning = (
+        f"{source}: skipped {len(skipped)} {noun} before the JSON document: {shown}{more} "
+        "(send the scanner's log to stderr)"
+    )
+    return data[match.start() :], [warning]
+
+
+def _to_utf8(data: bytes, source: str) -> bytes:
+    if data.startswith(codecs.BOM_UTF8):
+        return data[len(codecs.BOM_UTF8) :]
+    for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
+        if data.startswith(bom):
+            body = data[len(bom) :]
+            # A stray single trailing byte (a newline appended by a shell) cannot be UTF-16.
+            if len(body) % 2 and body[-1:].isspace():
+                body = body[:-1]
+            try:
+                return body.decode(encoding).encode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise InputError(f"{source}: not valid {encoding.upper()} text ({exc.reason})") from None
+    return data
+
+
+def _shorten(text: str, limit: int = 80) -> str:
+    printable = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return printable if len(printable) <= limit else printable[: limit - 1] + "…"

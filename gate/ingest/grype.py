@@ -1,0 +1,289 @@
+"""Grype JSON (0.7 up to current schemas) -> Scan."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from gate.errors import InputError
+from gate.ingest.image import image_from_config
+from gate.model import Cvss, Finding, FindingKind, FixState, Image, Layer, Package, Scan, Severity, Suppression
+
+__all__ = ["GrypeMatch", "GrypeSource", "to_scan"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Metrics(_Wire):
+    baseScore: float | None = None
+
+
+class _Cvss(_Wire):
+    source: str | None = None
+    version: str | None = None
+    vector: str | None = None
+    metrics: _Metrics | None = None
+
+
+class _LegacyCvss(_Wire):
+    baseScore: float | None = None
+    vector: str | None = None
+
+
+class _FixAvailable(_Wire):
+    version: str | None = None
+    date: str | None = None
+
+
+class _Fix(_Wire):
+    versions: list[str] | None = None
+    state: str | None = None
+    available: list[_FixAvailable] | None = None
+
+
+class _Kev(_Wire):
+    cve: str | None = None
+
+
+class _Epss(_Wire):
+    cve: str | None = None
+    epss: float | None = None
+    percentile: float | None = None
+
+
+class _Vulnerability(_Wire):
+    id: str
+    namespace: str | None = None
+    severity: str | None = None
+    description: str | None = None
+    dataSource: str | None = None
+    cvss: list[_Cvss] | None = None
+    cvssV2: _LegacyCvss | None = None
+    cvssV3: _LegacyCvss | None = None
+    fix: _Fix | None = None
+    fixedInVersion: str | None = None
+    knownExploited: list[_Kev] | None = None
+    epss: list[_Epss] | None = None
+    risk: float | None = None
+
+
+class _Related(_Wire):
+    id: str
+    cvss: list[_Cvss] | None = None
+
+
+class _Location(_Wire):
+    path: str | None = None
+    layerID: str | None = None
+
+
+class _Artifact(_Wire):
+    name: str
+    version: str | None = None
+    type: str | None = None
+    locations: list[_Location] | None = None
+    purl: str | None = None
+
+
+class _IgnoreRule(_Wire):
+    vulnerability: str | None = None
+    reason: str | None = None
+    namespace: str | None = None
+
+
+class GrypeMatch(_Wire):
+    """One entry of Grype's `matches` (or `ignoredMatches`)."""
+
+    vulnerability: _Vulnerability
+    relatedVulnerabilities: list[_Related] | None = None
+    artifact: _Artifact
+    appliedIgnoreRules: list[_IgnoreRule] | None = None
+
+
+class _Target(_Wire):
+    userInput: str | None = None
+    imageID: str | None = None
+    manifestDigest: str | None = None
+    tags: list[str] | None = None
+    repoDigests: list[str] | None = None
+    imageSize: int | None = None
+    config: str | None = None
+
+
+class GrypeSource(_Wire):
+    """Grype's `source`: what was scanned."""
+
+    type: str | None = None
+    target: _Target | str | None = None
+
+
+class _Distro(_Wire):
+    name: str | None = None
+    version: str | None = None
+
+
+class _Descriptor(_Wire):
+    name: str | None = None
+    version: str | None = None
+
+
+_FIX_STATES = {
+    "fixed": FixState.FIXED,
+    "not-fixed": FixState.NOT_FIXED,
+    "wont-fix": FixState.WONT_FIX,
+}
+
+
+def to_scan(
+    matches: Sequence[GrypeMatch],
+    ignored: Sequence[GrypeMatch],
+    source_info: GrypeSource | None,
+    distro: _Distro | None,
+    descriptor: _Descriptor | None,
+    source: str,
+    warnings: Sequence[str] = (),
+) -> Scan:
+    """Normalize the parts of a Grype report. Raises InputError for a malformed embedded image config."""
+    findings = [_finding(m, None) for m in matches]
+    findings += [_finding(m, _suppression(m)) for m in ignored]
+    artifact, artifact_type, image = _source(source_info, distro, source)
+    version = descriptor.version if descriptor and descriptor.version else ""
+    return Scan(
+        source=source,
+        scanner="grype",
+        scanner_version="" if version == "[not provided]" else version,
+        artifact=artifact,
+        artifact_type=artifact_type,
+        image=image,
+        findings=tuple(findings),
+        warnings=tuple(warnings),
+    )
+
+
+def _source(info: GrypeSource | None, distro: _Distro | None, source: str) -> tuple[str, str, Image | None]:
+    os_name = " ".join(p for p in ((distro.name, distro.version) if distro else ()) if p)
+    if info is None:
+        return "", "", None
+    target = info.target
+    if not isinstance(target, _Target):
+        return target or "", info.type or "", None
+    if info.type != "image":
+        return target.userInput or "", info.type or "", None
+    facts: dict[str, Any] = {
+        "reference": target.userInput or "",
+        "image_id": target.imageID or "",
+        "repo_tags": tuple(target.tags or ()),
+        "repo_digests": tuple(target.repoDigests or ()),
+        "os": os_name,
+        "size": target.imageSize,
+    }
+    config = _decode_config(target.config, source) if target.config else None
+    image = image_from_config(config, source, **facts) if config else Image(**facts)
+    return target.userInput or "", "container_image", image
+
+
+def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
+    try:
+        config = json.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError) as exc:
+        raise InputError(f"{source}: source.target.config is not base64 JSON ({exc})") from None
+    if not isinstance(config, dict):
+        raise InputError(f"{source}: source.target.config is not a JSON object")
+    return config
+
+
+def _finding(match: GrypeMatch, suppressed: Suppression | None) -> Finding:
+    vuln = match.vulnerability
+    art = match.artifact
+    fix = vuln.fix
+    state = _FIX_STATES.get((fix.state or "").lower(), FixState.UNKNOWN) if fix else FixState.UNKNOWN
+    versions = tuple(v for v in (fix.versions or ()) if v) if fix else ()
+    if vuln.fixedInVersion:
+        state, versions = FixState.FIXED, (vuln.fixedInVersion,)
+    aliases = tuple(dict.fromkeys(r.id for r in match.relatedVulnerabilities or () if r.id and r.id != vuln.id))
+    epss = _epss(vuln)
+    location = (art.locations or [None])[0]
+    available = (fix.available or []) if fix else []
+    fix_dates = sorted(d for d in (_date(a.date) for a in available) if d)
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=vuln.id,
+        aliases=aliases,
+        description=vuln.description or "",
+        severity=Severity.parse(vuln.severity),
+        package=Package(
+            name=art.name,
+            version=art.version or "",
+            type=art.type or "",
+            purl=art.purl or "",
+            path=(location.path or "") if location else "",
+        ),
+        target=(location.path or "") if location else "",
+        fix_state=state,
+        fixed_versions=versions,
+        cvss=tuple(_cvss(match)),
+        kev=True if vuln.knownExploited else None,
+        epss=epss.epss if epss else None,
+        epss_percentile=epss.percentile if epss else None,
+        risk=vuln.risk,
+        fix_date=fix_dates[0] if fix_dates else None,
+        layer=Layer(digest=location.layerID) if location and location.layerID else None,
+        url=vuln.dataSource or "",
+        scanner="grype",
+        suppressed=suppressed,
+    )
+
+
+def _epss(vuln: _Vulnerability) -> _Epss | None:
+    entries = [e for e in vuln.epss or () if e.epss is not None]
+    for entry in entries:
+        if entry.cve == vuln.id:
+            return entry
+    return entries[0] if entries else None
+
+
+def _cvss(match: GrypeMatch) -> Iterator[Cvss]:
+    vuln = match.vulnerability
+    seen: set[tuple[str, str]] = set()
+    default_source = (vuln.namespace or "grype").split(":")[0]
+    groups = [(vuln.cvss or [], default_source)] + [
+        (r.cvss or [], "nvd") for r in match.relatedVulnerabilities or ()
+    ]
+    for entries, fallback in groups:
+        for entry in entries:
+            version = (entry.version or "").split(".")[0]
+            if version not in ("2", "3", "4"):
+                continue
+            src = entry.source or fallback
+            if (src, version) in seen:
+                continue
+            seen.add((src, version))
+            score = entry.metrics.baseScore if entry.metrics else None
+            yield Cvss(source=src, version=version, score=score, vector=entry.vector or "")  # type: ignore[arg-type]
+    for legacy, version in ((vuln.cvssV2, "2"), (vuln.cvssV3, "3")):
+        if legacy is not None and ("grype", version) not in seen:
+            yield Cvss(source="grype", version=version, score=legacy.baseScore, vector=legacy.vector or "")  # type: ignore[arg-type]
+
+
+def _suppression(match: GrypeMatch) -> Suppression:
+    rules = match.appliedIgnoreRules or []
+    reasons = [r.reason for r in rules if r.reason]
+    return Suppression(status="ignored", statement="; ".join(reasons), source="grype ignore rule")
+
+
+def _date(text: str | None) -> date | None:
+    if not text or len(text) < 10:
+        return None
+    try:
+        parsed = date.fromisoformat(text[:10])
+    except ValueError:
+        return None
+    return None if parsed.year < 1900 else parsed

@@ -1,0 +1,112 @@
+"""Image facts from an OCI / Docker image config, as embedded in scanner reports.
+
+The config is machine-written JSON: unknown keys are ignored, missing keys tolerated, wrong types refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from gate.errors import InputError
+from gate.model import Image
+
+__all__ = ["image_from_config", "parse_created"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Healthcheck(_Wire):
+    Test: list[str] | None = None
+
+
+class _RunConfig(_Wire):
+    User: str | None = None
+    Env: list[str] | None = None
+    Labels: dict[str, str] | None = None
+    ExposedPorts: dict[str, Any] | None = None
+    Healthcheck: _Healthcheck | None = None
+
+
+class _History(_Wire):
+    created_by: str | None = None
+    empty_layer: bool | None = None
+
+
+class _RootFS(_Wire):
+    diff_ids: list[str] | None = None
+
+
+class _Config(_Wire):
+    created: str | None = None
+    config: _RunConfig | None = None
+    container_config: _RunConfig | None = None
+    history: list[_History] | None = None
+    rootfs: _RootFS | None = None
+    os: str | None = None
+    architecture: str | None = None
+    size: int | None = Field(default=None, alias="Size")
+
+
+def image_from_config(config: Mapping[str, Any], source: str, **facts: Any) -> Image:
+    """Build an Image from an OCI/Docker image config plus facts the report knows (reference, digests).
+
+    Raises InputError when a field has the wrong type.
+    """
+    try:
+        wire = _Config.model_validate(config)
+    except ValidationError as exc:
+        raise InputError(f"{source}: image config: {_first_error(exc)}") from None
+    run = wire.config or _RunConfig()
+    healthcheck: bool | None = None
+    if run.Healthcheck is not None and run.Healthcheck.Test:
+        healthcheck = run.Healthcheck.Test[0] != "NONE"
+    elif run.Healthcheck is None:
+        healthcheck = False
+    values: dict[str, Any] = {
+        "config_known": True,
+        "user": run.User,
+        "labels": tuple(sorted((run.Labels or {}).items())),
+        "env": tuple(run.Env or ()),
+        "exposed_ports": tuple(sorted(run.ExposedPorts or {})),
+        "healthcheck": healthcheck,
+        "created": parse_created(wire.created),
+        "diff_ids": tuple((wire.rootfs.diff_ids or []) if wire.rootfs else ()),
+        "history": tuple((h.created_by or "", bool(h.empty_layer)) for h in wire.history or ()),
+    }
+    values.update({k: v for k, v in facts.items() if v not in (None, "", ())})
+    return Image(**values)
+
+
+def parse_created(text: str | None) -> datetime | None:
+    """Parse an RFC 3339 timestamp as images carry it (nanoseconds and `Z` included); None if absent or odd."""
+    if not text:
+        return None
+    cleaned = text.strip().replace("Z", "+00:00")
+    # Python before 3.11 accepts at most 6 fractional digits.
+    if "." in cleaned:
+        head, _, tail = cleaned.partition(".")
+        digits = "".join(ch for ch in tail if ch.isdigit())
+        zone = tail[len(digits) :]
+        cleaned = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
+    try:
+        return datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None
+
+
+def _first_error(exc: ValidationError) -> str:
+    err = exc.errors()[0]
+    return f"{_loc(err['loc'])}: {err['msg']}"
+
+
+def _loc(loc: Sequence[int | str]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"

@@ -1,0 +1,345 @@
+"""Trivy JSON (SchemaVersion 2, the 0.19 object form and the pre-0.20 list form) -> Scan."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from gate.errors import InputError
+from gate.ingest.image import image_from_config
+from gate.model import Cvss, Finding, FindingKind, FixState, Image, Layer, Package, Scan, Severity, Suppression
+
+__all__ = ["TrivyReport", "TrivyResult", "to_scan"]
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class _Layer(_Wire):
+    Digest: str | None = None
+    DiffID: str | None = None
+    CreatedBy: str | None = None
+
+
+class _Cvss(_Wire):
+    V2Vector: str | None = None
+    V3Vector: str | None = None
+    V40Vector: str | None = None
+    V2Score: float | None = None
+    V3Score: float | None = None
+    V40Score: float | None = None
+
+
+class _PkgIdentifier(_Wire):
+    PURL: str | None = None
+
+
+class _Vulnerability(_Wire):
+    VulnerabilityID: str
+    VendorIDs: list[str] | None = None
+    PkgName: str | None = None
+    PkgPath: str | None = None
+    PkgIdentifier: _PkgIdentifier | None = None
+    InstalledVersion: str | None = None
+    FixedVersion: str | None = None
+    Status: str | None = None
+    Layer: _Layer | None = None
+    SeveritySource: str | None = None
+    PrimaryURL: str | None = None
+    Title: str | None = None
+    Description: str | None = None
+    Severity: str | None = None
+    VendorSeverity: dict[str, int] | None = None
+    CVSS: dict[str, _Cvss] | None = None
+    PublishedDate: str | None = None
+
+
+class _Secret(_Wire):
+    RuleID: str
+    Category: str | None = None
+    Severity: str | None = None
+    Title: str | None = None
+    StartLine: int | None = None
+    Layer: _Layer | None = None
+
+
+class _Misconfiguration(_Wire):
+    ID: str
+    AVDID: str | None = None
+    Type: str | None = None
+    Title: str | None = None
+    Description: str | None = None
+    Message: str | None = None
+    Resolution: str | None = None
+    Severity: str | None = None
+    PrimaryURL: str | None = None
+    Status: str | None = None
+    Layer: _Layer | None = None
+
+
+class _License(_Wire):
+    Name: str
+    Severity: str | None = None
+    Category: str | None = None
+    PkgName: str | None = None
+    FilePath: str | None = None
+    Link: str | None = None
+
+
+class _Modified(_Wire):
+    Type: str | None = None
+    Status: str | None = None
+    Statement: str | None = None
+    Source: str | None = None
+    Finding: dict[str, Any] | None = None
+
+
+class TrivyResult(_Wire):
+    """One entry of Trivy's `Results` (also one item of the legacy list form)."""
+
+    Target: str | None = None
+    Class: str | None = None
+    Type: str | None = None
+    Vulnerabilities: list[_Vulnerability] | None = None
+    Secrets: list[_Secret] | None = None
+    Misconfigurations: list[_Misconfiguration] | None = None
+    Licenses: list[_License] | None = None
+    ExperimentalModifiedFindings: list[_Modified] | None = None
+
+
+class _OS(_Wire):
+    Family: str | None = None
+    Name: str | None = None
+
+
+class _Metadata(_Wire):
+    OS: _OS | None = None
+    ImageID: str | None = None
+    DiffIDs: list[str] | None = None
+    RepoTags: list[str] | None = None
+    RepoDigests: list[str] | None = None
+    ImageConfig: dict[str, Any] | None = None
+    Size: int | None = None
+
+
+class TrivyReport(_Wire):
+    """The fields of a Trivy report the gate reads."""
+
+    SchemaVersion: int | None = None
+    ArtifactName: str | None = None
+    ArtifactType: str | None = None
+    Metadata: _Metadata | None = None
+    Results: list[TrivyResult] | None = None
+    # The 0.19 object form kept these at the top level.
+    ImageID: str | None = None
+    RepoTags: list[str] | None = None
+    RepoDigests: list[str] | None = None
+
+
+_WONT_FIX = {"will_not_fix", "fix_deferred", "end_of_life"}
+_NOT_FIXED = {"affected", "under_investigation"}
+_CVSS_VERSIONS = (("V2", "2"), ("V3", "3"), ("V40", "4"))
+
+
+def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
+    """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
+    meta = report.Metadata or _Metadata()
+    artifact_type = report.ArtifactType or ""
+    if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
+        artifact_type = "container_image"
+    image = None
+    if artifact_type == "container_image" or meta.ImageID or meta.ImageConfig:
+        os_name = " ".join(p for p in ((meta.OS.Family, meta.OS.Name) if meta.OS else ()) if p)
+        facts: dict[str, Any] = {
+            "reference": report.ArtifactName or "",
+            "image_id": meta.ImageID or report.ImageID or "",
+            "repo_tags": tuple(meta.RepoTags or report.RepoTags or ()),
+            "repo_digests": tuple(meta.RepoDigests or report.RepoDigests or ()),
+            "os": os_name,
+            "size": meta.Size,
+        }
+        if meta.ImageConfig:
+            image = image_from_config(meta.ImageConfig, source, **facts)
+            if meta.DiffIDs and not image.diff_ids:
+                image = image.model_copy(update={"diff_ids": tuple(meta.DiffIDs)})
+        else:
+            image = Image(**{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ()))
+    return Scan(
+        source=source,
+        scanner="trivy",
+        artifact=report.ArtifactName or "",
+        artifact_type=artifact_type,
+        image=image,
+        findings=tuple(_findings(report.Results or (), source)),
+        warnings=tuple(warnings),
+    )
+
+
+def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[str] = ()) -> Scan:
+    """Normalize the pre-0.20 list form (a bare list of results)."""
+    return Scan(
+        source=source,
+        scanner="trivy",
+        artifact=results[0].Target or "" if results else "",
+        findings=tuple(_findings(results, source)),
+        warnings=tuple(warnings),
+    )
+
+
+def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
+    for result in results:
+        target = result.Target or ""
+        for vuln in result.Vulnerabilities or ():
+            yield _vulnerability(vuln, target, result.Type or "")
+        for secret in result.Secrets or ():
+            yield _secret(secret, target)
+        for misconf in result.Misconfigurations or ():
+            if (misconf.Status or "FAIL").upper() == "FAIL":
+                yield _misconfiguration(misconf, target)
+        for lic in result.Licenses or ():
+            yield _license(lic, target)
+        for modified in result.ExperimentalModifiedFindings or ():
+            finding = _modified(modified, target, result.Type or "", source)
+            if finding is not None:
+                yield finding
+
+
+def _vulnerability(v: _Vulnerability, target: str, pkg_type: str) -> Finding:
+    fixed = v.FixedVersion or ""
+    status = (v.Status or "").lower()
+    if fixed:
+        fix_state = FixState.FIXED
+    elif status in _WONT_FIX:
+        fix_state = FixState.WONT_FIX
+    elif status in _NOT_FIXED:
+        fix_state = FixState.NOT_FIXED
+    else:
+        fix_state = FixState.UNKNOWN
+    severity_text = v.Severity
+    if not severity_text and v.SeveritySource and v.VendorSeverity:
+        severity_text = _VENDOR_SEVERITY.get(v.VendorSeverity.get(v.SeveritySource, 0), "")
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=v.VulnerabilityID,
+        aliases=tuple(dict.fromkeys(a for a in v.VendorIDs or () if a and a != v.VulnerabilityID)),
+        title=v.Title or "",
+        description=v.Description or "",
+        severity=Severity.parse(severity_text),
+        package=Package(
+            name=v.PkgName or "",
+            version=v.InstalledVersion or "",
+            type=pkg_type,
+            purl=(v.PkgIdentifier.PURL or "") if v.PkgIdentifier else "",
+            path=v.PkgPath or "",
+        ),
+        target=target,
+        fix_state=fix_state,
+        fixed_versions=tuple(s.strip() for s in fixed.split(",") if s.strip()),
+        cvss=tuple(_cvss(v.CVSS or {})),
+        published=_date(v.PublishedDate),
+        layer=_layer(v.Layer),
+        url=v.PrimaryURL or "",
+        scanner="trivy",
+    )
+
+
+_VENDOR_SEVERITY = {0: "UNKNOWN", 1: "LOW", 2: "MEDIUM", 3: "HIGH", 4: "CRITICAL"}
+
+
+def _cvss(scores: dict[str, _Cvss]) -> Iterator[Cvss]:
+    for source in sorted(scores):
+        entry = scores[source]
+        for prefix, version in _CVSS_VERSIONS:
+            score = getattr(entry, f"{prefix}Score")
+            vector = getattr(entry, f"{prefix}Vector") or ""
+            if score is not None or vector:
+                yield Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+
+
+def _secret(s: _Secret, target: str) -> Finding:
+    return Finding(
+        kind=FindingKind.SECRET,
+        id=s.RuleID,
+        title=s.Title or s.Category or s.RuleID,
+        severity=Severity.parse(s.Severity),
+        target=target,
+        package=Package(name=target, path=target) if target else None,
+        layer=_layer(s.Layer),
+        scanner="trivy",
+    )
+
+
+def _misconfiguration(m: _Misconfiguration, target: str) -> Finding:
+    return Finding(
+        kind=FindingKind.MISCONFIG,
+        id=m.ID,
+        aliases=(m.AVDID,) if m.AVDID and m.AVDID != m.ID else (),
+        title=m.Title or m.ID,
+        description=" ".join(p for p in (m.Message, m.Resolution) if p) or (m.Description or ""),
+        severity=Severity.parse(m.Severity),
+        target=target,
+        layer=_layer(m.Layer),
+        url=m.PrimaryURL or "",
+        scanner="trivy",
+    )
+
+
+def _license(lic: _License, target: str) -> Finding:
+    return Finding(
+        kind=FindingKind.LICENSE,
+        id=lic.Name,
+        title=f"{lic.Name} ({lic.Category})" if lic.Category else lic.Name,
+        severity=Severity.parse(lic.Severity),
+        package=Package(name=lic.PkgName, path=lic.FilePath or "") if lic.PkgName else None,
+        target=lic.FilePath or target,
+        scanner="trivy",
+    )
+
+
+_MODIFIED_KINDS: dict[str, type[_Wire]] = {
+    "vulnerability": _Vulnerability,
+    "secret": _Secret,
+    "misconfiguration": _Misconfiguration,
+    "license": _License,
+}
+
+
+def _modified(m: _Modified, target: str, pkg_type: str, source: str) -> Finding | None:
+    kind = (m.Type or "").lower()
+    wire = _MODIFIED_KINDS.get(kind)
+    if wire is None or m.Finding is None:
+        return None
+    try:
+        parsed = TypeAdapter(wire).validate_python(m.Finding)
+    except ValidationError as exc:
+        raise InputError(f"{source}: ExperimentalModifiedFindings: {exc.errors()[0]['msg']}") from None
+    if isinstance(parsed, _Vulnerability):
+        finding = _vulnerability(parsed, target, pkg_type)
+    elif isinstance(parsed, _Secret):
+        finding = _secret(parsed, target)
+    elif isinstance(parsed, _Misconfiguration):
+        finding = _misconfiguration(parsed, target)
+    else:
+        assert isinstance(parsed, _License)
+        finding = _license(parsed, target)
+    suppression = Suppression(status=m.Status or "", statement=m.Statement or "", source=m.Source or "")
+    return finding.model_copy(update={"suppressed": suppression})
+
+
+def _layer(layer: _Layer | None) -> Layer | None:
+    if layer is None or not (layer.Digest or layer.DiffID):
+        return None
+    return Layer(digest=layer.Digest or "", diff_id=layer.DiffID or "", created_by=layer.CreatedBy or "")
+
+
+def _date(text: str | None) -> date | None:
+    if not text or len(text) < 10:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        return None

@@ -1,0 +1,246 @@
+"""The normalized model every scanner report is read into.
+
+Nothing here knows about a scanner's wire format, a policy or an output: ingest builds these
+objects, the policy engine reads them, the renderers read them through the decision.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "Cvss",
+    "Finding",
+    "FindingKind",
+    "FixState",
+    "Image",
+    "Layer",
+    "Package",
+    "Scan",
+    "Severity",
+    "Suppression",
+]
+
+Scanner = Literal["trivy", "grype"]
+
+
+class Severity(str, enum.Enum):
+    """Severity, ordered from UNKNOWN (lowest) to CRITICAL, so `s >= Severity.HIGH` reads naturally."""
+
+    UNKNOWN = "UNKNOWN"
+    NEGLIGIBLE = "NEGLIGIBLE"
+    LOW = "LOW"
+    MEDIUM = "MEDIUM"
+    HIGH = "HIGH"
+    CRITICAL = "CRITICAL"
+
+    @property
+    def rank(self) -> int:
+        """0 for UNKNOWN up to 5 for CRITICAL."""
+        return _SEVERITY_RANK[self]
+
+    @classmethod
+    def parse(cls, text: str | None) -> Severity:
+        """Map a scanner's severity word to a Severity; empty or unrecognised text is UNKNOWN."""
+        if not text:
+            return cls.UNKNOWN
+        return _SEVERITY_WORDS.get(text.strip().upper(), cls.UNKNOWN)
+
+    def __lt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank < other.rank
+
+    def __le__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank <= other.rank
+
+    def __gt__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank > other.rank
+
+    def __ge__(self, other: object) -> bool:
+        if not isinstance(other, Severity):
+            return NotImplemented
+        return self.rank >= other.rank
+
+
+_SEVERITY_RANK = {s: i for i, s in enumerate(Severity)}
+_SEVERITY_WORDS = {s.value: s for s in Severity} | {"INFO": Severity.NEGLIGIBLE, "MODERATE": Severity.MEDIUM}
+
+
+class FindingKind(str, enum.Enum):
+    """What a finding is about."""
+
+    VULNERABILITY = "vulnerability"
+    SECRET = "secret"
+    MISCONFIG = "misconfig"
+    LICENSE = "license"
+
+
+class FixState(str, enum.Enum):
+    """Whether the scanner knows of a fix for a vulnerability."""
+
+    FIXED = "fixed"
+    """A fixed version exists (Trivy: non-empty FixedVersion; Grype: fix.state "fixed")."""
+    NOT_FIXED = "not-fixed"
+    """The vendor has no fix yet."""
+    WONT_FIX = "wont-fix"
+    """The vendor will not fix it (Trivy will_not_fix, fix_deferred, end_of_life)."""
+    UNKNOWN = "unknown"
+    """The scanner did not say."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Package(_Frozen):
+    """The package a finding is in."""
+
+    name: str
+    """Package name as the scanner reports it (e.g. `openssl`, `golang.org/x/net`)."""
+    version: str = ""
+    """Installed version."""
+    type: str = ""
+    """Ecosystem or package type (`apk`, `deb`, `npm`, `gomod`, `python`, ...)."""
+    purl: str = ""
+    """Package URL when the scanner gives one."""
+    path: str = ""
+    """File the package was found in (lockfile, jar, binary), empty for OS packages."""
+
+
+class Cvss(_Frozen):
+    """One CVSS score from one source."""
+
+    source: str
+    """Who scored it: `nvd`, `ghsa`, `redhat`, a distro, ..."""
+    version: Literal["2", "3", "4"]
+    score: float | None = None
+    vector: str = ""
+
+
+class Layer(_Frozen):
+    """The image layer a finding was found in."""
+
+    digest: str = ""
+    diff_id: str = ""
+    created_by: str = ""
+
+
+class Suppression(_Frozen):
+    """The scanner itself suppressed this finding (Trivy ExperimentalModifiedFindings, Grype ignoredMatches)."""
+
+    status: str = ""
+    """Trivy: `ignored`, `not_affected`, ...; Grype: `ignored`."""
+    statement: str = ""
+    """The reason the scanner's configuration gave."""
+    source: str = ""
+    """Where the suppression came from (`.trivyignore`, a VEX file, a Grype ignore rule)."""
+
+
+class Finding(_Frozen):
+    """One thing a scanner found: a vulnerability in a package, a secret, a misconfiguration, a license."""
+
+    kind: FindingKind
+    id: str
+    """CVE/GHSA/... for vulnerabilities, the rule ID for secrets and misconfigurations, the license name."""
+    aliases: tuple[str, ...] = ()
+    """Other IDs of the same vulnerability (GHSA <-> CVE, distro advisories)."""
+    title: str = ""
+    description: str = ""
+    severity: Severity = Severity.UNKNOWN
+    package: Package | None = None
+    target: str = ""
+    """What the scanner scanned to find it: Trivy's Target, a file path for secrets."""
+    fix_state: FixState = FixState.UNKNOWN
+    fixed_versions: tuple[str, ...] = ()
+    cvss: tuple[Cvss, ...] = ()
+    kev: bool | None = None
+    """Known exploited (CISA KEV): True/False when the report says, None when it does not know."""
+    epss: float | None = None
+    """EPSS probability 0..1 when known."""
+    epss_percentile: float | None = None
+    risk: float | None = None
+    """Grype's risk score, for display."""
+    published: date | None = None
+    fix_date: date | None = None
+    """When the first fix became available (Grype `fix.available[].date`)."""
+    layer: Layer | None = None
+    url: str = ""
+    """The scanner's primary advisory link (kept for reference; never rendered as a link)."""
+    scanner: Scanner
+    suppressed: Suppression | None = None
+
+    @property
+    def fixable(self) -> bool:
+        """True when a fixed version exists."""
+        return self.fix_state is FixState.FIXED
+
+    @property
+    def all_ids(self) -> tuple[str, ...]:
+        """The ID followed by its aliases."""
+        return (self.id, *self.aliases)
+
+
+class Image(_Frozen):
+    """What is known of the scanned image itself, from the report or from image metadata."""
+
+    reference: str = ""
+    """The image reference as given to the scanner (`alpine:3.19`, `ghcr.io/org/app@sha256:...`)."""
+    image_id: str = ""
+    """The config digest (`sha256:...`)."""
+    repo_tags: tuple[str, ...] = ()
+    repo_digests: tuple[str, ...] = ()
+    os: str = ""
+    """Operating system family and version, e.g. `alpine 3.19.1`."""
+    config_known: bool = False
+    """True when the image config (user, labels, env, ...) was available; the fields below are then real."""
+    user: str | None = None
+    """The config's User; None when the config has no User field."""
+    labels: tuple[tuple[str, str], ...] = ()
+    env: tuple[str, ...] = ()
+    exposed_ports: tuple[str, ...] = ()
+    healthcheck: bool | None = None
+    created: datetime | None = None
+    size: int | None = None
+    """Uncompressed size in bytes."""
+    diff_ids: tuple[str, ...] = ()
+    """Layer DiffIDs, base first."""
+    history: tuple[tuple[str, bool], ...] = ()
+    """(created_by, empty_layer) per history entry, oldest first."""
+
+    def label(self, name: str) -> str | None:
+        """The value of label `name`, or None."""
+        for key, value in self.labels:
+            if key == name:
+                return value
+        return None
+
+
+class Scan(_Frozen):
+    """One scanner report, normalized."""
+
+    source: str
+    """Where it was read from (a path, or `-` for stdin)."""
+    scanner: Scanner
+    scanner_version: str = ""
+    artifact: str = ""
+    """What was scanned: the image reference, a directory, a file."""
+    artifact_type: str = ""
+    """`container_image`, `filesystem`, `repository`, ... (Trivy ArtifactType; Grype source.type mapped)."""
+    image: Image | None = None
+    findings: tuple[Finding, ...] = ()
+    warnings: tuple[str, ...] = ()
+    """Things the reader noticed and skipped (log lines before the JSON, ...)."""
+
+    @property
+    def is_image(self) -> bool:
+        """True when the scanned artifact is a container image."""
+        return self.artifact_type in {"container_image", "image"}

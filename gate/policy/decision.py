@@ -1,0 +1,221 @@
+"""The decision: what the engine hands to every renderer (the engine -> report contract).
+
+A Decision holds one ImageDecision per image. Each says which rule caught each finding, which waiver let
+a finding through, which waivers expired or went unused, and the verdict. Renderers read only this.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections import Counter
+from collections.abc import Iterable
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict
+
+from gate.model import Finding, Image, Severity
+
+__all__ = [
+    "Action",
+    "Decision",
+    "FindingOutcome",
+    "ImageDecision",
+    "RuleResult",
+    "Verdict",
+    "Violation",
+    "WaivedFinding",
+    "WaiverState",
+    "WaiverStatus",
+    "combine",
+]
+
+
+class Verdict(str, enum.Enum):
+    """pass < warn < fail."""
+
+    PASS = "pass"
+    WARN = "warn"
+    FAIL = "fail"
+
+    @property
+    def rank(self) -> int:
+        """0 pass, 1 warn, 2 fail."""
+        return ("pass", "warn", "fail").index(self.value)
+
+    @classmethod
+    def worst(cls, verdicts: Iterable[Verdict]) -> Verdict:
+        """The most severe verdict; pass for none."""
+        return max(verdicts, key=lambda v: v.rank, default=cls.PASS)
+
+
+class Action(str, enum.Enum):
+    """What a rule does when it triggers."""
+
+    FAIL = "fail"
+    WARN = "warn"
+    INFO = "info"
+    OFF = "off"
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict a triggered rule with this action gives."""
+        return {Action.FAIL: Verdict.FAIL, Action.WARN: Verdict.WARN}.get(self, Verdict.PASS)
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RuleResult(_Frozen):
+    """How one rule of the policy came out for one image."""
+
+    rule_id: str
+    title: str
+    help: str = ""
+    action: Action
+    subject: str
+    """`findings` for rules with `match`, or the image check ID (e.g. `non-root-user`) for image rules."""
+    matched: int = 0
+    """Findings that matched (waived ones excluded)."""
+    max: int | None = None
+    """The budget: the rule triggers only when more than `max` findings match."""
+    triggered: bool = False
+    explanation: str = ""
+    """One sentence saying why the rule triggered or passed."""
+
+    @property
+    def verdict(self) -> Verdict:
+        """The verdict this rule gives."""
+        return self.action.verdict if self.triggered else Verdict.PASS
+
+
+class Violation(_Frozen):
+    """One (rule, finding) that did not pass; image checks have no finding."""
+
+    rule_id: str
+    action: Action
+    id: str
+    """The finding's ID, or the image check's ID."""
+    severity: Severity
+    message: str
+    """Why it did not pass, in one sentence."""
+    finding: Finding | None = None
+
+    @property
+    def package(self) -> str | None:
+        """The package name, if there is one."""
+        return self.finding.package.name if self.finding and self.finding.package else None
+
+    @property
+    def version(self) -> str | None:
+        """The installed version, if there is one."""
+        return self.finding.package.version if self.finding and self.finding.package else None
+
+
+class WaivedFinding(_Frozen):
+    """A finding a waiver let through."""
+
+    finding: Finding
+    waiver_id: str
+    reason: str
+    expires: date
+    owner: str = ""
+    rules: tuple[str, ...] = ()
+    """Rules that would have caught it without the waiver."""
+
+
+class WaiverState(str, enum.Enum):
+    """Where a waiver stands on the evaluation date."""
+
+    USED = "used"
+    EXPIRING = "expiring"
+    """Used, and expires within the warning window."""
+    EXPIRED = "expired"
+    UNUSED = "unused"
+
+
+class WaiverStatus(_Frozen):
+    """One waiver of the policy and what it did for one image."""
+
+    waiver_id: str
+    reason: str
+    expires: date
+    owner: str = ""
+    state: WaiverState
+    matched: int = 0
+    days_left: int
+    """Days until expiry (negative once expired)."""
+
+
+class FindingOutcome(_Frozen):
+    """What the gate decided for one finding."""
+
+    finding: Finding
+    action: Action | None = None
+    """The strongest action of the rules that caught it; None when no rule did."""
+    rules: tuple[str, ...] = ()
+    """IDs of the rules that caught it."""
+    waiver_id: str | None = None
+    expired_waivers: tuple[str, ...] = ()
+    """Waivers that would have matched but have expired."""
+
+
+class ImageDecision(_Frozen):
+    """The decision for one image (or one scanned artifact)."""
+
+    name: str
+    """How the image is shown: its reference, or the report's artifact name or path."""
+    sources: tuple[str, ...]
+    """The reports this decision was made from."""
+    scanners: tuple[str, ...]
+    artifact_type: str = ""
+    image: Image | None = None
+    verdict: Verdict
+    rules: tuple[RuleResult, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    outcomes: tuple[FindingOutcome, ...] = ()
+    """One per active finding (scanner-suppressed ones excluded), most severe first."""
+    waived: tuple[WaivedFinding, ...] = ()
+    suppressed: tuple[Finding, ...] = ()
+    """Findings the scanner itself suppressed (Trivy ignore files and VEX, Grype ignore rules)."""
+    waivers: tuple[WaiverStatus, ...] = ()
+    notes: tuple[str, ...] = ()
+    """Things the gate noticed on the way (skipped log lines, missing data)."""
+
+    def severity_counts(self) -> dict[Severity, int]:
+        """Active findings per severity, every severity present, most severe first."""
+        counts = Counter(o.finding.severity for o in self.outcomes)
+        return {s: counts.get(s, 0) for s in sorted(Severity, reverse=True)}
+
+
+class Decision(_Frozen):
+    """The gate's decision over every image of one run."""
+
+    verdict: Verdict
+    today: date
+    policy: str
+    """Which policy decided: a path or `builtin:NAME`."""
+    images: tuple[ImageDecision, ...]
+
+    @property
+    def violations(self) -> tuple[Violation, ...]:
+        """Every violation of every image."""
+        return tuple(v for image in self.images for v in image.violations)
+
+
+def combine(decisions: Iterable[Decision]) -> Decision:
+    """One decision over several: the images side by side, the worst verdict wins.
+
+    Raises ValueError when given none, or decisions made on different dates or policies.
+    """
+    items = list(decisions)
+    if not items:
+        raise ValueError("no decisions to combine")
+    if len({(d.today, d.policy) for d in items}) > 1:
+        raise ValueError("decisions made on different dates or with different policies")
+    return Decision(
+        verdict=Verdict.worst(d.verdict for d in items),
+        today=items[0].today,
+        policy=items[0].policy,
+        images=tuple(image for d in items for image in d.images),
+    )

@@ -1,0 +1,245 @@
+"""The engine: evaluate(scan, policy, *, today) -> Decision. Pure: no I/O, no clock, no environment."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from gate.model import Finding, FindingKind, Scan, Severity
+from gate.policy.decision import (
+    Action,
+    Decision,
+    FindingOutcome,
+    ImageDecision,
+    RuleResult,
+    Verdict,
+    Violation,
+    WaivedFinding,
+)
+from gate.policy.image_checks import CHECKS
+from gate.policy.schema import Match, Policy, Rule
+from gate.policy.waivers import WaiverBook
+
+__all__ = ["evaluate", "matches"]
+
+_ACTION_ORDER = {Action.FAIL: 0, Action.WARN: 1, Action.INFO: 2, Action.OFF: 3}
+
+
+def evaluate(scan: Scan, policy: Policy, *, today: date) -> Decision:
+    """Decide one scan (one image) against a policy on the day `today`."""
+    image = _evaluate_image(scan, policy, today)
+    return Decision(verdict=image.verdict, today=today, policy=policy.name, images=(image,))
+
+
+def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
+    name = _display_name(scan)
+    active = [f for f in scan.findings if f.suppressed is None]
+    suppressed = tuple(f for f in scan.findings if f.suppressed is not None)
+    book = WaiverBook(policy.waivers, today=today, image=name)
+    waiver_of = {i: book.waiver_for(f) for i, f in enumerate(active)}
+    expired_of = {i: book.expired_for(f) for i, f in enumerate(active)}
+    open_idx = [i for i in range(len(active)) if waiver_of[i] is None]
+
+    results: list[RuleResult] = []
+    violations: list[Violation] = []
+    caught: dict[int, list[Rule]] = {}
+    would_catch: dict[int, list[str]] = {}
+    notes: list[str] = list(scan.warnings)
+    for rule in policy.rules:
+        if rule.action is Action.OFF:
+            continue
+        if rule.match is not None:
+            hits = [i for i in range(len(active)) if matches(active[i], rule.match, today=today)]
+            for i in hits:
+                if waiver_of[i] is not None:
+                    would_catch.setdefault(i, []).append(rule.id)
+            open_hits = [i for i in hits if i in set(open_idx)]
+            result = _budget_result(rule, len(open_hits))
+            results.append(result)
+            if result.triggered:
+                for i in open_hits:
+                    caught.setdefault(i, []).append(rule)
+                    if rule.action in (Action.FAIL, Action.WARN):
+                        violations.append(_finding_violation(rule, active[i], expired_of[i]))
+        else:
+            assert rule.image is not None
+            for check_id in rule.image.check_ids():
+                result, violation = _image_result(rule, check_id, scan)
+                results.append(result)
+                if violation is not None:
+                    violations.append(violation)
+
+    outcomes = []
+    for i, finding in enumerate(active):
+        rules = sorted(caught.get(i, []), key=lambda r: _ACTION_ORDER[r.action])
+        outcomes.append(
+            FindingOutcome(
+                finding=finding,
+                action=rules[0].action if rules else None,
+                rules=tuple(r.id for r in rules),
+                waiver_id=waiver_of[i].id if waiver_of[i] else None,
+                expired_waivers=tuple(w.id for w in expired_of[i]),
+            )
+        )
+    waived = []
+    for i, finding in enumerate(active):
+        waiver = waiver_of[i]
+        if waiver is not None:
+            waived.append(
+                WaivedFinding(
+                    finding=finding,
+                    waiver_id=waiver.id,
+                    reason=waiver.reason,
+                    expires=waiver.expires,
+                    owner=waiver.owner,
+                    rules=tuple(would_catch.get(i, [])),
+                )
+            )
+    return ImageDecision(
+        name=name,
+        sources=(scan.source,),
+        scanners=(scan.scanner,),
+        artifact_type=scan.artifact_type,
+        image=scan.image,
+        verdict=Verdict.worst(r.verdict for r in results),
+        rules=tuple(results),
+        violations=tuple(sorted(violations, key=_violation_order)),
+        outcomes=tuple(sorted(outcomes, key=lambda o: _finding_order(o.finding))),
+        waived=tuple(sorted(waived, key=lambda w: _finding_order(w.finding))),
+        suppressed=tuple(sorted(suppressed, key=_finding_order)),
+        waivers=book.statuses(),
+        notes=tuple(notes),
+    )
+
+
+def matches(finding: Finding, match: Match, *, today: date) -> bool:
+    """True when `finding` satisfies every key of `match` (absent keys match anything).
+
+    Numeric keys whose data the report lacks (EPSS, CVSS, ages) do not match, except `age_days` and
+    `fix_age_days`, where an unknown age counts as old so that an age limit fails closed.
+    """
+    if match.kind is not None and finding.kind not in match.kind:
+        return False
+    if match.severity is not None and finding.severity not in match.severity:
+        return False
+    if match.fixable is not None and finding.fixable is not match.fixable:
+        return False
+    if match.kev is not None and bool(finding.kev) is not match.kev:
+        return False
+    if match.epss is not None and (finding.epss is None or not match.epss.test(finding.epss)):
+        return False
+    if match.epss_percentile is not None and (
+        finding.epss_percentile is None or not match.epss_percentile.test(finding.epss_percentile)
+    ):
+        return False
+    if match.cvss is not None:
+        score = _best_cvss(finding)
+        if score is None or not match.cvss.test(score):
+            return False
+    if match.age_days is not None and finding.published is not None:
+        if not match.age_days.test((today - finding.published).days):
+            return False
+    if match.fix_age_days is not None and finding.fix_date is not None:
+        if not match.fix_age_days.test((today - finding.fix_date).days):
+            return False
+    package = finding.package
+    if match.package is not None and (package is None or not _any_glob(package.name, match.package)):
+        return False
+    if match.package_type is not None and (package is None or not _any_glob(package.type, match.package_type)):
+        return False
+    if match.purl is not None and (package is None or not _any_glob(package.purl, match.purl)):
+        return False
+    if match.ids is not None:
+        wanted = {i.upper() for i in match.ids}
+        if not any(i.upper() in wanted for i in finding.all_ids):
+            return False
+    return True
+
+
+def _best_cvss(finding: Finding) -> float | None:
+    """The highest v3/v4 base score, else v2 (sources are compared as equals)."""
+    modern = [c.score for c in finding.cvss if c.score is not None and c.version in ("3", "4")]
+    if modern:
+        return max(modern)
+    legacy = [c.score for c in finding.cvss if c.score is not None]
+    return max(legacy) if legacy else None
+
+
+def _any_glob(value: str, patterns: Sequence[str]) -> bool:
+    from fnmatch import fnmatchcase
+
+    return any(fnmatchcase(value, p) for p in patterns)
+
+
+def _budget_result(rule: Rule, count: int) -> RuleResult:
+    if rule.max is None:
+        triggered = count > 0
+        noun = "finding matches" if count == 1 else "findings match"
+        explanation = f"{count} {noun}" if count else "no finding matches"
+    else:
+        triggered = count > rule.max
+        explanation = f"{count} of at most {rule.max} allowed " + ("(over budget)" if triggered else "(within budget)")
+    return RuleResult(
+        rule_id=rule.id,
+        title=rule.title or rule.id,
+        help=rule.help,
+        action=rule.action,
+        subject="findings",
+        matched=count,
+        max=rule.max,
+        triggered=triggered,
+        explanation=explanation,
+    )
+
+
+def _finding_violation(rule: Rule, finding: Finding, expired: Sequence[object]) -> Violation:
+    why = [f"{finding.severity.value.lower()} {finding.kind.value}"]
+    if finding.kind is FindingKind.VULNERABILITY:
+        why.append(f"fixed in {', '.join(finding.fixed_versions)}" if finding.fixable else "no fix yet")
+        if finding.kev:
+            why.append("known exploited")
+    if rule.max is not None:
+        why.append(f"over the budget of {rule.max}")
+    if expired:
+        why.append("its waiver has expired")
+    return Violation(
+        rule_id=rule.id,
+        action=rule.action,
+        id=finding.id,
+        severity=finding.severity,
+        message="; ".join(why),
+        finding=finding,
+    )
+
+
+def _image_result(rule: Rule, check_id: str, scan: Scan) -> tuple[RuleResult, Violation | None]:
+    base = {"rule_id": rule.id, "title": rule.title or rule.id, "help": rule.help, "action": rule.action}
+    if not scan.is_image or scan.image is None:
+        text = "not applicable: the report is not of a container image"
+        return RuleResult(**base, subject=check_id, explanation=text), None
+    outcome = CHECKS[check_id](scan.image, rule.image)  # type: ignore[arg-type]
+    if outcome.passed:
+        return RuleResult(**base, subject=check_id, explanation=outcome.message), None
+    message = outcome.message if outcome.passed is False else f"cannot check: {outcome.message}"
+    result = RuleResult(**base, subject=check_id, matched=1, triggered=True, explanation=message)
+    if rule.action not in (Action.FAIL, Action.WARN):
+        return result, None
+    severity = Severity.HIGH if rule.action is Action.FAIL else Severity.MEDIUM
+    return result, Violation(rule_id=rule.id, action=rule.action, id=check_id, severity=severity, message=message)
+
+
+def _display_name(scan: Scan) -> str:
+    if scan.image is not None and scan.image.reference:
+        return scan.image.reference
+    return scan.artifact or scan.source
+
+
+def _finding_order(f: Finding) -> tuple[int, str, str, str]:
+    package = f.package.name if f.package else ""
+    version = f.package.version if f.package else ""
+    return (-f.severity.rank, f.id, package, version)
+
+
+def _violation_order(v: Violation) -> tuple[int, int, str, str, str]:
+    package = v.package or ""
+    return (_ACTION_ORDER[v.action], -v.severity.rank, v.rule_id, v.id, package + "@" + (v.version or ""))

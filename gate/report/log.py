@@ -1,0 +1,91 @@
+"""The human log: verdict first, then what failed grouped by rule, then warnings, waivers and counts.
+
+Every string from a report passes through `safe()`: no control bytes or terminal escapes, and nothing that
+could start a CI workflow command (`::`).
+"""
+
+from __future__ import annotations
+
+import re
+
+from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
+
+__all__ = ["render_log", "safe"]
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_MAX_PER_RULE = 20
+
+
+def safe(text: str, limit: int = 200) -> str:
+    """Report text made harmless for a CI log: one line, printable, no `::`, at most `limit` characters."""
+    cleaned = _CONTROL.sub(" ", text).replace("::", ": :")
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def render_log(decision: Decision) -> str:
+    """The log text for a decision."""
+    lines = [_headline(decision)]
+    for image in decision.images:
+        lines.append("")
+        lines.extend(_image_lines(image, multi=len(decision.images) > 1))
+    return "\n".join(lines) + "\n"
+
+
+def _headline(decision: Decision) -> str:
+    fails = sum(1 for v in decision.violations if v.action is Action.FAIL)
+    warns = sum(1 for v in decision.violations if v.action is Action.WARN)
+    images = len(decision.images)
+    where = f"{images} report" + ("s" if images != 1 else "")
+    return (
+        f"gate: {decision.verdict.value.upper()}: {fails} failing, {warns} warning in {where} "
+        f"(policy {safe(decision.policy)}, {decision.today.isoformat()})"
+    )
+
+
+def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
+    lines = [f"{safe(image.name)}: {image.verdict.value.upper()}" + (f" ({', '.join(image.sources)})" if multi else "")]
+    for note in image.notes:
+        lines.append(f"  note: {safe(note, 300)}")
+    for action, mark in ((Action.FAIL, "FAIL"), (Action.WARN, "WARN")):
+        for rule in image.rules:
+            if not rule.triggered or rule.action is not action:
+                continue
+            lines.append(f"  {mark} {rule.rule_id}: {safe(rule.title)} ({safe(rule.explanation)})")
+            hits = [v for v in image.violations if v.rule_id == rule.rule_id and v.finding is not None]
+            lines.extend(f"      {_violation_line(v)}" for v in hits[:_MAX_PER_RULE])
+            if len(hits) > _MAX_PER_RULE:
+                lines.append(f"      ... and {len(hits) - _MAX_PER_RULE} more (see --summary or --json)")
+    lines.extend(_waiver_lines(image))
+    counts = ", ".join(f"{n} {s.value.lower()}" for s, n in image.severity_counts().items() if n)
+    extra = []
+    if image.waived:
+        extra.append(f"{len(image.waived)} waived")
+    if image.suppressed:
+        extra.append(f"{len(image.suppressed)} suppressed by the scanner")
+    lines.append(f"  findings: {counts or 'none'}" + (f"; {', '.join(extra)}" if extra else ""))
+    return lines
+
+
+def _violation_line(v: Violation) -> str:
+    f = v.finding
+    assert f is not None
+    where = ""
+    if f.package is not None:
+        where = f" {safe(f.package.name, 80)} {safe(f.package.version, 40)}".rstrip()
+        if f.fixed_versions:
+            where += f" -> {safe(', '.join(f.fixed_versions), 60)}"
+    elif f.target:
+        where = f" in {safe(f.target, 80)}"
+    return f"{safe(v.id, 80)}{where} [{v.severity.value}] {safe(v.message)}"
+
+
+def _waiver_lines(image: ImageDecision) -> list[str]:
+    lines = []
+    for status in image.waivers:
+        if status.state is WaiverState.EXPIRED:
+            lines.append(f"  WAIVER {safe(status.waiver_id)} expired on {status.expires.isoformat()}: it no longer waives")
+        elif status.state is WaiverState.EXPIRING:
+            lines.append(f"  WAIVER {safe(status.waiver_id)} expires in {status.days_left} days ({status.expires})")
+        elif status.state is WaiverState.UNUSED:
+            lines.append(f"  WAIVER {safe(status.waiver_id)} matched nothing: remove it if it is no longer needed")
+    return lines
