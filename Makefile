@@ -37,7 +37,7 @@ lint: $(VENV)/.installed
 ## tools: third-party clients the tests drive (each test skips with a reason when its tool is missing)
 tools: $(TOOLS)/.installed
 
-$(TOOLS)/.installed: Makefile
+$(TOOLS)/.installed: Makefile scripts/install-tools.sh
 	bash scripts/install-tools.sh $(TOOLS)
 	touch $@
 

@@ -21,8 +21,11 @@ __all__ = [
     "Layer",
     "Package",
     "Scan",
+    "Scanner",
     "Severity",
     "Suppression",
+    "Vex",
+    "VexStatus",
 ]
 
 Scanner = Literal["trivy", "grype"]
@@ -145,6 +148,27 @@ class Suppression(_Frozen):
     """Where the suppression came from (`.trivyignore`, a VEX file, a Grype ignore rule)."""
 
 
+class VexStatus(str, enum.Enum):
+    """A VEX statement's status (OpenVEX words; CycloneDX analysis states are mapped to these)."""
+
+    NOT_AFFECTED = "not_affected"
+    AFFECTED = "affected"
+    FIXED = "fixed"
+    UNDER_INVESTIGATION = "under_investigation"
+
+
+class Vex(_Frozen):
+    """The VEX statement that applies to a finding (the latest one when several do)."""
+
+    status: VexStatus
+    justification: str = ""
+    """OpenVEX justification or CycloneDX analysis.justification, e.g. `vulnerable_code_not_present`."""
+    statement: str = ""
+    """The statement's own words: impact or action statement, CycloneDX analysis.detail."""
+    source: str = ""
+    """The VEX file it came from."""
+
+
 class Finding(_Frozen):
     """One thing a scanner found: a vulnerability in a package, a secret, a misconfiguration, a license."""
 
@@ -177,6 +201,14 @@ class Finding(_Frozen):
     """The scanner's primary advisory link (kept for reference; never rendered as a link)."""
     scanner: Scanner
     suppressed: Suppression | None = None
+    vex: Vex | None = None
+    """The VEX statement about this finding (`--vex`); not_affected and fixed also set `suppressed`."""
+    found_by: tuple[Scanner, ...] = ()
+    """Every scanner that reported it, when reports of one image were merged; empty means just `scanner`."""
+    baseline: Literal["new", "existing"] | None = None
+    """Against a baseline report: new, or already there; None when no baseline was given."""
+    origin: Literal["base", "own"] | None = None
+    """Which layers brought it in: the base image's or the image's own (gate.ingest.layers); None when unknown."""
 
     @property
     def fixable(self) -> bool:
@@ -187,6 +219,11 @@ class Finding(_Frozen):
     def all_ids(self) -> tuple[str, ...]:
         """The ID followed by its aliases."""
         return (self.id, *self.aliases)
+
+    @property
+    def reported_by(self) -> tuple[Scanner, ...]:
+        """The scanners that reported it: `found_by`, or just `scanner` for a finding of one report."""
+        return self.found_by or (self.scanner,)
 
 
 class Image(_Frozen):
@@ -215,6 +252,18 @@ class Image(_Frozen):
     """Layer DiffIDs, base first."""
     history: tuple[tuple[str, bool], ...] = ()
     """(created_by, empty_layer) per history entry, oldest first."""
+    manifest_digest: str = ""
+    """The manifest digest (`sha256:...`) when the metadata names it (podman/skopeo inspect, an index, Grype)."""
+    annotations: tuple[tuple[str, str], ...] = ()
+    """Manifest annotations (OCI builds keep `org.opencontainers.image.base.*` here rather than in labels)."""
+    layer_digests: tuple[str, ...] = ()
+    """Layer digests as the manifest lists them (compressed blobs), base first."""
+    layer_sizes: tuple[int, ...] = ()
+    """Compressed layer sizes in bytes from the manifest, base first (their sum is the registry size)."""
+    base_layers: int | None = None
+    """How many of the layers (base first) come from the base image, when the history shows it."""
+    known: tuple[str, ...] = ()
+    """Fields image metadata gave even though the full config was not known (skopeo inspect: labels, env)."""
 
     def label(self, name: str) -> str | None:
         """The value of label `name`, or None."""
@@ -222,6 +271,22 @@ class Image(_Frozen):
             if key == name:
                 return value
         return None
+
+    def annotation(self, name: str) -> str | None:
+        """The value of manifest annotation `name`, or None."""
+        for key, value in self.annotations:
+            if key == name:
+                return value
+        return None
+
+    def has(self, field: str) -> bool:
+        """True when config field `field` (`user`, `labels`, `env`, ...) is known for this image."""
+        return self.config_known or field in self.known
+
+    @property
+    def layer_count(self) -> int | None:
+        """Number of layers (DiffIDs, else manifest layers); None when unknown."""
+        return len(self.diff_ids or self.layer_digests) or None
 
 
 class Scan(_Frozen):
@@ -239,6 +304,10 @@ class Scan(_Frozen):
     findings: tuple[Finding, ...] = ()
     warnings: tuple[str, ...] = ()
     """Things the reader noticed and skipped (log lines before the JSON, ...)."""
+    sources: tuple[str, ...] = ()
+    """Every report merged into this scan (gate.ingest.merge); empty for a single report (`source`)."""
+    scanners: tuple[Scanner, ...] = ()
+    """Every scanner of the merged reports; empty for a single report (`scanner`)."""
 
     @property
     def is_image(self) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError
 from gate.ingest import grype, trivy
@@ -21,7 +21,7 @@ __all__ = ["parse_report", "read_report"]
 class _Envelope(trivy.TrivyReport):
     """The top level of any JSON object the gate may be given: Trivy, Grype, and known look-alikes."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=True)
 
     # Grype
     matches: list[grype.GrypeMatch] | None = None
@@ -142,7 +142,7 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
 
 
 def _what_else(env: _Envelope) -> str:
-    if env.runs is not None or env.schema_ is not None and "sarif" in str(env.schema_).lower():
+    if env.runs is not None or (env.schema_ is not None and "sarif" in str(env.schema_).lower()):
         return "this is a SARIF file, not a scanner report; give the scanner's JSON output instead"
     if env.ClusterName is not None or env.Resources is not None:
         return "this is a Trivy Kubernetes report; the gate reads image reports (trivy image --format json)"

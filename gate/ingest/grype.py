@@ -13,13 +13,24 @@ from pydantic import BaseModel, ConfigDict
 
 from gate.errors import InputError
 from gate.ingest.image import image_from_config
-from gate.model import Cvss, Finding, FindingKind, FixState, Image, Layer, Package, Scan, Severity, Suppression
+from gate.model import (
+    Cvss,
+    Finding,
+    FindingKind,
+    FixState,
+    Image,
+    Layer,
+    Package,
+    Scan,
+    Severity,
+    Suppression,
+)
 
 __all__ = ["GrypeMatch", "GrypeSource", "to_scan"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class _Metrics(_Wire):
@@ -184,6 +195,7 @@ def _source(info: GrypeSource | None, distro: _Distro | None, source: str) -> tu
         "repo_digests": tuple(target.repoDigests or ()),
         "os": os_name,
         "size": target.imageSize,
+        "manifest_digest": target.manifestDigest or "",
     }
     config = _decode_config(target.config, source) if target.config else None
     image = image_from_config(config, source, **facts) if config else Image(**facts)
@@ -208,9 +220,11 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None) -> Finding:
     versions = tuple(v for v in (fix.versions or ()) if v) if fix else ()
     if vuln.fixedInVersion:
         state, versions = FixState.FIXED, (vuln.fixedInVersion,)
-    aliases = tuple(dict.fromkeys(r.id for r in match.relatedVulnerabilities or () if r.id and r.id != vuln.id))
+    aliases = tuple(
+        dict.fromkeys(r.id for r in match.relatedVulnerabilities or () if r.id and r.id != vuln.id)
+    )
     epss = _epss(vuln)
-    location = (art.locations or [None])[0]
+    location = art.locations[0] if art.locations else None
     available = (fix.available or []) if fix else []
     fix_dates = sorted(d for d in (_date(a.date) for a in available) if d)
     return Finding(

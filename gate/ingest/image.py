@@ -1,4 +1,4 @@
-"""Image facts from an OCI / Docker image config, as embedded in scanner reports.
+"""Image facts from an OCI / Docker image config, as embedded in scanner reports and given as image metadata.
 
 The config is machine-written JSON: unknown keys are ignored, missing keys tolerated, wrong types refused.
 """
@@ -12,13 +12,14 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import InputError
+from gate.ingest.layers import base_boundary
 from gate.model import Image
 
-__all__ = ["image_from_config", "parse_created"]
+__all__ = ["config_facts", "healthcheck_state", "image_from_config", "parse_created"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class _Healthcheck(_Wire):
@@ -36,6 +37,7 @@ class _RunConfig(_Wire):
 class _History(_Wire):
     created_by: str | None = None
     empty_layer: bool | None = None
+    comment: str | None = None
 
 
 class _RootFS(_Wire):
@@ -58,36 +60,57 @@ def image_from_config(config: Mapping[str, Any], source: str, **facts: Any) -> I
 
     Raises InputError when a field has the wrong type.
     """
+    values = config_facts(config, source)
+    values.update({k: v for k, v in facts.items() if v not in (None, "", ())})
+    return Image(**values)
+
+
+def config_facts(config: Mapping[str, Any], source: str, where: str = "image config") -> dict[str, Any]:
+    """The Image fields an OCI/Docker image config gives (`config_known` is True), keyed by field name.
+
+    `where` names the config's place in the document for messages. Raises InputError for wrong types.
+    """
     try:
         wire = _Config.model_validate(config)
     except ValidationError as exc:
-        raise InputError(f"{source}: image config: {_first_error(exc)}") from None
+        raise InputError(f"{source}: {where}: {_first_error(exc)}; the file is malformed") from None
     run = wire.config or _RunConfig()
-    healthcheck: bool | None = None
-    if run.Healthcheck is not None and run.Healthcheck.Test:
-        healthcheck = run.Healthcheck.Test[0] != "NONE"
-    elif run.Healthcheck is None:
-        healthcheck = False
+    entries = [(h.created_by or "", bool(h.empty_layer), h.comment or "") for h in wire.history or ()]
+    diff_ids = tuple((wire.rootfs.diff_ids or []) if wire.rootfs else ())
     values: dict[str, Any] = {
         "config_known": True,
         "user": run.User,
         "labels": tuple(sorted((run.Labels or {}).items())),
         "env": tuple(run.Env or ()),
         "exposed_ports": tuple(sorted(run.ExposedPorts or {})),
-        "healthcheck": healthcheck,
+        "healthcheck": healthcheck_state(
+            run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None
+        ),
         "created": parse_created(wire.created),
-        "diff_ids": tuple((wire.rootfs.diff_ids or []) if wire.rootfs else ()),
-        "history": tuple((h.created_by or "", bool(h.empty_layer)) for h in wire.history or ()),
+        "diff_ids": diff_ids,
+        "history": tuple((created_by, empty) for created_by, empty, _ in entries),
     }
-    values.update({k: v for k, v in facts.items() if v not in (None, "", ())})
-    return Image(**values)
+    if wire.os:
+        values["os"] = wire.os
+    if entries:
+        values["base_layers"] = base_boundary(entries, len(diff_ids))
+    return values
+
+
+def healthcheck_state(test: Sequence[str] | None, absent: bool) -> bool | None:
+    """True for a HEALTHCHECK, False when there is none (`absent`) or it is `NONE`, None when it is inherited."""
+    if absent:
+        return False
+    if not test:
+        return None
+    return test[0] != "NONE"
 
 
 def parse_created(text: str | None) -> datetime | None:
     """Parse an RFC 3339 timestamp as images carry it (nanoseconds and `Z` included); None if absent or odd."""
     if not text:
         return None
-    cleaned = text.strip().replace("Z", "+00:00")
+    cleaned = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
     # Python before 3.11 accepts at most 6 fractional digits.
     if "." in cleaned:
         head, _, tail = cleaned.partition(".")

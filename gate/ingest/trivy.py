@@ -10,13 +10,24 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from gate.errors import InputError
 from gate.ingest.image import image_from_config
-from gate.model import Cvss, Finding, FindingKind, FixState, Image, Layer, Package, Scan, Severity, Suppression
+from gate.model import (
+    Cvss,
+    Finding,
+    FindingKind,
+    FixState,
+    Image,
+    Layer,
+    Package,
+    Scan,
+    Severity,
+    Suppression,
+)
 
-__all__ = ["TrivyReport", "TrivyResult", "to_scan"]
+__all__ = ["TrivyReport", "TrivyResult", "legacy_to_scan", "to_scan"]
 
 
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", strict=True)
 
 
 class _Layer(_Wire):
@@ -167,7 +178,9 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
             if meta.DiffIDs and not image.diff_ids:
                 image = image.model_copy(update={"diff_ids": tuple(meta.DiffIDs)})
         else:
-            image = Image(**{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ()))
+            image = Image(
+                **{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ())
+            )
     return Scan(
         source=source,
         scanner="trivy",

@@ -20,7 +20,9 @@ __all__ = [
     "Decision",
     "FindingOutcome",
     "ImageDecision",
+    "Ratchet",
     "RuleResult",
+    "Trend",
     "Verdict",
     "Violation",
     "WaivedFinding",
@@ -82,6 +84,8 @@ class RuleResult(_Frozen):
     triggered: bool = False
     explanation: str = ""
     """One sentence saying why the rule triggered or passed."""
+    existing: int = 0
+    """Findings that matched but were in the baseline, so were not counted (`scope = "new"`)."""
 
     @property
     def verdict(self) -> Verdict:
@@ -160,6 +164,39 @@ class FindingOutcome(_Frozen):
     """Waivers that would have matched but have expired."""
 
 
+class Trend(str, enum.Enum):
+    """Whether an image got better or worse than its baseline."""
+
+    BETTER = "better"
+    SAME = "same"
+    WORSE = "worse"
+
+
+class Ratchet(_Frozen):
+    """One image against its baseline: what the change added, what it fixed, what is still there.
+
+    Counts are of active findings (not suppressed by the scanner); waived findings count, they are present.
+    """
+
+    baseline: str
+    """How the baseline image is shown (its reference, or the report's artifact name)."""
+    sources: tuple[str, ...]
+    """The baseline reports."""
+    new: int
+    """Findings the baseline does not have."""
+    existing: int
+    """Findings the baseline has too (still present)."""
+    fixed: tuple[Finding, ...] = ()
+    """Findings of the baseline that are gone, most severe first."""
+    before: dict[Severity, int]
+    """Active findings of the baseline per severity, most severe first."""
+    after: dict[Severity, int]
+    """Active findings of the image per severity, most severe first."""
+    trend: Trend
+    """Worse when, at the highest severity where the counts differ, the image has more findings than the
+    baseline; better when it has fewer; same when every count is equal."""
+
+
 class ImageDecision(_Frozen):
     """The decision for one image (or one scanned artifact)."""
 
@@ -168,6 +205,8 @@ class ImageDecision(_Frozen):
     sources: tuple[str, ...]
     """The reports this decision was made from."""
     scanners: tuple[str, ...]
+    scanner_version: str = ""
+    """The scanner's version when the report names it (GitLab's report carries it)."""
     artifact_type: str = ""
     image: Image | None = None
     verdict: Verdict
@@ -181,6 +220,8 @@ class ImageDecision(_Frozen):
     waivers: tuple[WaiverStatus, ...] = ()
     notes: tuple[str, ...] = ()
     """Things the gate noticed on the way (skipped log lines, missing data)."""
+    baseline: Ratchet | None = None
+    """The image against its baseline (--baseline): new, fixed, still present; None without a baseline."""
 
     def severity_counts(self) -> dict[Severity, int]:
         """Active findings per severity, every severity present, most severe first."""

@@ -17,7 +17,17 @@ from gate.policy.decision import (
     WaivedFinding,
 )
 from gate.policy.image_checks import CHECKS
+from gate.policy.licenses import is_allowed, is_denied
+from gate.policy.matching import (
+    annotate_counted,
+    counted_note,
+    missing_intel_result,
+    screen,
+    skip_note,
+    vex_result,
+)
 from gate.policy.schema import Match, Policy, Rule
+from gate.policy.settings import MissingIntel
 from gate.policy.waivers import WaiverBook
 
 __all__ = ["evaluate", "matches"]
@@ -35,49 +45,85 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     name = _display_name(scan)
     active = [f for f in scan.findings if f.suppressed is None]
     suppressed = tuple(f for f in scan.findings if f.suppressed is not None)
-    book = WaiverBook(policy.waivers, today=today, image=name)
+    book = WaiverBook(
+        policy.waivers, today=today, image=name, warning_days=policy.settings.expiry_warning_days
+    )
     waiver_of = {i: book.waiver_for(f) for i, f in enumerate(active)}
     expired_of = {i: book.expired_for(f) for i, f in enumerate(active)}
-    open_idx = [i for i in range(len(active)) if waiver_of[i] is None]
+    open_idx = {i for i in range(len(active)) if waiver_of[i] is None}
 
     results: list[RuleResult] = []
     violations: list[Violation] = []
     caught: dict[int, list[Rule]] = {}
     would_catch: dict[int, list[str]] = {}
     notes: list[str] = list(scan.warnings)
+    unchecked: list[
+        tuple[Rule, Finding, str]
+    ] = []  # on_missing_intel = "warn": findings a rule could not check
     for rule in policy.rules:
         if rule.action is Action.OFF:
             continue
         if rule.match is not None:
-            hits = [i for i in range(len(active)) if matches(active[i], rule.match, today=today)]
+            scr = screen(rule, active, settings=policy.settings, today=today)
+            hits = list(scr.hits)
+            existing = 0
+            if rule.scope == "new":  # with a baseline, findings it already had do not count
+                existing = sum(1 for i in hits if active[i].baseline == "existing" and i in open_idx)
+                hits = [i for i in hits if active[i].baseline != "existing"]
             for i in hits:
                 if waiver_of[i] is not None:
                     would_catch.setdefault(i, []).append(rule.id)
-            open_hits = [i for i in hits if i in set(open_idx)]
-            result = _budget_result(rule, len(open_hits))
+            open_hits = [i for i in hits if i in open_idx]
+            result = _budget_result(rule, len(open_hits), existing)
+            result = result.model_copy(
+                update={"explanation": result.explanation + counted_note(scr, open_hits)}
+            )
+            lacking = [i for i in scr.missing if i in open_idx and i not in hits]
+            lacking = [i for i in lacking if rule.scope != "new" or active[i].baseline != "existing"]
+            if scr.mode is MissingIntel.WARN:
+                unchecked.extend((rule, active[i], scr.missing_text(i)) for i in lacking)
+            elif note := skip_note(rule, scr, len(lacking)):
+                notes.append(note)
             results.append(result)
             if result.triggered:
                 for i in open_hits:
                     caught.setdefault(i, []).append(rule)
                     if rule.action in (Action.FAIL, Action.WARN):
-                        violations.append(_finding_violation(rule, active[i], expired_of[i]))
+                        violations.append(
+                            annotate_counted(_finding_violation(rule, active[i], expired_of[i]), scr, i)
+                        )
         else:
             assert rule.image is not None
             for check_id in rule.image.check_ids():
-                result, violation = _image_result(rule, check_id, scan)
+                result, violation = _image_result(rule, check_id, scan, today)
                 results.append(result)
                 if violation is not None:
                     violations.append(violation)
 
+    open_findings = [active[i] for i in sorted(open_idx)]
+    if note := _unknown_origin_note(policy, open_findings):
+        notes.append(note)
+    for extra in (
+        missing_intel_result(unchecked),
+        vex_result(open_findings, policy.settings.vex_under_investigation),
+    ):
+        if extra is not None:
+            results.append(extra[0])
+            violations.extend(extra[1])
+    waiver_results, waiver_violations = book.review(policy.settings)
+    results.extend(waiver_results)
+    violations.extend(waiver_violations)
+
     outcomes = []
     for i, finding in enumerate(active):
         rules = sorted(caught.get(i, []), key=lambda r: _ACTION_ORDER[r.action])
+        waiver = waiver_of[i]
         outcomes.append(
             FindingOutcome(
                 finding=finding,
                 action=rules[0].action if rules else None,
                 rules=tuple(r.id for r in rules),
-                waiver_id=waiver_of[i].id if waiver_of[i] else None,
+                waiver_id=waiver.id if waiver else None,
                 expired_waivers=tuple(w.id for w in expired_of[i]),
             )
         )
@@ -97,8 +143,9 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
             )
     return ImageDecision(
         name=name,
-        sources=(scan.source,),
-        scanners=(scan.scanner,),
+        sources=scan.sources or (scan.source,),
+        scanners=scan.scanners or (scan.scanner,),
+        scanner_version=scan.scanner_version,
         artifact_type=scan.artifact_type,
         image=scan.image,
         verdict=Verdict.worst(r.verdict for r in results),
@@ -136,22 +183,37 @@ def matches(finding: Finding, match: Match, *, today: date) -> bool:
         score = _best_cvss(finding)
         if score is None or not match.cvss.test(score):
             return False
-    if match.age_days is not None and finding.published is not None:
-        if not match.age_days.test((today - finding.published).days):
-            return False
-    if match.fix_age_days is not None and finding.fix_date is not None:
-        if not match.fix_age_days.test((today - finding.fix_date).days):
-            return False
+    age = match.age_days
+    if age is not None and finding.published is not None and not age.test((today - finding.published).days):
+        return False
+    fix_age = match.fix_age_days
+    if (
+        fix_age is not None
+        and finding.fix_date is not None
+        and not fix_age.test((today - finding.fix_date).days)
+    ):
+        return False
     package = finding.package
     if match.package is not None and (package is None or not _any_glob(package.name, match.package)):
         return False
-    if match.package_type is not None and (package is None or not _any_glob(package.type, match.package_type)):
+    if match.package_type is not None and (
+        package is None or not _any_glob(package.type, match.package_type)
+    ):
         return False
     if match.purl is not None and (package is None or not _any_glob(package.purl, match.purl)):
         return False
     if match.ids is not None:
         wanted = {i.upper() for i in match.ids}
         if not any(i.upper() in wanted for i in finding.all_ids):
+            return False
+    if match.layer is not None and (finding.origin or "own") != match.layer:
+        return False  # an unknown origin counts as own: `layer = "own"` fails closed
+    if match.license_allow is not None or match.license_deny is not None:
+        if finding.kind is not FindingKind.LICENSE:
+            return False
+        if match.license_allow is not None and is_allowed(finding.id, match.license_allow):
+            return False
+        if match.license_deny is not None and not is_denied(finding.id, match.license_deny):
             return False
     return True
 
@@ -171,14 +233,18 @@ def _any_glob(value: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
 
 
-def _budget_result(rule: Rule, count: int) -> RuleResult:
+def _budget_result(rule: Rule, count: int, existing: int = 0) -> RuleResult:
     if rule.max is None:
         triggered = count > 0
         noun = "finding matches" if count == 1 else "findings match"
         explanation = f"{count} {noun}" if count else "no finding matches"
     else:
         triggered = count > rule.max
-        explanation = f"{count} of at most {rule.max} allowed " + ("(over budget)" if triggered else "(within budget)")
+        explanation = f"{count} of at most {rule.max} allowed " + (
+            "(over budget)" if triggered else "(within budget)"
+        )
+    if existing:
+        explanation += f"; {existing} already in the baseline, not counted"
     return RuleResult(
         rule_id=rule.id,
         title=rule.title or rule.id,
@@ -189,6 +255,7 @@ def _budget_result(rule: Rule, count: int) -> RuleResult:
         max=rule.max,
         triggered=triggered,
         explanation=explanation,
+        existing=existing,
     )
 
 
@@ -202,6 +269,10 @@ def _finding_violation(rule: Rule, finding: Finding, expired: Sequence[object]) 
         why.append(f"over the budget of {rule.max}")
     if expired:
         why.append("its waiver has expired")
+    if finding.origin == "base":
+        why.append("inherited from the base image: update the base image")
+    elif finding.origin == "own":
+        why.append("added by the image's own layers: fix your layers")
     return Violation(
         rule_id=rule.id,
         action=rule.action,
@@ -212,20 +283,47 @@ def _finding_violation(rule: Rule, finding: Finding, expired: Sequence[object]) 
     )
 
 
-def _image_result(rule: Rule, check_id: str, scan: Scan) -> tuple[RuleResult, Violation | None]:
-    base = {"rule_id": rule.id, "title": rule.title or rule.id, "help": rule.help, "action": rule.action}
+def _image_result(rule: Rule, check_id: str, scan: Scan, today: date) -> tuple[RuleResult, Violation | None]:
+    def result(explanation: str, *, triggered: bool = False) -> RuleResult:
+        return RuleResult(
+            rule_id=rule.id,
+            title=rule.title or rule.id,
+            help=rule.help,
+            action=rule.action,
+            subject=check_id,
+            matched=int(triggered),
+            triggered=triggered,
+            explanation=explanation,
+        )
+
     if not scan.is_image or scan.image is None:
-        text = "not applicable: the report is not of a container image"
-        return RuleResult(**base, subject=check_id, explanation=text), None
-    outcome = CHECKS[check_id](scan.image, rule.image)  # type: ignore[arg-type]
+        return result("not applicable: the report is not of a container image"), None
+    assert rule.image is not None
+    outcome = CHECKS[check_id](scan.image, rule.image, today)
     if outcome.passed:
-        return RuleResult(**base, subject=check_id, explanation=outcome.message), None
+        return result(outcome.message), None
     message = outcome.message if outcome.passed is False else f"cannot check: {outcome.message}"
-    result = RuleResult(**base, subject=check_id, matched=1, triggered=True, explanation=message)
+    failed = result(message, triggered=True)
     if rule.action not in (Action.FAIL, Action.WARN):
-        return result, None
+        return failed, None
     severity = Severity.HIGH if rule.action is Action.FAIL else Severity.MEDIUM
-    return result, Violation(rule_id=rule.id, action=rule.action, id=check_id, severity=severity, message=message)
+    return failed, Violation(
+        rule_id=rule.id, action=rule.action, id=check_id, severity=severity, message=message
+    )
+
+
+def _unknown_origin_note(policy: Policy, findings: Sequence[Finding]) -> str:
+    """A note when rules select by `layer` but some findings could not be placed (they count as own)."""
+    if not any(rule.match is not None and rule.match.layer is not None for rule in policy.rules):
+        return ""
+    unknown = sum(1 for f in findings if f.origin is None)
+    if not unknown:
+        return ""
+    noun = "finding's layer is" if unknown == 1 else "findings' layers are"
+    return (
+        f"layer attribution: {unknown} {noun} not known to be the base image's or the image's own; "
+        "`layer` rules count them as own (see docs/image-checks.md)"
+    )
 
 
 def _display_name(scan: Scan) -> str:

@@ -1,19 +1,26 @@
 """Image checks: pure functions over an Image that say whether one check passes, and why.
 
-Each check returns a CheckResult: passed True/False, or None when the image facts needed are missing
-(the engine then fails closed: the rule triggers and says what data to supply).
+Each check takes the image, the rule's `image` table and the evaluation date, and returns a CheckResult:
+passed True/False, or None when the image facts it needs are missing (the engine then fails closed: the
+rule triggers and says what data to supply). No check reads the clock, the environment or a file.
+Messages never contain the value of an environment variable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import date, timezone
+from fnmatch import fnmatchcase
+from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict
 
+from gate.identity import normalise_reference, repository
 from gate.model import Image
 from gate.policy.schema import ImageCheck
 
-__all__ = ["CHECKS", "CheckResult", "runs_as_root"]
+__all__ = ["CHECKS", "CheckFunction", "CheckResult", "credential_reason", "runs_as_root"]
 
 
 class CheckResult(BaseModel):
@@ -26,6 +33,38 @@ class CheckResult(BaseModel):
     message: str
 
 
+CheckFunction = Callable[[Image, ImageCheck, date], CheckResult]
+"""A check: (image, the rule's `image` table, the evaluation date) -> CheckResult."""
+
+_BASE_NAME = "org.opencontainers.image.base.name"
+_BASE_DIGEST = "org.opencontainers.image.base.digest"
+_CREATED = "org.opencontainers.image.created"
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+_FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
+
+
+def _result(check_id: str, passed: bool | None, message: str) -> CheckResult:
+    return CheckResult(check_id=check_id, passed=passed, message=message)
+
+
+def _show(text: str, limit: int = 80) -> str:
+    """Image-supplied text made printable, shortened and quoted for a message."""
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1] + "…"
+    return f'"{cleaned}"'
+
+
+def _need(what: str) -> str:
+    return (
+        f"{what} is not known (the report embeds no image config and no metadata carries it); "
+        "pass --image-metadata with docker inspect, podman inspect or skopeo inspect --config"
+    )
+
+
+# --- non-root-user --------------------------------------------------------------------------------------
+
+
 def runs_as_root(user: str | None) -> tuple[bool, bool]:
     """(runs as root, root set explicitly) for a config User value."""
     if user is None or not user.strip():
@@ -34,18 +73,523 @@ def runs_as_root(user: str | None) -> tuple[bool, bool]:
     return name in {"root", "0"}, True
 
 
-def _non_root_user(image: Image, _check: ImageCheck) -> CheckResult:
-    if not image.config_known:
-        return CheckResult(check_id="non-root-user", passed=None, message=_NO_CONFIG)
+def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResult:
+    if not image.has("user"):
+        return _result("non-root-user", None, _need("the image's User"))
     root, explicit = runs_as_root(image.user)
     if not root:
-        return CheckResult(check_id="non-root-user", passed=True, message=f"runs as user {image.user!r}")
-    how = f"explicitly (USER {image.user})" if explicit else "by default (no USER is set)"
-    return CheckResult(check_id="non-root-user", passed=False, message=f"the image runs as root {how}")
+        return _result("non-root-user", True, f"runs as user {_show(image.user or '')}")
+    how = f"explicitly (USER {_show(image.user or '')})" if explicit else "by default (no USER is set)"
+    return _result("non-root-user", False, f"the image runs as root {how}")
 
 
-_NO_CONFIG = "the image config is not known; pass --image-metadata (docker inspect or skopeo inspect --config)"
+# --- allowed-registries / approved-base-image ----------------------------------------------------------
 
-CHECKS: dict[str, Callable[[Image, ImageCheck], CheckResult]] = {
+
+def _looks_like_reference(text: str) -> bool:
+    ref = text.strip()
+    return bool(ref) and not (
+        any(ch.isspace() for ch in ref)
+        or ref.endswith(_FILE_SUFFIXES)
+        or ref.startswith(("/", "./", "../", "~"))
+        or "://" in ref
+    )
+
+
+def _names(image: Image) -> list[str]:
+    names = [t for t in image.repo_tags if t.strip() and "<none>" not in t]
+    names += [d.partition("@")[0] for d in image.repo_digests if d.strip() and "<none>" not in d]
+    # A bare word (`app-oci`) is more often a local file or layout directory than a Docker Hub image.
+    if not names and _looks_like_reference(image.reference) and any(c in image.reference for c in ":/@"):
+        names.append(image.reference)
+    return names
+
+
+def _full_pattern(pattern: str, *, registry_host: bool) -> str:
+    """A pattern in the normalised form references are compared in (`alpine:3.*` -> `docker.io/library/alpine:3.*`)."""
+    text = pattern.strip()
+    if not text or text[0] in "*?[":
+        return text.lower()
+    host = text.partition(":")[0]
+    if registry_host and "/" not in text and ("." in host or host == "localhost"):
+        return text.lower().rstrip("/") + "/*"
+    name, at, digest = text.partition("@")
+    tag = ""
+    if not at:
+        slash, colon = name.rfind("/"), name.rfind(":")
+        if colon > slash:
+            name, tag = name[:colon], name[colon:]
+    return repository(name) + tag + (at + digest.lower() if at else "")
+
+
+def _matches_any(candidates: Sequence[str], patterns: Sequence[str]) -> bool:
+    return any(fnmatchcase(c.lower(), p) for c in candidates for p in patterns)
+
+
+def _allowed_registries(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.registries is not None
+    names = _names(image)
+    if not names:
+        where = (
+            f"the report names {_show(image.reference)}, not a registry reference" if image.reference else ""
+        )
+        return _result(
+            "allowed-registries",
+            None,
+            f"the image has no registry name ({where or 'no reference'}, no repo tags or digests); "
+            "scan it by reference or pass --image-metadata with docker or podman inspect",
+        )
+    patterns = [_full_pattern(p, registry_host=True) for p in check.registries]
+    repos = sorted({repository(n) for n in names})
+    bad = [r for r in repos if not _matches_any([r], patterns)]
+    if bad:
+        shown = ", ".join(_show(r) for r in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+        allowed = ", ".join(_show(p) for p in check.registries)
+        return _result("allowed-registries", False, f"{shown} is not from an allowed registry ({allowed})")
+    return _result(
+        "allowed-registries", True, "from an allowed registry: " + ", ".join(_show(r) for r in repos)
+    )
+
+
+def _base(image: Image) -> tuple[str, str, str]:
+    """(base name, base digest, where they were found) from labels, else manifest annotations."""
+    for where, get in (("label", image.label), ("manifest annotation", image.annotation)):
+        name = (get(_BASE_NAME) or "").strip()
+        if name:
+            return name, (get(_BASE_DIGEST) or "").strip(), where
+    return "", "", ""
+
+
+def _approved_base_image(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.base_images is not None
+    name, digest, where = _base(image)
+    if not name:
+        known = "" if image.has("labels") else " (the labels are not known)"
+        return _result(
+            "approved-base-image",
+            None,
+            f"the image does not name its base image: no {_BASE_NAME} label or annotation{known}; "
+            "add the label (and base.digest) when building so the base can be checked",
+        )
+    candidates = [repository(name), normalise_reference(name)]
+    if _DIGEST.match(digest):
+        candidates.append(f"{repository(name)}@{digest.lower()}")
+    patterns = [_full_pattern(p, registry_host=True) for p in check.base_images]
+    if _matches_any(candidates, patterns):
+        return _result(
+            "approved-base-image", True, f"built on {_show(name)} ({where}), an approved base image"
+        )
+    allowed = ", ".join(_show(p) for p in check.base_images)
+    return _result(
+        "approved-base-image",
+        False,
+        f"built on {_show(name)} ({where}), which is not an approved base ({allowed})",
+    )
+
+
+# --- digest-pinned ---------------------------------------------------------------------------------------
+
+
+def _digest_pinned(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.digest is not None
+    outcomes = [
+        _base_pinned(image) if scope == "base" else _reference_pinned(image) for scope in check.digest
+    ]
+    passed: bool | None = True
+    if any(p is False for p, _ in outcomes):
+        passed = False
+    elif any(p is None for p, _ in outcomes):
+        passed = None
+    return _result("digest-pinned", passed, "; ".join(m for _, m in outcomes))
+
+
+def _base_pinned(image: Image) -> tuple[bool | None, str]:
+    if not image.has("labels"):
+        return None, _need("the image's labels (org.opencontainers.image.base.digest)")
+    digest = (image.label(_BASE_DIGEST) or "").strip()
+    name = (image.label(_BASE_NAME) or "").strip()
+    if _DIGEST.match(digest):
+        return (
+            True,
+            f"the base image is recorded by digest ({_show(name or 'unnamed')} at {_show(digest, 19)})",
+        )
+    _, _, name_digest = name.partition("@")
+    if _DIGEST.match(name_digest):
+        return True, f"the base image is recorded by digest ({_show(name)})"
+    note = ""
+    if image.annotation(_BASE_DIGEST):
+        note = (
+            " (the base.digest manifest annotation does not count: buildah writes it for every build, "
+            "whatever FROM named)"
+        )
+    return False, (
+        f"the image does not record a base image pinned by digest: no {_BASE_DIGEST} label{note}; "
+        "build FROM name@sha256:... and label the digest"
+    )
+
+
+def _reference_pinned(image: Image) -> tuple[bool | None, str]:
+    reference = image.reference.strip()
+    if not _looks_like_reference(reference):
+        what = f"a file or path ({_show(reference)})" if reference else "nothing"
+        return None, f"the report names {what}, not an image reference; scan the image by name@sha256:..."
+    _, at, digest = reference.partition("@")
+    if at and _DIGEST.match(digest):
+        return True, f"the scanned reference {_show(reference)} names a digest"
+    return (
+        False,
+        f"the image was scanned by tag ({_show(reference)}), not by digest; scan and deploy name@sha256:...",
+    )
+
+
+# --- required-labels ---------------------------------------------------------------------------------------
+
+
+def _required_labels(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.labels is not None
+    if not image.has("labels") and not image.annotations:
+        return _result("required-labels", None, _need("the image's labels"))
+    present = [n for n in check.labels if (image.label(n) or image.annotation(n) or "").strip()]
+    missing = [n for n in check.labels if n not in present]
+    if not missing:
+        return _result("required-labels", True, "has " + ", ".join(present))
+    if not image.has("labels"):
+        return _result("required-labels", None, _need("the image's labels"))
+    has = f" (has {', '.join(present)})" if present else ""
+    return _result("required-labels", False, f"missing label {', '.join(missing)}{has}")
+
+
+# --- image-age / image-size / layer-count ----------------------------------------------------------------
+
+
+def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
+    assert check.max_age_days is not None
+    limit = check.max_age_days
+    created, source = None, "config"
+    if image.has("created") and image.created is not None:
+        when = image.created
+        created = (when.astimezone(timezone.utc) if when.tzinfo else when).date()
+    else:
+        created, source = _label_date(image.label(_CREATED)), f"{_CREATED} label"
+    if created is None:
+        return _result("image-age", None, _need("when the image was created"))
+    age = (today - created).days
+    if age < 0:
+        return _result("image-age", True, f"created {created} ({source}), after the evaluation date {today}")
+    if age > limit:
+        return _result(
+            "image-age",
+            False,
+            f"created {created} ({source}), {age} days before {today}: older than {limit} days; "
+            "rebuild it so it picks up a patched base image",
+        )
+    return _result("image-age", True, f"created {created} ({source}), {age} days old (limit {limit})")
+
+
+def _label_date(text: str | None) -> date | None:
+    if not text or len(text.strip()) < 10:
+        return None
+    try:
+        return date.fromisoformat(text.strip()[:10])
+    except ValueError:
+        return None
+
+
+def _image_size(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.max_size_mb is not None
+    if image.size is not None:
+        size, how = image.size, "uncompressed"
+    elif image.layer_sizes:
+        size, how = sum(image.layer_sizes), "compressed (registry) size; the uncompressed size is not known"
+    else:
+        return _result(
+            "image-size", None, "the image size is not known; pass --image-metadata (docker inspect)"
+        )
+    mb = size / 1_000_000
+    limit = f"{check.max_size_mb:g} MB"
+    if mb > check.max_size_mb:
+        return _result("image-size", False, f"{mb:.1f} MB ({how}) is over the limit of {limit}")
+    return _result("image-size", True, f"{mb:.1f} MB ({how}), within {limit}")
+
+
+def _layer_count(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.max_layers is not None
+    count = image.layer_count
+    if count is None:
+        return _result("layer-count", None, "the number of layers is not known; pass --image-metadata")
+    empty = sum(1 for _, is_empty in image.history if is_empty)
+    extra = f" ({len(image.history)} history entries, {empty} without a layer)" if image.history else ""
+    if count > check.max_layers:
+        return _result(
+            "layer-count", False, f"{count} layers{extra}, more than the limit of {check.max_layers}"
+        )
+    return _result("layer-count", True, f"{count} layers{extra}, within {check.max_layers}")
+
+
+# --- no-secrets-in-env ---------------------------------------------------------------------------------------
+
+_CREDENTIAL_WORDS = frozenset(
+    {
+        "PASSWORD",
+        "PASSWD",
+        "PASS",
+        "PWD",
+        "PASSPHRASE",
+        "SECRET",
+        "SECRETS",
+        "TOKEN",
+        "APIKEY",
+        "CREDENTIAL",
+        "CREDENTIALS",
+        "PRIVATEKEY",
+        "ACCESSKEY",
+        "SECRETKEY",
+        "AUTHTOKEN",
+    }
+)
+_CREDENTIAL_PAIRS = frozenset(
+    {
+        ("API", "KEY"),
+        ("ACCESS", "KEY"),
+        ("PRIVATE", "KEY"),
+        ("SECRET", "KEY"),
+        ("SIGNING", "KEY"),
+        ("MASTER", "KEY"),
+    }
+)
+# A last word that makes the variable about a credential rather than the credential itself.
+_NOT_A_VALUE = frozenset(
+    {
+        "FILE",
+        "FILES",
+        "PATH",
+        "DIR",
+        "FILENAME",
+        "LOCATION",
+        "TTL",
+        "TIMEOUT",
+        "LENGTH",
+        "LEN",
+        "MIN",
+        "MAX",
+        "EXPIRY",
+        "EXPIRES",
+        "EXPIRATION",
+        "LIFETIME",
+        "AGE",
+        "NAME",
+        "ENABLED",
+        "DISABLED",
+        "ENABLE",
+        "DISABLE",
+        "REQUIRED",
+        "TYPE",
+        "MODE",
+        "HEADER",
+        "FORMAT",
+        "URL",
+        "URI",
+        "ENDPOINT",
+        "HOST",
+        "PORT",
+        "USER",
+        "USERNAME",
+        "POLICY",
+        "ALGORITHM",
+        "COMMAND",
+        "CMD",
+        "PROVIDER",
+        "REGION",
+        "VERSION",
+        "SIZE",
+        "BITS",
+        "COUNT",
+        "RETRIES",
+        "KIND",
+        "SCOPE",
+        "SCOPES",
+        "AUDIENCE",
+        "ISSUER",
+        "INTERVAL",
+        "PERIOD",
+        "DAYS",
+        "HOURS",
+        "SECONDS",
+    }
+)
+_NOT_SECRET_VALUES = frozenset(
+    {"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"}
+)
+_VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("an AWS access key ID", re.compile(r"\b(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}\b")),
+    ("a GitHub token", re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})")),
+    ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
+    ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
+    ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY")),
+    ("a URL with a password", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
+    ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
+    ("a Stripe live key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}")),
+    ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
+    ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
+)
+_REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
+_HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
+_ASSIGNMENT = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
+
+
+def credential_reason(name: str, value: str) -> str | None:
+    """Why `name=value` looks like a credential ("its name", "its value looks like ..."), or None.
+
+    A value that is empty, a `$VAR` reference, a boolean word, or (for a name-based hit) a file path is not a
+    credential; names that end in words like FILE, PATH, TTL or URL describe a credential without holding it.
+    """
+    for what, pattern in _VALUE_PATTERNS:
+        if pattern.search(value):
+            return f"its value looks like {what}"
+    stripped = value.strip().strip("'\"")
+    if not stripped or _REFERENCE_ONLY.match(stripped) or stripped.lower() in _NOT_SECRET_VALUES:
+        return None
+    words = [w.upper() for w in _WORD.findall(name)]
+    if not words or words[-1] in _NOT_A_VALUE or words in (["PWD"], ["OLDPWD"]):
+        return None
+    if stripped.startswith(("/", "./", "~/")) and "=" not in stripped and " " not in stripped:
+        return None
+    named = any(w in _CREDENTIAL_WORDS for w in words) or any(
+        pair in _CREDENTIAL_PAIRS for pair in pairwise(words)
+    )
+    return "its name" if named else None
+
+
+def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
+    """(name, value, from history) for the config Env and for ENV instructions and build args in history."""
+    for entry in image.env:
+        name, _, value = entry.partition("=")
+        yield name, value, False
+    for created_by, _ in image.history:
+        text = created_by.strip()
+        found = _HISTORY_ARGS.match(text)
+        if found:
+            for name, value in _ASSIGNMENT.findall(found.group(2))[: int(found.group(1))]:
+                yield name, value, True
+            continue
+        found = _HISTORY_ENV.search(text)
+        if found:
+            body = found.group(1).strip()
+            pairs = _ASSIGNMENT.findall(body)
+            if not pairs and " " in body:  # the legacy `ENV NAME value` form
+                name, _, value = body.partition(" ")
+                pairs = [(name, value)]
+            for name, value in pairs:
+                yield name, value, True
+
+
+def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    if not image.has("env"):
+        return _result("no-secrets-in-env", None, _need("the image's environment"))
+    allow = [p.upper() for p in check.env_allow or ()]
+    in_env: dict[str, str] = {}
+    in_history: dict[str, str] = {}
+    for name, value, historic in _assignments(image):
+        if any(fnmatchcase(name.upper(), p) for p in allow):
+            continue
+        in_name = credential_reason("", name)
+        reason = credential_reason(name, value) or (in_name and in_name.replace("its value", "its name"))
+        if not reason:
+            continue
+        shown = name if in_name is None else "(a variable whose name looks like a secret)"
+        (in_history if historic else in_env).setdefault(shown, reason)
+    only_history = {n: r for n, r in in_history.items() if n not in in_env}
+    if not in_env and not only_history:
+        scope = " or build history" if image.history else ""
+        return _result("no-secrets-in-env", True, f"no environment variable{scope} looks like a credential")
+    parts = []
+    if in_env:
+        listed = ", ".join(f"{_show(n)} ({r})" for n, r in sorted(in_env.items()))
+        noun = "variable looks" if len(in_env) == 1 else "variables look"
+        recorded = " (also recorded in the build history)" if set(in_env) & set(in_history) else ""
+        parts.append(f"{len(in_env)} environment {noun} like a credential: {listed}{recorded}")
+    if only_history:
+        listed = ", ".join(f"{_show(n)} ({r})" for n, r in sorted(only_history.items()))
+        parts.append(f"the build history records {len(only_history)} more (ENV or build argument): {listed}")
+    return _result("no-secrets-in-env", False, "; ".join(parts) + "; values are not shown")
+
+
+# --- forbidden-ports / healthcheck ------------------------------------------------------------------------
+
+
+def _port_range(exposed: str) -> tuple[int, int, str] | None:
+    number, _, proto = exposed.strip().lower().partition("/")
+    low, _, high = number.partition("-")
+    if not low.isdigit() or (high and not high.isdigit()):
+        return None
+    return int(low), int(high or low), proto or "tcp"
+
+
+def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResult:
+    assert check.forbidden_ports is not None
+    if not image.has("exposed_ports"):
+        return _result("forbidden-ports", None, _need("the image's exposed ports"))
+    hits = []
+    for exposed in image.exposed_ports:
+        span = _port_range(exposed)
+        if span is None:
+            continue
+        low, high, proto = span
+        for forbidden in check.forbidden_ports:
+            number, _, want = forbidden.partition("/")
+            if low <= int(number) <= high and want in ("", proto):
+                hits.append(exposed)
+                break
+    if hits:
+        return _result(
+            "forbidden-ports", False, "exposes forbidden port " + ", ".join(_show(h) for h in hits)
+        )
+    shown = ", ".join(_show(p) for p in image.exposed_ports) or "no ports"
+    return _result("forbidden-ports", True, f"exposes {shown}; none is forbidden")
+
+
+_HISTORY_HEALTHCHECK = re.compile(r"(?:^|\s|\))HEALTHCHECK\s+(.*)$", re.DOTALL)
+
+
+def _history_healthcheck(image: Image) -> bool | None:
+    """The last HEALTHCHECK instruction in the history: True, False for `NONE`, None when there is none."""
+    for created_by, _ in reversed(image.history):
+        found = _HISTORY_HEALTHCHECK.search(created_by)
+        if found:
+            body = found.group(1).strip()
+            return not (body.upper().startswith("NONE") or body.startswith('&{["NONE"]'))
+    return None
+
+
+def _healthcheck(image: Image, _check: ImageCheck, _today: date) -> CheckResult:
+    if image.healthcheck:
+        return _result("healthcheck", True, "the image config has a HEALTHCHECK")
+    declared = _history_healthcheck(image)
+    if declared:
+        return _result(
+            "healthcheck",
+            True,
+            "a HEALTHCHECK is declared in the build history (this config format, OCI, does not carry it)",
+        )
+    if declared is False:
+        return _result("healthcheck", False, "the HEALTHCHECK is disabled (HEALTHCHECK NONE)")
+    if image.healthcheck is None or not image.has("healthcheck"):
+        return _result("healthcheck", None, _need("whether the image has a HEALTHCHECK"))
+    return _result("healthcheck", False, "the image has no HEALTHCHECK")
+
+
+CHECKS: dict[str, CheckFunction] = {
     "non-root-user": _non_root_user,
+    "allowed-registries": _allowed_registries,
+    "digest-pinned": _digest_pinned,
+    "required-labels": _required_labels,
+    "image-age": _image_age,
+    "image-size": _image_size,
+    "layer-count": _layer_count,
+    "no-secrets-in-env": _no_secrets_in_env,
+    "forbidden-ports": _forbidden_ports,
+    "healthcheck": _healthcheck,
+    "approved-base-image": _approved_base_image,
 }

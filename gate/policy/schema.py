@@ -11,11 +11,20 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, WithJsonSchema, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import Action
+from gate.policy.settings import MissingIntel, Settings, merge_settings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -24,11 +33,16 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 __all__ = [
     "PRESETS",
+    "Compared",
     "Comparison",
     "ImageCheck",
+    "Kinds",
     "Match",
+    "MergeSettings",
     "Policy",
     "Rule",
+    "Severities",
+    "Strings",
     "Waiver",
     "load_policy",
     "policy_json_schema",
@@ -60,7 +74,7 @@ class Comparison(BaseModel):
 
 def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | None = None) -> Comparison:
     if isinstance(raw, bool):
-        raise ValueError("expected a comparison like \">=7.0\" or a number")
+        raise ValueError('expected a comparison like ">=7.0" or a number')
     if isinstance(raw, (int, float)):
         op, value = ">=", float(raw)
     elif isinstance(raw, str):
@@ -69,7 +83,7 @@ def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | No
             raise ValueError(f'"{raw}" is not a comparison (write it like ">=7.0")')
         op, value = found.group(1) or ">=", float(found.group(2))
     else:
-        raise ValueError("expected a comparison like \">=7.0\" or a number")
+        raise ValueError('expected a comparison like ">=7.0" or a number')
     if value < minimum or (maximum is not None and value > maximum):
         bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
         raise ValueError(f"{value:g} is out of range (must be {bound})")
@@ -89,7 +103,9 @@ def _severity_set(raw: object) -> frozenset[Severity]:
         raise ValueError('expected a severity like ">=high" or a list of severities')
     found = _COMPARISON.match(raw)
     if not found or not found.group(2).isalpha() or found.group(2).upper() not in Severity.__members__:
-        raise ValueError(f'"{raw}" is not a severity (write ">=high", "critical", or a list; one of {", ".join(names)})')
+        raise ValueError(
+            f'"{raw}" is not a severity (write ">=high", "critical", or a list; one of {", ".join(names)})'
+        )
     bound = Severity[found.group(2).upper()]
     test = _OPERATORS[found.group(1) or "=="]
     return frozenset(s for s in Severity if test(s.rank, bound.rank))
@@ -103,9 +119,10 @@ def _str_list(raw: object) -> tuple[str, ...]:
     raise ValueError("expected a string or a list of strings")
 
 
+_SEVERITY_NAMES = [n for s in Severity for n in (s.value.lower(), s.value)]
 _SEVERITY_SCHEMA = {
     "anyOf": [
-        {"type": "string", "pattern": "^(>=|<=|==|>|<)?(?i:unknown|negligible|low|medium|high|critical)$"},
+        {"type": "string", "pattern": "^(>=|<=|==|>|<)?(" + "|".join(_SEVERITY_NAMES) + ")$"},
         {"type": "array", "items": {"enum": [s.value.lower() for s in Severity]}},
     ],
     "description": 'A severity with an optional comparison (">=high") or a list of severities.',
@@ -115,9 +132,28 @@ _COMPARISON_SCHEMA = {
     "description": 'A number with an optional comparison (">=7.0"); a bare number means ">=".',
 }
 _STRINGS_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+_DIGEST_SCHEMA = {
+    "anyOf": [
+        {"enum": ["base", "reference"]},
+        {"type": "array", "items": {"enum": ["base", "reference"]}},
+    ],
+    "description": 'What must be pinned by digest: "base", "reference", or both.',
+}
+_PORTS_SCHEMA = {
+    "type": "array",
+    "items": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string"}]},
+    "description": 'Ports: 22 (any protocol) or "22/tcp".',
+}
 Severities = Annotated[frozenset[Severity], WithJsonSchema(_SEVERITY_SCHEMA)]
 Compared = Annotated[Comparison, WithJsonSchema(_COMPARISON_SCHEMA)]
 Strings = Annotated[tuple[str, ...], WithJsonSchema(_STRINGS_SCHEMA)]
+_KINDS_SCHEMA = {
+    "anyOf": [
+        {"enum": [k.value for k in FindingKind]},
+        {"type": "array", "items": {"enum": [k.value for k in FindingKind]}},
+    ]
+}
+Kinds = Annotated[tuple[FindingKind, ...], WithJsonSchema(_KINDS_SCHEMA)]
 
 
 class _Strict(BaseModel):
@@ -127,7 +163,7 @@ class _Strict(BaseModel):
 class Match(_Strict):
     """Which findings a rule is about. Every key given must hold (AND); absent keys match anything."""
 
-    kind: tuple[FindingKind, ...] | None = None
+    kind: Kinds | None = None
     severity: Severities | None = None
     fixable: bool | None = None
     kev: bool | None = None
@@ -140,6 +176,12 @@ class Match(_Strict):
     package_type: Strings | None = None
     purl: Strings | None = None
     ids: Strings | None = None
+    layer: Literal["base", "own"] | None = None
+    """Where the finding came in: the base image's layers or the image's own; unknown counts as `own`."""
+    license_allow: Strings | None = None
+    """License findings whose licence is NOT on this list (globs, case-insensitive; SPDX `OR`/`AND` understood)."""
+    license_deny: Strings | None = None
+    """License findings whose licence IS on this list (globs, case-insensitive; SPDX `OR`/`AND` understood)."""
 
     @field_validator("kind", mode="before")
     @classmethod
@@ -171,25 +213,119 @@ class Match(_Strict):
     def _strings(cls, raw: object) -> object:
         return _str_list(raw)
 
+    @field_validator("license_allow", "license_deny", mode="before")
+    @classmethod
+    def _licenses(cls, raw: object) -> object:
+        return _nonempty(_str_list(raw))
+
+    @model_validator(mode="after")
+    def _license_lists(self) -> Match:
+        if self.license_allow is not None and self.license_deny is not None:
+            raise ValueError("give `license_allow` or `license_deny` in one rule, not both (write two rules)")
+        if (self.license_allow or self.license_deny) and self.kind and FindingKind.LICENSE not in self.kind:
+            raise ValueError(
+                '`license_allow` / `license_deny` match license findings; add "license" to `kind`'
+            )
+        return self
+
+
+def _nonempty(values: tuple[str, ...]) -> tuple[str, ...]:
+    if not values or not all(v.strip() for v in values):
+        raise ValueError("expected a non-empty list of non-empty strings")
+    return values
+
+
+def _port_list(raw: object) -> tuple[str, ...]:
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for item in items:
+        usable = isinstance(item, (int, str)) and not isinstance(item, bool)
+        text = str(item).strip().lower() if usable else ""
+        number, _, proto = text.partition("/")
+        if not number.isdigit() or not 1 <= int(number) <= 65535 or proto not in ("", "tcp", "udp", "sctp"):
+            raise ValueError(f'{item!r} is not a port (write 22 or "22/tcp")')
+        out.append(f"{int(number)}/{proto}" if proto else str(int(number)))
+    if not out:
+        raise ValueError("expected a non-empty list of ports")
+    return tuple(out)
+
 
 class ImageCheck(_Strict):
     """Checks of the image itself. Each key is one check with a fixed ID (see docs/image-checks.md)."""
 
     user: Literal["non-root"] | None = None
     """`non-root-user`: the image must not run as root (missing, empty, `root` or `0` user)."""
+    registries: Strings | None = None
+    """`allowed-registries`: globs the normalised repository (`docker.io/library/alpine`) must match."""
+    digest: Annotated[tuple[Literal["base", "reference"], ...], WithJsonSchema(_DIGEST_SCHEMA)] | None = None
+    """`digest-pinned`: the base image is recorded by digest (`base`), the scanned reference names one."""
+    labels: Strings | None = None
+    """`required-labels`: labels (or manifest annotations) that must be present and non-empty."""
+    max_age_days: int | None = Field(default=None, ge=0, strict=True)
+    """`image-age`: the image must have been created at most this many days before the evaluation date."""
+    max_size_mb: float | None = Field(default=None, gt=0)
+    """`image-size`: the uncompressed size must be at most this many MB (1 MB = 1,000,000 bytes)."""
+    max_layers: int | None = Field(default=None, ge=1, strict=True)
+    """`layer-count`: the image must have at most this many layers."""
+    env: Literal["no-secrets"] | None = None
+    """`no-secrets-in-env`: no environment variable (or build history ENV/ARG) may look like a credential."""
+    env_allow: Strings | None = None
+    """Variable names (globs) `env = "no-secrets"` lets through: known false positives."""
+    forbidden_ports: Annotated[tuple[str, ...], WithJsonSchema(_PORTS_SCHEMA)] | None = None
+    """`forbidden-ports`: ports the image must not expose (`22` any protocol, or `"22/tcp"`)."""
+    healthcheck: Literal["required"] | None = None
+    """`healthcheck`: the image must declare a HEALTHCHECK."""
+    base_images: Strings | None = None
+    """`approved-base-image`: globs the base image named by `org.opencontainers.image.base.name` must match."""
+
+    @field_validator("registries", "labels", "env_allow", "base_images", mode="before")
+    @classmethod
+    def _strings(cls, raw: object) -> object:
+        return _nonempty(_str_list(raw))
+
+    @field_validator("digest", mode="before")
+    @classmethod
+    def _digest(cls, raw: object) -> object:
+        return [raw] if isinstance(raw, str) else raw
+
+    @field_validator("max_size_mb", mode="before")
+    @classmethod
+    def _number(cls, raw: object) -> object:
+        if isinstance(raw, bool):
+            raise ValueError("expected a number of MB")
+        return raw
+
+    @field_validator("forbidden_ports", mode="before")
+    @classmethod
+    def _ports(cls, raw: object) -> object:
+        return _port_list(raw)
 
     @model_validator(mode="after")
     def _one_check(self) -> ImageCheck:
-        if not self.model_fields_set:
-            raise ValueError("name at least one image check (e.g. user = \"non-root\")")
+        if self.env_allow is not None and self.env is None:
+            raise ValueError('`env_allow` goes with env = "no-secrets"')
+        if not self.model_fields_set & set(_IMAGE_CHECK_IDS):
+            raise ValueError('name at least one image check (e.g. user = "non-root")')
         return self
 
     def check_ids(self) -> list[str]:
         """The IDs of the checks this table asks for."""
-        return [_IMAGE_CHECK_IDS[key] for key in sorted(self.model_fields_set)]
+        return [_IMAGE_CHECK_IDS[key] for key in sorted(self.model_fields_set) if key in _IMAGE_CHECK_IDS]
 
 
-_IMAGE_CHECK_IDS = {"user": "non-root-user"}
+_IMAGE_CHECK_IDS = {
+    "user": "non-root-user",
+    "registries": "allowed-registries",
+    "digest": "digest-pinned",
+    "labels": "required-labels",
+    "max_age_days": "image-age",
+    "max_size_mb": "image-size",
+    "max_layers": "layer-count",
+    "env": "no-secrets-in-env",
+    "forbidden_ports": "forbidden-ports",
+    "healthcheck": "healthcheck",
+    "base_images": "approved-base-image",
+}
 
 
 class Rule(_Strict):
@@ -202,6 +338,10 @@ class Rule(_Strict):
     match: Match | None = None
     image: ImageCheck | None = None
     max: int | None = Field(default=None, ge=0)
+    scope: Literal["new", "all"] = "new"
+    """With --baseline: `new` counts only findings the baseline lacks; `all` counts every finding."""
+    on_missing_intel: MissingIntel | None = None
+    """Overrides `settings.on_missing_intel` for this rule."""
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
@@ -209,7 +349,18 @@ class Rule(_Strict):
             raise ValueError("a rule needs exactly one of `match` (findings) or `image` (image checks)")
         if self.max is not None and self.match is None:
             raise ValueError("`max` (a budget) applies to `match` rules only")
+        if "scope" in self.model_fields_set and self.match is None:
+            raise ValueError("`scope` (new or all findings) applies to `match` rules only")
+        if self.on_missing_intel is not None and self.match is None:
+            raise ValueError("`on_missing_intel` applies to `match` rules only")
         return self
+
+
+class MergeSettings(_Strict):
+    """How reports of one image from several scanners are merged."""
+
+    severity: Literal["max", "trivy", "grype"] = "max"
+    """The severity of a finding the scanners rate differently: the highest, or one scanner's."""
 
 
 class Waiver(_Strict):
@@ -247,6 +398,9 @@ class Policy(_Strict):
     extends: str | None = None
     rules: tuple[Rule, ...] = ()
     waivers: tuple[Waiver, ...] = ()
+    merge: MergeSettings = MergeSettings()
+    settings: Settings = Settings()
+    """The `[settings]` table (see docs/policy.md, "Risk, waiver and VEX settings")."""
     name: str = Field(default="", exclude=True)
     """Where the policy came from (a path or builtin:NAME); set by load_policy."""
 
@@ -272,7 +426,9 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
     if spec.startswith("builtin:"):
         name = spec.removeprefix("builtin:")
         if name not in PRESETS:
-            raise PolicyError(spec, [f"unknown preset (choose one of {', '.join('builtin:' + p for p in PRESETS)})"])
+            raise PolicyError(
+                spec, [f"unknown preset (choose one of {', '.join('builtin:' + p for p in PRESETS)})"]
+            )
         text = resources.files("gate.policy").joinpath("presets", f"{name}.toml").read_bytes()
     else:
         try:
@@ -288,7 +444,13 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
         base_spec = str(Path(spec).parent / base_spec)
     base = _load(base_spec, read, [*chain, spec])
     return policy.model_copy(
-        update={"name": spec, "rules": _merge_rules(base.rules, policy.rules), "waivers": base.waivers + policy.waivers}
+        update={
+            "name": spec,
+            "rules": _merge_rules(base.rules, policy.rules),
+            "waivers": base.waivers + policy.waivers,
+            "merge": policy.merge if "merge" in policy.model_fields_set else base.merge,
+            "settings": merge_settings(base.settings, policy.settings),
+        }
     )
 
 

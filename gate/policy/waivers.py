@@ -1,4 +1,10 @@
-"""Waivers: alias-aware matching, expiry on an injected date, and what each waiver did."""
+"""Waivers: alias-aware matching, expiry on an injected date, what each waiver did, and waiver hygiene.
+
+Hygiene is three built-in rules whose actions the policy's `[settings]` choose: `waiver-expired` (an expired
+waiver; fails by default), `waiver-expiring` (a used waiver expiring within `expiry_warning_days`; warns) and
+`waiver-unused` (a waiver that matched nothing; warns). `check_horizon` refuses waivers that run further ahead
+than `settings.max_waiver_days`.
+"""
 
 from __future__ import annotations
 
@@ -6,35 +12,88 @@ from collections.abc import Sequence
 from datetime import date
 from fnmatch import fnmatchcase
 
-from gate.model import Finding
-from gate.policy.decision import WaiverState, WaiverStatus
-from gate.policy.schema import Waiver
+from gate.errors import PolicyError
+from gate.model import Finding, Severity
+from gate.policy.decision import Action, Decision, RuleResult, Verdict, Violation, WaiverState, WaiverStatus
+from gate.policy.schema import Policy, Waiver
+from gate.policy.settings import Settings
 
-__all__ = ["EXPIRY_WARNING_DAYS", "WaiverBook", "waiver_matches"]
+__all__ = [
+    "EXPIRY_WARNING_DAYS",
+    "WAIVER_RULES",
+    "WaiverBook",
+    "check_horizon",
+    "review_run",
+    "waiver_applies_to_image",
+    "waiver_matches",
+    "waiver_mismatch",
+]
 
 EXPIRY_WARNING_DAYS = 14
-"""A used waiver that expires within this many days is reported as expiring."""
+"""The default of `settings.expiry_warning_days`: a used waiver expiring this soon is reported as expiring."""
+
+WAIVER_RULES = {
+    WaiverState.EXPIRED: ("waiver-expired", "No expired waivers", "waiver_expired"),
+    WaiverState.EXPIRING: ("waiver-expiring", "No waivers about to expire", "waiver_expiring"),
+    WaiverState.UNUSED: ("waiver-unused", "No unused waivers", "waiver_unused"),
+}
+"""Waiver state -> (built-in rule ID, title, the settings key that holds its action)."""
+
+_HELP = {
+    WaiverState.EXPIRED: "Fix the finding, or renew the waiver with a new `expires` and a reason that still holds.",
+    WaiverState.EXPIRING: "Plan the fix, or renew the waiver before it expires and fails the gate.",
+    WaiverState.UNUSED: "Remove the waiver: nothing it names is in the report any more (or fix its id or scope).",
+}
+
+
+def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | None:
+    """Why `waiver` does not apply to `finding` in `image` (one phrase), or None when it does (expiry aside)."""
+    wanted = waiver.id.upper()
+    if not any(i.upper() == wanted for i in finding.all_ids):
+        return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
+    package = finding.package
+    if waiver.packages is not None and (package is None or not _glob(package.name, waiver.packages)):
+        return f"packages {list(waiver.packages)} does not match {package.name if package else 'no package'}"
+    if waiver.purls is not None and (package is None or not _glob(package.purl, waiver.purls)):
+        return f"purls {list(waiver.purls)} does not match {(package.purl if package else '') or 'no purl'}"
+    if waiver.paths is not None:
+        paths = [p for p in (package.path if package else "", finding.target) if p]
+        if not any(_glob(p, waiver.paths) for p in paths):
+            return f"paths {list(waiver.paths)} does not match {' or '.join(paths) or 'no path'}"
+    if not waiver_applies_to_image(waiver, image):
+        return f"images {list(waiver.images or ())} does not match {image}"
+    return None
 
 
 def waiver_matches(waiver: Waiver, finding: Finding, *, image: str) -> bool:
     """True when the waiver's ID is the finding's ID or one of its aliases, and every scope given holds."""
-    wanted = waiver.id.upper()
-    if not any(i.upper() == wanted for i in finding.all_ids):
-        return False
-    package = finding.package
-    if waiver.packages is not None and (package is None or not _glob(package.name, waiver.packages)):
-        return False
-    if waiver.purls is not None and (package is None or not _glob(package.purl, waiver.purls)):
-        return False
-    if waiver.paths is not None:
-        paths = [p for p in (package.path if package else "", finding.target) if p]
-        if not any(_glob(p, waiver.paths) for p in paths):
-            return False
+    return waiver_mismatch(waiver, finding, image=image) is None
+
+
+def waiver_applies_to_image(waiver: Waiver, image: str) -> bool:
+    """True when the waiver has no `images` scope or one of its globs matches `image`."""
     return waiver.images is None or _glob(image, waiver.images)
 
 
 def _glob(value: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
+
+
+def check_horizon(policy: Policy, *, today: date) -> None:
+    """Raise PolicyError listing every waiver whose `expires` is more than `settings.max_waiver_days` away."""
+    limit = policy.settings.max_waiver_days
+    if limit is None:
+        return
+    problems = []
+    for waiver in policy.waivers:
+        days = (waiver.expires - today).days
+        if days > limit:
+            problems.append(
+                f"waiver {waiver.id}: expires {waiver.expires} is {days} days after {today}, more than "
+                f"settings.max_waiver_days = {limit}; choose an earlier date"
+            )
+    if problems:
+        raise PolicyError(policy.name or "policy", problems)
 
 
 class WaiverBook:
@@ -43,49 +102,179 @@ class WaiverBook:
     Lives only inside one evaluate() call; the counts it keeps are that call's.
     """
 
-    def __init__(self, waivers: Sequence[Waiver], *, today: date, image: str) -> None:
+    def __init__(
+        self, waivers: Sequence[Waiver], *, today: date, image: str, warning_days: int = EXPIRY_WARNING_DAYS
+    ) -> None:
         self._waivers = list(waivers)
         self._today = today
         self._image = image
+        self._warning_days = warning_days
         self._matched = [0] * len(self._waivers)
+        self._first: list[Finding | None] = [None] * len(self._waivers)
 
     def _matching(self, finding: Finding) -> list[int]:
         return [i for i, w in enumerate(self._waivers) if waiver_matches(w, finding, image=self._image)]
 
     def waiver_for(self, finding: Finding) -> Waiver | None:
-        """The first waiver in force that matches the finding (and count the match)."""
+        """The first waiver in force that matches the finding; every matching waiver counts the match."""
+        chosen = None
         for i in self._matching(finding):
             self._matched[i] += 1
-            if self._waivers[i].expires >= self._today:
-                return self._waivers[i]
-        return None
+            if self._first[i] is None:
+                self._first[i] = finding
+            if chosen is None and self._waivers[i].expires >= self._today:
+                chosen = self._waivers[i]
+        return chosen
 
     def expired_for(self, finding: Finding) -> list[Waiver]:
         """Waivers that match the finding but have expired."""
         return [self._waivers[i] for i in self._matching(finding) if self._waivers[i].expires < self._today]
 
+    def _state(self, index: int) -> WaiverState:
+        days_left = (self._waivers[index].expires - self._today).days
+        if days_left < 0:
+            return WaiverState.EXPIRED
+        if self._matched[index] == 0:
+            return WaiverState.UNUSED
+        if days_left <= self._warning_days:
+            return WaiverState.EXPIRING
+        return WaiverState.USED
+
+    def _reviewed(self) -> list[int]:
+        """Indexes of the waivers that concern this image (no `images` scope, or one that names it)."""
+        return [i for i, w in enumerate(self._waivers) if waiver_applies_to_image(w, self._image)]
+
     def statuses(self) -> tuple[WaiverStatus, ...]:
-        """What each waiver did: used, expiring soon, expired, or unused."""
+        """What each waiver that concerns this image did: used, expiring soon, expired, or unused."""
         out = []
-        for waiver, matched in zip(self._waivers, self._matched):
-            days_left = (waiver.expires - self._today).days
-            if days_left < 0:
-                state = WaiverState.EXPIRED
-            elif matched == 0:
-                state = WaiverState.UNUSED
-            elif days_left <= EXPIRY_WARNING_DAYS:
-                state = WaiverState.EXPIRING
-            else:
-                state = WaiverState.USED
+        for i in self._reviewed():
+            waiver = self._waivers[i]
             out.append(
                 WaiverStatus(
                     waiver_id=waiver.id,
                     reason=waiver.reason,
                     expires=waiver.expires,
                     owner=waiver.owner,
-                    state=state,
-                    matched=matched,
-                    days_left=days_left,
+                    state=self._state(i),
+                    matched=self._matched[i],
+                    days_left=(waiver.expires - self._today).days,
                 )
             )
         return tuple(out)
+
+    def review(self, settings: Settings) -> tuple[list[RuleResult], list[Violation]]:
+        """The built-in waiver rules for this image: a result for each one switched on, and their violations.
+
+        Nothing when no waiver concerns this image.
+        """
+        reviewed = self._reviewed()
+        results: list[RuleResult] = []
+        violations: list[Violation] = []
+        if not reviewed:
+            return results, violations
+        for state, (rule_id, title, key) in WAIVER_RULES.items():
+            action: Action = getattr(settings, key)
+            if action is Action.OFF:
+                continue
+            hits = [i for i in reviewed if self._state(i) is state]
+            lines = [self._describe(i, state) for i in hits]
+            noun = "waiver" if len(hits) == 1 else "waivers"
+            explanation = (
+                f"{len(hits)} {noun} {state.value}: " + "; ".join(lines)
+                if hits
+                else f"no waiver {state.value}"
+            )
+            results.append(
+                RuleResult(
+                    rule_id=rule_id,
+                    title=title,
+                    help=_HELP[state],
+                    action=action,
+                    subject="waivers",
+                    matched=len(hits),
+                    triggered=bool(hits),
+                    explanation=explanation,
+                )
+            )
+            if action in (Action.FAIL, Action.WARN):
+                severity = Severity.HIGH if action is Action.FAIL else Severity.MEDIUM
+                violations.extend(
+                    Violation(
+                        rule_id=rule_id,
+                        action=action,
+                        id=self._waivers[i].id,
+                        severity=severity,
+                        message=line,
+                    )
+                    for i, line in zip(hits, lines, strict=True)
+                )
+        return results, violations
+
+    def _describe(self, index: int, state: WaiverState) -> str:
+        waiver = self._waivers[index]
+        days = (waiver.expires - self._today).days
+        who = ", ".join(x for x in (f"owner {waiver.owner}" if waiver.owner else "",
+                                    f"ticket {waiver.ticket}" if waiver.ticket else "") if x)  # fmt: skip
+        who = f" ({who})" if who else ""
+        if state is WaiverState.EXPIRED:
+            still = self._matched[index]
+            tail = f"; it no longer waives {still} finding{'s' if still != 1 else ''}" if still else ""
+            return f"waiver for {waiver.id} expired on {waiver.expires}{who}{tail}"
+        if state is WaiverState.EXPIRING:
+            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            return f"waiver for {waiver.id} expires {when} ({waiver.expires}){who}"
+        return f"waiver for {waiver.id} matched no finding{who}"
+
+
+def review_run(decision: Decision) -> Decision:
+    """`decision` with waivers that some image of the run used no longer reported unused by the others.
+
+    The engine decides one image at a time, so a waiver used by image A is "unused" in image B. Over a run
+    of several images a waiver is unused only when no image used it; for the others its status and its
+    `waiver-unused` violation are dropped, and the verdicts are worked out again.
+    """
+    if len(decision.images) < 2:
+        return decision
+    used = {_key(s) for image in decision.images for s in image.waivers if s.matched}
+    images = []
+    for image in decision.images:
+        stale = [s for s in image.waivers if s.state is WaiverState.UNUSED and _key(s) in used]
+        if not stale:
+            images.append(image)
+            continue
+        gone = {s.waiver_id for s in stale}
+        rule_id = WAIVER_RULES[WaiverState.UNUSED][0]
+        violations = tuple(v for v in image.violations if not (v.rule_id == rule_id and v.id in gone))
+        left = [v for v in violations if v.rule_id == rule_id]
+        rules = tuple(
+            r.model_copy(
+                update={
+                    "matched": len(left),
+                    "triggered": bool(left),
+                    "explanation": f"{len(left)} waiver{'s' if len(left) != 1 else ''} unused: "
+                    + "; ".join(v.message for v in left)
+                    if left
+                    else "no waiver unused (in any image of this run)",
+                }
+            )
+            if r.rule_id == rule_id
+            else r
+            for r in image.rules
+        )
+        images.append(
+            image.model_copy(
+                update={
+                    "rules": rules,
+                    "violations": violations,
+                    "waivers": tuple(s for s in image.waivers if s not in stale),
+                    "verdict": Verdict.worst(r.verdict for r in rules),
+                }
+            )
+        )
+    return decision.model_copy(
+        update={"images": tuple(images), "verdict": Verdict.worst(i.verdict for i in images)}
+    )
+
+
+def _key(status: WaiverStatus) -> tuple[str, date, str, str]:
+    return (status.waiver_id, status.expires, status.reason, status.owner)

@@ -1,7 +1,7 @@
 """The human log: verdict first, then what failed grouped by rule, then warnings, waivers and counts.
 
-Every string from a report passes through `safe()`: no control bytes or terminal escapes, and nothing that
-could start a CI workflow command (`::`).
+Every string from a report passes through `safe()`: no control bytes, terminal escapes, bidi overrides or lone
+surrogates, and nothing that could start a CI workflow command (`::`, `##[`).
 """
 
 from __future__ import annotations
@@ -12,13 +12,16 @@ from gate.policy.decision import Action, Decision, ImageDecision, Violation, Wai
 
 __all__ = ["render_log", "safe"]
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+)
+_COMMAND = re.compile(r"(:(?=:)|#(?=#))")  # `::cmd::` (GitHub), `##[cmd]` and `##vso[` (legacy, Azure)
 _MAX_PER_RULE = 20
 
 
 def safe(text: str, limit: int = 200) -> str:
     """Report text made harmless for a CI log: one line, printable, no `::`, at most `limit` characters."""
-    cleaned = _CONTROL.sub(" ", text).replace("::", ": :")
+    cleaned = _COMMAND.sub(r"\1 ", _CONTROL.sub(" ", text))
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
@@ -35,15 +38,22 @@ def _headline(decision: Decision) -> str:
     fails = sum(1 for v in decision.violations if v.action is Action.FAIL)
     warns = sum(1 for v in decision.violations if v.action is Action.WARN)
     images = len(decision.images)
-    where = f"{images} report" + ("s" if images != 1 else "")
+    where = f"{images} image" + ("s" if images != 1 else "")
     return (
-        f"gate: {decision.verdict.value.upper()}: {fails} failing, {warns} warning in {where} "
+        f"gate: {decision.verdict.value.upper()}: {fails} failing, {warns} {_plural(warns, 'warning')} in {where} "
         f"(policy {safe(decision.policy)}, {decision.today.isoformat()})"
     )
 
 
+def _plural(count: int, noun: str) -> str:
+    return noun if count == 1 else noun + "s"
+
+
 def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
-    lines = [f"{safe(image.name)}: {image.verdict.value.upper()}" + (f" ({', '.join(image.sources)})" if multi else "")]
+    lines = [
+        f"{safe(image.name)}: {image.verdict.value.upper()}"
+        + (f" ({safe(', '.join(image.sources), 300)})" if multi else "")
+    ]
     for note in image.notes:
         lines.append(f"  note: {safe(note, 300)}")
     for action, mark in ((Action.FAIL, "FAIL"), (Action.WARN, "WARN")):
@@ -60,9 +70,32 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
     extra = []
     if image.waived:
         extra.append(f"{len(image.waived)} waived")
-    if image.suppressed:
-        extra.append(f"{len(image.suppressed)} suppressed by the scanner")
+    by_vex = sum(1 for f in image.suppressed if f.suppressed and f.suppressed.source.startswith("VEX "))
+    if len(image.suppressed) > by_vex:
+        extra.append(f"{len(image.suppressed) - by_vex} suppressed by the scanner")
+    if by_vex:
+        extra.append(f"{by_vex} suppressed by VEX (not_affected/fixed; see --summary or --json for why)")
     lines.append(f"  findings: {counts or 'none'}" + (f"; {', '.join(extra)}" if extra else ""))
+    lines.extend(_merge_lines(image))
+    return lines
+
+
+def _merge_lines(image: ImageDecision) -> list[str]:
+    """Which scanner found what (merged reports), and the ratchet against the baseline."""
+    lines = []
+    if len(image.scanners) > 1:
+        found = [o.finding.reported_by for o in image.outcomes]
+        both = sum(1 for by in found if len(by) > 1)
+        only = ", ".join(
+            f"{sum(1 for by in found if by == (s,))} only by {safe(s, 20)}" for s in image.scanners
+        )
+        lines.append(f"  scanners: {both} found by {safe(' and '.join(image.scanners), 60)}, {only}")
+    ratchet = image.baseline
+    if ratchet is not None:
+        lines.append(
+            f"  baseline {safe(ratchet.baseline)}: {ratchet.new} new, {len(ratchet.fixed)} fixed, "
+            f"{ratchet.existing} still present: {ratchet.trend.value}"
+        )
     return lines
 
 
@@ -83,9 +116,15 @@ def _waiver_lines(image: ImageDecision) -> list[str]:
     lines = []
     for status in image.waivers:
         if status.state is WaiverState.EXPIRED:
-            lines.append(f"  WAIVER {safe(status.waiver_id)} expired on {status.expires.isoformat()}: it no longer waives")
+            lines.append(
+                f"  WAIVER {safe(status.waiver_id)} expired on {status.expires.isoformat()}: it no longer waives"
+            )
         elif status.state is WaiverState.EXPIRING:
-            lines.append(f"  WAIVER {safe(status.waiver_id)} expires in {status.days_left} days ({status.expires})")
+            lines.append(
+                f"  WAIVER {safe(status.waiver_id)} expires in {status.days_left} days ({status.expires})"
+            )
         elif status.state is WaiverState.UNUSED:
-            lines.append(f"  WAIVER {safe(status.waiver_id)} matched nothing: remove it if it is no longer needed")
+            lines.append(
+                f"  WAIVER {safe(status.waiver_id)} matched nothing: remove it if it is no longer needed"
+            )
     return lines

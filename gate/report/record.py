@@ -8,10 +8,25 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from gate.model import Finding
-from gate.policy.decision import Decision, ImageDecision, Violation
+from pydantic import ValidationError
 
-__all__ = ["RECORD_VERSION", "record", "render"]
+from gate.errors import InputError
+from gate.model import Finding, Image
+from gate.policy.decision import (
+    Action,
+    Decision,
+    FindingOutcome,
+    ImageDecision,
+    Ratchet,
+    RuleResult,
+    Verdict,
+    Violation,
+    WaivedFinding,
+    WaiverState,
+    WaiverStatus,
+)
+
+__all__ = ["RECORD_VERSION", "load_record", "record", "render"]
 
 RECORD_VERSION = 1
 
@@ -61,7 +76,9 @@ def _violation(v: Violation, image: ImageDecision) -> dict[str, Any]:
         "version": v.version,
         "severity": v.severity.value,
         "fixed_versions": list(v.finding.fixed_versions) if v.finding else [],
-        "kind": v.finding.kind.value if v.finding else "image",
+        "kind": v.finding.kind.value
+        if v.finding
+        else ("waiver" if v.rule_id.startswith("waiver-") else "image"),
         "message": v.message,
         "image": image.name,
     }
@@ -89,6 +106,7 @@ def _image(image: ImageDecision) -> dict[str, Any]:
         "verdict": image.verdict.value,
         "sources": list(image.sources),
         "scanners": list(image.scanners),
+        "scanner_version": image.scanner_version,
         "artifact_type": image.artifact_type,
         "rules": [
             {
@@ -101,6 +119,8 @@ def _image(image: ImageDecision) -> dict[str, Any]:
                 "triggered": r.triggered,
                 "verdict": r.verdict.value,
                 "explanation": r.explanation,
+                "help": r.help,
+                "existing": r.existing,
             }
             for r in image.rules
         ],
@@ -116,9 +136,12 @@ def _image(image: ImageDecision) -> dict[str, Any]:
             }
             for w in image.waivers
         ],
-        "suppressed": [_finding_ref(f) | {"statement": f.suppressed.statement if f.suppressed else ""}
-                       for f in image.suppressed],
+        "suppressed": [
+            _finding_ref(f) | {"statement": f.suppressed.statement if f.suppressed else ""}
+            for f in image.suppressed
+        ],
         "notes": list(image.notes),
+        **_detail(image),
     }
 
 
@@ -129,3 +152,172 @@ def _finding_ref(f: Finding) -> dict[str, Any]:
         "version": f.package.version if f.package else None,
         "severity": f.severity.value,
     }
+
+
+# --- full fidelity: what `gate merge` needs to rebuild the Decision ---------------------------------------
+
+
+def _full(f: Finding) -> dict[str, Any]:
+    return f.model_dump(mode="json")
+
+
+def _detail(image: ImageDecision) -> dict[str, Any]:
+    """The parts of an image decision the summary keys above leave out, in full (for load_record)."""
+    return {
+        "image": image.image.model_dump(mode="json") if image.image is not None else None,
+        "outcomes": [
+            {
+                "finding": _full(o.finding),
+                "action": o.action.value if o.action is not None else None,
+                "rules": list(o.rules),
+                "waiver": o.waiver_id,
+                "expired_waivers": list(o.expired_waivers),
+            }
+            for o in image.outcomes
+        ],
+        "violations": [
+            {
+                "rule": v.rule_id,
+                "action": v.action.value,
+                "id": v.id,
+                "severity": v.severity.value,
+                "message": v.message,
+                "finding": _full(v.finding) if v.finding is not None else None,
+            }
+            for v in image.violations
+        ],
+        "waived": [
+            {
+                "finding": _full(w.finding),
+                "waiver": w.waiver_id,
+                "reason": w.reason,
+                "expires": w.expires.isoformat(),
+                "owner": w.owner or None,
+                "rules": list(w.rules),
+            }
+            for w in image.waived
+        ],
+        "suppressed_findings": [_full(f) for f in image.suppressed],
+        "baseline": image.baseline.model_dump(mode="json") if image.baseline is not None else None,
+    }
+
+
+def load_record(text: str | bytes, source: str) -> Decision:
+    """Rebuild the Decision a decision record was written from.
+
+    Raises InputError when the text is not JSON, not a decision record, of another `record_version`, or
+    lacks the full-fidelity sections (`images[].outcomes`, ...) that `gate check --json` writes.
+    """
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        raise InputError(f"{source}: not JSON ({exc}); give the file gate check --json wrote") from None
+    if not isinstance(data, dict) or "record_version" not in data or "images" not in data:
+        raise InputError(f"{source}: not a gate decision record; give the file gate check --json wrote")
+    version = data["record_version"]
+    if version != RECORD_VERSION:
+        raise InputError(
+            f"{source}: decision record version {version!r} is not supported (this gate reads "
+            f"{RECORD_VERSION}); write the records and merge them with the same gate version"
+        )
+    try:
+        images = tuple(_load_image(item) for item in data["images"])
+        return Decision(
+            verdict=Verdict(data["verdict"]),
+            today=data["today"],
+            policy=data["policy"],
+            images=images,
+        )
+    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+        raise InputError(f"{source}: the decision record is incomplete or damaged ({_why(exc)})") from None
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}" if where else str(err["msg"])
+    if isinstance(exc, KeyError):
+        return f"missing {exc.args[0]!r}; it may come from an older gate, re-run gate check --json"
+    return str(exc) or type(exc).__name__
+
+
+def _load_image(item: dict[str, Any]) -> ImageDecision:
+    if "outcomes" not in item:
+        raise KeyError("images[].outcomes")
+    rules = tuple(
+        RuleResult(
+            rule_id=r["id"],
+            title=r["title"],
+            help=r.get("help", ""),
+            action=Action(r["action"]),
+            subject=r["subject"],
+            matched=r["matched"],
+            max=r["max"],
+            triggered=r["triggered"],
+            explanation=r["explanation"],
+            existing=r.get("existing", 0),
+        )
+        for r in item["rules"]
+    )
+    waivers = tuple(
+        WaiverStatus(
+            waiver_id=w["id"],
+            reason=w["reason"],
+            expires=w["expires"],
+            owner=w["owner"] or "",
+            state=WaiverState(w["state"]),
+            matched=w["matched"],
+            days_left=w["days_left"],
+        )
+        for w in item["waivers"]
+    )
+    outcomes = tuple(
+        FindingOutcome(
+            finding=Finding.model_validate(o["finding"]),
+            action=Action(o["action"]) if o["action"] is not None else None,
+            rules=tuple(o["rules"]),
+            waiver_id=o["waiver"],
+            expired_waivers=tuple(o["expired_waivers"]),
+        )
+        for o in item["outcomes"]
+    )
+    violations = tuple(
+        Violation(
+            rule_id=v["rule"],
+            action=Action(v["action"]),
+            id=v["id"],
+            severity=v["severity"],
+            message=v["message"],
+            finding=Finding.model_validate(v["finding"]) if v["finding"] is not None else None,
+        )
+        for v in item["violations"]
+    )
+    waived = tuple(
+        WaivedFinding(
+            finding=Finding.model_validate(w["finding"]),
+            waiver_id=w["waiver"],
+            reason=w["reason"],
+            expires=w["expires"],
+            owner=w["owner"] or "",
+            rules=tuple(w["rules"]),
+        )
+        for w in item["waived"]
+    )
+    return ImageDecision(
+        name=item["name"],
+        sources=tuple(item["sources"]),
+        scanners=tuple(item["scanners"]),
+        scanner_version=item.get("scanner_version", ""),
+        artifact_type=item["artifact_type"],
+        image=Image.model_validate(item["image"]) if item["image"] is not None else None,
+        verdict=Verdict(item["verdict"]),
+        rules=rules,
+        violations=violations,
+        outcomes=outcomes,
+        waived=waived,
+        suppressed=tuple(Finding.model_validate(f) for f in item["suppressed_findings"]),
+        waivers=waivers,
+        notes=tuple(item["notes"]),
+        baseline=Ratchet.model_validate(item["baseline"]) if item["baseline"] is not None else None,
+    )

@@ -1,0 +1,231 @@
+"""`gate explain ID`: for one finding, the data the gate has, each rule that considered it and why, and any
+waiver, VEX statement or scanner suppression.
+
+Pure: scans, a policy and a date in, text out. Every string from a report or a VEX file goes through `safe()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+from gate.model import Finding, FindingKind, Scan
+from gate.policy.decision import ImageDecision
+from gate.policy.engine import evaluate
+from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_match, chosen_cvss
+from gate.policy.schema import Policy, Rule
+from gate.policy.settings import MissingIntel
+from gate.policy.waivers import waiver_mismatch
+from gate.report.log import safe
+
+__all__ = ["explain", "find"]
+
+
+def find(finding_id: str, scans: Sequence[Scan]) -> list[tuple[Scan, Finding]]:
+    """Every finding of `scans` whose ID or an alias is `finding_id` (case-insensitive), in report order."""
+    wanted = finding_id.strip().upper()
+    return [(s, f) for s in scans for f in s.findings if any(i.upper() == wanted for i in f.all_ids)]
+
+
+def explain(finding_id: str, scans: Sequence[Scan], policy: Policy, *, today: date) -> str | None:
+    """The explanation of every finding with ID (or alias) `finding_id`; None when no report has it."""
+    hits = find(finding_id, scans)
+    if not hits:
+        return None
+    decisions = {
+        id(scan): evaluate(scan, policy, today=today).images[0]
+        for scan in {id(s): s for s, _ in hits}.values()
+    }
+    blocks = [_block(f, scan, decisions[id(scan)], policy, today) for scan, f in hits]
+    head = (
+        f"{safe(finding_id)}: {len(hits)} finding{'s' if len(hits) != 1 else ''} "
+        f"(policy {safe(policy.name)}, {today.isoformat()})"
+    )
+    return "\n\n".join([head, *blocks]) + "\n"
+
+
+def _block(f: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:
+    lines = [_title(f), f"  image: {safe(image.name)} ({safe(scan.source)}, {_scanner(scan)})"]
+    lines.append(f"  outcome: {_outcome(f, image)}")
+    lines.append("  data:")
+    lines += [f"    {line}" for line in _data(f, policy, today)]
+    lines.append("  rules:")
+    for rule in policy.rules:
+        lines.append(f"    {_rule_line(rule, f, image, policy, today)}")
+    for v in image.violations:
+        if v.rule_id in (MISSING_INTEL_RULE, VEX_RULE) and v.finding == f:
+            lines.append(f"    {v.rule_id} ({v.action.value}): {safe(v.message, 300)}")
+    lines.append("  waivers:")
+    lines += [f"    {line}" for line in _waivers(f, image, policy, today)]
+    lines.append("  VEX: " + _vex(f))
+    if f.suppressed is not None and (f.vex is None or not f.suppressed.source.startswith("VEX ")):
+        s = f.suppressed
+        lines.append(
+            f"  scanner suppression: {safe(s.status)} by {safe(s.source or 'the scanner')}: {safe(s.statement, 300)}"
+        )
+    return "\n".join(lines)
+
+
+def _title(f: Finding) -> str:
+    aliases = f" (aliases: {', '.join(safe(a, 80) for a in f.aliases)})" if f.aliases else ""
+    where = ""
+    if f.package is not None:
+        kind = f" [{safe(f.package.type, 40)}]" if f.package.type else ""
+        where = f" in {safe(f.package.name, 120)} {safe(f.package.version, 60)}{kind}".rstrip()
+    elif f.target:
+        where = f" in {safe(f.target, 120)}"
+    return f"{safe(f.id, 100)}{aliases}{where}"
+
+
+def _scanner(scan: Scan) -> str:
+    return f"{scan.scanner} {safe(scan.scanner_version, 40)}".strip()
+
+
+def _outcome(f: Finding, image: ImageDecision) -> str:
+    if f.suppressed is not None:
+        return f"suppressed ({safe(f.suppressed.statement, 200) or safe(f.suppressed.status)}); not gated"
+    waived = next((w for w in image.waived if w.finding == f), None)
+    if waived is not None:
+        return f"waived by {safe(waived.waiver_id)} until {waived.expires} ({safe(waived.reason, 200)})"
+    outcome = next((o for o in image.outcomes if o.finding == f), None)
+    if outcome is None or outcome.action is None:
+        return "reported; no rule caught it"
+    return f"{outcome.action.value.upper()} by {', '.join(outcome.rules)}"
+
+
+def _data(f: Finding, policy: Policy, today: date) -> list[str]:
+    out = [f"kind: {f.kind.value}; severity: {f.severity.value}"]
+    if f.kind is not FindingKind.VULNERABILITY:
+        if f.title:
+            out.append(f"title: {safe(f.title)}")
+        return out
+    fix = (
+        f"fixed in {safe(', '.join(f.fixed_versions), 120)}" if f.fixable else f"no fix ({f.fix_state.value})"
+    )
+    out.append(f"fix: {fix}")
+    if f.package is not None and f.package.purl:
+        out.append(f"purl: {safe(f.package.purl)}")
+    if f.package is not None and f.package.path:
+        out.append(f"path: {safe(f.package.path)}")
+    if f.cvss:
+        scores = "; ".join(
+            f"{safe(c.source, 40)} v{c.version} {c.score:g}"
+            if c.score is not None
+            else f"{safe(c.source, 40)} v{c.version}"
+            for c in f.cvss
+        )
+        chosen = chosen_cvss(f, policy.settings.cvss_source)
+        used = (
+            f"{chosen.score:g} ({safe(chosen.source, 40)} v{chosen.version})"
+            if chosen and chosen.score is not None
+            else "none"
+        )
+        out.append(
+            f"CVSS: {scores}; `cvss` compares {used} (cvss_source = {policy.settings.cvss_source.value})"
+        )
+    else:
+        out.append("CVSS: none in the report")
+    kev = {True: "listed in CISA KEV", False: "not listed in CISA KEV", None: "unknown (no KEV data)"}[f.kev]
+    out.append(f"KEV: {kev}")
+    epss = (
+        "unknown"
+        if f.epss is None
+        else f"{f.epss:g}" + (f" (percentile {f.epss_percentile:g})" if f.epss_percentile is not None else "")
+    )
+    out.append(f"EPSS: {epss}")
+    if f.risk is not None:
+        out.append(f"risk: {f.risk:.4g} (Grype's, for display only)")
+    out.append(f"published: {_when(f.published, today, 'the report gives no published date')}")
+    if f.fixable:
+        out.append(f"fix available since: {_when(f.fix_date, today, _no_fix_date(f))}")
+    return out
+
+
+def _when(day: date | None, today: date, unknown: str) -> str:
+    if day is None:
+        return f"unknown ({unknown})"
+    return f"{day.isoformat()} ({(today - day).days} days before {today.isoformat()})"
+
+
+def _no_fix_date(f: Finding) -> str:
+    if f.scanner == "trivy":
+        return "Trivy reports carry no fix date"
+    return "the Grype report has no fix.available dates"
+
+
+def _rule_line(rule: Rule, f: Finding, image: ImageDecision, policy: Policy, today: date) -> str:
+    head = f"{rule.id} ({rule.action.value})"
+    if rule.match is None:
+        return f"{head}: an image check, not about findings"
+    checks = check_match(f, rule.match, today=today, cvss_source=policy.settings.cvss_source)
+    failed = [c for c in checks if c.state is KeyState.FAIL]
+    missing = [c for c in checks if c.state is KeyState.MISSING]
+    if failed:
+        return f"{head}: does not match: " + "; ".join(f"{c.key}: {safe(c.detail, 200)}" for c in failed)
+    held = (
+        "; ".join(f"{c.key}: {safe(c.detail, 200)}" for c in checks if c.state is KeyState.PASS) or "no keys"
+    )
+    if missing:
+        mode = rule.on_missing_intel or policy.settings.on_missing_intel
+        gaps = "; ".join(f"{c.key}: {safe(c.detail, 200)}" for c in missing)
+        effect = {
+            MissingIntel.FAIL: "counted as matching",
+            MissingIntel.WARN: "not counted; reported under missing-intel",
+            MissingIntel.SKIP: "not counted; noted",
+        }[mode]
+        head += f": data missing ({gaps}); on_missing_intel = {mode.value}: {effect}"
+        if mode is not MissingIntel.FAIL:
+            return head
+        head += f"; the other keys hold ({held})"
+    else:
+        head += f": matches ({held})"
+    return head + _counted(rule, f, image)
+
+
+def _counted(rule: Rule, f: Finding, image: ImageDecision) -> str:
+    result = next((r for r in image.rules if r.rule_id == rule.id), None)
+    if f.suppressed is not None:
+        return "; not counted: suppressed"
+    if any(w.finding == f for w in image.waived):
+        return "; not counted: waived"
+    outcome = next((o for o in image.outcomes if o.finding == f), None)
+    if outcome is not None and rule.id in outcome.rules:
+        return f"; the rule triggered ({safe(result.explanation, 200) if result else ''})"
+    if f.baseline == "existing" and rule.scope == "new":
+        return "; not counted: already in the baseline (scope = new)"
+    why = safe(result.explanation, 200) if result else "not evaluated"
+    return f"; the rule did not trigger ({why})"
+
+
+def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> list[str]:
+    ids = {i.upper() for i in f.all_ids}
+    relevant = [w for w in policy.waivers if w.id.upper() in ids]
+    if not relevant:
+        return ["none names this finding"]
+    out = []
+    for w in relevant:
+        who = f", owner {safe(w.owner)}" if w.owner else ""
+        head = f"{safe(w.id)} (expires {w.expires}{who}; reason: {safe(w.reason, 200)})"
+        mismatch = waiver_mismatch(w, f, image=image.name)
+        if mismatch is not None:
+            out.append(f"{head}: does not apply: {safe(mismatch, 300)}")
+        elif w.expires < today:
+            out.append(f"{head}: EXPIRED {(today - w.expires).days} days ago; it no longer waives")
+        else:
+            out.append(f"{head}: applies ({(w.expires - today).days} days left)")
+    return out
+
+
+def _vex(f: Finding) -> str:
+    if f.vex is None:
+        return "no statement"
+    v = f.vex
+    why = f" ({safe(v.justification)})" if v.justification else ""
+    words = f": {safe(v.statement, 300)}" if v.statement else ""
+    effect = {
+        "not_affected": "suppressed",
+        "fixed": "suppressed",
+        "affected": "stays active",
+        "under_investigation": "stays active; vex-under-investigation warns",
+    }[v.status.value]
+    return f"{v.status.value}{why}{words} [{safe(v.source)}] -> {effect}"

@@ -1,0 +1,355 @@
+"""Identities that survive a rebuild: of a finding (for baselines and merging) and of an image (for grouping).
+
+A finding is the same finding in two reports when it shares an ID (its ID or one of its aliases, case
+insensitive), is of the same kind, and is in the same package (ecosystem, name, path). The installed version
+and the image digest are deliberately not part of it: a rebuild, or a version bump that does not fix the
+vulnerability, leaves a finding the same finding. Trivy and Grype name ecosystems and paths differently
+(`alpine` vs `apk`, `app/x.jar` vs `/app/x.jar`); both are normalised here so their findings can be compared.
+
+An image is the same image in two reports when the config digest (image ID) matches, or a manifest digest
+matches, or (when either lacks an image ID) the normalised reference matches. Two images are of the same
+repository when their references without tag and digest match (`ghcr.io/org/app:pr-12` and
+`ghcr.io/org/app:main`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+from gate.model import Finding, FindingKind, Scan
+
+__all__ = [
+    "FindingIdentity",
+    "FindingIndex",
+    "ImageIdentity",
+    "finding_identity",
+    "group_indices",
+    "image_identity",
+    "normalise_reference",
+    "repository",
+]
+
+# Package types as Trivy (Result.Type) and Grype (artifact.type) write them -> purl type.
+_ECOSYSTEMS: dict[str, str] = {
+    **dict.fromkeys(("alpine", "apk", "wolfi", "chainguard", "minimos"), "apk"),
+    **dict.fromkeys(("debian", "ubuntu", "deb", "distroless", "echo"), "deb"),
+    **dict.fromkeys(
+        (
+            "redhat",
+            "centos",
+            "rocky",
+            "alma",
+            "oracle",
+            "amazon",
+            "fedora",
+            "photon",
+            "rpm",
+            "cbl-mariner",
+            "azurelinux",
+            "opensuse",
+            "opensuse-leap",
+            "opensuse.leap",
+            "opensuse-tumbleweed",
+            "opensuse.tumbleweed",
+            "sles",
+            "suse linux enterprise server",
+            "suse linux enterprise micro",
+            "coreos",
+        ),
+        "rpm",
+    ),
+    **dict.fromkeys(("jar", "pom", "gradle", "sbt", "java-archive", "jenkins-plugin", "maven"), "maven"),
+    **dict.fromkeys(("npm", "yarn", "pnpm", "bun", "node-pkg", "javascript"), "npm"),
+    **dict.fromkeys(("gomod", "gobinary", "go-module", "golang", "go"), "golang"),
+    **dict.fromkeys(("pip", "pipenv", "poetry", "uv", "python-pkg", "python", "pypi", "conda-pkg"), "pypi"),
+    **dict.fromkeys(("bundler", "gemspec", "gem"), "gem"),
+    **dict.fromkeys(("cargo", "rust-binary", "rust-crate"), "cargo"),
+    **dict.fromkeys(("composer", "composer-vendor", "php-composer"), "composer"),
+    **dict.fromkeys(("nuget", "dotnet-core", "packages-props", "dotnet", "dotnet-deps"), "nuget"),
+    **dict.fromkeys(("conan", "conan-lock"), "conan"),
+    **dict.fromkeys(("hex", "mix-lock"), "hex"),
+    **dict.fromkeys(("pub", "dart-pub"), "pub"),
+    **dict.fromkeys(("swift", "swift-package"), "swift"),
+    **dict.fromkeys(("cocoapods", "pod"), "cocoapods"),
+}
+_OS_ECOSYSTEMS = frozenset({"apk", "deb", "rpm", "alpm", "apkg"})
+"""OS packages are identified by name only: Grype gives them the package database as a path, Trivy none."""
+
+
+@dataclass(frozen=True)
+class FindingIdentity:
+    """What makes a finding the same finding in another report (see the module docstring)."""
+
+    kind: FindingKind
+    ids: frozenset[str]
+    """The ID and aliases, upper case."""
+    ecosystem: str
+    """The purl type (`apk`, `deb`, `npm`, `maven`, ...), or "" when the report does not say."""
+    package: str
+    """The normalised package name, "" when the finding has no package."""
+    path: str
+    """The normalised file path of the package (or of a secret), "" for OS packages or when unknown."""
+
+    def matches(self, other: FindingIdentity) -> bool:
+        """True when both identities name the same finding.
+
+        An ID or alias in common, the same kind and package name; ecosystems and paths must be equal when
+        both reports give them (one scanner leaving one out does not make two findings different).
+        """
+        return (
+            self.kind is other.kind
+            and self.package == other.package
+            and _compatible(self.ecosystem, other.ecosystem)
+            and _compatible(self.path, other.path)
+            and not self.ids.isdisjoint(other.ids)
+        )
+
+
+def _compatible(a: str, b: str) -> bool:
+    return a == b or not a or not b
+
+
+def finding_identity(finding: Finding) -> FindingIdentity:
+    """The identity of a finding: kind, ID and aliases, ecosystem, package name and path (never the version)."""
+    ids = frozenset(i.strip().upper() for i in finding.all_ids if i.strip())
+    package = finding.package
+    if package is None:
+        return FindingIdentity(finding.kind, ids, "", "", _path(finding.target))
+    ecosystem, name = _package_name(package.name, package.type, package.purl)
+    path = "" if ecosystem in _OS_ECOSYSTEMS else _unversioned(_path(package.path), package.version)
+    if finding.kind is not FindingKind.VULNERABILITY and not path:
+        path = _path(finding.target)
+    return FindingIdentity(finding.kind, ids, ecosystem, name, path)
+
+
+def _package_name(name: str, pkg_type: str, purl: str) -> tuple[str, str]:
+    ecosystem = _ECOSYSTEMS.get(pkg_type.strip().lower(), pkg_type.strip().lower())
+    parsed = _purl(purl)
+    if parsed is not None:
+        purl_type, namespace, purl_name = parsed
+        ecosystem = purl_type
+        if purl_type == "maven" and namespace:
+            name = f"{namespace}:{purl_name}"
+        elif purl_type in _OS_ECOSYSTEMS or not namespace:
+            name = purl_name
+        else:
+            name = f"{namespace}/{purl_name}"
+    name = name.strip().lower()
+    if ecosystem == "pypi":
+        name = re.sub(r"[-_.]+", "-", name)
+    return ecosystem, name
+
+
+def _purl(purl: str) -> tuple[str, str, str] | None:
+    """(type, namespace, name) of a package URL, or None when it is not one."""
+    if not purl.startswith("pkg:"):
+        return None
+    body = purl[4:].split("#", 1)[0].split("?", 1)[0].split("@", 1)[0].strip("/")
+    parts = [unquote(p) for p in body.split("/") if p]
+    if len(parts) < 2:
+        return None
+    return parts[0].lower(), "/".join(parts[1:-1]).lower(), parts[-1].lower()
+
+
+def _unversioned(path: str, version: str) -> str:
+    """The path with the installed version taken out (`lib/log4j-core-2.14.1.jar` -> `lib/log4j-core-*.jar`)."""
+    version = version.strip()
+    if not path or not version:
+        return path
+    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(version)}(?![A-Za-z0-9])", "*", path)
+
+
+def _path(path: str) -> str:
+    cleaned = path.strip().replace("\\", "/")
+    while cleaned.startswith(("./", "/")):
+        cleaned = cleaned[2:] if cleaned.startswith("./") else cleaned[1:]
+    return cleaned
+
+
+class FindingIndex:
+    """Findings looked up by identity: which of them is the same finding as a given one."""
+
+    def __init__(self, findings: Iterable[Finding]) -> None:
+        self._items: list[tuple[FindingIdentity, Finding]] = []
+        self._by_id: dict[str, list[int]] = {}
+        for finding in findings:
+            identity = finding_identity(finding)
+            for i in sorted(identity.ids):
+                self._by_id.setdefault(i, []).append(len(self._items))
+            self._items.append((identity, finding))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def positions(self, finding: Finding) -> list[int]:
+        """Positions (in the order given) of the indexed findings that are the same finding, ascending."""
+        identity = finding_identity(finding)
+        candidates = sorted({pos for i in identity.ids for pos in self._by_id.get(i, ())})
+        return [pos for pos in candidates if self._items[pos][0].matches(identity)]
+
+    def find(self, finding: Finding) -> list[Finding]:
+        """The indexed findings that are the same finding as `finding`, in the order given."""
+        return [self._items[pos][1] for pos in self.positions(finding)]
+
+    def __contains__(self, finding: object) -> bool:
+        return isinstance(finding, Finding) and bool(self.positions(finding))
+
+    def __iter__(self) -> Iterator[Finding]:
+        return (finding for _, finding in self._items)
+
+
+# --- images -----------------------------------------------------------------------------------------------
+
+
+_DEFAULT_REGISTRY = "docker.io"
+_REGISTRY_ALIASES = {
+    "index.docker.io": "docker.io",
+    "registry-1.docker.io": "docker.io",
+    "registry.hub.docker.com": "docker.io",
+}
+_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+
+
+@dataclass(frozen=True)
+class ImageIdentity:
+    """What identifies the scanned image (or, for other artifacts, what was scanned)."""
+
+    image_id: str
+    """The config digest (`sha256:...`), "" when unknown."""
+    digests: frozenset[str]
+    """Manifest digests (`sha256:...`) from the repo digests or a digest-pinned reference."""
+    references: frozenset[str]
+    """Normalised references (`docker.io/library/alpine:3.19`), from the reference and repo tags."""
+    repositories: frozenset[str]
+    """Normalised repositories without tag or digest (`docker.io/library/alpine`)."""
+
+    def same_image(self, other: ImageIdentity) -> bool:
+        """True when both describe the same image (see the module docstring)."""
+        if self.image_id and other.image_id:
+            return self.image_id == other.image_id
+        if not self.digests.isdisjoint(other.digests):
+            return True
+        return not self.references.isdisjoint(other.references)
+
+    def same_repository(self, other: ImageIdentity) -> bool:
+        """True when both are of the same repository (any tag or digest), or are the same image."""
+        return self.same_image(other) or not self.repositories.isdisjoint(other.repositories)
+
+
+def image_identity(scan: Scan) -> ImageIdentity:
+    """The identity of the image a scan is of; for a directory or repository scan, its path or URL."""
+    image = scan.image
+    refs: list[str] = []
+    digests: set[str] = set()
+    image_id = ""
+    if image is not None:
+        image_id = image.image_id.strip().lower()
+        refs.extend(image.repo_tags)
+        for repo_digest in image.repo_digests:
+            _, _, digest = repo_digest.partition("@")
+            if _DIGEST.match(digest.strip()):
+                digests.add(digest.strip().lower())
+                refs.append(repo_digest.partition("@")[0])
+        refs.insert(0, image.reference)
+    refs.append(scan.artifact)
+    references: set[str] = set()
+    repositories: set[str] = set()
+    for ref in refs:
+        if not ref.strip():
+            continue
+        if not scan.is_image and image is None:
+            references.add(ref.strip())
+            repositories.add(ref.strip())
+            continue
+        normal = normalise_reference(ref)
+        _, _, digest = normal.partition("@")
+        if digest:
+            digests.add(digest.lower())
+        else:
+            references.add(normal)
+        repositories.add(repository(ref))
+    return ImageIdentity(image_id, frozenset(digests), frozenset(references), frozenset(repositories))
+
+
+def normalise_reference(reference: str) -> str:
+    """A reference in full form: `alpine` -> `docker.io/library/alpine:latest`; a digest replaces the tag.
+
+    Anything that is not an image reference (a tarball path, a directory) comes back stripped only.
+    """
+    ref = reference.strip()
+    if not ref or " " in ref or ref.endswith((".tar", ".tar.gz", ".tgz")):
+        return ref
+    name, digest = _split_digest(ref)
+    name, tag = _split_tag(name)
+    repo = _full_repository(name)
+    if digest:
+        return f"{repo}@{digest}"
+    return f"{repo}:{tag or 'latest'}"
+
+
+def repository(reference: str) -> str:
+    """The normalised repository of a reference, without tag or digest (`docker.io/library/alpine`)."""
+    ref = reference.strip()
+    if not ref or " " in ref or ref.endswith((".tar", ".tar.gz", ".tgz")):
+        return ref
+    name, _ = _split_digest(ref)
+    name, _ = _split_tag(name)
+    return _full_repository(name)
+
+
+def _split_digest(ref: str) -> tuple[str, str]:
+    name, sep, digest = ref.partition("@")
+    return (name, digest.lower()) if sep and _DIGEST.match(digest) else (ref, "")
+
+
+def _split_tag(name: str) -> tuple[str, str]:
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash:
+        return name[:colon], name[colon + 1 :]
+    return name, ""
+
+
+def _full_repository(name: str) -> str:
+    parts = name.split("/")
+    first = parts[0]
+    if len(parts) > 1 and ("." in first or ":" in first or first == "localhost"):
+        registry, path = first.lower(), parts[1:]
+    else:
+        registry, path = _DEFAULT_REGISTRY, parts
+    registry = _REGISTRY_ALIASES.get(registry, registry)
+    if registry == _DEFAULT_REGISTRY and len(path) == 1:
+        path = ["library", *path]
+    return f"{registry}/{'/'.join(path).lower()}"
+
+
+def group_indices(identities: Sequence[ImageIdentity]) -> list[list[int]]:
+    """Indices grouped by `same_image`, in first-appearance order.
+
+    Grouping is transitive, except that it never puts two different image IDs in one group (a report
+    without an image ID whose reference matches two different images joins the first).
+    """
+    groups: list[list[int]] = []
+    group_ids: list[set[str]] = []
+    for i, identity in enumerate(identities):
+        joined: int | None = None
+        for g, members in enumerate(groups):
+            if not any(identity.same_image(identities[m]) for m in members):
+                continue
+            ids = group_ids[g] | ({identity.image_id} if identity.image_id else set())
+            if joined is None and len(ids) <= 1:
+                members.append(i)
+                group_ids[g] = ids
+                joined = g
+            elif joined is not None and len(group_ids[joined] | group_ids[g]) <= 1:
+                groups[joined].extend(members)
+                groups[joined].sort()
+                group_ids[joined] |= group_ids[g]
+                members.clear()
+        if joined is None:
+            groups.append([i])
+            group_ids.append({identity.image_id} if identity.image_id else set())
+    return [g for g in groups if g]

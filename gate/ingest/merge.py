@@ -1,0 +1,221 @@
+"""Merge reports of one image (Trivy and Grype, or several runs of one scanner) into one Scan.
+
+Reports are grouped by image identity (gate.identity: image ID, manifest digest, normalised reference).
+Within a group, findings are deduplicated: two findings of different reports are one when they share an ID
+or alias, are in the same package (ecosystem, name, path where both give one) and at the same installed
+version. A report's own findings are never merged with each other: a scanner that lists one CVE twice (two
+paths) meant two findings. Each merged finding records every scanner that reported it (`found_by`).
+
+When scanners disagree:
+- severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
+  when that scanner did not report the finding;
+- fix: a fix known to either scanner counts (fixed versions are united), known exploited if either says so,
+  the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
+- suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
+  closed: one scanner's ignore file does not hide what the other reports).
+The other fields come from the report that decides the severity (`trivy`/`grype`), else the first given.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Literal, TypeVar
+
+from gate.identity import FindingIndex, group_indices, image_identity
+from gate.model import Cvss, Finding, FixState, Image, Package, Scan
+
+__all__ = ["SeverityChoice", "group_scans", "merge_findings", "merge_scans"]
+
+SeverityChoice = Literal["max", "trivy", "grype"]
+"""How the severity of a finding both scanners reported is picked."""
+
+_T = TypeVar("_T")
+
+
+def group_scans(scans: Sequence[Scan]) -> list[list[Scan]]:
+    """The scans grouped by image (same image ID, manifest digest or reference), in the order given."""
+    groups = group_indices([image_identity(scan) for scan in scans])
+    return [[scans[i] for i in group] for group in groups]
+
+
+def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> Scan:
+    """One Scan of one image from reports of it; a single report comes back unchanged.
+
+    Raises ValueError when given no scans (the caller groups with group_scans first).
+    """
+    if not scans:
+        raise ValueError("no scans to merge")
+    if len(scans) == 1:
+        return scans[0]
+    primary = _primary(scans, severity)
+    ordered = [primary, *(s for s in scans if s is not primary)]
+    findings = merge_findings([s.findings for s in ordered], severity=severity)
+    sources = tuple(dict.fromkeys(src for s in scans for src in (s.sources or (s.source,))))
+    scanners = tuple(dict.fromkeys(sc for s in scans for sc in (s.scanners or (s.scanner,))))
+    warnings = _warnings(scans)
+    return Scan(
+        source=primary.source,
+        scanner=primary.scanner,
+        scanner_version=primary.scanner_version,
+        artifact=primary.artifact or next((s.artifact for s in scans if s.artifact), ""),
+        artifact_type=primary.artifact_type or next((s.artifact_type for s in scans if s.artifact_type), ""),
+        image=_merge_images([s.image for s in ordered]),
+        findings=tuple(findings),
+        warnings=warnings,
+        sources=sources,
+        scanners=scanners,
+    )
+
+
+def _warnings(scans: Sequence[Scan]) -> tuple[str, ...]:
+    """Each reader's warning once; prefixed with its reports unless every report gave it."""
+    sources: dict[str, list[str]] = {}
+    for scan in scans:
+        for warning in scan.warnings:
+            sources.setdefault(warning, []).append(scan.source)
+    return tuple(
+        text if len(where) == len(scans) else f"{', '.join(dict.fromkeys(where))}: {text}"
+        for text, where in sources.items()
+    )
+
+
+def _primary(scans: Sequence[Scan], severity: SeverityChoice) -> Scan:
+    if severity != "max":
+        for scan in scans:
+            if scan.scanner == severity:
+                return scan
+    return scans[0]
+
+
+def merge_findings(
+    reports: Sequence[Sequence[Finding]], *, severity: SeverityChoice = "max"
+) -> list[Finding]:
+    """The findings of several reports of one image, deduplicated; the first report's come first.
+
+    Each finding of a later report joins the first not-yet-joined finding of the merged list that is the
+    same finding at the same version, or is appended.
+    """
+    merged: list[list[Finding]] = []
+    index_items: list[Finding] = []
+    for report_no, findings in enumerate(reports):
+        index = FindingIndex(index_items)
+        taken: set[int] = set()
+        additions: list[list[Finding]] = []
+        for finding in findings:
+            target = None
+            if report_no:
+                for pos in index.positions(finding):
+                    if pos not in taken and _same_version(merged[pos][0], finding):
+                        target = pos
+                        break
+            if target is None:
+                additions.append([finding])
+            else:
+                taken.add(target)
+                merged[target].append(finding)
+        merged.extend(additions)
+        index_items = [group[0] for group in merged]
+    return [_combine(group, severity) for group in merged]
+
+
+def _same_version(a: Finding, b: Finding) -> bool:
+    version_a = a.package.version if a.package else ""
+    version_b = b.package.version if b.package else ""
+    return version_a.strip() == version_b.strip()
+
+
+def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
+    if len(group) == 1:
+        return group[0]
+    first = group[0]
+    chosen = [f for f in group if f.scanner == choice]
+    severity = chosen[0].severity if chosen else max(f.severity for f in group)
+    ids: dict[str, str] = {}
+    for finding in group:
+        for i in finding.all_ids:
+            ids.setdefault(i.upper(), i)
+    fixed = _unique(v for f in group for v in f.fixed_versions)
+    fixable = any(f.fix_state is FixState.FIXED for f in group)
+    states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]
+    kevs = [f.kev for f in group if f.kev is not None]
+    active = [f for f in group if f.suppressed is None]
+    return first.model_copy(
+        update={
+            "aliases": tuple(i for key, i in ids.items() if key != first.id.upper()),
+            "title": _first(f.title for f in group),
+            "description": _first(f.description for f in group),
+            "severity": severity,
+            "package": _merge_packages([f.package for f in group]),
+            "target": _first(f.target for f in group),
+            "fix_state": FixState.FIXED if fixable else (states[0] if states else FixState.UNKNOWN),
+            "fixed_versions": fixed,
+            "cvss": _merge_cvss(group),
+            "kev": any(kevs) if kevs else None,
+            "epss": _max(f.epss for f in group),
+            "epss_percentile": _max(f.epss_percentile for f in group),
+            "risk": _max(f.risk for f in group),
+            "published": _min_date(f.published for f in group),
+            "fix_date": _min_date(f.fix_date for f in group),
+            "layer": next((f.layer for f in group if f.layer is not None), None),
+            "url": _first(f.url for f in group),
+            "suppressed": None if active else first.suppressed,
+            "found_by": tuple(dict.fromkeys(s for f in group for s in f.reported_by)),
+        }
+    )
+
+
+def _merge_packages(packages: Sequence[Package | None]) -> Package | None:
+    present = [p for p in packages if p is not None]
+    if not present:
+        return None
+    first = present[0]
+    return first.model_copy(
+        update={
+            "type": _first(p.type for p in present),
+            "purl": _first(p.purl for p in present),
+            "path": _first(p.path for p in present),
+        }
+    )
+
+
+def _merge_cvss(group: Sequence[Finding]) -> tuple[Cvss, ...]:
+    seen: dict[tuple[str, str], Cvss] = {}
+    for finding in group:
+        for score in finding.cvss:
+            seen.setdefault((score.source, score.version), score)
+    return tuple(seen.values())
+
+
+def _merge_images(images: Sequence[Image | None]) -> Image | None:
+    present = [i for i in images if i is not None]
+    if not present:
+        return None
+    base = next((i for i in present if i.config_known), present[0])
+    return base.model_copy(
+        update={
+            "reference": _first(i.reference for i in present),
+            "image_id": _first(i.image_id for i in present),
+            "repo_tags": _unique(t for i in present for t in i.repo_tags),
+            "repo_digests": _unique(d for i in present for d in i.repo_digests),
+            "os": _first(i.os for i in present),
+        }
+    )
+
+
+def _first(values: Iterable[str]) -> str:
+    return next((v for v in values if v), "")
+
+
+def _unique(values: Iterable[_T]) -> tuple[_T, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _max(values: Iterable[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return max(known) if known else None
+
+
+def _min_date(values: Iterable[date | None]) -> date | None:
+    known = [v for v in values if v is not None]
+    return min(known) if known else None

@@ -1,0 +1,507 @@
+"""Image metadata given with `--image-metadata`: what the image is and how it is configured.
+
+The form is detected from the content:
+
+- `docker inspect` / `docker image inspect` (a one-element list or the object) and `podman image inspect`
+  (which keeps `User`, `Labels`, `Healthcheck`, `Annotations`, `History` and the manifest `Digest` at the top);
+- `skopeo inspect` (labels, env, created, manifest digest and layer digests; no User, ports or healthcheck);
+- an image config: `skopeo inspect --config` (OCI) or `--raw --config` (Docker), an OCI layout config blob;
+- an OCI image manifest or Docker v2 manifest (config digest = image ID, layers and their sizes, annotations);
+- an OCI image index or Docker manifest list (manifest digests, annotations);
+- the `manifest.json` of a `docker save` / `skopeo copy docker-archive:` tarball;
+- `buildah inspect --type image` (its stored config and manifest).
+
+Everything else (a scanner report, a container inspect, an unknown JSON shape) is refused with one line saying
+what it is and what to give instead. `attach` then checks the metadata is of the scanned image (image ID,
+else layer DiffIDs, else manifest digests) and lays it over the report's own image facts, field by field.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gate.errors import InputError
+from gate.ingest._text import json_document
+from gate.ingest.image import config_facts, healthcheck_state, parse_created
+from gate.model import Image, Scan
+
+__all__ = ["Metadata", "attach", "merge_image", "parse_metadata", "read_metadata"]
+
+_ASK = (
+    "give docker/podman inspect, skopeo inspect [--config], an OCI image config, manifest or index "
+    "of the scanned image"
+)
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
+_BLOB = re.compile(r"^(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json|\.tar)?$")
+_IMAGE_CONFIG_TYPES = {
+    "application/vnd.oci.image.config.v1+json",
+    "application/vnd.docker.container.image.v1+json",
+}
+
+
+class Metadata(BaseModel):
+    """Image metadata read from one file."""
+
+    model_config = ConfigDict(frozen=True)
+
+    source: str
+    """The file it was read from (for messages)."""
+    form: str
+    """What it is: `docker inspect`, `podman inspect`, `skopeo inspect`, `image config`, `OCI manifest`, ..."""
+    image: Image
+    """The facts it gives; `image.known` lists the fields it carries."""
+    digests: tuple[str, ...] = ()
+    """Manifest (or index) digests that name the image."""
+    warnings: tuple[str, ...] = ()
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="ignore", strict=True)
+
+
+class _Healthcheck(_Wire):
+    Test: list[str] | None = None
+
+
+class _InspectRootFS(_Wire):
+    Layers: list[str] | None = None
+
+
+class _Inspect(_Wire):
+    Id: str | None = None
+    Digest: str | None = None
+    RepoTags: list[str] | None = None
+    RepoDigests: list[str] | None = None
+    Created: str | None = None
+    Config: dict[str, Any] | None = None
+    Os: str | None = None
+    Size: int | None = None
+    RootFS: _InspectRootFS | None = None
+    History: list[dict[str, Any]] | None = None
+    # podman keeps these at the top level
+    User: str | None = None
+    Labels: dict[str, str] | None = None
+    Annotations: dict[str, str] | None = None
+    Healthcheck: _Healthcheck | None = None
+    ManifestType: str | None = None
+
+
+class _LayerData(_Wire):
+    Digest: str | None = None
+    Size: int | None = None
+
+
+class _Skopeo(_Wire):
+    Name: str | None = None
+    Digest: str | None = None
+    Created: str | None = None
+    Labels: dict[str, str] | None = None
+    Os: str | None = None
+    Layers: list[str] | None = None
+    LayersData: list[_LayerData] | None = None
+    Env: list[str] | None = None
+
+
+class _Descriptor(_Wire):
+    mediaType: str | None = None
+    digest: str
+    size: int | None = None
+    annotations: dict[str, str] | None = None
+
+
+class _Manifest(_Wire):
+    schemaVersion: int
+    mediaType: str | None = None
+    config: _Descriptor
+    layers: list[_Descriptor]
+    annotations: dict[str, str] | None = None
+
+
+class _Index(_Wire):
+    schemaVersion: int
+    mediaType: str | None = None
+    manifests: list[_Descriptor]
+    annotations: dict[str, str] | None = None
+
+
+class _SaveEntry(_Wire):
+    Config: str
+    RepoTags: list[str] | None = None
+    Layers: list[str] | None = None
+
+
+class _Buildah(_Wire):
+    Type: str
+    FromImage: str | None = None
+    FromImageID: str | None = None
+    FromImageDigest: str | None = None
+    Config: str | None = None
+    Manifest: str | None = None
+    Container: str | None = None
+    ImageAnnotations: dict[str, str] | None = None
+
+
+def read_metadata(path: str, data: bytes) -> Metadata:
+    """Parse the bytes of an image metadata file read from `path` (used in messages). Raises InputError."""
+    if not data.strip(b" \t\r\n\x00"):
+        raise InputError(f"{path}: the image metadata file is empty; check the inspect step")
+    document, warnings = json_document(data, path)
+    try:
+        parsed = json.loads(document)
+    except RecursionError:
+        raise InputError(
+            f"{path}: the JSON is nested too deeply to be image metadata; check the file"
+        ) from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 or UTF-16 text; {_ASK}") from None
+    except json.JSONDecodeError as exc:
+        if exc.pos >= len(document.rstrip()):
+            raise InputError(f"{path}: the JSON ends early ({exc.msg}); the file is truncated") from None
+        raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); {_ASK}") from None
+    metadata = parse_metadata(parsed, path)
+    return metadata.model_copy(update={"warnings": tuple(warnings)}) if warnings else metadata
+
+
+def parse_metadata(document: object, source: str) -> Metadata:
+    """Detect the form of a parsed JSON document and read it. Raises InputError for anything else."""
+    if isinstance(document, list):
+        return _from_list(document, source)
+    if isinstance(document, dict):
+        return _from_object(document, source)
+    what = {type(None): "null", bool: "a boolean", str: "a string"}.get(type(document), "a number")
+    raise InputError(f"{source}: the document is {what}, not image metadata; {_ASK}")
+
+
+def _from_list(items: list[Any], source: str) -> Metadata:
+    if not items:
+        raise InputError(f"{source}: an empty list: the inspect command found no image; check the image name")
+    if not all(isinstance(item, dict) for item in items):
+        raise InputError(f"{source}: a list of something other than objects is not image metadata; {_ASK}")
+    first = items[0]
+    if "Config" in first and isinstance(first.get("Config"), str) and "Layers" in first:
+        if len(items) > 1:
+            raise InputError(
+                f"{source}: the docker save manifest holds {len(items)} images; give one image's"
+            )
+        return _docker_save(first, source)
+    if "Id" in first and ("Config" in first or "RootFS" in first):
+        if len(items) > 1:
+            raise InputError(
+                f"{source}: the inspect output holds {len(items)} images; inspect only the scanned image"
+            )
+        return _from_object(first, source)
+    if "Target" in first or "Vulnerabilities" in first:
+        raise InputError(f"{source}: this is a Trivy report; give it as a REPORT, not as --image-metadata")
+    raise InputError(f"{source}: a list of {_keys(first)} objects is not image metadata; {_ASK}")
+
+
+def _from_object(obj: dict[str, Any], source: str) -> Metadata:
+    if "SchemaVersion" in obj or "Results" in obj or "matches" in obj:
+        raise InputError(
+            f"{source}: this is a scanner report; give it as a REPORT, and the image's inspect output "
+            "as --image-metadata"
+        )
+    if isinstance(obj.get("Type"), str) and obj["Type"].startswith("buildah"):
+        return _buildah(obj, source)
+    if "Id" in obj and ("Config" in obj or "RootFS" in obj):
+        if "State" in obj or "Mounts" in obj:
+            raise InputError(
+                f"{source}: this is the inspect output of a container, not of an image; "
+                "run docker image inspect IMAGE"
+            )
+        return _inspect(obj, source)
+    if "schemaVersion" in obj:
+        if "manifests" in obj:
+            return _index(obj, source)
+        if "config" in obj or "layers" in obj:
+            return _manifest(obj, source)
+        if "fsLayers" in obj:
+            raise InputError(
+                f"{source}: a schema 1 manifest (deprecated) carries no image config; give the image config"
+            )
+    if isinstance(obj.get("rootfs"), dict) or (
+        isinstance(obj.get("config"), dict) and ("architecture" in obj or "os" in obj)
+    ):
+        return _config(obj, source)
+    if "Digest" in obj and "Layers" in obj:
+        return _skopeo(obj, source)
+    raise InputError(f"{source}: not image metadata (top-level keys: {_keys(obj)}); {_ASK}")
+
+
+def _keys(obj: Mapping[str, Any]) -> str:
+    names = [_printable(str(k), 30) for k in list(obj)[:6]]
+    more = ", ..." if len(obj) > 6 else ""
+    return (", ".join(names) + more) if names else "none"
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    cleaned = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
+def _validate(model: type[_Wire], obj: Mapping[str, Any], source: str, form: str) -> Any:
+    try:
+        return model.model_validate(obj)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        where = ".".join(str(p) for p in err["loc"]) or "top level"
+        raise InputError(
+            f"{source}: {form}: {where}: {str(err['msg']).lower()}; the file is malformed"
+        ) from None
+
+
+def _digest(text: str | None) -> str:
+    """A digest in `algorithm:hex` form, lower case; a bare 64-hex ID gets `sha256:`."""
+    value = (text or "").strip().lower()
+    return f"sha256:{value}" if _HEX_ID.match(value) else value
+
+
+def _metadata(source: str, form: str, values: dict[str, Any], digests: Iterable[str] = ()) -> Metadata:
+    known = tuple(sorted(k for k in values if k not in ("config_known", "known")))
+    image = Image(**values, known=known)
+    return Metadata(
+        source=source, form=form, image=image, digests=tuple(dict.fromkeys(d for d in digests if d))
+    )
+
+
+def _inspect(obj: dict[str, Any], source: str) -> Metadata:
+    podman = any(k in obj for k in ("ManifestType", "History", "Digest", "Annotations"))
+    form = "podman inspect" if podman else "docker inspect"
+    wire: _Inspect = _validate(_Inspect, obj, source, form)
+    values: dict[str, Any] = {}
+    if wire.Config is not None:
+        config: dict[str, Any] = {"created": wire.Created, "config": wire.Config, "os": wire.Os}
+        if wire.RootFS is not None:
+            config["rootfs"] = {"diff_ids": wire.RootFS.Layers}
+        if wire.History is not None:
+            config["history"] = wire.History
+        values.update(config_facts(config, source, form))
+        if wire.History is None:
+            values.pop("history", None)
+    elif wire.RootFS is not None and wire.RootFS.Layers:
+        values["diff_ids"] = tuple(wire.RootFS.Layers)
+    if "User" in wire.model_fields_set and wire.User is not None:
+        values["user"] = wire.User
+    if wire.Labels is not None:
+        values["labels"] = tuple(sorted(wire.Labels.items()))
+    if "Healthcheck" in wire.model_fields_set and wire.Config is not None:
+        values["healthcheck"] = healthcheck_state(
+            wire.Healthcheck.Test if wire.Healthcheck else None, wire.Healthcheck is None
+        )
+    if wire.Annotations:
+        values["annotations"] = tuple(sorted(wire.Annotations.items()))
+    _put(values, "image_id", _digest(wire.Id))
+    _put(values, "manifest_digest", _digest(wire.Digest))
+    _put(values, "repo_tags", tuple(t for t in wire.RepoTags or () if t))
+    _put(values, "repo_digests", tuple(d for d in wire.RepoDigests or () if d))
+    _put(values, "reference", (wire.RepoTags or [""])[0])
+    if wire.Size is not None:
+        values["size"] = wire.Size
+    digests = [_digest(wire.Digest), *(_digest(d.partition("@")[2]) for d in wire.RepoDigests or ())]
+    return _metadata(source, form, values, digests)
+
+
+def _put(values: dict[str, Any], key: str, value: Any) -> None:
+    if value not in (None, "", ()):
+        values[key] = value
+
+
+def _skopeo(obj: dict[str, Any], source: str) -> Metadata:
+    wire: _Skopeo = _validate(_Skopeo, obj, source, "skopeo inspect")
+    values: dict[str, Any] = {"labels": tuple(sorted((wire.Labels or {}).items()))}
+    if wire.Env is not None:
+        values["env"] = tuple(wire.Env)
+    created = parse_created(wire.Created)
+    if created is not None:
+        values["created"] = created
+    _put(values, "manifest_digest", _digest(wire.Digest))
+    _put(values, "layer_digests", tuple(wire.Layers or ()))
+    sizes = [d.Size for d in wire.LayersData or ()]
+    if sizes and all(s is not None for s in sizes):
+        values["layer_sizes"] = tuple(s for s in sizes if s is not None)
+    if wire.Name and wire.Digest:
+        values["repo_digests"] = (f"{wire.Name}@{wire.Digest}",)
+        values["reference"] = wire.Name
+    _put(values, "os", wire.Os or "")
+    return _metadata(source, "skopeo inspect", values, [_digest(wire.Digest)])
+
+
+def _config(obj: dict[str, Any], source: str) -> Metadata:
+    docker = "container_config" in obj or "docker_version" in obj
+    form = "Docker image config" if docker else "OCI image config"
+    return _metadata(source, form, config_facts(obj, source, form))
+
+
+def _manifest(obj: dict[str, Any], source: str) -> Metadata:
+    form = "image manifest"
+    wire: _Manifest = _validate(_Manifest, obj, source, form)
+    if wire.config.mediaType and wire.config.mediaType not in _IMAGE_CONFIG_TYPES:
+        raise InputError(
+            f"{source}: the manifest is not of a container image (config media type "
+            f"{_printable(wire.config.mediaType)}); {_ASK}"
+        )
+    values: dict[str, Any] = {
+        "image_id": _digest(wire.config.digest),
+        "layer_digests": tuple(_digest(layer.digest) for layer in wire.layers),
+    }
+    sizes = [layer.size for layer in wire.layers]
+    if all(s is not None for s in sizes):
+        values["layer_sizes"] = tuple(s for s in sizes if s is not None)
+    if wire.annotations:
+        values["annotations"] = tuple(sorted(wire.annotations.items()))
+    return _metadata(source, form, values)
+
+
+def _index(obj: dict[str, Any], source: str) -> Metadata:
+    form = "image index"
+    wire: _Index = _validate(_Index, obj, source, form)
+    if not wire.manifests:
+        raise InputError(f"{source}: the image index lists no manifests; {_ASK}")
+    digests = [_digest(m.digest) for m in wire.manifests]
+    values: dict[str, Any] = {}
+    annotations = dict(wire.annotations or {})
+    if len(wire.manifests) == 1:
+        values["manifest_digest"] = digests[0]
+        annotations.update(wire.manifests[0].annotations or {})
+    if annotations:
+        values["annotations"] = tuple(sorted(annotations.items()))
+    return _metadata(source, form, values, digests)
+
+
+def _docker_save(obj: dict[str, Any], source: str) -> Metadata:
+    form = "docker save manifest"
+    wire: _SaveEntry = _validate(_SaveEntry, obj, source, form)
+    values: dict[str, Any] = {}
+    found = _BLOB.match(wire.Config.strip())
+    if found:
+        values["image_id"] = f"sha256:{found.group(1)}"
+    layers = [_BLOB.match(layer.strip()) for layer in wire.Layers or ()]
+    if layers and all(layers):
+        values["layer_digests"] = tuple(f"sha256:{m.group(1)}" for m in layers if m)
+    _put(values, "repo_tags", tuple(t for t in wire.RepoTags or () if t))
+    _put(values, "reference", (wire.RepoTags or [""])[0])
+    return _metadata(source, form, values)
+
+
+def _buildah(obj: dict[str, Any], source: str) -> Metadata:
+    form = "buildah inspect"
+    wire: _Buildah = _validate(_Buildah, obj, source, form)
+    if wire.Container:
+        raise InputError(
+            f"{source}: this is buildah inspect of a working container; run buildah inspect --type image IMAGE"
+        )
+    values: dict[str, Any] = {}
+    if wire.Config:
+        values.update(config_facts(_embedded(wire.Config, source, "Config"), source, f"{form} Config"))
+    if wire.Manifest:
+        manifest = _manifest(_embedded(wire.Manifest, source, "Manifest"), source).image
+        for key in ("layer_digests", "layer_sizes", "annotations"):
+            _put(values, key, getattr(manifest, key))
+    if wire.ImageAnnotations:
+        values["annotations"] = tuple(sorted(wire.ImageAnnotations.items()))
+    _put(values, "image_id", _digest(wire.FromImageID))
+    _put(values, "manifest_digest", _digest(wire.FromImageDigest))
+    _put(values, "repo_tags", (wire.FromImage,) if wire.FromImage else ())
+    _put(values, "reference", wire.FromImage or "")
+    return _metadata(source, form, values, [_digest(wire.FromImageDigest)])
+
+
+def _embedded(text: str, source: str, field: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except (json.JSONDecodeError, RecursionError):
+        raise InputError(f"{source}: buildah inspect: {field} is not JSON; the file is malformed") from None
+    if not isinstance(value, dict):
+        raise InputError(f"{source}: buildah inspect: {field} is not a JSON object; the file is malformed")
+    return value
+
+
+# --- attaching metadata to reports -------------------------------------------------------------------------
+
+
+def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
+    """The scans with the metadata laid over each image report's image facts (metadata wins field by field).
+
+    Reports of other artifacts (a directory, a repository) are left alone. Raises InputError when no report
+    is of an image, or when the metadata is of another image than a report (another image ID, other layers,
+    or no manifest digest in common).
+    """
+    targets = [i for i, scan in enumerate(scans) if scan.is_image or not scan.artifact_type]
+    if not targets:
+        kinds = ", ".join(sorted({scan.artifact_type for scan in scans}))
+        raise InputError(
+            f"{metadata.source}: none of the reports is of a container image ({kinds}); image metadata goes "
+            "with an image scan (trivy image, grype IMAGE)"
+        )
+    out = list(scans)
+    for i in targets:
+        scan = scans[i]
+        if scan.image is not None:
+            reason = _mismatch(scan.image, metadata)
+            if reason:
+                raise InputError(
+                    f"{metadata.source}: is the {metadata.form} of another image than {scan.source} ({reason}); "
+                    "give the metadata of the image that was scanned (a copy converted between Docker and "
+                    "OCI formats has another image ID)"
+                )
+        base = scan.image or Image(reference=scan.artifact)
+        out[i] = scan.model_copy(
+            update={
+                "image": merge_image(base, metadata.image),
+                "artifact_type": scan.artifact_type or "container_image",
+                "warnings": (*scan.warnings, *metadata.warnings),
+            }
+        )
+    return out
+
+
+def merge_image(report: Image, metadata: Image) -> Image:
+    """The report's image facts with every field the metadata carries (`metadata.known`) taken from it.
+
+    The report's reference (what was scanned) is kept unless it has none.
+    """
+    update = {f: getattr(metadata, f) for f in metadata.known if f != "reference" or not report.reference}
+    update["config_known"] = report.config_known or metadata.config_known
+    update["known"] = tuple(sorted(set(report.known) | set(metadata.known)))
+    return report.model_copy(update=update)
+
+
+def _mismatch(report: Image, metadata: Metadata) -> str:
+    """Why the metadata is of another image than the report, or "" when nothing says so."""
+    theirs = metadata.image
+    report_digests = _report_digests(report)
+    ours_id, their_id = _digest(report.image_id), _digest(theirs.image_id)
+    if ours_id and their_id:
+        if ours_id == their_id or their_id in report_digests or ours_id in metadata.digests:
+            return ""
+        return f"image ID {_short(their_id)}, the report's is {_short(ours_id)}"
+    if report.diff_ids and theirs.diff_ids:
+        if [_digest(d) for d in report.diff_ids] == [_digest(d) for d in theirs.diff_ids]:
+            return ""
+        return f"its {len(theirs.diff_ids)} layers are not the report's {len(report.diff_ids)}"
+    if report_digests and metadata.digests and report_digests.isdisjoint(metadata.digests):
+        return (
+            f"manifest digest {_short(metadata.digests[0])}, the report's is {_short(sorted(report_digests)[0])}; "
+            "for a multi-platform image, inspect the platform's manifest"
+        )
+    return ""
+
+
+def _report_digests(image: Image) -> set[str]:
+    found = {_digest(d.partition("@")[2]) for d in image.repo_digests if "@" in d}
+    _, at, digest = image.reference.partition("@")
+    if at:
+        found.add(_digest(digest))
+    if image.manifest_digest:
+        found.add(_digest(image.manifest_digest))
+    return {d for d in found if d}
+
+
+def _short(digest: str) -> str:
+    algorithm, _, value = digest.partition(":")
+    return _printable(f"{algorithm}:{value[:12]}" if value else algorithm, 40)

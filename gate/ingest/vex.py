@@ -1,0 +1,456 @@
+"""VEX documents (OpenVEX 0.0.1-0.2.0 and CycloneDX VEX) and applying them to a scan.
+
+`read_vex` parses one document and refuses a malformed one with one line (InputError). `apply_vex` is pure:
+it returns a new Scan whose findings carry the statement that applies to them (`Finding.vex`). `not_affected`
+and `fixed` also suppress the finding (`Finding.suppressed`, status and justification as the statement), so
+every output lists it with its reason; `affected` and `under_investigation` leave it active.
+
+Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
+its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
+purl naming the image's repository, and its digest when it gives one) or a package seen in the report, and a
+subcomponent's purl matches the finding's package. A product without subcomponents applies when it is the
+scanned image (every finding with that ID) or its purl matches the finding's package. Purls match on type,
+namespace and name; a version or qualifiers in the statement must also match. When several statements apply,
+the one with the latest timestamp wins (document order breaks ties; later wins).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Literal
+from urllib.parse import unquote
+
+from gate.errors import InputError
+from gate.ingest._text import json_document
+from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
+
+__all__ = ["Purl", "VexDocument", "VexProduct", "VexStatement", "apply_vex", "parse_purl", "read_vex"]
+
+_OPENVEX_JUSTIFICATIONS = {
+    "component_not_present",
+    "vulnerable_code_not_present",
+    "vulnerable_code_not_in_execute_path",
+    "vulnerable_code_cannot_be_controlled_by_adversary",
+    "inline_mitigations_already_exist",
+}
+_CDX_STATES = {
+    "not_affected": VexStatus.NOT_AFFECTED,
+    "false_positive": VexStatus.NOT_AFFECTED,
+    "resolved": VexStatus.FIXED,
+    "resolved_with_pedigree": VexStatus.FIXED,
+    "exploitable": VexStatus.AFFECTED,
+    "in_triage": VexStatus.UNDER_INVESTIGATION,
+}
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class Purl:
+    """The parts of a package URL the gate compares."""
+
+    type: str
+    namespace: str
+    name: str
+    version: str = ""
+    qualifiers: tuple[tuple[str, str], ...] = ()
+
+    def covers(self, other: Purl) -> bool:
+        """True when this (a statement's) purl names `other` (a package's): same package, and any version
+        or qualifiers given here are also there."""
+        if (self.type, self.namespace, self.name) != (other.type, other.namespace, other.name):
+            return False
+        if self.version and self.version != other.version:
+            return False
+        theirs = dict(other.qualifiers)
+        return all(theirs.get(k) == v for k, v in self.qualifiers)
+
+
+def parse_purl(text: str) -> Purl | None:
+    """Parse `pkg:type/namespace/name@version?qualifiers#subpath`; None when `text` is not a purl."""
+    if not text.startswith("pkg:"):
+        return None
+    rest = text[4:].lstrip("/").split("#", 1)[0]
+    rest, _, query = rest.partition("?")
+    rest, _, version = rest.rpartition("@") if "@" in rest else (rest, "", "")
+    parts = [unquote(p) for p in rest.split("/") if p]
+    if len(parts) < 2:
+        return None
+    kind = parts[0].lower()
+    name = parts[-1]
+    namespace = "/".join(parts[1:-1])
+    if kind not in {"golang", "generic", "oci"}:
+        name, namespace = name.lower(), namespace.lower()
+    qualifiers = []
+    for pair in query.split("&") if query else ():
+        key, _, value = pair.partition("=")
+        if key:
+            qualifiers.append((key.lower(), unquote(value)))
+    return Purl(kind, namespace, name, unquote(version), tuple(sorted(qualifiers)))
+
+
+@dataclass(frozen=True)
+class VexProduct:
+    """A product of a statement: what it is about, and optionally the subcomponents (packages) inside it."""
+
+    id: str
+    subcomponents: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class VexStatement:
+    """One statement: a vulnerability's status in some products."""
+
+    ids: tuple[str, ...]
+    """The vulnerability's name first, then its aliases."""
+    products: tuple[VexProduct, ...]
+    status: VexStatus
+    justification: str = ""
+    statement: str = ""
+    timestamp: datetime = _EPOCH
+
+
+@dataclass(frozen=True)
+class VexDocument:
+    """One VEX file, parsed."""
+
+    source: str
+    format: Literal["openvex", "cyclonedx"]
+    statements: tuple[VexStatement, ...]
+
+
+def read_vex(path: str, data: bytes) -> VexDocument:
+    """Parse an OpenVEX or CycloneDX VEX document read from `path`. Raises InputError with one line."""
+    document, _ = json_document(data, path)
+    try:
+        parsed = json.loads(document)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        detail = (
+            f"{exc.msg} at line {exc.lineno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else "nested too deeply"
+        )
+        raise InputError(f"{path}: not a VEX document: invalid JSON ({detail})") from None
+    if not isinstance(parsed, dict):
+        raise InputError(
+            f"{path}: not a VEX document (expected a JSON object); give an OpenVEX or CycloneDX VEX file"
+        )
+    try:
+        if "statements" in parsed or str(parsed.get("@context", "")).startswith("https://openvex.dev"):
+            return _openvex(parsed, path)
+        if parsed.get("bomFormat") == "CycloneDX":
+            return _cyclonedx(parsed, path)
+    except _Bad as exc:
+        raise InputError(f"{path}: {exc}; the VEX document is malformed") from None
+    raise InputError(
+        f"{path}: not a VEX document (neither OpenVEX `statements` nor a CycloneDX BOM); give an OpenVEX or "
+        "CycloneDX VEX file"
+    )
+
+
+class _Bad(Exception):
+    """A problem at a location inside the document."""
+
+
+def _openvex(doc: dict[str, Any], path: str) -> VexDocument:
+    context = doc.get("@context")
+    if not isinstance(context, str) or not context.startswith("https://openvex.dev/ns"):
+        raise _Bad('@context: missing or not "https://openvex.dev/ns/..."')
+    statements = doc.get("statements")
+    if not isinstance(statements, list) or not statements:
+        raise _Bad("statements: must be a non-empty list")
+    doc_time = _time(doc.get("last_updated"), "last_updated") or _time(doc.get("timestamp"), "timestamp")
+    out = []
+    for index, raw in enumerate(statements):
+        where = f"statements[{index}]"
+        if not isinstance(raw, dict):
+            raise _Bad(f"{where}: not an object")
+        status = _status(raw.get("status"), where)
+        ids = _openvex_ids(raw.get("vulnerability"), where)
+        justification = raw.get("justification", "")
+        if justification and justification not in _OPENVEX_JUSTIFICATIONS:
+            raise _Bad(f"{where}.justification: {str(justification)[:60]!r} is not an OpenVEX justification")
+        impact = _text(raw.get("impact_statement"), f"{where}.impact_statement")
+        if status is VexStatus.NOT_AFFECTED and not (justification or impact):
+            raise _Bad(f"{where}: not_affected needs a justification or an impact_statement")
+        words = impact or _text(raw.get("action_statement"), f"{where}.action_statement")
+        words = words or _text(raw.get("status_notes"), f"{where}.status_notes")
+        stamp = _time(raw.get("last_updated"), f"{where}.last_updated") or _time(raw.get("timestamp"), where)
+        out.append(
+            VexStatement(
+                ids=ids,
+                products=tuple(_openvex_products(raw.get("products"), where)),
+                status=status,
+                justification=str(justification),
+                statement=words,
+                timestamp=stamp or doc_time or _EPOCH,
+            )
+        )
+    return VexDocument(source=path, format="openvex", statements=tuple(out))
+
+
+def _status(raw: object, where: str) -> VexStatus:
+    try:
+        return VexStatus(raw)
+    except ValueError:
+        allowed = ", ".join(s.value for s in VexStatus)
+        raise _Bad(f"{where}.status: {str(raw)[:40]!r} is not one of {allowed}") from None
+
+
+def _openvex_ids(raw: object, where: str) -> tuple[str, ...]:
+    if isinstance(raw, str) and raw:  # OpenVEX 0.0.1
+        return (raw,)
+    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+        raise _Bad(f"{where}.vulnerability: needs a `name`")
+    aliases = raw.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+        raise _Bad(f"{where}.vulnerability.aliases: must be a list of strings")
+    return tuple(dict.fromkeys([raw["name"], *aliases]))
+
+
+def _openvex_products(raw: object, where: str) -> Iterable[VexProduct]:
+    if raw is None:
+        return
+    if not isinstance(raw, list):
+        raise _Bad(f"{where}.products: must be a list")
+    for index, item in enumerate(raw):
+        spot = f"{where}.products[{index}]"
+        subs = item.get("subcomponents", []) if isinstance(item, dict) else []
+        if not isinstance(subs, list):
+            raise _Bad(f"{spot}.subcomponents: must be a list")
+        yield VexProduct(
+            id=_component_id(item, spot),
+            subcomponents=tuple(_component_id(s, f"{spot}.subcomponents[{i}]") for i, s in enumerate(subs)),
+        )
+
+
+def _component_id(raw: object, where: str) -> str:
+    if isinstance(raw, str) and raw:  # OpenVEX 0.0.1: products are plain strings
+        return raw
+    if not isinstance(raw, dict):
+        raise _Bad(f"{where}: must be an object with @id or identifiers")
+    identifiers = raw.get("identifiers")
+    purl = identifiers.get("purl") if isinstance(identifiers, dict) else None
+    ident = raw.get("@id")
+    if isinstance(purl, str) and purl:
+        return purl
+    if isinstance(ident, str) and ident:
+        return ident
+    if isinstance(identifiers, dict) and identifiers:
+        return str(next(iter(identifiers.values())))
+    raise _Bad(f"{where}: needs an @id or identifiers")
+
+
+def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
+    vulns = doc.get("vulnerabilities")
+    if not isinstance(vulns, list) or not vulns:
+        raise _Bad("vulnerabilities: a CycloneDX VEX document needs a non-empty `vulnerabilities` list")
+    refs = _cdx_components(doc)
+    meta = doc.get("metadata")
+    doc_time = _time(meta.get("timestamp"), "metadata.timestamp") if isinstance(meta, dict) else None
+    out = []
+    for index, raw in enumerate(vulns):
+        where = f"vulnerabilities[{index}]"
+        if not isinstance(raw, dict) or not isinstance(raw.get("id"), str) or not raw["id"]:
+            raise _Bad(f"{where}.id: missing")
+        analysis = raw.get("analysis")
+        if not isinstance(analysis, dict) or "state" not in analysis:
+            raise _Bad(
+                f"{where}.analysis.state: missing (a VEX entry says what state the vulnerability is in)"
+            )
+        state = analysis["state"]
+        if state not in _CDX_STATES:
+            raise _Bad(f"{where}.analysis.state: {str(state)[:40]!r} is not one of {', '.join(_CDX_STATES)}")
+        aliases = [r.get("id") for r in raw.get("references", []) if isinstance(r, dict)]
+        affects = raw.get("affects")
+        if not isinstance(affects, list) or not affects:
+            raise _Bad(f"{where}.affects: a VEX entry must name what it affects")
+        products = []
+        for i, item in enumerate(affects):
+            ref = item.get("ref") if isinstance(item, dict) else None
+            if not isinstance(ref, str) or not ref:
+                raise _Bad(f"{where}.affects[{i}].ref: missing")
+            products.append(VexProduct(id=refs.get(_bom_ref(ref), ref)))
+        justification = analysis.get("justification", "")
+        stamp = _time(analysis.get("lastUpdated"), f"{where}.analysis.lastUpdated") or _time(
+            analysis.get("firstIssued"), f"{where}.analysis.firstIssued"
+        )
+        out.append(
+            VexStatement(
+                ids=tuple(dict.fromkeys([raw["id"], *(a for a in aliases if isinstance(a, str) and a)])),
+                products=tuple(products),
+                status=_CDX_STATES[state],
+                justification=str(justification) if state != "false_positive" else "false_positive",
+                statement=_text(analysis.get("detail"), f"{where}.analysis.detail"),
+                timestamp=stamp or doc_time or _EPOCH,
+            )
+        )
+    return VexDocument(source=path, format="cyclonedx", statements=tuple(out))
+
+
+def _cdx_components(doc: dict[str, Any]) -> dict[str, str]:
+    """bom-ref -> purl of every component (metadata.component included, nested ones too)."""
+    out: dict[str, str] = {}
+    stack: list[Any] = list(doc.get("components") or [])
+    meta = doc.get("metadata")
+    if isinstance(meta, dict) and isinstance(meta.get("component"), dict):
+        stack.append(meta["component"])
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, dict):
+            continue
+        ref, purl = item.get("bom-ref"), item.get("purl")
+        if isinstance(ref, str) and isinstance(purl, str) and purl:
+            out[ref] = purl
+        stack.extend(item.get("components") or [])
+    return out
+
+
+def _bom_ref(ref: str) -> str:
+    """The bom-ref part of a BOM-Link (`urn:cdx:serial/version#ref`), or `ref` itself."""
+    return unquote(ref.split("#", 1)[1]) if ref.startswith("urn:cdx:") and "#" in ref else ref
+
+
+def _text(raw: object, where: str) -> str:
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise _Bad(f"{where}: must be a string")
+    return raw.strip()
+
+
+def _time(raw: object, where: str) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str):
+        raise _Bad(f"{where}: must be a date-time string")
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise _Bad(f"{where}: {raw[:40]!r} is not an RFC 3339 date-time") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+# --- applying -----------------------------------------------------------------------------------------
+
+
+def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
+    """`scan` with each finding's applicable VEX statement set (see the module docstring for which applies)."""
+    if not documents:
+        return scan
+    ordered = sorted(
+        ((s.timestamp, d, o, s) for d, doc in enumerate(documents) for o, s in enumerate(doc.statements)),
+        key=lambda item: (item[0], item[1], item[2]),
+    )
+    by_id: dict[str, list[tuple[int, VexStatement, str]]] = {}
+    for position, (_, d, _, statement) in enumerate(ordered):
+        for vid in statement.ids:
+            by_id.setdefault(vid.upper(), []).append((position, statement, documents[d].source))
+    packages = [p for f in scan.findings if f.package and (p := parse_purl(f.package.purl))]
+    repos = _image_repos(scan.image)
+    digests = _image_digests(scan.image)
+    findings = []
+    for finding in scan.findings:
+        candidates = {pos: (s, src) for vid in finding.all_ids for pos, s, src in by_id.get(vid.upper(), [])}
+        chosen = None
+        for position in sorted(candidates, reverse=True):  # the latest statement that applies wins
+            statement, source = candidates[position]
+            if _applies(statement, finding, packages, repos, digests):
+                chosen = (statement, source)
+                break
+        findings.append(_with_vex(finding, *chosen) if chosen else finding)
+    return scan.model_copy(update={"findings": tuple(findings)})
+
+
+def _applies(
+    statement: VexStatement,
+    finding: Finding,
+    packages: Sequence[Purl],
+    repos: set[tuple[str, str]],
+    digests: set[str],
+) -> bool:
+    own = parse_purl(finding.package.purl) if finding.package else None
+    for product in statement.products:
+        product_purl = parse_purl(product.id)
+        is_image = product_purl is not None and _is_image(product_purl, repos, digests)
+        if not product.subcomponents:
+            if is_image or (product_purl and own and product_purl.covers(own)):
+                return True
+            continue
+        inside = is_image or (product_purl is not None and any(product_purl.covers(p) for p in packages))
+        if not inside or own is None:
+            continue
+        for sub in product.subcomponents:
+            sub_purl = parse_purl(sub)
+            if sub_purl is not None and sub_purl.covers(own):
+                return True
+    return False
+
+
+def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str]) -> bool:
+    if purl.type != "oci" or not repos:
+        return False
+    if purl.version and purl.version.lower() not in digests:
+        return False
+    url = dict(purl.qualifiers).get("repository_url")
+    if url:
+        return (_normal_repo(url), purl.name) in {(r, n) for r, n in repos}
+    return any(name == purl.name for _, name in repos)
+
+
+def _image_repos(image: Image | None) -> set[tuple[str, str]]:
+    """(normalized repository, last path segment) for every name the image is known by."""
+    if image is None:
+        return set()
+    out = set()
+    for ref in (image.reference, *image.repo_tags, *image.repo_digests):
+        repo = ref.split("@", 1)[0]
+        last = repo.rsplit("/", 1)[-1]
+        if ":" in last:
+            repo = repo[: len(repo) - len(last)] + last.split(":", 1)[0]
+        if repo and not repo.startswith("sha256"):
+            normal = _normal_repo(repo)
+            out.add((normal, normal.rsplit("/", 1)[-1]))
+    return out
+
+
+def _image_digests(image: Image | None) -> set[str]:
+    if image is None:
+        return set()
+    found = {d.split("@", 1)[1].lower() for d in image.repo_digests if "@" in d}
+    found.update(d.lower() for d in (image.image_id, getattr(image, "manifest_digest", "")) if d)
+    return found
+
+
+def _normal_repo(repo: str) -> str:
+    """Docker Hub names in one spelling: `alpine`, `docker.io/library/alpine` -> `docker.io/library/alpine`."""
+    repo = unquote(repo).lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+    first, _, rest = repo.partition("/")
+    if not rest or ("." not in first and ":" not in first and first != "localhost"):
+        first, rest = "docker.io", repo
+    if first in {"index.docker.io", "registry-1.docker.io", "registry.hub.docker.com"}:
+        first = "docker.io"
+    if first == "docker.io" and "/" not in rest:
+        rest = "library/" + rest
+    return f"{first}/{rest}"
+
+
+def _with_vex(finding: Finding, statement: VexStatement, source: str) -> Finding:
+    vex = Vex(
+        status=statement.status,
+        justification=statement.justification,
+        statement=statement.statement,
+        source=source,
+    )
+    update: dict[str, object] = {"vex": vex}
+    if statement.status in (VexStatus.NOT_AFFECTED, VexStatus.FIXED) and finding.suppressed is None:
+        why = f" ({statement.justification})" if statement.justification else ""
+        words = f": {statement.statement}" if statement.statement else ""
+        update["suppressed"] = Suppression(
+            status=statement.status.value,
+            statement=f"VEX {statement.status.value}{why}{words}",
+            source=f"VEX {source}",
+        )
+    return finding.model_copy(update=update)

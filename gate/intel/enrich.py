@@ -1,0 +1,60 @@
+"""Apply KEV and EPSS data to a scan's findings: a pure function, Scan in, new Scan out."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from gate.intel.feeds import EpssData, KevCatalog
+from gate.model import Finding, FindingKind, Scan
+
+__all__ = ["enrich"]
+
+_CVE = re.compile(r"^CVE-\d{4}-\d+$", re.IGNORECASE)
+
+
+def enrich(
+    scan: Scan,
+    *,
+    kev: KevCatalog | None = None,
+    epss: EpssData | None = None,
+    notes: Sequence[str] = (),
+) -> Scan:
+    """`scan` with KEV status and EPSS scores filled in, and `notes` added to its warnings.
+
+    Findings are looked up by their ID and aliases (CVE IDs only: KEV and EPSS know nothing else).
+    What the report already says wins: Grype's own `knownExploited` and `epss` are kept. A finding is known
+    exploited when the report or the catalog says so; with a catalog every other vulnerability is not.
+    A Grype report whose database carries KEV data (some match has `epss` or `knownExploited`) lists every
+    KEV entry, so its matches without `knownExploited` are not known exploited either.
+    """
+    grype_intel = any(
+        f.scanner == "grype" and (f.epss is not None or f.kev is not None)
+        for f in scan.findings
+        if f.kind is FindingKind.VULNERABILITY
+    )
+    findings = tuple(_enrich(f, kev, epss, grype_intel) for f in scan.findings)
+    lines = list(notes)
+    for feed in (kev, epss):
+        if feed is not None:
+            lines.append(f"intel: {feed.describe()} from {feed.source}")
+    return scan.model_copy(update={"findings": findings, "warnings": (*scan.warnings, *lines)})
+
+
+def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None, grype_intel: bool) -> Finding:
+    if finding.kind is not FindingKind.VULNERABILITY:
+        return finding
+    cves = list(dict.fromkeys(i.upper() for i in finding.all_ids if _CVE.match(i)))
+    update: dict[str, object] = {}
+    if kev is not None:
+        listed = any(c in kev.entries for c in cves)
+        update["kev"] = bool(finding.kev) or listed
+    elif finding.kev is None and grype_intel and finding.scanner == "grype":
+        update["kev"] = False
+    if epss is not None and finding.epss is None:
+        scored = [epss.scores[c] for c in cves if c in epss.scores]
+        if scored:
+            best = max(scored, key=lambda s: (s.epss, s.percentile))
+            update["epss"] = best.epss
+            update["epss_percentile"] = best.percentile
+    return finding.model_copy(update=update) if update else finding

@@ -1,0 +1,69 @@
+"""Load the KEV catalog or EPSS scores from a file path or a URL."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from gate.errors import InputError
+from gate.intel.feeds import EpssData, KevCatalog, parse_epss, parse_kev
+from gate.intel.fetch import Fetched, Fetcher
+
+__all__ = ["EPSS_TYPES", "KEV_TYPES", "is_url", "load_epss", "load_kev"]
+
+_T = TypeVar("_T")
+
+KEV_TYPES = ("application/json", "text/json", "text/plain", "application/octet-stream", "binary/octet-stream")
+"""Content types the KEV catalog may be served as."""
+EPSS_TYPES = (
+    "application/gzip",
+    "application/x-gzip",
+    "application/octet-stream",
+    "binary/octet-stream",
+    "text/csv",
+    "application/csv",
+    "text/plain",
+)
+"""Content types EPSS CSV (gzipped or not) may be served as."""
+
+
+def is_url(spec: str) -> bool:
+    """True when `spec` is an http(s) URL rather than a file path."""
+    return spec.startswith(("https://", "http://"))
+
+
+def load_kev(
+    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] = Path.read_bytes
+) -> Fetched[KevCatalog]:
+    """The KEV catalog from a file or URL. Raises InputError (bad file) or IntelUnavailable (URL, no cache)."""
+    return _load(spec, parse_kev, KEV_TYPES, fetcher, read)
+
+
+def load_epss(
+    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] = Path.read_bytes
+) -> Fetched[EpssData]:
+    """EPSS scores from a CSV/CSV.gz file or URL. Raises InputError (bad file) or IntelUnavailable (URL, no cache)."""
+    return _load(spec, parse_epss, EPSS_TYPES, fetcher, read)
+
+
+def _load(
+    spec: str,
+    parse: Callable[[bytes, str], _T],
+    accept: tuple[str, ...],
+    fetcher: Fetcher | None,
+    read: Callable[[Path], bytes],
+) -> Fetched[_T]:
+    if is_url(spec):
+        if fetcher is None:
+            raise InputError(f"{spec}: a URL needs the network; give a file instead")
+        return fetcher.get(spec, parse, accept=accept)
+    try:
+        data = read(Path(spec))
+    except IsADirectoryError:
+        raise InputError(f"{spec}: is a directory; give the feed file") from None
+    except FileNotFoundError:
+        raise InputError(f"{spec}: no such file; check the path (or give an https:// URL)") from None
+    except OSError as exc:
+        raise InputError(f"{spec}: cannot read ({exc.strerror or exc})") from None
+    return Fetched(parse(data, spec), "file")

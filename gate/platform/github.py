@@ -1,0 +1,225 @@
+"""GitHub: step outputs in the heredoc form, workflow-command notices, and the sticky pull-request comment.
+
+The comment goes through the REST API (issues comments; a pull request is an issue): list the pull
+request's comments page by page, update the first one by `author` that carries the body's marker, else create
+one. A 403 (fork or Dependabot pull request: the token is read-only) skips the comment, never fails it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from gate.errors import InputError, OutputError
+from gate.platform.sticky import (
+    MAX_PAGES,
+    Outcome,
+    ReadOnlyTokenError,
+    body_key,
+    check_token,
+    marker,
+    request,
+    same_origin,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = [
+    "API_VERSION",
+    "BOT_LOGIN",
+    "COMMENT_LIMIT",
+    "decision_outputs",
+    "escape_data",
+    "notice",
+    "output_text",
+    "pull_request_number",
+    "run_url",
+    "upsert_comment",
+]
+
+API_VERSION = "2022-11-28"
+COMMENT_LIMIT = 65_536  # characters; more gets 422 "Body is too long"
+BOT_LOGIN = "github-actions[bot]"  # the author of comments made with the workflow's GITHUB_TOKEN
+_OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+_REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
+_PR_REF = re.compile(r"refs/pull/(\d+)/(?:merge|head)")
+_PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment")
+
+
+def escape_data(text: str) -> str:
+    """`text` escaped as a workflow-command message (`%`, CR, LF), so it cannot end the command."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def notice(message: str, title: str = "container-gate") -> str:
+    """A `::notice` workflow command line (with newline) showing `message` as an annotation."""
+    safe_title = escape_data(title).replace(":", "%3A").replace(",", "%2C")
+    return f"::notice title={safe_title}::{escape_data(message)}\n"
+
+
+def output_text(values: Mapping[str, str], delimiter: str) -> str:
+    """Step outputs in the heredoc form `name<<DELIM`, one block per value, for appending to $GITHUB_OUTPUT.
+
+    Raises OutputError for a name GitHub does not accept or a value that contains the delimiter.
+    """
+    if not delimiter or any(ch.isspace() for ch in delimiter):
+        raise OutputError("the output delimiter must be a non-empty word")
+    blocks = []
+    for name, value in values.items():
+        if not _OUTPUT_NAME.fullmatch(name):
+            raise OutputError(f"output name {name!r}: use letters, digits, '-' and '_'")
+        if delimiter in value or delimiter in name:
+            raise OutputError(f"output {name}: the value contains the delimiter; run again")
+        blocks.append(f"{name}<<{delimiter}\n{value}\n{delimiter}\n")
+    return "".join(blocks)
+
+
+def decision_outputs(record: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The action's outputs from a decision record: `verdict`, `failed-count`, `warned-count`.
+
+    Raises InputError when `record` is not a decision record.
+    """
+    verdict = record.get("verdict")
+    counts = record.get("counts")
+    if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
+        raise InputError(f"{source}: not a decision record (write one with gate check --json)")
+    failed, warned = counts.get("failed"), counts.get("warned")
+    if not isinstance(failed, int) or not isinstance(warned, int):
+        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
+    return {"verdict": str(verdict), "failed-count": str(failed), "warned-count": str(warned)}
+
+
+def pull_request_number(event_name: str, event: Mapping[str, Any], ref: str = "") -> int | None:
+    """The pull request number of this run from the event payload (or `refs/pull/N/...`), None outside a PR."""
+    if event_name in _PR_EVENTS:
+        pr = event.get("pull_request")
+        if isinstance(pr, Mapping) and isinstance(pr.get("number"), int):
+            return int(pr["number"])
+    if event_name == "issue_comment":
+        issue = event.get("issue")
+        if isinstance(issue, Mapping) and issue.get("pull_request") and isinstance(issue.get("number"), int):
+            return int(issue["number"])
+    match = _PR_REF.fullmatch(ref)
+    return int(match.group(1)) if match else None
+
+
+def run_url(server_url: str, repository: str, run_id: str) -> str:
+    """The workflow run's page, where the full step summary is (empty when something is missing)."""
+    if not (server_url and repository and run_id.isdigit()):
+        return ""
+    return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
+
+
+def upsert_comment(
+    session: requests.Session,
+    *,
+    api_url: str,
+    repository: str,
+    number: int,
+    token: str,
+    body: str,
+    author: str = BOT_LOGIN,
+    update_only: bool = False,
+) -> Outcome:
+    """Create or update the pull request's comment that carries the marker of `body`; return what happened.
+
+    `author` limits which comments may be updated ('' = anyone's). With `update_only`, a missing comment is
+    not created. A 403 gives a "skipped" Outcome. Raises InputError for a body without a marker or a bad
+    repository name, OutputError for any other API failure; no message contains the token.
+    """
+    key = body_key(body)
+    if key is None:
+        raise InputError("the comment body has no '<!-- container-gate:KEY -->' line; pass --key")
+    if not _REPOSITORY.fullmatch(repository):
+        raise InputError(f"GITHUB_REPOSITORY {repository!r} is not owner/name")
+    check_token(token, "GITHUB_TOKEN")
+    api = api_url.rstrip("/")
+    headers = {
+        "Authorization": f"Bearer {token}",
+        "Accept": "application/vnd.github+json",
+        "X-GitHub-Api-Version": API_VERSION,
+    }
+    comments_url = f"{api}/repos/{quote(repository)}/issues/{number}/comments"
+    tag = marker(key)
+    try:
+        existing = _find(session, comments_url, api, headers, token, tag, author)
+        if existing is None:
+            if update_only:
+                return Outcome("skipped", f"no comment of this workflow on pull request #{number} to update")
+            response = request(
+                session,
+                "POST",
+                comments_url,
+                headers=headers,
+                secret=token,
+                what=f"create a comment on pull request #{number}",
+                payload={"body": body},
+            )
+            return Outcome("created", f"comment created on pull request #{number}", _html_url(response))
+        comment_id, old_body, url = existing
+        if old_body.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
+            return Outcome("unchanged", f"comment on pull request #{number} is up to date", url)
+        response = request(
+            session,
+            "PATCH",
+            f"{api}/repos/{quote(repository)}/issues/comments/{comment_id}",
+            headers=headers,
+            secret=token,
+            what=f"update comment {comment_id}",
+            payload={"body": body},
+        )
+        return Outcome("updated", f"comment updated on pull request #{number}", _html_url(response) or url)
+    except ReadOnlyTokenError:
+        return Outcome(
+            "forbidden",
+            f"PR comment skipped: the token may not write to pull request #{number} (HTTP 403; a fork or "
+            "Dependabot pull request gets a read-only token, or the job lacks 'pull-requests: write')",
+        )
+
+
+def _find(
+    session: requests.Session,
+    url: str,
+    api: str,
+    headers: dict[str, str],
+    token: str,
+    tag: str,
+    author: str,
+) -> tuple[int, str, str] | None:
+    next_url: str | None = url
+    params: dict[str, str | int] | None = {"per_page": 100}
+    for _ in range(MAX_PAGES):
+        if next_url is None:
+            return None
+        if not same_origin(next_url, api):
+            raise OutputError(
+                "the API's next-page link points to another host; stopped (the token stays here)"
+            )
+        response = request(
+            session, "GET", next_url, headers=headers, secret=token, what="list the comments", params=params
+        )
+        items = response.json()
+        if not isinstance(items, list):
+            raise OutputError("list the comments: the API did not return a list")
+        for item in items:
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), int):
+                continue
+            text = item.get("body")
+            user = item.get("user")
+            login = user.get("login") if isinstance(user, Mapping) else None
+            if isinstance(text, str) and tag in text and (not author or login == author):
+                return int(item["id"]), text, str(item.get("html_url") or "")
+        next_url = response.links.get("next", {}).get("url")
+        params = None  # the next link carries the query
+    raise OutputError(f"list the comments: more than {MAX_PAGES} pages; stopped")
+
+
+def _html_url(response: requests.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return ""
+    return str(data.get("html_url") or "") if isinstance(data, dict) else ""

@@ -1,0 +1,158 @@
+"""GitLab: the dotenv report that hands the verdict to the enforce job, and the sticky merge-request note.
+
+The note goes through the REST API (merge request notes): list the notes page by page, update the first
+user note that carries the body's marker, else create one. CI_JOB_TOKEN may only read notes: its 403 (like
+any 403) skips the note, never fails it. Posting needs a project/group access token with `api` scope.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from gate.errors import InputError, OutputError
+from gate.platform.sticky import (
+    MAX_PAGES,
+    Outcome,
+    ReadOnlyTokenError,
+    body_key,
+    check_token,
+    marker,
+    request,
+)
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["DOTENV_LIMIT", "NOTE_LIMIT", "decision_variables", "dotenv_text", "upsert_note"]
+
+NOTE_LIMIT = 1_000_000  # characters of a note body
+DOTENV_LIMIT = 5 * 1024  # bytes of a dotenv report
+_DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_DOTENV_VALUE = re.compile(r"[^\s\"'`#$\\]*")
+
+
+def dotenv_text(values: Mapping[str, str]) -> str:
+    """`values` as a GitLab dotenv report: `KEY=value` lines, sorted by nothing but insertion order.
+
+    Raises OutputError for a key or value GitLab's dotenv parser does not take (spaces, quotes, `#`, `$`,
+    line breaks) or a file over 5 KiB.
+    """
+    lines = []
+    for key, value in values.items():
+        if not _DOTENV_KEY.fullmatch(key):
+            raise OutputError(f"dotenv key {key!r}: use letters, digits and '_'")
+        if not _DOTENV_VALUE.fullmatch(value):
+            raise OutputError(f"dotenv {key}: the value may not contain spaces, quotes, '#', '$' or '\\'")
+        lines.append(f"{key}={value}\n")
+    text = "".join(lines)
+    if len(text.encode("utf-8")) > DOTENV_LIMIT:
+        raise OutputError(f"the dotenv report is over GitLab's limit of {DOTENV_LIMIT} bytes")
+    return text
+
+
+def decision_variables(record: Mapping[str, Any], source: str) -> dict[str, str]:
+    """The dotenv variables from a decision record: GATE_VERDICT, GATE_FAILED_COUNT, GATE_WARNED_COUNT.
+
+    Raises InputError when `record` is not a decision record.
+    """
+    verdict = record.get("verdict")
+    counts = record.get("counts")
+    if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
+        raise InputError(f"{source}: not a decision record (write one with gate check --json)")
+    failed, warned = counts.get("failed"), counts.get("warned")
+    if not isinstance(failed, int) or not isinstance(warned, int):
+        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
+    return {"GATE_VERDICT": str(verdict), "GATE_FAILED_COUNT": str(failed), "GATE_WARNED_COUNT": str(warned)}
+
+
+def upsert_note(
+    session: requests.Session,
+    *,
+    api_url: str,
+    project_id: str,
+    merge_request_iid: int,
+    token: str,
+    token_variable: str,
+    body: str,
+    update_only: bool = False,
+) -> Outcome:
+    """Create or update the merge request's note that carries the marker of `body`; return what happened.
+
+    With `update_only`, a missing note is not created. A 403 gives a "skipped" Outcome. Raises InputError
+    for a body without a marker, OutputError for any other API failure; no message contains the token.
+    """
+    key = body_key(body)
+    if key is None:
+        raise InputError("the note body has no '<!-- container-gate:KEY -->' line; pass --key")
+    check_token(token, token_variable)
+    notes_url = f"{api_url.rstrip('/')}/projects/{quote(project_id, safe='')}/merge_requests/{merge_request_iid}/notes"
+    headers = {"PRIVATE-TOKEN": token}
+    tag = marker(key)
+    where = f"merge request !{merge_request_iid}"
+    try:
+        existing = _find(session, notes_url, headers, token, tag)
+        if existing is None:
+            if update_only:
+                return Outcome("skipped", f"no note of this pipeline on {where} to update")
+            request(
+                session,
+                "POST",
+                notes_url,
+                headers=headers,
+                secret=token,
+                what=f"create a note on {where}",
+                payload={"body": body},
+            )
+            return Outcome("created", f"note created on {where}")
+        note_id, old_body = existing
+        if old_body.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
+            return Outcome("unchanged", f"note on {where} is up to date")
+        request(
+            session,
+            "PUT",
+            f"{notes_url}/{note_id}",
+            headers=headers,
+            secret=token,
+            what=f"update note {note_id}",
+            payload={"body": body},
+        )
+        return Outcome("updated", f"note updated on {where}")
+    except ReadOnlyTokenError:
+        return Outcome(
+            "forbidden",
+            f"MR note skipped: the token in ${token_variable} may not write notes on {where} (HTTP 403; "
+            "CI_JOB_TOKEN can only read them: use a project access token with the api scope)",
+        )
+
+
+def _find(
+    session: requests.Session, url: str, headers: dict[str, str], token: str, tag: str
+) -> tuple[int, str] | None:
+    page = 1
+    for _ in range(MAX_PAGES):
+        response = request(
+            session,
+            "GET",
+            url,
+            headers=headers,
+            secret=token,
+            what="list the notes",
+            params={"per_page": 100, "page": page, "sort": "asc", "order_by": "created_at"},
+        )
+        items = response.json()
+        if not isinstance(items, list):
+            raise OutputError("list the notes: the API did not return a list")
+        for item in items:
+            if not isinstance(item, Mapping) or not isinstance(item.get("id"), int) or item.get("system"):
+                continue
+            text = item.get("body")
+            if isinstance(text, str) and tag in text:
+                return int(item["id"]), text
+        next_page = response.headers.get("X-Next-Page", "").strip()
+        if not next_page.isdigit() or int(next_page) <= page:
+            return None
+        page = int(next_page)
+    raise OutputError(f"list the notes: more than {MAX_PAGES} pages; stopped")

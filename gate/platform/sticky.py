@@ -1,0 +1,200 @@
+"""Sticky comments, shared by GitHub and GitLab: the hidden marker, the length limit and the HTTP plumbing.
+
+A sticky comment is one comment per key (workflow and image), found again by a hidden marker line
+`<!-- container-gate:<key> -->` and updated in place. A token that may not write (fork or Dependabot pull
+requests, GitLab's CI_JOB_TOKEN) is not an error: the caller skips the comment with a notice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
+
+from gate import __version__
+from gate.errors import InputError, OutputError
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = [
+    "MAX_PAGES",
+    "TIMEOUT",
+    "Outcome",
+    "ReadOnlyTokenError",
+    "Status",
+    "body_key",
+    "check_token",
+    "clean_key",
+    "fit",
+    "marker",
+    "new_session",
+    "request",
+    "same_origin",
+    "utf16_length",
+    "with_key",
+]
+
+TIMEOUT = 30.0
+MAX_PAGES = 100  # 10,000 comments at 100 a page: more means a misbehaving server, not a real thread
+_MAX_KEY = 200
+_MARKER_LINE = re.compile(r"^[ \t]*<!-- container-gate:(?P<key>[^\r\n]*?) -->[ \t]*\r?$", re.MULTILINE)
+_MARKER_LINES = re.compile(r"^[ \t]*<!-- container-gate:[^\r\n]*? -->[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
+_KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]+")
+_TOKEN_OK = re.compile(r"[\x21-\x7e]+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+
+Status = Literal["created", "updated", "unchanged", "skipped", "forbidden"]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to the comment: `status`, a one-line `message` for the log, and its `url` if known.
+
+    "forbidden" means the platform answered 403 (a read-only token): the comment was skipped, not failed.
+    """
+
+    status: Status
+    message: str
+    url: str = ""
+
+
+class ReadOnlyTokenError(Exception):
+    """The platform answered 403: the token may read but not write (fork or Dependabot PR, job token)."""
+
+
+def clean_key(text: str) -> str:
+    """`text` made safe inside an HTML comment: letters, digits and `._:/@+=-`, no `--`, at most 200 chars."""
+    key = re.sub(r"-{2,}", "-", _KEY_UNSAFE.sub("-", text)).strip("-")
+    return key[:_MAX_KEY].rstrip("-") or "default"
+
+
+def marker(key: str) -> str:
+    """The hidden marker line for `key` (cleaned with `clean_key`)."""
+    return f"<!-- container-gate:{clean_key(key)} -->"
+
+
+def body_key(body: str) -> str | None:
+    """The key of the first marker line in `body`, or None when it has none."""
+    match = _MARKER_LINE.search(body)
+    return match.group("key") if match else None
+
+
+def with_key(body: str, key: str) -> str:
+    """`body` with every marker line removed and the marker for `key` as its first line."""
+    rest = _MARKER_LINES.sub("", body).lstrip("\r\n")
+    return f"{marker(key)}\n{rest}"
+
+
+def utf16_length(text: str) -> int:
+    """The length of `text` in UTF-16 code units, the unit the platforms' limits are checked in."""
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
+
+
+def fit(body: str, limit: int, note: str) -> str:
+    """`body` unchanged when it is within `limit` UTF-16 units, else cut at a line end with `note` appended.
+
+    The marker line at the top is kept; an open code fence is closed so the note renders as text.
+    """
+    if utf16_length(body) <= limit:
+        return body
+    tail = f"\n\n{note}"
+    room = limit - utf16_length(tail) - len("\n```")
+    if room <= 0:
+        raise OutputError(f"the comment limit of {limit} characters leaves no room for the body")
+    cut, used = [], 0
+    for ch in body:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > room:
+            break
+        cut.append(ch)
+    text = "".join(cut)
+    line_end = text.rfind("\n")
+    if line_end > len(text) // 2:
+        text = text[:line_end]
+    text = text.rstrip()
+    if sum(1 for line in text.splitlines() if line.lstrip().startswith("```")) % 2:
+        text += "\n```"
+    return text + tail
+
+
+def check_token(token: str, variable: str) -> None:
+    """Refuse a token that cannot be sent in a header, without ever showing it.
+
+    Raises InputError naming the variable (never the value).
+    """
+    if not _TOKEN_OK.fullmatch(token):
+        raise InputError(
+            f"the token in ${variable} contains spaces, line breaks or non-ASCII characters; "
+            "check how the secret was set"
+        )
+
+
+def new_session() -> requests.Session:
+    """A requests Session with the gate's User-Agent; the caller closes it."""
+    import requests
+
+    session = requests.Session()
+    session.headers["User-Agent"] = f"container-gate/{__version__}"
+    return session
+
+
+def same_origin(url: str, base: str) -> bool:
+    """True when `url` has the scheme, host and port of `base` (the token never goes anywhere else)."""
+    a, b = urlsplit(url), urlsplit(base)
+    return (a.scheme, a.netloc) == (b.scheme, b.netloc)
+
+
+def request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    headers: dict[str, str],
+    secret: str,
+    what: str,
+    params: dict[str, str | int] | None = None,
+    payload: dict[str, Any] | None = None,
+) -> requests.Response:
+    """Send one API request; return the response when its status is 2xx.
+
+    Raises ReadOnlyTokenError on 403, OutputError on any other failure. No message ever contains `secret`.
+    Redirects are not followed, so the token cannot be forwarded to another host.
+    """
+    import requests
+
+    try:
+        response = session.request(
+            method, url, headers=headers, params=params, json=payload, timeout=TIMEOUT, allow_redirects=False
+        )
+    except requests.RequestException as exc:
+        raise OutputError(_redact(f"{what}: {type(exc).__name__}: {exc}", secret)) from None
+    if response.status_code == 403:
+        raise ReadOnlyTokenError(_redact(f"{what}: HTTP 403 {_server_message(response)}", secret))
+    if not 200 <= response.status_code < 300:
+        hint = (
+            " (the token was rejected: check that it is valid and not expired)"
+            if response.status_code == 401
+            else ""
+        )
+        raise OutputError(
+            _redact(f"{what}: HTTP {response.status_code} {_server_message(response)}{hint}", secret)
+        )
+    return response
+
+
+def _server_message(response: requests.Response) -> str:
+    message = response.reason or ""
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if isinstance(data, dict) and isinstance(data.get("message"), str):
+        message = data["message"]
+    return _CONTROL.sub(" ", str(message)).strip()[:200]
+
+
+def _redact(text: str, secret: str) -> str:
+    text = _CONTROL.sub(" ", text)
+    return text.replace(secret, "***") if secret else text

@@ -1,0 +1,321 @@
+"""`gate policy import`: turn a scanner's ignore file into gate waivers (TOML), so a team switches in one step.
+
+Reads `.trivyignore` (one ID per line, optional `exp:YYYY-MM-DD`; the comment lines right above an entry
+become its reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`, `licenses`
+entries with `id`, `paths`, `purls`, `expired_at`, `statement`) and Grype's config (`.grype.yaml`, the
+`ignore:` rules). What the file lacks, the caller supplies: a reason and an expiry for every entry without one.
+Rules a waiver cannot express exactly (Grype `fix-state`, `namespace`, `vex-status`, ...) are skipped and
+listed, never widened. Pure: bytes in, waivers and TOML text out; PyYAML is imported only for YAML files.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import quote
+
+from pydantic import ValidationError
+
+from gate.errors import InputError
+from gate.policy.schema import Waiver
+
+__all__ = ["GRYPE_PURL_TYPES", "Imported", "import_ignore_file", "render_waivers"]
+
+GRYPE_PURL_TYPES = {
+    "apk": "apk",
+    "deb": "deb",
+    "rpm": "rpm",
+    "npm": "npm",
+    "python": "pypi",
+    "go-module": "golang",
+    "java-archive": "maven",
+    "gem": "gem",
+    "rust-crate": "cargo",
+    "dotnet": "nuget",
+    "php-composer": "composer",
+    "pub": "pub",
+    "hex": "hex",
+    "conan": "conan",
+    "cocoapods": "cocoapods",
+    "swift": "swift",
+    "alpm": "alpm",
+}
+"""Grype package types -> purl types (how a Grype `package.type` scope becomes a waiver `purls` glob)."""
+
+_GRYPE_UNSUPPORTED = ("fix-state", "namespace", "vex-status", "vex-justification", "match-type")
+_GRYPE_PACKAGE_UNSUPPORTED = ("language", "upstream-name")
+_TRIVY_SECTIONS = ("vulnerabilities", "misconfigurations", "secrets", "licenses")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    where: str
+    """Where in the file: `line 3`, `vulnerabilities[2]`, `ignore[0]`."""
+    id: str
+    reason: str = ""
+    expires: date | None = None
+    packages: tuple[str, ...] = ()
+    paths: tuple[str, ...] = ()
+    purls: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Imported:
+    """The waivers made from one ignore file, and what could not be imported."""
+
+    source: str
+    kind: str
+    """`.trivyignore`, `.trivyignore.yaml` or `grype`."""
+    waivers: tuple[tuple[str, Waiver], ...]
+    """(where in the file, waiver)."""
+    skipped: tuple[str, ...]
+    """One line per entry not imported, saying why."""
+    expired: tuple[str, ...] = ()
+    """Waivers imported with an expiry already past (they will fail as waiver-expired)."""
+
+
+def import_ignore_file(
+    source: str,
+    data: bytes,
+    *,
+    reason: str | None,
+    expires: date | None,
+    today: date,
+    owner: str = "",
+    ticket: str = "",
+) -> Imported:
+    """Waivers for every entry of the ignore file `source` (its bytes in `data`).
+
+    `reason` and `expires` fill in what entries lack. Raises InputError when the file cannot be read as any
+    of the three formats, or when entries lack a reason or expiry that was not given.
+    """
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise InputError(f"{source}: not UTF-8 text") from None
+    name = source.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    skipped: list[str] = []
+    if name.endswith((".yaml", ".yml")):
+        document = _yaml(text, source)
+        if isinstance(document, dict) and "ignore" in document:
+            kind, entries = "grype", _grype(document["ignore"], source, skipped)
+        elif isinstance(document, dict) and any(k in document for k in _TRIVY_SECTIONS):
+            kind, entries = ".trivyignore.yaml", _trivy_yaml(document, source)
+        else:
+            raise InputError(
+                f"{source}: neither a Grype config (no `ignore:` list) nor a .trivyignore.yaml "
+                f"(no {', '.join(_TRIVY_SECTIONS)}); give one of those"
+            )
+    else:
+        kind, entries = ".trivyignore", _trivyignore(text, source)
+    if not entries and not skipped:
+        raise InputError(f"{source}: no entries to import")
+    _require(entries, "reason", reason is not None, source, "--reason TEXT")
+    _require(entries, "expires", expires is not None, source, "--expires YYYY-MM-DD")
+    waivers = []
+    expired = []
+    for entry in entries:
+        fields: dict[str, Any] = {
+            "id": entry.id,
+            "reason": entry.reason or reason,
+            "expires": entry.expires or expires,
+        }
+        for key in ("packages", "paths", "purls"):
+            if getattr(entry, key):
+                fields[key] = list(getattr(entry, key))
+        if owner:
+            fields["owner"] = owner
+        if ticket:
+            fields["ticket"] = ticket
+        try:
+            waiver = Waiver.model_validate(fields)
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            raise InputError(
+                f"{source}: {entry.where}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+            ) from None
+        if waiver.expires < today:
+            expired.append(f"{entry.where}: {waiver.id} expired on {waiver.expires}")
+        waivers.append((entry.where, waiver))
+    return Imported(source, kind, tuple(waivers), tuple(skipped), tuple(expired))
+
+
+def _require(entries: Sequence[_Entry], key: str, given: bool, source: str, flag: str) -> None:
+    lacking = [e for e in entries if not getattr(e, key)]
+    if lacking and not given:
+        shown = ", ".join(f"{e.id} ({e.where})" for e in lacking[:5])
+        more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
+        noun = "entry has" if len(lacking) == 1 else "entries have"
+        raise InputError(f"{source}: {len(lacking)} {noun} no {key}: {shown}{more}; pass {flag} for them")
+
+
+def _trivyignore(text: str, source: str) -> list[_Entry]:
+    entries = []
+    comments: list[str] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line:
+            comments = []
+            continue
+        if line.startswith("#"):
+            comments.append(line.lstrip("#").strip())
+            continue
+        fields = line.split()
+        expiry = None
+        for extra in fields[1:]:
+            if extra.startswith("#"):
+                break
+            if not extra.startswith("exp:"):
+                raise InputError(f"{source}: line {number}: {extra[:40]!r} is not exp:YYYY-MM-DD")
+            expiry = _date(extra.removeprefix("exp:"), source, f"line {number}")
+        reason = " ".join(c for c in comments if c)
+        entries.append(_Entry(where=f"line {number}", id=fields[0], reason=reason, expires=expiry))
+        comments = []
+    return entries
+
+
+def _trivy_yaml(document: dict[str, Any], source: str) -> list[_Entry]:
+    entries = []
+    for section in _TRIVY_SECTIONS:
+        items = document.get(section) or []
+        if not isinstance(items, list):
+            raise InputError(f"{source}: {section}: must be a list of entries")
+        for index, item in enumerate(items):
+            where = f"{section}[{index}]"
+            if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
+                raise InputError(f"{source}: {where}: needs an `id`")
+            expiry = item.get("expired_at")
+            entries.append(
+                _Entry(
+                    where=where,
+                    id=item["id"],
+                    reason=_string(item.get("statement"), source, f"{where}.statement"),
+                    expires=_date(expiry, source, f"{where}.expired_at") if expiry is not None else None,
+                    paths=_strings(item.get("paths"), source, f"{where}.paths"),
+                    purls=_strings(item.get("purls"), source, f"{where}.purls"),
+                )
+            )
+    return entries
+
+
+def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
+    if not isinstance(rules, list):
+        raise InputError(f"{source}: ignore: must be a list of rules")
+    entries = []
+    for index, rule in enumerate(rules):
+        where = f"ignore[{index}]"
+        if not isinstance(rule, dict):
+            raise InputError(f"{source}: {where}: must be a mapping")
+        vuln = rule.get("vulnerability")
+        if not isinstance(vuln, str) or not vuln:
+            skipped.append(
+                f"{where}: no `vulnerability`; a rule that ignores by package alone has no waiver form"
+            )
+            continue
+        unsupported = [k for k in _GRYPE_UNSUPPORTED if rule.get(k) not in (None, "")]
+        package = rule.get("package") or {}
+        if not isinstance(package, dict):
+            raise InputError(f"{source}: {where}.package: must be a mapping")
+        unsupported += [
+            f"package.{k}" for k in _GRYPE_PACKAGE_UNSUPPORTED if package.get(k) not in (None, "")
+        ]
+        kind = package.get("type")
+        if kind and kind not in GRYPE_PURL_TYPES:
+            unsupported.append(f"package.type {kind!r}")
+        if unsupported:
+            skipped.append(
+                f"{where}: {vuln}: {', '.join(unsupported)} cannot be expressed as a waiver scope; "
+                "not imported (write this waiver by hand)"
+            )
+            continue
+        name = _string(package.get("name"), source, f"{where}.package.name")
+        version = _string(package.get("version"), source, f"{where}.package.version")
+        location = _string(package.get("location"), source, f"{where}.package.location")
+        purl = ""
+        if kind or version:
+            purl = f"pkg:{GRYPE_PURL_TYPES[kind] if kind else '*'}/*"
+            purl += f"@{quote(version, safe='.-_~:')}*" if version else ""
+        entries.append(
+            _Entry(
+                where=where,
+                id=vuln,
+                reason=_string(rule.get("reason"), source, f"{where}.reason"),
+                packages=(name,) if name else (),
+                paths=(location,) if location else (),
+                purls=(purl,) if purl else (),
+            )
+        )
+    return entries
+
+
+def _yaml(text: str, source: str) -> Any:
+    try:
+        import yaml
+    except ImportError:  # pragma: no cover - PyYAML is in the `yaml` and `test` extras
+        raise InputError(
+            f"{source}: reading YAML needs PyYAML; install it with: pip install 'container-gate[yaml]'"
+        ) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise InputError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+
+
+def _string(value: Any, source: str, where: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()
+    raise InputError(f"{source}: {where}: must be text")
+
+
+def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    raise InputError(f"{source}: {where}: must be a list of strings")
+
+
+def _date(value: Any, source: str, where: str) -> date:
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str):
+        try:
+            return date.fromisoformat(value.strip()[:10])
+        except ValueError:
+            pass
+    raise InputError(f"{source}: {where}: {str(value)[:40]!r} is not a date (YYYY-MM-DD)")
+
+
+def render_waivers(imported: Imported) -> str:
+    """The imported waivers as TOML `[[waivers]]` tables, ready to append to a policy file."""
+    lines = [
+        f"# Waivers imported from {_comment(imported.source)} ({imported.kind}) by `gate policy import`."
+    ]
+    for where, waiver in imported.waivers:
+        lines += ["", f"# {_comment(imported.source)} {where}", "[[waivers]]", f"id = {_toml(waiver.id)}"]
+        lines.append(f"reason = {_toml(waiver.reason)}")
+        lines.append(f"expires = {waiver.expires.isoformat()}")
+        for key in ("packages", "paths", "purls"):
+            values = getattr(waiver, key)
+            if values:
+                lines.append(f"{key} = [{', '.join(_toml(v) for v in values)}]")
+        for key in ("owner", "ticket"):
+            if getattr(waiver, key):
+                lines.append(f"{key} = {_toml(getattr(waiver, key))}")
+    return "\n".join(lines) + "\n"
+
+
+def _toml(text: str) -> str:
+    """A TOML basic string: JSON's escapes are valid TOML, and DEL (which JSON leaves alone) is escaped too."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007F")
+
+
+def _comment(text: str) -> str:
+    return "".join(c if c.isprintable() else " " for c in " ".join(text.split()))

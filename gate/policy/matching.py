@@ -1,0 +1,376 @@
+"""Match keys checked one by one: whether each holds, fails, or lacks the data it needs, and why.
+
+The engine uses `screen()` to decide which findings a rule catches and what to do with findings whose
+data is missing (`on_missing_intel`); `gate explain` prints the same checks key by key.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from fnmatch import fnmatchcase
+
+from gate.model import Cvss, Finding, FindingKind
+from gate.policy.decision import Action, RuleResult, Violation
+from gate.policy.licenses import is_allowed, is_denied
+from gate.policy.schema import Comparison, Match, Rule
+from gate.policy.settings import CvssSource, MissingIntel, Settings
+
+__all__ = [
+    "DATA_KEYS",
+    "MISSING_INTEL_RULE",
+    "VEX_RULE",
+    "KeyCheck",
+    "KeyState",
+    "Screen",
+    "annotate_counted",
+    "check_match",
+    "chosen_cvss",
+    "counted_note",
+    "missing_intel_result",
+    "screen",
+    "skip_note",
+    "vex_result",
+]
+
+MISSING_INTEL_RULE = "missing-intel"
+"""ID of the built-in rule that warns about findings a rule could not check (on_missing_intel = "warn")."""
+VEX_RULE = "vex-under-investigation"
+"""ID of the built-in rule that reports findings whose VEX status is under_investigation."""
+
+DATA_KEYS: dict[str, str] = {
+    "kev": "KEV status",
+    "epss": "EPSS score",
+    "epss_percentile": "EPSS percentile",
+    "cvss": "CVSS score",
+    "age_days": "published date",
+    "fix_age_days": "fix date",
+}
+"""Match keys that need data a report may lack, and what that data is called in messages."""
+
+_CVE = re.compile(r"^CVE-\d{4}-\d+$", re.IGNORECASE)
+_NVD_SOURCES = {"nvd", "nvd@nist.gov"}
+
+
+class KeyState(str, enum.Enum):
+    """How one match key came out for one finding."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    MISSING = "missing"
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """One match key checked against one finding."""
+
+    key: str
+    state: KeyState
+    detail: str
+    """What was compared, e.g. `EPSS 0.072 is not >= 0.1`, or why the data is missing."""
+
+
+def check_match(
+    finding: Finding, match: Match, *, today: date, cvss_source: CvssSource = CvssSource.HIGHEST
+) -> tuple[KeyCheck, ...]:
+    """Every key `match` sets, checked against `finding` in a fixed order; absent keys are not listed."""
+    out: list[KeyCheck] = []
+    if match.kind is not None:
+        ok = finding.kind in match.kind
+        kinds = ", ".join(k.value for k in match.kind)
+        out.append(_check("kind", ok, f"{finding.kind.value} {'is' if ok else 'is not'} one of: {kinds}"))
+    if match.severity is not None:
+        ok = finding.severity in match.severity
+        wanted = ", ".join(s.value for s in sorted(match.severity, reverse=True))
+        out.append(
+            _check("severity", ok, f"{finding.severity.value} {'is' if ok else 'is not'} one of: {wanted}")
+        )
+    if match.fixable is not None:
+        ok = finding.fixable is match.fixable
+        state = "has a fix" if finding.fixable else f"has no fix ({finding.fix_state.value})"
+        out.append(_check("fixable", ok, f"{state}; the rule wants fixable = {str(match.fixable).lower()}"))
+    if match.kev is not None:
+        out.append(_kev(finding, match.kev))
+    if match.epss is not None:
+        out.append(
+            _number("epss", finding, finding.epss, match.epss, "EPSS", _epss_missing(finding, "score"))
+        )
+    if match.epss_percentile is not None:
+        missing = _epss_missing(finding, "percentile")
+        out.append(
+            _number("epss_percentile", finding, finding.epss_percentile, match.epss_percentile, "EPSS percentile",
+                    missing)
+        )  # fmt: skip
+    if match.cvss is not None:
+        chosen = chosen_cvss(finding, cvss_source)
+        score = chosen.score if chosen else None
+        label = (
+            f"CVSS {score:g} ({chosen.source} v{chosen.version})" if chosen and score is not None else "CVSS"
+        )
+        why = f"no CVSS score from the {cvss_source.value} source (settings.cvss_source)"
+        out.append(_number("cvss", finding, score, match.cvss, label, why, show_value=False))
+    if match.age_days is not None:
+        age = (today - finding.published).days if finding.published else None
+        why = "the report gives no published date (Grype reports never do)"
+        out.append(_number("age_days", finding, age, match.age_days, "published age (days)", why))
+    if match.fix_age_days is not None:
+        out.append(_fix_age(finding, match.fix_age_days, today))
+    package = finding.package
+    for key, value, patterns in (
+        ("package", package.name if package else None, match.package),
+        ("package_type", package.type if package else None, match.package_type),
+        ("purl", package.purl if package else None, match.purl),
+    ):
+        if patterns is None:
+            continue
+        ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
+        shown = repr(value) if value else "none"
+        out.append(_check(key, ok, f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}"))
+    if match.ids is not None:
+        listed = {i.upper() for i in match.ids}
+        hit = [i for i in finding.all_ids if i.upper() in listed]
+        detail = f"{hit[0]} is listed" if hit else f"none of {', '.join(finding.all_ids)} is listed"
+        out.append(_check("ids", bool(hit), detail))
+    out.extend(_layer_and_licence(finding, match))
+    return tuple(out)
+
+
+def _layer_and_licence(finding: Finding, match: Match) -> list[KeyCheck]:
+    """The `layer` key (an unknown origin counts as own) and the licence lists (docs/image-checks.md)."""
+    out = []
+    if match.layer is not None:
+        origin = finding.origin or "own"
+        unknown = "" if finding.origin else " (where it came in is unknown: counted as own)"
+        where = "the base image" if origin == "base" else "the image's own layers"
+        out.append(
+            _check("layer", origin == match.layer, f"in {where}{unknown}; the rule wants {match.layer}")
+        )
+    for key, patterns, wanted in (
+        ("license_allow", match.license_allow, False),
+        ("license_deny", match.license_deny, True),
+    ):
+        if patterns is None:
+            continue
+        if finding.kind is not FindingKind.LICENSE:
+            out.append(_check(key, False, f"a {finding.kind.value} has no licence"))
+            continue
+        listed = is_denied(finding.id, patterns) if wanted else is_allowed(finding.id, patterns)
+        verb = ("is" if listed else "is not") + (" denied" if wanted else " allowed")
+        out.append(_check(key, listed is wanted, f"licence {finding.id!r} {verb} by {list(patterns)}"))
+    return out
+
+
+def _check(key: str, ok: bool, detail: str) -> KeyCheck:
+    return KeyCheck(key, KeyState.PASS if ok else KeyState.FAIL, detail)
+
+
+def _kev(finding: Finding, wanted: bool) -> KeyCheck:
+    if finding.kind is not FindingKind.VULNERABILITY:
+        return KeyCheck("kev", KeyState.FAIL, f"a {finding.kind.value} has no KEV status")
+    if finding.kev is None:
+        why = "no KEV status: the report has none and no KEV catalog was given (--kev)"
+        return KeyCheck("kev", KeyState.MISSING, why)
+    listed = "listed in CISA KEV" if finding.kev else "not listed in CISA KEV"
+    return _check("kev", finding.kev is wanted, f"{listed}; the rule wants kev = {str(wanted).lower()}")
+
+
+def _epss_missing(finding: Finding, what: str) -> str:
+    if not any(_CVE.match(i) for i in finding.all_ids):
+        return f"no EPSS {what}: EPSS scores CVEs only and this finding has no CVE ID"
+    return f"no EPSS {what}: the report has none and the EPSS data (--epss) has no entry for it"
+
+
+def _number(
+    key: str,
+    finding: Finding,
+    value: float | None,
+    wanted: Comparison,
+    label: str,
+    missing: str,
+    *,
+    show_value: bool = True,
+) -> KeyCheck:
+    if finding.kind is not FindingKind.VULNERABILITY:
+        return KeyCheck(key, KeyState.FAIL, f"a {finding.kind.value} has no {DATA_KEYS[key]}")
+    if value is None:
+        return KeyCheck(key, KeyState.MISSING, missing)
+    ok = wanted.test(value)
+    shown = f"{label} {value:g}" if show_value else label
+    return _check(key, ok, f"{shown} {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}")
+
+
+def _fix_age(finding: Finding, wanted: Comparison, today: date) -> KeyCheck:
+    if finding.kind is not FindingKind.VULNERABILITY:
+        return KeyCheck("fix_age_days", KeyState.FAIL, f"a {finding.kind.value} has no fix date")
+    if not finding.fixable:
+        return KeyCheck("fix_age_days", KeyState.FAIL, "no fix exists, so there is no fix age")
+    if finding.fix_date is None:
+        source = {
+            "trivy": "Trivy reports carry no fix date",
+            "grype": "this Grype report has no fix.available dates (newer Grype releases write them)",
+        }.get(finding.scanner, "the report gives no fix date")
+        return KeyCheck("fix_age_days", KeyState.MISSING, f"fix date unknown: {source}")
+    age = (today - finding.fix_date).days
+    ok = wanted.test(age)
+    detail = f"fix available since {finding.fix_date} ({age} days) {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}"
+    return _check("fix_age_days", ok, detail)
+
+
+def chosen_cvss(finding: Finding, source: CvssSource) -> Cvss | None:
+    """The CVSS entry the `cvss` key compares, by `settings.cvss_source`; None when there is none.
+
+    v3 and v4 base scores are preferred over v2 whichever the source; among equals the highest score wins.
+    """
+    scored = [c for c in finding.cvss if c.score is not None]
+    nvd = [c for c in scored if c.source.lower() in _NVD_SOURCES]
+    vendor = [c for c in scored if c.source.lower() not in _NVD_SOURCES]
+    if source is CvssSource.NVD:
+        pool = nvd
+    elif source is CvssSource.VENDOR:
+        pool = vendor or nvd
+    else:
+        pool = scored
+    modern = [c for c in pool if c.version in ("3", "4")]
+    candidates = modern or pool
+    if not candidates:
+        return None
+    return max(candidates, key=lambda c: (c.score or 0.0, c.version, c.source))
+
+
+@dataclass(frozen=True)
+class Screen:
+    """Which findings one rule catches, and which it could not check."""
+
+    mode: MissingIntel
+    hits: tuple[int, ...]
+    """Indexes of the findings the rule catches (with mode fail, those with missing data too)."""
+    missing: dict[int, tuple[str, ...]] = field(default_factory=dict)
+    """Index -> the data keys it lacked, for findings whose every other key held."""
+
+    def missing_text(self, index: int) -> str:
+        """`EPSS score, fix date` for the finding at `index`."""
+        return ", ".join(DATA_KEYS[k] for k in self.missing.get(index, ()))
+
+
+def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today: date) -> Screen:
+    """Check `rule.match` against every finding; missing data is handled by the rule's on_missing_intel."""
+    assert rule.match is not None
+    mode = rule.on_missing_intel or settings.on_missing_intel
+    hits: list[int] = []
+    missing: dict[int, tuple[str, ...]] = {}
+    for i, finding in enumerate(findings):
+        checks = check_match(finding, rule.match, today=today, cvss_source=settings.cvss_source)
+        if any(c.state is KeyState.FAIL for c in checks):
+            continue
+        lacking = tuple(c.key for c in checks if c.state is KeyState.MISSING)
+        if lacking:
+            missing[i] = lacking
+            if mode is not MissingIntel.FAIL:
+                continue
+        hits.append(i)
+    return Screen(mode=mode, hits=tuple(hits), missing=missing)
+
+
+def counted_note(scr: Screen, hits: Sequence[int]) -> str:
+    """The clause added to a rule's explanation when findings were counted for missing data, else ``."""
+    counted = [i for i in hits if i in scr.missing]
+    if scr.mode is not MissingIntel.FAIL or not counted:
+        return ""
+    return (
+        f"; {len(counted)} counted because their {_kinds(scr, counted)} is unknown (on_missing_intel = fail)"
+    )
+
+
+def skip_note(rule: Rule, scr: Screen, count: int) -> str:
+    """The note for `count` findings a rule skipped for missing data (mode skip), else ``."""
+    if scr.mode is not MissingIntel.SKIP or not count:
+        return ""
+    noun = "finding was" if count == 1 else "findings were"
+    return (
+        f"rule {rule.id}: {count} {noun} not checked because their {_kinds(scr, list(scr.missing))} is unknown "
+        "(on_missing_intel = skip); give --kev/--epss or a report that has the data"
+    )
+
+
+def annotate_counted(violation: Violation, scr: Screen, index: int) -> Violation:
+    """`violation` with a clause saying the finding was counted although its data is missing (mode fail)."""
+    if index not in scr.missing:
+        return violation
+    clause = f"; {scr.missing_text(index)} unknown, counted (on_missing_intel = fail)"
+    return violation.model_copy(update={"message": violation.message + clause})
+
+
+def _kinds(scr: Screen, indexes: Sequence[int]) -> str:
+    keys = sorted({k for i in indexes for k in scr.missing[i]}, key=list(DATA_KEYS).index)
+    return " or ".join(DATA_KEYS[k] for k in keys)
+
+
+def missing_intel_result(
+    entries: Sequence[tuple[Rule, Finding, str]],
+) -> tuple[RuleResult, list[Violation]] | None:
+    """The built-in `missing-intel` warning over (rule, finding, missing data) entries; None for none."""
+    if not entries:
+        return None
+    rules = sorted({rule.id for rule, _, _ in entries})
+    result = RuleResult(
+        rule_id=MISSING_INTEL_RULE,
+        title="Rules could not check some findings: data is missing",
+        help=(
+            "Give the data (--kev for KEV status, --epss for EPSS scores; published and fix dates come only from "
+            "the report), or choose what missing data does with on_missing_intel."
+        ),
+        action=Action.WARN,
+        subject="findings",
+        matched=len(entries),
+        triggered=True,
+        explanation=f"{len(entries)} finding checks lacked data (on_missing_intel = warn) in: {', '.join(rules)}",
+    )
+    violations = [
+        Violation(
+            rule_id=MISSING_INTEL_RULE,
+            action=Action.WARN,
+            id=finding.id,
+            severity=finding.severity,
+            message=f"rule {rule.id} could not check it: {what} unknown",
+            finding=finding,
+        )
+        for rule, finding, what in entries
+    ]
+    return result, violations
+
+
+def vex_result(findings: Sequence[Finding], action: Action) -> tuple[RuleResult, list[Violation]] | None:
+    """The built-in `vex-under-investigation` rule over active findings; None when no VEX says so or it is off."""
+    hits = [f for f in findings if f.vex is not None and f.vex.status.value == "under_investigation"]
+    if not hits or action is Action.OFF:
+        return None
+    result = RuleResult(
+        rule_id=VEX_RULE,
+        title="VEX: vulnerabilities under investigation",
+        help="A VEX statement says the vendor is still investigating; follow up and update the VEX document.",
+        action=action,
+        subject="findings",
+        matched=len(hits),
+        triggered=True,
+        explanation=f"{len(hits)} finding{'s' if len(hits) != 1 else ''} under investigation per VEX",
+    )
+    if action not in (Action.FAIL, Action.WARN):
+        return result, []
+    violations = []
+    for f in hits:
+        assert f.vex is not None
+        note = f": {f.vex.statement}" if f.vex.statement else ""
+        violations.append(
+            Violation(
+                rule_id=VEX_RULE,
+                action=action,
+                id=f.id,
+                severity=f.severity,
+                message=f"VEX under_investigation ({f.vex.source}){note}",
+                finding=f,
+            )
+        )
+    return result, violations

@@ -1,0 +1,63 @@
+"""The policy's `[settings]` table: how missing data, CVSS sources, waiver hygiene and VEX are handled.
+
+Every key has a default, so a policy without `[settings]` behaves as documented in docs/policy.md.
+"""
+
+from __future__ import annotations
+
+import enum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gate.policy.decision import Action
+
+__all__ = ["CvssSource", "MissingIntel", "Settings", "merge_settings"]
+
+
+class MissingIntel(str, enum.Enum):
+    """What a rule does with a finding whose data it needs (KEV, EPSS, CVSS, dates) is unknown."""
+
+    FAIL = "fail"
+    """Count the finding as matching (fail closed) and say so in the rule's explanation."""
+    WARN = "warn"
+    """Do not count it; report it under the `missing-intel` warning instead."""
+    SKIP = "skip"
+    """Do not count it; add a note to the log and summary."""
+
+
+class CvssSource(str, enum.Enum):
+    """Whose CVSS base score the `cvss` match key compares."""
+
+    HIGHEST = "highest"
+    """The highest v3/v4 score of any source (v2 only when no source has v3/v4)."""
+    NVD = "nvd"
+    """Only NVD's score."""
+    VENDOR = "vendor"
+    """The vendor's (distro, GHSA, the scanner's primary source) score; NVD's when no vendor scored it."""
+
+
+class Settings(BaseModel):
+    """The `[settings]` table of a policy file."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    on_missing_intel: MissingIntel = MissingIntel.FAIL
+    """Default for every rule; a rule may override it with its own `on_missing_intel`."""
+    cvss_source: CvssSource = CvssSource.HIGHEST
+    max_waiver_days: int | None = Field(default=None, ge=1)
+    """How far after the evaluation date a waiver's `expires` may be; None for no limit."""
+    expiry_warning_days: int = Field(default=14, ge=0)
+    """A used waiver that expires within this many days is `expiring`."""
+    waiver_expired: Action = Action.FAIL
+    """The action of the built-in `waiver-expired` rule."""
+    waiver_expiring: Action = Action.WARN
+    """The action of the built-in `waiver-expiring` rule."""
+    waiver_unused: Action = Action.WARN
+    """The action of the built-in `waiver-unused` rule."""
+    vex_under_investigation: Action = Action.WARN
+    """The action of the built-in `vex-under-investigation` rule."""
+
+
+def merge_settings(base: Settings, own: Settings) -> Settings:
+    """`base` with every key `own` sets explicitly laid over it (how `extends` combines settings)."""
+    return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})

@@ -1,0 +1,324 @@
+"""What several renderers share: stable keys for images, pseudo-paths, advisory links, severity scores,
+the final FROM line of a Dockerfile, and the ordered list of results a code-scanning upload carries.
+
+Pure functions over the Decision; no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from gate.model import Finding, FindingKind, Severity
+from gate.policy.decision import (
+    Action,
+    Decision,
+    FindingOutcome,
+    ImageDecision,
+    Violation,
+    WaivedFinding,
+)
+from gate.report._text import one_line
+
+__all__ = [
+    "MAX_SARIF_RESULTS",
+    "FileLocation",
+    "Item",
+    "advisory_url",
+    "digest",
+    "final_from_line",
+    "image_key",
+    "image_keys",
+    "items",
+    "joined",
+    "kind_word",
+    "pseudo_path",
+    "security_score",
+]
+
+MAX_SARIF_RESULTS = 5_000
+"""Results per SARIF run: GitHub stores at most 5,000 (PLATFORMS.md A.3), so the gate keeps the most severe."""
+
+
+@dataclass(frozen=True)
+class FileLocation:
+    """A repository file the findings are attached to: the Dockerfile and the line of its final FROM."""
+
+    path: str
+    """Repository-relative path with forward slashes."""
+    line: int
+    """1-based line of the final `FROM` instruction."""
+
+
+# --- stable keys ---------------------------------------------------------------------------------------
+
+_DIGEST = re.compile(r"@[A-Za-z0-9_+.-]+:[0-9a-fA-F]{32,}$")
+_NOT_KEY = re.compile(r"[^A-Za-z0-9._/-]+")
+
+
+def image_key(name: str) -> str:
+    """A stable key for an image: its repository path without registry, tag or digest.
+
+    `ghcr.io/org/app:1.2@sha256:...` -> `org/app`; `docker.io/library/alpine:3.19` -> `alpine`. Names that
+    are not image references (paths, URLs) are reduced to letters, digits, `.`, `_`, `-` and `/`.
+    """
+    text = one_line(name).strip().strip("\"'")
+    text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text)  # a URL's scheme
+    text = _DIGEST.sub("", text)
+    text = re.sub(r"\s*\(.*\)$", "", text)  # Trivy's "alpine:3.19 (alpine 3.19.1)"
+    parts = [p for p in text.split("/") if p]
+    if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
+        parts = parts[1:]  # the registry
+    if parts and ":" in parts[-1]:
+        parts[-1] = parts[-1].split(":", 1)[0]  # the tag
+    if len(parts) > 1 and parts[0] == "library":
+        parts = parts[1:]
+    cleaned = [_NOT_KEY.sub("-", p).strip("-") for p in parts]
+    cleaned = [re.sub(r"-{2,}", "-", p) for p in cleaned if p and p not in (".", "..")]
+    return "/".join(cleaned) or "image"
+
+
+def image_keys(decision: Decision) -> list[str]:
+    """One distinct key per image, in order; a key seen before gets `-2`, `-3`, ... appended."""
+    seen: dict[str, int] = {}
+    keys = []
+    for image in decision.images:
+        key = image_key(image.name)
+        seen[key] = seen.get(key, 0) + 1
+        keys.append(key if seen[key] == 1 else f"{key}-{seen[key]}")
+    return keys
+
+
+def pseudo_path(key: str, *parts: str) -> str:
+    """A stable repository-relative pseudo-path `container-images/<key>/<parts>` that GitHub accepts.
+
+    Every character but letters, digits and `-._~/` is percent-encoded, so the path has no `:`, `@`, spaces
+    or scheme; empty, `.` and `..` segments are dropped.
+    """
+    segments = ["container-images", *key.split("/")]
+    for part in parts:
+        segments.extend(one_line(part).split("/"))
+    kept = [quote(s, safe="-._~") for s in segments if s.strip() and s not in (".", "..")]
+    return "/".join(kept)
+
+
+def digest(*parts: str) -> str:
+    """The SHA-256 hex digest of the parts joined by `|`."""
+    return hashlib.sha256("|".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
+
+
+# --- advisories and scores -----------------------------------------------------------------------------
+
+_ADVISORIES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"CVE-\d{4}-\d{4,}"), "https://nvd.nist.gov/vuln/detail/{}"),
+    (re.compile(r"GHSA(-[23456789cfghjmpqrvwx]{4}){3}"), "https://github.com/advisories/{}"),
+    (
+        re.compile(
+            r"(GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|OSV-\d{4}-\d+|DLA-\d+-\d+|DSA-\d+-\d+|USN-\d+-\d+)"
+        ),
+        "https://osv.dev/vulnerability/{}",
+    ),
+)
+
+
+def advisory_url(finding_id: str) -> str | None:
+    """An advisory link built from a well-formed vulnerability ID alone (never from report text), or None."""
+    for pattern, template in _ADVISORIES:
+        if pattern.fullmatch(finding_id):
+            return template.format(finding_id)
+    return None
+
+
+# GitHub's bands for security-severity: over 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium, 0.1-3.9 low.
+_BANDS: dict[Severity, tuple[float, float, float]] = {
+    Severity.CRITICAL: (9.1, 10.0, 9.5),
+    Severity.HIGH: (7.0, 9.0, 8.0),
+    Severity.MEDIUM: (4.0, 6.9, 5.5),
+    Severity.LOW: (0.1, 3.9, 2.0),
+    Severity.NEGLIGIBLE: (0.1, 3.9, 1.0),
+}
+
+
+def security_score(finding: Finding | None, severity: Severity) -> float:
+    """A 0.0-10.0 score for `severity` that GitHub files under the same severity.
+
+    The finding's best CVSS base score (v3/v4 before v2) when it falls in the severity's band, else the
+    band's middle (critical 9.5, high 8.0, medium 5.5, low 2.0, negligible 1.0). UNKNOWN takes any CVSS
+    score, else 0.0.
+    """
+    scores: list[float] = []
+    if finding is not None:
+        modern = [c.score for c in finding.cvss if c.score is not None and c.version in ("3", "4")]
+        legacy = [c.score for c in finding.cvss if c.score is not None and c.version == "2"]
+        scores = [round(s, 1) for s in sorted(modern, reverse=True) + sorted(legacy, reverse=True)]
+    band = _BANDS.get(severity)
+    if band is None:
+        in_range = [s for s in scores if 0.1 <= s <= 10.0]
+        return in_range[0] if in_range else 0.0
+    low, high, middle = band
+    fitting = [s for s in scores if low <= s <= high]
+    return fitting[0] if fitting else middle
+
+
+# --- Dockerfile ----------------------------------------------------------------------------------------
+
+_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
+_FROM = re.compile(r"^\s*FROM(\s|$)", re.IGNORECASE)
+_HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+
+
+def final_from_line(text: str) -> int | None:
+    """The 1-based line where the Dockerfile's last `FROM` instruction starts, or None when it has none.
+
+    Honours parser directives (`# escape=`), line continuations, comments, blank lines and heredocs.
+    """
+    escape = "\\"
+    lines = text.splitlines()
+    for line in lines:  # parser directives come first, before any other line
+        found = _DIRECTIVE.match(line.strip())
+        if not found:
+            break
+        escape = found.group(1)
+    last: int | None = None
+    continued = False
+    heredocs: list[str] = []
+    for number, line in enumerate(lines, start=1):
+        stripped = line.strip()
+        if heredocs:
+            if (stripped if heredocs[0].startswith("-") else line) == heredocs[0].lstrip("-"):
+                heredocs.pop(0)
+            continue
+        if not stripped or stripped.startswith("#"):
+            continue  # blank and comment lines, also inside a continued instruction
+        if not continued and _FROM.match(line):
+            last = number
+        heredocs = [f"{dash}{word}" for dash, word in _HEREDOC.findall(line)]
+        continued = stripped.endswith(escape)
+    return last
+
+
+# --- results of a code-scanning upload -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Item:
+    """One result: a finding (active or waived) or an image check, with what the gate decided."""
+
+    rule_id: str
+    """The SARIF rule: the finding's ID or the image check's ID."""
+    severity: Severity
+    action: Action | None
+    """The strongest action of the policy rules that caught it (or would have, when waived)."""
+    rules: tuple[str, ...]
+    finding: Finding | None = None
+    violation: Violation | None = None
+    waived: WaivedFinding | None = None
+    scope: str = ""
+    """For a result without a finding, what was checked: `image-config`, or `waivers/<waiver id>`."""
+
+    @property
+    def level(self) -> str:
+        """SARIF level: error for fail, warning for warn, else note."""
+        return (
+            {Action.FAIL: "error", Action.WARN: "warning"}.get(self.action, "note") if self.action else "note"
+        )
+
+    @property
+    def package(self) -> str:
+        """Package name, or empty."""
+        return self.finding.package.name if self.finding and self.finding.package else ""
+
+    @property
+    def version(self) -> str:
+        """Installed version, or empty."""
+        return self.finding.package.version if self.finding and self.finding.package else ""
+
+    @property
+    def where(self) -> str:
+        """What the result is about inside the image: the package, or the file a secret was found in."""
+        if self.finding is None:
+            return self.scope or "image-config"
+        return self.package or self.finding.target or self.finding.kind.value
+
+
+_LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
+
+
+def items(image: ImageDecision) -> list[Item]:
+    """The results of one image, one per (package, version, ID), open before waived, most severe first.
+
+    Scanner-suppressed findings are left out; image checks that did not pass are included.
+    """
+    actions = {r.rule_id: r.action for r in image.rules}
+    subjects = {r.rule_id: r.subject for r in image.rules}
+    waived_by_key = {_key(w.finding): w for w in image.waived}
+    found: dict[tuple[str, str, str, str], Item] = {}
+    for outcome in image.outcomes:
+        key = _key(outcome.finding)
+        waived = waived_by_key.get(key) if outcome.waiver_id else None
+        item = _finding_item(outcome, waived, actions)
+        if key not in found or _order(item) < _order(found[key]):
+            found[key] = item
+    for violation in image.violations:
+        if violation.finding is None:
+            subject = subjects.get(violation.rule_id, violation.id)
+            check = subject == violation.id  # an image check: the violation's ID is the check's
+            item = Item(
+                rule_id=violation.id if check else violation.rule_id,
+                severity=violation.severity,
+                action=violation.action,
+                rules=(violation.rule_id,),
+                violation=violation,
+                scope="image-config" if check else f"{subject}/{violation.id}",
+            )
+            found[("", violation.id, violation.rule_id, "")] = item
+    return sorted(found.values(), key=_order)
+
+
+def _key(finding: Finding) -> tuple[str, str, str, str]:
+    package = finding.package
+    if package is not None:
+        return (finding.kind.value, finding.id, package.name, package.version)
+    return (finding.kind.value, finding.id, finding.target, "")
+
+
+def _finding_item(outcome: FindingOutcome, waived: WaivedFinding | None, actions: dict[str, Action]) -> Item:
+    finding = outcome.finding
+    if waived is not None:
+        would = [actions[r] for r in waived.rules if r in actions]
+        action = min(would, key=_action_rank) if would else None
+        return Item(finding.id, finding.severity, action, waived.rules, finding=finding, waived=waived)
+    return Item(finding.id, finding.severity, outcome.action, outcome.rules, finding=finding)
+
+
+def _action_rank(action: Action) -> int:
+    return (Action.FAIL, Action.WARN, Action.INFO, Action.OFF).index(action)
+
+
+def _order(item: Item) -> tuple[int, int, int, str, str, str, str]:
+    kind = item.finding.kind.value if item.finding else "image"
+    return (
+        item.waived is not None,
+        _LEVEL_RANK[item.level],
+        -item.severity.rank,
+        item.rule_id,
+        item.where,
+        item.version,
+        kind,
+    )
+
+
+def kind_word(finding: Finding | None, scope: str = "image-config") -> str:
+    """`vulnerability`, `secret`, `misconfiguration`, `license`, `image check` or `policy check`."""
+    if finding is None:
+        return "image check" if scope == "image-config" else "policy check"
+    return "misconfiguration" if finding.kind is FindingKind.MISCONFIG else finding.kind.value
+
+
+def joined(values: Sequence[str], limit: int = 5) -> str:
+    """Up to `limit` values joined by `, `, with `and N more` when there are more."""
+    shown = ", ".join(values[:limit])
+    return shown + (f" and {len(values) - limit} more" if len(values) > limit else "")

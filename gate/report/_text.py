@@ -1,0 +1,78 @@
+"""Escaping shared by the renderers. Every string that came from a report passes through one of these.
+
+- `clean` drops what no output should carry: control bytes (C0 but tab and newlines, DEL, C1), lone
+  surrogates, bidirectional overrides (Trojan Source) and line/paragraph separators.
+- `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
+- `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
+  no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
+- `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
+- `command_message` / `command_property` escape GitHub workflow-command text (after `log.safe`).
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["clean", "clip", "command_message", "command_property", "markdown", "one_line", "xml"]
+
+_UNWANTED = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control bytes; tab, LF and CR are kept (one_line folds them)
+    "\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks and overrides
+    "\u2028\u2029\ufeff\ufffe\uffff"  # line/paragraph separators, BOM, non-characters
+    "\ud800-\udfff]"  # lone surrogates (JSON may carry them; UTF-8 cannot)
+)
+_SPACE = re.compile(r"\s+")
+_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
+_MD_PUNCT = re.compile(r"([\\`*_\[\]|~!#$^{}])")
+_MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list items, setext underlines
+_ZWSP = "&#8203;"
+
+
+def clean(text: str) -> str:
+    """`text` without control bytes (but tab, LF, CR), lone surrogates, bidi overrides and separators."""
+    return _UNWANTED.sub("", text)
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` shortened to at most `limit` characters, ending in `…` when it was cut."""
+    if limit <= 0:
+        return ""
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def one_line(text: str, limit: int | None = None) -> str:
+    """`clean(text)` on one line (whitespace runs become one space), at most `limit` characters."""
+    folded = _SPACE.sub(" ", clean(text)).strip()
+    return folded if limit is None else clip(folded, limit)
+
+
+def markdown(text: str, limit: int | None = None) -> str:
+    """Report text made inert for GitHub/GitLab Markdown, on one line, shortened to `limit` characters first.
+
+    The result renders as the literal text: `<`, `>` and `&` become entities; Markdown punctuation is
+    backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
+    `@`, inside `://` and `www.`, and after `#`/`!` before a digit stops mentions, autolinks and references.
+    """
+    text = one_line(text, limit)
+    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _MD_PUNCT.sub(r"\\\1", text)
+    text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
+    text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
+    text = re.sub(r"(?i)\b(www)\.", r"\1" + _ZWSP + ".", text)
+    return re.sub(r"(\\[#!])(?=\d)", r"\1" + _ZWSP, text)
+
+
+def xml(text: str) -> str:
+    """`text` with the characters XML 1.0 forbids removed (escaping `&<>"` is the serializer's job)."""
+    return _XML_INVALID.sub("", clean(text))
+
+
+def command_message(text: str) -> str:
+    """A workflow-command message: `%`, CR and LF percent-encoded (GitHub's toolkit convention)."""
+    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+
+
+def command_property(text: str) -> str:
+    """A workflow-command property value: like a message, plus `:` and `,` percent-encoded."""
+    return command_message(text).replace(":", "%3A").replace(",", "%2C")

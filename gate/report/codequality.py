@@ -1,0 +1,91 @@
+"""GitLab's code-quality report (`--codequality`, `artifacts:reports:codequality`).
+
+One entry per violation (what failed or warned), each with a description, the policy rule as `check_name`,
+a fingerprint stable across runs and package version bumps, a severity, and a location: the Dockerfile's
+final FROM line when a Dockerfile is given (GitLab then marks the line in merge requests), otherwise the
+image's stable pseudo-path at line 1. The format is in PLATFORMS.md C.2.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from gate.model import Severity
+from gate.policy.decision import Action, Decision, ImageDecision, Violation
+from gate.report import _text
+from gate.report._common import FileLocation, digest, image_keys, pseudo_path
+
+__all__ = ["render"]
+
+_SEVERITY = {
+    Severity.CRITICAL: "critical",
+    Severity.HIGH: "major",
+    Severity.MEDIUM: "minor",
+    Severity.LOW: "info",
+    Severity.NEGLIGIBLE: "info",
+    Severity.UNKNOWN: "info",
+}
+_RANK = ("info", "minor", "major", "critical", "blocker")
+_FLOOR = {Action.FAIL: "major", Action.WARN: "minor"}
+"""A failing finding is at least major, a warning at least minor, whatever the scanner's severity."""
+
+
+def render(decision: Decision, *, location: FileLocation | None = None) -> str:
+    """The code-quality report as JSON text (an array; UTF-8 without BOM)."""
+    entries: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    written: set[tuple[str, str]] = set()
+    for image, key in zip(decision.images, image_keys(decision), strict=True):
+        for violation in image.violations:
+            entry = _entry(violation, image, key, location)
+            if (entry["fingerprint"], entry["description"]) in written:
+                continue  # the same finding twice (found at two paths of one package)
+            written.add((entry["fingerprint"], entry["description"]))
+            fingerprint = entry["fingerprint"]
+            n = 1
+            while fingerprint in seen:  # same rule, ID and package twice (other versions or paths)
+                n += 1
+                fingerprint = digest(entry["fingerprint"], str(n))
+            seen.add(fingerprint)
+            entry["fingerprint"] = fingerprint
+            entries.append(entry)
+    return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
+
+
+def _entry(v: Violation, image: ImageDecision, key: str, location: FileLocation | None) -> dict[str, Any]:
+    f = v.finding
+    checked = next((r.subject for r in image.rules if r.rule_id == v.rule_id), v.id)
+    where = "image-config" if checked == v.id else f"{checked}/{v.id}"  # an image check, or e.g. a waiver
+    subject = _text.one_line(v.id, 200)
+    if f is not None and f.package is not None:
+        where = f.package.name
+        subject += (
+            f" in {_text.one_line(f.package.name, 200)} {_text.one_line(f.package.version, 100)}".rstrip()
+        )
+    elif f is not None:
+        where = f.target or f.kind.value
+        if f.target:
+            subject += f" in {_text.one_line(f.target, 200)}"
+    verb = "fails" if v.action is Action.FAIL else "warns"
+    description = (
+        f"{subject}, image {_text.one_line(image.name, 200)}: {_text.one_line(v.message, 300)} "
+        f"({verb} rule {_text.one_line(v.rule_id, 100)})"
+    )
+    severity = _SEVERITY[v.severity]
+    floor = _FLOOR.get(v.action, "info")
+    if _RANK.index(floor) > _RANK.index(severity):
+        severity = floor
+    if location is not None:
+        path, line = location.path, location.line
+    else:
+        path, line = pseudo_path(key, where), 1
+    return {
+        "type": "issue",
+        "check_name": _text.one_line(v.rule_id, 200) or "container-gate",
+        "description": description,
+        "categories": ["Security"],
+        "fingerprint": digest("container-gate", key, v.rule_id, v.id, where),
+        "severity": severity,
+        "location": {"path": path, "lines": {"begin": line}},
+    }

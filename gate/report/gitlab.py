@@ -1,0 +1,154 @@
+"""GitLab's container-scanning report (`--gitlab-report`, `artifacts:reports:container_scanning`).
+
+Validates against GitLab's security-report schema and declares version 15.0.7 by default (an instance rejects
+versions it does not know: PLATFORMS.md C.1). One vulnerability per (image, package, version, ID), active and
+waived alike (GitLab keeps its own dismissals); secrets, misconfigurations and image checks go to the
+code-quality report instead. Times come from the evaluation date, in GitLab's format (no zone, no fraction).
+Descriptions and solutions are GitLab-flavoured Markdown, so report text is Markdown-escaped.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import Any
+
+from gate import __version__
+from gate.errors import OutputError
+from gate.model import Finding, FindingKind, Severity
+from gate.policy.decision import Decision, ImageDecision
+from gate.report import _text
+from gate.report._common import advisory_url, image_keys, items, joined
+
+__all__ = ["DEFAULT_SCHEMA_VERSION", "render"]
+
+DEFAULT_SCHEMA_VERSION = "15.0.7"
+_VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
+_NAMESPACE = uuid.UUID("6f1c1a5e-5b8f-4c1e-9d3b-6a1f0c2d7e41")
+_SEVERITY = {
+    Severity.CRITICAL: "Critical",
+    Severity.HIGH: "High",
+    Severity.MEDIUM: "Medium",
+    Severity.LOW: "Low",
+    Severity.NEGLIGIBLE: "Info",
+    Severity.UNKNOWN: "Unknown",
+}
+_MAX_NAME = 255
+_MAX_DESCRIPTION = 20_000
+_MAX_SOLUTION = 2_000
+
+
+def render(decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION) -> str:
+    """The report as JSON text. Raises OutputError when `schema_version` is not X.Y.Z."""
+    if not _VERSION.fullmatch(schema_version):
+        raise OutputError(f"--gitlab-schema-version {schema_version!r} is not a version like 15.0.7")
+    stamp = f"{decision.today.isoformat()}T00:00:00"
+    vulnerabilities: list[dict[str, Any]] = []
+    for image, key in zip(decision.images, image_keys(decision), strict=True):
+        vulnerabilities.extend(_vulnerabilities(image, key))
+    scanners = sorted({s for image in decision.images for s in image.scanners})
+    versions = sorted({v for image in decision.images for v in (image.scanner_version,) if v})
+    scanner_id = "-".join(scanners) or "unknown"
+    report = {
+        "version": schema_version,
+        "scan": {
+            "analyzer": {
+                "id": "container-gate",
+                "name": "container-gate",
+                "version": __version__,
+                "vendor": {"name": "container-gate"},
+            },
+            "scanner": {
+                "id": scanner_id,
+                "name": " and ".join(s.capitalize() for s in scanners) or "unknown",
+                "version": _text.one_line(", ".join(versions), 100) or "unknown",
+                "vendor": {
+                    "name": "Aqua Security"
+                    if scanners == ["trivy"]
+                    else "Anchore"
+                    if scanners == ["grype"]
+                    else "Aqua Security and Anchore"
+                },
+            },
+            "type": "container_scanning",
+            "start_time": stamp,
+            "end_time": stamp,
+            "status": "success",
+        },
+        "vulnerabilities": vulnerabilities,
+        "remediations": [],
+    }
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
+    out = []
+    os_name = _text.one_line(image.image.os, 255) if image.image is not None else ""
+    name = _text.one_line(image.name, 255) or "unknown"
+    for item in items(image):
+        finding = item.finding
+        if finding is None or finding.kind is not FindingKind.VULNERABILITY or finding.package is None:
+            continue
+        package = _text.one_line(finding.package.name, 255) or "unknown"
+        version = _text.one_line(finding.package.version, 255)
+        ident = _text.one_line(finding.id, 255) or "unknown"
+        description = _description(
+            finding,
+            item.rules,
+            item.waived.reason if item.waived else None,
+            item.waived.waiver_id if item.waived else None,
+        )
+        out.append(
+            {
+                "id": str(uuid.uuid5(_NAMESPACE, "|".join((key, package, version, ident)))),
+                "name": _text.clip(_text.one_line(finding.title) or ident, _MAX_NAME),
+                "description": description,
+                "severity": _SEVERITY[finding.severity],
+                "solution": _solution(finding, package),
+                "identifiers": _identifiers(finding),
+                "location": {
+                    "dependency": {"package": {"name": package}, "version": version},
+                    "operating_system": os_name or "unknown",
+                    "image": name,
+                },
+            }
+        )
+    return out
+
+
+def _identifiers(finding: Finding) -> list[dict[str, str]]:
+    result = []
+    seen: set[str] = set()
+    for raw in finding.all_ids:
+        value = _text.one_line(raw, 255)
+        if not value or value.upper() in seen:
+            continue
+        seen.add(value.upper())
+        prefix = value.split("-", 1)[0].lower() if "-" in value else "vulnerability"
+        entry = {"type": re.sub(r"[^a-z0-9_]", "", prefix) or "vulnerability", "name": value, "value": value}
+        url = advisory_url(value)
+        if url:
+            entry["url"] = url
+        result.append(entry)
+    return result
+
+
+def _description(finding: Finding, rules: tuple[str, ...], reason: str | None, waiver: str | None) -> str:
+    md = _text.markdown
+    parts = [md(finding.description or finding.title or finding.id, _MAX_DESCRIPTION)]
+    if waiver is not None:
+        parts.append(f"Waived by container-gate waiver {md(waiver, 100)}: {md(reason or '', 500)}")
+    elif rules:
+        parts.append(f"container-gate policy rules: {md(', '.join(rules), 500)}")
+    return "\n\n".join(parts)
+
+
+def _solution(finding: Finding, package: str) -> str:
+    if finding.fixed_versions:
+        text = (
+            f"Upgrade {_text.markdown(package, 200)} to {_text.markdown(joined(finding.fixed_versions), 500)}"
+        )
+    else:
+        text = "No fixed version is available yet."
+    return _text.clip(text, _MAX_SOLUTION)

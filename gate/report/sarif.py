@@ -1,0 +1,435 @@
+"""SARIF 2.1.0 for GitHub code scanning (`--sarif`), built with sarif-om.
+
+One run per image, its `automationDetails.id` a stable category (`container-gate/<image repository>/`, no tag
+or digest). One rule per vulnerability, secret, misconfiguration or image-check ID; one result per (package,
+version, ID), its level from the gate's decision, located on the Dockerfile's final FROM line when a
+Dockerfile is given and on a stable pseudo-path otherwise. Waived findings are suppressions with the waiver's
+reason. At most 5,000 results per run (most severe first) and under 10 MB gzipped; what was cut is stated in
+the run's properties. The limits are in PLATFORMS.md A.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import attr
+import sarif_om as om
+
+from gate import __version__
+from gate.errors import OutputError
+from gate.model import Finding, FindingKind
+from gate.policy.decision import Action, Decision, ImageDecision
+from gate.report import _text
+from gate.report._common import (
+    MAX_SARIF_RESULTS,
+    FileLocation,
+    Item,
+    advisory_url,
+    digest,
+    image_keys,
+    items,
+    joined,
+    kind_word,
+    pseudo_path,
+    security_score,
+)
+
+__all__ = ["MAX_GZIP_BYTES", "MAX_RUNS", "SCHEMA_URI", "category", "render"]
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+MAX_RUNS = 20
+"""GitHub rejects a file with more runs (PLATFORMS.md A.3)."""
+MAX_GZIP_BYTES = 9_500_000
+"""GitHub rejects more than 10 MB gzipped; the gate keeps a margin."""
+_MAX_DESCRIPTION = 1024
+_MAX_MESSAGE = 2000
+_MAX_TAGS = 10
+_LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
+_DASH = "\u2013"
+_KEEP_DEFAULTS = frozenset({"level"})
+"""sarif-om fields written even when they hold the SARIF default."""
+
+
+# sarif-om 1.0.4 predates SARIF 2.1.0's final `suppression.status`; this subclass adds it.
+_Suppression: Any = attr.make_class(
+    "_Suppression",
+    {"status": attr.ib(default=None, metadata={"schema_property_name": "status"})},
+    bases=(om.Suppression,),
+)
+
+
+@dataclass(frozen=True)
+class _Budget:
+    results: int
+    text: int
+    """Characters for descriptions and help text."""
+    help_rows: int
+
+
+# Tried in order until the gzipped file fits MAX_GZIP_BYTES.
+_BUDGETS = (
+    _Budget(MAX_SARIF_RESULTS, _MAX_DESCRIPTION, 20),
+    _Budget(MAX_SARIF_RESULTS, 200, 3),
+    _Budget(2_000, 200, 1),
+    _Budget(500, 100, 1),
+)
+
+
+def category(key: str) -> str:
+    """The run's `automationDetails.id` for an image key; the trailing `/` makes all of it the category."""
+    return f"container-gate/{key}/"
+
+
+def render(decision: Decision, *, location: FileLocation | None = None) -> str:
+    """The SARIF log as JSON text. With `location`, every result points at that Dockerfile line.
+
+    Raises OutputError when the decision has more images than GitHub accepts runs in one file.
+    """
+    if len(decision.images) > MAX_RUNS:
+        raise OutputError(
+            f"--sarif: GitHub accepts at most {MAX_RUNS} runs (images) in one SARIF file and this run has "
+            f"{len(decision.images)}; run gate check on fewer reports at a time"
+        )
+    keys = image_keys(decision)
+    text = ""
+    for budget in _BUDGETS:
+        runs = [
+            _run(image, key, decision, location, budget)
+            for image, key in zip(decision.images, keys, strict=True)
+        ]
+        log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=runs)
+        document = _serialize(log)
+        ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
+        text = json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        if len(gzip.compress(text.encode("utf-8"), mtime=0)) <= MAX_GZIP_BYTES:
+            return text
+    raise OutputError(
+        f"--sarif: the SARIF file stays over {MAX_GZIP_BYTES:,} bytes gzipped; gate fewer images at once"
+    )
+
+
+# --- runs, rules, results -------------------------------------------------------------------------------
+
+
+def _run(
+    image: ImageDecision, key: str, decision: Decision, location: FileLocation | None, budget: _Budget
+) -> om.Run:
+    every = items(image)
+    kept = every[: budget.results]
+    by_rule: dict[str, list[Item]] = {}
+    for item in kept:
+        by_rule.setdefault(_rule_id(item), []).append(item)
+    rule_index = {rule_id: index for index, rule_id in enumerate(by_rule)}
+    titles = {r.rule_id: r for r in image.rules}
+    rules = [_rule(rule_id, group, image, titles, budget) for rule_id, group in by_rule.items()]
+    results = [_result(item, image, key, rule_index[_rule_id(item)], titles, location) for item in kept]
+    properties: dict[str, Any] = {
+        "image": _text.one_line(image.name),
+        "verdict": image.verdict.value,
+        "policy": _text.one_line(decision.policy),
+        "today": decision.today.isoformat(),
+        "resultsTotal": len(every),
+        "resultsIncluded": len(kept),
+        "truncated": len(kept) < len(every),
+    }
+    if len(kept) < len(every):
+        properties["truncation"] = (
+            f"{len(every) - len(kept)} of {len(every)} results left out: a run keeps the {len(kept)} most "
+            "severe (GitHub stores at most 5,000 per run and 10 MB gzipped per file); see the summary or "
+            "the decision record for all of them"
+        )
+    if budget is not _BUDGETS[0]:
+        properties["shortened"] = "descriptions and help were shortened to keep the file under 10 MB gzipped"
+    driver = om.ToolComponent(
+        name="container-gate",
+        full_name="container-gate: a policy gate over Trivy and Grype reports",
+        version=__version__,
+        semantic_version=__version__,
+        rules=rules,
+    )
+    return om.Run(
+        tool=om.Tool(driver=driver),
+        automation_details=om.RunAutomationDetails(id=category(key)),
+        column_kind="utf16CodeUnits",
+        results=results,
+        properties=properties,
+    )
+
+
+def _rule(
+    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+) -> om.ReportingDescriptor:
+    first = group[0]
+    finding = first.finding
+    severity = max(item.severity for item in group)
+    score = max(security_score(item.finding, item.severity) for item in group)
+    level = min((item.level for item in group), key=_LEVEL_RANK.__getitem__)
+    if finding is not None:
+        title = _text.one_line(finding.title)
+        short = (
+            f"{_text.one_line(rule_id)}: {title}"
+            if title
+            else f"{_text.one_line(rule_id)} {kind_word(finding)}"
+        )
+        full = _text.one_line(finding.description) or title or short
+    else:
+        policy_rule = titles.get(first.rules[0]) if first.rules else None
+        short = _text.one_line(policy_rule.title if policy_rule else rule_id)
+        message = first.violation.message if first.violation else ""
+        if first.scope != "image-config" and policy_rule is not None and policy_rule.help:
+            message = policy_rule.help  # one rule over several waivers: describe the rule
+        full = _text.one_line(message) or short
+    url = advisory_url(rule_id)
+    tags = ["security", kind_word(finding, first.scope).replace(" ", "-"), severity.value.lower()]
+    if any(item.finding is not None and item.finding.fixable for item in group):
+        tags.append("fixable")
+    if finding is not None and finding.kev:
+        tags.append("known-exploited")
+    return om.ReportingDescriptor(
+        id=rule_id,
+        name=_rule_name(finding, first.scope),
+        short_description=om.MultiformatMessageString(
+            text=_text.clip(short, min(budget.text, _MAX_DESCRIPTION))
+        ),
+        full_description=om.MultiformatMessageString(
+            text=_text.clip(full, min(budget.text, _MAX_DESCRIPTION))
+        ),
+        help=om.MultiformatMessageString(
+            text=_help_text(rule_id, group, image, titles, budget),
+            markdown=_help_markdown(rule_id, group, image, titles, budget),
+        ),
+        help_uri=url,
+        default_configuration=om.ReportingConfiguration(level=level),
+        properties={
+            "tags": tags[:_MAX_TAGS],
+            "precision": "very-high",
+            "security-severity": f"{score:.1f}",
+        },
+    )
+
+
+def _rule_id(item: Item) -> str:
+    """The rule ID as written: the finding's or check's ID on one line, printable, never empty."""
+    return _text.one_line(item.rule_id, 255) or "unknown"
+
+
+def _rule_name(finding: Finding | None, scope: str) -> str:
+    if finding is None:
+        return "ImageCheck" if scope == "image-config" else "PolicyCheck"
+    return {
+        FindingKind.VULNERABILITY: "PackageVulnerability",
+        FindingKind.SECRET: "Secret",
+        FindingKind.MISCONFIG: "Misconfiguration",
+        FindingKind.LICENSE: "License",
+    }[finding.kind]
+
+
+def _decided(item: Item, titles: dict[str, Any]) -> str:
+    """What the gate did with the result, in words, naming the policy rule."""
+    if item.waived is not None:
+        w = item.waived
+        return (
+            f"Waived by waiver {_text.one_line(w.waiver_id, 100)} until {w.expires.isoformat()}: "
+            f"{_text.one_line(w.reason, 300)}"
+        )
+    if not item.rules or item.action not in (Action.FAIL, Action.WARN):
+        return "Reported; no rule of the policy gates it"
+    rule = titles.get(item.rules[0])
+    name = _text.one_line(item.rules[0], 100)
+    title = (
+        f" ({_text.one_line(rule.title, 200)})" if rule is not None and rule.title != item.rules[0] else ""
+    )
+    verb = "Fails" if item.action is Action.FAIL else "Warns by"
+    return f"{verb} rule {name}{title}"
+
+
+def _fix(finding: Finding | None) -> str:
+    if finding is None or finding.kind is not FindingKind.VULNERABILITY:
+        return ""
+    if finding.fixed_versions:
+        return "fixed in " + _text.one_line(joined(finding.fixed_versions), 200)
+    return "no fix yet"
+
+
+def _result(
+    item: Item,
+    image: ImageDecision,
+    key: str,
+    rule_index: int,
+    titles: dict[str, Any],
+    location: FileLocation | None,
+) -> om.Result:
+    finding = item.finding
+    name = _text.one_line(image.name, 300)
+    subject = _text.one_line(item.rule_id, 200)
+    if finding is not None and finding.package is not None:
+        subject += f" in {_text.one_line(item.package, 200)} {_text.one_line(item.version, 100)}".rstrip()
+    elif finding is not None and finding.target:
+        subject += f" in {_text.one_line(finding.target, 200)}"
+    facts = [item.severity.value.lower()]
+    if finding is not None and _fix(finding):
+        facts.append(_fix(finding))
+    if item.violation is not None:
+        facts.append(_text.one_line(item.violation.message, 300))
+    message = f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, titles)}."
+    if location is not None:
+        uri, line = quote(location.path, safe="/-._~"), location.line
+    else:
+        uri, line = pseudo_path(key, item.where), 1
+    physical = om.PhysicalLocation(
+        artifact_location=om.ArtifactLocation(uri=uri),
+        region=om.Region(start_line=line, start_column=1, end_line=line, end_column=1),
+    )
+    properties: dict[str, Any] = {
+        "image": name,
+        "severity": item.severity.value,
+        "policyRules": list(item.rules),
+    }
+    if item.waived is not None:
+        properties["action"] = "waived"  # policyRules: the rules that would have caught it
+    elif item.action is not None:
+        properties["action"] = item.action.value
+    if finding is not None and finding.package is not None:
+        properties["package"] = _text.one_line(item.package)
+        properties["installedVersion"] = _text.one_line(item.version)
+        properties["fixedVersions"] = [_text.one_line(v) for v in finding.fixed_versions]
+    suppressions = None
+    if item.waived is not None:
+        w = item.waived
+        suppressions = [
+            _Suppression(
+                kind="external",
+                status="accepted",
+                justification=_text.one_line(w.reason, 1000) or "waived",
+                properties={"waiver": _text.one_line(w.waiver_id), "expires": w.expires.isoformat()},
+            )
+        ]
+    return om.Result(
+        rule_id=_rule_id(item),
+        rule_index=rule_index,
+        level=item.level,
+        message=om.Message(text=_text.clip(message, _MAX_MESSAGE)),
+        locations=[om.Location(physical_location=physical)],
+        partial_fingerprints={
+            "primaryLocationLineHash": digest(category(key), item.where, _rule_id(item)) + ":1"
+        },
+        suppressions=suppressions,
+        properties=properties,
+    )
+
+
+# --- help -----------------------------------------------------------------------------------------------
+
+
+def _cvss(finding: Finding | None) -> str:
+    if finding is None:
+        return ""
+    parts = []
+    for c in finding.cvss:
+        if c.score is None and not c.vector:
+            continue
+        score = f" {c.score:.1f}" if c.score is not None else ""
+        parts.append(f"{_text.one_line(c.source, 30)} v{c.version}{score}")
+    return joined(parts, 3)
+
+
+def _help_rows(group: Sequence[Item], budget: _Budget) -> tuple[list[Item], int]:
+    return list(group[: budget.help_rows]), max(0, len(group) - budget.help_rows)
+
+
+def _help_text(
+    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+) -> str:
+    first = group[0]
+    lines = [
+        f"{_text.one_line(rule_id, 200)} ({kind_word(first.finding, first.scope)}) in image "
+        f"{_text.one_line(image.name, 300)}."
+    ]
+    rows, more = _help_rows(group, budget)
+    for item in rows:
+        finding = item.finding
+        what = f"Package {_text.one_line(item.package, 200)} {_text.one_line(item.version, 100)}".rstrip()
+        if finding is None or finding.package is None:
+            what = f"Found in {_text.one_line(item.where, 200)}"
+        fix = _fix(finding)
+        lines.append(
+            f"- {what}: {item.severity.value}" + (f", {fix}" if fix else "") + f". {_decided(item, titles)}."
+        )
+    if more:
+        lines.append(f"- and {more} more in this image")
+    cvss = _cvss(first.finding)
+    if cvss:
+        lines.append(f"CVSS: {cvss}.")
+    url = advisory_url(rule_id)
+    if url:
+        lines.append(f"Advisory: {url}")
+    policy = titles.get(first.rules[0]) if first.rules else None
+    if policy is not None and policy.help:
+        lines.append(_text.one_line(policy.help, budget.text))
+    return "\n".join(lines)
+
+
+def _help_markdown(
+    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+) -> str:
+    md = _text.markdown
+    first = group[0]
+    url = advisory_url(rule_id)
+    heading = f"[{md(rule_id)}]({url})" if url else f"**{md(rule_id, 200)}**"
+    lines = [f"{heading} ({kind_word(first.finding, first.scope)}) in image **{md(image.name, 300)}**", ""]
+    if first.finding is not None and first.finding.title:
+        lines += [md(first.finding.title, budget.text), ""]
+    lines += ["| Package | Installed | Fixed | Severity | Decision |", "| --- | --- | --- | --- | --- |"]
+    rows, more = _help_rows(group, budget)
+    for item in rows:
+        finding = item.finding
+        package = md(item.package or item.where, 200)
+        fixed = (
+            md(joined(finding.fixed_versions), 200)
+            if finding is not None and finding.fixed_versions
+            else _DASH
+        )
+        lines.append(
+            f"| {package} | {md(item.version, 100) or _DASH} | {fixed} | {item.severity.value} | "
+            f"{md(_decided(item, titles), 400)} |"
+        )
+    if more:
+        lines.append(f"| and {more} more in this image | | | | |")
+    lines.append("")
+    cvss = _cvss(first.finding)
+    if cvss:
+        lines += [f"CVSS: {md(cvss)}", ""]
+    policy = titles.get(first.rules[0]) if first.rules else None
+    if policy is not None and policy.help:
+        lines += [md(policy.help, budget.text), ""]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+# --- serializer -----------------------------------------------------------------------------------------
+
+
+def _serialize(value: Any) -> Any:
+    """sarif-om objects as JSON-ready values: attrs fields under their SARIF names, None and defaults left out."""
+    if attr.has(type(value)):
+        out: dict[str, Any] = {}
+        for field in attr.fields(type(value)):
+            item = getattr(value, field.name)
+            if item is None:
+                continue
+            default = field.default
+            if isinstance(default, attr.Factory):  # type: ignore[arg-type]
+                default = default.factory()
+            if default is not attr.NOTHING and item == default and field.name not in _KEEP_DEFAULTS:
+                continue
+            out[field.metadata.get("schema_property_name", field.name)] = _serialize(item)
+        return out
+    if isinstance(value, dict):
+        return {str(k): _serialize(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_serialize(v) for v in value]
+    return value

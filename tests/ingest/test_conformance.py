@@ -1,0 +1,67 @@
+"""Every real scanner report in ../shared is either read or refused on purpose, with the reason we chose."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.errors import InputError
+from gate.ingest import read_report
+from gate.model import Severity
+from tests.conftest import REAL, shared_files
+
+# Files under ../shared/fixtures/real/{trivy,grype} the gate refuses, and the words the refusal must contain.
+REFUSED = {
+    # A Trivy Kubernetes (cluster) report, not an image report: gating it needs a per-resource view.
+    "trivy/securecodebox-trivy--k8s-results_unexpected-attribute.json": "Trivy Kubernetes report",
+}
+
+# Documents that are not scanner reports at all, given as reports by mistake.
+NOT_REPORTS = {
+    "other/ci-klass-web--grype-report.sarif.json": "SARIF",
+    "other/trivy-integ--alpine-310.sarif.json": "SARIF",
+    "other/docker-inspect--alpine.json": "--image-metadata",
+    "other/trivy-fanal--config-alpine310.json": "not a Trivy or Grype report",
+    "other/trivy-integ--alpine-310.gitlab.json": "GitLab security report",
+    "other/trivy--oci.openvex.json": "VEX",
+    "other/trivy-integ--alpine-310.gitlab-codequality.json": "not a Trivy report",
+}
+
+SCANNER_FILES = [*shared_files("trivy"), *shared_files("grype")]
+
+
+def _key(path: object) -> str:
+    text = str(path)
+    return text.split("/real/", 1)[1]
+
+
+@pytest.mark.parametrize("path", SCANNER_FILES, ids=_key)
+def test_every_real_report_is_read_or_refused_on_purpose(path: object) -> None:
+    from pathlib import Path
+
+    assert isinstance(path, Path)
+    key = _key(path)
+    if key in REFUSED:
+        with pytest.raises(InputError, match=REFUSED[key]):
+            read_report(key, path.read_bytes())
+        return
+    scan = read_report(key, path.read_bytes())
+    assert scan.scanner == key.split("/")[0]
+    for finding in scan.findings:
+        assert finding.id
+        assert isinstance(finding.severity, Severity)
+
+
+@pytest.mark.parametrize(("name", "reason"), sorted(NOT_REPORTS.items()))
+def test_documents_that_are_not_reports_are_refused(name: str, reason: str) -> None:
+    path = REAL / name
+    if not path.is_file():
+        pytest.skip(f"shared fixture {name} not found")
+    with pytest.raises(InputError, match=reason):
+        read_report(name, path.read_bytes())
+
+
+def test_refusal_table_names_existing_files() -> None:
+    if not SCANNER_FILES:
+        pytest.skip("shared fixtures not found")
+    keys = {_key(p) for p in SCANNER_FILES}
+    assert set(REFUSED) <= keys

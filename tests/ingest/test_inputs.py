@@ -1,0 +1,112 @@
+"""Bad inputs are refused with one clear line; odd but real encodings are read."""
+
+from __future__ import annotations
+
+import codecs
+import json
+
+import pytest
+
+from gate.errors import InputError
+from gate.ingest import read_report
+
+CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
+CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.19"}},
+               "descriptor": {"name": "grype", "version": "0.80.0"}}  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "empty"),
+        (b"   \n\t\n", "empty"),
+        (b"null", "null"),
+        (b"[]", "empty list"),
+        (b"{}", "not a Trivy or Grype report"),
+        (b"42", "a number"),
+        (b'"report"', "a string"),
+        (b"true", "true"),
+        (b'{"SchemaVersion": 2, "Results": [', "truncated"),
+        (b'{"matches": [{"vulnerability": ', "truncated"),
+        (b"<html><body>502 Bad Gateway</body></html>", "not JSON|no JSON"),
+        (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
+        (b'{"a":' * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
+        (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: input should be a valid array"),
+        (b'{"SchemaVersion": "2"}', "SchemaVersion"),
+        (b'{"SchemaVersion": 3, "Results": []}', "SchemaVersion 3 is not supported"),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
+            "VulnerabilityID",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"PkgName": "x"}]}]}',
+            "VulnerabilityID: field required",
+        ),
+        (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
+        (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
+        (b'{"matches": []}', "not a Grype report"),
+        (b'{"version": "2.1.0", "runs": []}', "SARIF"),
+        (b'[{"Id": "sha256:ab", "RepoTags": ["a:1"], "Config": {"User": ""}}]', "--image-metadata"),
+        (b'{"matches": [], "Results": [], "source": {}, "descriptor": {}}', "both Trivy and Grype"),
+        (b"\xff\xfe{\x00\xd8", "UTF-16"),
+        (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
+    ],
+)
+def test_bad_input_is_refused(content: bytes, reason: str) -> None:
+    with pytest.raises(InputError, match=reason) as info:
+        read_report("r.json", content)
+    message = str(info.value)
+    assert message.startswith("r.json: ")
+    assert "\n" not in message
+    assert len(message) < 400
+
+
+def test_clean_trivy_report_reads_with_no_findings() -> None:
+    scan = read_report("r.json", json.dumps(CLEAN_TRIVY).encode())
+    assert scan.scanner == "trivy"
+    assert scan.findings == ()
+    assert scan.is_image
+
+
+def test_clean_grype_report_reads_with_no_findings() -> None:
+    scan = read_report("r.json", json.dumps(CLEAN_GRYPE).encode())
+    assert scan.scanner == "grype"
+    assert scan.findings == ()
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        lambda t: t.encode("utf-8"),
+        lambda t: codecs.BOM_UTF8 + t.encode("utf-8"),
+        lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"),
+        lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"),
+        lambda t: codecs.BOM_UTF16_LE + t.replace("\n", "\r\n").encode("utf-16-le") + b"\n",
+    ],
+    ids=["utf8", "utf8-bom", "utf16le", "utf16be", "utf16-crlf-stray-byte"],
+)
+def test_encodings(encode: object) -> None:
+    assert callable(encode)
+    text = json.dumps(CLEAN_GRYPE, indent=1)
+    scan = read_report("r.json", encode(text))
+    assert scan.scanner == "grype"
+
+
+def test_log_lines_before_the_document_are_skipped_and_named() -> None:
+    data = (
+        b"2026-01-01T00:00:00Z INFO Vulnerability scanning...\n[0000]  WARN odd\n"
+        + json.dumps(CLEAN_TRIVY).encode()
+    )
+    scan = read_report("r.json", data)
+    assert len(scan.warnings) == 1
+    assert "skipped 2 lines" in scan.warnings[0]
+    assert "Vulnerability scanning" in scan.warnings[0]
+
+
+def test_legacy_trivy_list_form() -> None:
+    data = [{"Target": "alpine:3.10 (alpine 3.10.2)", "Type": "alpine", "Vulnerabilities": [
+        {"VulnerabilityID": "CVE-2019-1549", "PkgName": "openssl", "InstalledVersion": "1.1.1c-r0",
+         "FixedVersion": "1.1.1d-r0", "Severity": "MEDIUM"}]}]  # fmt: skip
+    scan = read_report("r.json", json.dumps(data).encode())
+    assert [f.id for f in scan.findings] == ["CVE-2019-1549"]
+    assert scan.findings[0].fixable

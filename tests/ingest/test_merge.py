@@ -1,0 +1,155 @@
+"""Merging reports of one image: Trivy and Grype together, deduplicated, severity by policy setting."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from gate.ingest import read_report
+from gate.ingest.merge import group_scans, merge_findings, merge_scans
+from gate.model import Finding, FindingKind, FixState, Package, Scan, Severity, Suppression
+from tests.conftest import REAL, TESTDATA, need_shared
+
+TRIVY_ALPINE = "trivy/trivy-integ--alpine-310.json"
+GRYPE_ALPINE = TESTDATA / "merge" / "grype-alpine-310.json"
+
+
+def _read(path: Path) -> Scan:
+    return read_report(str(path), path.read_bytes())
+
+
+def _pair() -> tuple[Scan, Scan]:
+    need_shared()
+    return _read(REAL / TRIVY_ALPINE), _read(GRYPE_ALPINE)
+
+
+def _key(f: Finding) -> tuple[str, str]:
+    return (f.id, f.package.name if f.package else "")
+
+
+def test_real_trivy_and_grype_of_one_image_merge_as_counted_by_hand() -> None:
+    """Counted by hand from the two reports (table in tests/data/merge/README.md).
+
+    Trivy: CVE-2019-1549 and CVE-2019-1551 in libssl1.1 and libcrypto1.1, all MEDIUM (4).
+    Grype: CVE-2019-1549 in both (Medium), CVE-2019-1551 libssl1.1 (Low), CVE-2019-1563 libcrypto1.1 (Low) (4).
+    Same package and version in 3 pairs -> 4 + 4 - 3 = 5 findings: 3 by both, 1 Trivy only, 1 Grype only.
+    """
+    trivy, grype = _pair()
+    assert (len(trivy.findings), len(grype.findings)) == (4, 4)
+    merged = merge_scans([trivy, grype])
+    assert len(merged.findings) == 5
+    by = Counter(f.reported_by for f in merged.findings)
+    assert by == {("trivy", "grype"): 3, ("trivy",): 1, ("grype",): 1}
+    only = {_key(f): f.reported_by for f in merged.findings if len(f.reported_by) == 1}
+    assert only == {
+        ("CVE-2019-1551", "libcrypto1.1"): ("trivy",),
+        ("CVE-2019-1563", "libcrypto1.1"): ("grype",),
+    }
+    assert Counter(f.severity for f in merged.findings) == {Severity.MEDIUM: 4, Severity.LOW: 1}
+    assert merged.sources == (str(REAL / TRIVY_ALPINE), str(GRYPE_ALPINE))
+    assert merged.scanners == ("trivy", "grype")
+    assert merged.image is not None
+    assert merged.image.image_id == "sha256:961769676411f082461f9ef46626dd7a2d1e2b2a38e6a44364bcbecf51e66dd4"
+
+
+@pytest.mark.parametrize(
+    ("choice", "medium", "low"),
+    [("max", 4, 1), ("trivy", 4, 1), ("grype", 3, 2)],
+)
+def test_severity_setting_picks_when_scanners_disagree(choice: str, medium: int, low: int) -> None:
+    trivy, grype = _pair()
+    merged = merge_scans([trivy, grype], severity=choice)  # type: ignore[arg-type]
+    assert Counter(f.severity for f in merged.findings) == {Severity.MEDIUM: medium, Severity.LOW: low}
+    disputed = next(f for f in merged.findings if _key(f) == ("CVE-2019-1551", "libssl1.1"))
+    assert disputed.severity is (Severity.LOW if choice == "grype" else Severity.MEDIUM)
+
+
+def test_order_of_reports_does_not_change_the_merged_findings() -> None:
+    trivy, grype = _pair()
+    one = merge_scans([trivy, grype])
+    two = merge_scans([grype, trivy])
+    summary = sorted((_key(f), f.severity.value, tuple(sorted(f.reported_by))) for f in one.findings)
+    assert summary == sorted((_key(f), f.severity.value, tuple(sorted(f.reported_by))) for f in two.findings)
+
+
+def test_group_scans_keeps_other_images_apart() -> None:
+    trivy, grype = _pair()
+    other = _read(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    groups = group_scans([trivy, other, grype])
+    assert [[s.scanner for s in g] for g in groups] == [["trivy", "grype"], ["trivy"]]
+
+
+def test_one_report_is_returned_unchanged() -> None:
+    trivy, _ = _pair()
+    assert merge_scans([trivy]) is trivy
+    with pytest.raises(ValueError, match="no scans"):
+        merge_scans([])
+
+
+def test_a_reports_own_duplicates_stay_and_the_same_report_twice_adds_nothing() -> None:
+    need_shared()
+    scan = _read(REAL / "grype" / "defectdojo-grype--same_cve_different_paths.json")
+    assert len(scan.findings) == 2  # one CVE, one package, two paths: two findings
+    merged = merge_scans([scan, scan])
+    assert len(merged.findings) == 2
+    assert all(f.reported_by == ("grype",) for f in merged.findings)
+
+
+def _f(
+    scanner: str, id_: str, *, aliases: tuple[str, ...] = (), version: str = "1.0", **kw: object
+) -> Finding:
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=id_,
+        aliases=aliases,
+        package=Package(
+            name="golang.org/x/net", version=version, type="gomod" if scanner == "trivy" else "go-module"
+        ),
+        scanner=scanner,  # type: ignore[arg-type]
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def test_aliases_join_and_are_united() -> None:
+    trivy = _f("trivy", "CVE-2023-44487", severity=Severity.HIGH)
+    grype = _f("grype", "GHSA-qppj-fm5r-hxr3", aliases=("CVE-2023-44487",), severity=Severity.MEDIUM)
+    [merged] = merge_findings([[trivy], [grype]])
+    assert merged.id == "CVE-2023-44487"
+    assert merged.aliases == ("GHSA-qppj-fm5r-hxr3",)
+    assert merged.severity is Severity.HIGH
+    assert merged.reported_by == ("trivy", "grype")
+
+
+def test_another_version_is_another_finding() -> None:
+    merged = merge_findings([[_f("trivy", "CVE-1", version="1.0")], [_f("grype", "CVE-1", version="1.1")]])
+    assert [f.reported_by for f in merged] == [("trivy",), ("grype",)]
+
+
+def test_fix_exploitation_and_scores_take_what_either_scanner_knows() -> None:
+    trivy = _f("trivy", "CVE-1", fix_state=FixState.NOT_FIXED, epss=None)
+    grype = _f("grype", "CVE-1", fix_state=FixState.FIXED, fixed_versions=("1.1",), kev=True, epss=0.4)
+    [merged] = merge_findings([[trivy], [grype]])
+    assert merged.fixable
+    assert merged.fixed_versions == ("1.1",)
+    assert merged.kev is True
+    assert merged.epss == 0.4
+
+
+def test_one_scanners_suppression_does_not_hide_the_other_scanners_finding() -> None:
+    ignored = Suppression(status="ignored", source=".trivyignore")
+    both_ignored = merge_findings(
+        [[_f("trivy", "CVE-1", suppressed=ignored)], [_f("grype", "CVE-1", suppressed=ignored)]]
+    )
+    one_ignored = merge_findings([[_f("trivy", "CVE-1", suppressed=ignored)], [_f("grype", "CVE-1")]])
+    assert both_ignored[0].suppressed == ignored
+    assert one_ignored[0].suppressed is None
+
+
+def test_reader_warnings_are_kept_once() -> None:
+    def scan(source: str, *warnings: str) -> Scan:
+        return Scan(source=source, scanner="trivy", warnings=warnings)
+
+    merged = merge_scans([scan("a.json", "same", "only a"), scan("b.json", "same")])
+    assert merged.warnings == ("same", "a.json: only a")

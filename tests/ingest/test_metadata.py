@@ -1,0 +1,290 @@
+"""--image-metadata: every supported form read from real files, everything else refused, attached by identity."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gate.errors import InputError
+from gate.ingest import read_report
+from gate.ingest.metadata import Metadata, attach, merge_image, read_metadata
+from gate.model import Image, Scan
+from tests.conftest import GENERATED, REAL, need_shared
+
+IMAGES = (
+    "a-root-implicit-secrets",
+    "b-nonroot-labelled",
+    "c-root-explicit-secret-files",
+    "e-many-layers-big",
+    "g-nobody-8080",
+)
+# file -> (form, carries the full config)
+FORMS = {
+    "podman-inspect.json": ("podman inspect", True),
+    "buildah-inspect.json": ("buildah inspect", True),
+    "skopeo-inspect-config.oci.json": ("OCI image config", True),
+    "skopeo-inspect-config-raw.docker-archive.json": ("image config", True),
+    "oci-config.json": ("OCI image config", True),
+    "skopeo-inspect.oci.json": ("skopeo inspect", False),
+    "skopeo-inspect.docker-archive.json": ("skopeo inspect", False),
+    "oci-manifest.json": ("image manifest", False),
+    "oci-index.json": ("image index", False),
+    "docker-archive-manifest.json": ("docker save manifest", False),
+}
+
+
+def meta(directory: str, name: str) -> Metadata:
+    path = GENERATED / directory / name
+    return read_metadata(str(path), path.read_bytes())
+
+
+def report(directory: str, name: str) -> Scan:
+    path = GENERATED / directory / name
+    return read_report(str(path), path.read_bytes())
+
+
+@pytest.mark.parametrize("directory", IMAGES)
+@pytest.mark.parametrize("name", sorted(FORMS))
+def test_every_generated_metadata_file_is_read_as_its_form(directory: str, name: str) -> None:
+    need_shared()
+    form, full = FORMS[name]
+    metadata = meta(directory, name)
+    assert form in metadata.form
+    assert metadata.image.config_known is full
+    if full:
+        assert metadata.image.layer_count == {"e": 43, "c": 4, "a": 3}.get(directory[0], 2)
+
+
+def test_podman_inspect_reads_the_top_level_fields_podman_keeps_there() -> None:
+    need_shared()
+    a = meta("a-root-implicit-secrets", "podman-inspect.json").image
+    assert (a.user, a.labels, a.healthcheck, a.exposed_ports) == ("", (), False, ("22/tcp",))
+    assert a.image_id == "sha256:5d4c4781b052901ad9202193691f2c33c38decc7f08c38a5b633e98795d59d6f"
+    assert a.manifest_digest.startswith("sha256:60a39bcc")
+    assert a.size == 2006554
+    assert a.base_layers == 1
+    b = meta("b-nonroot-labelled", "podman-inspect.json").image
+    assert b.user == "10001:10001"
+    assert b.healthcheck is True  # top-level Healthcheck, not under Config
+    assert b.label("org.opencontainers.image.revision") == "e8f61b7ae614517bbf859e13511e88dbacf06f67"
+    c = meta("c-root-explicit-secret-files", "podman-inspect.json").image
+    assert c.annotation("org.opencontainers.image.base.name") == "localhost/imgdata-base:1"
+    assert c.label("org.opencontainers.image.base.name") is None
+
+
+def test_skopeo_inspect_without_config_knows_labels_and_env_but_not_the_user() -> None:
+    need_shared()
+    image = meta("a-root-implicit-secrets", "skopeo-inspect.oci.json").image
+    assert not image.config_known
+    assert image.has("labels") and image.has("env") and not image.has("user")
+    assert image.labels == ()  # `Labels: null` means no labels
+    assert any(e.startswith("PASSWORD=") for e in image.env)
+    assert image.layer_count == 3
+
+
+def test_oci_config_drops_the_healthcheck_that_the_docker_config_keeps() -> None:
+    need_shared()
+    assert meta("b-nonroot-labelled", "skopeo-inspect-config.oci.json").image.healthcheck is False
+    assert (
+        meta("b-nonroot-labelled", "skopeo-inspect-config-raw.docker-archive.json").image.healthcheck is True
+    )
+
+
+def test_manifest_index_and_docker_save_manifest_give_identity_and_layers() -> None:
+    need_shared()
+    manifest = meta("c-root-explicit-secret-files", "oci-manifest.json")
+    assert manifest.image.image_id.startswith("sha256:b8d51cfc")
+    assert sum(manifest.image.layer_sizes) == 1085838
+    assert manifest.image.annotation(
+        "org.opencontainers.image.base.digest",
+    ).startswith("sha256:")  # type: ignore[union-attr]
+    index = meta("c-root-explicit-secret-files", "oci-index.json")
+    assert index.image.manifest_digest == index.digests[0]
+    assert index.image.annotation("org.opencontainers.image.ref.name") == "1"
+    save = meta("e-many-layers-big", "docker-archive-manifest.json")
+    assert save.image.repo_tags == ("localhost/imgdata-e:1",)
+    assert save.image.layer_count == 43
+
+
+@pytest.mark.parametrize(
+    "path", sorted((REAL / "other").glob("docker-inspect--*.json")), ids=lambda p: p.name
+)
+def test_real_docker_inspect_samples_run_as_root_by_default(path: Path) -> None:
+    need_shared()
+    metadata = read_metadata(str(path), path.read_bytes())
+    assert metadata.form == "docker inspect"
+    assert metadata.image.config_known
+    assert metadata.image.user == ""
+    assert metadata.image.image_id.startswith("sha256:")
+    assert metadata.image.size is not None and metadata.image.size > 4_000_000
+
+
+def test_real_fanal_config_and_registry_manifest() -> None:
+    need_shared()
+    config = REAL / "other" / "trivy-fanal--config-alpine310.json"
+    image = read_metadata(str(config), config.read_bytes()).image
+    assert (image.config_known, image.user, image.layer_count) == (True, "", 1)
+    manifest = REAL / "other" / "trivy-fanal--image-manifest.json"
+    image = read_metadata(str(manifest), manifest.read_bytes()).image
+    assert image.image_id.startswith("sha256:2073e0bc")
+    assert image.layer_count == 3
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"null", "null, not image metadata"),
+        (b"42", "a number"),
+        (b"[]", "empty list"),
+        (b"{}", "not image metadata (top-level keys: none)"),
+        (b'{"Id": "sha256:ab", "Config": {}', "ends early"),
+        (b"FROM alpine:3.19\nUSER app\n", "not JSON"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'[{"Id": "a", "Config": {}}, {"Id": "b", "Config": {}}]', "holds 2 images"),
+        (b'{"Id": "a", "Config": {}, "State": {"Running": true}}', "of a container, not of an image"),
+        (b'{"SchemaVersion": 2, "Results": []}', "this is a scanner report"),
+        (b'{"matches": [], "source": {}}', "this is a scanner report"),
+        (b'[{"Target": "x", "Vulnerabilities": []}]', "Trivy report"),
+        (b'{"version": "2.1.0", "runs": []}', "top-level keys: version, runs"),
+        (b'{"schemaVersion": 1, "fsLayers": []}', "schema 1 manifest"),
+        (b'{"schemaVersion": 2, "manifests": []}', "lists no manifests"),
+        (
+            b'{"schemaVersion": 2, "config": {"mediaType": "application/vnd.cncf.helm.config.v1+json",'
+            b' "digest": "sha256:00"}, "layers": []}',
+            "not of a container image",
+        ),
+        (b'{"Id": "a", "Config": {"User": 0}}', "User: Input should be a valid string"),
+        (b'{"os": "linux", "config": {"Env": "A=b"}}', "config.Env"),
+        (b'{"Type": "buildah 0.0.1", "Container": "work", "Config": "{}"}', "working container"),
+        (b'{"Type": "buildah 0.0.1", "Config": "{not json"}', "Config is not JSON"),
+        (
+            b'{"architecture": "amd64", "os": "linux", "size": 1, "layers": [{"layerHash": ""}]}',
+            "not image metadata",
+        ),
+    ],
+)
+def test_anything_else_is_refused_with_one_line(data: bytes, words: str) -> None:
+    with pytest.raises(InputError) as caught:
+        read_metadata("meta.json", data)
+    message = str(caught.value)
+    assert words in message
+    assert message.startswith("meta.json: ")
+    assert "\n" not in message
+
+
+def test_utf16_metadata_with_bom_is_read() -> None:
+    text = json.dumps([{"Id": "sha256:" + "a" * 64, "Config": {"User": "app"}}])
+    metadata = read_metadata("m.json", b"\xff\xfe" + text.encode("utf-16-le"))
+    assert metadata.image.user == "app"
+
+
+def test_keys_in_refusals_are_printable_and_short() -> None:
+    weird = json.dumps({"\x1b[31mred": 1, "k" * 200: 2}).encode()
+    with pytest.raises(InputError) as caught:
+        read_metadata("m.json", weird)
+    assert "\x1b" not in str(caught.value)
+    assert len(str(caught.value)) < 400
+
+
+# --- attaching ---------------------------------------------------------------------------------------------
+
+
+def bare_report(**image: object) -> Scan:
+    return Scan(
+        source="r.json",
+        scanner="trivy",
+        artifact="registry.example/app:1",
+        artifact_type="container_image",
+        image=Image(reference="registry.example/app:1", **image) if image else None,  # type: ignore[arg-type]
+    )
+
+
+def test_metadata_wins_over_what_the_report_embeds() -> None:
+    scan = bare_report(config_known=True, user="app", image_id="sha256:" + "1" * 64, size=5)
+    metadata = read_metadata(
+        "m.json", json.dumps({"Id": "sha256:" + "1" * 64, "Config": {"User": "root"}, "Size": 9}).encode()
+    )
+    [merged] = attach([scan], metadata)
+    assert merged.image is not None
+    assert (merged.image.user, merged.image.size) == ("root", 9)
+    assert merged.image.reference == "registry.example/app:1"  # what was scanned stays
+
+
+def test_partial_metadata_keeps_what_the_report_knows() -> None:
+    scan = bare_report(config_known=True, user="app", labels=(("a", "1"),))
+    metadata = read_metadata(
+        "m.json", json.dumps({"Digest": "sha256:" + "2" * 64, "Layers": [], "Labels": {"b": "2"}}).encode()
+    )
+    image = merge_image(scan.image, metadata.image)  # type: ignore[arg-type]
+    assert image.user == "app"
+    assert image.labels == (("b", "2"),)
+    assert image.config_known
+
+
+def test_metadata_of_another_image_is_refused() -> None:
+    need_shared()
+    scan = report("a-root-implicit-secrets", "trivy.oci.json")
+    with pytest.raises(InputError) as caught:
+        attach([scan], meta("a-root-implicit-secrets", "podman-inspect.json"))
+    message = str(caught.value)
+    assert "another image" in message
+    assert "sha256:5d4c4781b052" in message and "sha256:0cb6e1764f01" in message
+    with pytest.raises(InputError, match="another image"):
+        attach(
+            [report("b-nonroot-labelled", "trivy.docker-archive.json")],
+            meta("a-root-implicit-secrets", "oci-config.json"),
+        )
+
+
+@pytest.mark.parametrize(
+    ("report_name", "metadata_name"),
+    [
+        ("trivy.docker-archive.json", "podman-inspect.json"),
+        ("trivy.docker-archive.json", "buildah-inspect.json"),
+        ("trivy.docker-archive.json", "skopeo-inspect-config-raw.docker-archive.json"),
+        ("trivy.docker-archive.json", "docker-archive-manifest.json"),
+        ("trivy.oci.json", "oci-config.json"),
+        ("trivy.oci.json", "oci-manifest.json"),
+        ("trivy.oci.json", "skopeo-inspect-config.oci.json"),
+    ],
+)
+def test_metadata_of_the_same_image_is_accepted(report_name: str, metadata_name: str) -> None:
+    need_shared()
+    [merged] = attach([report("g-nobody-8080", report_name)], meta("g-nobody-8080", metadata_name))
+    assert merged.image is not None and merged.image.user == "nobody"
+
+
+def test_digest_mismatch_without_ids_is_refused_and_a_match_is_not() -> None:
+    scan = bare_report(repo_digests=("registry.example/app@sha256:" + "3" * 64,))
+    other = read_metadata("m.json", json.dumps({"Digest": "sha256:" + "4" * 64, "Layers": []}).encode())
+    with pytest.raises(InputError, match="manifest digest sha256:444444444444"):
+        attach([scan], other)
+    same = read_metadata("m.json", json.dumps({"Digest": "sha256:" + "3" * 64, "Layers": []}).encode())
+    assert attach([scan], same)[0].image is not None
+
+
+def test_docker_inspect_id_that_is_the_index_digest_matches_the_repo_digest() -> None:
+    # Docker with the containerd image store reports the index digest as Id.
+    scan = bare_report(image_id="sha256:" + "5" * 64, repo_digests=("app@sha256:" + "6" * 64,))
+    metadata = read_metadata("m.json", json.dumps([{"Id": "sha256:" + "6" * 64, "Config": {}}]).encode())
+    assert attach([scan], metadata)[0].image is not None
+
+
+def test_report_without_image_facts_takes_the_metadata_and_becomes_an_image_scan() -> None:
+    scan = Scan(source="r.json", scanner="trivy", artifact="app:1")
+    metadata = read_metadata(
+        "m.json", json.dumps([{"Id": "x", "Config": {"User": ""}, "RepoTags": ["app:1"]}]).encode()
+    )
+    [merged] = attach([scan], metadata)
+    assert merged.is_image and merged.image is not None and merged.image.user == ""
+
+
+def test_metadata_with_only_directory_scans_is_refused() -> None:
+    directory = Scan(source="r.json", scanner="grype", artifact=".", artifact_type="directory")
+    metadata = read_metadata("m.json", b'{"os": "linux", "config": {}}')
+    with pytest.raises(InputError, match="none of the reports is of a container image"):
+        attach([directory], metadata)

@@ -1,0 +1,283 @@
+"""VEX: the real OpenVEX documents (checked against the OpenVEX schema), a CycloneDX VEX, and what they waive."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from referencing import Registry, Resource
+
+from gate.errors import InputError
+from gate.ingest import read_report
+from gate.ingest.vex import VexDocument, apply_vex, parse_purl, read_vex
+from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, VexStatus
+from gate.policy.decision import Verdict
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from gate.report.record import record
+from tests.conftest import REAL, SCHEMAS, TESTDATA, TODAY, need_shared
+
+OCI_VEX = "trivy--oci.openvex.json"
+TRIVY_VEX = "trivy--trivy.openvex.json"
+GITEA = "analysis-model--grype-report-wo-description.json"
+CDX = TESTDATA / "vex" / "cyclonedx-vex.json"
+
+
+def _real_vex(name: str) -> tuple[dict[str, Any], VexDocument]:
+    need_shared()
+    path = REAL / "other" / name
+    return json.loads(path.read_bytes()), read_vex(str(path), path.read_bytes())
+
+
+def _openvex_validator() -> jsonschema.Draft202012Validator:
+    need_shared()
+    schema = json.loads((SCHEMAS / "openvex_json_schema.json").read_text(encoding="utf-8"))
+    return jsonschema.Draft202012Validator(schema)
+
+
+def _vuln(vid: str, purl: str, *, name: str = "busybox") -> Finding:
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=vid,
+        severity=Severity.HIGH,
+        package=Package(name=name, version="1.36.1-r29", type="apk", purl=purl),
+        fix_state=FixState.FIXED,
+        fixed_versions=("9",),
+        scanner="trivy",
+    )
+
+
+def _image_scan(reference: str, *findings: Finding) -> Scan:
+    return Scan(
+        source="r.json",
+        scanner="trivy",
+        artifact=reference,
+        artifact_type="container_image",
+        image=Image(reference=reference, repo_tags=(reference,)),
+        findings=findings,
+    )
+
+
+BUSYBOX = "pkg:apk/alpine/busybox@1.36.1-r29?arch=x86_64&distro=3.20.1"
+
+
+@pytest.mark.parametrize("name", [OCI_VEX, TRIVY_VEX])
+def test_real_openvex_is_schema_valid_and_parsed_completely(name: str) -> None:
+    raw, doc = _real_vex(name)
+    _openvex_validator().validate(raw)
+    assert doc.format == "openvex"
+    assert len(doc.statements) == len(raw["statements"])
+    for statement, source in zip(doc.statements, raw["statements"], strict=True):
+        assert statement.ids[0] == source["vulnerability"]["name"]
+        assert statement.status.value == source["status"]
+        assert statement.justification == source.get("justification", "")
+        assert len(statement.products) == len(source["products"])
+
+
+def _mutations() -> list[tuple[str, Any]]:
+    def drop(key: str) -> Any:
+        return lambda d: d["statements"][0].pop(key)
+
+    def put(key: str, value: Any) -> Any:
+        return lambda d: d["statements"][0].__setitem__(key, value)
+
+    return [
+        ("no status", drop("status")),
+        ("bad status", put("status", "mitigated")),
+        ("bad justification", put("justification", "we_think_it_is_fine")),
+        ("not_affected without a reason", lambda d: (d["statements"][0].pop("justification"),
+                                                     d["statements"][0].pop("impact_statement"))),
+        ("vulnerability without name", put("vulnerability", {"@id": "https://example.com/v"})),
+        ("no statements", lambda d: d.__setitem__("statements", [])),
+        ("bad timestamp", put("timestamp", "yesterday")),
+    ]  # fmt: skip
+
+
+@pytest.mark.parametrize(("what", "mutate"), _mutations(), ids=[m[0] for m in _mutations()])
+def test_parser_refuses_what_the_schema_refuses(tmp_path: Path, what: str, mutate: Any) -> None:
+    raw, _ = _real_vex(OCI_VEX)
+    bad = copy.deepcopy(raw)
+    mutate(bad)
+    validator = _openvex_validator()
+    schema_errors = list(validator.iter_errors(bad))
+    if what == "bad timestamp":  # format is not asserted by the schema validator; the parser is stricter
+        assert schema_errors == []
+    else:
+        assert schema_errors, what
+    with pytest.raises(InputError) as info:
+        read_vex("bad.openvex.json", json.dumps(bad).encode())
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith("bad.openvex.json: ") and message.endswith("; the VEX document is malformed")
+
+
+def test_parser_accepts_what_the_schema_accepts() -> None:
+    raw, _ = _real_vex(OCI_VEX)
+    ok = copy.deepcopy(raw)
+    ok["statements"][0].update(status="affected", action_statement="Upgrade busybox")
+    del ok["statements"][0]["justification"], ok["statements"][0]["impact_statement"]
+    ok["statements"][1].update(status="under_investigation")
+    _openvex_validator().validate(ok)
+    doc = read_vex("ok.json", json.dumps(ok).encode())
+    assert [s.status for s in doc.statements[:2]] == [VexStatus.AFFECTED, VexStatus.UNDER_INVESTIGATION]
+    assert doc.statements[0].statement == "Upgrade busybox"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "the file is empty"),
+        (b"{not json", "invalid JSON"),
+        (b"[]", "expected a JSON object"),
+        (b'{"runs": []}', "neither OpenVEX `statements` nor a CycloneDX BOM"),
+        (
+            b'{"bomFormat": "CycloneDX", "specVersion": "1.6", "components": []}',
+            "non-empty `vulnerabilities`",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "maybe"},'
+            b' "affects": [{"ref": "x"}]}]}',
+            r"vulnerabilities\[0\].analysis.state: 'maybe' is not one of",
+        ),
+    ],
+)
+def test_malformed_vex_is_one_line(data: bytes, words: str) -> None:
+    with pytest.raises(InputError, match=words) as info:
+        read_vex("v.json", data)
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("reference", "applies"),
+    [
+        ("ghcr.io/aquasecurity/trivy:0.53.0", True),
+        ("aquasec/trivy:0.53.0", True),  # Docker Hub: index.docker.io%2Faquasec%2Ftrivy
+        ("public.ecr.aws/aquasecurity/trivy:latest", True),
+        ("docker.io/library/alpine:3.20", False),
+        ("ghcr.io/someone-else/trivy:0.53.0", False),
+    ],
+)
+def test_real_oci_openvex_applies_only_to_its_image(reference: str, applies: bool) -> None:
+    _, doc = _real_vex(OCI_VEX)
+    scan = _image_scan(
+        reference, _vuln("CVE-2023-42363", BUSYBOX), _vuln("CVE-2023-42363", "pkg:apk/alpine/musl@1")
+    )
+    busybox, musl = apply_vex(scan, [doc]).findings
+    assert musl.vex is None and musl.suppressed is None  # not a subcomponent the statement names
+    if not applies:
+        assert busybox.vex is None and busybox.suppressed is None
+        return
+    assert busybox.vex is not None and busybox.vex.status is VexStatus.NOT_AFFECTED
+    assert busybox.suppressed is not None
+    assert busybox.suppressed.status == "not_affected"
+    assert busybox.suppressed.statement == (
+        "VEX not_affected (vulnerable_code_cannot_be_controlled_by_adversary): awk is not used"
+    )
+    assert busybox.suppressed.source.startswith("VEX ") and busybox.suppressed.source.endswith(OCI_VEX)
+
+
+def test_real_trivy_openvex_does_not_waive_another_product() -> None:
+    _, doc = _real_vex(TRIVY_VEX)
+    need_shared()
+    path = REAL / "grype" / GITEA
+    gitea = read_report(str(path), path.read_bytes())
+    [x_net] = [
+        f for f in gitea.findings if f.id == "GHSA-4374-p667-p6c8"
+    ]  # aliases CVE-2023-39325, in the VEX
+    assert x_net.package is not None and x_net.package.purl == "pkg:golang/golang.org/x/net@v0.13.0"
+    after = apply_vex(gitea, [doc])
+    assert all(f.vex is None for f in after.findings)  # the statements are about the trivy binary, not gitea
+
+
+def test_real_trivy_openvex_waives_inside_the_trivy_binary() -> None:
+    _, doc = _real_vex(TRIVY_VEX)
+    trivy_module = _vuln("CVE-2024-0001", "pkg:golang/github.com/aquasecurity/trivy@v0.53.0", name="trivy")
+    x_net = _vuln("CVE-2023-39325", "pkg:golang/golang.org/x/net@v0.17.0", name="golang.org/x/net")
+    scan = _image_scan("ghcr.io/aquasecurity/trivy:0.53.0", trivy_module, x_net)
+    _, waived = apply_vex(scan, [doc]).findings
+    assert waived.vex is not None and waived.vex.justification == "vulnerable_code_not_in_execute_path"
+    decision = evaluate(apply_vex(scan, [doc]), load_policy("builtin:default"), today=TODAY)
+    [suppressed] = decision.images[0].suppressed
+    assert suppressed.id == "CVE-2023-39325"
+    [entry] = record(decision)["images"][0]["suppressed"]
+    assert entry["statement"].startswith(
+        "VEX not_affected (vulnerable_code_not_in_execute_path): Govulncheck"
+    )
+
+
+def test_cyclonedx_vex_is_schema_valid() -> None:
+    need_shared()
+    folder = SCHEMAS / "cyclonedx"
+    schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    registry: Registry[Any] = Registry().with_resources(
+        (f"http://cyclonedx.org/schema/{name}", Resource.from_contents(schema))
+        for name, schema in schemas.items()
+    )
+    validator = jsonschema.Draft7Validator(schemas["bom-1.6.schema.json"], registry=registry)
+    validator.validate(json.loads(CDX.read_text(encoding="utf-8")))
+
+
+def test_cyclonedx_vex_on_the_real_gitea_report() -> None:
+    need_shared()
+    path = REAL / "grype" / GITEA
+    scan = apply_vex(read_report(str(path), path.read_bytes()), [read_vex(str(CDX), CDX.read_bytes())])
+    status = {(f.id, f.package.name if f.package else ""): f.vex.status.value for f in scan.findings if f.vex}
+    assert status[("CVE-2023-38545", "curl")] == "not_affected"
+    assert status[("CVE-2023-38545", "libcurl")] == "not_affected"
+    assert status[("CVE-2023-44487", "nghttp2-libs")] == "affected"
+    assert status[("GHSA-4374-p667-p6c8", "golang.org/x/net")] == "fixed"
+    assert (
+        sum(1 for (vid, _), s in status.items() if vid == "CVE-2022-3219" and s == "under_investigation")
+        == 11
+    )
+    assert len(status) == 15
+    decision = evaluate(scan, load_policy("builtin:default"), today=TODAY)
+    suppressed = {(f.id, f.suppressed.statement) for f in decision.images[0].suppressed if f.suppressed}
+    assert (
+        "CVE-2023-38545",
+        "VEX not_affected (code_not_reachable): The image never talks to a SOCKS5 proxy.",
+    ) in suppressed
+    assert ("GHSA-4374-p667-p6c8", "VEX fixed: Patched in the vendored copy.") in suppressed
+    investigating = next(r for r in decision.images[0].rules if r.rule_id == "vex-under-investigation")
+    assert (investigating.triggered, investigating.matched) == (True, 11)
+    assert decision.verdict is Verdict.FAIL  # the fixable HIGH findings still fail
+    active = {o.finding.id for o in decision.images[0].outcomes}
+    assert "CVE-2023-44487" in active and "CVE-2023-38545" not in active
+
+
+def test_the_latest_statement_wins(tmp_path: Path) -> None:
+    def doc(status: str, when: str, extra: dict[str, str]) -> bytes:
+        statement = {
+            "vulnerability": {"name": "CVE-2023-42363"},
+            "products": [{"@id": BUSYBOX}],
+            "status": status,
+        }
+        statement.update(extra)
+        return json.dumps({
+            "@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "me", "timestamp": when,
+            "version": 1, "statements": [statement],
+        }).encode()  # fmt: skip
+
+    older = read_vex(
+        "old.json", doc("not_affected", "2026-01-01T00:00:00Z", {"justification": "component_not_present"})
+    )
+    newer = read_vex("new.json", doc("affected", "2026-06-01T00:00:00Z", {"action_statement": "upgrade"}))
+    scan = _image_scan("x/app:1", _vuln("CVE-2023-42363", BUSYBOX))
+    for order in ([older, newer], [newer, older]):
+        [finding] = apply_vex(scan, order).findings
+        assert finding.vex is not None and finding.vex.status is VexStatus.AFFECTED
+        assert finding.suppressed is None
+
+
+def test_purl_parsing() -> None:
+    purl = parse_purl("pkg:npm/%40babel/traverse@7.23.2?arch=x#sub")
+    assert purl is not None and (purl.namespace, purl.name, purl.version) == ("@babel", "traverse", "7.23.2")
+    assert parse_purl("not-a-purl") is None
+    versionless = parse_purl("pkg:apk/alpine/busybox")
+    exact = parse_purl(BUSYBOX)
+    assert versionless is not None and exact is not None
+    assert versionless.covers(exact) and not exact.covers(versionless)

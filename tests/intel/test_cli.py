@@ -1,0 +1,187 @@
+"""gate check with --kev/--epss (files and loopback URLs), --offline, --vex; gate policy import; the horizon."""
+
+from __future__ import annotations
+
+import io
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from gate.cli import main
+from tests.conftest import REAL, TESTDATA, need_shared
+
+GITEA = "grype/analysis-model--grype-report-wo-description.json"
+KEV = TESTDATA / "intel" / "kev.json"
+EPSS = TESTDATA / "intel" / "epss.csv"
+STRICT_KEV = '[[rules]]\nid = "kev"\nmatch = { kind = "vulnerability", kev = true }\n'
+
+
+def _run(tmp_path: Path, *args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    env = {"HOME": str(tmp_path / "home")}
+    code = main(list(args), stdout=out, stderr=err, env=env)
+    return code, out.getvalue(), err.getvalue()
+
+
+def _report() -> str:
+    need_shared()
+    return str(REAL / GITEA)
+
+
+def _policy(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "gate.toml"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def _record(out: str) -> dict[str, Any]:
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def test_files_kev_epss_and_vex(tmp_path: Path) -> None:
+    rule = '[[rules]]\nid = "epss"\nmatch = { epss = ">=0.1" }\non_missing_intel = "skip"\n'
+    policy = _policy(tmp_path, 'extends = "builtin:default"\n' + rule)
+    args = ["check", _report(), "--policy", policy, "--today", "2026-11-27", "--json", "-"]
+    code, out, err = _run(
+        tmp_path,
+        *args,
+        "--kev",
+        str(KEV),
+        "--epss",
+        str(EPSS),
+        "--vex",
+        str(TESTDATA / "vex" / "cyclonedx-vex.json"),
+    )
+    assert code == 1
+    record = _record(out)
+    kev = sorted({v["id"] for v in record["violations"] if v["rule"] == "known-exploited"})
+    assert kev == ["CVE-2023-44487", "GHSA-qppj-fm5r-hxr3"]
+    epss = sorted({v["id"] for v in record["violations"] if v["rule"] == "epss"})
+    # CVE-2022-30781 is GHSA-p5f9's alias; CVE-2023-38545 (0.237) is suppressed by the VEX
+    assert epss == ["CVE-2023-44487", "GHSA-p5f9-c9j9-g8qx", "GHSA-qppj-fm5r-hxr3"]
+    notes = record["images"][0]["notes"]
+    assert f"intel: KEV catalog 2026.11.20 (3 entries, released 2026-11-20) from {KEV}" in notes
+    statements = {s["id"]: s["statement"] for s in record["images"][0]["suppressed"]}
+    assert (
+        statements["CVE-2023-38545"]
+        == "VEX not_affected (code_not_reachable): The image never talks to a SOCKS5 proxy."
+    )
+    assert "vex-under-investigation" in {v["rule"] for v in record["violations"]}
+    assert "note: intel: KEV catalog" in err  # the log goes to stderr when the record goes to stdout
+
+
+def test_kev_url_then_offline_from_the_cache(tmp_path: Path, feed_server: HTTPServer) -> None:
+    feed_server.expect_request("/kev.json").respond_with_data(
+        KEV.read_bytes(), headers={"Content-Type": "application/json", "ETag": '"k1"'}
+    )
+    url = feed_server.url_for("/kev.json")
+    policy = _policy(tmp_path, STRICT_KEV)
+    cache = str(tmp_path / "cache")
+    common = [_report(), "--policy", policy, "--today", "2026-11-27", "--kev", url, "--intel-cache", cache]
+    code, out, _ = _run(tmp_path, "check", *common)
+    assert code == 1
+    assert "FAIL kev: kev (2 findings match)" in out
+    feed_server.clear()
+    code, out, _ = _run(tmp_path, "check", *common, "--offline")
+    assert code == 1
+    assert f"note: KEV: offline: using the cached copy of {url}" in out
+    assert feed_server.log == []
+
+
+def test_kev_url_unreachable_follows_on_missing_intel(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/kev.json"
+    common = [
+        _report(),
+        "--today",
+        "2026-11-27",
+        "--kev",
+        dead,
+        "--intel-cache",
+        str(tmp_path / "c"),
+        "--intel-retries",
+        "0",
+    ]
+    code, out, _ = _run(tmp_path, "check", *common, "--policy", _policy(tmp_path, STRICT_KEV))
+    assert code == 1
+    assert f"note: KEV data unavailable: {dead}: the connection failed" in out
+    assert "counted because their KEV status is unknown (on_missing_intel = fail)" in out
+    warn = _policy(tmp_path, '[settings]\non_missing_intel = "warn"\n' + STRICT_KEV)
+    code, out, _ = _run(tmp_path, "check", *common, "--policy", warn)
+    assert code == 0
+    assert out.startswith("gate: WARN")
+    assert "WARN missing-intel" in out
+
+
+def test_default_cache_lives_under_home(tmp_path: Path, feed_server: HTTPServer) -> None:
+    feed_server.expect_request("/e.csv").respond_with_data(
+        EPSS.read_bytes(), headers={"Content-Type": "text/csv"}
+    )
+    code, _, _ = _run(
+        tmp_path, "check", _report(), "--epss", feed_server.url_for("/e.csv"), "--today", "2026-11-27"
+    )
+    assert code == 1
+    assert len(list((tmp_path / "home" / ".cache" / "container-gate").glob("*.data"))) == 1
+
+
+def test_malformed_vex_is_exit_2_and_one_line(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.vex.json"
+    bad.write_text('{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"status": "fine"}]}')
+    code, out, err = _run(tmp_path, "check", _report(), "--vex", str(bad))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"gate: error: {bad}: statements[0].status: 'fine' is not one of not_affected, affected, fixed, "
+        "under_investigation; the VEX document is malformed\n"
+    )
+
+
+def test_intel_max_age_must_be_positive(tmp_path: Path) -> None:
+    code, _, err = _run(tmp_path, "check", "r.json", "--intel-max-age", "0")
+    assert code == 2 and "must be at least 1 day" in err
+
+
+def test_waiver_horizon_is_a_policy_error(tmp_path: Path) -> None:
+    policy = _policy(
+        tmp_path,
+        '[settings]\nmax_waiver_days = 30\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n',
+    )
+    code, _, err = _run(tmp_path, "check", _report(), "--policy", policy, "--today", "2026-11-27")
+    assert code == 2
+    assert (
+        "waiver CVE-1: expires 2027-06-01 is 186 days after 2026-11-27, more than settings.max_waiver_days = 30"
+        in err
+    )
+
+
+def test_policy_import(tmp_path: Path) -> None:
+    source = str(TESTDATA / "import" / ".grype.yaml")
+    code, out, err = _run(tmp_path, "policy", "import", source, "--expires", "30d", "--today", "2026-11-27")
+    assert code == 0
+    assert "expires = 2026-12-27" in out and '[[waivers]]\nid = "CVE-2014-54321"' in out
+    assert err.count("gate: warning:") == 3
+    assert err.endswith(f"gate: imported 2 waivers from {source} (grype); 3 skipped\n")
+    code, _, err = _run(
+        tmp_path, "policy", "import", str(TESTDATA / "import" / ".trivyignore"), "--expires", "2027-01-01"
+    )
+    assert code == 2 and "pass --reason TEXT" in err
+    code, _, err = _run(tmp_path, "policy", "import", source, "--expires", "soon")
+    assert code == 2 and "is not a date (YYYY-MM-DD) or a day count (90d)" in err
+    target = tmp_path / "waivers.toml"
+    args = ["policy", "import", source, "--expires", "2027-01-01", "-o", str(target)]
+    assert _run(tmp_path, *args)[0] == 0
+    assert target.read_text(encoding="utf-8").startswith("# Waivers imported from")
+    assert _run(tmp_path, *args)[0] == 2  # exists: needs --force
+    assert _run(tmp_path, *args, "--force")[0] == 0
+
+
+@pytest.mark.parametrize("flag", ["--kev", "--epss"])
+def test_a_bad_feed_file_is_exit_2(tmp_path: Path, flag: str) -> None:
+    bad = tmp_path / "feed"
+    bad.write_text("<html>oops</html>")
+    code, _, err = _run(tmp_path, "check", _report(), flag, str(bad))
+    assert code == 2 and "HTML or XML" in err and err.count("\n") == 1

@@ -1,0 +1,81 @@
+"""Parsing the KEV catalog and EPSS CSV (plain and gzipped), and refusing what is not them."""
+
+from __future__ import annotations
+
+import gzip
+from datetime import date
+
+import pytest
+
+from gate.errors import InputError
+from gate.intel import load_epss, load_kev, parse_epss, parse_kev
+from tests.intel.conftest import INTEL
+
+KEV = (INTEL / "kev.json").read_bytes()
+EPSS = (INTEL / "epss.csv").read_bytes()
+
+
+def test_kev_catalog() -> None:
+    catalog = parse_kev(KEV, "kev.json")
+    assert catalog.version == "2026.11.20"
+    entry = catalog.entries["CVE-2023-44487"]
+    assert (entry.date_added, entry.due_date, entry.ransomware) == (
+        date(2023, 10, 10),
+        date(2023, 10, 31),
+        False,
+    )
+    assert catalog.entries["CVE-2021-44228"].ransomware is True
+    assert catalog.describe() == "KEV catalog 2026.11.20 (3 entries, released 2026-11-20)"
+
+
+def test_epss_plain_and_gzipped_are_the_same() -> None:
+    plain = parse_epss(EPSS, "epss.csv")
+    packed = parse_epss(gzip.compress(EPSS), "epss.csv.gz")
+    assert plain.scores == packed.scores
+    assert plain.model_version == "v2025.03.14"
+    assert plain.scores["CVE-2023-38545"].percentile == pytest.approx(0.95897)
+    assert plain.describe() == "EPSS scores of 2026-11-26 (21 CVEs, model v2025.03.14)"
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"", "empty"),
+        (b"   \n", "empty"),
+        (b"<!DOCTYPE html><html>login</html>", "HTML or XML"),
+        (b'{"vulnerabilities": [', "invalid JSON"),
+        (b'{"title": "x"}', "no `vulnerabilities` list"),
+        (b'{"vulnerabilities": [{"cveID": "not-a-cve"}]}', r"vulnerabilities\[0\].cveID"),
+        (b"\xff\xfe\x00garbage", "not UTF-8"),
+    ],
+)
+def test_kev_refuses(data: bytes, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        parse_kev(data, "kev.json")
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b"cve,score\nCVE-2024-1,0.1\n", "expected the header cve,epss,percentile"),
+        (b"cve,epss,percentile\nCVE-2024-1,0.1\n", "line 2: expected cve,epss,percentile"),
+        (b"cve,epss,percentile\nCVE-2024-1,high,0.5\n", "line 2: .* are not numbers"),
+        (b"cve,epss,percentile\nCVE-2024-1,1.5,0.5\n", "between 0 and 1"),
+        (b"cve,epss,percentile\n", "no scores"),
+        (gzip.compress(EPSS)[:-20], "gzip data is damaged or truncated"),
+    ],
+)
+def test_epss_refuses(data: bytes, words: str) -> None:
+    with pytest.raises(InputError, match=words):
+        parse_epss(data, "epss.csv")
+
+
+def test_files_are_read_and_missing_files_refused(tmp_path: object) -> None:
+    assert load_kev(str(INTEL / "kev.json"), fetcher=None).origin == "file"
+    assert len(load_epss(str(INTEL / "epss.csv"), fetcher=None).value.scores) == 21
+    with pytest.raises(InputError, match="no such file"):
+        load_kev(str(INTEL / "missing.json"), fetcher=None)
+    with pytest.raises(InputError, match="is a directory"):
+        load_epss(str(INTEL), fetcher=None)
+    with pytest.raises(InputError, match="needs the network"):
+        load_kev("https://example.invalid/kev.json", fetcher=None)

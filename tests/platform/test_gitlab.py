@@ -1,0 +1,150 @@
+"""The sticky MR note against a real HTTP server on loopback, and the dotenv report."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from gate.cli import main
+from gate.errors import OutputError
+from gate.platform import gitlab
+from gate.platform.sticky import marker
+from tests.platform.conftest import GITLAB_TOKEN, FakeGitLab
+
+BODY = "<!-- container-gate:registry.example.com/acme/web -->\n## container-gate: FAIL\n"
+
+
+def _run(argv: list[str], env: dict[str, str]) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv, stdout=out, stderr=err, env=env)
+    assert GITLAB_TOKEN not in out.getvalue() + err.getvalue(), "the token was printed"
+    return code, out.getvalue(), err.getvalue()
+
+
+def _env(base: str, *, iid: str = "5", token: str = GITLAB_TOKEN) -> dict[str, str]:
+    return {
+        "CI_API_V4_URL": f"{base}/api/v4",
+        "CI_PROJECT_ID": "42",
+        "CI_MERGE_REQUEST_IID": iid,
+        "CI_JOB_URL": "https://gitlab.example/acme/web/-/jobs/77",
+        "NOTE_TOKEN": token,
+    }
+
+
+def _argv(tmp_path: Path, text: str = BODY, *extra: str) -> list[str]:
+    body = tmp_path / "note.md"
+    body.write_text(text, encoding="utf-8")
+    return ["comment", "gitlab", "--body", str(body), "--token-env", "NOTE_TOKEN", *extra]
+
+
+@pytest.fixture
+def base(fake_gitlab: FakeGitLab, httpserver: object) -> str:
+    return str(httpserver.url_for("")).rstrip("/")  # type: ignore[attr-defined]
+
+
+def test_creates_the_note(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    code, out, _ = _run(_argv(tmp_path, BODY, "--scope", "pipeline"), _env(base))
+    assert code == 0
+    assert "note created on merge request !5" in out
+    (post,) = fake_gitlab.writes()
+    assert post.path == "/api/v4/projects/42/merge_requests/5/notes"
+    assert post.headers["Private-Token"] == GITLAB_TOKEN
+    assert post.body["body"].startswith(marker("pipeline/registry.example.com/acme/web") + "\n")
+
+
+def test_updates_the_note_in_place_across_pages(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    for n in range(150):
+        fake_gitlab.add(5, f"review comment {n}")
+    fake_gitlab.add(5, f"{marker('registry.example.com/acme/web')}\nsystem copy", system=True)
+    own = fake_gitlab.add(5, f"{marker('registry.example.com/acme/web')}\nold")
+    code, out, _ = _run(_argv(tmp_path), _env(base))
+    assert code == 0
+    assert "note updated" in out
+    (put,) = fake_gitlab.writes()
+    assert put.method == "PUT"
+    assert put.path == f"/api/v4/projects/42/merge_requests/5/notes/{own}"
+    assert [s.query["page"] for s in fake_gitlab.sent if s.method == "GET"] == ["1", "2"]
+    assert fake_gitlab.notes[5][-1]["body"] == BODY
+
+
+def test_job_token_403_skips_and_exit_0(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    fake_gitlab.read_only = True
+    code, out, err = _run(_argv(tmp_path), _env(base))
+    assert code == 0
+    assert "MR note skipped" in out
+    assert "$NOTE_TOKEN" in out
+    assert err == ""
+    assert fake_gitlab.notes == {}
+
+
+def test_truncates_at_the_note_limit(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    text = BODY + "| row | x |\n" * 100_000
+    code, _, _ = _run(_argv(tmp_path, text), _env(base))
+    assert code == 0
+    sent = fake_gitlab.writes()[0].body["body"]
+    assert len(sent) <= gitlab.NOTE_LIMIT
+    assert sent.startswith(marker("registry.example.com/acme/web"))
+    assert sent.endswith(
+        "The full report is in [the job's artifacts](https://gitlab.example/acme/web/-/jobs/77/artifacts/browse)."
+    )
+
+
+def test_not_a_merge_request_pipeline(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    code, out, _ = _run(_argv(tmp_path), _env(base, iid=""))
+    assert code == 0
+    assert "not a merge request pipeline" in out
+    assert fake_gitlab.sent == []
+
+
+def test_an_empty_token_variable_skips(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    code, out, _ = _run(_argv(tmp_path), _env(base, token=""))
+    assert code == 0
+    assert "$NOTE_TOKEN is empty" in out
+    assert fake_gitlab.sent == []
+
+
+def test_a_wrong_token_is_exit_2(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
+    code, _, err = _run(_argv(tmp_path), _env(base, token="glpat-wrong"))
+    assert code == 2
+    assert "HTTP 401" in err
+    assert "glpat-wrong" not in err
+
+
+# --- dotenv ---------------------------------------------------------------------------------------------
+
+
+def test_dotenv_from_the_decision_record(tmp_path: Path) -> None:
+    record = tmp_path / "decision.json"
+    record.write_text(json.dumps({"verdict": "warn", "counts": {"failed": 0, "warned": 2}}), encoding="utf-8")
+    target = tmp_path / "gate.env"
+    argv = [
+        "outputs",
+        "gitlab",
+        "--decision",
+        str(record),
+        "--set",
+        "GATE_EXIT_CODE=0",
+        "--output",
+        str(target),
+    ]
+    code, _, _ = _run(argv, {})
+    assert code == 0
+    assert target.read_text(encoding="utf-8") == (
+        "GATE_VERDICT=warn\nGATE_FAILED_COUNT=0\nGATE_WARNED_COUNT=2\nGATE_EXIT_CODE=0\n"
+    )
+
+
+@pytest.mark.parametrize("value", ["two words", "a\nb", "'q'", "#x", "$HOME", "back\\slash"])
+def test_dotenv_refuses_values_gitlab_cannot_parse(value: str) -> None:
+    with pytest.raises(OutputError, match="may not contain"):
+        gitlab.dotenv_text({"GATE_X": value})
+
+
+def test_dotenv_refuses_bad_keys_and_size() -> None:
+    with pytest.raises(OutputError, match="dotenv key"):
+        gitlab.dotenv_text({"GATE-X": "1"})
+    with pytest.raises(OutputError, match="5120 bytes"):
+        gitlab.dotenv_text({f"K{n}": "x" * 100 for n in range(60)})

@@ -1,0 +1,58 @@
+"""The marker and the length limit shared by the PR comment and the MR note."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gate.errors import OutputError
+from gate.platform.sticky import body_key, clean_key, fit, marker, same_origin, utf16_length, with_key
+
+
+@given(st.text())
+def test_a_key_cannot_end_the_html_comment(text: str) -> None:
+    key = clean_key(text)
+    assert key
+    assert "--" not in key
+    assert ">" not in key
+    assert len(key) <= 200
+    assert body_key(marker(text) + "\nbody") == key
+
+
+def test_with_key_replaces_every_marker_line() -> None:
+    body = "<!-- container-gate:a -->\ntext\n<!-- container-gate:b -->\nmore\n"
+    assert with_key(body, "wf/a") == "<!-- container-gate:wf/a -->\ntext\nmore\n"
+    assert body_key("no marker") is None
+    assert body_key("x\r\n<!-- container-gate:k -->\r\n") == "k"
+
+
+@given(st.text(min_size=0, max_size=3000), st.integers(min_value=120, max_value=2000))
+def test_fit_never_exceeds_the_limit(text: str, limit: int) -> None:
+    body = marker("k") + "\n" + text
+    fitted = fit(body, limit, "cut here")
+    assert utf16_length(fitted) <= limit
+    if utf16_length(body) <= limit:
+        assert fitted == body
+    else:
+        assert fitted.endswith("cut here")
+        assert fitted.startswith(marker("k"))
+
+
+def test_fit_counts_utf16_units() -> None:
+    assert utf16_length("a\U0001f600") == 3
+    body = "\U0001f600" * 60
+    fitted = fit(body, 100, "n")
+    assert utf16_length(fitted) <= 100
+    assert len(fitted) < 50
+
+
+def test_fit_without_room_is_an_error() -> None:
+    with pytest.raises(OutputError, match="no room"):
+        fit("x" * 100, 10, "a long note that does not fit")
+
+
+def test_same_origin() -> None:
+    assert same_origin("https://api.github.com/repos/a/b?page=2", "https://api.github.com")
+    assert not same_origin("https://api.github.com.evil.example/x", "https://api.github.com")
+    assert not same_origin("http://api.github.com/x", "https://api.github.com")

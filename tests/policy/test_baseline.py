@@ -1,0 +1,188 @@
+"""Baselines: only what a change introduced fails; the ratchet says new, fixed, still present, better or worse."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.errors import InputError, PolicyError
+from gate.ingest import parse_report, read_report
+from gate.model import Image, Scan, Severity
+from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines
+from gate.policy.decision import Trend, Verdict
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from tests.conftest import REAL, TODAY, need_shared
+
+JUICE = "trivy/securecodebox-trivy--juice-shop-v12.10.2.json"
+JUICE_CLEAN = "trivy/securecodebox-trivy--juice-shop-v12.10.2-empty-results.json"
+ALPINE = "trivy/trivy-integ--alpine-310.json"
+
+
+def _scan(name: str) -> Scan:
+    need_shared()
+    return read_report(name, (REAL / name).read_bytes())
+
+
+def _raw(name: str) -> dict[str, Any]:
+    need_shared()
+    data: dict[str, Any] = json.loads((REAL / name).read_bytes())
+    return data
+
+
+def _from(data: dict[str, Any], source: str) -> Scan:
+    return parse_report(json.dumps(data).encode(), source)
+
+
+def _vulns(data: dict[str, Any]) -> list[dict[str, Any]]:
+    return [v for result in data["Results"] for v in result.get("Vulnerabilities") or ()]
+
+
+def test_a_report_against_itself_passes() -> None:
+    juice = _scan(JUICE)
+    policy = load_policy("builtin:default")
+    # Without a baseline: 120 fixable critical or high findings fail.
+    assert evaluate(juice, policy, today=TODAY).verdict is Verdict.FAIL
+    marked, ratchet = compare(juice, juice)
+    decision = evaluate(marked, policy, today=TODAY)
+    assert decision.verdict is Verdict.PASS
+    assert (ratchet.new, ratchet.existing, len(ratchet.fixed), ratchet.trend) == (0, 185, 0, Trend.SAME)
+    rule = next(r for r in decision.images[0].rules if r.rule_id == "fixable-critical-high")
+    assert (rule.matched, rule.existing) == (0, 120)
+    assert "120 already in the baseline" in rule.explanation
+    assert all(o.finding.baseline == "existing" for o in decision.images[0].outcomes)
+
+
+def test_against_a_clean_report_every_finding_is_new_and_fails() -> None:
+    juice, clean = _scan(JUICE), _scan(JUICE_CLEAN)
+    assert clean.findings == ()
+    marked, ratchet = compare(juice, clean)
+    decision = evaluate(marked, load_policy("builtin:default"), today=TODAY)
+    plain = evaluate(juice, load_policy("builtin:default"), today=TODAY)
+    assert decision.verdict is Verdict.FAIL
+    assert len(decision.violations) == len(plain.violations) == 130  # 122 failing + 8 warnings
+    assert (ratchet.new, ratchet.existing, ratchet.fixed, ratchet.trend) == (185, 0, (), Trend.WORSE)
+    assert ratchet.before[Severity.CRITICAL] == 0
+    assert ratchet.after[Severity.CRITICAL] == 28
+
+
+def test_a_version_bump_of_a_still_vulnerable_package_is_not_new() -> None:
+    data = _raw(ALPINE)
+    bumped = copy.deepcopy(data)
+    for vuln in _vulns(bumped):
+        if vuln["PkgName"] == "libssl1.1":
+            assert vuln["InstalledVersion"] == "1.1.1c-r0"
+            vuln["InstalledVersion"] = "1.1.1c-r1"  # rebuilt with a newer release, still below the fix
+    baseline, current = _from(data, "main.json"), _from(bumped, "pr.json")
+    assert {f.package.version for f in current.findings if f.package and f.package.name == "libssl1.1"} == {
+        "1.1.1c-r1"
+    }
+    marked, ratchet = compare(current, baseline)
+    assert [f.baseline for f in marked.findings] == ["existing"] * 4
+    assert (ratchet.new, ratchet.existing, ratchet.fixed) == (0, 4, ())
+
+
+def test_a_version_bump_of_a_language_package_is_not_new() -> None:
+    data = _raw(JUICE)
+    bumped = copy.deepcopy(data)
+    lodash = [v for v in _vulns(bumped) if v["PkgName"] == "lodash"]
+    assert lodash
+    for vuln in lodash:
+        vuln["InstalledVersion"] = "4.17.15"
+    _, ratchet = compare(_from(bumped, "pr.json"), _from(data, "main.json"))
+    assert ratchet.new == 0
+    assert ratchet.existing == 185
+
+
+def test_new_fixed_and_the_trend() -> None:
+    data = _raw(ALPINE)
+    changed = copy.deepcopy(data)
+    vulns = changed["Results"][0]["Vulnerabilities"]
+    gone = vulns.pop()  # the change fixed one finding ...
+    added = copy.deepcopy(vulns[0])  # ... and brought a new, fixable HIGH one
+    added.update(VulnerabilityID="CVE-2099-0001", Severity="HIGH", VendorIDs=[])
+    vulns.append(added)
+    marked, ratchet = compare(_from(changed, "pr.json"), _from(data, "main.json"))
+    assert [f.id for f in marked.findings if f.baseline == "new"] == ["CVE-2099-0001"]
+    assert [(f.id, f.package.name if f.package else "") for f in ratchet.fixed] == [
+        (gone["VulnerabilityID"], gone["PkgName"])
+    ]
+    assert (ratchet.new, ratchet.existing, ratchet.trend) == (1, 3, Trend.WORSE)
+    decision = evaluate(marked, load_policy("builtin:default"), today=TODAY)
+    assert [(v.rule_id, v.id) for v in decision.violations if v.action.value == "fail"] == [
+        ("fixable-critical-high", "CVE-2099-0001")
+    ]
+    # Fixing without adding is better.
+    only_fixed = copy.deepcopy(data)
+    only_fixed["Results"][0]["Vulnerabilities"].pop()
+    _, better = compare(_from(only_fixed, "pr.json"), _from(data, "main.json"))
+    assert (better.new, len(better.fixed), better.trend) == (0, 1, Trend.BETTER)
+
+
+def test_scope_all_counts_existing_findings(tmp_path: Path) -> None:
+    juice = _scan(JUICE)
+    policy_file = tmp_path / "gate.toml"
+    policy_file.write_text(
+        'version = 1\nextends = "builtin:default"\n\n[[rules]]\nid = "fixable-critical-high"\n'
+        'action = "fail"\nscope = "all"\nmatch = { kind = "vulnerability", severity = ">=high", fixable = true }\n',
+        encoding="utf-8",
+    )
+    marked, _ = compare(juice, juice)
+    decision = evaluate(marked, load_policy(str(policy_file)), today=TODAY)
+    assert decision.verdict is Verdict.FAIL
+    failing = [v for v in decision.violations if v.rule_id == "fixable-critical-high"]
+    assert len(failing) == 120
+
+
+def test_scope_is_for_match_rules_only(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text(
+        'version = 1\n[[rules]]\nid = "root"\nscope = "all"\nimage = { user = "non-root" }\n'
+        '[[rules]]\nid = "x"\nscope = "some"\nmatch = { severity = ">=high" }\n[merge]\nseverity = "loudest"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(bad))
+    text = "\n".join(caught.value.problems)
+    assert "`scope` (new or all findings) applies to `match` rules only" in text
+    assert "rules[1].scope" in text
+    assert "merge.severity" in text
+
+
+def _image(reference: str, image_id: str = "") -> Scan:
+    image = Image(reference=reference, image_id=image_id)
+    return Scan(source=f"{reference}.json", scanner="trivy", artifact=reference, artifact_type="container_image",
+                image=image)  # fmt: skip
+
+
+def test_pairing_by_repository_and_by_position() -> None:
+    app_pr, web_pr = _image("ghcr.io/org/app:pr-7"), _image("ghcr.io/org/web:pr-7")
+    app_main, web_main = _image("ghcr.io/org/app:main"), _image("ghcr.io/org/web:main")
+    assert pair_baselines([app_pr, web_pr], [web_main, app_main]) == [app_main, web_main]
+    assert pair_baselines([app_pr, web_pr], [web_main]) == [None, web_main]
+    # One image and one baseline pair whatever their names; a note says so.
+    renamed = _image("registry.local/app-candidate:7")
+    assert pair_baselines([renamed], [app_main]) == [app_main]
+    assert "another repository" in mismatch_note(renamed, app_main)
+    assert mismatch_note(app_pr, app_main) == ""
+
+
+def test_pairing_refuses_a_baseline_of_no_image_checked_and_two_for_one() -> None:
+    app_pr, web_pr = _image("ghcr.io/org/app:pr-7"), _image("ghcr.io/org/web:pr-7")
+    with pytest.raises(InputError, match=r"matches no image checked"):
+        pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/db:main")])
+    with pytest.raises(InputError, match=r"already has the baseline"):
+        pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/app:main"), _image("ghcr.io/org/app:v1")])
+
+
+def test_attach_puts_the_ratchet_on_the_image() -> None:
+    juice = _scan(JUICE)
+    marked, ratchet = compare(juice, juice)
+    decision = attach(evaluate(marked, load_policy("builtin:default"), today=TODAY), ratchet, note="a note")
+    assert decision.images[0].baseline == ratchet
+    assert decision.images[0].notes[-1] == "a note"
+    assert ratchet.sources == (JUICE,)

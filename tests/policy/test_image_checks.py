@@ -1,0 +1,628 @@
+"""Image checks: each check on hand-made images, on every generated fixture against its ground truth, via the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gate.cli import main
+from gate.errors import InputError, PolicyError
+from gate.ingest import read_report
+from gate.ingest.metadata import attach, read_metadata
+from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
+from gate.policy.decision import Verdict
+from gate.policy.engine import evaluate
+from gate.policy.image_checks import CHECKS, credential_reason
+from gate.policy.schema import ImageCheck, load_policy
+from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared
+
+
+def cfg(**facts: Any) -> Image:
+    """An image whose config is known."""
+    return Image(config_known=True, **facts)
+
+
+def run(check_id: str, image: Image, today: date = TODAY, **table: Any) -> tuple[bool | None, str]:
+    outcome = CHECKS[check_id](image, ImageCheck.model_validate(table), today)
+    assert outcome.check_id == check_id
+    return outcome.passed, outcome.message
+
+
+# --- the policy keys ------------------------------------------------------------------------------------
+
+
+def test_every_check_id_has_a_policy_key() -> None:
+    tables: dict[str, dict[str, Any]] = {
+        "non-root-user": {"user": "non-root"},
+        "allowed-registries": {"registries": ["docker.io/*"]},
+        "digest-pinned": {"digest": "base"},
+        "required-labels": {"labels": ["a"]},
+        "image-age": {"max_age_days": 30},
+        "image-size": {"max_size_mb": 100},
+        "layer-count": {"max_layers": 10},
+        "no-secrets-in-env": {"env": "no-secrets"},
+        "forbidden-ports": {"forbidden_ports": [22]},
+        "healthcheck": {"healthcheck": "required"},
+        "approved-base-image": {"base_images": ["docker.io/library/alpine"]},
+    }
+    assert sorted(tables) == sorted(CHECKS)
+    for check_id, table in tables.items():
+        assert ImageCheck.model_validate(table).check_ids() == [check_id]
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("image = { max_layers = 0 }", "image.max_layers"),
+        ("image = { max_layers = true }", "image.max_layers"),
+        ('image = { max_size_mb = "big" }', "image.max_size_mb"),
+        ("image = { forbidden_ports = [70000] }", "70000 is not a port"),
+        ('image = { forbidden_ports = ["22/icmp"] }', "is not a port"),
+        ('image = { digest = "tag" }', "image.digest"),
+        ("image = { labels = [] }", "non-empty list"),
+        ('image = { env_allow = ["X"] }', 'env_allow` goes with env = "no-secrets"'),
+        ('image = { healthcheck = "yes" }', "image.healthcheck"),
+        ('image = { registry = ["x"] }', "unknown key"),
+        ('match = { license_allow = ["MIT"], license_deny = ["GPL-*"] }', "not both"),
+        ('match = { kind = "vulnerability", license_deny = ["GPL-*"] }', 'add "license" to `kind`'),
+        ('match = { layer = "top" }', "match.layer"),
+    ],
+)
+def test_bad_keys_are_policy_errors_with_their_location(tmp_path: Path, text: str, words: str) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(f'version = 1\n[[rules]]\nid = "r"\n{text}\n', encoding="utf-8")
+    with pytest.raises(PolicyError) as caught:
+        load_policy(str(path))
+    assert words in str(caught.value)
+
+
+def test_strict_preset_is_the_design() -> None:
+    rules = {r.id: r for r in load_policy("builtin:strict").rules}
+    expected = {
+        "non-root-user": ("fail", ["non-root-user"]),
+        "no-secrets-in-env": ("fail", ["no-secrets-in-env"]),
+        "required-labels": ("warn", ["required-labels"]),
+        "image-age": ("warn", ["image-age"]),
+        "forbidden-ports": ("warn", ["forbidden-ports"]),
+    }
+    for rule_id, (action, checks) in expected.items():
+        image = rules[rule_id].image
+        assert image is not None
+        assert (rules[rule_id].action.value, image.check_ids()) == (action, checks)
+    labels = rules["required-labels"].image
+    assert labels is not None and labels.labels == (
+        "org.opencontainers.image.source",
+        "org.opencontainers.image.revision",
+    )
+    age = rules["image-age"].image
+    assert age is not None and age.max_age_days == 90
+
+
+# --- each check on hand-made images ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("user", "passed", "words"),
+    [
+        ("app", True, "app"),
+        ("10001:10001", True, "10001"),
+        (None, False, "by default"),
+        ("", False, "by default"),
+        ("root", False, "explicitly"),
+        ("0:0", False, "explicitly"),
+        ("root:wheel", False, "explicitly"),
+    ],
+)
+def test_non_root_user(user: str | None, passed: bool, words: str) -> None:
+    got, message = run("non-root-user", cfg(user=user), user="non-root")
+    assert got is passed
+    assert words in message
+
+
+def test_non_root_user_is_unknown_without_the_user() -> None:
+    got, message = run("non-root-user", Image(known=("labels", "env")), user="non-root")
+    assert got is None
+    assert "--image-metadata" in message
+
+
+@pytest.mark.parametrize(
+    ("image", "patterns", "passed"),
+    [
+        (Image(reference="alpine:3.19"), ["docker.io/library/*"], True),
+        (Image(reference="alpine:3.19"), ["alpine"], True),  # patterns are normalised too
+        (Image(reference="alpine:3.19"), ["docker.io"], True),  # a host alone allows the registry
+        (Image(reference="ghcr.io/org/app:1"), ["docker.io/*"], False),
+        (Image(reference="x.tar", repo_tags=("ghcr.io/org/app:1",)), ["ghcr.io/org/*"], True),
+        (Image(reference="x", repo_tags=("ghcr.io/org/app:1", "evil.example/app:1")), ["ghcr.io/*"], False),
+        (Image(reference="localhost:5000/app@sha256:" + "a" * 64), ["localhost:5000/*"], True),
+        (Image(reference="app.tar"), ["docker.io/*"], None),
+        (Image(reference="app-oci"), ["docker.io/*"], None),
+    ],
+)
+def test_allowed_registries(image: Image, patterns: list[str], passed: bool | None) -> None:
+    assert run("allowed-registries", image, registries=patterns)[0] is passed
+
+
+def test_allowed_registries_names_the_offender() -> None:
+    _, message = run("allowed-registries", Image(repo_tags=("quay.io/x/y:1",)), registries=["ghcr.io"])
+    assert '"quay.io/x/y"' in message and "not from an allowed registry" in message
+
+
+BASE = "org.opencontainers.image.base."
+
+
+@pytest.mark.parametrize(
+    ("image", "scopes", "passed"),
+    [
+        (cfg(labels=((BASE + "digest", "sha256:" + "a" * 64),)), "base", True),
+        (cfg(labels=((BASE + "name", "alpine@sha256:" + "b" * 64),)), "base", True),
+        (cfg(), "base", False),
+        (cfg(annotations=((BASE + "digest", "sha256:" + "a" * 64),)), "base", False),
+        (Image(), "base", None),
+        (Image(reference="ghcr.io/o/a@sha256:" + "c" * 64), "reference", True),
+        (Image(reference="ghcr.io/o/a:1"), "reference", False),
+        (Image(reference="a.tar"), "reference", None),
+        (cfg(reference="ghcr.io/o/a:1"), ["base", "reference"], False),
+    ],
+)
+def test_digest_pinned(image: Image, scopes: str | list[str], passed: bool | None) -> None:
+    assert run("digest-pinned", image, digest=scopes)[0] is passed
+
+
+def test_buildah_base_digest_annotation_is_explained_not_counted() -> None:
+    image = cfg(annotations=((BASE + "digest", "sha256:" + "a" * 64),))
+    assert "buildah writes it for every build" in run("digest-pinned", image, digest="base")[1]
+
+
+def test_required_labels() -> None:
+    labels = (("org.opencontainers.image.source", "https://x"), ("org.opencontainers.image.revision", ""))
+    passed, message = run("required-labels", cfg(labels=labels), labels=[labels[0][0], labels[1][0]])
+    assert passed is False
+    assert "missing label org.opencontainers.image.revision" in message  # empty counts as missing
+    annotated = Image(annotations=(("org.opencontainers.image.source", "https://x"),))
+    assert run("required-labels", annotated, labels=["org.opencontainers.image.source"])[0] is True
+    assert run("required-labels", annotated, labels=["org.opencontainers.image.revision"])[0] is None
+
+
+@pytest.mark.parametrize(
+    ("created", "label", "today", "passed"),
+    [
+        (datetime(2026, 8, 29, 23, tzinfo=timezone.utc), None, TODAY, True),  # 90 days: within
+        (datetime(2026, 8, 28, tzinfo=timezone.utc), None, TODAY, False),  # 91 days
+        (datetime(2027, 1, 1, tzinfo=timezone.utc), None, TODAY, True),  # after "today": not stale
+        (None, "2026-01-01T00:00:00Z", TODAY, False),  # the OCI created label stands in
+        (None, None, TODAY, None),
+    ],
+)
+def test_image_age(created: datetime | None, label: str | None, today: date, passed: bool | None) -> None:
+    labels = (("org.opencontainers.image.created", label),) if label else ()
+    got, message = run("image-age", cfg(created=created, labels=labels), today, max_age_days=90)
+    assert got is passed
+    if passed is False:
+        assert "rebuild" in message
+
+
+def test_image_age_uses_the_given_date_not_the_clock() -> None:
+    image = cfg(created=datetime(2020, 1, 1, tzinfo=timezone.utc))
+    assert run("image-age", image, date(2020, 1, 2), max_age_days=1)[0] is True
+    assert run("image-age", image, date(2020, 1, 3), max_age_days=1)[0] is False
+
+
+def test_image_size_and_layer_count() -> None:
+    assert run("image-size", Image(size=65_067_590), max_size_mb=50)[0] is False
+    assert run("image-size", Image(size=2_006_554), max_size_mb=50)[0] is True
+    passed, message = run("image-size", Image(layer_sizes=(30_000_000, 30_000_000)), max_size_mb=50)
+    assert passed is False and "compressed" in message
+    assert run("image-size", Image(), max_size_mb=50)[0] is None
+    history = tuple((f"step {i}", i % 2 == 0) for i in range(6))
+    passed, message = run("layer-count", Image(diff_ids=("a", "b", "c"), history=history), max_layers=2)
+    assert passed is False and "3 layers (6 history entries, 3 without a layer)" in message
+    assert run("layer-count", Image(layer_digests=("a",)), max_layers=2)[0] is True
+    assert run("layer-count", Image(), max_layers=2)[0] is None
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "secret"),
+    [
+        ("PASSWORD", "hunter2", True),
+        ("DB_PASSWORD", "x", True),
+        ("AWS_SECRET_ACCESS_KEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", True),
+        ("AWS_ACCESS_KEY_ID", "AKIAIOSFODNN7EXAMPLE", True),
+        ("SOME_VAR", "AKIAIOSFODNN7EXAMPLE", True),  # the value gives it away
+        ("DATABASE_URL", "postgres://app:s3cret@db:5432/app", True),
+        ("GH", "ghp_" + "a" * 36, True),
+        ("API_KEY", "abc123", True),
+        ("DB_PASSWORD_FILE", "/run/secrets/db_password", False),  # a path to a secret, not a secret
+        ("GOOGLE_APPLICATION_CREDENTIALS", "/var/run/sa.json", False),
+        ("TOKEN_TTL", "3600", False),
+        ("PASSWORD", "", False),
+        ("PASSWORD", "${DB_PASSWORD}", False),
+        ("PWD", "/app", False),
+        ("PASSWORD_AUTH", "false", False),
+        ("PATH", "/usr/bin:/bin", False),
+        ("BYPASS_CACHE", "1", False),
+        ("DATABASE_URL", "postgres://db:5432/app", False),
+    ],
+)
+def test_credential_reason(name: str, value: str, secret: bool) -> None:
+    assert (credential_reason(name, value) is not None) is secret
+
+
+def test_no_secrets_in_env_never_prints_a_value() -> None:
+    env = (
+        "PATH=/bin",
+        "PASSWORD=hunter2",
+        "AWS_ACCESS_KEY_ID=AKIAIOSFODNN7EXAMPLE",
+        "ghp_" + "b" * 36 + "=x",
+    )
+    history = (
+        ("/bin/sh -c #(nop) ENV PASSWORD=hunter2", True),
+        ("RUN |1 NPM_TOKEN=npm_" + "c" * 36 + " sh", False),
+    )
+    passed, message = run("no-secrets-in-env", cfg(env=env, history=history), env="no-secrets")
+    assert passed is False
+    for value in ("hunter2", "AKIAIOSFODNN7EXAMPLE", "b" * 36, "c" * 36):
+        assert value not in message
+    assert '"PASSWORD" (its name)' in message
+    assert "AWS access key ID" in message
+    assert "also recorded in the build history" in message
+    assert '"NPM_TOKEN"' in message and "ENV or build argument" in message
+    assert "a variable whose name looks like a secret" in message
+
+
+def test_env_allow_and_clean_env() -> None:
+    image = cfg(env=("API_KEY_HINT=see docs", "API_KEY=abc"))
+    assert run("no-secrets-in-env", image, env="no-secrets", env_allow=["API_KEY*"])[0] is True
+    assert run("no-secrets-in-env", cfg(env=("PATH=/bin",)), env="no-secrets")[0] is True
+    assert run("no-secrets-in-env", Image(), env="no-secrets")[0] is None
+
+
+@pytest.mark.parametrize(
+    ("ports", "forbidden", "passed"),
+    [
+        (("22/tcp",), [22], False),
+        (("22/udp",), ["22/tcp"], True),
+        (("2222/tcp", "8080/tcp"), [22], True),
+        (("20-30/tcp",), [22], False),
+        ((), [22], True),
+    ],
+)
+def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], passed: bool) -> None:
+    assert run("forbidden-ports", cfg(exposed_ports=ports), forbidden_ports=forbidden)[0] is passed
+
+
+@pytest.mark.parametrize(
+    ("healthcheck", "history", "passed", "words"),
+    [
+        (True, (), True, "config has a HEALTHCHECK"),
+        (False, (), False, "no HEALTHCHECK"),
+        (False, (("/bin/sh -c #(nop) HEALTHCHECK --interval=30s CMD wget -q localhost", True),), True, "OCI"),
+        (False, (('HEALTHCHECK &{["CMD-SHELL" "curl -f localhost"] "30s"}', True),), True, "history"),
+        (False, (('HEALTHCHECK &{["NONE"] "0s"}', True),), False, "disabled"),
+        (None, (), None, "--image-metadata"),
+    ],
+)
+def test_healthcheck(healthcheck: bool | None, history: Any, passed: bool | None, words: str) -> None:
+    image = Image(config_known=healthcheck is not None, healthcheck=healthcheck, history=history)
+    got, message = run("healthcheck", image, healthcheck="required")
+    assert got is passed
+    assert words in message
+
+
+@pytest.mark.parametrize(
+    ("labels", "annotations", "patterns", "passed"),
+    [
+        (((BASE + "name", "docker.io/library/alpine:3.19"),), (), ["alpine:3.*"], True),
+        (((BASE + "name", "alpine:3.19"),), (), ["docker.io/library/alpine"], True),
+        (((BASE + "name", "debian:12"),), (), ["alpine"], False),
+        ((), ((BASE + "name", "localhost/base:1"),), ["localhost/base"], True),
+        (
+            ((BASE + "name", "alpine:3.19"), (BASE + "digest", "sha256:" + "d" * 64)),
+            (),
+            ["docker.io/library/alpine@sha256:" + "d" * 64],
+            True,
+        ),
+        ((), (), ["alpine"], None),
+    ],
+)
+def test_approved_base_image(labels: Any, annotations: Any, patterns: list[str], passed: bool | None) -> None:
+    image = cfg(labels=labels, annotations=annotations)
+    assert run("approved-base-image", image, base_images=patterns)[0] is passed
+
+
+# --- ground truth: every generated fixture -----------------------------------------------------------------
+
+LETTERS = {
+    "a": "a-root-implicit-secrets",
+    "b": "b-nonroot-labelled",
+    "c": "c-root-explicit-secret-files",
+    "e": "e-many-layers-big",
+    "g": "g-nobody-8080",
+}
+# The ground truth of generated/README.md: check -> (policy table, what the check needs, {image: passes}).
+TRUTH: dict[str, tuple[dict[str, Any], str, dict[str, bool]]] = {
+    "non-root-user": (
+        {"user": "non-root"},
+        "user",
+        {"a": False, "b": True, "c": False, "e": True, "g": True},
+    ),
+    "required-labels": (
+        {"labels": ["org.opencontainers.image.source", "org.opencontainers.image.revision"]},
+        "labels",
+        {"a": False, "b": True, "c": False, "e": True, "g": False},
+    ),
+    "no-secrets-in-env": (
+        {"env": "no-secrets"},
+        "env",
+        {"a": False, "b": True, "c": True, "e": True, "g": True},
+    ),
+    "forbidden-ports": (
+        {"forbidden_ports": [22]},
+        "config",
+        {"a": False, "b": True, "c": True, "e": True, "g": True},
+    ),
+    "healthcheck": (
+        {"healthcheck": "required"},
+        "config",
+        {"a": False, "b": True, "c": False, "e": True, "g": True},
+    ),
+    "layer-count": ({"max_layers": 20}, "layers", {"a": True, "b": True, "c": True, "e": False, "g": True}),
+    "image-size": ({"max_size_mb": 50}, "size", {"a": True, "b": True, "c": True, "e": False, "g": True}),
+    "image-age": ({"max_age_days": 90}, "created", {"a": True, "b": True, "c": True, "e": True, "g": True}),
+    "digest-pinned": (
+        {"digest": "base"},
+        "labels",
+        {"a": False, "b": True, "c": False, "e": False, "g": False},
+    ),
+    "allowed-registries": (
+        {"registries": ["localhost/*"]},
+        "names",
+        {"a": True, "b": True, "c": True, "e": True, "g": True},
+    ),
+}
+FULL = {"user", "labels", "env", "config", "layers", "created"}
+CARRIES: dict[str, set[str]] = {
+    "podman-inspect.json": FULL | {"size", "names", "annotations"},
+    "buildah-inspect.json": FULL | {"size", "names", "annotations"},
+    "skopeo-inspect-config.oci.json": FULL,
+    "skopeo-inspect-config-raw.docker-archive.json": FULL,
+    "oci-config.json": FULL,
+    "skopeo-inspect.oci.json": {"labels", "env", "layers", "created"},
+    "skopeo-inspect.docker-archive.json": {"labels", "env", "layers", "created"},
+    "oci-manifest.json": {"layers", "size", "annotations"},
+    "oci-index.json": set(),
+    "docker-archive-manifest.json": {"layers", "names"},
+    "trivy.docker-archive.json": FULL | {"size", "names"},
+    "trivy.oci.json": FULL | {"size"},
+}
+NOT_METADATA = {"Containerfile"}
+
+
+def generated_scan(directory: str, name: str) -> Scan:
+    path = GENERATED / directory / name
+    if name.startswith("trivy."):
+        return read_report(str(path), path.read_bytes())
+    empty = Scan(source="report.json", scanner="trivy", artifact_type="container_image")
+    [scan] = attach([empty], read_metadata(str(path), path.read_bytes()))
+    return scan
+
+
+def generated_files() -> list[tuple[str, str]]:
+    if not GENERATED.is_dir():
+        return [("a", "podman-inspect.json")]  # skipped in the test
+    out = []
+    for letter, directory in LETTERS.items():
+        for path in sorted((GENERATED / directory).iterdir()):
+            out.append((letter, path.name))
+    return out
+
+
+@pytest.mark.parametrize(("letter", "name"), generated_files())
+def test_each_check_fires_exactly_where_the_ground_truth_says(letter: str, name: str) -> None:
+    need_shared()
+    directory = LETTERS[letter]
+    if name in NOT_METADATA:
+        with pytest.raises(InputError, match="not JSON"):
+            generated_scan(directory, name)
+        return
+    assert name in CARRIES, f"new generated file {name}: add what it carries"
+    scan = generated_scan(directory, name)
+    assert scan.image is not None
+    for check_id, (table, needs, truth) in TRUTH.items():
+        outcome = CHECKS[check_id](scan.image, ImageCheck.model_validate(table), TODAY)
+        expected = truth[letter] if needs in CARRIES[name] else None
+        assert outcome.passed is expected, f"{check_id} on {letter}/{name}: {outcome.message}"
+    # a stale image: the same images 94 days later
+    if "created" in CARRIES[name]:
+        assert CHECKS["image-age"](scan.image, ImageCheck(max_age_days=90), date(2027, 3, 1)).passed is False
+    # the approved base: only B names it in labels; C only in manifest annotations (a buildah OCI build)
+    base = CHECKS["approved-base-image"](
+        scan.image, ImageCheck.model_validate({"base_images": ["localhost/imgdata-base"]}), TODAY
+    )
+    shows = {"b": "labels", "c": "annotations"}.get(letter)
+    assert base.passed is (True if shows and shows in CARRIES[name] else None), base.message
+
+
+@pytest.mark.parametrize("name", ["trivy.docker-archive.json", "trivy.oci.json"])
+def test_trivy_image_config_misconfigs_are_gated_by_kind(tmp_path: Path, name: str) -> None:
+    need_shared()
+    path = tmp_path / "gate.toml"
+    path.write_text(
+        'version = 1\n[[rules]]\nid = "misconfig-high"\naction = "fail"\n'
+        'match = { kind = "misconfig", severity = ">=high", ids = ["DS-0002"] }\n',
+        encoding="utf-8",
+    )
+    policy = load_policy(str(path))
+    verdicts = {
+        letter: evaluate(generated_scan(directory, name), policy, today=TODAY).verdict
+        for letter, directory in LETTERS.items()
+    }
+    # DS-0002 (root user) fires for A and C, as the ground truth's root images
+    assert verdicts == {
+        "a": Verdict.FAIL,
+        "b": Verdict.PASS,
+        "c": Verdict.FAIL,
+        "e": Verdict.PASS,
+        "g": Verdict.PASS,
+    }
+
+
+# --- licences -----------------------------------------------------------------------------------------------
+
+
+def licence(name: str) -> Finding:
+    return Finding(
+        kind=FindingKind.LICENSE, id=name, severity=Severity.HIGH, package=Package(name="p"), scanner="trivy"
+    )
+
+
+def test_licence_lists_on_the_real_trivy_licence_report(tmp_path: Path) -> None:
+    need_shared()
+    path = REAL / "trivy" / "defectdojo-trivy--license_scheme.json"
+    scan = read_report(str(path), path.read_bytes())
+    policy_file = tmp_path / "gate.toml"
+    policy_file.write_text(
+        'version = 1\n[[rules]]\nid = "copyleft"\naction = "fail"\nmatch = { license_deny = ["GPL-*", "AGPL-*"] }\n'
+        '[[rules]]\nid = "unlisted"\naction = "warn"\n'
+        'match = { kind = "license", license_allow = ["MIT", "BSD-*", "Apache-2.0", "ISC", "Zlib", "OpenSSL"] }\n',
+        encoding="utf-8",
+    )
+    decision = evaluate(scan, load_policy(str(policy_file)), today=TODAY)
+    by_rule: dict[str, set[str]] = {}
+    for v in decision.violations:
+        by_rule.setdefault(v.rule_id, set()).add(v.id)
+    assert by_rule["copyleft"] == {"GPL-2.0"}
+    assert by_rule["unlisted"] == {"GPL-2.0", "MPL-2.0"}
+    assert sum(1 for v in decision.violations if v.rule_id == "copyleft") == 7
+    assert decision.verdict is Verdict.FAIL
+
+
+def test_licence_expressions() -> None:
+    from gate.policy.licenses import alternatives, is_allowed, is_denied
+
+    assert alternatives("(GPL-2.0-only WITH Classpath-exception-2.0) AND BSD-3-Clause") == [
+        ["GPL-2.0-only", "BSD-3-Clause"]
+    ]
+    assert is_allowed("MIT OR GPL-3.0", ["mit"])  # you may choose MIT
+    assert not is_denied("MIT OR GPL-3.0", ["GPL-*"])
+    assert is_denied("MIT AND GPL-3.0", ["GPL-*"])
+    assert not is_allowed("MIT AND GPL-3.0", ["MIT"])
+    assert not is_allowed("", ["MIT"])
+
+
+def test_licence_keys_never_match_other_kinds() -> None:
+    from gate.policy.engine import matches
+    from gate.policy.schema import Match
+
+    vuln = licence("GPL-2.0").model_copy(update={"kind": FindingKind.VULNERABILITY})
+    assert not matches(vuln, Match.model_validate({"license_deny": ["GPL-*"]}), today=TODAY)
+    assert matches(licence("GPL-2.0"), Match.model_validate({"license_deny": ["GPL-*"]}), today=TODAY)
+    assert not matches(licence("MIT"), Match.model_validate({"license_allow": ["MIT"]}), today=TODAY)
+
+
+# --- the command line: `gate check report --image-metadata inspect --policy builtin:strict` ------------------
+
+
+def cli(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(["check", *args, "--today", "2026-11-27"], stdout=out, stderr=err, env={}, today=TODAY)
+    return code, out.getvalue(), err.getvalue()
+
+
+ROOT_FORMS = [
+    "podman-inspect.json",
+    "buildah-inspect.json",
+    "skopeo-inspect-config.oci.json",
+    "skopeo-inspect-config-raw.docker-archive.json",
+    "oci-config.json",
+    "skopeo-inspect.oci.json",
+    "skopeo-inspect.docker-archive.json",
+    "oci-manifest.json",
+    "oci-index.json",
+    "docker-archive-manifest.json",
+]
+
+
+@pytest.mark.parametrize("letter", ["a", "c"])
+@pytest.mark.parametrize("name", ROOT_FORMS)
+def test_a_root_image_fails_non_root_user_whatever_form_describes_it(
+    tmp_path: Path, letter: str, name: str
+) -> None:
+    need_shared()
+    # a report that embeds nothing of the image: the metadata alone has to decide
+    bare = tmp_path / "report.json"
+    bare.write_text('{"SchemaVersion": 2, "ArtifactName": "app", "ArtifactType": "container_image"}', "utf-8")
+    code, out, err = cli(
+        str(bare), "--image-metadata", str(GENERATED / LETTERS[letter] / name), "--policy", "builtin:strict"
+    )
+    assert code == 1, err
+    assert "FAIL non-root-user" in out
+    if "user" in CARRIES[name]:
+        assert "the image runs as root" in out
+    else:
+        assert "cannot check: the image's User is not known" in out
+
+
+def test_cli_explains_each_failed_image_check_for_a(tmp_path: Path) -> None:
+    need_shared()
+    directory = GENERATED / LETTERS["a"]
+    json_out = tmp_path / "record.json"
+    code, out, _ = cli(
+        str(directory / "trivy.docker-archive.json"),
+        "--image-metadata",
+        str(directory / "podman-inspect.json"),
+        "--policy",
+        "builtin:strict",
+        "--json",
+        str(json_out),
+    )
+    assert code == 1
+    assert "runs as root by default" in out
+    assert "no-secrets-in-env" in out and "hunter2" not in out
+    assert "forbidden-ports" in out and '"22/tcp"' in out
+    assert "required-labels" in out
+    violations = json.loads(json_out.read_text("utf-8"))["violations"]
+    assert "hunter2" not in json.dumps(violations)
+    ids = {v["id"] for v in violations if v["kind"] == "image"}
+    assert ids == {"non-root-user", "no-secrets-in-env", "required-labels", "forbidden-ports"}
+
+
+def test_cli_passes_the_labelled_non_root_image_under_strict() -> None:
+    need_shared()
+    directory = GENERATED / LETTERS["b"]
+    code, out, _ = cli(
+        str(directory / "trivy.docker-archive.json"),
+        "--image-metadata",
+        str(directory / "podman-inspect.json"),
+        "--policy",
+        "builtin:strict",
+    )
+    assert code == 0, out
+    assert "PASS" in out
+
+
+def test_cli_refuses_metadata_of_another_image() -> None:
+    need_shared()
+    code, _, err = cli(
+        str(GENERATED / LETTERS["a"] / "trivy.oci.json"),
+        "--image-metadata",
+        str(GENERATED / LETTERS["a"] / "podman-inspect.json"),
+    )
+    assert code == 2
+    assert err.startswith("gate: error: ") and err.count("\n") == 1
+    assert "another image" in err
+
+
+@pytest.mark.parametrize(
+    ("metadata", "words"),
+    [("missing.json", "no such file"), ("-", "does not read stdin"), (".", "is a directory")],
+)
+def test_cli_metadata_file_errors(metadata: str, words: str) -> None:
+    code, _, err = cli(str(TESTDATA / "reports" / "trivy-clean.json"), "--image-metadata", metadata)
+    assert code == 2
+    assert words in err

@@ -1,0 +1,157 @@
+"""`gate policy import`: .trivyignore, .trivyignore.yaml and Grype ignore rules -> waivers TOML."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gate.errors import InputError
+from gate.ingest import read_report
+from gate.policy.engine import evaluate
+from gate.policy.importers import import_ignore_file, render_waivers
+from gate.policy.schema import Waiver, load_policy
+from gate.policy.waivers import waiver_matches
+from tests.conftest import REAL, TESTDATA, TODAY, need_shared
+
+DATA = TESTDATA / "import"
+EXPIRES = date(2027, 2, 28)
+
+
+def _import(
+    name: str, *, reason: str | None = "imported", expires: date | None = EXPIRES, **extra: str
+) -> object:
+    path = DATA / name
+    return import_ignore_file(
+        str(path), path.read_bytes(), reason=reason, expires=expires, today=TODAY, **extra
+    )
+
+
+def _waivers(imported: object) -> list[Waiver]:
+    return [w for _, w in imported.waivers]  # type: ignore[attr-defined]
+
+
+def test_trivyignore_takes_comment_reasons_and_exp_dates() -> None:
+    imported = _import(".trivyignore")
+    rows = [(w.id, w.reason, w.expires) for w in _waivers(imported)]
+    assert rows == [
+        ("CVE-2023-44487", "Accept the risk: the HTTP/2 endpoint sits behind the ingress", EXPIRES),
+        ("CVE-2018-14618", "Fixed in the next base image, due next sprint", date(2027, 1, 31)),
+        ("CVE-2019-1543", "imported", date(2026, 12, 1)),  # the comment belongs to the entry above
+        ("generic-api-key", "imported", EXPIRES),  # a blank line ends a comment block
+        ("AVD-DS-0002", "imported", EXPIRES),
+    ]
+    assert [where for where, _ in imported.waivers] == ["line 2", "line 5", "line 6", "line 10", "line 11"]  # type: ignore[attr-defined]
+
+
+def test_missing_reason_or_expiry_is_asked_for_by_flag() -> None:
+    with pytest.raises(
+        InputError, match=r"3 entries have no reason: CVE-2019-1543 \(line 6\).*; pass --reason TEXT"
+    ):
+        _import(".trivyignore", reason=None)
+    with pytest.raises(InputError, match=r"3 entries have no expires: .*; pass --expires YYYY-MM-DD"):
+        _import(".trivyignore", expires=None)
+
+
+def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
+    waivers = {w.id: w for w in _waivers(_import(".trivyignore.yaml", owner="team-a", ticket="SEC-7"))}
+    assert list(waivers) == [
+        "CVE-2022-40897",
+        "CVE-2023-2650",
+        "CVE-2023-3446",
+        "AVD-DS-0001",
+        "AVD-DS-0002",
+        "aws-access-key-id",
+        "aws-secret-access-key",
+        "GPL-3.0",
+    ]
+    first = waivers["CVE-2022-40897"]
+    assert first.reason == "Accept the risk"
+    assert first.paths == ("usr/local/lib/python3.9/site-packages/setuptools-58.1.0.dist-info/METADATA",)
+    assert (first.owner, first.ticket) == ("team-a", "SEC-7")
+    assert waivers["CVE-2023-3446"].purls == ("pkg:npm/%40babel/traverse@7.23.2",)
+    assert waivers["CVE-2023-3446"].expires == date(2027, 3, 1)
+    assert waivers["AVD-DS-0002"].reason == "The image needs root privileges"
+
+
+def test_grype_rules_convert_or_are_skipped_never_widened() -> None:
+    imported = _import(".grype.yaml")
+    waivers = _waivers(imported)
+    assert [(w.id, w.reason) for w in waivers] == [
+        ("CVE-2014-54321", "Only reachable through the admin console, which is disabled"),
+        ("GHSA-4374-p667-p6c8", "HTTP/2 is not served by this binary"),
+    ]
+    scoped = waivers[1]
+    assert (scoped.packages, scoped.purls, scoped.paths) == (
+        ("golang.org/x/net",),
+        ("pkg:golang/*@v0.13.0*",),
+        ("/app/gitea/*",),
+    )
+    assert imported.skipped == (  # type: ignore[attr-defined]
+        "ignore[0]: CVE-2008-4318: fix-state cannot be expressed as a waiver scope; not imported "
+        "(write this waiver by hand)",
+        "ignore[2]: no `vulnerability`; a rule that ignores by package alone has no waiver form",
+        "ignore[4]: CVE-2023-1234: vex-status cannot be expressed as a waiver scope; not imported "
+        "(write this waiver by hand)",
+    )
+
+
+def test_imported_grype_waiver_waives_the_real_finding() -> None:
+    need_shared()
+    path = REAL / "grype" / "analysis-model--grype-report-wo-description.json"
+    scan = read_report(str(path), path.read_bytes())
+    [x_net] = [f for f in scan.findings if f.id == "GHSA-4374-p667-p6c8"]
+    [_, waiver] = _waivers(_import(".grype.yaml"))
+    assert waiver_matches(waiver, x_net, image="gitea/gitea:1.20.4")
+    other_version = x_net.model_copy(
+        update={"package": x_net.package.model_copy(update={"purl": "pkg:golang/golang.org/x/net@v0.17.0"})}  # type: ignore[union-attr]
+    )
+    assert not waiver_matches(waiver, other_version, image="gitea/gitea:1.20.4")
+
+
+@pytest.mark.parametrize("name", [".trivyignore", ".trivyignore.yaml", ".grype.yaml"])
+def test_rendered_toml_loads_back_as_the_same_waivers(tmp_path: Path, name: str) -> None:
+    imported = _import(name)
+    text = render_waivers(imported)  # type: ignore[arg-type]
+    policy_file = tmp_path / "gate.toml"
+    policy_file.write_text('version = 1\nextends = "builtin:default"\n\n' + text, encoding="utf-8")
+    policy = load_policy(str(policy_file))
+    assert list(policy.waivers) == _waivers(imported)
+    assert evaluate(read_report("r.json", b'{"SchemaVersion": 2, "ArtifactName": "x", "Results": []}'), policy,
+                    today=TODAY).images[0].waivers  # fmt: skip
+
+
+def test_hostile_text_stays_inside_toml_strings(tmp_path: Path) -> None:
+    data = b'vulnerabilities:\n  - id: CVE-1\n    statement: "a \\"quoted\\"\\nline\\u007f and \\\\ ]]\\n[[rules]]"\n'
+    imported = import_ignore_file("x/.trivyignore.yaml", data, reason=None, expires=EXPIRES, today=TODAY)
+    path = tmp_path / "gate.toml"
+    path.write_text(render_waivers(imported), encoding="utf-8")
+    [waiver] = load_policy(str(path)).waivers
+    assert waiver.reason == 'a "quoted"\nline\x7f and \\ ]]\n[[rules]]'
+    assert load_policy(str(path)).rules == ()
+
+
+def test_already_expired_entries_are_reported() -> None:
+    data = b"CVE-2020-1 exp:2020-01-01\n"
+    imported = import_ignore_file(".trivyignore", data, reason="r", expires=None, today=TODAY)
+    assert imported.expired == ("line 1: CVE-2020-1 expired on 2020-01-01",)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "words"),
+    [
+        (".trivyignore", b"CVE-1 until:2027-01-01\n", "line 1: 'until:2027-01-01' is not exp:YYYY-MM-DD"),
+        (".trivyignore", b"CVE-1 exp:soon\n", "line 1: 'soon' is not a date"),
+        (".trivyignore", b"# only comments\n", "no entries to import"),
+        ("x.yaml", b"foo: [1, 2\n", "invalid YAML at line"),
+        ("x.yaml", b"output: json\n", "neither a Grype config"),
+        ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
+        ("x.yaml", b"vulnerabilities:\n  - paths: [a]\n", r"vulnerabilities\[0\]: needs an `id`"),
+        (".trivyignore", b"\xff\xfe\xfa", "not UTF-8"),
+    ],
+)
+def test_bad_files_are_refused_with_one_line(name: str, data: bytes, words: str) -> None:
+    with pytest.raises(InputError, match=words) as info:
+        import_ignore_file(name, data, reason="r", expires=EXPIRES, today=TODAY)
+    assert "\n" not in str(info.value)

@@ -1,0 +1,231 @@
+"""The policy file: strict keys, every error at once with its location, presets and extends."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gate.errors import PolicyError
+from gate.model import FindingKind, Severity
+from gate.policy.decision import Action
+from gate.policy.schema import load_policy, policy_json_schema
+
+
+def _write(tmp_path: Path, text: str, name: str = "gate.toml") -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_default_preset_is_exactly_the_design() -> None:
+    policy = load_policy("builtin:default")
+    rules = {r.id: r for r in policy.rules}
+    assert list(rules) == [
+        "fixable-critical-high",
+        "known-exploited",
+        "secrets",
+        "unfixed-critical-high",
+        "non-root-user",
+    ]
+    fixable = rules["fixable-critical-high"]
+    assert fixable.action is Action.FAIL
+    assert fixable.match is not None
+    assert fixable.match.severity == frozenset({Severity.HIGH, Severity.CRITICAL})
+    assert fixable.match.fixable is True
+    assert fixable.match.kind == (FindingKind.VULNERABILITY,)
+    kev = rules["known-exploited"]
+    assert kev.match is not None
+    assert kev.match.kev is True
+    assert kev.match.severity is None
+    assert rules["secrets"].match is not None
+    assert rules["secrets"].match.kind == (FindingKind.SECRET,)
+    assert rules["unfixed-critical-high"].action is Action.WARN
+    assert rules["non-root-user"].action is Action.WARN
+    assert rules["non-root-user"].image is not None
+
+
+def test_strict_extends_default_and_fails_root() -> None:
+    policy = load_policy("builtin:strict")
+    rules = {r.id: r for r in policy.rules}
+    assert {"fixable-critical-high", "known-exploited", "secrets", "fixable-medium-30-days"} <= set(rules)
+    assert rules["non-root-user"].action is Action.FAIL
+    assert policy.name == "builtin:strict"
+
+
+def test_every_error_is_reported_at_once_with_its_location(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+version = 1
+[[rules]]
+id = "a"
+match = { severity = ">=hihg" }
+
+[[rules]]
+id = "b"
+action = "explode"
+match = { kind = "vuln" }
+
+[[rules]]
+id = "c"
+match = { severity = "high", epss = ">=2" }
+colour = "red"
+
+[[waivers]]
+id = "CVE-2024-1"
+expires = 2026-13-01
+""",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert "invalid TOML" in str(info.value)  # the bad date stops TOML itself first
+
+    path = _write(
+        tmp_path,
+        """
+version = 1
+[[rules]]
+id = "a"
+match = { severity = ">=hihg" }
+
+[[rules]]
+id = "b"
+action = "explode"
+match = { kind = "vuln" }
+
+[[rules]]
+id = "c"
+match = { severity = "high", epss = ">=2" }
+colour = "red"
+
+[[waivers]]
+id = "CVE-2024-1"
+expires = "soon"
+""",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    problems = info.value.problems
+    joined = "\n".join(problems)
+    assert "rules[0].match.severity: " in joined and "hihg" in joined
+    assert "rules[1].action: " in joined
+    assert "rules[1].match.kind[0]: " in joined
+    assert "rules[2].match.epss: 2 is out of range" in joined
+    assert "rules[2].colour: unknown key" in joined
+    assert "waivers[0].reason: required" in joined
+    assert "waivers[0].expires: " in joined
+    assert len(problems) >= 7
+    assert str(info.value).startswith(path + ": ")
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ('[[rules]]\nid = "x"\n', "exactly one of `match`"),
+        ('[[rules]]\nid = "x"\nimage = { user = "non-root" }\nmax = 3\n', "`max`"),
+        ('[[rules]]\nid = "x"\nmatch = {}\nmax = -1\n', "rules[0].max"),
+        ('[[rules]]\nid = "x"\nmatch = {}\n[[rules]]\nid = "x"\nmatch = {}\n', "used twice"),
+        ('[[waivers]]\nid = "CVE-1"\nreason = "  "\nexpires = 2027-01-01\n', "needs a reason"),
+        ("version = 2\n", "version"),
+        ('extends = "builtin:lenient"\n', "unknown preset"),
+        ('[[rules]]\nid = "x"\nmatch = { cvss = "high" }\n', "not a comparison"),
+        ('[[rules]]\nid = "x"\nimage = {}\n', "at least one image check"),
+        ('[[rules]]\nid = "bad id"\nmatch = {}\n', "rules[0].id"),
+    ],
+)
+def test_invalid_policies(tmp_path: Path, body: str, problem: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert problem in str(info.value)
+
+
+def test_extends_replaces_rules_with_the_same_id_and_keeps_order(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+extends = "builtin:default"
+[[rules]]
+id = "secrets"
+action = "warn"
+match = { kind = "secret" }
+
+[[rules]]
+id = "medium-budget"
+match = { severity = "medium" }
+max = 5
+""",
+    )
+    policy = load_policy(path)
+    ids = [r.id for r in policy.rules]
+    assert ids[2] == "secrets"
+    assert ids[-1] == "medium-budget"
+    assert next(r for r in policy.rules if r.id == "secrets").action is Action.WARN
+
+
+def test_extends_a_file_relative_to_the_policy(tmp_path: Path) -> None:
+    _write(tmp_path, '[[rules]]\nid = "base"\nmatch = { severity = "low" }\n', "base.toml")
+    policy = load_policy(_write(tmp_path, 'extends = "base.toml"\n'))
+    assert [r.id for r in policy.rules] == ["base"]
+
+
+def test_circular_extends_is_an_error(tmp_path: Path) -> None:
+    _write(tmp_path, 'extends = "b.toml"\n', "a.toml")
+    _write(tmp_path, 'extends = "a.toml"\n', "b.toml")
+    with pytest.raises(PolicyError, match="circular"):
+        load_policy(str(tmp_path / "a.toml"))
+
+
+def test_missing_policy_file(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(str(tmp_path / "nope.toml"))
+
+
+def test_severity_and_number_comparisons(tmp_path: Path) -> None:
+    policy = load_policy(
+        _write(
+            tmp_path,
+            """
+[[rules]]
+id = "a"
+match = { severity = ["low", "CRITICAL"], cvss = 7, epss = "<0.5", age_days = ">30" }
+""",
+        )
+    )
+    match = policy.rules[0].match
+    assert match is not None
+    assert match.severity == frozenset({Severity.LOW, Severity.CRITICAL})
+    assert match.cvss is not None and match.cvss.op == ">=" and match.cvss.value == 7.0
+    assert match.epss is not None and match.epss.test(0.4) and not match.epss.test(0.5)
+    assert match.age_days is not None and match.age_days.test(31) and not match.age_days.test(30)
+
+
+def test_json_schema_describes_the_file() -> None:
+    schema = policy_json_schema()
+    assert schema["title"] == "container-gate policy"
+    assert "name" not in schema["properties"]
+    assert {"version", "extends", "rules", "waivers"} <= set(schema["properties"])
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    good = {"version": 1, "rules": [{"id": "a", "match": {"severity": ">=high", "cvss": ">=7.0"}}]}
+    assert not list(validator.iter_errors(good))
+    assert list(validator.iter_errors({"rules": [{"id": "a", "match": {"severity": ">=hihg"}}]}))
+
+
+@pytest.mark.parametrize("name", ["default", "strict", "starter"])
+def test_presets_validate_against_the_published_schema(name: str) -> None:
+    import sys
+
+    import jsonschema
+
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:
+        import tomli as tomllib
+
+    preset = Path(__file__).resolve().parents[2] / "gate" / "policy" / "presets" / f"{name}.toml"
+    document = tomllib.loads(preset.read_text(encoding="utf-8"))
+    errors = [e.message for e in jsonschema.Draft202012Validator(policy_json_schema()).iter_errors(document)]
+    assert errors == []

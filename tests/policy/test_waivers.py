@@ -1,0 +1,251 @@
+"""Waiver hygiene: expiry at the boundary days, the 14-day window, unused waivers, actions, horizon, scopes."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+
+from gate.errors import PolicyError
+from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity
+from gate.policy.decision import Action, Decision, Verdict, WaiverState
+from gate.policy.engine import evaluate
+from gate.policy.schema import Policy, load_policy
+from gate.policy.waivers import check_horizon, waiver_mismatch
+from tests.conftest import TODAY
+
+CVE = "CVE-2024-1111"
+
+
+def _finding(vid: str = CVE, *, name: str = "openssl", path: str = "") -> Finding:
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=vid,
+        aliases=("GHSA-aaaa-bbbb-cccc",),
+        severity=Severity.HIGH,
+        package=Package(name=name, version="1.0", type="apk", purl=f"pkg:apk/alpine/{name}@1.0", path=path),
+        fix_state=FixState.FIXED,
+        fixed_versions=("1.1",),
+        scanner="trivy",
+    )
+
+
+def _scan(*findings: Finding, image: str = "registry.example/app:1.0") -> Scan:
+    return Scan(
+        source="r.json",
+        scanner="trivy",
+        artifact=image,
+        artifact_type="container_image",
+        image=Image(reference=image, config_known=True, user="app"),
+        findings=findings,
+    )
+
+
+def _policy(tmp_path: Path, waivers: str, settings: str = "") -> Policy:
+    path = tmp_path / "gate.toml"
+    path.write_text(f'extends = "builtin:default"\n{settings}\n{waivers}', encoding="utf-8")
+    return load_policy(str(path))
+
+
+def _waiver(expires: date, extra: str = "") -> str:
+    return (
+        f'[[waivers]]\nid = "{CVE}"\nreason = "not reachable"\nexpires = {expires.isoformat()}\n'
+        f'owner = "team-a"\nticket = "SEC-42"\n{extra}\n'
+    )
+
+
+def _rule(decision: Decision, rule_id: str) -> tuple[bool, str, Action]:
+    result = next(r for r in decision.images[0].rules if r.rule_id == rule_id)
+    return result.triggered, result.explanation, result.action
+
+
+@pytest.mark.parametrize(
+    ("offset", "verdict", "state", "waived"),
+    [
+        (30, Verdict.PASS, WaiverState.USED, True),
+        (15, Verdict.PASS, WaiverState.USED, True),  # just outside the 14-day window
+        (14, Verdict.WARN, WaiverState.EXPIRING, True),  # the window's far edge
+        (1, Verdict.WARN, WaiverState.EXPIRING, True),
+        (0, Verdict.WARN, WaiverState.EXPIRING, True),  # expires == today: the last day it waives
+        (-1, Verdict.FAIL, WaiverState.EXPIRED, False),  # today == expires + 1: expired
+    ],
+)
+def test_expiry_boundaries(
+    tmp_path: Path, offset: int, verdict: Verdict, state: WaiverState, waived: bool
+) -> None:
+    policy = _policy(tmp_path, _waiver(TODAY + timedelta(days=offset)))
+    decision = evaluate(_scan(_finding()), policy, today=TODAY)
+    [status] = decision.images[0].waivers
+    assert (decision.verdict, status.state, bool(decision.images[0].waived)) == (verdict, state, waived)
+    assert status.days_left == offset
+
+
+def test_expired_waiver_fails_as_waiver_expired_and_the_finding_fails_its_rule(tmp_path: Path) -> None:
+    expired = TODAY - timedelta(days=1)
+    decision = evaluate(_scan(_finding()), _policy(tmp_path, _waiver(expired)), today=TODAY)
+    triggered, explanation, action = _rule(decision, "waiver-expired")
+    assert (triggered, action) == (True, Action.FAIL)
+    assert explanation == (
+        f"1 waiver expired: waiver for {CVE} expired on {expired} (owner team-a, ticket SEC-42); "
+        "it no longer waives 1 finding"
+    )
+    assert {v.rule_id for v in decision.violations} == {"fixable-critical-high", "waiver-expired"}
+    finding_violation = next(v for v in decision.violations if v.rule_id == "fixable-critical-high")
+    assert "its waiver has expired" in finding_violation.message
+
+
+def test_expiring_message_counts_days(tmp_path: Path) -> None:
+    decision = evaluate(_scan(_finding()), _policy(tmp_path, _waiver(TODAY + timedelta(days=3))), today=TODAY)
+    assert _rule(decision, "waiver-expiring")[1] == (
+        f"1 waiver expiring: waiver for {CVE} expires in 3 days ({TODAY + timedelta(days=3)}) "
+        "(owner team-a, ticket SEC-42)"
+    )
+    today_too = evaluate(_scan(_finding()), _policy(tmp_path, _waiver(TODAY)), today=TODAY)
+    assert "expires today" in _rule(today_too, "waiver-expiring")[1]
+
+
+def test_unused_waiver_warns(tmp_path: Path) -> None:
+    decision = evaluate(_scan(), _policy(tmp_path, _waiver(TODAY + timedelta(days=60))), today=TODAY)
+    assert decision.verdict is Verdict.WARN
+    triggered, explanation, action = _rule(decision, "waiver-unused")
+    assert (triggered, action) == (True, Action.WARN)
+    assert "matched no finding" in explanation
+    [violation] = decision.violations
+    assert (violation.rule_id, violation.id, violation.action) == ("waiver-unused", CVE, Action.WARN)
+
+
+def test_expired_and_unused_is_expired_not_unused(tmp_path: Path) -> None:
+    decision = evaluate(_scan(), _policy(tmp_path, _waiver(TODAY - timedelta(days=5))), today=TODAY)
+    assert decision.images[0].waivers[0].state is WaiverState.EXPIRED
+    assert _rule(decision, "waiver-expired")[0] is True
+    assert _rule(decision, "waiver-unused")[0] is False
+
+
+@pytest.mark.parametrize(
+    ("settings", "verdict", "rule_present"),
+    [
+        ('waiver_expired = "warn"', Verdict.WARN, True),
+        ('waiver_expired = "info"', Verdict.PASS, True),
+        ('waiver_expired = "off"', Verdict.PASS, False),
+    ],
+)
+def test_expired_action_is_configurable(
+    tmp_path: Path, settings: str, verdict: Verdict, rule_present: bool
+) -> None:
+    policy = _policy(tmp_path, _waiver(TODAY - timedelta(days=1)), f"[settings]\n{settings}\n")
+    decision = evaluate(_scan(), policy, today=TODAY)  # no finding: only the waiver rule can act
+    assert decision.verdict is verdict
+    assert any(r.rule_id == "waiver-expired" for r in decision.images[0].rules) is rule_present
+
+
+def test_warning_window_and_other_actions_are_configurable(tmp_path: Path) -> None:
+    settings = '[settings]\nexpiry_warning_days = 3\nwaiver_expiring = "fail"\nwaiver_unused = "off"\n'
+    four = evaluate(
+        _scan(_finding()), _policy(tmp_path, _waiver(TODAY + timedelta(days=4)), settings), today=TODAY
+    )
+    assert (four.verdict, four.images[0].waivers[0].state) == (Verdict.PASS, WaiverState.USED)
+    three = evaluate(
+        _scan(_finding()), _policy(tmp_path, _waiver(TODAY + timedelta(days=3)), settings), today=TODAY
+    )
+    assert (three.verdict, three.images[0].waivers[0].state) == (Verdict.FAIL, WaiverState.EXPIRING)
+    unused = evaluate(_scan(), _policy(tmp_path, _waiver(TODAY + timedelta(days=90)), settings), today=TODAY)
+    assert unused.verdict is Verdict.PASS
+    assert not any(r.rule_id == "waiver-unused" for r in unused.images[0].rules)
+
+
+def test_no_waivers_no_waiver_rules() -> None:
+    decision = evaluate(_scan(_finding()), load_policy("builtin:default"), today=TODAY)
+    assert not any(r.subject == "waivers" for r in decision.images[0].rules)
+
+
+def test_a_waiver_for_another_image_is_not_unused_here(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, _waiver(TODAY + timedelta(days=60), 'images = ["registry.example/other:*"]'))
+    decision = evaluate(_scan(_finding()), policy, today=TODAY)
+    assert decision.images[0].waivers == ()
+    assert not any(r.subject == "waivers" for r in decision.images[0].rules)
+    assert decision.verdict is Verdict.FAIL  # and it does not waive this image's finding
+
+
+def test_every_matching_waiver_counts_its_matches(tmp_path: Path) -> None:
+    text = _waiver(TODAY + timedelta(days=60)) + _waiver(TODAY + timedelta(days=90)).replace(
+        CVE, "GHSA-aaaa-bbbb-cccc"
+    )
+    decision = evaluate(_scan(_finding()), _policy(tmp_path, text), today=TODAY)
+    assert [(s.waiver_id, s.matched) for s in decision.images[0].waivers] == [
+        (CVE, 1),
+        ("GHSA-aaaa-bbbb-cccc", 1),
+    ]
+    assert decision.images[0].waived[0].waiver_id == CVE  # the first in force waives
+
+
+def test_horizon(tmp_path: Path) -> None:
+    settings = "[settings]\nmax_waiver_days = 90\n"
+    check_horizon(_policy(tmp_path, _waiver(TODAY + timedelta(days=90)), settings), today=TODAY)
+    too_far = _waiver(TODAY + timedelta(days=91)) + _waiver(TODAY + timedelta(days=400)).replace(CVE, "CVE-2")
+    with pytest.raises(PolicyError) as info:
+        check_horizon(_policy(tmp_path, too_far, settings), today=TODAY)
+    assert len(info.value.problems) == 2
+    assert info.value.problems[0] == (
+        f"waiver {CVE}: expires {TODAY + timedelta(days=91)} is 91 days after {TODAY}, more than "
+        "settings.max_waiver_days = 90; choose an earlier date"
+    )
+    check_horizon(_policy(tmp_path, too_far), today=TODAY)  # no limit set: anything goes
+
+
+@pytest.mark.parametrize(
+    ("scope", "finding", "words"),
+    [
+        ('packages = ["libssl*"]', _finding(), "packages ['libssl*'] does not match openssl"),
+        (
+            'purls = ["pkg:deb/*"]',
+            _finding(),
+            "purls ['pkg:deb/*'] does not match pkg:apk/alpine/openssl@1.0",
+        ),
+        ('paths = ["/app/*"]', _finding(path="/usr/lib/x"), "paths ['/app/*'] does not match /usr/lib/x"),
+        ('images = ["other/*"]', _finding(), "images ['other/*'] does not match registry.example/app:1.0"),
+        ("", _finding("CVE-9"), f"its id {CVE} is not CVE-9 or GHSA-aaaa-bbbb-cccc"),
+        ('packages = ["open*"]\npaths = ["/usr/*"]', _finding(path="/usr/lib/x"), None),
+    ],
+)
+def test_scopes_say_why_they_do_not_match(
+    tmp_path: Path, scope: str, finding: Finding, words: str | None
+) -> None:
+    [waiver] = _policy(tmp_path, _waiver(TODAY, scope)).waivers
+    assert waiver_mismatch(waiver, finding, image="registry.example/app:1.0") == words
+
+
+def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path: Path) -> None:
+    from gate.policy.decision import combine
+    from gate.policy.waivers import review_run
+
+    policy = _policy(
+        tmp_path,
+        _waiver(TODAY + timedelta(days=60)) + _waiver(TODAY + timedelta(days=60)).replace(CVE, "CVE-0"),
+    )
+    used = evaluate(_scan(_finding(), image="registry.example/a:1"), policy, today=TODAY)
+    other = evaluate(_scan(image="registry.example/b:1"), policy, today=TODAY)
+    assert other.verdict is Verdict.WARN and _rule(other, "waiver-unused")[0] is True
+    run = review_run(combine([used, other]))
+    a, b = run.images
+    assert [s.waiver_id for s in b.waivers] == ["CVE-0"]  # CVE-0 is unused everywhere: still reported
+    assert [v.id for v in b.violations if v.rule_id == "waiver-unused"] == ["CVE-0"]
+    assert [s.waiver_id for s in a.waivers] == [CVE, "CVE-0"]
+    solo = review_run(
+        combine(
+            [
+                used,
+                evaluate(
+                    _scan(image="registry.example/b:1"),
+                    _policy(tmp_path, _waiver(TODAY + timedelta(days=60))),
+                    today=TODAY,
+                ),
+            ]
+        )
+    )
+    assert solo.images[1].waivers == ()
+    assert solo.images[1].verdict is Verdict.PASS
+    assert _rule(solo.model_copy(update={"images": (solo.images[1],)}), "waiver-unused")[:2] == (
+        False,
+        "no waiver unused (in any image of this run)",
+    )

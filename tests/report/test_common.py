@@ -1,0 +1,157 @@
+"""Stable keys, pseudo-paths, advisory links, security scores, the final FROM, and result selection."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from gate.model import Cvss, Finding, FindingKind, Severity
+from gate.report._common import (
+    advisory_url,
+    final_from_line,
+    image_key,
+    image_keys,
+    items,
+    pseudo_path,
+    security_score,
+)
+from tests.conftest import REAL, need_shared
+from tests.report.helpers import DATA, decide, fixture_decision, readable_fixtures
+
+
+@pytest.mark.parametrize(
+    ("name", "key"),
+    [
+        ("ghcr.io/org/app:1.2@sha256:" + "a" * 64, "org/app"),
+        ("docker.io/library/alpine:3.19", "alpine"),
+        ("alpine:3.19 (alpine 3.19.1)", "alpine"),
+        ("alpine@sha256:" + "e" * 64, "alpine"),
+        ("localhost:5000/foo/bar:1", "foo/bar"),
+        ("registry.example.com:5000/team/api", "team/api"),
+        ("https://github.com/org/repo", "org/repo"),
+        ("../fixtures/report.json", "fixtures/report.json"),
+        ("user input with spaces", "user-input-with-spaces"),
+        ('"."', "image"),
+        ("", "image"),
+    ],
+)
+def test_image_key(name: str, key: str) -> None:
+    assert image_key(name) == key
+
+
+def test_image_key_ignores_tag_and_digest() -> None:
+    assert image_key("ghcr.io/org/app:pr-12") == image_key("ghcr.io/org/app:main@sha256:" + "1" * 64)
+
+
+def test_image_keys_are_distinct() -> None:
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    two = one.model_copy(update={"images": one.images * 3})
+    assert image_keys(two) == [
+        "testdata/fixtures/images/alpine-39.tar.gz",
+        "testdata/fixtures/images/alpine-39.tar.gz-2",
+        "testdata/fixtures/images/alpine-39.tar.gz-3",
+    ]
+
+
+@pytest.mark.parametrize(
+    "part", ["@babel/core", "org.foo:bar", "a b", "../../etc/passwd", "/app/x.py", "%41"]
+)
+def test_pseudo_path_is_what_github_accepts(part: str) -> None:
+    path = pseudo_path("team/app", part)
+    assert path.startswith("container-images/team/app/")
+    assert not re.search(r"[:@\s]", path)
+    assert "/../" not in path and not path.endswith("/..") and "//" not in path
+
+
+def test_advisory_url_only_from_well_formed_ids() -> None:
+    assert advisory_url("CVE-2024-1234") == "https://nvd.nist.gov/vuln/detail/CVE-2024-1234"
+    assert advisory_url("GHSA-v6rh-hp5x-86rv") == "https://github.com/advisories/GHSA-v6rh-hp5x-86rv"
+    assert advisory_url("GO-2023-1571") == "https://osv.dev/vulnerability/GO-2023-1571"
+    assert advisory_url("CVE-2024-1234)](https://evil") is None
+    assert advisory_url("aws-access-key-id") is None
+
+
+def _finding(severity: Severity, *scores: float) -> Finding:
+    cvss = tuple(Cvss(source="nvd", version="3", score=s) for s in scores)
+    return Finding(kind=FindingKind.VULNERABILITY, id="CVE-1", severity=severity, cvss=cvss, scanner="trivy")
+
+
+@pytest.mark.parametrize(
+    ("severity", "scores", "expected"),
+    [
+        (Severity.CRITICAL, (9.8,), 9.8),
+        (Severity.CRITICAL, (9.0,), 9.5),  # GitHub files 9.0 as high: keep critical critical
+        (Severity.HIGH, (9.8,), 8.0),  # the scanner's severity wins over an out-of-band score
+        (Severity.HIGH, (7.5,), 7.5),
+        (Severity.MEDIUM, (), 5.5),
+        (Severity.LOW, (), 2.0),
+        (Severity.NEGLIGIBLE, (), 1.0),
+        (Severity.UNKNOWN, (), 0.0),
+        (Severity.UNKNOWN, (6.1,), 6.1),
+    ],
+)
+def test_security_score(severity: Severity, scores: tuple[float, ...], expected: float) -> None:
+    assert security_score(_finding(severity, *scores), severity) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("FROM alpine\n", 1),
+        ("FROM golang AS build\nRUN go build\n\nFROM alpine:3.19\nCOPY --from=build /x /x\n", 4),
+        ("# syntax=docker/dockerfile:1\nfrom alpine\n", 2),
+        ("FROM a\nRUN echo \\\n  FROM not-an-instruction\n", 1),
+        ("FROM a\nRUN echo \\\n# comment inside\n  FROM still-continued\nFROM b\n", 5),
+        ("# escape=`\nFROM a\nRUN x `\nFROM not-this\nFROM c\n", 5),
+        ("FROM a\nRUN <<EOF\nFROM inside-heredoc\nEOF\n", 1),
+        ("FROM a\nRUN <<-EOT\n  FROM inside\n  EOT\nFROM b\n", 5),
+        ("RUN x\n", None),
+        ("", None),
+        ("# FROM commented\n", None),
+    ],
+)
+def test_final_from_line(text: str, line: int | None) -> None:
+    assert final_from_line(text) == line
+
+
+def test_items_dedupe_and_order() -> None:
+    need_shared()
+    decision = decide(REAL / "grype" / "defectdojo-grype--check_all_fields.json")
+    image = decision.images[0]
+    found = items(image)
+    keys = [(i.rule_id, i.package, i.version, i.where) for i in found]
+    assert len(keys) == len(set(keys))  # Django 3.2.9 GHSA-v6rh-hp5x-86rv is reported twice, kept once
+    levels = [i.level for i in found]
+    assert levels == sorted(levels, key=["error", "warning", "note"].index)
+
+
+def test_items_cover_every_active_finding() -> None:
+    need_shared()
+    for path in readable_fixtures():
+        image = fixture_decision(path).images[0]
+        distinct = {
+            (
+                o.finding.kind,
+                o.finding.id,
+                o.finding.package.name if o.finding.package else o.finding.target,
+                o.finding.package.version if o.finding.package else "",
+            )
+            for o in image.outcomes
+        }
+        checks = [v for v in image.violations if v.finding is None]
+        assert len(items(image)) == len(distinct) + len(checks), path.name
+
+
+def test_waived_items_carry_the_waiver() -> None:
+    need_shared()
+    decision = decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml")
+    waived = [i for i in items(decision.images[0]) if i.waived is not None]
+    assert {(i.rule_id, i.package) for i in waived} == {
+        ("CVE-2019-14697", "musl"),
+        ("CVE-2019-1549", "libcrypto1.1"),
+        ("CVE-2019-1549", "libssl1.1"),
+    }
+    assert next(i for i in waived if i.package == "musl").level == "error"  # what it would have been
+    assert (DATA / "waivers.toml").is_file()

@@ -1,0 +1,79 @@
+"""GitLab container-scanning report: valid against GitLab's schema for every fixture."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from gate.errors import OutputError
+from gate.report import gitlab
+from tests.conftest import REAL, need_shared
+from tests.report.helpers import decide, fixture_decision, readable_fixtures, schema
+
+SCHEMA = "gitlab-container-scanning-report-format-15.2.1.json"
+
+
+def _errors(report: dict[str, Any]) -> list[str]:
+    return [e.message for e in jsonschema.Draft7Validator(schema(SCHEMA)).iter_errors(report)]
+
+
+@pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
+def test_every_fixture_validates(path: Path) -> None:
+    report = json.loads(gitlab.render(fixture_decision(path)))
+    assert _errors(report) == []
+    assert report["version"] == "15.0.7"
+    ids = [v["id"] for v in report["vulnerabilities"]]
+    assert len(ids) == len(set(ids))
+
+
+def test_fields() -> None:
+    need_shared()
+    report = json.loads(gitlab.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml")))
+    scan = report["scan"]
+    assert scan["start_time"] == scan["end_time"] == "2026-11-27T00:00:00"
+    assert re.fullmatch(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}", scan["start_time"])
+    assert scan["analyzer"]["id"] == "container-gate" and scan["scanner"]["id"] == "trivy"
+    assert scan["type"] == "container_scanning" and scan["status"] == "success"
+    first = report["vulnerabilities"][0]
+    assert first["identifiers"][0] == {
+        "type": "cve",
+        "name": "CVE-2019-14697",
+        "value": "CVE-2019-14697",
+        "url": "https://nvd.nist.gov/vuln/detail/CVE-2019-14697",
+    }
+    assert first["severity"] == "Critical"
+    assert first["location"] == {
+        "dependency": {"package": {"name": "musl-utils"}, "version": "1.1.20-r4"},
+        "operating_system": "alpine 3.9.4",
+        "image": "testdata/fixtures/images/alpine-39.tar.gz",
+    }
+    assert first["solution"] == "Upgrade musl-utils to 1.1.20-r5"
+    waived = next(
+        v for v in report["vulnerabilities"] if v["location"]["dependency"]["package"]["name"] == "musl"
+    )
+    assert "Waived by container-gate waiver CVE-2019-14697" in waived["description"]
+    severities = {v["severity"] for v in report["vulnerabilities"]}
+    assert severities <= {"Info", "Unknown", "Low", "Medium", "High", "Critical"}
+
+
+def test_schema_version_is_configurable() -> None:
+    need_shared()
+    decision = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    assert json.loads(gitlab.render(decision, schema_version="15.1.4"))["version"] == "15.1.4"
+    with pytest.raises(OutputError, match=r"not a version like 15\.0\.7"):
+        gitlab.render(decision, schema_version="15.0")
+
+
+def test_ids_are_stable_uuids() -> None:
+    need_shared()
+    path = REAL / "grype" / "defectdojo-grype--check_all_fields.json"
+    one = json.loads(gitlab.render(decide(path)))
+    two = json.loads(gitlab.render(decide(path)))
+    assert [v["id"] for v in one["vulnerabilities"]] == [v["id"] for v in two["vulnerabilities"]]
+    assert all(re.fullmatch(r"[0-9a-f-]{36}", v["id"]) for v in one["vulnerabilities"])
+    assert one["scan"]["scanner"]["version"] not in ("", None)

@@ -1,0 +1,57 @@
+"""JUnit XML: valid for every fixture; a suite per image, a case per rule, waived findings skipped."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from gate.report import junit
+from tests.conftest import REAL, need_shared
+from tests.report.helpers import decide, fixture_decision, readable_fixtures
+
+
+def _parse(text: str) -> ET.Element:
+    return ET.fromstring(text.encode("utf-8"))  # noqa: S314 (our own output)
+
+
+@pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
+def test_every_fixture_gives_valid_junit(path: Path) -> None:
+    decision = fixture_decision(path)
+    root = _parse(junit.render(decision))
+    assert root.tag == "testsuites"
+    suites = root.findall("testsuite")
+    assert len(suites) == len(decision.images)
+    for suite, image in zip(suites, decision.images, strict=True):
+        cases = suite.findall("testcase")
+        assert int(suite.get("tests", "-1")) == len(cases) == len(image.rules) + len(image.waived)
+        assert int(suite.get("failures", "-1")) == len(suite.findall("testcase/failure"))
+        assert int(suite.get("skipped", "-1")) == len(image.waived)
+        names = [c.get("name") for c in cases]
+        assert len(names) == len(set(names))  # GitLab keeps one case per name
+
+
+def test_failures_warnings_and_waivers() -> None:
+    need_shared()
+    root = _parse(junit.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml")))
+    suite = root.find("testsuite")
+    assert suite is not None
+    assert suite.get("name") == "testdata/fixtures/images/alpine-39.tar.gz"
+    assert suite.get("timestamp") == "2026-11-27T00:00:00"
+    cases = {c.get("name"): c for c in suite.findall("testcase")}
+    failing = cases["fixable-critical-high: No fixable critical or high vulnerabilities"]
+    failure = failing.find("failure")
+    assert failure is not None and failure.get("message") == "1 finding matches"
+    assert "CVE-2019-14697 in musl-utils 1.1.20-r4 [CRITICAL]" in (failure.text or "")
+    assert failing.get("classname") == "testdata/fixtures/images/alpine-39.tar.gz"
+    warning = cases["non-root-user: The image does not run as root"]
+    assert warning.find("failure") is None
+    assert (warning.findtext("system-out") or "").startswith("WARNING: the image runs as root")
+    skipped = cases["waived: CVE-2019-14697 in musl 1.1.20-r4"].find("skipped")
+    assert skipped is not None
+    assert skipped.get("message") == (
+        "waived by CVE-2019-14697: musl is only linked by the build stage; the runtime uses musl-utils' "
+        "static copy; expires 2026-12-05"
+    )
+    assert cases["known-exploited: No vulnerabilities known to be exploited"].find("*") is None

@@ -1,0 +1,59 @@
+"""docs/decision-record.schema.json describes the records gate check --json writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from gate.report import record
+from tests.conftest import REAL, ROOT, need_shared
+from tests.report.helpers import decide, fixture_decision, readable_fixtures
+
+SCHEMA_PATH = ROOT / "docs" / "decision-record.schema.json"
+
+
+@pytest.fixture(scope="module")
+def validator() -> jsonschema.Draft202012Validator:
+    document = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(document)
+    return jsonschema.Draft202012Validator(document)
+
+
+def _errors(validator: jsonschema.Draft202012Validator, data: Any) -> list[str]:
+    return [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(data)]
+
+
+@pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
+def test_records_of_real_fixtures_validate(path: Path, validator: jsonschema.Draft202012Validator) -> None:
+    data = json.loads(record.render(fixture_decision(path)))
+    assert _errors(validator, data) == []
+
+
+def test_record_with_waivers_validates(validator: jsonschema.Draft202012Validator) -> None:
+    need_shared()
+    data = json.loads(record.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml")))
+    assert data["waived"] and data["images"][0]["waivers"]
+    assert _errors(validator, data) == []
+
+
+def test_schema_catches_a_broken_record(validator: jsonschema.Draft202012Validator) -> None:
+    need_shared()
+    data = json.loads(record.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json")))
+    data["verdict"] = "maybe"
+    del data["violations"][0]["rule"]
+    data["counts"]["failed"] = -1
+    errors = _errors(validator, data)
+    assert len(errors) == 3, errors
+
+
+def test_schema_documents_every_top_level_key(validator: jsonschema.Draft202012Validator) -> None:
+    need_shared()
+    data = json.loads(record.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json")))
+    document = validator.schema
+    assert set(data) <= set(document["properties"])
+    assert set(data["images"][0]) <= set(document["$defs"]["image"]["properties"])
+    assert set(data["violations"][0]) <= set(document["$defs"]["violation"]["properties"])

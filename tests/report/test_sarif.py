@@ -1,0 +1,193 @@
+"""SARIF: schema-valid and acceptable to GitHub code scanning for every real fixture; stable identities."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from gate.errors import OutputError
+from gate.ingest import read_report
+from gate.policy.decision import Decision
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from gate.report import sarif
+from gate.report._common import FileLocation
+from tests.conftest import REAL, TODAY, need_shared
+from tests.report.helpers import (
+    decide,
+    fixture_decision,
+    github_sarif_problems,
+    readable_fixtures,
+    schema,
+    synthetic_scan,
+)
+
+
+def _validator() -> jsonschema.protocols.Validator:
+    document = schema("sarif-schema-2.1.0.json")
+    cls = jsonschema.validators.validator_for(document)
+    return cls(document)
+
+
+def _log(decision: Decision, **options: Any) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(sarif.render(decision, **options))
+    return loaded
+
+
+@pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
+def test_every_fixture_gives_sarif_github_accepts(path: Path) -> None:
+    log = _log(fixture_decision(path))
+    errors = [e.message for e in _validator().iter_errors(log)]
+    assert errors == []
+    assert github_sarif_problems(log) == []
+
+
+def test_fixtures_were_found() -> None:
+    need_shared()
+    assert len(readable_fixtures()) > 90
+
+
+def test_dockerfile_location_and_problems() -> None:
+    need_shared()
+    decision = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    log = _log(decision, location=FileLocation(path="docker/app image/Dockerfile", line=7))
+    assert github_sarif_problems(log) == []
+    for result in log["runs"][0]["results"]:
+        physical = result["locations"][0]["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == "docker/app%20image/Dockerfile"
+        assert physical["region"]["startLine"] == 7
+
+
+def test_run_shape_rules_levels_and_messages() -> None:
+    need_shared()
+    run = _log(decide(REAL / "trivy" / "trivy-integ--alpine-39.json"))["runs"][0]
+    assert run["automationDetails"]["id"] == "container-gate/testdata/fixtures/images/alpine-39.tar.gz/"
+    assert run["tool"]["driver"]["name"] == "container-gate"
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    cve = rules["CVE-2019-14697"]
+    assert cve["properties"]["security-severity"] == "9.8"
+    assert "security" in cve["properties"]["tags"]
+    assert cve["helpUri"] == "https://nvd.nist.gov/vuln/detail/CVE-2019-14697"
+    assert "| musl | 1.1.20-r4 | 1.1.20-r5 | CRITICAL |" in cve["help"]["markdown"]
+    assert rules["non-root-user"]["name"] == "ImageCheck"
+    levels = {
+        (r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]): r["level"]
+        for r in run["results"]
+    }
+    prefix = "container-images/testdata/fixtures/images/alpine-39.tar.gz/"
+    assert levels[("CVE-2019-14697", prefix + "musl")] == "error"
+    assert levels[("non-root-user", prefix + "image-config")] == "warning"
+    assert levels[("CVE-2019-1549", prefix + "libssl1.1")] == "note"
+    first = run["results"][0]["message"]["text"]
+    assert first.startswith(
+        "CVE-2019-14697 in musl 1.1.20-r4 (image testdata/fixtures/images/alpine-39.tar.gz)"
+    )
+    assert "Fails rule fixable-critical-high" in first
+    assert run["properties"]["truncated"] is False
+
+
+def test_waived_findings_are_suppressions_with_the_reason() -> None:
+    need_shared()
+    run = _log(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml"))["runs"][0]
+    suppressed = {
+        r["ruleId"] + " " + r["properties"]["package"]: r for r in run["results"] if "suppressions" in r
+    }
+    assert sorted(suppressed) == [
+        "CVE-2019-14697 musl",
+        "CVE-2019-1549 libcrypto1.1",
+        "CVE-2019-1549 libssl1.1",
+    ]
+    musl = suppressed["CVE-2019-14697 musl"]["suppressions"][0]
+    assert musl["kind"] == "external" and musl["status"] == "accepted"
+    assert musl["justification"].startswith("musl is only linked by the build stage")
+    assert musl["properties"] == {"waiver": "CVE-2019-14697", "expires": "2026-12-05"}
+    # open results come before waived ones
+    flags = ["suppressions" in r for r in run["results"]]
+    assert flags == sorted(flags)
+
+
+def test_fingerprints_survive_a_version_bump_and_the_dockerfile_option() -> None:
+    need_shared()
+    path = REAL / "trivy" / "trivy-integ--alpine-39.json"
+    bumped = path.read_bytes().replace(b"1.1.20-r4", b"1.1.20-r9")  # musl moved on, still vulnerable
+    other = evaluate(read_report(path.name, bumped), load_policy("builtin:default"), today=TODAY)
+    assert other.images[0].outcomes != decide(path).images[0].outcomes
+
+    def prints(log: dict[str, Any]) -> dict[str, str]:
+        return {
+            r["ruleId"] + "/" + r.get("properties", {}).get("package", ""): r["partialFingerprints"][
+                "primaryLocationLineHash"
+            ]
+            for r in log["runs"][0]["results"]
+        }
+
+    before = prints(_log(decide(path)))
+    assert before == prints(_log(other))
+    assert before == prints(_log(decide(path), location=FileLocation(path="Dockerfile", line=3)))
+    assert len(set(before.values())) == len(before)
+    assert all(value.endswith(":1") for value in before.values())
+
+
+def test_one_run_per_image_with_distinct_categories() -> None:
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    other = decide(REAL / "grype" / "defectdojo-grype--check_all_fields.json")
+    both = one.model_copy(update={"images": (*one.images, *other.images, *one.images)})
+    log = _log(both)
+    assert len(log["runs"]) == 3
+    assert [r["automationDetails"]["id"] for r in log["runs"]] == [
+        "container-gate/testdata/fixtures/images/alpine-39.tar.gz/",
+        "container-gate/vulnerable-image/",
+        "container-gate/testdata/fixtures/images/alpine-39.tar.gz-2/",
+    ]
+    assert github_sarif_problems(log) == []
+
+
+def test_too_many_images_is_an_output_error() -> None:
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    many = one.model_copy(update={"images": one.images * 21})
+    with pytest.raises(OutputError, match="at most 20 runs"):
+        sarif.render(many)
+
+
+def test_cap_keeps_the_most_severe_and_says_so() -> None:
+    decision = evaluate(synthetic_scan(6_000, text=100), load_policy("builtin:default"), today=TODAY)
+    text = sarif.render(decision)
+    log = json.loads(text)
+    run = log["runs"][0]
+    assert len(run["results"]) == 5_000
+    assert run["properties"]["truncated"] is True
+    assert run["properties"]["resultsTotal"] == 6_001  # 6,000 findings and the root-user check
+    assert "1001 of 6001 results left out" in run["properties"]["truncation"]
+    kept = {r["ruleId"] for r in run["results"]}
+    severities = [r["properties"]["severity"] for r in run["results"]]
+    assert severities.count("CRITICAL") == 1_500 and severities.count("HIGH") == 1_500
+    assert {r["id"] for r in run["tool"]["driver"]["rules"]} == kept
+    assert github_sarif_problems(log) == []
+    assert len(gzip.compress(text.encode())) < 10_000_000
+
+
+def test_serializer_drops_none_and_defaults() -> None:
+    need_shared()
+    text = sarif.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json"))
+    assert "null" not in text
+    assert '"ruleIndex": -1' not in text and '"language"' not in text and '"newlineSequences"' not in text
+    assert '"level": "warning"' in text  # level is written even when it is SARIF's default
+
+
+def test_waiver_rules_are_policy_checks_not_vulnerabilities() -> None:
+    need_shared()
+    run = _log(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml"))["runs"][0]
+    rules = {r["id"]: r for r in run["tool"]["driver"]["rules"]}
+    assert rules["waiver-expired"]["name"] == "PolicyCheck"
+    assert rules["CVE-2019-1551"]["name"] == "PackageVulnerability"  # not mixed with the expired waiver
+    expired = [r for r in run["results"] if r["ruleId"] == "waiver-expired"]
+    assert len(expired) == 1 and expired[0]["level"] == "error"
+    uri = expired[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+    assert uri == "container-images/testdata/fixtures/images/alpine-39.tar.gz/waivers/CVE-2019-1551"

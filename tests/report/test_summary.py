@@ -1,0 +1,131 @@
+"""The Markdown summary and the PR/MR comment body."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from gate.report import summary
+from tests.conftest import REAL, TODAY, need_shared
+from tests.report.helpers import decide, fixture_decision, readable_fixtures, synthetic_scan
+
+
+@pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
+def test_every_fixture_renders(path: Path) -> None:
+    decision = fixture_decision(path)
+    text = summary.render(decision)
+    assert text.startswith(
+        f"## {summary._ICONS[decision.verdict]} container-gate: {decision.verdict.value.upper()}"
+    )
+    assert text.endswith("\n") and "\n\n\n" not in text
+    assert len(text.encode()) < summary.MAX_SUMMARY_BYTES
+    _tables_are_well_formed(text)
+    assert text.count("<details>") == text.count("</details>")
+
+
+def _tables_are_well_formed(text: str) -> None:
+    """Each table row has as many cells as its header (an unescaped `|` would add one)."""
+    width = None
+    for line in text.splitlines():
+        if not line.startswith("|"):
+            width = None
+            continue
+        cells = len(re.findall(r"(?<!\\)\|", line)) - 1
+        if width is None:
+            width = cells
+        assert cells == width, line
+
+
+def test_order_verdict_failures_warnings_waivers_counts_facts() -> None:
+    need_shared()
+    text = summary.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml"))
+    marks = [
+        "## ❌ container-gate: FAIL",
+        "#### ❌ Failed: No fixable critical or high vulnerabilities",
+        "#### ⚠️ Warnings",
+        "#### Waivers",
+        "#### Findings by severity",
+        "#### Image",
+    ]
+    positions = [text.index(m) for m in marks]
+    assert positions == sorted(positions)
+    assert (
+        "| [CVE-2019-14697](https://nvd.nist.gov/vuln/detail/CVE-2019-14697) | musl-utils | 1.1.20-r4 → 1.1.20-r5 |"
+        in text
+    )
+
+
+def test_waivers_in_every_state() -> None:
+    need_shared()
+    text = summary.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml"))
+    assert "| CVE-2019-14697 | expires in 8 days | 2026-12-05 | 1 | team-platform |" in text
+    assert "| CVE-2019-1549 | used | 2027-06-30 | 2 | team-api |" in text
+    assert "| CVE-2019-1551 | expired 300 days ago | 2026-01-31 | 2 |" in text
+    assert "| CVE-2000-0001 | unused | 2027-01-31 | 0 |" in text
+    assert "❌ Expired, so no longer waiving: CVE-2019-1551." in text
+    assert "⚠️ Expiring within 14 days: CVE-2019-14697." in text
+    assert "Unused (matched nothing; remove them if no longer needed): CVE-2000-0001." in text
+    assert "<details><summary>3 waived findings</summary>" in text
+
+
+def test_long_lists_fold_under_details() -> None:
+    need_shared()
+    text = summary.render(decide(REAL / "grype" / "defectdojo-grype--many_vulns3.json"))
+    assert "<details><summary>17 more</summary>" in text  # 27 warnings: 10 shown, 17 folded
+    assert "not shown here" not in text
+
+
+def test_comment_has_the_marker_first_and_the_same_content() -> None:
+    need_shared()
+    decision = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    comment = summary.render_comment(decision)
+    first, rest = comment.split("\n", 1)
+    assert first == "<!-- container-gate:testdata/fixtures/images/alpine-39.tar.gz -->"
+    assert first == summary.comment_marker(decision)
+    assert rest == summary.render(decision)
+
+
+def test_comment_marker_is_stable_and_safe() -> None:
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    other = decide(REAL / "grype" / "defectdojo-grype--check_all_fields.json")
+    both = one.model_copy(update={"images": (*other.images, *one.images)})
+    marker = summary.comment_marker(both)
+    assert marker == "<!-- container-gate:testdata/fixtures/images/alpine-39.tar.gz+vulnerable-image -->"
+    same = one.model_copy(update={"images": one.images * 3})  # one repository, several reports
+    assert summary.comment_marker(same) == summary.comment_marker(one)
+    images = tuple(one.images[0].model_copy(update={"name": f"ghcr.io/org/app-{i}:1.0"}) for i in range(30))
+    many = one.model_copy(update={"images": images})
+    assert re.fullmatch(r"<!-- container-gate:sha256-[0-9a-f]{32} -->", summary.comment_marker(many))
+    for path in readable_fixtures():
+        key = summary.comment_marker(fixture_decision(path))[len("<!-- container-gate:") : -len(" -->")]
+        assert re.fullmatch(r"[A-Za-z0-9._/+]+(-[A-Za-z0-9._/+]+)*", key), key  # no "--", no ">"
+
+
+def test_huge_decision_stays_under_the_limits_and_says_so() -> None:
+    decision = evaluate(synthetic_scan(20_000), load_policy("builtin:default"), today=TODAY)
+    text = summary.render(decision)
+    assert len(text.encode()) < 1_048_576
+    assert "Some detail was left out to keep this text under 1 MiB" in text
+    assert "more findings not shown here" in text
+    assert "the SARIF file (`--sarif`) keeps the 5,000 most severe of 20,001" in text
+    assert text.startswith("## ❌ container-gate: FAIL")
+    comment = summary.render_comment(decision)
+    assert len(comment) <= 65_536
+    assert comment.startswith(summary.comment_marker(decision) + "\n## ❌ container-gate: FAIL")
+    assert "under 65,536 characters" in comment
+    _tables_are_well_formed(text)
+    _tables_are_well_formed(comment)
+
+
+def test_many_images_stay_under_the_comment_limit() -> None:
+    need_shared()
+    one = decide(REAL / "grype" / "defectdojo-grype--many_vulns3.json")
+    many = one.model_copy(update={"images": one.images * 200})
+    comment = summary.render_comment(many)
+    assert len(comment) <= 65_536
+    assert "more images are not shown here" in comment

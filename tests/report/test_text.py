@@ -1,0 +1,75 @@
+"""The escapers every renderer relies on."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from gate.report import _text
+
+HOSTILE = [
+    "<script>alert(1)</script>",
+    "[click](https://evil.example) ![img](https://evil.example/p.png)",
+    "@octocat and @org/team",
+    "a | b || c",
+    "line\n::warning::injected",
+    "\x1b[31mred\x1b[0m",
+    "nul\x00bel\x07del\x7f c1\x85",
+    "]]> <![CDATA[ x ]]>",
+    "www.evil.example https://evil.example mailto:x@y.example",
+    "#12 !34 $x$ ~~strike~~ **bold** _em_ `code`",
+    "\u202eevil\u202c \u2066x\u2069 \u2028sep",
+    "lone \ud800 surrogate",
+    "1. list",
+    "- item",
+    "===",
+]
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_markdown_is_inert(text: str) -> None:
+    out = _text.markdown(text)
+    assert "\n" not in out and "\r" not in out
+    assert not re.search(
+        r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]", out
+    )
+    assert "<" not in out and ">" not in out  # no raw HTML, no autolink brackets
+    bare = re.sub(r"&(#8203|amp|lt|gt);", "", out)
+    assert not re.search(r"(?<!\\)[|\[\]`*_~!#$&]", bare)  # every Markdown-active character escaped
+    assert not re.search(r"@(?!&#8203;)", out)  # no mention
+    assert "://" not in out and not re.search(r"(?i)www\.", out)  # no autolink
+    assert not re.search(r"^(\d+\.|[-+=])(\s|$)", out)  # no list item or setext underline
+
+
+def test_markdown_keeps_plain_text_readable() -> None:
+    assert _text.markdown("openssl 3.0.7-r0") == "openssl 3.0.7-r0"
+    assert _text.markdown("a & b") == "a &amp; b"
+    assert _text.markdown("x" * 50, 10) == "x" * 9 + "…"
+
+
+def test_markdown_shortens_before_escaping() -> None:
+    # Cutting after escaping could leave half an entity or a dangling backslash.
+    out = _text.markdown("<" * 20, 5)
+    assert out == "&lt;&lt;&lt;&lt;…"
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_xml_text_parses(text: str) -> None:
+    element = ET.Element("x", {"a": _text.xml(text)})
+    element.text = _text.xml(text)
+    parsed = ET.fromstring(ET.tostring(element, encoding="unicode"))  # noqa: S314 (our own output)
+    assert parsed.text == _text.xml(text)
+
+
+def test_one_line_and_clean() -> None:
+    assert _text.one_line("  a\n\tb\r\nc  ") == "a b c"
+    assert _text.clean("a\x00b\x1bc\u202ed\ud800e") == "abcde"
+    assert _text.clip("abcdef", 4) == "abc…"
+    assert _text.clip("abc", 0) == ""
+
+
+def test_workflow_command_escaping() -> None:
+    assert _text.command_message("50%\r\nx") == "50%25%0D%0Ax"
+    assert _text.command_property("a:b,c%") == "a%3Ab%2Cc%25"

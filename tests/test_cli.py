@@ -1,0 +1,184 @@
+"""The command line as data: (arguments, exit code, what stderr/stdout must say)."""
+
+from __future__ import annotations
+
+import io
+import json
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from gate.cli import main
+from tests.conftest import TESTDATA, TODAY
+
+FAIL = str(TESTDATA / "reports" / "trivy-fail.json")
+CLEAN = str(TESTDATA / "reports" / "trivy-clean.json")
+WARN = str(TESTDATA / "reports" / "trivy-warn.json")
+KEV = str(TESTDATA / "reports" / "grype-kev.json")
+
+
+class Run:
+    def __init__(self, args: list[str], stdin: bytes = b"", cwd: Path | None = None) -> None:
+        out, err = io.StringIO(), io.StringIO()
+        source = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
+        self.code = main(args, stdout=out, stderr=err, stdin=source, env={}, today=TODAY)
+        self.out, self.err = out.getvalue(), err.getvalue()
+
+
+CASES = [
+    # (arguments, exit code, text that must appear in stdout+stderr)
+    (["check", CLEAN], 0, "gate: PASS"),
+    (["check", WARN], 0, "gate: WARN"),
+    (["check", FAIL], 1, "gate: FAIL"),
+    (["check", KEV], 1, "known-exploited"),
+    (["check", CLEAN, FAIL], 1, "in 2 images"),
+    (["check", FAIL, "--policy", "builtin:default"], 1, "fixable-critical-high"),
+    (["check", CLEAN, "--policy", "builtin:strict"], 0, "PASS"),
+    (["check", CLEAN, "--policy", "builtin:nope"], 2, "unknown preset"),
+    (["check", CLEAN, "--policy", "missing.toml"], 2, "cannot read the policy file"),
+    (["check", "missing.json"], 2, "missing.json: no such file"),
+    (["check", str(TESTDATA)], 2, "is a directory"),
+    (["check"], 2, "REPORT"),
+    (["check", CLEAN, "--today", "2026-02-30"], 2, "--today '2026-02-30' is not a date"),
+    (["check", CLEAN, "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["check", CLEAN, "--json", "-", "--json", "-"], 0, '"verdict": "pass"'),
+    (["check", "-", "-"], 2, "stdin ('-') can be read only once"),
+    (["policy"], 2, "choose an action"),
+    (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
+    (["policy", "validate", "nope.toml"], 2, "cannot read"),
+    (["frobnicate"], 2, "invalid choice"),
+    ([], 2, "usage: gate"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "text"), CASES, ids=[" ".join(c[0]) or "(none)" for c in CASES])
+def test_cli_cases(args: list[str], code: int, text: str) -> None:
+    run = Run(args)
+    assert run.code == code, run.err
+    assert text in run.out + run.err
+    if code == 2 and args and args[0] == "check":
+        assert run.err.count("\n") == 1, "an error is one line"
+        assert run.err.startswith("gate: error: ")
+        assert "Traceback" not in run.err
+
+
+def test_version() -> None:
+    run = Run(["--version"])
+    assert run.code == 0
+    assert run.out.startswith("gate ")
+
+
+def test_help_names_exit_codes() -> None:
+    run = Run(["check", "--help"])
+    assert run.code == 0
+    assert "Exit codes: 0 pass" in run.out
+
+
+def test_stdin_report() -> None:
+    run = Run(["check", "-"], stdin=Path(FAIL).read_bytes())
+    assert run.code == 1
+    assert "<stdin>" not in run.err
+
+
+def test_json_record_to_file(tmp_path: Path) -> None:
+    target = tmp_path / "out" / "decision.json"
+    run = Run(["check", FAIL, "--json", str(target)])
+    assert run.code == 1
+    record = json.loads(target.read_text())
+    assert record["verdict"] == "fail"
+    assert {v["id"] for v in record["violations"]} == {"CVE-2024-5535", "CVE-2024-4741"}
+    violation = record["violations"][0]
+    assert set(violation) >= {"rule", "action", "id", "package", "version", "image"}
+    assert record["counts"]["failed"] == 2
+
+
+def test_json_to_stdout_moves_the_log_to_stderr() -> None:
+    run = Run(["check", FAIL, "--json", "-"])
+    assert json.loads(run.out)["verdict"] == "fail"
+    assert "gate: FAIL" in run.err
+
+
+def test_unwritable_output_is_an_error(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    run = Run(["check", CLEAN, "--json", str(blocker / "sub" / "d.json")])
+    assert run.code == 2
+    assert "cannot write" in run.err
+
+
+def test_default_policy_is_gate_toml_in_the_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "gate.toml").write_text('[[rules]]\nid = "no-medium"\nmatch = { severity = "medium" }\n')
+    monkeypatch.chdir(tmp_path)
+    run = Run(["check", WARN])
+    assert run.code == 1
+    assert "no-medium" in run.out
+    assert "policy gate.toml" in run.out
+
+
+def test_policy_validate_reports_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text('[[rules]]\nid = "a"\nmatch = { severity = "hihg" }\n[[waivers]]\nid = "CVE-1"\n')
+    run = Run(["policy", "validate", str(path)])
+    assert run.code == 2
+    lines = run.err.splitlines()
+    assert f"{path}: rules[0].match.severity: " in lines[0]
+    assert any("waivers[0].reason: required" in line for line in lines)
+    assert any("waivers[0].expires: required" in line for line in lines)
+    assert lines[-1].endswith("3 problems; fix them and run again")
+
+
+def test_policy_init_writes_a_valid_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    assert Run(["policy", "init"]).code == 0
+    assert Run(["policy", "validate", "gate.toml"]).code == 0
+    again = Run(["policy", "init"])
+    assert again.code == 2
+    assert "--force" in again.err
+    assert Run(["policy", "init", "--force"]).code == 0
+    assert "extends" in Run(["policy", "init", "-o", "-"]).out
+
+
+def test_policy_schema_is_json() -> None:
+    run = Run(["policy", "schema"])
+    assert run.code == 0
+    assert json.loads(run.out)["title"] == "container-gate policy"
+
+
+def test_internal_error_asks_for_a_bug_report(monkeypatch: pytest.MonkeyPatch) -> None:
+    import gate.policy.engine
+
+    def boom(*_: object, **__: object) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(gate.policy.engine, "evaluate", boom)
+    run = Run(["check", CLEAN])
+    assert run.code == 2
+    assert "internal error" in run.err and "bug" in run.err
+    assert "Traceback" not in run.err
+    assert "Traceback" in Run(["--debug", "check", CLEAN]).err
+
+
+def test_log_never_carries_workflow_commands_or_escapes(tmp_path: Path) -> None:
+    report = json.loads(Path(FAIL).read_text())
+    vuln = report["Results"][0]["Vulnerabilities"][0]
+    vuln["PkgName"] = "evil\n::error::pwned\x1b[31m"
+    vuln["VulnerabilityID"] = "::warning::x"
+    path = tmp_path / "r.json"
+    path.write_text(json.dumps(report))
+    run = Run(["check", str(path)])
+    for line in run.out.splitlines():
+        assert not line.lstrip().startswith("::")
+    assert "\x1b" not in run.out
+    assert "::error::" not in run.out
+
+
+def test_python_dash_m_gate_and_console_script() -> None:
+    done = subprocess.run([sys.executable, "-m", "gate", "check", CLEAN, "--today", date(2026, 1, 1).isoformat()],
+                          capture_output=True, text=True, check=False)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("gate: PASS")

@@ -1,0 +1,180 @@
+"""`gate explain ID`: the data, each rule and why, waivers and VEX for one finding; exit codes."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from gate.cli import main
+from gate.explain import explain, find
+from gate.ingest import read_report
+from gate.ingest.vex import apply_vex, read_vex
+from gate.intel import enrich, parse_epss, parse_kev
+from gate.model import Finding, FindingKind, Scan, Severity
+from gate.policy.schema import Policy, load_policy
+from tests.conftest import REAL, TESTDATA, TODAY, need_shared
+
+GITEA = "grype/analysis-model--grype-report-wo-description.json"
+POLICY = """version = 1
+extends = "builtin:default"
+
+[[rules]]
+id = "epss"
+title = "EPSS at least 0.1"
+match = { kind = "vulnerability", epss = ">=0.1" }
+
+[[waivers]]
+id = "CVE-2023-38039"
+reason = "curl is only used at build time"
+expires = 2026-12-05
+owner = "team-web"
+packages = ["libcurl"]
+
+[[waivers]]
+id = "GHSA-qppj-fm5r-hxr3"
+reason = "old waiver"
+expires = 2026-01-31
+"""
+
+
+def _policy(tmp_path: Path) -> Policy:
+    path = tmp_path / "gate.toml"
+    path.write_text(POLICY, encoding="utf-8")
+    return load_policy(str(path))
+
+
+def _gitea() -> Scan:
+    need_shared()
+    path = REAL / GITEA
+    kev = parse_kev((TESTDATA / "intel" / "kev.json").read_bytes(), "kev.json")
+    epss = parse_epss((TESTDATA / "intel" / "epss.csv").read_bytes(), "epss.csv")
+    vex = read_vex("vex.json", (TESTDATA / "vex" / "cyclonedx-vex.json").read_bytes())
+    return apply_vex(enrich(read_report(str(path), path.read_bytes()), kev=kev, epss=epss), [vex])
+
+
+def _block(text: str, header: str) -> str:
+    blocks = text.split("\n\n")
+    return next(b for b in blocks if b.startswith(header))
+
+
+def test_known_exploited_and_epss_with_an_expired_waiver(tmp_path: Path) -> None:
+    text = explain("CVE-2023-44487", [_gitea()], _policy(tmp_path), today=TODAY)
+    assert text is not None
+    assert text.startswith(f"CVE-2023-44487: 2 findings (policy {tmp_path / 'gate.toml'}, 2026-11-27)\n")
+    block = _block(text, "GHSA-qppj-fm5r-hxr3 (aliases: CVE-2023-44487) in golang.org/x/net v0.13.0")
+    lines = block.splitlines()
+    assert "  outcome: FAIL by known-exploited, epss" in lines
+    assert "    KEV: listed in CISA KEV" in lines
+    assert "    EPSS: 0.81123 (percentile 0.99112)" in lines
+    assert (
+        "    known-exploited (fail): matches (kind: vulnerability is one of: vulnerability; kev: listed in CISA KEV; "
+        "the rule wants kev = true); the rule triggered (2 findings match)"
+    ) in lines
+    assert (
+        "    epss (fail): matches (kind: vulnerability is one of: vulnerability; epss: EPSS 0.81123 is >= 0.1)"
+        in block
+    )
+    assert (
+        "    fixable-critical-high (fail): does not match: severity: MEDIUM is not one of: CRITICAL, HIGH"
+    ) in lines
+    assert (
+        "    GHSA-qppj-fm5r-hxr3 (expires 2026-01-31; reason: old waiver): EXPIRED 300 days ago; it no longer waives"
+    ) in lines
+    nghttp2 = _block(text, "CVE-2023-44487 in nghttp2-libs 1.55.1-r0 [apk]")
+    assert "  VEX: affected: Rebuild on nghttp2 1.57.0. [vex.json] -> stays active" in nghttp2.splitlines()
+
+
+def test_waived_and_scoped_out(tmp_path: Path) -> None:
+    text = explain("cve-2023-38039", [_gitea()], _policy(tmp_path), today=TODAY)
+    assert text is not None
+    libcurl = _block(text, "CVE-2023-38039 in libcurl")
+    assert "  outcome: waived by CVE-2023-38039 until 2026-12-05 (curl is only used at build time)" in libcurl
+    assert "; not counted: waived" in libcurl
+    assert "applies (8 days left)" in libcurl
+    curl = _block(text, "CVE-2023-38039 in curl ")
+    assert "does not apply: packages ['libcurl'] does not match curl" in curl
+    assert "  outcome: FAIL by fixable-critical-high" in curl
+
+
+def test_vex_suppressed_and_missing_data(tmp_path: Path) -> None:
+    text = explain("CVE-2023-38545", [_gitea()], _policy(tmp_path), today=TODAY)
+    assert text is not None
+    curl = _block(text, "CVE-2023-38545 in curl ")
+    assert (
+        "  outcome: suppressed (VEX not_affected (code_not_reachable): The image never talks to a SOCKS5 proxy.); "
+        "not gated"
+    ) in curl.splitlines()
+    assert (
+        "  VEX: not_affected (code_not_reachable): The image never talks to a SOCKS5 proxy. [vex.json] -> suppressed"
+        in curl
+    )
+    assert "    CVSS: none in the report" in curl.splitlines()
+    assert (
+        "    fix available since: unknown (the Grype report has no fix.available dates)" in curl.splitlines()
+    )
+
+
+def test_missing_data_is_explained_by_the_setting(tmp_path: Path) -> None:
+    trivy = Finding(kind=FindingKind.VULNERABILITY, id="CVE-2024-9", severity=Severity.HIGH, scanner="trivy")
+    scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(trivy,))
+    text = explain("CVE-2024-9", [scan], _policy(tmp_path), today=TODAY)
+    assert text is not None
+    assert (
+        "    epss (fail): data missing (epss: no EPSS score: the report has none and the EPSS data (--epss) has no "
+        "entry for it); on_missing_intel = fail: counted as matching; the other keys hold (kind: vulnerability is "
+        "one of: vulnerability); the rule triggered (1 finding matches; 1 counted because their EPSS score is "
+        "unknown (on_missing_intel = fail))"
+    ) in text.splitlines()
+    assert (
+        "known-exploited (fail): data missing" in text
+        and "on_missing_intel = skip: not counted; noted" in text
+    )
+
+
+def test_report_text_is_escaped(tmp_path: Path) -> None:
+    hostile = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-7",
+        title="x",
+        aliases=("::error::pwned\x1b[31m",),
+        scanner="grype",
+    )
+    text = explain("CVE-2024-7", [Scan(source="r.json", scanner="grype", findings=(hostile,))], _policy(tmp_path),
+                   today=TODAY)  # fmt: skip
+    assert text is not None
+    assert "\x1b" not in text and "::error" not in text
+
+
+def test_find_matches_aliases_case_insensitively() -> None:
+    assert [f.id for _, f in find("cve-2023-39325", [_gitea()])] == ["GHSA-4374-p667-p6c8"]
+    assert find("CVE-0000-0000", [_gitea()]) == []
+
+
+def _run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_cli_explain(tmp_path: Path) -> None:
+    need_shared()
+    policy = tmp_path / "gate.toml"
+    policy.write_text(POLICY, encoding="utf-8")
+    report = str(REAL / GITEA)
+    common = ["--policy", str(policy), "--today", "2026-11-27", "--kev", str(TESTDATA / "intel" / "kev.json")]
+    code, out, err = _run("explain", "CVE-2023-44487", report, *common)
+    assert (code, err) == (0, "")
+    assert "KEV: listed in CISA KEV" in out
+    code, out, err = _run("explain", "CVE-1999-9999", report, *common)
+    assert code == 2 and out == ""
+    assert err == "gate: error: CVE-1999-9999: not in the reports (33 findings searched); check the ID\n"
+
+
+@pytest.mark.parametrize("missing", ["--vex", "--kev", "--epss"])
+def test_cli_explain_refuses_missing_files(tmp_path: Path, missing: str) -> None:
+    need_shared()
+    code, _, err = _run("explain", "CVE-1", str(REAL / GITEA), missing, str(tmp_path / "nope.json"))
+    assert code == 2
+    assert err.count("\n") == 1 and "no such file" in err

@@ -1,0 +1,162 @@
+"""Finding and image identities: stable across rebuilds and version bumps, comparable across Trivy and Grype."""
+
+from __future__ import annotations
+
+import pytest
+
+from gate.identity import (
+    FindingIndex,
+    finding_identity,
+    group_indices,
+    image_identity,
+    normalise_reference,
+    repository,
+)
+from gate.ingest import read_report
+from gate.model import Finding, FindingKind, Image, Package, Scan
+from tests.conftest import REAL, TESTDATA, need_shared
+
+
+def _vuln(
+    id_: str,
+    name: str,
+    version: str = "1.0",
+    *,
+    pkg_type: str = "npm",
+    path: str = "",
+    purl: str = "",
+    aliases: tuple[str, ...] = (),
+    scanner: str = "trivy",
+) -> Finding:
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=id_,
+        aliases=aliases,
+        package=Package(name=name, version=version, type=pkg_type, path=path, purl=purl),
+        scanner=scanner,  # type: ignore[arg-type]
+    )
+
+
+def test_version_is_not_part_of_the_identity() -> None:
+    a = _vuln("CVE-2021-1", "lodash", "4.17.11", path="app/node_modules/lodash/package.json")
+    b = _vuln("CVE-2021-1", "lodash", "4.17.20", path="app/node_modules/lodash/package.json")
+    assert finding_identity(a).matches(finding_identity(b))
+
+
+def test_version_inside_a_path_is_ignored() -> None:
+    a = _vuln("CVE-2021-44228", "org.apache.logging.log4j:log4j-core", "2.14.1", pkg_type="jar",
+              path="app/lib/log4j-core-2.14.1.jar")  # fmt: skip
+    b = _vuln("CVE-2021-44228", "org.apache.logging.log4j:log4j-core", "2.15.0", pkg_type="jar",
+              path="app/lib/log4j-core-2.15.0.jar")  # fmt: skip
+    assert finding_identity(a).path == "app/lib/log4j-core-*.jar"
+    assert finding_identity(a).matches(finding_identity(b))
+
+
+@pytest.mark.parametrize(
+    ("other", "same"),
+    [
+        (_vuln("cve-2021-1", "LODASH"), True),  # IDs and names compare case-insensitively
+        (_vuln("GHSA-xxxx", "lodash", aliases=("CVE-2021-1",)), True),  # an alias in common
+        (_vuln("CVE-2021-2", "lodash"), False),
+        (_vuln("CVE-2021-1", "underscore"), False),
+        (_vuln("CVE-2021-1", "lodash", pkg_type="pip"), False),  # another ecosystem
+        (_vuln("CVE-2021-1", "lodash", path="a/package.json"), True),  # one side has no path
+    ],
+)
+def test_identity_matches(other: Finding, same: bool) -> None:
+    base = _vuln("CVE-2021-1", "lodash")
+    assert finding_identity(base).matches(finding_identity(other)) is same
+
+
+def test_paths_must_agree_when_both_are_given() -> None:
+    a = _vuln("CVE-1", "minimist", path="app/node_modules/minimist/package.json")
+    b = _vuln("CVE-1", "minimist", path="app/node_modules/mkdirp/node_modules/minimist/package.json")
+    assert not finding_identity(a).matches(finding_identity(b))
+
+
+def test_trivy_and_grype_name_packages_differently_but_alike() -> None:
+    trivy = _vuln("CVE-1", "libssl1.1", "1.1.1c-r0", pkg_type="alpine",
+                  purl="pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2")  # fmt: skip
+    grype = _vuln("CVE-1", "libssl1.1", "1.1.1c-r0", pkg_type="apk", path="/lib/apk/db/installed",
+                  purl="pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&upstream=openssl", scanner="grype")  # fmt: skip
+    assert finding_identity(trivy) == finding_identity(grype)
+    jar_trivy = _vuln("CVE-2", "org.yaml:snakeyaml", "1.33", pkg_type="jar", path="app/app.jar",
+                      purl="pkg:maven/org.yaml/snakeyaml@1.33")  # fmt: skip
+    jar_grype = _vuln("CVE-2", "snakeyaml", "1.33", pkg_type="java-archive", path="/app/app.jar",
+                      purl="pkg:maven/org.yaml/snakeyaml@1.33", scanner="grype")  # fmt: skip
+    assert finding_identity(jar_trivy) == finding_identity(jar_grype)
+
+
+def test_real_trivy_and_grype_findings_of_one_image_match() -> None:
+    need_shared()
+    path = REAL / "trivy" / "trivy-integ--alpine-310.json"
+    trivy = read_report(str(path), path.read_bytes())
+    grype_path = TESTDATA / "merge" / "grype-alpine-310.json"
+    grype = read_report(str(grype_path), grype_path.read_bytes())
+    index = FindingIndex(trivy.findings)
+    found = [f for f in grype.findings if f in index]
+    # CVE-2019-1549 (libssl1.1, libcrypto1.1) and CVE-2019-1551 libssl1.1; CVE-2019-1563 is Grype's alone.
+    assert [(f.id, f.package.name if f.package else "") for f in found] == [
+        ("CVE-2019-1549", "libssl1.1"),
+        ("CVE-2019-1549", "libcrypto1.1"),
+        ("CVE-2019-1551", "libssl1.1"),
+    ]
+    assert image_identity(trivy).same_image(image_identity(grype))
+
+
+@pytest.mark.parametrize(
+    ("reference", "normal", "repo"),
+    [
+        ("alpine", "docker.io/library/alpine:latest", "docker.io/library/alpine"),
+        ("alpine:3.19", "docker.io/library/alpine:3.19", "docker.io/library/alpine"),
+        ("index.docker.io/library/alpine@sha256:" + "a" * 64, "docker.io/library/alpine@sha256:" + "a" * 64,
+         "docker.io/library/alpine"),
+        ("ghcr.io/Org/App:pr-12", "ghcr.io/org/app:pr-12", "ghcr.io/org/app"),
+        ("localhost:5000/app", "localhost:5000/app:latest", "localhost:5000/app"),
+        ("bkimminich/juice-shop:v12.10.2", "docker.io/bkimminich/juice-shop:v12.10.2", "docker.io/bkimminich/juice-shop"),
+        ("testdata/fixtures/images/alpine-310.tar.gz", "testdata/fixtures/images/alpine-310.tar.gz",
+         "testdata/fixtures/images/alpine-310.tar.gz"),
+    ],
+)  # fmt: skip
+def test_references(reference: str, normal: str, repo: str) -> None:
+    assert normalise_reference(reference) == normal
+    assert repository(reference) == repo
+
+
+def _image_scan(reference: str, image_id: str = "", digests: tuple[str, ...] = ()) -> Scan:
+    image = Image(reference=reference, image_id=image_id, repo_digests=digests)
+    return Scan(
+        source=reference, scanner="trivy", artifact=reference, artifact_type="container_image", image=image
+    )
+
+
+def test_same_image_and_same_repository() -> None:
+    main = image_identity(_image_scan("ghcr.io/org/app:main", "sha256:" + "1" * 64))
+    pr = image_identity(_image_scan("ghcr.io/org/app:pr-7", "sha256:" + "2" * 64))
+    pinned = image_identity(_image_scan("ghcr.io/org/app@sha256:" + "3" * 64))
+    same_digest = image_identity(_image_scan("", digests=("registry.local/app@sha256:" + "3" * 64,)))
+    assert not main.same_image(pr)
+    assert main.same_repository(pr)
+    assert pinned.same_image(same_digest)  # one manifest digest, two registries
+    assert not main.same_repository(image_identity(_image_scan("ghcr.io/org/other:main")))
+
+
+def test_grouping_never_joins_two_image_ids() -> None:
+    a = image_identity(_image_scan("app:1", "sha256:" + "1" * 64))
+    b = image_identity(_image_scan("app:1"))  # no image ID: could be either
+    c = image_identity(_image_scan("app:1", "sha256:" + "2" * 64))
+    d = image_identity(_image_scan("other:1"))
+    assert group_indices([a, b, c, d]) == [[0, 1], [2], [3]]
+
+
+def test_real_reports_of_one_image_group_together() -> None:
+    need_shared()
+    names = [
+        "trivy/trivy-integ--alpine-39.json",
+        "trivy/trivy-integ--alpine-310.json",
+        "trivy/trivy-integ--alpine-39-high-critical.json",
+        "trivy/securecodebox-trivy--juice-shop-v12.10.2.json",
+        "trivy/securecodebox-trivy--juice-shop-v12.10.2-empty-results.json",
+    ]
+    scans = [read_report(n, (REAL / n).read_bytes()) for n in names]
+    assert group_indices([image_identity(s) for s in scans]) == [[0, 2], [1], [3, 4]]

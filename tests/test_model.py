@@ -1,0 +1,51 @@
+"""The normalized model."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import ValidationError
+
+from gate.model import Finding, FindingKind, FixState, Image, Severity
+
+
+def test_severity_is_ordered() -> None:
+    ordered = [
+        Severity.UNKNOWN,
+        Severity.NEGLIGIBLE,
+        Severity.LOW,
+        Severity.MEDIUM,
+        Severity.HIGH,
+        Severity.CRITICAL,
+    ]
+    shuffled = [ordered[i] for i in (3, 5, 0, 2, 4, 1)]
+    assert sorted(shuffled) == ordered
+    assert Severity.HIGH >= Severity.HIGH
+    assert Severity.CRITICAL > Severity.HIGH
+    assert Severity.LOW < Severity.MEDIUM
+    assert Severity.UNKNOWN <= Severity.NEGLIGIBLE
+
+
+@pytest.mark.parametrize(
+    ("text", "severity"),
+    [("HIGH", Severity.HIGH), ("Critical", Severity.CRITICAL), (" low ", Severity.LOW), ("Negligible", Severity.NEGLIGIBLE),
+     ("moderate", Severity.MEDIUM), ("", Severity.UNKNOWN), (None, Severity.UNKNOWN), ("bogus", Severity.UNKNOWN)],
+)  # fmt: skip
+def test_severity_parse(text: str | None, severity: Severity) -> None:
+    assert Severity.parse(text) is severity
+
+
+def test_finding_is_frozen_and_strict() -> None:
+    finding = Finding(kind=FindingKind.VULNERABILITY, id="CVE-1", aliases=("GHSA-1",), scanner="grype",
+                      fix_state=FixState.FIXED)  # fmt: skip
+    assert finding.fixable
+    assert finding.all_ids == ("CVE-1", "GHSA-1")
+    with pytest.raises(ValidationError):
+        finding.id = "CVE-2"
+    with pytest.raises(ValidationError):
+        Finding.model_validate({"kind": "vulnerability", "id": "CVE-1", "scanner": "grype", "colour": "red"})
+
+
+def test_image_label_lookup() -> None:
+    image = Image(labels=(("org.opencontainers.image.source", "https://example.com/repo"),))
+    assert image.label("org.opencontainers.image.source") == "https://example.com/repo"
+    assert image.label("missing") is None

