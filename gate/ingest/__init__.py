@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError
 from gate.ingest import grype, trivy
-from gate.ingest._text import json_document
+from gate.ingest._text import first_byte, json_document
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -63,7 +63,7 @@ def read_report(path: str, data: bytes) -> Scan:
 def parse_report(document: bytes, source: str, warnings: list[str] | None = None) -> Scan:
     """Parse one JSON document (UTF-8 bytes) into a Scan. Raises InputError with what to do."""
     warnings = warnings or []
-    first = document.lstrip()[:1]
+    first = first_byte(document)
     if first == b"{":
         envelope = _validate(_ENVELOPE, document, source)
         return _from_object(envelope, source, warnings)

@@ -11,7 +11,7 @@ import re
 
 from gate.errors import InputError
 
-__all__ = ["json_document"]
+__all__ = ["first_byte", "json_document"]
 
 # A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
 # Trivy list form). `[0000]  WARN ...` is a log line, not JSON.
@@ -25,7 +25,7 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
     Raises InputError for empty or blank content, undecodable text, or text without a JSON document.
     """
     data = _to_utf8(data, source)
-    if not data.strip():
+    if not data or data.isspace():
         raise InputError(f"{source}: the file is empty; the scanner produced no report (check the scan step)")
     match = _DOCUMENT_START.search(data)
     if match is None or not data[: match.start()].strip():
@@ -46,6 +46,15 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
         "(send the scanner's log to stderr)"
     )
     return data[match.start() :], [warning]
+
+
+def first_byte(data: bytes) -> bytes:
+    """The first non-whitespace byte of `data` (empty when there is none), without copying `data`."""
+    found = _FIRST.search(data)
+    return found.group(0) if found else b""
+
+
+_FIRST = re.compile(rb"[^ \t\r\n]")
 
 
 def _to_utf8(data: bytes, source: str) -> bytes:

@@ -204,24 +204,56 @@ def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[s
 
 
 def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
+    pool = _Pool()
     for result in results:
         target = result.Target or ""
-        for vuln in result.Vulnerabilities or ():
-            yield _vulnerability(vuln, target, result.Type or "")
+        # Consume the wire objects as they are converted, so the two forms of a large report are not held
+        # in memory at the same time (the strings themselves are shared, not copied).
+        vulns = list(reversed(result.Vulnerabilities or ()))
+        result.Vulnerabilities = None
+        while vulns:
+            yield _vulnerability(vulns.pop(), target, result.Type or "", pool)
         for secret in result.Secrets or ():
-            yield _secret(secret, target)
+            yield _secret(secret, target, pool)
         for misconf in result.Misconfigurations or ():
             if (misconf.Status or "FAIL").upper() == "FAIL":
-                yield _misconfiguration(misconf, target)
+                yield _misconfiguration(misconf, target, pool)
         for lic in result.Licenses or ():
             yield _license(lic, target)
         for modified in result.ExperimentalModifiedFindings or ():
-            finding = _modified(modified, target, result.Type or "", source)
+            finding = _modified(modified, target, result.Type or "", source, pool)
             if finding is not None:
                 yield finding
 
 
-def _vulnerability(v: _Vulnerability, target: str, pkg_type: str) -> Finding:
+class _Pool:
+    """Shares equal sub-objects (layers, CVSS scores) between the findings of one report.
+
+    They are frozen, so sharing is safe; a report repeats the same few layers and vectors thousands of times.
+    """
+
+    def __init__(self) -> None:
+        self._layers: dict[tuple[str, str, str], Layer] = {}
+        self._scores: dict[tuple[str, str, float | None, str], Cvss] = {}
+
+    def layer(self, wire: _Layer | None) -> Layer | None:
+        if wire is None or not (wire.Digest or wire.DiffID):
+            return None
+        key = (wire.Digest or "", wire.DiffID or "", wire.CreatedBy or "")
+        found = self._layers.get(key)
+        if found is None:
+            found = self._layers[key] = Layer(digest=key[0], diff_id=key[1], created_by=key[2])
+        return found
+
+    def cvss(self, source: str, version: str, score: float | None, vector: str) -> Cvss:
+        key = (source, version, score, vector)
+        found = self._scores.get(key)
+        if found is None:
+            found = self._scores[key] = Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+        return found
+
+
+def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -> Finding:
     fixed = v.FixedVersion or ""
     status = (v.Status or "").lower()
     if fixed:
@@ -252,9 +284,9 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str) -> Finding:
         target=target,
         fix_state=fix_state,
         fixed_versions=tuple(s.strip() for s in fixed.split(",") if s.strip()),
-        cvss=tuple(_cvss(v.CVSS or {})),
+        cvss=tuple(_cvss(v.CVSS or {}, pool)),
         published=_date(v.PublishedDate),
-        layer=_layer(v.Layer),
+        layer=pool.layer(v.Layer),
         url=v.PrimaryURL or "",
         scanner="trivy",
     )
@@ -263,17 +295,17 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str) -> Finding:
 _VENDOR_SEVERITY = {0: "UNKNOWN", 1: "LOW", 2: "MEDIUM", 3: "HIGH", 4: "CRITICAL"}
 
 
-def _cvss(scores: dict[str, _Cvss]) -> Iterator[Cvss]:
+def _cvss(scores: dict[str, _Cvss], pool: _Pool) -> Iterator[Cvss]:
     for source in sorted(scores):
         entry = scores[source]
         for prefix, version in _CVSS_VERSIONS:
             score = getattr(entry, f"{prefix}Score")
             vector = getattr(entry, f"{prefix}Vector") or ""
             if score is not None or vector:
-                yield Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+                yield pool.cvss(source, version, score, vector)
 
 
-def _secret(s: _Secret, target: str) -> Finding:
+def _secret(s: _Secret, target: str, pool: _Pool) -> Finding:
     return Finding(
         kind=FindingKind.SECRET,
         id=s.RuleID,
@@ -281,12 +313,12 @@ def _secret(s: _Secret, target: str) -> Finding:
         severity=Severity.parse(s.Severity),
         target=target,
         package=Package(name=target, path=target) if target else None,
-        layer=_layer(s.Layer),
+        layer=pool.layer(s.Layer),
         scanner="trivy",
     )
 
 
-def _misconfiguration(m: _Misconfiguration, target: str) -> Finding:
+def _misconfiguration(m: _Misconfiguration, target: str, pool: _Pool) -> Finding:
     return Finding(
         kind=FindingKind.MISCONFIG,
         id=m.ID,
@@ -295,7 +327,7 @@ def _misconfiguration(m: _Misconfiguration, target: str) -> Finding:
         description=" ".join(p for p in (m.Message, m.Resolution) if p) or (m.Description or ""),
         severity=Severity.parse(m.Severity),
         target=target,
-        layer=_layer(m.Layer),
+        layer=pool.layer(m.Layer),
         url=m.PrimaryURL or "",
         scanner="trivy",
     )
@@ -321,7 +353,7 @@ _MODIFIED_KINDS: dict[str, type[_Wire]] = {
 }
 
 
-def _modified(m: _Modified, target: str, pkg_type: str, source: str) -> Finding | None:
+def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: _Pool) -> Finding | None:
     kind = (m.Type or "").lower()
     wire = _MODIFIED_KINDS.get(kind)
     if wire is None or m.Finding is None:
@@ -331,22 +363,16 @@ def _modified(m: _Modified, target: str, pkg_type: str, source: str) -> Finding 
     except ValidationError as exc:
         raise InputError(f"{source}: ExperimentalModifiedFindings: {exc.errors()[0]['msg']}") from None
     if isinstance(parsed, _Vulnerability):
-        finding = _vulnerability(parsed, target, pkg_type)
+        finding = _vulnerability(parsed, target, pkg_type, pool)
     elif isinstance(parsed, _Secret):
-        finding = _secret(parsed, target)
+        finding = _secret(parsed, target, pool)
     elif isinstance(parsed, _Misconfiguration):
-        finding = _misconfiguration(parsed, target)
+        finding = _misconfiguration(parsed, target, pool)
     else:
         assert isinstance(parsed, _License)
         finding = _license(parsed, target)
     suppression = Suppression(status=m.Status or "", statement=m.Statement or "", source=m.Source or "")
     return finding.model_copy(update={"suppressed": suppression})
-
-
-def _layer(layer: _Layer | None) -> Layer | None:
-    if layer is None or not (layer.Digest or layer.DiffID):
-        return None
-    return Layer(digest=layer.Digest or "", diff_id=layer.DiffID or "", created_by=layer.CreatedBy or "")
 
 
 def _date(text: str | None) -> date | None:

@@ -17,7 +17,6 @@ from gate.policy.decision import (
     WaivedFinding,
 )
 from gate.policy.image_checks import CHECKS
-from gate.policy.licenses import is_allowed, is_denied
 from gate.policy.matching import (
     annotate_counted,
     counted_note,
@@ -26,11 +25,11 @@ from gate.policy.matching import (
     skip_note,
     vex_result,
 )
-from gate.policy.schema import Match, Policy, Rule
+from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel
 from gate.policy.waivers import WaiverBook
 
-__all__ = ["evaluate", "matches"]
+__all__ = ["evaluate"]
 
 _ACTION_ORDER = {Action.FAIL: 0, Action.WARN: 1, Action.INFO: 2, Action.OFF: 3}
 
@@ -157,80 +156,6 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         waivers=book.statuses(),
         notes=tuple(notes),
     )
-
-
-def matches(finding: Finding, match: Match, *, today: date) -> bool:
-    """True when `finding` satisfies every key of `match` (absent keys match anything).
-
-    Numeric keys whose data the report lacks (EPSS, CVSS, ages) do not match, except `age_days` and
-    `fix_age_days`, where an unknown age counts as old so that an age limit fails closed.
-    """
-    if match.kind is not None and finding.kind not in match.kind:
-        return False
-    if match.severity is not None and finding.severity not in match.severity:
-        return False
-    if match.fixable is not None and finding.fixable is not match.fixable:
-        return False
-    if match.kev is not None and bool(finding.kev) is not match.kev:
-        return False
-    if match.epss is not None and (finding.epss is None or not match.epss.test(finding.epss)):
-        return False
-    if match.epss_percentile is not None and (
-        finding.epss_percentile is None or not match.epss_percentile.test(finding.epss_percentile)
-    ):
-        return False
-    if match.cvss is not None:
-        score = _best_cvss(finding)
-        if score is None or not match.cvss.test(score):
-            return False
-    age = match.age_days
-    if age is not None and finding.published is not None and not age.test((today - finding.published).days):
-        return False
-    fix_age = match.fix_age_days
-    if (
-        fix_age is not None
-        and finding.fix_date is not None
-        and not fix_age.test((today - finding.fix_date).days)
-    ):
-        return False
-    package = finding.package
-    if match.package is not None and (package is None or not _any_glob(package.name, match.package)):
-        return False
-    if match.package_type is not None and (
-        package is None or not _any_glob(package.type, match.package_type)
-    ):
-        return False
-    if match.purl is not None and (package is None or not _any_glob(package.purl, match.purl)):
-        return False
-    if match.ids is not None:
-        wanted = {i.upper() for i in match.ids}
-        if not any(i.upper() in wanted for i in finding.all_ids):
-            return False
-    if match.layer is not None and (finding.origin or "own") != match.layer:
-        return False  # an unknown origin counts as own: `layer = "own"` fails closed
-    if match.license_allow is not None or match.license_deny is not None:
-        if finding.kind is not FindingKind.LICENSE:
-            return False
-        if match.license_allow is not None and is_allowed(finding.id, match.license_allow):
-            return False
-        if match.license_deny is not None and not is_denied(finding.id, match.license_deny):
-            return False
-    return True
-
-
-def _best_cvss(finding: Finding) -> float | None:
-    """The highest v3/v4 base score, else v2 (sources are compared as equals)."""
-    modern = [c.score for c in finding.cvss if c.score is not None and c.version in ("3", "4")]
-    if modern:
-        return max(modern)
-    legacy = [c.score for c in finding.cvss if c.score is not None]
-    return max(legacy) if legacy else None
-
-
-def _any_glob(value: str, patterns: Sequence[str]) -> bool:
-    from fnmatch import fnmatchcase
-
-    return any(fnmatchcase(value, p) for p in patterns)
 
 
 def _budget_result(rule: Rule, count: int, existing: int = 0) -> RuleResult:

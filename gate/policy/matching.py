@@ -30,6 +30,7 @@ __all__ = [
     "check_match",
     "chosen_cvss",
     "counted_note",
+    "matches",
     "missing_intel_result",
     "screen",
     "skip_note",
@@ -136,6 +137,11 @@ def check_match(
         out.append(_check("ids", bool(hit), detail))
     out.extend(_layer_and_licence(finding, match))
     return tuple(out)
+
+
+def matches(finding: Finding, match: Match, *, today: date) -> bool:
+    """True when no key of `match` fails for `finding` (keys whose data is missing do not count against it)."""
+    return not any(c.state is KeyState.FAIL for c in check_match(finding, match, today=today))
 
 
 def _layer_and_licence(finding: Finding, match: Match) -> list[KeyCheck]:
@@ -255,14 +261,27 @@ class Screen:
         return ", ".join(DATA_KEYS[k] for k in self.missing.get(index, ()))
 
 
+def _ruled_out(finding: Finding, match: Match) -> bool:
+    """True when kind, severity or fixable already rule the finding out: the common case, decided without
+    building the explanations `check_match` writes (same tests as there)."""
+    return (
+        (match.kind is not None and finding.kind not in match.kind)
+        or (match.severity is not None and finding.severity not in match.severity)
+        or (match.fixable is not None and finding.fixable is not match.fixable)
+    )
+
+
 def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today: date) -> Screen:
     """Check `rule.match` against every finding; missing data is handled by the rule's on_missing_intel."""
     assert rule.match is not None
     mode = rule.on_missing_intel or settings.on_missing_intel
     hits: list[int] = []
     missing: dict[int, tuple[str, ...]] = {}
+    match = rule.match
     for i, finding in enumerate(findings):
-        checks = check_match(finding, rule.match, today=today, cvss_source=settings.cvss_source)
+        if _ruled_out(finding, match):
+            continue
+        checks = check_match(finding, match, today=today, cvss_source=settings.cvss_source)
         if any(c.state is KeyState.FAIL for c in checks):
             continue
         lacking = tuple(c.key for c in checks if c.state is KeyState.MISSING)

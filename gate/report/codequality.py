@@ -8,13 +8,12 @@ image's stable pseudo-path at line 1. The format is in PLATFORMS.md C.2.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from gate.model import Severity
 from gate.policy.decision import Action, Decision, ImageDecision, Violation
 from gate.report import _text
-from gate.report._common import FileLocation, digest, image_keys, pseudo_path
+from gate.report._common import FileLocation, digest, image_keys, pseudo_path, to_json
 
 __all__ = ["render"]
 
@@ -50,7 +49,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
             seen.add(fingerprint)
             entry["fingerprint"] = fingerprint
             entries.append(entry)
-    return json.dumps(entries, indent=2, ensure_ascii=False) + "\n"
+    return to_json(entries)
 
 
 def _entry(v: Violation, image: ImageDecision, key: str, location: FileLocation | None) -> dict[str, Any]:

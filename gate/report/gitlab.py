@@ -9,7 +9,6 @@ Descriptions and solutions are GitLab-flavoured Markdown, so report text is Mark
 
 from __future__ import annotations
 
-import json
 import re
 import uuid
 from typing import Any
@@ -19,7 +18,7 @@ from gate.errors import OutputError
 from gate.model import Finding, FindingKind, Severity
 from gate.policy.decision import Decision, ImageDecision
 from gate.report import _text
-from gate.report._common import advisory_url, image_keys, items, joined
+from gate.report._common import advisory_url, image_keys, items, joined, to_json
 
 __all__ = ["DEFAULT_SCHEMA_VERSION", "render"]
 
@@ -79,7 +78,7 @@ def render(decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION) 
         "vulnerabilities": vulnerabilities,
         "remediations": [],
     }
-    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+    return to_json(report)
 
 
 def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:

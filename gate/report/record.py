@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pydantic_core
 from pydantic import ValidationError
 
 from gate.errors import InputError
@@ -32,12 +33,19 @@ RECORD_VERSION = 1
 
 
 def render(decision: Decision) -> str:
-    """The decision record as JSON text (sorted keys, two-space indent, trailing newline)."""
-    return json.dumps(record(decision), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    """The decision record as JSON text (two-space indent, keys in a fixed order, trailing newline)."""
+    # pydantic-core serializes the embedded models and the rest in one pass, in Rust; the key order is
+    # fixed by the code below, so the text is deterministic without sorting.
+    return pydantic_core.to_json(_document(decision), indent=2).decode("utf-8") + "\n"
 
 
 def record(decision: Decision) -> dict[str, Any]:
-    """The decision record as a JSON-ready dict."""
+    """The decision record as a JSON-ready dict (what `render` writes, parsed back)."""
+    parsed: dict[str, Any] = json.loads(render(decision))
+    return parsed
+
+
+def _document(decision: Decision) -> dict[str, Any]:
     violations = [_violation(v, image) for image in decision.images for v in image.violations]
     waived = [
         {
@@ -155,19 +163,17 @@ def _finding_ref(f: Finding) -> dict[str, Any]:
 
 
 # --- full fidelity: what `gate merge` needs to rebuild the Decision ---------------------------------------
-
-
-def _full(f: Finding) -> dict[str, Any]:
-    return f.model_dump(mode="json")
+# Each finding is written once, in `outcomes`; violations and waived findings point at it by index.
 
 
 def _detail(image: ImageDecision) -> dict[str, Any]:
     """The parts of an image decision the summary keys above leave out, in full (for load_record)."""
+    index = {id(o.finding): i for i, o in enumerate(image.outcomes)}
     return {
-        "image": image.image.model_dump(mode="json") if image.image is not None else None,
+        "image": _redacted(image.image),
         "outcomes": [
             {
-                "finding": _full(o.finding),
+                "finding": o.finding,
                 "action": o.action.value if o.action is not None else None,
                 "rules": list(o.rules),
                 "waiver": o.waiver_id,
@@ -182,13 +188,13 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
                 "id": v.id,
                 "severity": v.severity.value,
                 "message": v.message,
-                "finding": _full(v.finding) if v.finding is not None else None,
+                "outcome": index[id(v.finding)] if v.finding is not None else None,
             }
             for v in image.violations
         ],
         "waived": [
             {
-                "finding": _full(w.finding),
+                "outcome": index[id(w.finding)],
                 "waiver": w.waiver_id,
                 "reason": w.reason,
                 "expires": w.expires.isoformat(),
@@ -197,9 +203,16 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
             }
             for w in image.waived
         ],
-        "suppressed_findings": [_full(f) for f in image.suppressed],
-        "baseline": image.baseline.model_dump(mode="json") if image.baseline is not None else None,
+        "suppressed_findings": list(image.suppressed),
+        "baseline": image.baseline,
     }
+
+
+def _redacted(image: Image | None) -> Image | None:
+    """The image facts without environment values: they may hold credentials (names are kept)."""
+    if image is None:
+        return None
+    return image.model_copy(update={"env": tuple(e.split("=", 1)[0] + "=<redacted>" for e in image.env)})
 
 
 def load_record(text: str | bytes, source: str) -> Decision:
@@ -228,7 +241,7 @@ def load_record(text: str | bytes, source: str) -> Decision:
             policy=data["policy"],
             images=images,
         )
-    except (KeyError, TypeError, ValueError, ValidationError) as exc:
+    except (KeyError, TypeError, ValueError, IndexError, ValidationError) as exc:
         raise InputError(f"{source}: the decision record is incomplete or damaged ({_why(exc)})") from None
 
 
@@ -240,6 +253,12 @@ def _why(exc: Exception) -> str:
     if isinstance(exc, KeyError):
         return f"missing {exc.args[0]!r}; it may come from an older gate, re-run gate check --json"
     return str(exc) or type(exc).__name__
+
+
+def _finding_at(outcomes: tuple[FindingOutcome, ...], index: object) -> Finding:
+    if not isinstance(index, int) or isinstance(index, bool) or not 0 <= index < len(outcomes):
+        raise ValueError(f"outcome index {index!r} is out of range")
+    return outcomes[index].finding
 
 
 def _load_image(item: dict[str, Any]) -> ImageDecision:
@@ -289,13 +308,13 @@ def _load_image(item: dict[str, Any]) -> ImageDecision:
             id=v["id"],
             severity=v["severity"],
             message=v["message"],
-            finding=Finding.model_validate(v["finding"]) if v["finding"] is not None else None,
+            finding=_finding_at(outcomes, v["outcome"]) if v["outcome"] is not None else None,
         )
         for v in item["violations"]
     )
     waived = tuple(
         WaivedFinding(
-            finding=Finding.model_validate(w["finding"]),
+            finding=_finding_at(outcomes, w["outcome"]),
             waiver_id=w["waiver"],
             reason=w["reason"],
             expires=w["expires"],

@@ -11,7 +11,6 @@ the run's properties. The limits are in PLATFORMS.md A.
 from __future__ import annotations
 
 import gzip
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +36,7 @@ from gate.report._common import (
     kind_word,
     pseudo_path,
     security_score,
+    to_json,
 )
 
 __all__ = ["MAX_GZIP_BYTES", "MAX_RUNS", "SCHEMA_URI", "category", "render"]
@@ -105,7 +105,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
         log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=runs)
         document = _serialize(log)
         ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
-        text = json.dumps(ordered, indent=2, ensure_ascii=False) + "\n"
+        text = to_json(ordered)
         if len(gzip.compress(text.encode("utf-8"), mtime=0)) <= MAX_GZIP_BYTES:
             return text
     raise OutputError(

@@ -9,7 +9,8 @@ import pytest
 from gate.ingest import read_report
 from gate.ingest.layers import attribute, base_boundary
 from gate.model import Finding, FindingKind, FixState, Image, Layer, Scan, Severity
-from gate.policy.engine import evaluate, matches
+from gate.policy.engine import evaluate
+from gate.policy.matching import matches
 from gate.policy.schema import Match, load_policy
 from tests.conftest import GENERATED, REAL, TODAY, need_shared
 

@@ -516,7 +516,7 @@ def test_licence_expressions() -> None:
 
 
 def test_licence_keys_never_match_other_kinds() -> None:
-    from gate.policy.engine import matches
+    from gate.policy.matching import matches
     from gate.policy.schema import Match
 
     vuln = licence("GPL-2.0").model_copy(update={"kind": FindingKind.VULNERABILITY})

@@ -57,3 +57,21 @@ def test_schema_documents_every_top_level_key(validator: jsonschema.Draft202012V
     assert set(data) <= set(document["properties"])
     assert set(data["images"][0]) <= set(document["$defs"]["image"]["properties"])
     assert set(data["violations"][0]) <= set(document["$defs"]["violation"]["properties"])
+
+
+def test_record_redacts_environment_values_and_round_trips() -> None:
+    from gate.model import Image, Scan
+    from gate.policy.engine import evaluate
+    from gate.policy.schema import load_policy
+    from gate.report.record import load_record, render
+    from tests.conftest import TODAY
+
+    image = Image(reference="app:1", config_known=True, user="0", env=("PASSWORD=hunter2", "PATH=/usr/bin"))
+    scan = Scan(
+        source="r.json", scanner="trivy", artifact="app:1", artifact_type="container_image", image=image
+    )
+    text = render(evaluate(scan, load_policy("builtin:strict"), today=TODAY))
+    assert "hunter2" not in text
+    assert "PASSWORD=<redacted>" in text
+    again = load_record(text, "d.json")
+    assert render(again) == text

@@ -154,6 +154,12 @@ jobs:
         uses: ./
         with:
           reports: reports/not-there.json reports/clean.trivy.json
+      - id: bad_input
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+          fail-on: sometimes
       - id: clean
         uses: ./
         with:
@@ -211,7 +217,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     assert TOKEN not in run.log, "the token was printed"
     assert run.job_result == "success", run.log[-4000:]
     steps = json.loads((out / "steps.json").read_text(encoding="utf-8"))
-    names = ("warn", "warn_fails", "meta", "never", "missing", "clean")
+    names = ("warn", "warn_fails", "meta", "never", "missing", "bad_input", "clean")
     outcome = {name: steps[name]["outcome"] for name in names}
     assert outcome == {
         "warn": "success",  # a warning passes with fail-on: fail
@@ -219,6 +225,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         "meta": "success",  # image-metadata, baseline and policy reach the gate: no warning left
         "never": "success",  # report only: a failing image does not fail the step
         "missing": "failure",  # no decision (exit 2) fails the step whatever fail-on says
+        "bad_input": "failure",  # an unknown fail-on value is refused
         "clean": "success",
     }
     verdicts = {name: steps[name]["outputs"]["verdict"] for name in outcome}
@@ -228,6 +235,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         "meta": "pass",
         "never": "fail",
         "missing": "error",
+        "bad_input": "error",
         "clean": "pass",
     }
     assert steps["never"]["outputs"]["failed-count"] == "2"
