@@ -307,10 +307,10 @@ def skip_note(rule: Rule, scr: Screen, count: int) -> str:
     """The note for `count` findings a rule skipped for missing data (mode skip), else ``."""
     if scr.mode is not MissingIntel.SKIP or not count:
         return ""
-    noun = "finding was" if count == 1 else "findings were"
+    noun = "finding" if count == 1 else "findings"
     return (
-        f"rule {rule.id}: {count} {noun} not checked because their {_kinds(scr, list(scr.missing))} is unknown "
-        "(on_missing_intel = skip); give --kev/--epss or a report that has the data"
+        f"rule {rule.id} skipped {count} {noun}: {_kinds(scr, list(scr.missing))} unknown "
+        "(give --kev/--epss, or a report that carries it)"
     )
 
 

@@ -84,7 +84,7 @@ def test_kev_url_then_offline_from_the_cache(tmp_path: Path, feed_server: HTTPSe
     common = [_report(), "--policy", policy, "--today", "2026-11-27", "--kev", url, "--intel-cache", cache]
     code, out, _ = _run(tmp_path, "check", *common)
     assert code == 1
-    assert "FAIL kev: kev (2 findings match)" in out
+    assert "FAIL kev: kev: 2 findings match" in out
     feed_server.clear()
     code, out, _ = _run(tmp_path, "check", *common, "--offline")
     assert code == 1

@@ -149,15 +149,15 @@ def test_skip_notes_it_and_a_rule_overrides_the_setting(tmp_path: Path) -> None:
     )
     decision = evaluate(_trivy(), _policy(tmp_path, text), today=TODAY)
     assert decision.verdict is Verdict.PASS
-    [note] = [n for n in decision.images[0].notes if n.startswith("rule kev:")]
-    assert "not checked because their KEV status is unknown (on_missing_intel = skip)" in note
+    [note] = [n for n in decision.images[0].notes if n.startswith("rule kev skipped")]
+    assert "skipped 6 findings: KEV status unknown" in note
 
 
 def test_default_preset_notes_missing_kev_and_fails_nothing_for_it() -> None:
     scan = _trivy()
     decision = evaluate(scan, load_policy("builtin:default"), today=TODAY)
     assert not any(v.rule_id == "known-exploited" for v in decision.violations)
-    assert any(n.startswith("rule known-exploited:") for n in decision.images[0].notes)
+    assert any(n.startswith("rule known-exploited skipped") for n in decision.images[0].notes)
 
 
 def test_trivy_has_no_fix_date(tmp_path: Path) -> None:
