@@ -56,9 +56,8 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     caught: dict[int, list[Rule]] = {}
     would_catch: dict[int, list[str]] = {}
     notes: list[str] = list(scan.warnings)
-    unchecked: list[
-        tuple[Rule, Finding, str]
-    ] = []  # on_missing_intel = "warn": findings a rule could not check
+    # on_missing_intel = "warn": (rule, finding, what it lacked) for findings a rule could not check
+    unchecked: list[tuple[Rule, Finding, str]] = []
     for rule in policy.rules:
         if rule.action is Action.OFF:
             continue

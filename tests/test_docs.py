@@ -1,0 +1,154 @@
+"""The documentation says what the code does: README examples, docs/cli.md help texts, policy snippets.
+
+Regenerate docs/cli.md with `UPDATE_DOCS=1 python -m pytest tests/test_docs.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+from gate.cli import main
+from gate.errors import PolicyError
+from gate.policy.schema import load_policy
+from tests.conftest import ROOT, TESTDATA, TODAY
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:
+    import tomli as tomllib
+
+README = ROOT / "README.md"
+CLI_DOC = ROOT / "docs" / "cli.md"
+
+COMMANDS = [
+    [],
+    ["check"],
+    ["merge"],
+    ["explain"],
+    ["policy"],
+    ["policy", "validate"],
+    ["policy", "init"],
+    ["policy", "schema"],
+    ["policy", "import"],
+    ["comment"],
+    ["outputs"],
+]
+
+CLI_INTRO = """# Command line
+
+`gate` has one job in a pipeline, `gate check`; the other commands prepare policies, explain decisions and
+connect CI platforms. Every command exits with one of three codes:
+
+| code | meaning |
+| --- | --- |
+| 0 | pass (warnings allowed); for the helper commands: done |
+| 1 | the policy failed (`gate check`, `gate merge`) |
+| 2 | usage, policy-file or input error: one line on stderr says what was wrong and what to do |
+
+A count is never an exit code, and a flag is never silently ignored. Bad input (an empty, truncated,
+mis-encoded or foreign file) is exit 2, never a pass. An internal error also exits 2 and says it is a bug;
+`--debug` adds the traceback.
+
+Typical use:
+
+```sh
+gate check trivy.json                                   # ./gate.toml if present, else builtin:default
+gate check trivy.json grype.json --policy builtin:strict \\
+    --json decision.json --sarif gate.sarif --summary summary.md --junit TEST-gate.xml \\
+    --gitlab-report gl-container-scanning-report.json --codequality gl-code-quality-report.json
+gate check trivy.json --image-metadata inspect.json --baseline main-trivy.json --kev kev.json --vex app.vex.json
+gate explain CVE-2024-3094 trivy.json
+gate merge decisions/*.json --summary summary.md --sarif sarif/
+gate policy init && gate policy validate gate.toml
+```
+
+The help of each command follows (this page is checked against `--help` by the tests).
+"""
+
+
+def _help(args: list[str]) -> str:
+    out = io.StringIO()
+    code = main([*args, "--help"], stdout=out, stderr=io.StringIO(), env={}, today=TODAY)
+    assert code == 0
+    return out.getvalue()
+
+
+def render_cli_doc() -> str:
+    """docs/cli.md as the current --help texts make it."""
+    parts = [CLI_INTRO]
+    for args in COMMANDS:
+        title = " ".join(["gate", *args])
+        parts.append(f"\n## `{title}`\n\n```\n{_help(args).rstrip()}\n```\n")
+    return "".join(parts)
+
+
+@pytest.fixture(autouse=True)
+def _fixed_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+
+
+@pytest.mark.skipif(sys.version_info[:2] != (3, 11), reason="argparse lays out help differently per Python")
+def test_cli_doc_matches_help() -> None:
+    expected = render_cli_doc()
+    if os.environ.get("UPDATE_DOCS"):
+        CLI_DOC.write_text(expected, encoding="utf-8")
+    assert CLI_DOC.read_text(encoding="utf-8") == expected, "run UPDATE_DOCS=1 pytest tests/test_docs.py"
+
+
+def _quick_start(path: Path) -> str:
+    section = path.read_text(encoding="utf-8").split("## Quick start", 1)[1]
+    found = re.search(r"```yaml\n(.*?)```", section, re.S)
+    assert found, f"{path} has no yaml block under Quick start"
+    return found.group(1)
+
+
+@pytest.mark.parametrize("doc", ["github.md", "gitlab.md"])
+def test_readme_carries_the_tested_quick_starts(doc: str) -> None:
+    assert _quick_start(ROOT / "docs" / doc) in README.read_text(encoding="utf-8")
+
+
+def test_readme_log_example_is_real_output() -> None:
+    text = README.read_text(encoding="utf-8")
+    found = re.search(r"## What the gate says\n\n.*?```\n(.*?)```", text, re.S)
+    assert found
+    out = io.StringIO()
+    code = main(
+        ["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--today", TODAY.isoformat()],
+        stdout=out,
+        stderr=io.StringIO(),
+        env={},
+    )
+    assert code == 1
+    assert found.group(1) == out.getvalue()
+
+
+def _toml_blocks(path: Path) -> list[str]:
+    return re.findall(r"```toml\n(.*?)```", path.read_text(encoding="utf-8"), re.S)
+
+
+WHOLE_POLICY = re.compile(r"^(version|extends|\[\[rules\]\]|\[\[waivers\]\]|\[settings\]|\[merge\])", re.M)
+
+
+@pytest.mark.parametrize("doc", ["policy.md", "image-checks.md", "risk.md", "baseline.md"])
+def test_policy_snippets_in_docs_are_valid(doc: str, tmp_path: Path) -> None:
+    path = ROOT / "docs" / doc
+    checked = 0
+    for block in _toml_blocks(path):
+        body = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("#"))
+        if not WHOLE_POLICY.match(body.lstrip()):
+            continue  # a fragment such as one `match = ...` line
+        tomllib.loads(block)
+        policy_file = tmp_path / "gate.toml"
+        policy_file.write_text(block, encoding="utf-8")
+        try:
+            load_policy(str(policy_file))
+        except PolicyError as exc:
+            pytest.fail(f"{doc}: a policy snippet is invalid:\n{block}\n{exc}")
+        checked += 1
+    assert checked > 0, f"{doc} has no whole policy snippet"
