@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import codecs
 import re
+from datetime import datetime
 
 from gate.errors import InputError
 
-__all__ = ["first_byte", "json_document"]
+__all__ = ["first_byte", "json_document", "parse_timestamp"]
 
 # A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
 # Trivy list form). `[0000]  WARN ...` is a log line, not JSON.
@@ -55,6 +56,32 @@ def first_byte(data: bytes) -> bytes:
 
 
 _FIRST = re.compile(rb"[^ \t\r\n]")
+
+
+_TIMESTAMP = re.compile(
+    r"(?P<base>\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(?::\d{2})?)(?:\.(?P<fraction>\d+))?(?P<zone>[Zz]|[+-]\d{2}:?\d{2})?"
+)
+
+
+def parse_timestamp(text: str) -> datetime | None:
+    """An RFC 3339 timestamp as scanners and image tools write it (nanoseconds, `Z`), or None if it is not one.
+
+    Python 3.10's `fromisoformat` takes neither `Z` nor more than six fractional digits, so normalise first.
+    """
+    found = _TIMESTAMP.fullmatch(text.strip())
+    if found is None:
+        return None
+    fraction = (found.group("fraction") or "")[:6]
+    zone = found.group("zone") or ""
+    zone = "+00:00" if zone in ("Z", "z") else zone
+    if zone and ":" not in zone:
+        zone = f"{zone[:3]}:{zone[3:]}"
+    try:
+        return datetime.fromisoformat(
+            found.group("base") + (f".{fraction.ljust(6, '0')}" if fraction else "") + zone
+        )
+    except ValueError:
+        return None
 
 
 def _to_utf8(data: bytes, source: str) -> bytes:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from gate.errors import InputError
+from gate.ingest._text import parse_timestamp
 from gate.ingest.layers import base_boundary
 from gate.model import Image
 
@@ -108,19 +109,7 @@ def healthcheck_state(test: Sequence[str] | None, absent: bool) -> bool | None:
 
 def parse_created(text: str | None) -> datetime | None:
     """Parse an RFC 3339 timestamp as images carry it (nanoseconds and `Z` included); None if absent or odd."""
-    if not text:
-        return None
-    cleaned = text.strip().replace("Z", "+00:00").replace("z", "+00:00")
-    # Python before 3.11 accepts at most 6 fractional digits.
-    if "." in cleaned:
-        head, _, tail = cleaned.partition(".")
-        digits = "".join(ch for ch in tail if ch.isdigit())
-        zone = tail[len(digits) :]
-        cleaned = f"{head}.{digits[:6].ljust(6, '0')}{zone}"
-    try:
-        return datetime.fromisoformat(cleaned)
-    except ValueError:
-        return None
+    return parse_timestamp(text) if text else None
 
 
 def _first_error(exc: ValidationError) -> str:

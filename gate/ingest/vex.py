@@ -24,7 +24,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
-from gate.ingest._text import json_document
+from gate.ingest._text import json_document, parse_timestamp
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
 __all__ = ["Purl", "VexDocument", "VexProduct", "VexStatement", "apply_vex", "parse_purl", "read_vex"]
@@ -326,10 +326,9 @@ def _time(raw: object, where: str) -> datetime | None:
         return None
     if not isinstance(raw, str):
         raise _Bad(f"{where}: must be a date-time string")
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise _Bad(f"{where}: {raw[:40]!r} is not an RFC 3339 date-time") from None
+    parsed = parse_timestamp(raw)
+    if parsed is None:
+        raise _Bad(f"{where}: {raw[:40]!r} is not an RFC 3339 date-time")
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 

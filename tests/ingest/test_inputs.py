@@ -110,3 +110,28 @@ def test_legacy_trivy_list_form() -> None:
     scan = read_report("r.json", json.dumps(data).encode())
     assert [f.id for f in scan.findings] == ["CVE-2019-1549"]
     assert scan.findings[0].fixable
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-27T08:49:20.837374566Z", "2026-11-27T08:49:20.837374+00:00"),
+        ("2024-07-10T12:17:44.60495+04:00", "2024-07-10T12:17:44.604950+04:00"),
+        ("2024-01-27T00:30:56Z", "2024-01-27T00:30:56+00:00"),
+        ("2024-01-27T00:30:56", "2024-01-27T00:30:56"),
+        ("2024-01-27T00:30:56.1-0500", "2024-01-27T00:30:56.100000-05:00"),
+    ],
+)
+def test_timestamps_parse_on_every_python(text: str, expected: str) -> None:
+    from gate.ingest._text import parse_timestamp
+
+    parsed = parse_timestamp(text)
+    assert parsed is not None
+    assert parsed.isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["", "yesterday", "2024-13-01T00:00:00Z", "2024-01-01T25:00:00"])
+def test_bad_timestamps_are_none(text: str) -> None:
+    from gate.ingest._text import parse_timestamp
+
+    assert parse_timestamp(text) is None
