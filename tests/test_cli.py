@@ -182,3 +182,58 @@ def test_python_dash_m_gate_and_console_script() -> None:
                           capture_output=True, text=True, check=False)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("gate: PASS")
+
+
+def test_every_output_flag_has_a_renderer() -> None:
+    from gate.cli import OUTPUTS
+    from gate.cli.check import renderers
+
+    assert sorted(renderers()) == sorted(dest for _, dest, _ in OUTPUTS)
+
+
+# (arguments before the file, what the directory error asks for, the advice when the file is missing)
+READERS = [
+    (["check"], "give the report file", "check the path or that the scan step wrote it"),
+    (["check", CLEAN, "--baseline"], "give the report file", "check the path or that the scan step wrote it"),
+    (
+        ["check", CLEAN, "--image-metadata"],
+        "give the image metadata file",
+        "check the path or that the inspect step wrote it",
+    ),
+    (["check", CLEAN, "--vex"], "give the VEX document file", "check the path to the VEX document"),
+    (["merge"], "give the decision record file", "check the path or that the job uploaded it"),
+    (
+        ["outputs", "gitlab", "--decision"],
+        "give the decision record file",
+        "check the path to the decision record",
+    ),
+    (["comment", "gitlab", "--body"], "give the comment body file", "check the path to the comment body"),
+    (["policy", "import"], "give the ignore file", "check the path to the ignore file"),
+]
+
+
+@pytest.mark.parametrize(("before", "directory", "missing"), READERS, ids=[" ".join(r[0]) for r in READERS])
+def test_every_input_file_fails_the_same_way(
+    tmp_path: Path, before: list[str], directory: str, missing: str
+) -> None:
+    """One reader: a directory, a missing file and an unreadable path each give one line naming the file."""
+    where = str(tmp_path)
+    run = Run([*before, where])
+    assert (run.code, run.err) == (2, f"gate: error: {where}: is a directory; {directory}\n")
+    gone = str(tmp_path / "gone.json")
+    run = Run([*before, gone])
+    assert (run.code, run.err) == (2, f"gate: error: {gone}: no such file; {missing}\n")
+    below_a_file = f"{FAIL}/x"  # ENOTDIR: unreadable even for root
+    run = Run([*before, below_a_file])
+    assert (
+        run.code == 2 and run.err.startswith(f"gate: error: {below_a_file}: cannot read") and "(" in run.err
+    )
+
+
+def test_policy_init_into_a_missing_folder_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("x")
+    run = Run(["policy", "init", "-o", str(target / "sub" / "gate.toml")])
+    assert run.code == 2
+    assert "cannot write" in run.err
+    assert "internal error" not in run.err

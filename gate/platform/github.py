@@ -19,6 +19,7 @@ from gate.platform.sticky import (
     ReadOnlyTokenError,
     body_key,
     check_token,
+    decision_counts,
     marker,
     request,
     same_origin,
@@ -82,14 +83,8 @@ def decision_outputs(record: Mapping[str, Any], source: str) -> dict[str, str]:
 
     Raises InputError when `record` is not a decision record.
     """
-    verdict = record.get("verdict")
-    counts = record.get("counts")
-    if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
-        raise InputError(f"{source}: not a decision record (write one with gate check --json)")
-    failed, warned = counts.get("failed"), counts.get("warned")
-    if not isinstance(failed, int) or not isinstance(warned, int):
-        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
-    return {"verdict": str(verdict), "failed-count": str(failed), "warned-count": str(warned)}
+    verdict, failed, warned = decision_counts(record, source)
+    return {"verdict": verdict, "failed-count": str(failed), "warned-count": str(warned)}
 
 
 def pull_request_number(event_name: str, event: Mapping[str, Any], ref: str = "") -> int | None:

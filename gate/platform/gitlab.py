@@ -19,6 +19,7 @@ from gate.platform.sticky import (
     ReadOnlyTokenError,
     body_key,
     check_token,
+    decision_counts,
     marker,
     request,
 )
@@ -58,14 +59,8 @@ def decision_variables(record: Mapping[str, Any], source: str) -> dict[str, str]
 
     Raises InputError when `record` is not a decision record.
     """
-    verdict = record.get("verdict")
-    counts = record.get("counts")
-    if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
-        raise InputError(f"{source}: not a decision record (write one with gate check --json)")
-    failed, warned = counts.get("failed"), counts.get("warned")
-    if not isinstance(failed, int) or not isinstance(warned, int):
-        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
-    return {"GATE_VERDICT": str(verdict), "GATE_FAILED_COUNT": str(failed), "GATE_WARNED_COUNT": str(warned)}
+    verdict, failed, warned = decision_counts(record, source)
+    return {"GATE_VERDICT": verdict, "GATE_FAILED_COUNT": str(failed), "GATE_WARNED_COUNT": str(warned)}
 
 
 def upsert_note(

@@ -1,5 +1,7 @@
 """Sticky comments, shared by GitHub and GitLab: the hidden marker, the length limit and the HTTP plumbing.
 
+Also the one other thing both platforms read: the verdict and counts of a decision record (`decision_counts`).
+
 A sticky comment is one comment per key (workflow and image), found again by a hidden marker line
 `<!-- container-gate:<key> -->` and updated in place. A token that may not write (fork or Dependabot pull
 requests, GitLab's CI_JOB_TOKEN) is not an error: the caller skips the comment with a notice.
@@ -8,6 +10,7 @@ requests, GitLab's CI_JOB_TOKEN) is not an error: the caller skips the comment w
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
@@ -27,6 +30,7 @@ __all__ = [
     "body_key",
     "check_token",
     "clean_key",
+    "decision_counts",
     "fit",
     "marker",
     "new_session",
@@ -129,6 +133,21 @@ def check_token(token: str, variable: str) -> None:
             f"the token in ${variable} contains spaces, line breaks or non-ASCII characters; "
             "check how the secret was set"
         )
+
+
+def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, int]:
+    """The verdict, failed count and warned count of a decision record (`source` names it in errors).
+
+    Raises InputError when `record` is not a decision record.
+    """
+    verdict = record.get("verdict")
+    counts = record.get("counts")
+    if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
+        raise InputError(f"{source}: not a decision record (write one with gate check --json)")
+    failed, warned = counts.get("failed"), counts.get("warned")
+    if not isinstance(failed, int) or not isinstance(warned, int):
+        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
+    return str(verdict), failed, warned
 
 
 def new_session() -> requests.Session:

@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.errors import OutputError
-from gate.platform.sticky import body_key, clean_key, fit, marker, same_origin, utf16_length, with_key
+from gate.errors import InputError, OutputError
+from gate.platform import github, gitlab
+from gate.platform.sticky import (
+    body_key,
+    clean_key,
+    decision_counts,
+    fit,
+    marker,
+    same_origin,
+    utf16_length,
+    with_key,
+)
 
 
 @given(st.text())
@@ -56,3 +69,27 @@ def test_same_origin() -> None:
     assert same_origin("https://api.github.com/repos/a/b?page=2", "https://api.github.com")
     assert not same_origin("https://api.github.com.evil.example/x", "https://api.github.com")
     assert not same_origin("http://api.github.com/x", "https://api.github.com")
+
+
+def test_both_platforms_read_a_decision_record_alike() -> None:
+    record = {"verdict": "warn", "counts": {"failed": 0, "warned": 3}}
+    assert decision_counts(record, "r.json") == ("warn", 0, 3)
+    assert github.decision_outputs(record, "r.json") == {
+        "verdict": "warn",
+        "failed-count": "0",
+        "warned-count": "3",
+    }
+    assert gitlab.decision_variables(record, "r.json") == {
+        "GATE_VERDICT": "warn",
+        "GATE_FAILED_COUNT": "0",
+        "GATE_WARNED_COUNT": "3",
+    }
+    bad_records: list[tuple[dict[str, Any], str]] = [
+        ({"verdict": "maybe", "counts": {}}, "write one with gate check --json"),
+        ({"verdict": "pass"}, "write one with gate check --json"),
+        ({"verdict": "pass", "counts": {"failed": 1}}, "counts.failed / counts.warned missing"),
+    ]
+    for bad, why in bad_records:
+        for read in (decision_counts, github.decision_outputs, gitlab.decision_variables):
+            with pytest.raises(InputError, match=rf"^r\.json: not a decision record \({re.escape(why)}\)$"):
+                read(bad, "r.json")

@@ -1,0 +1,112 @@
+"""The command line: `main(argv) -> int`. The only package that reads files, the clock and the environment.
+
+Exit codes: 0 pass (warnings allowed), 1 the policy failed, 2 usage, policy-file or input error.
+Heavy modules (pydantic, jinja2, ...) are imported inside the commands so `gate --version` stays fast.
+One module per command (check, merge, explain, policy, platform for comment/outputs); `_io` reads the input
+files and writes the outputs, `_common` holds what the commands share, `_risk` the KEV/EPSS/VEX flags.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import sys
+from collections.abc import Sequence
+from datetime import date
+from typing import TextIO
+
+from gate import __version__
+from gate.cli._common import OUTPUTS, ExitCode, Parser, UsageError
+from gate.cli.check import add_check_command, run_check
+from gate.cli.explain import add_explain_command, run_explain
+from gate.cli.merge import add_merge_command, run_merge
+from gate.cli.platform import add_platform_commands, run_platform
+from gate.cli.policy import add_policy_command, run_policy
+
+__all__ = ["OUTPUTS", "ExitCode", "main", "run"]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = Parser(
+        prog="gate",
+        description="Gate container images on Trivy and Grype reports: pass, warn or fail, explained.",
+        epilog="Exit codes: 0 pass (warnings allowed), 1 the policy failed, 2 usage, policy or input error.",
+    )
+    parser.add_argument("--version", action="version", version=f"gate {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show a traceback on internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
+    add_check_command(sub)
+    add_merge_command(sub)
+    add_platform_commands(sub)
+    add_explain_command(sub)
+    add_policy_command(sub)
+    return parser
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    *,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+    stdin: TextIO | None = None,
+    env: dict[str, str] | None = None,
+    today: date | None = None,
+) -> int:
+    """Run the gate with `argv`; return the exit code. Streams, environment and date are injectable for tests."""
+    out = stdout or sys.stdout
+    err = stderr or sys.stderr
+    source_in = stdin or sys.stdin
+    environ = os.environ if env is None else env
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args_list
+    try:
+        parser = _build_parser()
+        try:
+            with contextlib.redirect_stdout(out):
+                args = parser.parse_args(args_list)
+        except SystemExit as exc:  # --help and --version print and exit 0
+            return int(exc.code or 0)
+        if args.command == "check":
+            return run_check(args, out, err, source_in, environ, today)
+        if args.command == "policy":
+            return run_policy(args, out, err)
+        if args.command == "merge":
+            return run_merge(args, out, err, source_in)
+        if args.command == "explain":
+            return run_explain(args, out, err, source_in, environ, today)
+        if args.command in ("comment", "outputs"):
+            return run_platform(args, out, source_in, environ)
+        parser.print_help(out)
+        return ExitCode.ERROR
+    except UsageError as exc:
+        err.write(f"gate: error: {exc}\n")
+        return ExitCode.ERROR
+    except Exception as exc:
+        from gate.errors import GateError
+
+        if isinstance(exc, GateError):
+            err.write(f"gate: error: {_one_line(str(exc))}\n")
+            return ExitCode.ERROR
+        if debug:
+            import traceback
+
+            traceback.print_exc(file=err)
+        err.write(
+            f"gate: internal error: {type(exc).__name__}: {_one_line(str(exc))}. This is a bug in gate "
+            f"{__version__}; please report it with the command line (add --debug for a traceback).\n"
+        )
+        return ExitCode.ERROR
+
+
+def run() -> None:
+    """Console-script entry point."""
+    # One run allocates hundreds of thousands of small acyclic objects and then exits; the cycle collector
+    # would spend up to half the run walking them (docs/performance.md). Reference counting still frees memory.
+    gc.disable()
+    sys.exit(main())
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" not in text else text.replace("\n", "\n  ")

@@ -1,0 +1,53 @@
+"""Reading input files and writing outputs: '-' is stdin or stdout, and a failure is one line naming the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TextIO
+
+from gate.errors import InputError, OutputError
+
+__all__ = ["read_input", "write_output"]
+
+_WRITE_SLICE = 1 << 20
+
+
+def read_input(path: str, what: str, *, stdin: TextIO | None = None, written_by: str = "") -> bytes:
+    """The bytes of the input file `path`; '-' reads `stdin` when one is given (else '-' is a file name).
+
+    `what` the file is ("report", "VEX document", ...) and, for files a CI step makes, `written_by` ("the scan
+    step wrote it") go into the errors. Raises InputError when the file is a directory, missing or unreadable.
+    """
+    if path == "-" and stdin is not None:
+        return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
+    try:
+        return Path(path).read_bytes()
+    except IsADirectoryError:
+        noun = what if what.endswith("file") else f"{what} file"
+        raise InputError(f"{path}: is a directory; give the {noun}") from None
+    except FileNotFoundError:
+        advice = f"check the path or that {written_by}" if written_by else f"check the path to the {what}"
+        raise InputError(f"{path}: no such file; {advice}") from None
+    except OSError as exc:
+        which = "" if written_by else f" the {what}"
+        raise InputError(f"{path}: cannot read{which} ({exc.strerror or exc})") from None
+
+
+def write_output(flag: str, target: str, text: str, out: TextIO) -> None:
+    """Write `text` to the file `target` (its folder made if needed), or to `out` when `target` is '-'.
+
+    Raises OutputError naming `flag` and the file when it cannot be written.
+    """
+    if target == "-":
+        out.write(text)
+        return
+    try:
+        path = Path(target)
+        if path.parent != Path():
+            path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("w", encoding="utf-8", newline="\n") as handle:
+            # In slices: encoding a 100 MB record in one piece would hold a second copy of it in memory.
+            for start in range(0, len(text), _WRITE_SLICE):
+                handle.write(text[start : start + _WRITE_SLICE])
+    except OSError as exc:
+        raise OutputError(f"{flag} {target}: cannot write ({exc.strerror or exc})") from None

@@ -1,0 +1,138 @@
+"""Risk data for gate check and gate explain: KEV and EPSS (--kev, --epss, cached downloads) and VEX (--vex)."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from gate import __version__
+from gate.cli._io import read_input
+
+if TYPE_CHECKING:
+    from gate.model import Scan
+
+__all__ = ["add_risk_arguments", "with_risk_data"]
+
+
+def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags that bring in threat intelligence and VEX (gate check and gate explain)."""
+    parser.add_argument(
+        "--kev",
+        metavar="PATH|URL",
+        help="CISA KEV catalog (known_exploited_vulnerabilities.json), a file or an https:// URL",
+    )
+    parser.add_argument(
+        "--epss", metavar="PATH|URL", help="FIRST EPSS scores (epss_scores-*.csv or .csv.gz), a file or a URL"
+    )
+    parser.add_argument(
+        "--offline", action="store_true", help="never download: use --kev/--epss URLs only from the cache"
+    )
+    parser.add_argument(
+        "--intel-cache",
+        metavar="DIR",
+        help="where downloaded feeds are cached (default: $XDG_CACHE_HOME/container-gate, ~/.cache/container-gate)",
+    )
+    parser.add_argument(
+        "--intel-max-age",
+        metavar="DAYS",
+        type=_positive_days,
+        default=7,
+        help="never use a cached feed older than this (default: 7)",
+    )
+    parser.add_argument(
+        "--intel-retries",
+        metavar="N",
+        type=int,
+        choices=range(11),
+        default=2,
+        help="retries after a failed download (timeouts, connection errors, HTTP 429/5xx; default: 2)",
+    )
+    parser.add_argument(
+        "--vex",
+        metavar="PATH",
+        action="append",
+        help="OpenVEX or CycloneDX VEX document (repeatable): not_affected/fixed suppress, with the justification",
+    )
+
+
+def _positive_days(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1 day")
+    return value
+
+
+def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str]) -> list[Scan]:
+    """The scans with KEV/EPSS data and VEX statements applied. Raises InputError for bad files."""
+    if not (args.kev or args.epss or args.vex or any(s.scanner == "grype" for s in scans)):
+        return scans
+    from datetime import timedelta
+
+    from gate.ingest.vex import apply_vex, read_vex
+    from gate.intel import (
+        EpssData,
+        Fetcher,
+        FetchOptions,
+        IntelUnavailable,
+        KevCatalog,
+        enrich,
+        is_url,
+        load_epss,
+        load_kev,
+        open_session,
+    )
+
+    documents = [read_vex(path, read_input(path, "VEX document")) for path in args.vex or ()]
+    notes: list[str] = []
+    kev: KevCatalog | None = None
+    epss: EpssData | None = None
+    urls = [s for s in (args.kev, args.epss) if s and is_url(s)]
+    session = open_session(f"container-gate/{__version__}") if urls else None
+    try:
+        fetcher = None
+        if session is not None:
+            import time
+
+            options = FetchOptions(
+                cache_dir=_intel_cache(args.intel_cache, env),
+                max_age=timedelta(days=args.intel_max_age),
+                offline=args.offline,
+                retries=args.intel_retries,
+            )
+            now = datetime.now(timezone.utc)
+            fetcher = Fetcher(
+                session, options, now=now, sleep=time.sleep, user_agent=f"container-gate/{__version__}"
+            )
+        unavailable = "{} data unavailable: {}; rules that need it follow on_missing_intel"
+        if args.kev:
+            try:
+                got_kev = load_kev(args.kev, fetcher=fetcher)
+                kev = got_kev.value
+                notes += [f"KEV: {got_kev.note}"] if got_kev.note else []
+            except IntelUnavailable as exc:
+                notes.append(unavailable.format("KEV", exc))
+        if args.epss:
+            try:
+                got_epss = load_epss(args.epss, fetcher=fetcher)
+                epss = got_epss.value
+                notes += [f"EPSS: {got_epss.note}"] if got_epss.note else []
+            except IntelUnavailable as exc:
+                notes.append(unavailable.format("EPSS", exc))
+    finally:
+        if session is not None:
+            session.close()
+    return [apply_vex(enrich(scan, kev=kev, epss=epss, notes=notes), documents) for scan in scans]
+
+
+def _intel_cache(flag: str | None, env: Mapping[str, str]) -> Path | None:
+    """--intel-cache, else $XDG_CACHE_HOME/container-gate, else $HOME/.cache/container-gate, else no cache."""
+    if flag:
+        return Path(flag)
+    base = env.get("XDG_CACHE_HOME") or (str(Path(env["HOME"]) / ".cache") if env.get("HOME") else "")
+    return Path(base) / "container-gate" if base else None

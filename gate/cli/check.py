@@ -1,0 +1,245 @@
+"""`gate check`: scanner reports (with image metadata, baselines and risk data) decided against a policy.
+
+Writes the log (and GitHub annotations) and every output asked for; exit 1 when the policy failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from gate.cli._common import (
+    OUTPUTS,
+    ExitCode,
+    UsageError,
+    check_waiver_horizon,
+    evaluation_date,
+    load_policy,
+    read_scan,
+    stdin_once,
+    stdout_output,
+)
+from gate.cli._io import read_input, write_output
+from gate.cli._risk import add_risk_arguments, with_risk_data
+
+if TYPE_CHECKING:
+    from gate.cli._common import Parser
+    from gate.model import Scan
+    from gate.policy.decision import Decision
+    from gate.policy.schema import Policy
+    from gate.report._common import FileLocation
+
+__all__ = ["add_check_command", "renderers", "run_check"]
+
+
+def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
+    """Add `gate check` and its flags to the subcommands `sub`."""
+    check = sub.add_parser(
+        "check",
+        help="decide one or more scanner reports against a policy",
+        description="Decide Trivy or Grype JSON reports (detected from content; '-' reads stdin).",
+        epilog="Exit codes: 0 pass (warnings allowed), 1 the policy failed, 2 usage, policy or input error.",
+    )
+    check.add_argument(
+        "reports", nargs="+", metavar="REPORT", help="Trivy or Grype JSON report, or '-' for stdin"
+    )
+    check.add_argument(
+        "--policy",
+        metavar="PATH|builtin:NAME",
+        help="policy file or preset (default: ./gate.toml if present, else builtin:default)",
+    )
+    check.add_argument(
+        "--image-metadata",
+        metavar="PATH",
+        help="docker/podman inspect, skopeo inspect [--config], or an OCI image config, manifest or index",
+    )
+    check.add_argument(
+        "--baseline",
+        metavar="PATH",
+        action="append",
+        help="an earlier report of the same image: gate only on what is new (repeatable)",
+    )
+    check.add_argument(
+        "--today", metavar="YYYY-MM-DD", help="evaluation date for expiry and ages (default: today, UTC)"
+    )
+    for flag, dest, what in OUTPUTS:
+        check.add_argument(flag, dest=dest, metavar="PATH", help=f"write {what} to PATH ('-' for stdout)")
+    check.add_argument(
+        "--dockerfile",
+        metavar="PATH",
+        help="the image's Dockerfile (repository-relative): SARIF, code-quality and annotations point at its final FROM",
+    )
+    check.add_argument(
+        "--gitlab-schema-version",
+        metavar="X.Y.Z",
+        default="15.0.7",
+        help="schema version the GitLab report declares (default: 15.0.7; use one your GitLab supports)",
+    )
+    check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    add_risk_arguments(check)
+
+
+def run_check(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stdin: TextIO,
+    env: Mapping[str, str],
+    today: date | None,
+) -> int:
+    """`gate check`: decide the reports, write the log and the outputs; return the exit code.
+
+    Raises UsageError for bad flags, InputError/PolicyError/OutputError for bad files.
+    """
+    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", args.gitlab_schema_version):
+        raise UsageError(
+            f"--gitlab-schema-version {args.gitlab_schema_version!r} is not a version like 15.0.7"
+        )
+    location = _dockerfile(args.dockerfile)
+    render = renderers(location, args.gitlab_schema_version)
+    quiet = stdout_output(args) is not None
+    stdin_once([*args.reports, *(args.baseline or ())])
+    when = evaluation_date(args.today, today)
+
+    policy = load_policy(args.policy)
+    check_waiver_horizon(policy, when)
+    scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
+    scans = _with_image_metadata(args.image_metadata, scans)
+    baselines = [read_scan(path, stdin) for path in args.baseline or ()]
+    from gate.policy.waivers import review_run
+    from gate.report.log import render_log
+
+    # Over several images, a waiver one image used is not reported unused by the others.
+    decision = review_run(_decide(scans, baselines, policy, when))
+    (err if quiet else out).write(render_log(decision))
+    if env.get("GITHUB_ACTIONS") == "true":
+        from gate.report.annotations import render as render_annotations
+
+        (err if quiet else out).write(render_annotations(decision, location=location))
+    for flag, dest, _ in OUTPUTS:
+        target = getattr(args, dest)
+        if target:
+            write_output(flag, target, render[dest](decision), out)
+    from gate.policy.decision import Verdict
+
+    return ExitCode.FAIL if decision.verdict is Verdict.FAIL else ExitCode.PASS
+
+
+def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, when: date) -> Decision:
+    """Reports grouped by image and merged, each image decided (against its baseline), the worst verdict wins."""
+    from gate.ingest.merge import group_scans, merge_scans
+    from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines
+    from gate.policy.decision import combine
+    from gate.policy.engine import evaluate
+
+    how = policy.merge.severity
+    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
+    bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
+    decisions = []
+    for image, base in zip(images, pair_baselines(images, bases), strict=True):
+        if base is None:
+            decision = evaluate(image, policy, today=when)
+            if bases:
+                note = "no baseline of this image was given; every finding counts"
+                decision = attach(decision, None, note=note)
+        else:
+            marked, ratchet = compare(image, base)
+            decision = attach(evaluate(marked, policy, today=when), ratchet, note=mismatch_note(image, base))
+        decisions.append(decision)
+    return combine(decisions)
+
+
+def renderers(
+    location: FileLocation | None = None, gitlab_schema: str = "15.0.7"
+) -> dict[str, Callable[[Decision], str]]:
+    """The renderer of each output by destination, options bound; each imports its module only when it runs."""
+
+    def sarif(decision: Decision) -> str:
+        from gate.report import sarif
+
+        return sarif.render(decision, location=location)
+
+    def summary(decision: Decision) -> str:
+        from gate.report import summary
+
+        return summary.render(decision)
+
+    def comment(decision: Decision) -> str:
+        from gate.report import summary
+
+        return summary.render_comment(decision)
+
+    def junit(decision: Decision) -> str:
+        from gate.report import junit
+
+        return junit.render(decision)
+
+    def gitlab_report(decision: Decision) -> str:
+        from gate.report import gitlab
+
+        return gitlab.render(decision, schema_version=gitlab_schema)
+
+    def codequality(decision: Decision) -> str:
+        from gate.report import codequality
+
+        return codequality.render(decision, location=location)
+
+    def json_record(decision: Decision) -> str:
+        from gate.report import record
+
+        return record.render(decision)
+
+    return {
+        "json": json_record,
+        "sarif": sarif,
+        "summary": summary,
+        "comment": comment,
+        "junit": junit,
+        "gitlab_report": gitlab_report,
+        "codequality": codequality,
+    }
+
+
+def _dockerfile(path: str | None) -> FileLocation | None:
+    """Where findings point with --dockerfile: the file (repository-relative) and its final FROM line."""
+    if path is None:
+        return None
+    from gate.report._common import FileLocation, final_from_line
+
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise UsageError(
+            f"--dockerfile {path}: no such file; give the Dockerfile the image was built from"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"--dockerfile {path}: cannot read ({exc.strerror or exc})") from None
+    line = final_from_line(text)
+    if line is None:
+        raise UsageError(f"--dockerfile {path}: no FROM instruction found; give the image's Dockerfile")
+    try:  # code scanning resolves the path against the repository root: run gate there
+        relative = Path(path).resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        raise UsageError(
+            f"--dockerfile {path}: not under the working directory; run gate from the repository root "
+            "and give the Dockerfile's path inside it"
+        ) from None
+    return FileLocation(path=relative, line=line)
+
+
+def _with_image_metadata(path: str | None, scans: list[Scan]) -> list[Scan]:
+    """The scans with --image-metadata laid over them (it wins over what a report embeds), layers attributed."""
+    from gate.errors import InputError
+    from gate.ingest.layers import attribute
+    from gate.ingest.metadata import attach, read_metadata
+
+    if path is not None:
+        if path == "-":
+            raise InputError("--image-metadata does not read stdin; give the metadata file")
+        data = read_input(path, "image metadata", written_by="the inspect step wrote it")
+        scans = attach(scans, read_metadata(path, data))
+    return [attribute(scan) for scan in scans]

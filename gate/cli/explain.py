@@ -1,0 +1,80 @@
+"""`gate explain ID REPORT...`: everything the gate knows and decides about one finding."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping
+from datetime import date
+from typing import TYPE_CHECKING, TextIO
+
+from gate.cli._common import (
+    ExitCode,
+    check_waiver_horizon,
+    evaluation_date,
+    load_policy,
+    read_scan,
+    stdin_once,
+)
+from gate.cli._risk import add_risk_arguments, with_risk_data
+
+if TYPE_CHECKING:
+    from gate.cli._common import Parser
+
+__all__ = ["add_explain_command", "run_explain"]
+
+
+def add_explain_command(sub: argparse._SubParsersAction[Parser]) -> None:
+    """Add `gate explain` and its flags to the subcommands `sub`."""
+    explain = sub.add_parser(
+        "explain",
+        help="explain one finding: its data, each rule that considered it, waivers and VEX",
+        description=(
+            "Print, for every finding with this ID (or alias) in the reports: the data the gate has (severity, "
+            "fix, CVSS, KEV, EPSS, dates), each rule of the policy and why it matched or not, and any waiver, "
+            "VEX statement or scanner suppression."
+        ),
+        epilog="Exit codes: 0 explained, 2 the ID is in no report, or a usage, policy or input error.",
+    )
+    explain.add_argument(
+        "id", metavar="ID", help="a CVE, GHSA or other vulnerability ID, or a secret/misconfig rule ID"
+    )
+    explain.add_argument(
+        "reports", nargs="+", metavar="REPORT", help="Trivy or Grype JSON report, or '-' for stdin"
+    )
+    explain.add_argument(
+        "--policy",
+        metavar="PATH|builtin:NAME",
+        help="policy (default: ./gate.toml if present, else builtin:default)",
+    )
+    explain.add_argument("--today", metavar="YYYY-MM-DD", help="evaluation date (default: today, UTC)")
+    add_risk_arguments(explain)
+
+
+def run_explain(
+    args: argparse.Namespace,
+    out: TextIO,
+    err: TextIO,
+    stdin: TextIO,
+    env: Mapping[str, str],
+    today: date | None,
+) -> int:
+    """`gate explain`: print the explanation of the finding; return the exit code.
+
+    Raises InputError when the ID is in no report (or a report is bad), UsageError/PolicyError as gate check.
+    """
+    from gate.errors import InputError
+    from gate.explain import explain
+    from gate.ingest.merge import group_scans, merge_scans
+
+    stdin_once(args.reports)
+    when = evaluation_date(args.today, today)
+    policy = load_policy(args.policy)
+    check_waiver_horizon(policy, when)
+    scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
+    images = [merge_scans(group, severity=policy.merge.severity) for group in group_scans(scans)]
+    text = explain(args.id, images, policy, today=when)
+    if text is None:
+        count = sum(len(s.findings) for s in images)
+        raise InputError(f"{args.id}: not in the reports ({count} findings searched); check the ID")
+    out.write(text)
+    return ExitCode.PASS

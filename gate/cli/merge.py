@@ -1,0 +1,106 @@
+"""`gate merge`: the decision records of a CI matrix merged into one decision, its outputs and its exit code."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, TextIO
+
+from gate.cli._common import OUTPUTS, ExitCode, UsageError, stdin_once, stdout_output
+from gate.cli._io import read_input, write_output
+from gate.cli.check import renderers
+
+if TYPE_CHECKING:
+    from gate.cli._common import Parser
+    from gate.policy.decision import Decision
+
+__all__ = ["add_merge_command", "run_merge"]
+
+
+def add_merge_command(sub: argparse._SubParsersAction[Parser]) -> None:
+    """Add `gate merge` and its flags to the subcommands `sub`."""
+    merge = sub.add_parser(
+        "merge",
+        help="merge the decision records of a CI matrix into one summary and verdict",
+        description="Merge decision records (gate check --json) into one decision: the worst verdict wins.",
+        epilog="Exit codes: 0 pass (warnings allowed), 1 the policy failed, 2 usage or input error.",
+    )
+    merge.add_argument("records", nargs="+", metavar="DECISION.json", help="decision record ('-' for stdin)")
+    for flag, dest, what in OUTPUTS:
+        text = f"write {what} to PATH ('-' for stdout)"
+        if dest == "sarif":
+            text = "write one SARIF file per image into the directory PATH (a file when there is one image)"
+        merge.add_argument(flag, dest=dest, metavar="PATH", help=text)
+    merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+
+
+def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+    """`gate merge`: decision records of a matrix -> one decision, its outputs; return the exit code.
+
+    Raises UsageError for bad flags, InputError for bad or repeated records, OutputError for unwritable outputs.
+    """
+    if args.sarif == "-":
+        raise UsageError("--sarif takes a directory (one SARIF file per image), not stdout ('-')")
+    render = renderers()
+    quiet = stdout_output(args) is not None
+    stdin_once(args.records)
+
+    from gate.errors import InputError
+    from gate.policy.decision import Decision, ImageDecision, Verdict
+    from gate.report.log import render_log
+    from gate.report.record import load_record
+
+    decisions = []
+    seen: list[tuple[ImageDecision, str]] = []
+    for path in args.records:
+        data = read_input(path, "decision record", stdin=stdin, written_by="the job uploaded it")
+        decision = load_record(data, "<stdin>" if path == "-" else path)
+        for image in decision.images:
+            earlier = next((where for other, where in seen if other == image), None)
+            if earlier is not None:
+                raise InputError(
+                    f"{path}: the decision for {image.name!r} is also in {earlier}; give each record once "
+                    "(is the merged record among the inputs?)"
+                )
+            seen.append((image, path))
+        decisions.append(decision)
+    merged = Decision(
+        verdict=Verdict.worst(d.verdict for d in decisions),
+        today=max(d.today for d in decisions),
+        policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
+        images=tuple(image for d in decisions for image in d.images),
+    )
+    log = err if quiet else out
+    log.write(render_log(merged))
+    for flag, dest, _ in OUTPUTS:
+        target = getattr(args, dest)
+        if not target:
+            continue
+        if dest == "sarif":
+            for path, single in _sarif_targets(target, merged):
+                write_output(flag, path, render[dest](single), out)
+                log.write(f"gate: wrote {path}\n")
+        else:
+            write_output(flag, target, render[dest](merged), out)
+    return ExitCode.FAIL if merged.verdict is Verdict.FAIL else ExitCode.PASS
+
+
+def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision]]:
+    """Where each image's SARIF goes: the file `target` for one image, else `target/<image>.sarif`."""
+    singles = [decision.model_copy(update={"verdict": i.verdict, "images": (i,)}) for i in decision.images]
+    folder = Path(target)
+    if len(singles) == 1 and not target.endswith(("/", os.sep)) and not folder.is_dir():
+        return [(target, singles[0])]
+    out: list[tuple[str, Decision]] = []
+    used: set[str] = set()
+    for single in singles:
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "-", single.images[0].name).strip("-.")[:100] or "image"
+        name, n = stem, 1
+        while name.lower() in used:
+            n += 1
+            name = f"{stem}-{n}"
+        used.add(name.lower())
+        out.append((str(folder / f"{name}.sarif"), single))
+    return out
