@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLS  := .tools
 
-.PHONY: demo test lint typecheck unit bench clean tools
+.PHONY: demo test lint bench clean tools compat
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,5 +45,9 @@ $(TOOLS)/.installed: Makefile scripts/install-tools.sh
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 
+## compat: the suite on every installed Python 3.10 to 3.13 (a venv each, .venv-3.X)
+compat:
+	bash scripts/compat.sh
+
 clean:
-	rm -rf $(VENV) $(TOOLS) demo-output .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-3.* $(TOOLS) demo-output .pytest_cache .mypy_cache .ruff_cache

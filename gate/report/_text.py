@@ -21,16 +21,19 @@ _UNWANTED = re.compile(
     "\u2028\u2029\ufeff\ufffe\uffff"  # line/paragraph separators, BOM, non-characters
     "\ud800-\udfff]"  # lone surrogates (JSON may carry them; UTF-8 cannot)
 )
-_SPACE = re.compile(r"\s+")
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
 _MD_PUNCT = re.compile(r"([\\`*_\[\]|~!#$^{}])")
 _MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list items, setext underlines
 _ZWSP = "&#8203;"
+_WWW = re.compile(r"(?i)\b(www)\.")
+_REFERENCE = re.compile(r"(\\[#!])(?=\d)")
 
 
 def clean(text: str) -> str:
     """`text` without control bytes (but tab, LF, CR), lone surrogates, bidi overrides and separators."""
+    if text.isascii() and text.isprintable():  # the common case: nothing to remove
+        return text
     return _UNWANTED.sub("", text)
 
 
@@ -43,7 +46,7 @@ def clip(text: str, limit: int) -> str:
 
 def one_line(text: str, limit: int | None = None) -> str:
     """`clean(text)` on one line (whitespace runs become one space), at most `limit` characters."""
-    folded = _SPACE.sub(" ", clean(text)).strip()
+    folded = " ".join(clean(text).split())  # str.split() splits on exactly what \s matches
     return folded if limit is None else clip(folded, limit)
 
 
@@ -57,10 +60,14 @@ def markdown(text: str, limit: int | None = None) -> str:
     text = one_line(text, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_PUNCT.sub(r"\\\1", text)
-    text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
+    if _MD_LEAD.match(text):
+        text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
     text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
-    text = re.sub(r"(?i)\b(www)\.", r"\1" + _ZWSP + ".", text)
-    return re.sub(r"(\\[#!])(?=\d)", r"\1" + _ZWSP, text)
+    if "." in text:
+        text = _WWW.sub(r"\1" + _ZWSP + ".", text)
+    if "\\#" in text or "\\!" in text:
+        text = _REFERENCE.sub(r"\1" + _ZWSP, text)
+    return text
 
 
 def xml(text: str) -> str:
