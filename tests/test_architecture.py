@@ -29,6 +29,9 @@ FORBIDDEN = {
 FENCED = {
     "requests": ("gate.intel", "gate.platform"),
     "sarif_om": ("gate.report.sarif",),
+    "attr": ("gate.report.sarif",),
+    "attrs": ("gate.report.sarif",),
+    "yaml": ("gate.policy.importers",),
     "jinja2": ("gate.report.summary",),
     "tomllib": ("gate.policy.schema",),
     "tomli": ("gate.policy.schema",),
