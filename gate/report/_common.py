@@ -230,6 +230,8 @@ class Item:
     waived: WaivedFinding | None = None
     scope: str = ""
     """For a result without a finding, what was checked: `image-config`, or `waivers/<waiver id>`."""
+    suppressed: bool = False
+    """The scanner's configuration or a VEX statement suppressed the finding (`finding.suppressed` says why)."""
 
     @property
     def level(self) -> str:
@@ -259,10 +261,11 @@ class Item:
 _LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
 
 
-def items(image: ImageDecision) -> list[Item]:
+def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
     """The results of one image, one per (package, version, ID), open before waived, most severe first.
 
-    Scanner-suppressed findings are left out; image checks that did not pass are included.
+    Image checks that did not pass are included; findings the scanner or VEX suppressed only when
+    `suppressed` is true (they come last).
     """
     actions = {r.rule_id: r.action for r in image.rules}
     subjects = {r.rule_id: r.subject for r in image.rules}
@@ -287,6 +290,11 @@ def items(image: ImageDecision) -> list[Item]:
                 scope="image-config" if check else f"{subject}/{violation.id}",
             )
             found[("", violation.id, violation.rule_id, "")] = item
+    if suppressed:
+        for finding in image.suppressed:
+            key = _key(finding)
+            if key not in found:
+                found[key] = Item(finding.id, finding.severity, None, (), finding=finding, suppressed=True)
     return sorted(found.values(), key=_order)
 
 
@@ -313,7 +321,7 @@ def _action_rank(action: Action) -> int:
 def _order(item: Item) -> tuple[int, int, int, str, str, str, str]:
     kind = item.finding.kind.value if item.finding else "image"
     return (
-        item.waived is not None,
+        item.waived is not None or item.suppressed,
         _LEVEL_RANK[item.level],
         -item.severity.rank,
         item.rule_id,

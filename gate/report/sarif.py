@@ -21,7 +21,7 @@ import sarif_om as om
 
 from gate import __version__
 from gate.errors import OutputError
-from gate.model import Finding, FindingKind
+from gate.model import Finding, FindingKind, Suppression
 from gate.policy.decision import Action, Decision, ImageDecision
 from gate.report import _text
 from gate.report._common import (
@@ -119,7 +119,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
 def _run(
     image: ImageDecision, key: str, decision: Decision, location: FileLocation | None, budget: _Budget
 ) -> om.Run:
-    every = items(image)
+    every = items(image, suppressed=True)
     kept = every[: budget.results]
     by_rule: dict[str, list[Item]] = {}
     for item in kept:
@@ -231,6 +231,8 @@ def _rule_name(finding: Finding | None, scope: str) -> str:
 
 def _decided(item: Item, titles: dict[str, Any]) -> str:
     """What the gate did with the result, in words, naming the policy rule."""
+    if item.suppressed and item.finding is not None and item.finding.suppressed is not None:
+        return f"Suppressed before the gate: {_suppression_text(item.finding.suppressed)}"
     if item.waived is not None:
         w = item.waived
         return (
@@ -246,6 +248,14 @@ def _decided(item: Item, titles: dict[str, Any]) -> str:
     )
     verb = "Fails" if item.action is Action.FAIL else "Warns by"
     return f"{verb} rule {name}{title}"
+
+
+def _suppression_text(found: Suppression, limit: int = 300) -> str:
+    """`not_affected: the code is not reachable (VEX app.vex.json)` from a scanner or VEX suppression."""
+    statement = _text.one_line(found.statement, limit) or "no statement given"
+    status = _text.one_line(found.status, 40)
+    source = _text.one_line(found.source, 200)
+    return f"{status + ': ' if status else ''}{statement}{f' ({source})' if source else ''}"
 
 
 def _fix(finding: Finding | None) -> str:
@@ -299,7 +309,21 @@ def _result(
         properties["installedVersion"] = _text.one_line(item.version)
         properties["fixedVersions"] = [_text.one_line(v) for v in finding.fixed_versions]
     suppressions = None
-    if item.waived is not None:
+    if item.suppressed and finding is not None and finding.suppressed is not None:
+        found = finding.suppressed
+        suppressions = [
+            _Suppression(
+                kind="external",
+                status="accepted",
+                justification=_suppression_text(found, 1000),
+                properties={
+                    "source": _text.one_line(found.source, 300),
+                    "status": _text.one_line(found.status),
+                },
+            )
+        ]
+        properties["action"] = "suppressed"
+    elif item.waived is not None:
         w = item.waived
         suppressions = [
             _Suppression(

@@ -360,8 +360,24 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
                 w.expires.isoformat(),
             ]
         )
+    suppressed_rows = []
+    for f in image.suppressed:
+        url = advisory_url(f.id)
+        ident = Safe(f"[{_md(f.id, 100)}]({url})") if url else _md(f.id, 100)
+        why = f.suppressed
+        suppressed_rows.append(
+            [
+                ident,
+                _md(f.package.name, 120) if f.package else _md(f.target, 120),
+                _md(f.package.version if f.package else "", 60) or _DASH,
+                f.severity.value,
+                _md(why.status, 40) if why else _DASH,
+                _md(why.statement, 300) if why and why.statement else _DASH,
+                _md(why.source, 120) if why and why.source else _DASH,
+            ]
+        )
     counts = image.severity_counts()
-    count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed by the scanner"]
+    count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
     total = _memo(memo, image, "sarif", lambda: len(items(image)))
@@ -387,6 +403,12 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
             waived_rows,
             detail,
             "waived findings",
+        ),
+        "suppressed": _block(
+            ["ID", "Package", "Installed", "Severity", "Status", "Statement", "Source"],
+            suppressed_rows,
+            detail,
+            "suppressed findings",
         ),
         "count_columns": count_columns,
         "count_values": count_values,

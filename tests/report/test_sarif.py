@@ -191,3 +191,26 @@ def test_waiver_rules_are_policy_checks_not_vulnerabilities() -> None:
     assert len(expired) == 1 and expired[0]["level"] == "error"
     uri = expired[0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
     assert uri == "container-images/testdata/fixtures/images/alpine-39.tar.gz/waivers/CVE-2019-1551"
+
+
+def test_findings_suppressed_before_the_gate_are_sarif_suppressions_with_their_statement() -> None:
+    from gate.ingest import read_report
+    from gate.policy.engine import evaluate
+    from gate.policy.schema import load_policy
+    from gate.report import sarif
+    from tests.conftest import REAL, TODAY, need_shared
+
+    need_shared()
+    path = REAL / "trivy" / "ci-steadybit-shop--steadybit-orders.json"
+    decision = evaluate(
+        read_report(str(path), path.read_bytes()), load_policy("builtin:default"), today=TODAY
+    )
+    assert len(decision.images[0].suppressed) == 3
+    results = json.loads(sarif.render(decision))["runs"][0]["results"]
+    suppressed = [r for r in results if r.get("suppressions")]
+    assert {r["ruleId"] for r in suppressed} == {"CVE-2026-25210", "CVE-2026-39304", "GHSA-2m67-wjpj-xhg9"}
+    for result in suppressed:
+        assert result["level"] == "note"
+        assert result["suppressions"][0]["kind"] == "external"
+        assert "Wait for upstream fix" in result["suppressions"][0]["justification"]
+        assert result["properties"]["action"] == "suppressed"

@@ -129,3 +129,20 @@ def test_many_images_stay_under_the_comment_limit() -> None:
     comment = summary.render_comment(many)
     assert len(comment) <= 65_536
     assert "more images are not shown here" in comment
+
+
+def test_summary_lists_findings_suppressed_before_the_gate_with_their_statement() -> None:
+    from gate.ingest import read_report
+    from gate.policy.engine import evaluate
+    from gate.policy.schema import load_policy
+    from gate.report import summary
+    from tests.conftest import REAL, TODAY, need_shared
+
+    need_shared()
+    path = REAL / "trivy" / "ci-steadybit-shop--steadybit-orders.json"
+    decision = evaluate(
+        read_report(str(path), path.read_bytes()), load_policy("builtin:default"), today=TODAY
+    )
+    text = summary.render(decision)
+    assert "3 findings suppressed before the gate" in text
+    assert "| ignored | Wait for upstream fix in debian | .trivyignore-java.yml |" in text
