@@ -339,8 +339,9 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
             Safe(f"❌ Expired, so no longer waiving: {ids}. Fix the findings or renew the waivers.")
         )
     if by_state[WaiverState.EXPIRING]:
-        ids = _md(joined([w.waiver_id for w in by_state[WaiverState.EXPIRING]]), 300)
-        waiver_lines.append(Safe(f"⚠️ Expiring within 14 days: {ids}."))
+        soon = by_state[WaiverState.EXPIRING]
+        ids = _md(joined([f"{w.waiver_id} ({w.days_left} d)" for w in soon]), 300)
+        waiver_lines.append(Safe(f"⚠️ Expiring soon: {ids}."))
     if by_state[WaiverState.UNUSED]:
         ids = _md(joined([w.waiver_id for w in by_state[WaiverState.UNUSED]]), 300)
         waiver_lines.append(Safe(f"Unused (matched nothing; remove them if no longer needed): {ids}."))

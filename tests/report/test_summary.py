@@ -67,7 +67,7 @@ def test_waivers_in_every_state() -> None:
     assert "| CVE-2019-1551 | expired 300 days ago | 2026-01-31 | 2 |" in text
     assert "| CVE-2000-0001 | unused | 2027-01-31 | 0 |" in text
     assert "❌ Expired, so no longer waiving: CVE-2019-1551." in text
-    assert "⚠️ Expiring within 14 days: CVE-2019-14697." in text
+    assert "⚠️ Expiring soon: CVE-2019-14697 (8 d)." in text
     assert "Unused (matched nothing; remove them if no longer needed): CVE-2000-0001." in text
     assert "<details><summary>3 waived findings</summary>" in text
 
