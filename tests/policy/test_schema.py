@@ -53,6 +53,13 @@ def test_strict_extends_default_and_fails_root() -> None:
     assert policy.name == "builtin:strict"
 
 
+def test_invalid_toml_is_one_problem_with_its_line(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, '[[waivers]]\nid = "CVE-2024-1"\nexpires = 2026-13-01\n'))
+    assert "invalid TOML" in str(info.value)
+    assert "line 3" in str(info.value)
+
+
 def test_every_error_is_reported_at_once_with_its_location(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
