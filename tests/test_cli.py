@@ -237,3 +237,14 @@ def test_policy_init_into_a_missing_folder_is_an_error_not_a_crash(tmp_path: Pat
     assert run.code == 2
     assert "cannot write" in run.err
     assert "internal error" not in run.err
+
+
+def test_policy_validate_checks_the_waiver_horizon_on_the_given_day(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text(
+        '[settings]\nmax_waiver_days = 30\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n'
+    )
+    late = Run(["policy", "validate", str(path), "--today", "2026-11-27"])
+    assert late.code == 2
+    assert "more than settings.max_waiver_days = 30" in late.err
+    assert Run(["policy", "validate", str(path), "--today", "2027-05-15"]).code == 0

@@ -19,6 +19,11 @@ def add_policy_command(sub: argparse._SubParsersAction[Parser]) -> None:
     policy_sub = policy.add_subparsers(dest="policy_command", metavar="ACTION", parser_class=Parser)
     validate = policy_sub.add_parser("validate", help="report every problem of a policy file at once")
     validate.add_argument("path", metavar="PATH", help="policy file (or builtin:NAME)")
+    validate.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        help="the date waivers are checked against (settings.max_waiver_days; default: today, UTC)",
+    )
     init = policy_sub.add_parser("init", help="write a commented starter policy")
     init.add_argument(
         "--output", "-o", metavar="PATH", default="gate.toml", help="where to write ('-' for stdout)"
@@ -58,9 +63,12 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.policy_command == "validate":
         from gate.errors import PolicyError
         from gate.policy.schema import load_policy
+        from gate.policy.waivers import check_horizon
 
+        when = evaluation_date(args.today, None)
         try:
             policy = load_policy(args.path)
+            check_horizon(policy, today=when)
         except PolicyError as exc:
             for problem in exc.problems:
                 err.write(f"{exc.source}: {problem}\n")
