@@ -140,6 +140,15 @@ jobs:
           baseline: reports/failing.trivy.json
           policy: builtin:default
           fail-on: warn
+      - id: intel
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/failing.trivy.json
+          kev: reports/kev.json
+          vex: "reports/*.vex.json"
+          fail-on: never
+          sarif-file: ""
       - id: never
         continue-on-error: true
         uses: ./
@@ -170,9 +179,11 @@ jobs:
         env:
           STEPS: ${{{{ toJSON(steps) }}}}
           OUT: {out}
+          INTEL_DECISION: ${{{{ steps.intel.outputs.decision-file }}}}
         run: |
           printf '%s' "$STEPS" > "$OUT/steps.json"
           cp out/warn.sarif "$OUT/warn.sarif"
+          cp "$INTEL_DECISION" "$OUT/intel.json"
 """
 
 
@@ -196,6 +207,28 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     ]
     (workspace / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (workspace / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
+    # KEV lists the libc6 CVE; a VEX statement says the image is not affected by the openssl one.
+    kev = {
+        "catalogVersion": "2026.11.20",
+        "vulnerabilities": [{"cveID": "CVE-2023-4911", "dateAdded": "2023-11-21"}],
+    }
+    (workspace / "reports" / "kev.json").write_text(json.dumps(kev), encoding="utf-8")
+    vex = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/web-1",
+        "author": "acme security",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2024-5535"},
+                "products": [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }
+        ],
+    }
+    (workspace / "reports" / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")
     (workspace / ".github" / "workflows").mkdir(parents=True)
     workflow = CONTRACT.format(checkout=CHECKOUT, out=out)
     (workspace / ".github" / "workflows" / "contract.yml").write_text(workflow, encoding="utf-8")
@@ -217,12 +250,13 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     assert TOKEN not in run.log, "the token was printed"
     assert run.job_result == "success", run.log[-4000:]
     steps = json.loads((out / "steps.json").read_text(encoding="utf-8"))
-    names = ("warn", "warn_fails", "meta", "never", "missing", "bad_input", "clean")
+    names = ("warn", "warn_fails", "meta", "intel", "never", "missing", "bad_input", "clean")
     outcome = {name: steps[name]["outcome"] for name in names}
     assert outcome == {
         "warn": "success",  # a warning passes with fail-on: fail
         "warn_fails": "failure",  # ... and fails with fail-on: warn
         "meta": "success",  # image-metadata, baseline and policy reach the gate: no warning left
+        "intel": "success",  # report only
         "never": "success",  # report only: a failing image does not fail the step
         "missing": "failure",  # no decision (exit 2) fails the step whatever fail-on says
         "bad_input": "failure",  # an unknown fail-on value is refused
@@ -233,12 +267,21 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         "warn": "warn",
         "warn_fails": "warn",
         "meta": "pass",
+        "intel": "fail",
         "never": "fail",
         "missing": "error",
         "bad_input": "error",
         "clean": "pass",
     }
     assert steps["never"]["outputs"]["failed-count"] == "2"
+    # kev and vex reach the gate: the libc6 CVE fails twice (fixable, known exploited), openssl is suppressed
+    assert steps["intel"]["outputs"]["failed-count"] == "2"
+    intel_record = json.loads((out / "intel.json").read_text(encoding="utf-8"))
+    assert {(v["rule"], v["id"]) for v in intel_record["violations"]} == {
+        ("fixable-critical-high", "CVE-2023-4911"),
+        ("known-exploited", "CVE-2023-4911"),
+    }
+    assert intel_record["counts"]["suppressed"] == 1
     assert steps["warn"]["outputs"]["warned-count"] == "1"
     assert steps["never"]["outputs"]["sarif-file"] == ""
     assert steps["missing"]["outputs"]["decision-file"] == ""
@@ -258,12 +301,12 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     ] == []
     assert [c for c in run.commands if c["stepid"] == ("warn", "gate") and c["command"] == "warning"]
 
-    # comment: on-failure, one comment per workflow and image (all six reports are of acme/web). warn passes:
-    # nothing to update, no comment; warn_fails fails and creates it; meta, never and clean pass and update it
-    # in place; missing has no decision and leaves it alone.
+    # comment: on-failure, one comment per workflow and image (all the reports are of acme/web). warn passes:
+    # nothing to update, no comment; warn_fails fails and creates it; meta, intel, never and clean pass and
+    # update it in place; missing has no decision and leaves it alone.
     writes = [(w.method, w.path) for w in fake.writes()]
     assert writes[0] == ("POST", "/repos/acme/web/issues/7/comments")
-    assert [m for m, _ in writes[1:]] == ["PATCH", "PATCH", "PATCH"]
+    assert [m for m, _ in writes[1:]] == ["PATCH", "PATCH", "PATCH", "PATCH"]
     (comment,) = fake.comments[7]
     assert comment["body"].startswith("<!-- container-gate:contract/")
     assert "container-gate: PASS" in comment["body"]

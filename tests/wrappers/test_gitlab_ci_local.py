@@ -132,6 +132,8 @@ include:
       fail_on: never
       image_metadata: reports/inspect.json
       baseline: reports/warning.trivy.json
+      kev: reports/kev.json
+      vex: reports/app.vex.json
       policy: builtin:default
       job_prefix: gate-never
       install: {install}
@@ -160,6 +162,28 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     ]
     (repo / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (repo / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
+    # KEV lists the libc6 CVE; a VEX statement says the image is not affected by the openssl one.
+    kev = {
+        "catalogVersion": "2026.11.20",
+        "vulnerabilities": [{"cveID": "CVE-2023-4911", "dateAdded": "2023-11-21"}],
+    }
+    (repo / "reports" / "kev.json").write_text(json.dumps(kev), encoding="utf-8")
+    vex = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/web-1",
+        "author": "acme security",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2024-5535"},
+                "products": [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }
+        ],
+    }
+    (repo / "reports" / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")
     variables = {
         "GATE_NOTE_TOKEN": GITLAB_TOKEN,
         "CI_MERGE_REQUEST_IID": "5",
@@ -193,6 +217,12 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
         "image_metadata reached the gate"
     )
     assert "baseline registry.example.com/acme/web:1.4.3-root" in pipeline.log, "the baseline was read"
+    record = json.loads((never / "decision.json").read_text(encoding="utf-8"))
+    assert {(v["rule"], v["id"]) for v in record["violations"]} == {
+        ("fixable-critical-high", "CVE-2023-4911"),
+        ("known-exploited", "CVE-2023-4911"),  # kev reached the gate
+    }
+    assert record["counts"]["suppressed"] == 1, "vex reached the gate"
     quality = json.loads(
         (pipeline.builds / "gate-warn-report" / "gate-warn" / "gl-codequality.json").read_text()
     )
