@@ -81,33 +81,6 @@ colour = "red"
 
 [[waivers]]
 id = "CVE-2024-1"
-expires = 2026-13-01
-""",
-    )
-    with pytest.raises(PolicyError) as info:
-        load_policy(path)
-    assert "invalid TOML" in str(info.value)  # the bad date stops TOML itself first
-
-    path = _write(
-        tmp_path,
-        """
-version = 1
-[[rules]]
-id = "a"
-match = { severity = ">=hihg" }
-
-[[rules]]
-id = "b"
-action = "explode"
-match = { kind = "vuln" }
-
-[[rules]]
-id = "c"
-match = { severity = "high", epss = ">=2" }
-colour = "red"
-
-[[waivers]]
-id = "CVE-2024-1"
 expires = "soon"
 """,
     )

@@ -151,3 +151,29 @@ def run_act(workspace: Path, cache: Path, *, event: str = "push", args: list[str
         elif entry.get("command") in ("error", "warning", "notice"):
             run.commands.append({**entry, "stepid": step})
     return run
+
+
+def write_intel(folder: Path) -> None:
+    """Write `kev.json` and `app.vex.json` for the failing fixture into `folder`: KEV lists the libc6 CVE, and
+    a VEX statement says the image is not affected by the openssl one."""
+    kev = {
+        "catalogVersion": "2026.11.20",
+        "vulnerabilities": [{"cveID": "CVE-2023-4911", "dateAdded": "2023-11-21"}],
+    }
+    (folder / "kev.json").write_text(json.dumps(kev), encoding="utf-8")
+    vex = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/web-1",
+        "author": "acme security",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": [
+            {
+                "vulnerability": {"name": "CVE-2024-5535"},
+                "products": [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }
+        ],
+    }
+    (folder / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")

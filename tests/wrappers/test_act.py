@@ -18,7 +18,16 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from tests.platform.conftest import TOKEN, FakeGitHub
-from tests.wrappers._support import DATA, ActRun, copy_project, git_commit, need, quick_start, run_act
+from tests.wrappers._support import (
+    DATA,
+    ActRun,
+    copy_project,
+    git_commit,
+    need,
+    quick_start,
+    run_act,
+    write_intel,
+)
 
 pytestmark = pytest.mark.tools
 
@@ -207,28 +216,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     ]
     (workspace / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (workspace / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
-    # KEV lists the libc6 CVE; a VEX statement says the image is not affected by the openssl one.
-    kev = {
-        "catalogVersion": "2026.11.20",
-        "vulnerabilities": [{"cveID": "CVE-2023-4911", "dateAdded": "2023-11-21"}],
-    }
-    (workspace / "reports" / "kev.json").write_text(json.dumps(kev), encoding="utf-8")
-    vex = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": "https://example.com/vex/web-1",
-        "author": "acme security",
-        "timestamp": "2026-11-20T10:00:00Z",
-        "version": 1,
-        "statements": [
-            {
-                "vulnerability": {"name": "CVE-2024-5535"},
-                "products": [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}],
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_in_execute_path",
-            }
-        ],
-    }
-    (workspace / "reports" / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")
+    write_intel(workspace / "reports")
     (workspace / ".github" / "workflows").mkdir(parents=True)
     workflow = CONTRACT.format(checkout=CHECKOUT, out=out)
     (workspace / ".github" / "workflows" / "contract.yml").write_text(workflow, encoding="utf-8")

@@ -21,7 +21,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, SCHEMAS
 from tests.platform.conftest import GITLAB_TOKEN, FakeGitLab
-from tests.wrappers._support import DATA, copy_project, git_commit, need, quick_start, tool_env
+from tests.wrappers._support import DATA, copy_project, git_commit, need, quick_start, tool_env, write_intel
 
 pytestmark = pytest.mark.tools
 
@@ -162,28 +162,7 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     ]
     (repo / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (repo / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
-    # KEV lists the libc6 CVE; a VEX statement says the image is not affected by the openssl one.
-    kev = {
-        "catalogVersion": "2026.11.20",
-        "vulnerabilities": [{"cveID": "CVE-2023-4911", "dateAdded": "2023-11-21"}],
-    }
-    (repo / "reports" / "kev.json").write_text(json.dumps(kev), encoding="utf-8")
-    vex = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": "https://example.com/vex/web-1",
-        "author": "acme security",
-        "timestamp": "2026-11-20T10:00:00Z",
-        "version": 1,
-        "statements": [
-            {
-                "vulnerability": {"name": "CVE-2024-5535"},
-                "products": [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}],
-                "status": "not_affected",
-                "justification": "vulnerable_code_not_in_execute_path",
-            }
-        ],
-    }
-    (repo / "reports" / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")
+    write_intel(repo / "reports")
     variables = {
         "GATE_NOTE_TOKEN": GITLAB_TOKEN,
         "CI_MERGE_REQUEST_IID": "5",
