@@ -184,6 +184,16 @@ def test_python_dash_m_gate_and_console_script() -> None:
     assert done.stdout.startswith("gate: PASS")
 
 
+def test_the_record_goes_to_a_real_stdout_as_bytes() -> None:
+    # A process's stdout has a binary buffer: the record is written there, after anything already printed.
+    done = subprocess.run([sys.executable, "-m", "gate", "check", FAIL, "--json", "-"],
+                          capture_output=True, check=False)  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["verdict"] == "fail"
+    assert done.stdout.endswith(b"}\n")
+    assert done.stderr.startswith(b"gate: FAIL")
+
+
 def test_every_output_flag_has_a_renderer() -> None:
     from gate.cli import OUTPUTS
     from gate.cli.check import renderers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TextIO
 
@@ -33,20 +34,31 @@ def read_input(path: str, what: str, *, stdin: TextIO | None = None, written_by:
         raise InputError(f"{path}: cannot read{which} ({exc.strerror or exc})") from None
 
 
-def write_output(flag: str, target: str, text: str, out: TextIO) -> None:
-    """Write `text` to the file `target` (its folder made if needed), or to `out` when `target` is '-'.
+def write_output(flag: str, target: str, text: str | Iterable[bytes], out: TextIO) -> None:
+    """Write `text` (or UTF-8 bytes in pieces) to the file `target` (its folder made if needed), or to `out`
+    when `target` is '-'.
 
     Raises OutputError naming `flag` and the file when it cannot be written.
     """
     if target == "-":
-        out.write(text)
+        if isinstance(text, str):
+            out.write(text)
+        elif hasattr(out, "buffer"):
+            out.flush()
+            out.buffer.writelines(text)
+        else:
+            out.write(b"".join(text).decode("utf-8"))
         return
     try:
         path = Path(target)
         if path.parent != Path():
             path.parent.mkdir(parents=True, exist_ok=True)
+        if not isinstance(text, str):
+            with path.open("wb") as binary:
+                binary.writelines(text)
+            return
         with path.open("w", encoding="utf-8", newline="\n") as handle:
-            # In slices: encoding a 100 MB record in one piece would hold a second copy of it in memory.
+            # In slices: encoding a 100 MB text in one piece would hold a second copy of it in memory.
             for start in range(0, len(text), _WRITE_SLICE):
                 handle.write(text[start : start + _WRITE_SLICE])
     except OSError as exc:

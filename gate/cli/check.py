@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -155,7 +155,7 @@ def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, wh
 
 def renderers(
     location: FileLocation | None = None, gitlab_schema: str = "15.0.7"
-) -> dict[str, Callable[[Decision], str]]:
+) -> dict[str, Callable[[Decision], str | Iterator[bytes]]]:
     """The renderer of each output by destination, options bound; each imports its module only when it runs."""
 
     def sarif(decision: Decision) -> str:
@@ -188,10 +188,10 @@ def renderers(
 
         return codequality.render(decision, location=location)
 
-    def json_record(decision: Decision) -> str:
+    def json_record(decision: Decision) -> Iterator[bytes]:
         from gate.report import record
 
-        return record.render(decision)
+        return record.encode(decision)
 
     return {
         "json": json_record,

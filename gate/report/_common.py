@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -37,6 +37,7 @@ __all__ = [
     "image_keys",
     "items",
     "joined",
+    "json_chunks",
     "kind_word",
     "pseudo_path",
     "security_score",
@@ -69,6 +70,46 @@ def to_json(document: Any) -> str:
     which costs seconds on reports with tens of thousands of findings.
     """
     return pydantic_core.to_json(document, indent=2).decode("utf-8") + "\n"
+
+
+_CHUNK = 500
+"""Items of a long list encoded per call of `json_chunks`."""
+
+
+def json_chunks(document: Any) -> Iterator[bytes]:
+    """The bytes of `to_json(document)`, in pieces of at most a few hundred list items each.
+
+    For documents as large as the report they come from: the whole text is never held in memory, neither
+    as pydantic-core's buffer nor as the bytes made from it. Dicts are walked and long lists split; the rest
+    is encoded by pydantic-core and indented to its depth (JSON text has no raw newlines inside strings).
+    """
+    yield from _chunks(document, 0)
+    yield b"\n"
+
+
+def _chunks(value: Any, depth: int) -> Iterator[bytes]:
+    inner = b"\n" + b"  " * (depth + 1)
+    if isinstance(value, dict) and value:
+        yield b"{"
+        for n, (key, item) in enumerate(value.items()):
+            yield (b"," if n else b"") + inner + pydantic_core.to_json(key) + b": "
+            yield from _chunks(item, depth + 1)
+        yield inner[:-2] + b"}"
+    elif isinstance(value, list) and len(value) > _CHUNK:
+        yield b"["
+        for start in range(0, len(value), _CHUNK):
+            part = pydantic_core.to_json(value[start : start + _CHUNK], indent=2)
+            # "[\n  item,\n  item\n]": keep the items, indented one level deeper than the list
+            yield (b"," if start else b"") + part[1:-2].replace(b"\n", b"\n" + b"  " * depth)
+        yield inner[:-2] + b"]"
+    elif isinstance(value, list) and any(isinstance(item, dict) for item in value):
+        yield b"["  # a short list of sections (the images): walked, as each may hold long lists
+        for n, item in enumerate(value):
+            yield (b"," if n else b"") + inner
+            yield from _chunks(item, depth + 1)
+        yield inner[:-2] + b"]"
+    else:
+        yield pydantic_core.to_json(value, indent=2).replace(b"\n", inner[:-2])
 
 
 def image_key(name: str) -> str:

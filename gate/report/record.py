@@ -6,9 +6,9 @@ Its JSON Schema is docs/decision-record.schema.json; `record_version` changes on
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
-import pydantic_core
 from pydantic import ValidationError
 
 from gate.errors import InputError
@@ -26,17 +26,25 @@ from gate.policy.decision import (
     WaiverState,
     WaiverStatus,
 )
+from gate.report._common import json_chunks
 
-__all__ = ["RECORD_VERSION", "load_record", "record", "render"]
+__all__ = ["RECORD_VERSION", "encode", "load_record", "record", "render"]
 
 RECORD_VERSION = 1
 
 
+def encode(decision: Decision) -> Iterator[bytes]:
+    """The decision record as UTF-8 JSON (two-space indent, keys in a fixed order, trailing newline), in pieces.
+
+    The record of a large report is as large as the report: it is written piece by piece, never held whole.
+    """
+    # The key order is fixed by the code below, so the text is deterministic without sorting.
+    return json_chunks(_document(decision))
+
+
 def render(decision: Decision) -> str:
-    """The decision record as JSON text (two-space indent, keys in a fixed order, trailing newline)."""
-    # pydantic-core serializes the embedded models and the rest in one pass, in Rust; the key order is
-    # fixed by the code below, so the text is deterministic without sorting.
-    return pydantic_core.to_json(_document(decision), indent=2).decode("utf-8") + "\n"
+    """The decision record as JSON text (what `encode` writes)."""
+    return b"".join(encode(decision)).decode("utf-8")
 
 
 def record(decision: Decision) -> dict[str, Any]:

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
+import pydantic_core
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from gate.model import Cvss, Finding, FindingKind, Severity
+from gate.model import Cvss, Finding, FindingKind, Package, Severity
+from gate.report import _common
 from gate.report._common import (
     advisory_url,
     final_from_line,
     image_key,
     image_keys,
     items,
+    json_chunks,
     pseudo_path,
     security_score,
 )
@@ -155,3 +161,32 @@ def test_waived_items_carry_the_waiver() -> None:
     }
     assert next(i for i in waived if i.package == "musl").level == "error"  # what it would have been
     assert (DATA / "waivers.toml").is_file()
+
+
+_FINDING = Finding(
+    kind=FindingKind.VULNERABILITY,
+    id='CVE-2026-1\n"quoted"',
+    scanner="trivy",
+    package=Package(name="openssl", version="3.0.1"),
+)
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.just(_FINDING)
+_DOCUMENTS = st.recursive(
+    _SCALARS,
+    lambda inner: st.lists(inner, max_size=9) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=60,
+)
+
+
+@given(_DOCUMENTS)
+def test_json_chunks_are_the_one_piece_encoding(document: Any) -> None:
+    # Small pieces (3 items) so that lists are split at every depth, nested in dicts and in other lists.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_common, "_CHUNK", 3)
+        pieces = list(json_chunks(document))
+    assert b"".join(pieces) == pydantic_core.to_json(document, indent=2) + b"\n"
+
+
+def test_json_chunks_never_encode_a_long_list_in_one_piece() -> None:
+    document = {"images": [{"outcomes": [_FINDING] * 2_000, "notes": []}]}
+    pieces = list(json_chunks(document))
+    assert max(len(p) for p in pieces) < len(b"".join(pieces)) / 3
