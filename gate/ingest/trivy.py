@@ -6,7 +6,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from typing import Any
 
+import pydantic_core
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest.image import image_from_config
@@ -26,17 +28,26 @@ from gate.model import (
 __all__ = ["TrivyReport", "TrivyResult", "legacy_to_scan", "to_scan"]
 
 
+_WIRE = ConfigDict(extra="ignore", strict=True)
+"""Wire types keep only the fields the gate reads; a wrong type is an error, an unknown key is not."""
+
+
 class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = _WIRE
 
 
-class _Layer(_Wire):
+# The types a report holds thousands of are slotted dataclasses: a third of the memory of models.
+
+
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Layer:
     Digest: str | None = None
     DiffID: str | None = None
     CreatedBy: str | None = None
 
 
-class _Cvss(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Cvss:
     V2Vector: str | None = None
     V3Vector: str | None = None
     V40Vector: str | None = None
@@ -45,11 +56,13 @@ class _Cvss(_Wire):
     V40Score: float | None = None
 
 
-class _PkgIdentifier(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _PkgIdentifier:
     PURL: str | None = None
 
 
-class _Vulnerability(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Vulnerability:
     VulnerabilityID: str
     VendorIDs: list[str] | None = None
     PkgName: str | None = None
@@ -69,7 +82,8 @@ class _Vulnerability(_Wire):
     PublishedDate: str | None = None
 
 
-class _Secret(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Secret:
     RuleID: str
     Category: str | None = None
     Severity: str | None = None
@@ -78,7 +92,8 @@ class _Secret(_Wire):
     Layer: _Layer | None = None
 
 
-class _Misconfiguration(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Misconfiguration:
     ID: str
     AVDID: str | None = None
     Type: str | None = None
@@ -92,7 +107,8 @@ class _Misconfiguration(_Wire):
     Layer: _Layer | None = None
 
 
-class _License(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _License:
     Name: str
     Severity: str | None = None
     Category: str | None = None
@@ -101,7 +117,8 @@ class _License(_Wire):
     Link: str | None = None
 
 
-class _Modified(_Wire):
+@dataclass(config=_WIRE, slots=True, kw_only=True)
+class _Modified:
     Type: str | None = None
     Status: str | None = None
     Statement: str | None = None
@@ -345,7 +362,7 @@ def _license(lic: _License, target: str) -> Finding:
     )
 
 
-_MODIFIED_KINDS: dict[str, type[_Wire]] = {
+_MODIFIED_KINDS: dict[str, type[Any]] = {
     "vulnerability": _Vulnerability,
     "secret": _Secret,
     "misconfiguration": _Misconfiguration,
@@ -359,7 +376,8 @@ def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: _Pool
     if wire is None or m.Finding is None:
         return None
     try:
-        parsed = TypeAdapter(wire).validate_python(m.Finding)
+        # As JSON, so the finding is checked exactly as the report's own findings are (strict JSON types).
+        parsed = TypeAdapter(wire).validate_json(pydantic_core.to_json(m.Finding))
     except ValidationError as exc:
         raise InputError(f"{source}: ExperimentalModifiedFindings: {exc.errors()[0]['msg']}") from None
     if isinstance(parsed, _Vulnerability):
