@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 
-from gate.model import Cvss, Finding, FindingKind
+from gate.model import Cvss, Finding, FindingKind, Severity
 from gate.policy.decision import Action, RuleResult, Violation
 from gate.policy.licenses import is_allowed, is_denied
 from gate.policy.schema import Comparison, Match, Rule
@@ -74,113 +74,144 @@ class KeyCheck:
     """What was compared, e.g. `EPSS 0.072 is not >= 0.1`, or why the data is missing."""
 
 
+Check = tuple[str, KeyState, Callable[[], str]]
+"""(key, state, detail): the detail is written only when someone reads it (`gate explain`, not the engine)."""
+
+
 def check_match(
     finding: Finding, match: Match, *, today: date, cvss_source: CvssSource = CvssSource.HIGHEST
 ) -> tuple[KeyCheck, ...]:
     """Every key `match` sets, checked against `finding` in a fixed order; absent keys are not listed."""
-    out: list[KeyCheck] = []
-    if match.kind is not None:
-        ok = finding.kind in match.kind
-        kinds = ", ".join(k.value for k in match.kind)
-        out.append(_check("kind", ok, f"{finding.kind.value} {'is' if ok else 'is not'} one of: {kinds}"))
-    if match.severity is not None:
-        ok = finding.severity in match.severity
-        wanted = ", ".join(s.value for s in sorted(match.severity, reverse=True))
-        out.append(
-            _check("severity", ok, f"{finding.severity.value} {'is' if ok else 'is not'} one of: {wanted}")
-        )
-    if match.fixable is not None:
-        ok = finding.fixable is match.fixable
-        state = "has a fix" if finding.fixable else f"has no fix ({finding.fix_state.value})"
-        out.append(_check("fixable", ok, f"{state}; the rule wants fixable = {str(match.fixable).lower()}"))
-    if match.kev is not None:
-        out.append(_kev(finding, match.kev))
-    if match.epss is not None:
-        out.append(
-            _number("epss", finding, finding.epss, match.epss, "EPSS", _epss_missing(finding, "score"))
-        )
-    if match.epss_percentile is not None:
-        missing = _epss_missing(finding, "percentile")
-        out.append(
-            _number("epss_percentile", finding, finding.epss_percentile, match.epss_percentile, "EPSS percentile",
-                    missing)
-        )  # fmt: skip
-    if match.cvss is not None:
-        chosen = chosen_cvss(finding, cvss_source)
-        score = chosen.score if chosen else None
-        label = (
-            f"CVSS {score:g} ({chosen.source} v{chosen.version})" if chosen and score is not None else "CVSS"
-        )
-        why = f"no CVSS score from the {cvss_source.value} source (settings.cvss_source)"
-        out.append(_number("cvss", finding, score, match.cvss, label, why, show_value=False))
-    if match.age_days is not None:
-        age = (today - finding.published).days if finding.published else None
-        why = "the report gives no published date (Grype reports never do)"
-        out.append(_number("age_days", finding, age, match.age_days, "published age (days)", why))
-    if match.fix_age_days is not None:
-        out.append(_fix_age(finding, match.fix_age_days, today))
-    package = finding.package
-    for key, value, patterns in (
-        ("package", package.name if package else None, match.package),
-        ("package_type", package.type if package else None, match.package_type),
-        ("purl", package.purl if package else None, match.purl),
-    ):
-        if patterns is None:
-            continue
-        ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
-        shown = repr(value) if value else "none"
-        out.append(_check(key, ok, f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}"))
-    if match.ids is not None:
-        listed = {i.upper() for i in match.ids}
-        hit = [i for i in finding.all_ids if i.upper() in listed]
-        detail = f"{hit[0]} is listed" if hit else f"none of {', '.join(finding.all_ids)} is listed"
-        out.append(_check("ids", bool(hit), detail))
-    out.extend(_layer_and_licence(finding, match))
-    return tuple(out)
+    return tuple(
+        KeyCheck(key, state, detail()) for key, state, detail in _checks(finding, match, today, cvss_source)
+    )
 
 
 def matches(finding: Finding, match: Match, *, today: date) -> bool:
     """True when no key of `match` fails for `finding` (keys whose data is missing do not count against it)."""
-    return not any(c.state is KeyState.FAIL for c in check_match(finding, match, today=today))
+    return not any(
+        state is KeyState.FAIL for _, state, _ in _checks(finding, match, today, CvssSource.HIGHEST)
+    )
 
 
-def _layer_and_licence(finding: Finding, match: Match) -> list[KeyCheck]:
+def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource) -> list[Check]:
+    # One helper per key: each detail closure must see its own values, not a variable later reassigned.
+    out: list[Check] = []
+    if match.kind is not None:
+        out.append(_kind(finding, match.kind))
+    if match.severity is not None:
+        out.append(_severity(finding, match.severity))
+    if match.fixable is not None:
+        out.append(_fixable(finding, match.fixable))
+    if match.kev is not None:
+        out.append(_kev(finding, match.kev))
+    if match.epss is not None:
+        out.append(
+            _number(
+                "epss", finding, finding.epss, match.epss, "EPSS", lambda: _epss_missing(finding, "score")
+            )
+        )
+    if match.epss_percentile is not None:
+        out.append(
+            _number("epss_percentile", finding, finding.epss_percentile, match.epss_percentile, "EPSS percentile",
+                    lambda: _epss_missing(finding, "percentile"))
+        )  # fmt: skip
+    if match.cvss is not None:
+        out.append(_cvss(finding, match.cvss, cvss_source))
+    if match.age_days is not None:
+        age = (today - finding.published).days if finding.published else None
+        out.append(
+            _number("age_days", finding, age, match.age_days, "published age (days)", lambda: _NO_PUBLISHED)
+        )
+    if match.fix_age_days is not None:
+        out.append(_fix_age(finding, match.fix_age_days, today))
+    package = finding.package
+    if match.package is not None:
+        out.append(_glob("package", package.name if package else None, match.package))
+    if match.package_type is not None:
+        out.append(_glob("package_type", package.type if package else None, match.package_type))
+    if match.purl is not None:
+        out.append(_glob("purl", package.purl if package else None, match.purl))
+    if match.ids is not None:
+        out.append(_ids(finding, match.ids))
+    out.extend(_layer_and_licence(finding, match))
+    return out
+
+
+_NO_PUBLISHED = "the report gives no published date (Grype reports never do)"
+
+
+def _kind(finding: Finding, kinds: Sequence[FindingKind]) -> Check:
+    ok = finding.kind in kinds
+    return _check("kind", ok, lambda: f"{finding.kind.value} {'is' if ok else 'is not'} one of: "
+                  + ", ".join(k.value for k in kinds))  # fmt: skip
+
+
+def _severity(finding: Finding, severities: frozenset[Severity]) -> Check:
+    ok = finding.severity in severities
+    return _check("severity", ok, lambda: f"{finding.severity.value} {'is' if ok else 'is not'} one of: "
+                  + ", ".join(s.value for s in sorted(severities, reverse=True)))  # fmt: skip
+
+
+def _fixable(finding: Finding, wanted: bool) -> Check:
+    return _check("fixable", finding.fixable is wanted, lambda: (
+        "has a fix" if finding.fixable else f"has no fix ({finding.fix_state.value})"
+    ) + f"; the rule wants fixable = {str(wanted).lower()}")  # fmt: skip
+
+
+def _ids(finding: Finding, ids: Sequence[str]) -> Check:
+    listed = {i.upper() for i in ids}
+    hit = [i for i in finding.all_ids if i.upper() in listed]
+    return _check("ids", bool(hit), lambda: f"{hit[0]} is listed" if hit
+                  else f"none of {', '.join(finding.all_ids)} is listed")  # fmt: skip
+
+
+def _glob(key: str, value: str | None, patterns: Sequence[str]) -> Check:
+    ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
+    shown = repr(value) if value else "none"
+    return _check(key, ok, lambda: f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}")
+
+
+def _layer_and_licence(finding: Finding, match: Match) -> list[Check]:
     """The `layer` key (an unknown origin counts as own) and the licence lists (docs/image-checks.md)."""
     out = []
     if match.layer is not None:
         origin = finding.origin or "own"
         unknown = "" if finding.origin else " (where it came in is unknown: counted as own)"
         where = "the base image" if origin == "base" else "the image's own layers"
-        out.append(
-            _check("layer", origin == match.layer, f"in {where}{unknown}; the rule wants {match.layer}")
-        )
-    for key, patterns, wanted in (
-        ("license_allow", match.license_allow, False),
-        ("license_deny", match.license_deny, True),
-    ):
-        if patterns is None:
-            continue
-        if finding.kind is not FindingKind.LICENSE:
-            out.append(_check(key, False, f"a {finding.kind.value} has no licence"))
-            continue
-        listed = is_denied(finding.id, patterns) if wanted else is_allowed(finding.id, patterns)
-        verb = ("is" if listed else "is not") + (" denied" if wanted else " allowed")
-        out.append(_check(key, listed is wanted, f"licence {finding.id!r} {verb} by {list(patterns)}"))
+        wanted = match.layer
+        out.append(_check("layer", origin == wanted, lambda: f"in {where}{unknown}; the rule wants {wanted}"))
+    if match.license_allow is not None:
+        out.append(_licence("license_allow", finding, match.license_allow, denied=False))
+    if match.license_deny is not None:
+        out.append(_licence("license_deny", finding, match.license_deny, denied=True))
     return out
 
 
-def _check(key: str, ok: bool, detail: str) -> KeyCheck:
-    return KeyCheck(key, KeyState.PASS if ok else KeyState.FAIL, detail)
+def _licence(key: str, finding: Finding, patterns: Sequence[str], *, denied: bool) -> Check:
+    if finding.kind is not FindingKind.LICENSE:
+        return _check(key, False, lambda: f"a {finding.kind.value} has no licence")
+    listed = is_denied(finding.id, patterns) if denied else is_allowed(finding.id, patterns)
+    verb = ("is" if listed else "is not") + (" denied" if denied else " allowed")
+    return _check(key, listed is denied, lambda: f"licence {finding.id!r} {verb} by {list(patterns)}")
 
 
-def _kev(finding: Finding, wanted: bool) -> KeyCheck:
+def _check(key: str, ok: bool, detail: Callable[[], str]) -> Check:
+    return (key, KeyState.PASS if ok else KeyState.FAIL, detail)
+
+
+def _kev(finding: Finding, wanted: bool) -> Check:
     if finding.kind is not FindingKind.VULNERABILITY:
-        return KeyCheck("kev", KeyState.FAIL, f"a {finding.kind.value} has no KEV status")
+        return ("kev", KeyState.FAIL, lambda: f"a {finding.kind.value} has no KEV status")
     if finding.kev is None:
-        why = "no KEV status: the report has none and no KEV catalog was given (--kev)"
-        return KeyCheck("kev", KeyState.MISSING, why)
+        return ("kev", KeyState.MISSING, lambda: _NO_KEV)
     listed = "listed in CISA KEV" if finding.kev else "not listed in CISA KEV"
-    return _check("kev", finding.kev is wanted, f"{listed}; the rule wants kev = {str(wanted).lower()}")
+    return _check(
+        "kev", finding.kev is wanted, lambda: f"{listed}; the rule wants kev = {str(wanted).lower()}"
+    )
+
+
+_NO_KEV = "no KEV status: the report has none and no KEV catalog was given (--kev)"
 
 
 def _epss_missing(finding: Finding, what: str) -> str:
@@ -189,40 +220,50 @@ def _epss_missing(finding: Finding, what: str) -> str:
     return f"no EPSS {what}: the report has none and the EPSS data (--epss) has no entry for it"
 
 
+def _cvss(finding: Finding, wanted: Comparison, source: CvssSource) -> Check:
+    chosen = chosen_cvss(finding, source)
+    score = chosen.score if chosen else None
+    label = f"CVSS {score:g} ({chosen.source} v{chosen.version})" if chosen and score is not None else "CVSS"
+    why = f"no CVSS score from the {source.value} source (settings.cvss_source)"
+    return _number("cvss", finding, score, wanted, label, lambda: why, show_value=False)
+
+
 def _number(
     key: str,
     finding: Finding,
     value: float | None,
     wanted: Comparison,
     label: str,
-    missing: str,
+    missing: Callable[[], str],
     *,
     show_value: bool = True,
-) -> KeyCheck:
+) -> Check:
     if finding.kind is not FindingKind.VULNERABILITY:
-        return KeyCheck(key, KeyState.FAIL, f"a {finding.kind.value} has no {DATA_KEYS[key]}")
+        return (key, KeyState.FAIL, lambda: f"a {finding.kind.value} has no {DATA_KEYS[key]}")
     if value is None:
-        return KeyCheck(key, KeyState.MISSING, missing)
+        return (key, KeyState.MISSING, missing)
     ok = wanted.test(value)
     shown = f"{label} {value:g}" if show_value else label
-    return _check(key, ok, f"{shown} {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}")
+    return _check(key, ok, lambda: f"{shown} {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}")
 
 
-def _fix_age(finding: Finding, wanted: Comparison, today: date) -> KeyCheck:
+def _fix_age(finding: Finding, wanted: Comparison, today: date) -> Check:
+    key = "fix_age_days"
     if finding.kind is not FindingKind.VULNERABILITY:
-        return KeyCheck("fix_age_days", KeyState.FAIL, f"a {finding.kind.value} has no fix date")
+        return (key, KeyState.FAIL, lambda: f"a {finding.kind.value} has no fix date")
     if not finding.fixable:
-        return KeyCheck("fix_age_days", KeyState.FAIL, "no fix exists, so there is no fix age")
-    if finding.fix_date is None:
+        return (key, KeyState.FAIL, lambda: "no fix exists, so there is no fix age")
+    fixed = finding.fix_date
+    if fixed is None:
         source = {
             "trivy": "Trivy reports carry no fix date",
             "grype": "this Grype report has no fix.available dates (newer Grype releases write them)",
         }.get(finding.scanner, "the report gives no fix date")
-        return KeyCheck("fix_age_days", KeyState.MISSING, f"fix date unknown: {source}")
-    age = (today - finding.fix_date).days
+        return (key, KeyState.MISSING, lambda: f"fix date unknown: {source}")
+    age = (today - fixed).days
     ok = wanted.test(age)
-    detail = f"fix available since {finding.fix_date} ({age} days) {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}"
-    return _check("fix_age_days", ok, detail)
+    return _check(key, ok, lambda: f"fix available since {fixed} ({age} days) {'is' if ok else 'is not'} "
+                  f"{wanted.op} {wanted.value:g}")  # fmt: skip
 
 
 def chosen_cvss(finding: Finding, source: CvssSource) -> Cvss | None:
@@ -281,10 +322,10 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
     for i, finding in enumerate(findings):
         if _ruled_out(finding, match):
             continue
-        checks = check_match(finding, match, today=today, cvss_source=settings.cvss_source)
-        if any(c.state is KeyState.FAIL for c in checks):
+        checks = _checks(finding, match, today, settings.cvss_source)
+        if any(state is KeyState.FAIL for _, state, _ in checks):
             continue
-        lacking = tuple(c.key for c in checks if c.state is KeyState.MISSING)
+        lacking = tuple(key for key, state, _ in checks if state is KeyState.MISSING)
         if lacking:
             missing[i] = lacking
             if mode is not MissingIntel.FAIL:
