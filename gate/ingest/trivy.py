@@ -170,7 +170,6 @@ class TrivyReport(_Wire):
 
 _WONT_FIX = {"will_not_fix", "fix_deferred", "end_of_life"}
 _NOT_FIXED = {"affected", "under_investigation"}
-_CVSS_VERSIONS = (("V2", "2"), ("V3", "3"), ("V40", "4"))
 
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
@@ -244,14 +243,16 @@ def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
 
 
 class _Pool:
-    """Shares equal sub-objects (layers, CVSS scores) between the findings of one report.
+    """Shares equal sub-objects (layers, packages, CVSS scores) between the findings of one report.
 
-    They are frozen, so sharing is safe; a report repeats the same few layers and vectors thousands of times.
+    They are frozen, so sharing is safe; a report repeats the same few layers, packages and advisories
+    thousands of times, and each shared object is built (and validated) once.
     """
 
     def __init__(self) -> None:
         self._layers: dict[tuple[str, str, str], Layer] = {}
-        self._scores: dict[tuple[str, str, float | None, str], Cvss] = {}
+        self._packages: dict[tuple[str, str, str, str, str], Package] = {}
+        self._scores: dict[tuple[object, ...], tuple[Cvss, ...]] = {}
 
     def layer(self, wire: _Layer | None) -> Layer | None:
         if wire is None or not (wire.Digest or wire.DiffID):
@@ -262,11 +263,36 @@ class _Pool:
             found = self._layers[key] = Layer(digest=key[0], diff_id=key[1], created_by=key[2])
         return found
 
-    def cvss(self, source: str, version: str, score: float | None, vector: str) -> Cvss:
-        key = (source, version, score, vector)
+    def package(self, name: str, version: str, type_: str, purl: str, path: str) -> Package:
+        key = (name, version, type_, purl, path)
+        found = self._packages.get(key)
+        if found is None:
+            found = self._packages[key] = Package(
+                name=name, version=version, type=type_, purl=purl, path=path
+            )
+        return found
+
+    def cvss(self, scores: dict[str, _Cvss] | None) -> tuple[Cvss, ...]:
+        """The scores of `CVSS` by source (sorted), v2, v3 and v4 each when the source gives a score or vector."""
+        if not scores:
+            return ()
+        entries = sorted(scores.items())
+        key = tuple(
+            (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
+            for source, e in entries
+        )
         found = self._scores.get(key)
         if found is None:
-            found = self._scores[key] = Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+            found = self._scores[key] = tuple(
+                Cvss(source=source, version=version, score=score, vector=vector or "")  # type: ignore[arg-type]
+                for source, e in entries
+                for version, score, vector in (
+                    ("2", e.V2Score, e.V2Vector),
+                    ("3", e.V3Score, e.V3Vector),
+                    ("4", e.V40Score, e.V40Vector),
+                )
+                if score is not None or vector
+            )
         return found
 
 
@@ -291,17 +317,17 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
         title=v.Title or "",
         description=v.Description or "",
         severity=Severity.parse(severity_text),
-        package=Package(
-            name=v.PkgName or "",
-            version=v.InstalledVersion or "",
-            type=pkg_type,
-            purl=(v.PkgIdentifier.PURL or "") if v.PkgIdentifier else "",
-            path=v.PkgPath or "",
+        package=pool.package(
+            v.PkgName or "",
+            v.InstalledVersion or "",
+            pkg_type,
+            (v.PkgIdentifier.PURL or "") if v.PkgIdentifier else "",
+            v.PkgPath or "",
         ),
         target=target,
         fix_state=fix_state,
         fixed_versions=tuple(s.strip() for s in fixed.split(",") if s.strip()),
-        cvss=tuple(_cvss(v.CVSS or {}, pool)),
+        cvss=pool.cvss(v.CVSS),
         published=_date(v.PublishedDate),
         layer=pool.layer(v.Layer),
         url=v.PrimaryURL or "",
@@ -310,16 +336,6 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
 
 
 _VENDOR_SEVERITY = {0: "UNKNOWN", 1: "LOW", 2: "MEDIUM", 3: "HIGH", 4: "CRITICAL"}
-
-
-def _cvss(scores: dict[str, _Cvss], pool: _Pool) -> Iterator[Cvss]:
-    for source in sorted(scores):
-        entry = scores[source]
-        for prefix, version in _CVSS_VERSIONS:
-            score = getattr(entry, f"{prefix}Score")
-            vector = getattr(entry, f"{prefix}Vector") or ""
-            if score is not None or vector:
-                yield pool.cvss(source, version, score, vector)
 
 
 def _secret(s: _Secret, target: str, pool: _Pool) -> Finding:
