@@ -114,7 +114,9 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
 
     outcomes = []
     for i, finding in enumerate(active):
-        rules = sorted(caught.get(i, []), key=lambda r: _ACTION_ORDER[r.action])
+        rules = caught.get(i, [])
+        if len(rules) > 1:
+            rules = sorted(rules, key=lambda r: _ACTION_ORDER[r.action])
         waiver = waiver_of[i]
         outcomes.append(
             FindingOutcome(

@@ -302,16 +302,6 @@ class Screen:
         return ", ".join(DATA_KEYS[k] for k in self.missing.get(index, ()))
 
 
-def _ruled_out(finding: Finding, match: Match) -> bool:
-    """True when kind, severity or fixable already rule the finding out: the common case, decided without
-    building the explanations `check_match` writes (same tests as there)."""
-    return (
-        (match.kind is not None and finding.kind not in match.kind)
-        or (match.severity is not None and finding.severity not in match.severity)
-        or (match.fixable is not None and finding.fixable is not match.fixable)
-    )
-
-
 def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today: date) -> Screen:
     """Check `rule.match` against every finding; missing data is handled by the rule's on_missing_intel."""
     assert rule.match is not None
@@ -319,8 +309,14 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
     hits: list[int] = []
     missing: dict[int, tuple[str, ...]] = {}
     match = rule.match
+    kinds, severities, fixable = match.kind, match.severity, match.fixable
     for i, finding in enumerate(findings):
-        if _ruled_out(finding, match):
+        # kind, severity and fixable rule most findings out: tested first, as in _checks, without building checks
+        if (
+            (kinds is not None and finding.kind not in kinds)
+            or (severities is not None and finding.severity not in severities)
+            or (fixable is not None and finding.fixable is not fixable)
+        ):
             continue
         checks = _checks(finding, match, today, settings.cvss_source)
         if any(state is KeyState.FAIL for _, state, _ in checks):

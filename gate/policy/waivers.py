@@ -111,9 +111,17 @@ class WaiverBook:
         self._warning_days = warning_days
         self._matched = [0] * len(self._waivers)
         self._first: list[Finding | None] = [None] * len(self._waivers)
+        # Waivers by upper-case ID: a finding is checked only against the waivers that name one of its IDs.
+        self._by_id: dict[str, list[int]] = {}
+        for i, waiver in enumerate(self._waivers):
+            self._by_id.setdefault(waiver.id.upper(), []).append(i)
 
     def _matching(self, finding: Finding) -> list[int]:
-        return [i for i, w in enumerate(self._waivers) if waiver_matches(w, finding, image=self._image)]
+        """Indexes of the waivers that apply to `finding`, in policy order."""
+        if not self._by_id:
+            return []
+        named = {i for id_ in finding.all_ids for i in self._by_id.get(id_.upper(), ())}
+        return [i for i in sorted(named) if waiver_matches(self._waivers[i], finding, image=self._image)]
 
     def waiver_for(self, finding: Finding) -> Waiver | None:
         """The first waiver in force that matches the finding; every matching waiver counts the match."""
