@@ -59,7 +59,7 @@ def markdown(text: str, limit: int | None = None) -> str:
     """
     text = one_line(text, limit)
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_PUNCT.sub(r"\\\1", text)
+    text = _MD_PUNCT.sub(_backslashed, text)
     if _MD_LEAD.match(text):
         text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
     text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
@@ -68,6 +68,11 @@ def markdown(text: str, limit: int | None = None) -> str:
     if "\\#" in text or "\\!" in text:
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
     return text
+
+
+def _backslashed(match: re.Match[str]) -> str:
+    # A function, not the template r"\\\1": re expands templates per match, three times slower here.
+    return "\\" + match[1]
 
 
 def xml(text: str) -> str:

@@ -25,6 +25,7 @@ __all__ = ["DEFAULT_SCHEMA_VERSION", "render"]
 DEFAULT_SCHEMA_VERSION = "15.0.7"
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
 _NAMESPACE = uuid.UUID("6f1c1a5e-5b8f-4c1e-9d3b-6a1f0c2d7e41")
+_NOT_TYPE = re.compile(r"[^a-z0-9_]")
 _SEVERITY = {
     Severity.CRITICAL: "Critical",
     Severity.HIGH: "High",
@@ -85,6 +86,7 @@ def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
     out = []
     os_name = _text.one_line(image.image.os, 255) if image.image is not None else ""
     name = _text.one_line(image.name, 255) or "unknown"
+    escaped: dict[str, str] = {}  # advisories repeat across packages: each text is escaped once
     for item in items(image):
         finding = item.finding
         if finding is None or finding.kind is not FindingKind.VULNERABILITY or finding.package is None:
@@ -92,8 +94,11 @@ def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
         package = _text.one_line(finding.package.name, 255) or "unknown"
         version = _text.one_line(finding.package.version, 255)
         ident = _text.one_line(finding.id, 255) or "unknown"
+        text = finding.description or finding.title or finding.id
+        if text not in escaped:
+            escaped[text] = _text.markdown(text, _MAX_DESCRIPTION)
         description = _description(
-            finding,
+            escaped[text],
             item.rules,
             item.waived.reason if item.waived else None,
             item.waived.waiver_id if item.waived else None,
@@ -125,7 +130,7 @@ def _identifiers(finding: Finding) -> list[dict[str, str]]:
             continue
         seen.add(value.upper())
         prefix = value.split("-", 1)[0].lower() if "-" in value else "vulnerability"
-        entry = {"type": re.sub(r"[^a-z0-9_]", "", prefix) or "vulnerability", "name": value, "value": value}
+        entry = {"type": _NOT_TYPE.sub("", prefix) or "vulnerability", "name": value, "value": value}
         url = advisory_url(value)
         if url:
             entry["url"] = url
@@ -133,9 +138,10 @@ def _identifiers(finding: Finding) -> list[dict[str, str]]:
     return result
 
 
-def _description(finding: Finding, rules: tuple[str, ...], reason: str | None, waiver: str | None) -> str:
+def _description(escaped: str, rules: tuple[str, ...], reason: str | None, waiver: str | None) -> str:
+    """The finding's own text (`escaped` already), then what the gate did with it."""
     md = _text.markdown
-    parts = [md(finding.description or finding.title or finding.id, _MAX_DESCRIPTION)]
+    parts = [escaped]
     if waiver is not None:
         parts.append(f"Waived by container-gate waiver {md(waiver, 100)}: {md(reason or '', 500)}")
     elif rules:
