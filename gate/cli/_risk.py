@@ -70,7 +70,7 @@ def _positive_days(text: str) -> int:
 
 def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str]) -> list[Scan]:
     """The scans with KEV/EPSS data and VEX statements applied. Raises InputError for bad files."""
-    if not (args.kev or args.epss or args.vex or any(s.scanner == "grype" for s in scans)):
+    if not (args.kev or args.epss or args.vex):
         return scans
     from datetime import timedelta
 

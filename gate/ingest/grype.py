@@ -184,8 +184,12 @@ def to_scan(
     warnings: Sequence[str] = (),
 ) -> Scan:
     """Normalize the parts of a Grype report. Raises InputError for a malformed embedded image config."""
-    findings = [_finding(m, None) for m in matches]
-    findings += [_finding(m, _suppression(m)) for m in ignored]
+    # A Grype database that carries KEV data lists every KEV entry (and EPSS comes with it): when any match
+    # has `knownExploited` or `epss`, a match without `knownExploited` is known not to be exploited.
+    has_intel = any(_has_intel(m.vulnerability) for group in (matches, ignored) for m in group)
+    unlisted = False if has_intel else None
+    findings = [_finding(m, None, unlisted) for m in matches]
+    findings += [_finding(m, _suppression(m), unlisted) for m in ignored]
     artifact, artifact_type, image = _source(source_info, distro, source)
     version = descriptor.version if descriptor and descriptor.version else ""
     return Scan(
@@ -233,7 +237,12 @@ def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
     return config
 
 
-def _finding(match: GrypeMatch, suppressed: Suppression | None) -> Finding:
+def _has_intel(vuln: _Vulnerability) -> bool:
+    return bool(vuln.knownExploited) or any(e.epss is not None for e in vuln.epss or ())
+
+
+def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool | None) -> Finding:
+    """One match; `unlisted` is the KEV status of a match without `knownExploited` (False or unknown)."""
     vuln = match.vulnerability
     art = match.artifact
     fix = vuln.fix
@@ -265,7 +274,7 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None) -> Finding:
         fix_state=state,
         fixed_versions=versions,
         cvss=tuple(_cvss(match)),
-        kev=True if vuln.knownExploited else None,
+        kev=True if vuln.knownExploited else unlisted,
         epss=epss.epss if epss else None,
         epss_percentile=epss.percentile if epss else None,
         risk=vuln.risk,

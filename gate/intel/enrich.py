@@ -25,15 +25,9 @@ def enrich(
     Findings are looked up by their ID and aliases (CVE IDs only: KEV and EPSS know nothing else).
     What the report already says wins: Grype's own `knownExploited` and `epss` are kept. A finding is known
     exploited when the report or the catalog says so; with a catalog every other vulnerability is not.
-    A Grype report whose database carries KEV data (some match has `epss` or `knownExploited`) lists every
-    KEV entry, so its matches without `knownExploited` are not known exploited either.
+    (A Grype report whose database carries KEV data already says False for its other matches: gate.ingest.grype.)
     """
-    grype_intel = any(
-        f.scanner == "grype" and (f.epss is not None or f.kev is not None)
-        for f in scan.findings
-        if f.kind is FindingKind.VULNERABILITY
-    )
-    findings = tuple(_enrich(f, kev, epss, grype_intel) for f in scan.findings)
+    findings = tuple(_enrich(f, kev, epss) for f in scan.findings)
     lines = list(notes)
     for feed in (kev, epss):
         if feed is not None:
@@ -41,7 +35,7 @@ def enrich(
     return scan.model_copy(update={"findings": findings, "warnings": (*scan.warnings, *lines)})
 
 
-def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None, grype_intel: bool) -> Finding:
+def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None) -> Finding:
     if finding.kind is not FindingKind.VULNERABILITY:
         return finding
     cves = list(dict.fromkeys(i.upper() for i in finding.all_ids if _CVE.match(i)))
@@ -49,8 +43,6 @@ def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None, gry
     if kev is not None:
         listed = any(c in kev.entries for c in cves)
         update["kev"] = bool(finding.kev) or listed
-    elif finding.kev is None and grype_intel and finding.scanner == "grype":
-        update["kev"] = False
     if epss is not None and finding.epss is None:
         scored = [epss.scores[c] for c in cves if c in epss.scores]
         if scored:

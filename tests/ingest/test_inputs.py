@@ -74,6 +74,21 @@ def test_clean_grype_report_reads_with_no_findings() -> None:
     assert scan.findings == ()
 
 
+def test_grype_kev_status_is_false_only_when_the_report_carries_kev_data() -> None:
+    def match(cve: str, **intel: object) -> dict[str, object]:
+        return {"vulnerability": {"id": cve, **intel}, "artifact": {"name": "openssl", "version": "3.0.1"}}
+
+    listed = match("CVE-2023-44487", knownExploited=[{"cve": "CVE-2023-44487"}])
+    scored = match("CVE-2024-1", epss=[{"cve": "CVE-2024-1", "epss": 0.2, "percentile": 0.9}])
+    for matches, expected in (
+        ([listed, match("CVE-2024-2")], [True, False]),
+        ([scored, match("CVE-2024-2")], [False, False]),
+        ([match("CVE-2024-1"), match("CVE-2024-2")], [None, None]),  # no KEV data: unknown
+    ):
+        scan = read_report("r.json", json.dumps({**CLEAN_GRYPE, "matches": matches}).encode())
+        assert [f.kev for f in scan.findings] == expected
+
+
 @pytest.mark.parametrize(
     "encode",
     [

@@ -66,14 +66,15 @@ def test_epss_by_alias_takes_the_highest_and_leaves_unknown_alone() -> None:
 def test_grype_own_epss_and_kev_win_over_the_feeds() -> None:
     scan = _real("grype-presenter--TestJsonImgsPresenter.json")
     before = {f.id: (f.kev, f.epss) for f in scan.findings}
-    assert before == {"CVE-1999-0001": (None, 0.03), "CVE-1999-0002": (True, 0.08)}
+    assert before == {"CVE-1999-0001": (False, 0.03), "CVE-1999-0002": (True, 0.08)}
     after = {f.id: (f.kev, f.epss) for f in enrich(scan, kev=CATALOG, epss=SCORES).findings}
     assert after == {"CVE-1999-0001": (False, 0.03), "CVE-1999-0002": (True, 0.08)}
 
 
 def test_grype_report_with_intel_means_unlisted_is_not_exploited() -> None:
+    # Read so by the Grype ingest; enriching without a catalog leaves it so.
     scan = _real("defectdojo-grype--many_vulns_with_epss_values.json")
-    assert {f.kev for f in scan.findings} == {None}
+    assert {f.kev for f in scan.findings} == {False}
     assert {f.kev for f in enrich(scan).findings} == {False}
 
 
