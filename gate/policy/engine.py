@@ -47,8 +47,8 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     book = WaiverBook(
         policy.waivers, today=today, image=name, warning_days=policy.settings.expiry_warning_days
     )
-    waiver_of = {i: book.waiver_for(f) for i, f in enumerate(active)}
-    expired_of = {i: book.expired_for(f) for i, f in enumerate(active)}
+    waiver_of = [book.waiver_for(f) for f in active]
+    expired_of = [book.expired_for(f) for f in active]
     open_idx = {i for i in range(len(active)) if waiver_of[i] is None}
 
     results: list[RuleResult] = []
@@ -76,7 +76,10 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
             result = result.model_copy(
                 update={"explanation": result.explanation + counted_note(scr, open_hits)}
             )
-            lacking = [i for i in scr.missing if i in open_idx and i not in hits]
+            counted = set(
+                hits
+            )  # a set: with on_missing_intel = fail, hits and missing can both be every finding
+            lacking = [i for i in scr.missing if i in open_idx and i not in counted]
             lacking = [i for i in lacking if rule.scope != "new" or active[i].baseline != "existing"]
             if scr.mode is MissingIntel.WARN:
                 unchecked.extend((rule, active[i], scr.missing_text(i)) for i in lacking)
