@@ -451,15 +451,17 @@ def _serialize(value: Any) -> Any:
 
 
 class _Serializer:
-    """Walks a sarif-om tree; each attrs class's fields are looked up once per file, not once per object."""
+    """Walks a sarif-om tree; each class's fields are looked up once per file, not once per object."""
 
     def __init__(self) -> None:
-        self._fields: dict[type, list[tuple[str, str, Any]]] = {}
+        self._fields: dict[type, list[tuple[str, str, Any]] | None] = {}  # None: not an attrs class
 
     def value(self, value: Any) -> Any:
-        fields = self._fields.get(type(value))
-        if fields is None and attr.has(type(value)):
-            fields = self._fields[type(value)] = self._describe(type(value))
+        kind = type(value)
+        if kind in self._fields:
+            fields = self._fields[kind]
+        else:
+            fields = self._fields[kind] = self._describe(kind) if attr.has(kind) else None
         if fields is not None:
             out: dict[str, Any] = {}
             for name, prop, default in fields:
