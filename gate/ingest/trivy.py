@@ -313,7 +313,7 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
     return Finding(
         kind=FindingKind.VULNERABILITY,
         id=v.VulnerabilityID,
-        aliases=tuple(dict.fromkeys(a for a in v.VendorIDs or () if a and a != v.VulnerabilityID)),
+        aliases=_aliases(v.VulnerabilityID, v.VendorIDs) if v.VendorIDs else (),
         title=v.Title or "",
         description=v.Description or "",
         severity=Severity.parse(severity_text),
@@ -326,7 +326,7 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
         ),
         target=target,
         fix_state=fix_state,
-        fixed_versions=tuple(s.strip() for s in fixed.split(",") if s.strip()),
+        fixed_versions=_versions(fixed),
         cvss=pool.cvss(v.CVSS),
         published=_date(v.PublishedDate),
         layer=pool.layer(v.Layer),
@@ -336,6 +336,17 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
 
 
 _VENDOR_SEVERITY = {0: "UNKNOWN", 1: "LOW", 2: "MEDIUM", 3: "HIGH", 4: "CRITICAL"}
+
+
+def _aliases(primary: str, vendor_ids: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for a in vendor_ids if a and a != primary))
+
+
+def _versions(fixed: str) -> tuple[str, ...]:
+    """`1.2.3, 1.3.1` -> ("1.2.3", "1.3.1"): Trivy joins the fixed versions of several branches."""
+    if "," not in fixed:  # the common case: one version or none
+        return (fixed.strip(),) if fixed.strip() else ()
+    return tuple(s.strip() for s in fixed.split(",") if s.strip())
 
 
 def _secret(s: _Secret, target: str, pool: _Pool) -> Finding:
