@@ -74,7 +74,7 @@ class KeyCheck:
     """What was compared, e.g. `EPSS 0.072 is not >= 0.1`, or why the data is missing."""
 
 
-Check = tuple[str, KeyState, Callable[[], str]]
+_Check = tuple[str, KeyState, Callable[[], str]]
 """(key, state, detail): the detail is written only when someone reads it (`gate explain`, not the engine)."""
 
 
@@ -94,9 +94,9 @@ def matches(finding: Finding, match: Match, *, today: date) -> bool:
     )
 
 
-def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource) -> list[Check]:
+def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource) -> list[_Check]:
     # One helper per key: each detail closure must see its own values, not a variable later reassigned.
-    out: list[Check] = []
+    out: list[_Check] = []
     if match.kind is not None:
         out.append(_kind(finding, match.kind))
     if match.severity is not None:
@@ -141,38 +141,38 @@ def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource
 _NO_PUBLISHED = "the report gives no published date (Grype reports never do)"
 
 
-def _kind(finding: Finding, kinds: Sequence[FindingKind]) -> Check:
+def _kind(finding: Finding, kinds: Sequence[FindingKind]) -> _Check:
     ok = finding.kind in kinds
     return _check("kind", ok, lambda: f"{finding.kind.value} {'is' if ok else 'is not'} one of: "
                   + ", ".join(k.value for k in kinds))  # fmt: skip
 
 
-def _severity(finding: Finding, severities: frozenset[Severity]) -> Check:
+def _severity(finding: Finding, severities: frozenset[Severity]) -> _Check:
     ok = finding.severity in severities
     return _check("severity", ok, lambda: f"{finding.severity.value} {'is' if ok else 'is not'} one of: "
                   + ", ".join(s.value for s in sorted(severities, reverse=True)))  # fmt: skip
 
 
-def _fixable(finding: Finding, wanted: bool) -> Check:
+def _fixable(finding: Finding, wanted: bool) -> _Check:
     return _check("fixable", finding.fixable is wanted, lambda: (
         "has a fix" if finding.fixable else f"has no fix ({finding.fix_state.value})"
     ) + f"; the rule wants fixable = {str(wanted).lower()}")  # fmt: skip
 
 
-def _ids(finding: Finding, ids: Sequence[str]) -> Check:
+def _ids(finding: Finding, ids: Sequence[str]) -> _Check:
     listed = {i.upper() for i in ids}
     hit = [i for i in finding.all_ids if i.upper() in listed]
     return _check("ids", bool(hit), lambda: f"{hit[0]} is listed" if hit
                   else f"none of {', '.join(finding.all_ids)} is listed")  # fmt: skip
 
 
-def _glob(key: str, value: str | None, patterns: Sequence[str]) -> Check:
+def _glob(key: str, value: str | None, patterns: Sequence[str]) -> _Check:
     ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
     shown = repr(value) if value else "none"
     return _check(key, ok, lambda: f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}")
 
 
-def _layer_and_licence(finding: Finding, match: Match) -> list[Check]:
+def _layer_and_licence(finding: Finding, match: Match) -> list[_Check]:
     """The `layer` key (an unknown origin counts as own) and the licence lists (docs/image-checks.md)."""
     out = []
     if match.layer is not None:
@@ -188,7 +188,7 @@ def _layer_and_licence(finding: Finding, match: Match) -> list[Check]:
     return out
 
 
-def _licence(key: str, finding: Finding, patterns: Sequence[str], *, denied: bool) -> Check:
+def _licence(key: str, finding: Finding, patterns: Sequence[str], *, denied: bool) -> _Check:
     if finding.kind is not FindingKind.LICENSE:
         return _check(key, False, lambda: f"a {finding.kind.value} has no licence")
     listed = is_denied(finding.id, patterns) if denied else is_allowed(finding.id, patterns)
@@ -196,11 +196,11 @@ def _licence(key: str, finding: Finding, patterns: Sequence[str], *, denied: boo
     return _check(key, listed is denied, lambda: f"licence {finding.id!r} {verb} by {list(patterns)}")
 
 
-def _check(key: str, ok: bool, detail: Callable[[], str]) -> Check:
+def _check(key: str, ok: bool, detail: Callable[[], str]) -> _Check:
     return (key, KeyState.PASS if ok else KeyState.FAIL, detail)
 
 
-def _kev(finding: Finding, wanted: bool) -> Check:
+def _kev(finding: Finding, wanted: bool) -> _Check:
     if finding.kind is not FindingKind.VULNERABILITY:
         return ("kev", KeyState.FAIL, lambda: f"a {finding.kind.value} has no KEV status")
     if finding.kev is None:
@@ -220,7 +220,7 @@ def _epss_missing(finding: Finding, what: str) -> str:
     return f"no EPSS {what}: the report has none and the EPSS data (--epss) has no entry for it"
 
 
-def _cvss(finding: Finding, wanted: Comparison, source: CvssSource) -> Check:
+def _cvss(finding: Finding, wanted: Comparison, source: CvssSource) -> _Check:
     chosen = chosen_cvss(finding, source)
     score = chosen.score if chosen else None
     label = f"CVSS {score:g} ({chosen.source} v{chosen.version})" if chosen and score is not None else "CVSS"
@@ -237,7 +237,7 @@ def _number(
     missing: Callable[[], str],
     *,
     show_value: bool = True,
-) -> Check:
+) -> _Check:
     if finding.kind is not FindingKind.VULNERABILITY:
         return (key, KeyState.FAIL, lambda: f"a {finding.kind.value} has no {DATA_KEYS[key]}")
     if value is None:
@@ -247,7 +247,7 @@ def _number(
     return _check(key, ok, lambda: f"{shown} {'is' if ok else 'is not'} {wanted.op} {wanted.value:g}")
 
 
-def _fix_age(finding: Finding, wanted: Comparison, today: date) -> Check:
+def _fix_age(finding: Finding, wanted: Comparison, today: date) -> _Check:
     key = "fix_age_days"
     if finding.kind is not FindingKind.VULNERABILITY:
         return (key, KeyState.FAIL, lambda: f"a {finding.kind.value} has no fix date")
