@@ -235,9 +235,10 @@ def _with_image_metadata(path: str | None, scans: list[Scan]) -> list[Scan]:
     """The scans with --image-metadata laid over them (it wins over what a report embeds), layers attributed."""
     from gate.errors import InputError
     from gate.ingest.layers import attribute
-    from gate.ingest.metadata import attach, read_metadata
 
     if path is not None:
+        from gate.ingest.metadata import attach, read_metadata
+
         if path == "-":
             raise InputError("--image-metadata does not read stdin; give the metadata file")
         data = read_input(path, "image metadata", written_by="the inspect step wrote it")
