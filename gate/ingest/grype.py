@@ -9,10 +9,10 @@ from collections.abc import Iterator, Sequence
 from datetime import date
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
+from gate.ingest._wire import WIRE, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
     Cvss,
@@ -30,23 +30,12 @@ from gate.model import (
 __all__ = ["GrypeMatch", "GrypeSource", "to_scan"]
 
 
-_WIRE = ConfigDict(extra="ignore", strict=True)
-"""Wire types keep only the fields the gate reads; a wrong type is an error, an unknown key is not."""
-
-
-class _Wire(BaseModel):
-    model_config = _WIRE
-
-
-# The types a report holds thousands of are slotted dataclasses: a third of the memory of models.
-
-
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Metrics:
     baseScore: float | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Cvss:
     source: str | None = None
     version: str | None = None
@@ -54,38 +43,38 @@ class _Cvss:
     metrics: _Metrics | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _LegacyCvss:
     baseScore: float | None = None
     vector: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _FixAvailable:
     version: str | None = None
     date: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Fix:
     versions: list[str] | None = None
     state: str | None = None
     available: list[_FixAvailable] | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Kev:
     cve: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Epss:
     cve: str | None = None
     epss: float | None = None
     percentile: float | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Vulnerability:
     id: str
     namespace: str | None = None
@@ -102,19 +91,19 @@ class _Vulnerability:
     risk: float | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Related:
     id: str
     cvss: list[_Cvss] | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Location:
     path: str | None = None
     layerID: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Artifact:
     name: str
     version: str | None = None
@@ -123,14 +112,14 @@ class _Artifact:
     purl: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _IgnoreRule:
     vulnerability: str | None = None
     reason: str | None = None
     namespace: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class GrypeMatch:
     """One entry of Grype's `matches` (or `ignoredMatches`)."""
 
@@ -140,7 +129,7 @@ class GrypeMatch:
     appliedIgnoreRules: list[_IgnoreRule] | None = None
 
 
-class _Target(_Wire):
+class _Target(Wire):
     userInput: str | None = None
     imageID: str | None = None
     manifestDigest: str | None = None
@@ -150,19 +139,19 @@ class _Target(_Wire):
     config: str | None = None
 
 
-class GrypeSource(_Wire):
+class GrypeSource(Wire):
     """Grype's `source`: what was scanned."""
 
     type: str | None = None
     target: _Target | str | None = None
 
 
-class _Distro(_Wire):
+class _Distro(Wire):
     name: str | None = None
     version: str | None = None
 
 
-class _Descriptor(_Wire):
+class _Descriptor(Wire):
     name: str | None = None
     version: str | None = None
 

@@ -9,25 +9,22 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from gate.errors import InputError
 from gate.ingest._text import parse_timestamp
+from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image
 
 __all__ = ["config_facts", "healthcheck_state", "image_from_config", "parse_created"]
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class _Healthcheck(_Wire):
+class _Healthcheck(Wire):
     Test: list[str] | None = None
 
 
-class _RunConfig(_Wire):
+class _RunConfig(Wire):
     User: str | None = None
     Env: list[str] | None = None
     Labels: dict[str, str] | None = None
@@ -35,17 +32,17 @@ class _RunConfig(_Wire):
     Healthcheck: _Healthcheck | None = None
 
 
-class _History(_Wire):
+class _History(Wire):
     created_by: str | None = None
     empty_layer: bool | None = None
     comment: str | None = None
 
 
-class _RootFS(_Wire):
+class _RootFS(Wire):
     diff_ids: list[str] | None = None
 
 
-class _Config(_Wire):
+class _Config(Wire):
     created: str | None = None
     config: _RunConfig | None = None
     container_config: _RunConfig | None = None

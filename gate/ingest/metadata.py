@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError
 from gate.ingest._text import json_document
+from gate.ingest._wire import Wire
 from gate.ingest.image import config_facts, healthcheck_state, parse_created
 from gate.model import Image, Scan
 
@@ -60,19 +61,15 @@ class Metadata(BaseModel):
     warnings: tuple[str, ...] = ()
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
-
-
-class _Healthcheck(_Wire):
+class _Healthcheck(Wire):
     Test: list[str] | None = None
 
 
-class _InspectRootFS(_Wire):
+class _InspectRootFS(Wire):
     Layers: list[str] | None = None
 
 
-class _Inspect(_Wire):
+class _Inspect(Wire):
     Id: str | None = None
     Digest: str | None = None
     RepoTags: list[str] | None = None
@@ -91,12 +88,12 @@ class _Inspect(_Wire):
     ManifestType: str | None = None
 
 
-class _LayerData(_Wire):
+class _LayerData(Wire):
     Digest: str | None = None
     Size: int | None = None
 
 
-class _Skopeo(_Wire):
+class _Skopeo(Wire):
     Name: str | None = None
     Digest: str | None = None
     Created: str | None = None
@@ -107,14 +104,14 @@ class _Skopeo(_Wire):
     Env: list[str] | None = None
 
 
-class _Descriptor(_Wire):
+class _Descriptor(Wire):
     mediaType: str | None = None
     digest: str
     size: int | None = None
     annotations: dict[str, str] | None = None
 
 
-class _Manifest(_Wire):
+class _Manifest(Wire):
     schemaVersion: int
     mediaType: str | None = None
     config: _Descriptor
@@ -122,20 +119,20 @@ class _Manifest(_Wire):
     annotations: dict[str, str] | None = None
 
 
-class _Index(_Wire):
+class _Index(Wire):
     schemaVersion: int
     mediaType: str | None = None
     manifests: list[_Descriptor]
     annotations: dict[str, str] | None = None
 
 
-class _SaveEntry(_Wire):
+class _SaveEntry(Wire):
     Config: str
     RepoTags: list[str] | None = None
     Layers: list[str] | None = None
 
 
-class _Buildah(_Wire):
+class _Buildah(Wire):
     Type: str
     FromImage: str | None = None
     FromImageID: str | None = None
@@ -244,7 +241,7 @@ def _printable(text: str, limit: int = 80) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _validate(model: type[_Wire], obj: Mapping[str, Any], source: str, form: str) -> Any:
+def _validate(model: type[Wire], obj: Mapping[str, Any], source: str, form: str) -> Any:
     try:
         return model.model_validate(obj)
     except ValidationError as exc:

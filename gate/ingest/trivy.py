@@ -7,10 +7,11 @@ from datetime import date
 from typing import Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
+from gate.ingest._wire import WIRE, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
     Cvss,
@@ -28,25 +29,14 @@ from gate.model import (
 __all__ = ["TrivyReport", "TrivyResult", "legacy_to_scan", "to_scan"]
 
 
-_WIRE = ConfigDict(extra="ignore", strict=True)
-"""Wire types keep only the fields the gate reads; a wrong type is an error, an unknown key is not."""
-
-
-class _Wire(BaseModel):
-    model_config = _WIRE
-
-
-# The types a report holds thousands of are slotted dataclasses: a third of the memory of models.
-
-
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Layer:
     Digest: str | None = None
     DiffID: str | None = None
     CreatedBy: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Cvss:
     V2Vector: str | None = None
     V3Vector: str | None = None
@@ -56,12 +46,12 @@ class _Cvss:
     V40Score: float | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _PkgIdentifier:
     PURL: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Vulnerability:
     VulnerabilityID: str
     VendorIDs: list[str] | None = None
@@ -82,7 +72,7 @@ class _Vulnerability:
     PublishedDate: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Secret:
     RuleID: str
     Category: str | None = None
@@ -92,7 +82,7 @@ class _Secret:
     Layer: _Layer | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Misconfiguration:
     ID: str
     AVDID: str | None = None
@@ -107,7 +97,7 @@ class _Misconfiguration:
     Layer: _Layer | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _License:
     Name: str
     Severity: str | None = None
@@ -117,7 +107,7 @@ class _License:
     Link: str | None = None
 
 
-@dataclass(config=_WIRE, slots=True, kw_only=True)
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _Modified:
     Type: str | None = None
     Status: str | None = None
@@ -126,7 +116,7 @@ class _Modified:
     Finding: dict[str, Any] | None = None
 
 
-class TrivyResult(_Wire):
+class TrivyResult(Wire):
     """One entry of Trivy's `Results` (also one item of the legacy list form)."""
 
     Target: str | None = None
@@ -139,12 +129,12 @@ class TrivyResult(_Wire):
     ExperimentalModifiedFindings: list[_Modified] | None = None
 
 
-class _OS(_Wire):
+class _OS(Wire):
     Family: str | None = None
     Name: str | None = None
 
 
-class _Metadata(_Wire):
+class _Metadata(Wire):
     OS: _OS | None = None
     ImageID: str | None = None
     DiffIDs: list[str] | None = None
@@ -154,7 +144,7 @@ class _Metadata(_Wire):
     Size: int | None = None
 
 
-class TrivyReport(_Wire):
+class TrivyReport(Wire):
     """The fields of a Trivy report the gate reads."""
 
     SchemaVersion: int | None = None
