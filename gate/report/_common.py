@@ -35,6 +35,7 @@ __all__ = [
     "final_from_line",
     "image_key",
     "image_keys",
+    "item_count",
     "items",
     "joined",
     "json_chunks",
@@ -337,6 +338,13 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
             if key not in found:
                 found[key] = Item(finding.id, finding.severity, None, (), finding=finding, suppressed=True)
     return sorted(found.values(), key=_order)
+
+
+def item_count(image: ImageDecision) -> int:
+    """`len(items(image))`, without building and sorting the items."""
+    keys = {_key(outcome.finding) for outcome in image.outcomes}
+    keys.update(("", v.id, v.rule_id, "") for v in image.violations if v.finding is None)
+    return len(keys)
 
 
 def _key(finding: Finding) -> tuple[str, str, str, str]:

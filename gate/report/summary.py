@@ -25,7 +25,7 @@ from gate.policy.decision import (
     WaiverState,
 )
 from gate.report import _text
-from gate.report._common import MAX_SARIF_RESULTS, advisory_url, digest, image_key, items, joined
+from gate.report._common import MAX_SARIF_RESULTS, advisory_url, digest, image_key, item_count, joined
 
 __all__ = [
     "MAX_COMMENT_CHARS",
@@ -381,7 +381,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
     count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
-    total = _memo(memo, image, "sarif", lambda: len(items(image)))
+    total = _memo(memo, image, "sarif", lambda: item_count(image))
     if total > MAX_SARIF_RESULTS:
         count_lines.append(
             Safe(

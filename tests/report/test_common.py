@@ -17,6 +17,7 @@ from gate.report._common import (
     final_from_line,
     image_key,
     image_keys,
+    item_count,
     items,
     json_chunks,
     pseudo_path,
@@ -148,6 +149,7 @@ def test_items_cover_every_active_finding() -> None:
         }
         checks = [v for v in image.violations if v.finding is None]
         assert len(items(image)) == len(distinct) + len(checks), path.name
+        assert item_count(image) == len(items(image)), path.name
 
 
 def test_waived_items_carry_the_waiver() -> None:
