@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import shlex
 import sys
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import pytest
 from gate.cli import main
 from gate.errors import PolicyError
 from gate.policy.schema import load_policy
-from tests.conftest import ROOT, TESTDATA, TODAY
+from tests.conftest import GENERATED, REAL, ROOT, TESTDATA, TODAY, need_shared
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -152,3 +153,78 @@ def test_policy_snippets_in_docs_are_valid(doc: str, tmp_path: Path) -> None:
             pytest.fail(f"{doc}: a policy snippet is invalid:\n{block}\n{exc}")
         checked += 1
     assert checked > 0, f"{doc} has no whole policy snippet"
+
+
+# --- pasted command output ---------------------------------------------------------------------------------
+# A fenced block that starts with `$ gate ...` (continued with `\`) holds what that command printed, then
+# optionally `exit code N`. Blocks that name files as a reader has them in their folder run in a temporary
+# folder where those names point at the fixtures below; the others run from the repository root.
+
+EXAMPLE_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+_FENCE = re.compile(r"^```[a-z]*\n(\$ gate .*?)^```", re.M | re.S)
+_EXIT = re.compile(r"exit code:? (\d+)")
+_ALPINE_310 = {
+    "trivy-integ--alpine-310.json": REAL / "trivy" / "trivy-integ--alpine-310.json",
+    "grype-alpine-310.json": TESTDATA / "merge" / "grype-alpine-310.json",
+}
+_A_ROOT = GENERATED / "a-root-implicit-secrets"
+READER_FILES: dict[str, dict[str, Path]] = {
+    "gate check trivy-integ--alpine-310.json grype-alpine-310.json": _ALPINE_310,
+    "gate check trivy.oci.json --image-metadata podman-inspect.json": {
+        name: _A_ROOT / name for name in ("trivy.oci.json", "podman-inspect.json")
+    },
+    "gate check trivy.docker-archive.json --image-metadata podman-inspect.json --policy builtin:strict": {
+        name: _A_ROOT / name for name in ("trivy.docker-archive.json", "podman-inspect.json")
+    },
+}
+
+
+def _examples() -> list[tuple[str, str, list[str], str, int | None]]:
+    """(where, command line, argv, printed text, exit code or None) per pasted example."""
+    found = []
+    for path in EXAMPLE_DOCS:
+        text = path.read_text(encoding="utf-8")
+        for block in _FENCE.finditer(text):
+            lines = block.group(1).splitlines()
+            command = [lines.pop(0)[2:]]
+            while command[-1].endswith("\\"):
+                command[-1] = command[-1][:-1].strip()
+                command.append(lines.pop(0).strip())
+            code = None
+            if lines and (last := _EXIT.fullmatch(lines[-1])):
+                code = int(last.group(1))
+                lines.pop()
+            where = f"{path.relative_to(ROOT)}:{text[: block.start()].count(chr(10)) + 1}"
+            line = " ".join(command)
+            found.append((where, line, shlex.split(line)[1:], "\n".join(lines), code))
+    return found
+
+
+EXAMPLES = _examples()
+
+
+def test_docs_have_pasted_examples() -> None:
+    assert len(EXAMPLES) >= 7
+    assert all(any(line.startswith(key) for _, line, *_ in EXAMPLES) for key in READER_FILES)
+
+
+@pytest.mark.parametrize(("where", "line", "argv", "printed", "code"), EXAMPLES, ids=[e[0] for e in EXAMPLES])
+def test_pasted_examples_are_what_the_gate_prints(
+    where: str, line: str, argv: list[str], printed: str, code: int | None, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    files = next((files for key, files in READER_FILES.items() if line.startswith(key)), None)
+    if files is not None or "../shared/" in line:
+        need_shared()
+    if files is not None:
+        for name, source in files.items():
+            (tmp_path / name).symlink_to(source)
+        monkeypatch.chdir(tmp_path)
+    else:
+        monkeypatch.chdir(ROOT)
+    out, err = io.StringIO(), io.StringIO()
+    exit_code = main(argv, stdout=out, stderr=err, env={}, today=TODAY)
+    got = (out.getvalue() + err.getvalue()).rstrip("\n")
+    assert got == printed.rstrip("\n"), f"{where}: `{line}` prints something else now"
+    if code is not None:
+        assert exit_code == code, f"{where}: `{line}` exits {exit_code}"
