@@ -161,26 +161,42 @@ def test_policy_snippets_in_docs_are_valid(doc: str, tmp_path: Path) -> None:
 # folder where those names point at the fixtures below; the others run from the repository root.
 
 EXAMPLE_DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-_FENCE = re.compile(r"^```[a-z]*\n(\$ gate .*?)^```", re.M | re.S)
+_FENCE = re.compile(r"^```[a-z]*\n(\$ (?:[A-Z_]+=\S+ )*gate .*?)^```", re.M | re.S)
 _EXIT = re.compile(r"exit code:? (\d+)")
-_ALPINE_310 = {
-    "trivy-integ--alpine-310.json": REAL / "trivy" / "trivy-integ--alpine-310.json",
-    "grype-alpine-310.json": TESTDATA / "merge" / "grype-alpine-310.json",
-}
 _A_ROOT = GENERATED / "a-root-implicit-secrets"
-READER_FILES: dict[str, dict[str, Path]] = {
-    "gate check trivy-integ--alpine-310.json grype-alpine-310.json": _ALPINE_310,
+
+
+def _doc_block(doc: str, language: str) -> str:
+    found = re.search(rf"```{language}\n(.*?)```", (ROOT / "docs" / doc).read_text(encoding="utf-8"), re.S)
+    assert found, f"docs/{doc} has no {language} block"
+    return found.group(1)
+
+
+# name -> a fixture (linked) or the file's text (written)
+READER_FILES: dict[str, dict[str, Path | str]] = {
+    "GITHUB_ACTIONS=true gate check trivy-integ--alpine-39.json --policy gate.toml": {
+        "trivy-integ--alpine-39.json": REAL / "trivy" / "trivy-integ--alpine-39.json",
+        "gate.toml": TESTDATA / "report" / "waivers.toml",  # the policy docs/outputs.md shows
+        "Dockerfile": _doc_block("outputs.md", "dockerfile"),
+    },
+    "gate check trivy-integ--alpine-310.json grype-alpine-310.json": {
+        "trivy-integ--alpine-310.json": REAL / "trivy" / "trivy-integ--alpine-310.json",
+        "grype-alpine-310.json": TESTDATA / "merge" / "grype-alpine-310.json",
+    },
     "gate check trivy.oci.json --image-metadata podman-inspect.json": {
-        name: _A_ROOT / name for name in ("trivy.oci.json", "podman-inspect.json")
+        "trivy.oci.json": _A_ROOT / "trivy.oci.json",
+        "podman-inspect.json": _A_ROOT / "podman-inspect.json",
     },
     "gate check trivy.docker-archive.json --image-metadata podman-inspect.json --policy builtin:strict": {
-        name: _A_ROOT / name for name in ("trivy.docker-archive.json", "podman-inspect.json")
+        "trivy.docker-archive.json": _A_ROOT / "trivy.docker-archive.json",
+        "podman-inspect.json": _A_ROOT / "podman-inspect.json",
     },
 }
 
 
 def _examples() -> list[tuple[str, str, list[str], str, int | None]]:
-    """(where, command line, argv, printed text, exit code or None) per pasted example."""
+    """(where, command line, argv after `gate` and any NAME=value before it, printed text, exit code or None)
+    per pasted example."""
     found = []
     for path in EXAMPLE_DOCS:
         text = path.read_text(encoding="utf-8")
@@ -194,9 +210,12 @@ def _examples() -> list[tuple[str, str, list[str], str, int | None]]:
             if lines and (last := _EXIT.fullmatch(lines[-1])):
                 code = int(last.group(1))
                 lines.pop()
+            elif lines[-2:-1] == ["$ echo $?"]:
+                code = int(lines.pop())
+                lines.pop()
             where = f"{path.relative_to(ROOT)}:{text[: block.start()].count(chr(10)) + 1}"
             line = " ".join(command)
-            found.append((where, line, shlex.split(line)[1:], "\n".join(lines), code))
+            found.append((where, line, shlex.split(line), "\n".join(lines), code))
     return found
 
 
@@ -204,7 +223,7 @@ EXAMPLES = _examples()
 
 
 def test_docs_have_pasted_examples() -> None:
-    assert len(EXAMPLES) >= 7
+    assert len(EXAMPLES) >= 8
     assert all(any(line.startswith(key) for _, line, *_ in EXAMPLES) for key in READER_FILES)
 
 
@@ -218,12 +237,16 @@ def test_pasted_examples_are_what_the_gate_prints(
         need_shared()
     if files is not None:
         for name, source in files.items():
-            (tmp_path / name).symlink_to(source)
+            if isinstance(source, Path):
+                (tmp_path / name).symlink_to(source)
+            else:
+                (tmp_path / name).write_text(source, encoding="utf-8")
         monkeypatch.chdir(tmp_path)
     else:
         monkeypatch.chdir(ROOT)
+    env = dict(word.split("=", 1) for word in argv[: argv.index("gate")])
     out, err = io.StringIO(), io.StringIO()
-    exit_code = main(argv, stdout=out, stderr=err, env={}, today=TODAY)
+    exit_code = main(argv[argv.index("gate") + 1 :], stdout=out, stderr=err, env=env, today=TODAY)
     got = (out.getvalue() + err.getvalue()).rstrip("\n")
     assert got == printed.rstrip("\n"), f"{where}: `{line}` prints something else now"
     if code is not None:
