@@ -12,6 +12,7 @@ from typing import Any
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
+from gate.ingest._pool import Pool
 from gate.ingest._wire import WIRE, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
@@ -20,8 +21,6 @@ from gate.model import (
     FindingKind,
     FixState,
     Image,
-    Layer,
-    Package,
     Scan,
     Severity,
     Suppression,
@@ -177,8 +176,9 @@ def to_scan(
     # has `knownExploited` or `epss`, a match without `knownExploited` is known not to be exploited.
     has_intel = any(_has_intel(m.vulnerability) for group in (matches, ignored) for m in group)
     unlisted = False if has_intel else None
-    findings = [_finding(m, None, unlisted) for m in matches]
-    findings += [_finding(m, _suppression(m), unlisted) for m in ignored]
+    pool = Pool()
+    findings = [_finding(m, None, unlisted, pool) for m in matches]
+    findings += [_finding(m, _suppression(m), unlisted, pool) for m in ignored]
     artifact, artifact_type, image = _source(source_info, distro, source)
     version = descriptor.version if descriptor and descriptor.version else ""
     return Scan(
@@ -230,7 +230,7 @@ def _has_intel(vuln: _Vulnerability) -> bool:
     return bool(vuln.knownExploited) or any(e.epss is not None for e in vuln.epss or ())
 
 
-def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool | None) -> Finding:
+def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool | None, pool: Pool) -> Finding:
     """One match; `unlisted` is the KEV status of a match without `knownExploited` (False or unknown)."""
     vuln = match.vulnerability
     art = match.artifact
@@ -252,23 +252,23 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
         aliases=aliases,
         description=vuln.description or "",
         severity=Severity.parse(vuln.severity),
-        package=Package(
-            name=art.name,
-            version=art.version or "",
-            type=art.type or "",
-            purl=art.purl or "",
-            path=(location.path or "") if location else "",
+        package=pool.package(
+            art.name,
+            art.version or "",
+            art.type or "",
+            art.purl or "",
+            (location.path or "") if location else "",
         ),
         target=(location.path or "") if location else "",
         fix_state=state,
         fixed_versions=versions,
-        cvss=tuple(_cvss(match)),
+        cvss=tuple(_cvss(match, pool)),
         kev=True if vuln.knownExploited else unlisted,
         epss=epss.epss if epss else None,
         epss_percentile=epss.percentile if epss else None,
         risk=vuln.risk,
         fix_date=fix_dates[0] if fix_dates else None,
-        layer=Layer(digest=location.layerID) if location and location.layerID else None,
+        layer=pool.layer(location.layerID) if location and location.layerID else None,
         url=vuln.dataSource or "",
         scanner="grype",
         suppressed=suppressed,
@@ -283,7 +283,7 @@ def _epss(vuln: _Vulnerability) -> _Epss | None:
     return entries[0] if entries else None
 
 
-def _cvss(match: GrypeMatch) -> Iterator[Cvss]:
+def _cvss(match: GrypeMatch, pool: Pool) -> Iterator[Cvss]:
     vuln = match.vulnerability
     seen: set[tuple[str, str]] = set()
     default_source = (vuln.namespace or "grype").split(":")[0]
@@ -300,10 +300,10 @@ def _cvss(match: GrypeMatch) -> Iterator[Cvss]:
                 continue
             seen.add((src, version))
             score = entry.metrics.baseScore if entry.metrics else None
-            yield Cvss(source=src, version=version, score=score, vector=entry.vector or "")  # type: ignore[arg-type]
+            yield pool.cvss(src, version, score, entry.vector or "")
     for legacy, version in ((vuln.cvssV2, "2"), (vuln.cvssV3, "3")):
         if legacy is not None and ("grype", version) not in seen:
-            yield Cvss(source="grype", version=version, score=legacy.baseScore, vector=legacy.vector or "")  # type: ignore[arg-type]
+            yield pool.cvss("grype", version, legacy.baseScore, legacy.vector or "")
 
 
 def _suppression(match: GrypeMatch) -> Suppression:

@@ -11,6 +11,7 @@ from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
+from gate.ingest._pool import Pool
 from gate.ingest._wire import WIRE, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
@@ -210,7 +211,7 @@ def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[s
 
 
 def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
-    pool = _Pool()
+    pool = Pool()
     for result in results:
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
@@ -232,61 +233,37 @@ def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
                 yield finding
 
 
-class _Pool:
-    """Shares equal sub-objects (layers, packages, CVSS scores) between the findings of one report.
+def _layer(wire: _Layer | None, pool: Pool) -> Layer | None:
+    if wire is None or not (wire.Digest or wire.DiffID):
+        return None
+    return pool.layer(wire.Digest or "", wire.DiffID or "", wire.CreatedBy or "")
 
-    They are frozen, so sharing is safe; a report repeats the same few layers, packages and advisories
-    thousands of times, and each shared object is built (and validated) once.
-    """
 
-    def __init__(self) -> None:
-        self._layers: dict[tuple[str, str, str], Layer] = {}
-        self._packages: dict[tuple[str, str, str, str, str], Package] = {}
-        self._scores: dict[tuple[object, ...], tuple[Cvss, ...]] = {}
-
-    def layer(self, wire: _Layer | None) -> Layer | None:
-        if wire is None or not (wire.Digest or wire.DiffID):
-            return None
-        key = (wire.Digest or "", wire.DiffID or "", wire.CreatedBy or "")
-        found = self._layers.get(key)
-        if found is None:
-            found = self._layers[key] = Layer(digest=key[0], diff_id=key[1], created_by=key[2])
-        return found
-
-    def package(self, name: str, version: str, type_: str, purl: str, path: str) -> Package:
-        key = (name, version, type_, purl, path)
-        found = self._packages.get(key)
-        if found is None:
-            found = self._packages[key] = Package(
-                name=name, version=version, type=type_, purl=purl, path=path
-            )
-        return found
-
-    def cvss(self, scores: dict[str, _Cvss] | None) -> tuple[Cvss, ...]:
-        """The scores of `CVSS` by source (sorted), v2, v3 and v4 each when the source gives a score or vector."""
-        if not scores:
-            return ()
-        entries = sorted(scores.items())
-        key = tuple(
-            (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
+def _cvss(scores: dict[str, _Cvss] | None, pool: Pool) -> tuple[Cvss, ...]:
+    """The scores of `CVSS` by source (sorted), v2, v3 and v4 each when the source gives a score or vector."""
+    if not scores:
+        return ()
+    entries = sorted(scores.items())
+    key = tuple(
+        (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
+        for source, e in entries
+    )
+    return pool.shared(
+        ("cvss-set", key),
+        lambda: tuple(
+            pool.cvss(source, version, score, vector or "")
             for source, e in entries
-        )
-        found = self._scores.get(key)
-        if found is None:
-            found = self._scores[key] = tuple(
-                Cvss(source=source, version=version, score=score, vector=vector or "")  # type: ignore[arg-type]
-                for source, e in entries
-                for version, score, vector in (
-                    ("2", e.V2Score, e.V2Vector),
-                    ("3", e.V3Score, e.V3Vector),
-                    ("4", e.V40Score, e.V40Vector),
-                )
-                if score is not None or vector
+            for version, score, vector in (
+                ("2", e.V2Score, e.V2Vector),
+                ("3", e.V3Score, e.V3Vector),
+                ("4", e.V40Score, e.V40Vector),
             )
-        return found
+            if score is not None or vector
+        ),
+    )
 
 
-def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -> Finding:
+def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) -> Finding:
     fixed = v.FixedVersion or ""
     status = (v.Status or "").lower()
     if fixed:
@@ -317,9 +294,9 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: _Pool) -
         target=target,
         fix_state=fix_state,
         fixed_versions=_versions(fixed),
-        cvss=pool.cvss(v.CVSS),
+        cvss=_cvss(v.CVSS, pool),
         published=_date(v.PublishedDate),
-        layer=pool.layer(v.Layer),
+        layer=_layer(v.Layer, pool),
         url=v.PrimaryURL or "",
         scanner="trivy",
     )
@@ -339,7 +316,7 @@ def _versions(fixed: str) -> tuple[str, ...]:
     return tuple(s.strip() for s in fixed.split(",") if s.strip())
 
 
-def _secret(s: _Secret, target: str, pool: _Pool) -> Finding:
+def _secret(s: _Secret, target: str, pool: Pool) -> Finding:
     return Finding(
         kind=FindingKind.SECRET,
         id=s.RuleID,
@@ -347,12 +324,12 @@ def _secret(s: _Secret, target: str, pool: _Pool) -> Finding:
         severity=Severity.parse(s.Severity),
         target=target,
         package=Package(name=target, path=target) if target else None,
-        layer=pool.layer(s.Layer),
+        layer=_layer(s.Layer, pool),
         scanner="trivy",
     )
 
 
-def _misconfiguration(m: _Misconfiguration, target: str, pool: _Pool) -> Finding:
+def _misconfiguration(m: _Misconfiguration, target: str, pool: Pool) -> Finding:
     return Finding(
         kind=FindingKind.MISCONFIG,
         id=m.ID,
@@ -361,7 +338,7 @@ def _misconfiguration(m: _Misconfiguration, target: str, pool: _Pool) -> Finding
         description=" ".join(p for p in (m.Message, m.Resolution) if p) or (m.Description or ""),
         severity=Severity.parse(m.Severity),
         target=target,
-        layer=pool.layer(m.Layer),
+        layer=_layer(m.Layer, pool),
         url=m.PrimaryURL or "",
         scanner="trivy",
     )
@@ -387,7 +364,7 @@ _MODIFIED_KINDS: dict[str, type[Any]] = {
 }
 
 
-def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: _Pool) -> Finding | None:
+def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: Pool) -> Finding | None:
     kind = (m.Type or "").lower()
     wire = _MODIFIED_KINDS.get(kind)
     if wire is None or m.Finding is None:
