@@ -28,6 +28,8 @@ _MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list item
 _ZWSP = "&#8203;"
 _WWW = re.compile(r"(?i)\b(www)\.")
 _REFERENCE = re.compile(r"(\\[#!])(?=\d)")
+# Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`).
+_PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?%-]*")
 
 
 def clean(text: str) -> str:
@@ -46,7 +48,10 @@ def clip(text: str, limit: int) -> str:
 
 def one_line(text: str, limit: int | None = None) -> str:
     """`clean(text)` on one line (whitespace runs become one space), at most `limit` characters."""
-    folded = " ".join(clean(text).split())  # str.split() splits on exactly what \s matches
+    if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
+        folded = text  # the common case: already one clean line (printable ASCII has no tab or newline)
+    else:
+        folded = " ".join(clean(text).split())  # str.split() splits on exactly what \s matches
     return folded if limit is None else clip(folded, limit)
 
 
@@ -58,6 +63,13 @@ def markdown(text: str, limit: int | None = None) -> str:
     `@`, inside `://` and `www.`, and after `#`/`!` before a digit stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
+    if _PLAIN.fullmatch(text) and not _MD_LEAD.match(text) and "://" not in text and not _WWW.search(text):
+        return text  # the common case (names, versions, most sentences): nothing to escape
+    return _escape_markdown(text)
+
+
+def _escape_markdown(text: str) -> str:
+    """`markdown` without its fast path, for one clean line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = _MD_PUNCT.sub(_backslashed, text)
     if _MD_LEAD.match(text):

@@ -6,6 +6,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gate.report import _text
 
@@ -73,3 +75,16 @@ def test_one_line_and_clean() -> None:
 def test_workflow_command_escaping() -> None:
     assert _text.command_message("50%\r\nx") == "50%25%0D%0Ax"
     assert _text.command_property("a:b,c%") == "a%3Ab%2Cc%25"
+
+
+# Plain words and every character the escapers treat specially, so both paths of each escaper are taken.
+_TEXT = st.lists(
+    st.sampled_from([*"aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é", "www", "\n", "\t", "\x00", "\u202e"]), max_size=20
+).map("".join)
+
+
+@given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
+def test_fast_paths_agree_with_the_full_escaping(text: str, limit: int | None) -> None:
+    folded = " ".join(_text.clean(text).split())
+    assert _text.one_line(text, limit) == (folded if limit is None else _text.clip(folded, limit))
+    assert _text.markdown(text, limit) == _text._escape_markdown(_text.one_line(text, limit))
