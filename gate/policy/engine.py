@@ -76,9 +76,8 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
             result = result.model_copy(
                 update={"explanation": result.explanation + counted_note(scr, open_hits)}
             )
-            counted = set(
-                hits
-            )  # a set: with on_missing_intel = fail, hits and missing can both be every finding
+            # A set: with on_missing_intel = fail, hits and missing can both be every finding.
+            counted = set(hits)
             lacking = [i for i in scr.missing if i in open_idx and i not in counted]
             lacking = [i for i in lacking if rule.scope != "new" or active[i].baseline != "existing"]
             if scr.mode is MissingIntel.WARN:
