@@ -62,11 +62,7 @@ def _document(decision: Decision) -> dict[str, Any]:
             "package": w.finding.package.name if w.finding.package else None,
             "version": w.finding.package.version if w.finding.package else None,
             "severity": w.finding.severity.value,
-            "waiver": w.waiver_id,
-            "reason": w.reason,
-            "expires": w.expires.isoformat(),
-            "owner": w.owner or None,
-            "rules": list(w.rules),
+            **_waiver_fields(w),
         }
         for image in decision.images
         for w in image.waived
@@ -80,6 +76,17 @@ def _document(decision: Decision) -> dict[str, Any]:
         "waived": waived,
         "counts": _counts(decision),
         "images": [_image(image) for image in decision.images],
+    }
+
+
+def _waiver_fields(w: WaivedFinding) -> dict[str, Any]:
+    """What the waiver of a waived finding says, as both `waived` lists of the record write it."""
+    return {
+        "waiver": w.waiver_id,
+        "reason": w.reason,
+        "expires": w.expires.isoformat(),
+        "owner": w.owner or None,
+        "rules": list(w.rules),
     }
 
 
@@ -200,17 +207,7 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
             }
             for v in image.violations
         ],
-        "waived": [
-            {
-                "outcome": index[id(w.finding)],
-                "waiver": w.waiver_id,
-                "reason": w.reason,
-                "expires": w.expires.isoformat(),
-                "owner": w.owner or None,
-                "rules": list(w.rules),
-            }
-            for w in image.waived
-        ],
+        "waived": [{"outcome": index[id(w.finding)], **_waiver_fields(w)} for w in image.waived],
         "suppressed_findings": list(image.suppressed),
         "baseline": image.baseline,
     }
