@@ -18,14 +18,18 @@ INTEL = Path(__file__).resolve().parents[1] / "data" / "intel"
 MakeFetcher = Callable[..., Fetcher]
 
 
-@pytest.fixture(scope="module")
-def _loopback_server() -> Iterator[HTTPServer]:
+def _serve() -> Iterator[HTTPServer]:
     server = HTTPServer(host="127.0.0.1", port=0)
     server.start()
     yield server
     server.clear()
     if server.is_running():
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def _loopback_server() -> Iterator[HTTPServer]:
+    yield from _serve()
 
 
 @pytest.fixture
@@ -38,12 +42,7 @@ def feed_server(_loopback_server: HTTPServer) -> HTTPServer:
 @pytest.fixture
 def own_server() -> Iterator[HTTPServer]:
     """A loopback HTTP server of the test's own, which the test may stop."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    yield from _serve()
 
 
 @pytest.fixture

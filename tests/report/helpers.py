@@ -18,6 +18,16 @@ from gate.policy.schema import Policy, load_policy
 from tests.conftest import SCHEMAS, TESTDATA, TODAY, shared_files
 
 DATA = TESTDATA / "report"
+OUTPUT_FILES = {
+    "--sarif": "out.sarif",
+    "--summary": "summary.md",
+    "--comment": "comment.md",
+    "--junit": "junit.xml",
+    "--gitlab-report": "gitlab.json",
+    "--codequality": "codequality.json",
+    "--json": "decision.json",
+}
+"""Every output flag of gate check and a file name for it."""
 
 
 @functools.cache

@@ -11,17 +11,7 @@ import pytest
 
 from gate.report import codequality, gitlab, junit, record, sarif, summary
 from tests.conftest import REAL, ROOT, TODAY, need_shared
-from tests.report.helpers import DATA, decide, fixture_decision, readable_fixtures
-
-FLAGS = {
-    "--sarif": "out.sarif",
-    "--summary": "summary.md",
-    "--comment": "comment.md",
-    "--junit": "junit.xml",
-    "--gitlab-report": "gitlab.json",
-    "--codequality": "codequality.json",
-    "--json": "decision.json",
-}
+from tests.report.helpers import DATA, OUTPUT_FILES, decide, fixture_decision, readable_fixtures
 
 
 @pytest.mark.parametrize("path", readable_fixtures()[::7], ids=lambda p: p.name)
@@ -56,12 +46,12 @@ def _run(folder: Path, seed: str) -> dict[str, bytes]:
         "--dockerfile",
         "Dockerfile",
     ]
-    for flag, name in FLAGS.items():
+    for flag, name in OUTPUT_FILES.items():
         args += [flag, name]
     env = {**os.environ, "PYTHONHASHSEED": seed, "GITHUB_ACTIONS": "true", "PYTHONPATH": str(ROOT)}
     done = subprocess.run(args, cwd=folder, env=env, capture_output=True, check=False)
     assert done.returncode == 1, done.stderr.decode()
-    files = {name: (folder / name).read_bytes() for name in FLAGS.values()}
+    files = {name: (folder / name).read_bytes() for name in OUTPUT_FILES.values()}
     files["stdout"] = done.stdout
     return files
 

@@ -19,7 +19,7 @@ import pytest
 
 from gate.cli import main
 from tests.conftest import TODAY, need_shared
-from tests.report.helpers import DATA, github_sarif_problems, schema
+from tests.report.helpers import DATA, OUTPUT_FILES, github_sarif_problems, schema
 
 CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 OUR_LINKS = re.compile(
@@ -31,27 +31,18 @@ OUR_HTML = re.compile(r"</?details>|</?summary>|<!-- container-gate:[A-Za-z0-9._
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     folder = tmp_path_factory.mktemp("hostile")
-    names = {
-        "--sarif": "out.sarif",
-        "--summary": "summary.md",
-        "--comment": "comment.md",
-        "--junit": "junit.xml",
-        "--gitlab-report": "gitlab.json",
-        "--codequality": "codequality.json",
-        "--json": "decision.json",
-    }
     dockerfile = folder / "Dockerfile"
     dockerfile.write_text("FROM alpine:3.19\n", encoding="utf-8")
     args = ["check", str(DATA / "hostile.trivy.json"), "--policy", str(DATA / "hostile.toml")]
     args += ["--today", TODAY.isoformat(), "--dockerfile", str(dockerfile)]
-    for flag, name in names.items():
+    for flag, name in OUTPUT_FILES.items():
         args += [flag, str(folder / name)]
     out, err = io.StringIO(), io.StringIO()
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(folder)
         code = main(args, stdout=out, stderr=err, env={"GITHUB_ACTIONS": "true"})
     assert code == 1, err.getvalue()
-    found = {flag: (folder / name).read_text(encoding="utf-8") for flag, name in names.items()}
+    found = {flag: (folder / name).read_text(encoding="utf-8") for flag, name in OUTPUT_FILES.items()}
     found["log"] = out.getvalue() + err.getvalue()
     return found
 
