@@ -23,7 +23,8 @@ _UNWANTED = re.compile(
 )
 _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
-_MD_PUNCT = re.compile(r"([\\`*_\[\]|~!#$^{}])")
+# The backslash comes first, so the backslashes added for the others are not doubled.
+_MD_ACTIVE = "\\`*_[]|~!#$^{}"
 _MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list items, setext underlines
 _ZWSP = "&#8203;"
 _WWW = re.compile(r"(?i)\b(www)\.")
@@ -71,20 +72,17 @@ def markdown(text: str, limit: int | None = None) -> str:
 def _escape_markdown(text: str) -> str:
     """`markdown` without its fast path, for one clean line."""
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    text = _MD_PUNCT.sub(_backslashed, text)
+    for char in _MD_ACTIVE:  # one str.replace per character: several times faster than one re.sub here
+        if char in text:
+            text = text.replace(char, "\\" + char)
     if _MD_LEAD.match(text):
         text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
     text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
-    if "." in text:
+    if "www." in text.lower():  # the regex alone scans long text ten times slower than this test
         text = _WWW.sub(r"\1" + _ZWSP + ".", text)
     if "\\#" in text or "\\!" in text:
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
     return text
-
-
-def _backslashed(match: re.Match[str]) -> str:
-    # A function, not the template r"\\\1": re expands templates per match, three times slower here.
-    return "\\" + match[1]
 
 
 def xml(text: str) -> str:
