@@ -194,6 +194,23 @@ def test_the_record_goes_to_a_real_stdout_as_bytes() -> None:
     assert done.stderr.startswith(b"gate: FAIL")
 
 
+@pytest.mark.parametrize(
+    ("args", "flag"), [(["--json", "-"], "--json -: "), (["--summary", "-"], "--summary -: "), ([], "")]
+)
+def test_a_closed_stdout_is_an_error_not_a_bug(args: list[str], flag: str) -> None:
+    # `gate check ... | head`: the reader is gone before gate writes; the output is incomplete, so exit 2.
+    with subprocess.Popen([sys.executable, "-m", "gate", "check", FAIL, *args],
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE) as child:  # fmt: skip
+        assert child.stdout is not None and child.stderr is not None
+        child.stdout.close()
+        stderr = child.stderr.read().decode()
+        assert child.wait(timeout=60) == 2, stderr
+    assert stderr.splitlines()[-1] == (
+        f"gate: error: {flag}cannot write to standard output: it was closed early (did a `| head` exit?)"
+    )
+    assert "internal error" not in stderr and "Exception ignored" not in stderr
+
+
 def test_every_output_flag_has_a_renderer() -> None:
     from gate.cli import OUTPUTS
     from gate.cli.check import renderers

@@ -53,8 +53,9 @@ connect CI platforms. Every command exits with one of three codes:
 | 2 | usage, policy-file or input error: one line on stderr says what was wrong and what to do |
 
 A count is never an exit code, and a flag is never silently ignored. Bad input (an empty, truncated,
-mis-encoded or foreign file) is exit 2, never a pass. An internal error also exits 2 and says it is a bug;
-`--debug` adds the traceback.
+mis-encoded or foreign file) is exit 2, never a pass. So is an output that could not be written, standard
+output included: `gate check trivy.json --json - | head` exits 2, because the record did not arrive whole.
+An internal error also exits 2 and says it is a bug; `--debug` adds the traceback.
 
 Typical use:
 

@@ -19,6 +19,7 @@ from typing import TextIO
 
 from gate import __version__
 from gate.cli._common import OUTPUTS, ExitCode, Parser, UsageError
+from gate.cli._io import stdout_problem
 from gate.cli.check import add_check_command, run_check
 from gate.cli.explain import add_explain_command, run_explain
 from gate.cli.merge import add_merge_command, run_merge
@@ -83,6 +84,9 @@ def main(
     except UsageError as exc:
         err.write(f"gate: error: {exc}\n")
         return ExitCode.ERROR
+    except BrokenPipeError as exc:  # the log, written to stdout
+        err.write(f"gate: error: {stdout_problem(exc)}\n")
+        return ExitCode.ERROR
     except Exception as exc:
         from gate.errors import GateError
 
@@ -106,14 +110,19 @@ def run() -> None:
     # would spend up to half the run walking them (docs/performance.md). Reference counting still frees memory.
     gc.disable()
     code = main()
-    # Nothing is left to clean up once the streams are flushed (every file is closed where it is written),
-    # and freeing a large report's objects one by one would take a tenth of a second: end the process as
-    # mypy does. A stream that cannot be flushed takes the normal exit, which reports it.
     try:
         sys.stdout.flush()
+    except OSError as exc:
+        # What was left to print is lost. Point stdout at /dev/null so the exit does not try again (as the
+        # Python docs advise), and never pass on output that did not arrive.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if code != ExitCode.ERROR:
+            sys.stderr.write(f"gate: error: {stdout_problem(exc)}\n")
+            code = ExitCode.ERROR
+    with contextlib.suppress(OSError):
         sys.stderr.flush()
-    except (OSError, ValueError):
-        sys.exit(code)
+    # Every file is closed where it is written, so nothing is left to clean up; freeing a large report's
+    # objects one by one would take a tenth of a second. End the process here, as mypy does.
     os._exit(code)
 
 

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from gate.errors import InputError, OutputError
 
-__all__ = ["read_input", "write_output"]
+__all__ = ["read_input", "stdout_problem", "write_output"]
 
 _WRITE_SLICE = 1 << 20
 
@@ -41,13 +41,16 @@ def write_output(flag: str, target: str, text: str | Iterable[bytes], out: TextI
     Raises OutputError naming `flag` and the file when it cannot be written.
     """
     if target == "-":
-        if isinstance(text, str):
-            out.write(text)
-        elif hasattr(out, "buffer"):
-            out.flush()
-            out.buffer.writelines(text)
-        else:
-            out.write(b"".join(text).decode("utf-8"))
+        try:
+            if isinstance(text, str):
+                out.write(text)
+            elif hasattr(out, "buffer"):
+                out.flush()
+                out.buffer.writelines(text)
+            else:
+                out.write(b"".join(text).decode("utf-8"))
+        except OSError as exc:
+            raise OutputError(f"{flag} -: {stdout_problem(exc)}") from None
         return
     try:
         path = Path(target)
@@ -63,3 +66,10 @@ def write_output(flag: str, target: str, text: str | Iterable[bytes], out: TextI
                 handle.write(text[start : start + _WRITE_SLICE])
     except OSError as exc:
         raise OutputError(f"{flag} {target}: cannot write ({exc.strerror or exc})") from None
+
+
+def stdout_problem(exc: OSError) -> str:
+    """Why standard output could not be written, in words (the output is incomplete either way)."""
+    if isinstance(exc, BrokenPipeError):
+        return "cannot write to standard output: it was closed early (did a `| head` exit?)"
+    return f"cannot write to standard output ({exc.strerror or exc})"
