@@ -347,7 +347,7 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
     for position, (_, d, _, statement) in enumerate(ordered):
         for vid in statement.ids:
             by_id.setdefault(vid.upper(), []).append((position, statement, documents[d].source))
-    packages = [p for f in scan.findings if f.package and (p := parse_purl(f.package.purl))]
+    packages = _packages(scan.findings)
     repos = _image_repos(scan.image)
     digests = _image_digests(scan.image)
     findings = []
@@ -363,10 +363,23 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
     return scan.model_copy(update={"findings": tuple(findings)})
 
 
+def _packages(findings: Iterable[Finding]) -> dict[tuple[str, str, str], set[Purl]]:
+    """The purls of the report's packages by (type, namespace, name), the part `Purl.covers` needs equal.
+
+    Indexed because a statement with subcomponents is checked against the packages for every finding it names:
+    a plain list made a large report with a vendor's VEX document quadratic (minutes, not seconds).
+    """
+    index: dict[tuple[str, str, str], set[Purl]] = {}
+    for finding in findings:
+        if finding.package and (purl := parse_purl(finding.package.purl)):
+            index.setdefault((purl.type, purl.namespace, purl.name), set()).add(purl)
+    return index
+
+
 def _applies(
     statement: VexStatement,
     finding: Finding,
-    packages: Sequence[Purl],
+    packages: dict[tuple[str, str, str], set[Purl]],
     repos: set[tuple[str, str]],
     digests: set[str],
 ) -> bool:
@@ -378,7 +391,13 @@ def _applies(
             if is_image or (product_purl and own and product_purl.covers(own)):
                 return True
             continue
-        inside = is_image or (product_purl is not None and any(product_purl.covers(p) for p in packages))
+        inside = is_image or (
+            product_purl is not None
+            and any(
+                product_purl.covers(p)
+                for p in packages.get((product_purl.type, product_purl.namespace, product_purl.name), ())
+            )
+        )
         if not inside or own is None:
             continue
         for sub in product.subcomponents:

@@ -13,7 +13,7 @@ from referencing import Registry, Resource
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.ingest.vex import VexDocument, apply_vex, parse_purl, read_vex
+from gate.ingest.vex import Purl, VexDocument, apply_vex, parse_purl, read_vex
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, VexStatus
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
@@ -281,3 +281,36 @@ def test_purl_parsing() -> None:
     exact = parse_purl(BUSYBOX)
     assert versionless is not None and exact is not None
     assert versionless.covers(exact) and not exact.covers(versionless)
+
+
+def test_a_vendor_vex_document_is_not_checked_against_every_package_per_finding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # 1,000 packages, 300 statements whose product (a package of the report) lists the affected subcomponent.
+    # Checking the product against every package for every finding made large reports quadratic.
+    findings = [_vuln(f"CVE-2026-{i}", f"pkg:npm/pkg{i}@1.0.{i}", name=f"pkg{i}") for i in range(1000)]
+    statements = [
+        {
+            "vulnerability": {"name": f"CVE-2026-{i}"},
+            "products": [{"@id": "pkg:npm/pkg999", "subcomponents": [{"@id": f"pkg:npm/pkg{i}"}]}],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_present",
+        }
+        for i in range(300)
+    ]
+    document = json.dumps({
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "vendor",
+        "timestamp": "2026-01-01T00:00:00Z", "version": 1, "statements": statements,
+    }).encode()  # fmt: skip
+    calls = 0
+    covers = Purl.covers
+
+    def counting(self: Purl, other: Purl) -> bool:
+        nonlocal calls
+        calls += 1
+        return covers(self, other)
+
+    monkeypatch.setattr(Purl, "covers", counting)
+    scan = apply_vex(_image_scan("x/app:1", *findings), [read_vex("vendor.vex.json", document)])
+    assert sum(1 for f in scan.findings if f.suppressed is not None) == 300
+    assert calls <= 2 * 300  # per finding: the product against its own package name, the subcomponent once
