@@ -5,6 +5,9 @@ The shape follows real reports (Trivy 0.69 `--format json` of a Debian image wit
 made up but realistic in proportion: advisories are shared between packages (as openssl/libssl3 share
 CVEs), severities and fix states are mixed, descriptions run from one line to a few paragraphs.
 
+Beside each Trivy report goes a vendor's OpenVEX document about it (`*.vex.json`): one statement per eighth
+advisory, saying a Go binary of the image holds the affected module but not the vulnerable code.
+
 Everything comes from one seeded RNG, so the same size and seed give byte-identical files.
 
     python bench/generate.py [--out bench/out] [--sizes 10,100] [--seed 2026]
@@ -25,7 +28,16 @@ from typing import Any
 
 from pydantic_core import to_json
 
-__all__ = ["DEFAULT_SEED", "MB", "Report", "ensure_reports", "grype_report", "trivy_report", "write_report"]
+__all__ = [
+    "DEFAULT_SEED",
+    "MB",
+    "Report",
+    "ensure_reports",
+    "grype_report",
+    "trivy_report",
+    "vendor_vex",
+    "write_report",
+]
 
 MB = 1_000_000
 DEFAULT_SEED = 2026
@@ -553,6 +565,37 @@ def trivy_report(target_bytes: int, seed: int = DEFAULT_SEED) -> Json:
     }
 
 
+def vendor_vex(report: Json, every: int = 8) -> Json:
+    """An OpenVEX document on `report` (Trivy): every `every`-th advisory is not_affected in a Go binary of
+    the image, listed as a subcomponent (as Trivy's own VEX lists the modules inside its binary)."""
+    found = [v for result in report["Results"] for v in result.get("Vulnerabilities", ())]
+    binary = next(
+        v["PkgIdentifier"]["PURL"]
+        for v in reversed(found)
+        if v["PkgIdentifier"]["PURL"].startswith("pkg:golang/")
+    )
+    purls: dict[str, set[str]] = {}
+    for v in found:
+        purls.setdefault(v["VulnerabilityID"], set()).add(v["PkgIdentifier"]["PURL"].split("@")[0])
+    statements = [
+        {
+            "vulnerability": {"name": vid},
+            "products": [{"@id": binary, "subcomponents": [{"@id": purl} for purl in sorted(purls[vid])]}],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_in_execute_path",
+        }
+        for vid in sorted(purls)[::every]
+    ]
+    return {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://vendor.example/vex/app-2026-11-20",
+        "author": "Vendor Security Team",
+        "timestamp": "2026-11-20T00:00:00Z",
+        "version": 1,
+        "statements": statements,
+    }
+
+
 # --- Grype ------------------------------------------------------------------------------------------------
 
 _GRYPE_TYPES = {"debian": "deb", "npm": "npm", "pypi": "python", "maven": "java-archive", "go": "go-module"}
@@ -816,9 +859,14 @@ def ensure_reports(
             path = out / f"{scanner}-{size}mb.json"
             stamp = path.with_suffix(".stamp")
             expected = f"generator {GENERATOR_VERSION} seed {seed} size {size}\n"
-            if force or not path.is_file() or not stamp.is_file() or stamp.read_text() != expected:
+            vex = path.with_suffix(".vex.json")
+            current = path.is_file() and stamp.is_file() and stamp.read_text() == expected
+            if force or not current or (scanner == "trivy" and not vex.is_file()):
                 print(f"generating {path} ...", file=sys.stderr, flush=True)
-                write_report(path, build(size * MB, seed))
+                document = build(size * MB, seed)
+                write_report(path, document)
+                if scanner == "trivy":
+                    write_report(vex, vendor_vex(document))
                 stamp.write_text(expected)
             reports.append(Report(scanner, size, path))
     return reports

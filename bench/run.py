@@ -53,6 +53,7 @@ OK_CODES = {
     "decode floor": {0},
     "gate --json": {0, 1},
     "gate all outputs": {0, 1},
+    "gate --json --vex": {0, 1},
     "trivy convert": {0, 1},
 }
 
@@ -201,7 +202,12 @@ def _cases(gate: list[str], outputs: list[str], trivy: str | None) -> dict[str, 
         for flag in outputs:
             argv += [flag, "{out}/" + OUTPUT_FILES[flag]]
         common.append(Case("gate all outputs", tuple(argv), f"gate check, all {1 + len(outputs)} outputs"))
-    trivy_cases = list(common)
+    vex = Case(
+        "gate --json --vex",
+        (*gate_json.argv, "--vex", "{vex}"),
+        "gate check --json --vex (vendor VEX, 1 in 8 advisories)",
+    )
+    trivy_cases = [*common, vex]
     if trivy:
         trivy_cases.append(
             Case(
@@ -214,7 +220,8 @@ def _cases(gate: list[str], outputs: list[str], trivy: str | None) -> dict[str, 
 
 
 def _fill(argv: tuple[str, ...], report: Path, out: Path) -> list[str]:
-    return [a.replace("{report}", str(report)).replace("{out}", str(out)) for a in argv]
+    vex = str(report.with_suffix(".vex.json"))
+    return [a.replace("{report}", str(report)).replace("{out}", str(out)).replace("{vex}", vex) for a in argv]
 
 
 def _ratio(value: float, base: float) -> str:
