@@ -204,7 +204,7 @@ def _cases(gate: list[str], outputs: list[str], trivy: str | None) -> dict[str, 
         common.append(Case("gate all outputs", tuple(argv), f"gate check, all {1 + len(outputs)} outputs"))
     vex = Case(
         "gate --json --vex",
-        (*gate_json.argv, "--vex", "{vex}"),
+        (*check, "--json", "{out}/decision-vex.json", "--vex", "{vex}"),
         "gate check --json --vex (vendor VEX, 1 in 8 advisories)",
     )
     trivy_cases = [*common, vex]
