@@ -49,6 +49,11 @@ CASES = [
     (["policy"], 2, "choose an action"),
     (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
     (["policy", "validate", "nope.toml"], 2, "cannot read"),
+    (
+        ["check", CLEAN, "--policy", "/dev/null"],
+        2,
+        "/dev/null: top level: no rules, so every report would pass",
+    ),
     (["frobnicate"], 2, "invalid choice"),
     ([], 2, "usage: gate"),
 ]
@@ -269,7 +274,8 @@ def test_policy_init_into_a_missing_folder_is_an_error_not_a_crash(tmp_path: Pat
 def test_policy_validate_checks_the_waiver_horizon_on_the_given_day(tmp_path: Path) -> None:
     path = tmp_path / "gate.toml"
     path.write_text(
-        '[settings]\nmax_waiver_days = 30\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n'
+        'extends = "builtin:default"\n[settings]\nmax_waiver_days = 30\n'
+        '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n'
     )
     late = Run(["policy", "validate", str(path), "--today", "2026-11-27"])
     assert late.code == 2

@@ -145,6 +145,8 @@ def test_policy_snippets_in_docs_are_valid(doc: str, tmp_path: Path) -> None:
         body = "\n".join(line for line in block.splitlines() if not line.lstrip().startswith("#"))
         if not WHOLE_POLICY.match(body.lstrip()):
             continue  # a fragment such as one `match = ...` line
+        if not re.search(r"^(extends|\[\[rules\]\])", body, re.M):
+            block = 'extends = "builtin:default"\n' + block  # a part of a policy: waivers, settings, merge
         tomllib.loads(block)
         policy_file = tmp_path / "gate.toml"
         policy_file.write_text(block, encoding="utf-8")

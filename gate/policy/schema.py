@@ -415,9 +415,21 @@ class Policy(_Strict):
 
 
 def load_policy(spec: str, *, read: Callable[[Path], bytes] | None = None) -> Policy:
-    """Load `builtin:NAME` or a TOML file, resolving `extends`. Raises PolicyError listing every problem."""
+    """Load `builtin:NAME` or a TOML file, resolving `extends`. Raises PolicyError listing every problem.
+
+    A policy without rules (an empty file, or one that forgot `extends`) is refused: it would pass every report.
+    """
     reader = read or Path.read_bytes
-    return _load(spec, reader, chain=())
+    policy = _load(spec, reader, chain=())
+    if not policy.rules:
+        raise PolicyError(spec, [_NO_RULES])
+    return policy
+
+
+_NO_RULES = (
+    'top level: no rules, so every report would pass; add `extends = "builtin:default"` or [[rules]] '
+    "(`gate policy init` writes a starter policy)"
+)
 
 
 def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Policy:

@@ -148,7 +148,8 @@ def test_intel_max_age_must_be_positive(tmp_path: Path) -> None:
 def test_waiver_horizon_is_a_policy_error(tmp_path: Path) -> None:
     policy = _policy(
         tmp_path,
-        '[settings]\nmax_waiver_days = 30\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n',
+        'extends = "builtin:default"\n[settings]\nmax_waiver_days = 30\n'
+        '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n',
     )
     code, _, err = _run(tmp_path, "check", _report(), "--policy", policy, "--today", "2026-11-27")
     assert code == 2

@@ -126,10 +126,10 @@ def test_hostile_text_stays_inside_toml_strings(tmp_path: Path) -> None:
     data = b'vulnerabilities:\n  - id: CVE-1\n    statement: "a \\"quoted\\"\\nline\\u007f and \\\\ ]]\\n[[rules]]"\n'
     imported = import_ignore_file("x/.trivyignore.yaml", data, reason=None, expires=EXPIRES, today=TODAY)
     path = tmp_path / "gate.toml"
-    path.write_text(render_waivers(imported), encoding="utf-8")
+    path.write_text('extends = "builtin:default"\n' + render_waivers(imported), encoding="utf-8")
     [waiver] = load_policy(str(path)).waivers
     assert waiver.reason == 'a "quoted"\nline\x7f and \\ ]]\n[[rules]]'
-    assert load_policy(str(path)).rules == ()
+    assert load_policy(str(path)).rules == load_policy("builtin:default").rules
 
 
 def test_already_expired_entries_are_reported() -> None:

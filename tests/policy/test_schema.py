@@ -112,6 +112,13 @@ expires = "soon"
         ('[[rules]]\nid = "x"\nmatch = { cvss = "high" }\n', "not a comparison"),
         ('[[rules]]\nid = "x"\nimage = {}\n', "at least one image check"),
         ('[[rules]]\nid = "bad id"\nmatch = {}\n', "rules[0].id"),
+        # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
+        ("", "no rules, so every report would pass"),
+        ("\n# only a comment\n", "no rules, so every report would pass"),
+        (
+            '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\n',
+            'add `extends = "builtin:default"`',
+        ),
     ],
 )
 def test_invalid_policies(tmp_path: Path, body: str, problem: str) -> None:

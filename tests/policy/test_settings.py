@@ -59,7 +59,8 @@ on_missing_intel = "warn"
 
 
 def test_extends_merges_settings_key_by_key(tmp_path: Path) -> None:
-    _load(tmp_path, '[settings]\nmax_waiver_days = 90\nwaiver_unused = "info"\n', "base.toml")
+    base = '[settings]\nmax_waiver_days = 90\nwaiver_unused = "info"\n[[rules]]\nid = "any"\nmatch = {}\n'
+    _load(tmp_path, base, "base.toml")
     policy = _load(
         tmp_path, 'extends = "base.toml"\n[settings]\nwaiver_unused = "off"\ncvss_source = "nvd"\n'
     )
