@@ -46,6 +46,16 @@ CASES = [
     (["check", CLEAN, "--bogus"], 2, "unrecognized arguments: --bogus"),
     (["check", CLEAN, "--json", "-", "--json", "-"], 0, '"verdict": "pass"'),
     (["check", "-", "-"], 2, "stdin ('-') can be read only once"),
+    (
+        ["check", CLEAN, "--json", "o.json", "--sarif", "./o.json"],
+        2,
+        "--json and --sarif both write ./o.json",
+    ),
+    (
+        ["merge", "r.json", "--summary", "s.md", "--comment", "s.md"],
+        2,
+        "--summary and --comment both write s.md",
+    ),
     (["policy"], 2, "choose an action"),
     (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
     (["policy", "validate", "nope.toml"], 2, "cannot read"),

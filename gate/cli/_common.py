@@ -61,10 +61,20 @@ class Parser(argparse.ArgumentParser):
 
 
 def stdout_output(args: argparse.Namespace) -> str | None:
-    """The output flag that writes to stdout ('-'), None if none does. Raises UsageError if several do."""
-    flags = [flag for flag, dest, _ in OUTPUTS if getattr(args, dest) == "-"]
+    """The output flag that writes to stdout ('-'), None if none does.
+
+    Raises UsageError if several write to stdout, or two to the same file (one would silently replace the other).
+    """
+    given = [(flag, getattr(args, dest)) for flag, dest, _ in OUTPUTS if getattr(args, dest) is not None]
+    flags = [flag for flag, target in given if target == "-"]
     if len(flags) > 1:
         raise UsageError(f"only one output can go to stdout ('-'), not {', '.join(flags)}")
+    seen: dict[Path, str] = {}
+    for flag, target in given:
+        path = Path(target).resolve()
+        if target != "-" and path in seen:
+            raise UsageError(f"{seen[path]} and {flag} both write {target}; give each output its own file")
+        seen.setdefault(path, flag)
     return flags[0] if flags else None
 
 
