@@ -60,21 +60,29 @@ class Parser(argparse.ArgumentParser):
         raise UsageError(f"{message} (see gate {self.prog.split(' ', 1)[-1]} --help)")
 
 
-def stdout_output(args: argparse.Namespace) -> str | None:
+def stdout_output(args: argparse.Namespace, inputs: Sequence[str | None] = ()) -> str | None:
     """The output flag that writes to stdout ('-'), None if none does.
 
-    Raises UsageError if several write to stdout, or two to the same file (one would silently replace the other).
+    Raises UsageError if several write to stdout, two to the same file (one would silently replace the other),
+    or one to a file of `inputs` (the files the command reads: a report is evidence, not scratch space).
     """
     given = [(flag, getattr(args, dest)) for flag, dest, _ in OUTPUTS if getattr(args, dest) is not None]
     flags = [flag for flag, target in given if target == "-"]
     if len(flags) > 1:
         raise UsageError(f"only one output can go to stdout ('-'), not {', '.join(flags)}")
+    read = {Path(p).resolve(): p for p in inputs if p and p != "-"}
     seen: dict[Path, str] = {}
     for flag, target in given:
         path = Path(target).resolve()
-        if target != "-" and path in seen:
+        if target == "-":
+            continue
+        if path in read:
+            raise UsageError(
+                f"{flag} {target} would overwrite {read[path]}, which gate reads; write elsewhere"
+            )
+        if path in seen:
             raise UsageError(f"{seen[path]} and {flag} both write {target}; give each output its own file")
-        seen.setdefault(path, flag)
+        seen[path] = flag
     return flags[0] if flags else None
 
 

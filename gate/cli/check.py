@@ -101,7 +101,9 @@ def run_check(
         )
     location = _dockerfile(args.dockerfile)
     render = renderers(location, args.gitlab_schema_version)
-    quiet = stdout_output(args) is not None
+    inputs = [*args.reports, *(args.baseline or ()), *(args.vex or ())]
+    inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
+    quiet = stdout_output(args, inputs) is not None
     stdin_once([*args.reports, *(args.baseline or ())])
     when = evaluation_date(args.today, today)
 

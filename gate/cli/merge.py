@@ -44,7 +44,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
     if args.sarif == "-":
         raise UsageError("--sarif takes a directory (one SARIF file per image), not stdout ('-')")
     render = renderers()
-    quiet = stdout_output(args) is not None
+    quiet = stdout_output(args, args.records) is not None
     stdin_once(args.records)
 
     from gate.errors import InputError
