@@ -113,6 +113,22 @@ def test_merge_refuses_bad_records(tmp_path: Path) -> None:
         assert run.err.count("\n") == 1  # one line, no traceback
 
 
+def test_merge_refuses_a_record_edited_to_pass(tmp_path: Path) -> None:
+    record = tmp_path / "decision.json"
+    assert Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--json", str(record)]).code == 1
+    data = json.loads(record.read_text(encoding="utf-8"))
+    top = _write(tmp_path, "top.json", json.dumps({**data, "verdict": "pass"}))
+    image = dict(data["images"][0], verdict="pass")
+    both = _write(tmp_path, "both.json", json.dumps({**data, "verdict": "pass", "images": [image]}))
+    for path, text in [
+        (top, "the record's verdict is pass but its images give fail"),
+        (both, "is pass but its rule results give fail; the record was edited or damaged"),
+    ]:
+        run = Run(["merge", path])
+        assert run.code == 2, run.out
+        assert text in run.err and run.err.count("\n") == 1
+
+
 def _skip_unless_available(run: Run, flag: str) -> None:
     if run.code == 2 and f"{flag} is not available" in run.err:
         pytest.skip(f"{flag} is not wired into gate.cli yet (gate/report renderers)")

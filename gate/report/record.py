@@ -240,7 +240,7 @@ def load_record(text: str | bytes, source: str) -> Decision:
         )
     try:
         images = tuple(_load_image(item) for item in data["images"])
-        return Decision(
+        decision = Decision(
             verdict=Verdict(data["verdict"]),
             today=data["today"],
             policy=data["policy"],
@@ -248,6 +248,28 @@ def load_record(text: str | bytes, source: str) -> Decision:
         )
     except (KeyError, TypeError, ValueError, IndexError, ValidationError) as exc:
         raise InputError(f"{source}: the decision record is incomplete or damaged ({_why(exc)})") from None
+    _check_verdicts(decision, source)
+    return decision
+
+
+def _check_verdicts(decision: Decision, source: str) -> None:
+    """Raise InputError unless each verdict is the one its rule results give, as gate check writes them.
+
+    `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not.
+    """
+    for image in decision.images:
+        expected = Verdict.worst(r.verdict for r in image.rules)
+        if image.verdict is not expected:
+            raise InputError(
+                f"{source}: the verdict of {image.name!r} is {image.verdict.value} but its rule results give "
+                f"{expected.value}; the record was edited or damaged, write it again with gate check --json"
+            )
+    expected = Verdict.worst(image.verdict for image in decision.images)
+    if decision.verdict is not expected:
+        raise InputError(
+            f"{source}: the record's verdict is {decision.verdict.value} but its images give {expected.value}; "
+            "the record was edited or damaged, write it again with gate check --json"
+        )
 
 
 def _why(exc: Exception) -> str:
