@@ -94,7 +94,8 @@ def _describe(exc: ValidationError) -> str:
             return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
         return f"invalid JSON ({detail}); {_ASK_JSON}"
     location = _location(err["loc"])
-    return f"{location}: {err['msg'].lower()} (got {_short(err.get('input'))}); the report is malformed"
+    message = str(err["msg"]).removeprefix("Value error, ").lower()
+    return f"{location}: {message} (got {_short(err.get('input'))}); the report is malformed"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:

@@ -7,12 +7,31 @@ memory of models at the same speed. The few top-level types are models (`Wire`).
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+from typing import Annotated
 
-__all__ = ["WIRE", "Wire"]
+from pydantic import AfterValidator, BaseModel, ConfigDict
+
+from gate.model import Severity
+
+__all__ = ["WIRE", "SeverityWord", "Wire"]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
+
+
+def _known(text: str | None) -> str | None:
+    if (
+        text
+        and text.strip()
+        and Severity.parse(text) is Severity.UNKNOWN
+        and text.strip().upper() != "UNKNOWN"
+    ):
+        raise ValueError("not a severity word gate knows (critical, high, medium, low, negligible, unknown)")
+    return text
+
+
+SeverityWord = Annotated[str | None, AfterValidator(_known)]
+"""A scanner's severity: a word gate does not know is an error, not a finding quietly counted as UNKNOWN."""
 
 
 class Wire(BaseModel):

@@ -13,7 +13,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
-from gate.ingest._wire import WIRE, Wire
+from gate.ingest._wire import WIRE, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
     Cvss,
@@ -77,7 +77,7 @@ class _Epss:
 class _Vulnerability:
     id: str
     namespace: str | None = None
-    severity: str | None = None
+    severity: SeverityWord = None
     description: str | None = None
     dataSource: str | None = None
     cvss: list[_Cvss] | None = None

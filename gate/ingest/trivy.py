@@ -12,7 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
-from gate.ingest._wire import WIRE, Wire
+from gate.ingest._wire import WIRE, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.model import (
     Cvss,
@@ -67,7 +67,7 @@ class _Vulnerability:
     PrimaryURL: str | None = None
     Title: str | None = None
     Description: str | None = None
-    Severity: str | None = None
+    Severity: SeverityWord = None
     VendorSeverity: dict[str, int] | None = None
     CVSS: dict[str, _Cvss] | None = None
     PublishedDate: str | None = None
@@ -77,7 +77,7 @@ class _Vulnerability:
 class _Secret:
     RuleID: str
     Category: str | None = None
-    Severity: str | None = None
+    Severity: SeverityWord = None
     Title: str | None = None
     StartLine: int | None = None
     Layer: _Layer | None = None
@@ -92,7 +92,7 @@ class _Misconfiguration:
     Description: str | None = None
     Message: str | None = None
     Resolution: str | None = None
-    Severity: str | None = None
+    Severity: SeverityWord = None
     PrimaryURL: str | None = None
     Status: str | None = None
     Layer: _Layer | None = None
@@ -101,7 +101,7 @@ class _Misconfiguration:
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _License:
     Name: str
-    Severity: str | None = None
+    Severity: SeverityWord = None
     Category: str | None = None
     PkgName: str | None = None
     FilePath: str | None = None

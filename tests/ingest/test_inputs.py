@@ -9,6 +9,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
+from gate.model import Severity
 
 CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
 CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.19"}},
@@ -41,6 +42,18 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (
             b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"PkgName": "x"}]}]}',
             "VulnerabilityID: field required",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "CRITICL"}]}]}',
+            r"Results\[0\]\.Vulnerabilities\[0\]\.Severity: not a severity word gate knows .* \(got 'CRITICL'\)",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Secrets": [{"RuleID": "aws", "Severity": "SEVERE"}]}]}',
+            "Secrets.0..Severity: not a severity word",
+        ),
+        (
+            b'{"matches": [{"vulnerability": {"id": "CVE-1", "severity": "Urgent"}}], "source": {}}',
+            r"matches\[0\]\.vulnerability\.severity: not a severity word",
         ),
         (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
@@ -150,3 +163,23 @@ def test_bad_timestamps_are_none(text: str) -> None:
     from gate.ingest._text import parse_timestamp
 
     assert parse_timestamp(text) is None
+
+
+@pytest.mark.parametrize(
+    ("word", "severity"),
+    [
+        ("CRITICAL", Severity.CRITICAL),
+        ("High", Severity.HIGH),
+        (" medium ", Severity.MEDIUM),
+        ("Negligible", Severity.NEGLIGIBLE),
+        ("INFO", Severity.NEGLIGIBLE),
+        ("Moderate", Severity.MEDIUM),
+        ("UNKNOWN", Severity.UNKNOWN),
+        ("", Severity.UNKNOWN),
+    ],
+)
+def test_every_severity_word_scanners_write_is_read(word: str, severity: Severity) -> None:
+    vulnerability = {"VulnerabilityID": "CVE-1", "Severity": word}
+    report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.severity is severity
