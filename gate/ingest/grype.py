@@ -7,8 +7,9 @@ import binascii
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AfterValidator
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
@@ -54,10 +55,17 @@ class _FixAvailable:
     date: str | None = None
 
 
+def _fix_state(text: str | None) -> str | None:
+    if text and text.lower() not in _FIX_STATES and text.lower() != "unknown":
+        raise ValueError("not a fix state gate knows (fixed, not-fixed, wont-fix, unknown)")
+    return text
+
+
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Fix:
     versions: list[str] | None = None
-    state: str | None = None
+    state: Annotated[str | None, AfterValidator(_fix_state)] = None
+    """A word gate does not know is an error: read as "unknown", a fixed vulnerability would not count as fixable."""
     available: list[_FixAvailable] | None = None
 
 

@@ -55,6 +55,10 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'{"matches": [{"vulnerability": {"id": "CVE-1", "severity": "Urgent"}}], "source": {}}',
             r"matches\[0\]\.vulnerability\.severity: not a severity word",
         ),
+        (
+            b'{"matches": [{"vulnerability": {"id": "CVE-1", "fix": {"state": "patched"}}}], "source": {}}',
+            r"matches\[0\]\.vulnerability\.fix\.state: not a fix state gate knows",
+        ),
         (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
         (b'{"matches": []}', "not a Grype report"),
