@@ -44,6 +44,7 @@ class _Envelope(trivy.TrivyReport):
 class _ListItem(trivy.TrivyResult):
     """An item of a top-level JSON list: a legacy Trivy result, or a docker/podman inspect entry."""
 
+    Target: str | None = None  # type: ignore[assignment]  # inspect entries have none: told apart later
     Id: Any = None
     Config: Any = None
     RepoTags: Any = None

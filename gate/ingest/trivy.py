@@ -120,7 +120,9 @@ class _Modified:
 class TrivyResult(Wire):
     """One entry of Trivy's `Results` (also one item of the legacy list form)."""
 
-    Target: str | None = None
+    Target: str
+    """Trivy writes it for every result; without it the entry is not Trivy's (a `target`/`vulnerabilities`
+    rewrite, say), and reading it as one without findings would pass what was never checked."""
     Class: str | None = None
     Type: str | None = None
     Vulnerabilities: list[_Vulnerability] | None = None

@@ -36,19 +36,19 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b'{"SchemaVersion": "2"}', "SchemaVersion"),
         (b'{"SchemaVersion": 3, "Results": []}', "SchemaVersion 3 is not supported"),
         (
-            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
             "VulnerabilityID",
         ),
         (
-            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"PkgName": "x"}]}]}',
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"PkgName": "x"}]}]}',
             "VulnerabilityID: field required",
         ),
         (
-            b'{"SchemaVersion": 2, "Results": [{"Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "CRITICL"}]}]}',
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "CRITICL"}]}]}',
             r"Results\[0\]\.Vulnerabilities\[0\]\.Severity: not a severity word gate knows .* \(got 'CRITICL'\)",
         ),
         (
-            b'{"SchemaVersion": 2, "Results": [{"Secrets": [{"RuleID": "aws", "Severity": "SEVERE"}]}]}',
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Secrets": [{"RuleID": "aws", "Severity": "SEVERE"}]}]}',
             "Secrets.0..Severity: not a severity word",
         ),
         (
@@ -58,6 +58,10 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (
             b'{"matches": [{"vulnerability": {"id": "CVE-1", "fix": {"state": "patched"}}}], "source": {}}',
             r"matches\[0\]\.vulnerability\.fix\.state: not a fix state gate knows",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"target": "t", "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
+            r"Results\[0\]\.Target: field required",
         ),
         (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
