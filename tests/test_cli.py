@@ -43,7 +43,9 @@ CASES = [
     (["check", str(TESTDATA)], 2, "is a directory"),
     (["check"], 2, "REPORT"),
     (["check", CLEAN, "--today", "2026-02-30"], 2, "--today '2026-02-30' is not a date"),
-    (["check", CLEAN, "--bogus"], 2, "unrecognized arguments: --bogus"),
+    (["check", CLEAN, "--bogus"], 2, "unrecognized arguments: --bogus (see gate check --help)"),
+    (["policy", "init", "-"], 2, "unrecognized arguments: - (see gate policy init --help)"),
+    (["--bogus"], 2, "unrecognized arguments: --bogus (see gate --help)"),
     (["check", CLEAN, "--json", "-", "--json", "-"], 0, '"verdict": "pass"'),
     (["check", "-", "-"], 2, "stdin ('-') can be read only once"),
     (
@@ -227,6 +229,18 @@ def test_a_closed_stdout_is_an_error_not_a_bug(args: list[str], flag: str) -> No
         f"gate: error: {flag}cannot write to standard output: it was closed early (did a `| head` exit?)"
     )
     assert "internal error" not in stderr and "Exception ignored" not in stderr
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (Linux)")
+@pytest.mark.parametrize("args", [["check", FAIL], ["check", FAIL, "--json", "-"], ["policy", "schema"]])
+def test_a_full_stdout_is_an_error_not_a_bug(args: list[str]) -> None:
+    # `gate check ... > out.log` on a full disk: the log did not arrive, so exit 2 and say why.
+    with open("/dev/full", "w") as full:
+        done = subprocess.run([sys.executable, "-m", "gate", *args],
+                              stdout=full, stderr=subprocess.PIPE, text=True, check=False)  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines()[-1].endswith("cannot write to standard output (No space left on device)")
+    assert "internal error" not in done.stderr
 
 
 def test_every_output_flag_has_a_renderer() -> None:

@@ -8,8 +8,8 @@ files and writes the outputs, `_common` holds what the commands share, `_risk` t
 
 from __future__ import annotations
 
-import argparse
 import contextlib
+import errno
 import gc
 import os
 import sys
@@ -28,8 +28,11 @@ from gate.cli.policy import add_policy_command, run_policy
 
 __all__ = ["OUTPUTS", "ExitCode", "main", "run"]
 
+_STREAM_ERRORS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO})
+"""Why writing to standard output can fail: a closed pipe, a full disk or quota, an oversized file, a dead terminal."""
 
-def _build_parser() -> argparse.ArgumentParser:
+
+def _build_parser() -> Parser:
     parser = Parser(
         prog="gate",
         description="Gate container images on Trivy and Grype reports: pass, warn or fail, explained.",
@@ -66,9 +69,12 @@ def main(
         parser = _build_parser()
         try:
             with contextlib.redirect_stdout(out):
-                args = parser.parse_args(args_list)
+                args, unknown = parser.parse_known_args(args_list)
         except SystemExit as exc:  # --help and --version print and exit 0
             return int(exc.code or 0)
+        if unknown:  # argparse would blame the top-level parser; point at the command's own --help
+            command = " ".join(filter(None, (args.command, getattr(args, "policy_command", None))))
+            parser.error(f"unrecognized arguments: {' '.join(unknown)}", command)
         if args.command == "check":
             return run_check(args, out, err, source_in, environ, today)
         if args.command == "policy":
@@ -84,14 +90,15 @@ def main(
     except UsageError as exc:
         err.write(f"gate: error: {exc}\n")
         return ExitCode.ERROR
-    except BrokenPipeError as exc:  # the log, written to stdout
-        err.write(f"gate: error: {stdout_problem(exc)}\n")
-        return ExitCode.ERROR
     except Exception as exc:
         from gate.errors import GateError
 
         if isinstance(exc, GateError):
             err.write(f"gate: error: {_one_line(str(exc))}\n")
+            return ExitCode.ERROR
+        if isinstance(exc, OSError) and exc.errno in _STREAM_ERRORS:
+            # Files are read and written where errors name them; what is left is the log or a message.
+            err.write(f"gate: error: {stdout_problem(exc)}\n")
             return ExitCode.ERROR
         if debug:
             import traceback

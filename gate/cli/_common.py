@@ -7,7 +7,7 @@ import enum
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from gate.cli._io import read_input
 
@@ -56,8 +56,10 @@ class UsageError(Exception):
 class Parser(argparse.ArgumentParser):
     """An argument parser whose mistakes raise UsageError (pointing at the command's --help), not exit."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{message} (see gate {self.prog.split(' ', 1)[-1]} --help)")
+    def error(self, message: str, command: str | None = None) -> NoReturn:
+        """Raise UsageError pointing at the --help of `command` (default: this parser's, "policy validate")."""
+        command = self.prog.partition(" ")[2] if command is None else command
+        raise UsageError(f"{message} (see gate {command + ' ' if command else ''}--help)")
 
 
 def stdout_output(args: argparse.Namespace, inputs: Sequence[str | None] = ()) -> str | None:
