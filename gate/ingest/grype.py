@@ -16,6 +16,7 @@ from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._wire import WIRE, SeverityWord, Wire
 from gate.ingest.image import image_from_config
+from gate.ingest.purl import purl_version
 from gate.model import (
     Cvss,
     Finding,
@@ -262,7 +263,7 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
         severity=Severity.parse(vuln.severity),
         package=pool.package(
             art.name,
-            art.version or "",
+            art.version or purl_version(art.purl or ""),
             art.type or "",
             art.purl or "",
             (location.path or "") if location else "",

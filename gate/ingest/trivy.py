@@ -14,6 +14,7 @@ from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._wire import WIRE, SeverityWord, Wire
 from gate.ingest.image import image_from_config
+from gate.ingest.purl import purl_version
 from gate.model import (
     Cvss,
     Finding,
@@ -279,6 +280,7 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) ->
     severity_text = v.Severity
     if not severity_text and v.SeveritySource and v.VendorSeverity:
         severity_text = _VENDOR_SEVERITY.get(v.VendorSeverity.get(v.SeveritySource, 0), "")
+    purl = (v.PkgIdentifier.PURL or "") if v.PkgIdentifier else ""
     return Finding(
         kind=FindingKind.VULNERABILITY,
         id=v.VulnerabilityID,
@@ -288,9 +290,9 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) ->
         severity=Severity.parse(severity_text),
         package=pool.package(
             v.PkgName or "",
-            v.InstalledVersion or "",
+            v.InstalledVersion or purl_version(purl),
             pkg_type,
-            (v.PkgIdentifier.PURL or "") if v.PkgIdentifier else "",
+            purl,
             v.PkgPath or "",
         ),
         target=target,

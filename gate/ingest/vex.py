@@ -25,9 +25,10 @@ from urllib.parse import unquote
 
 from gate.errors import InputError
 from gate.ingest._text import json_document, parse_timestamp
+from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
-__all__ = ["Purl", "VexDocument", "VexProduct", "VexStatement", "apply_vex", "parse_purl", "read_vex"]
+__all__ = ["VexDocument", "VexProduct", "VexStatement", "apply_vex", "read_vex"]
 
 _OPENVEX_JUSTIFICATIONS = {
     "component_not_present",
@@ -45,50 +46,6 @@ _CDX_STATES = {
     "in_triage": VexStatus.UNDER_INVESTIGATION,
 }
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True)
-class Purl:
-    """The parts of a package URL the gate compares."""
-
-    type: str
-    namespace: str
-    name: str
-    version: str = ""
-    qualifiers: tuple[tuple[str, str], ...] = ()
-
-    def covers(self, other: Purl) -> bool:
-        """True when this (a statement's) purl names `other` (a package's): same package, and any version
-        or qualifiers given here are also there."""
-        if (self.type, self.namespace, self.name) != (other.type, other.namespace, other.name):
-            return False
-        if self.version and self.version != other.version:
-            return False
-        theirs = dict(other.qualifiers)
-        return all(theirs.get(k) == v for k, v in self.qualifiers)
-
-
-def parse_purl(text: str) -> Purl | None:
-    """Parse `pkg:type/namespace/name@version?qualifiers#subpath`; None when `text` is not a purl."""
-    if not text.startswith("pkg:"):
-        return None
-    rest = text[4:].lstrip("/").split("#", 1)[0]
-    rest, _, query = rest.partition("?")
-    rest, _, version = rest.rpartition("@") if "@" in rest else (rest, "", "")
-    parts = [unquote(p) for p in rest.split("/") if p]
-    if len(parts) < 2:
-        return None
-    kind = parts[0].lower()
-    name = parts[-1]
-    namespace = "/".join(parts[1:-1])
-    if kind not in {"golang", "generic", "oci"}:
-        name, namespace = name.lower(), namespace.lower()
-    qualifiers = []
-    for pair in query.split("&") if query else ():
-        key, _, value = pair.partition("=")
-        if key:
-            qualifiers.append((key.lower(), unquote(value)))
-    return Purl(kind, namespace, name, unquote(version), tuple(sorted(qualifiers)))
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from referencing import Registry, Resource
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.ingest.vex import Purl, VexDocument, apply_vex, parse_purl, read_vex
+from gate.ingest.purl import Purl
+from gate.ingest.vex import VexDocument, apply_vex, read_vex
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, VexStatus
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
@@ -271,16 +272,6 @@ def test_the_latest_statement_wins(tmp_path: Path) -> None:
         [finding] = apply_vex(scan, order).findings
         assert finding.vex is not None and finding.vex.status is VexStatus.AFFECTED
         assert finding.suppressed is None
-
-
-def test_purl_parsing() -> None:
-    purl = parse_purl("pkg:npm/%40babel/traverse@7.23.2?arch=x#sub")
-    assert purl is not None and (purl.namespace, purl.name, purl.version) == ("@babel", "traverse", "7.23.2")
-    assert parse_purl("not-a-purl") is None
-    versionless = parse_purl("pkg:apk/alpine/busybox")
-    exact = parse_purl(BUSYBOX)
-    assert versionless is not None and exact is not None
-    assert versionless.covers(exact) and not exact.covers(versionless)
 
 
 def test_a_vendor_vex_document_is_not_checked_against_every_package_per_finding(
