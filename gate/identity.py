@@ -1,7 +1,8 @@
 """Identities that survive a rebuild: of a finding (for baselines and merging) and of an image (for grouping).
 
-A finding is the same finding in two reports when it shares an ID (its ID or one of its aliases, case
-insensitive), is of the same kind, and is in the same package (ecosystem, name, path). The installed version
+A finding is the same finding in two reports when the ID of one is the ID or an alias of the other (case
+insensitive), it is of the same kind, and it is in the same package (ecosystem, name, path). Sharing an
+alias is not enough: two CVEs fixed by one Debian or Red Hat advisory both list the advisory's ID. The installed version
 and the image digest are deliberately not part of it: a rebuild, or a version bump that does not fix the
 vulnerability, leaves a finding the same finding. Trivy and Grype name ecosystems and paths differently
 (`alpine` vs `apk`, `app/x.jar` vs `/app/x.jar`); both are normalised here so their findings can be compared.
@@ -84,6 +85,8 @@ class FindingIdentity:
     """What makes a finding the same finding in another report (see the module docstring)."""
 
     kind: FindingKind
+    id: str
+    """The ID, upper case."""
     ids: frozenset[str]
     """The ID and aliases, upper case."""
     ecosystem: str
@@ -96,15 +99,16 @@ class FindingIdentity:
     def matches(self, other: FindingIdentity) -> bool:
         """True when both identities name the same finding.
 
-        An ID or alias in common, the same kind and package name; ecosystems and paths must be equal when
-        both reports give them (one scanner leaving one out does not make two findings different).
+        The ID of one among the IDs of the other, the same kind and package name; ecosystems and paths
+        must be equal when both reports give them (one scanner leaving one out does not make two findings
+        different).
         """
         return (
             self.kind is other.kind
             and self.package == other.package
             and _compatible(self.ecosystem, other.ecosystem)
             and _compatible(self.path, other.path)
-            and not self.ids.isdisjoint(other.ids)
+            and (self.id in other.ids or other.id in self.ids)
         )
 
 
@@ -114,15 +118,16 @@ def _compatible(a: str, b: str) -> bool:
 
 def finding_identity(finding: Finding) -> FindingIdentity:
     """The identity of a finding: kind, ID and aliases, ecosystem, package name and path (never the version)."""
+    primary = finding.id.strip().upper()
     ids = frozenset(i.strip().upper() for i in finding.all_ids if i.strip())
     package = finding.package
     if package is None:
-        return FindingIdentity(finding.kind, ids, "", "", _path(finding.target))
+        return FindingIdentity(finding.kind, primary, ids, "", "", _path(finding.target))
     ecosystem, name = _package_name(package.name, package.type, package.purl)
     path = "" if ecosystem in _OS_ECOSYSTEMS else _unversioned(_path(package.path), package.version)
     if finding.kind is not FindingKind.VULNERABILITY and not path:
         path = _path(finding.target)
-    return FindingIdentity(finding.kind, ids, ecosystem, name, path)
+    return FindingIdentity(finding.kind, primary, ids, ecosystem, name, path)
 
 
 def _package_name(name: str, pkg_type: str, purl: str) -> tuple[str, str]:

@@ -132,9 +132,15 @@ def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
     chosen = [f for f in group if f.scanner == choice]
     severity = chosen[0].severity if chosen else max(f.severity for f in group)
     ids: dict[str, str] = {}
-    for finding in group:
+    for i in first.all_ids:
+        ids.setdefault(i.upper(), i)
+    named_cve = any(key.startswith("CVE-") for key in ids)
+    for finding in group[1:]:
         for i in finding.all_ids:
-            ids.setdefault(i.upper(), i)
+            key = i.upper()
+            if named_cve and key.startswith("CVE-") and key not in ids:
+                continue  # an advisory (ALAS, DSA) from another scanner also lists its other CVEs: not aliases
+            ids.setdefault(key, i)
     fixed = _unique(v for f in group for v in f.fixed_versions)
     fixable = any(f.fix_state is FixState.FIXED for f in group)
     states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]

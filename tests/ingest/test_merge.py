@@ -122,6 +122,26 @@ def test_aliases_join_and_are_united() -> None:
     assert merged.reported_by == ("trivy", "grype")
 
 
+def test_cves_that_share_an_advisory_stay_apart_and_do_not_borrow_each_others_ids() -> None:
+    # Trivy names each CVE with the advisory that fixes it; Grype (Amazon Linux) names the advisory and
+    # lists its CVEs. A waiver of the low CVE must not come to waive the critical one through the merge.
+    critical = _f("trivy", "CVE-2024-1", aliases=("ALAS-2024-9",), severity=Severity.CRITICAL)
+    low = _f("trivy", "CVE-2024-2", aliases=("ALAS-2024-9",), severity=Severity.LOW)
+    again = [f.model_copy() for f in (low, critical)]  # a second Trivy run, in another order
+    assert [(f.id, f.severity) for f in merge_findings([[critical, low], again])] == [
+        ("CVE-2024-1", Severity.CRITICAL),
+        ("CVE-2024-2", Severity.LOW),
+    ]
+    advisory = _f("grype", "ALAS-2024-9", aliases=("CVE-2024-1", "CVE-2024-2"), severity=Severity.HIGH)
+    first, second = merge_findings([[critical, low], [advisory]])
+    assert (first.id, first.aliases, first.reported_by) == (
+        "CVE-2024-1",
+        ("ALAS-2024-9",),
+        ("trivy", "grype"),
+    )
+    assert (second.id, second.aliases, second.reported_by) == ("CVE-2024-2", ("ALAS-2024-9",), ("trivy",))
+
+
 def test_another_version_is_another_finding() -> None:
     merged = merge_findings([[_f("trivy", "CVE-1", version="1.0")], [_f("grype", "CVE-1", version="1.1")]])
     assert [f.reported_by for f in merged] == [("trivy",), ("grype",)]

@@ -104,7 +104,7 @@ def test_new_fixed_and_the_trend() -> None:
     vulns = changed["Results"][0]["Vulnerabilities"]
     gone = vulns.pop()  # the change fixed one finding ...
     added = copy.deepcopy(vulns[0])  # ... and brought a new, fixable HIGH one
-    added.update(VulnerabilityID="CVE-2099-0001", Severity="HIGH", VendorIDs=[])
+    added.update(VulnerabilityID="CVE-2099-0001", Severity="HIGH")
     vulns.append(added)
     marked, ratchet = compare(_from(changed, "pr.json"), _from(data, "main.json"))
     assert [f.id for f in marked.findings if f.baseline == "new"] == ["CVE-2099-0001"]
@@ -121,6 +121,23 @@ def test_new_fixed_and_the_trend() -> None:
     only_fixed["Results"][0]["Vulnerabilities"].pop()
     _, better = compare(_from(only_fixed, "pr.json"), _from(data, "main.json"))
     assert (better.new, len(better.fixed), better.trend) == (0, 1, Trend.BETTER)
+
+
+def test_a_cve_is_new_even_when_the_baseline_has_another_cve_of_the_same_advisory() -> None:
+    # In this real CentOS report CVE-2019-1559 and CVE-2018-0734 (openssl) are both fixed by RHSA-2019:2304,
+    # which Trivy lists with each. Sharing the advisory does not make the baseline's CVE the new one.
+    data = _raw("trivy/trivy-integ--centos-7.json")
+    pair = [v for v in _vulns(data) if v["VulnerabilityID"] in ("CVE-2019-1559", "CVE-2018-0734")]
+    assert {v["PkgName"] for v in pair} == {"openssl-libs"}
+    assert all("RHSA-2019:2304" in v["VendorIDs"] for v in pair)
+    main = copy.deepcopy(data)
+    for result in main["Results"]:
+        result["Vulnerabilities"] = [
+            v for v in result.get("Vulnerabilities") or () if v["VulnerabilityID"] != "CVE-2019-1559"
+        ]
+    marked, ratchet = compare(_from(data, "pr.json"), _from(main, "main.json"))
+    assert [f.id for f in marked.findings if f.baseline == "new"] == ["CVE-2019-1559"]
+    assert ratchet.new == 1
 
 
 def test_scope_all_counts_existing_findings(tmp_path: Path) -> None:
