@@ -69,8 +69,10 @@ def runs_as_root(user: str | None) -> tuple[bool, bool]:
     """(runs as root, root set explicitly) for a config User value."""
     if user is None or not user.strip():
         return True, False
-    name = user.strip().split(":", 1)[0]
-    return name in {"root", "0"}, True
+    name = user.strip().split(":", 1)[0].strip()
+    # The runtime reads a numeric user as Go's strconv.Atoi does, so "00", "+0" and "-0" are uid 0 as well.
+    numeric = re.fullmatch(r"[+-]?[0-9]+", name)
+    return (int(name) == 0 if numeric else name == "root"), True
 
 
 def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResult:

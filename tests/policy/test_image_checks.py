@@ -116,6 +116,13 @@ def test_strict_preset_is_the_design() -> None:
         ("root", False, "explicitly"),
         ("0:0", False, "explicitly"),
         ("root:wheel", False, "explicitly"),
+        # The runtime parses a numeric user as an integer: each of these is uid 0.
+        ("00", False, "explicitly"),
+        ("+0", False, "explicitly"),
+        ("-0:1000", False, "explicitly"),
+        ("000:0", False, "explicitly"),
+        ("0100", True, "0100"),
+        ("rootless", True, "rootless"),
     ],
 )
 def test_non_root_user(user: str | None, passed: bool, words: str) -> None:
