@@ -224,13 +224,19 @@ def _image_result(rule: Rule, check_id: str, scan: Scan, today: date) -> tuple[R
             explanation=explanation,
         )
 
-    if not scan.is_image or scan.image is None:
+    if scan.artifact_type and not scan.is_image:
         return result("not applicable: the report is not of a container image"), None
-    assert rule.image is not None
-    outcome = CHECKS[check_id](scan.image, rule.image, today)
-    if outcome.passed:
-        return result(outcome.message), None
-    message = outcome.message if outcome.passed is False else f"cannot check: {outcome.message}"
+    if scan.image is None:  # an old Trivy list or a report that does not say what it scanned: fail closed
+        message = (
+            "cannot check: the report does not say it is of a container image and carries no image config; "
+            "pass --image-metadata with docker inspect, podman inspect or skopeo inspect --config"
+        )
+    else:
+        assert rule.image is not None
+        outcome = CHECKS[check_id](scan.image, rule.image, today)
+        if outcome.passed:
+            return result(outcome.message), None
+        message = outcome.message if outcome.passed is False else f"cannot check: {outcome.message}"
     failed = result(message, triggered=True)
     if rule.action not in (Action.FAIL, Action.WARN):
         return failed, None
