@@ -50,7 +50,7 @@ connect CI platforms. Every command exits with one of three codes:
 | --- | --- |
 | 0 | pass (warnings allowed); for the helper commands: done |
 | 1 | the policy failed (`gate check`, `gate merge`) |
-| 2 | usage, policy-file or input error: one line on stderr says what was wrong and what to do |
+| 2 | usage, policy-file or input error: a `gate: error:` line on stderr says what was wrong and what to do; a policy file's problems are listed one per line |
 
 A count is never an exit code, and a flag is never silently ignored. Bad input (an empty, truncated,
 mis-encoded or foreign file, a field of the wrong type, a severity or fix state no scanner writes) is exit 2,
