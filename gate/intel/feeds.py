@@ -94,6 +94,11 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
             f"{source}: not the KEV catalog (no `vulnerabilities` list); give "
             "known_exploited_vulnerabilities.json from CISA"
         )
+    if not document["vulnerabilities"]:  # CISA's catalog is never empty: an empty list marks another file
+        raise InputError(
+            f"{source}: the KEV catalog lists no vulnerabilities; give known_exploited_vulnerabilities.json "
+            "from CISA (download it again)"
+        )
     entries: dict[str, KevEntry] = {}
     for index, item in enumerate(document["vulnerabilities"]):
         cve = item.get("cveID") if isinstance(item, dict) else None

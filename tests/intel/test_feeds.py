@@ -45,6 +45,8 @@ def test_epss_plain_and_gzipped_are_the_same() -> None:
         (b"<!DOCTYPE html><html>login</html>", "HTML or XML"),
         (b'{"vulnerabilities": [', "invalid JSON"),
         (b'{"title": "x"}', "no `vulnerabilities` list"),
+        # A clean GitLab container-scanning report has the same shape; read as a catalog, nothing is KEV.
+        (b'{"version": "15.0.7", "vulnerabilities": [], "remediations": []}', "lists no vulnerabilities"),
         (b'{"vulnerabilities": [{"cveID": "not-a-cve"}]}', r"vulnerabilities\[0\].cveID"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
     ],
