@@ -120,9 +120,21 @@ def test_merge_refuses_a_record_edited_to_pass(tmp_path: Path) -> None:
     top = _write(tmp_path, "top.json", json.dumps({**data, "verdict": "pass"}))
     image = dict(data["images"][0], verdict="pass")
     both = _write(tmp_path, "both.json", json.dumps({**data, "verdict": "pass", "images": [image]}))
+    none = _write(tmp_path, "none.json", json.dumps({**data, "verdict": "pass", "images": []}))
+    ruleless = dict(image, rules=[])  # rules gone, violations kept: the verdicts agree with no rules
+    no_rules = _write(tmp_path, "norules.json", json.dumps({**data, "verdict": "pass", "images": [ruleless]}))
+    passing = [dict(r, triggered=False) for r in image["rules"]]  # every rule says it did not trigger
+    quiet = _write(
+        tmp_path,
+        "quiet.json",
+        json.dumps({**data, "verdict": "pass", "images": [dict(image, rules=passing)]}),
+    )
     for path, text in [
         (top, "the record's verdict is pass but its images give fail"),
         (both, "is pass but its rule results give fail; the record was edited or damaged"),
+        (none, "the record decides no image; the record was edited or damaged"),
+        (no_rules, "has no rule results; the record was edited or damaged"),
+        (quiet, "has a fail violation of rule 'fixable-critical-high' but no such rule triggered"),
     ]:
         run = Run(["merge", path])
         assert run.code == 2, run.out

@@ -255,20 +255,33 @@ def load_record(text: str | bytes, source: str) -> Decision:
 def _check_verdicts(decision: Decision, source: str) -> None:
     """Raise InputError unless each verdict is the one its rule results give, as gate check writes them.
 
-    `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not.
+    `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not. So each
+    image has rule results (a policy always has rules), and each violation a triggered rule of its action.
     """
+    damaged = "the record was edited or damaged, write it again with gate check --json"
+    if not decision.images:
+        raise InputError(f"{source}: the record decides no image; {damaged}")
     for image in decision.images:
+        if not image.rules:
+            raise InputError(f"{source}: {image.name!r} has no rule results; {damaged}")
+        triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
+        for v in image.violations:
+            if (v.rule_id, v.action) not in triggered:
+                raise InputError(
+                    f"{source}: {image.name!r} has a {v.action.value} violation of rule {v.rule_id!r} but no "
+                    f"such rule triggered; {damaged}"
+                )
         expected = Verdict.worst(r.verdict for r in image.rules)
         if image.verdict is not expected:
             raise InputError(
                 f"{source}: the verdict of {image.name!r} is {image.verdict.value} but its rule results give "
-                f"{expected.value}; the record was edited or damaged, write it again with gate check --json"
+                f"{expected.value}; {damaged}"
             )
     expected = Verdict.worst(image.verdict for image in decision.images)
     if decision.verdict is not expected:
         raise InputError(
             f"{source}: the record's verdict is {decision.verdict.value} but its images give {expected.value}; "
-            "the record was edited or damaged, write it again with gate check --json"
+            f"{damaged}"
         )
 
 
