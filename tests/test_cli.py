@@ -48,6 +48,7 @@ CASES = [
     (["--bogus"], 2, "unrecognized arguments: --bogus (see gate --help)"),
     (["check", CLEAN, "--json", "-", "--json", "-"], 0, '"verdict": "pass"'),
     (["check", "-", "-"], 2, "stdin ('-') can be read only once"),
+    (["check", FAIL, "--baseline", FAIL], 2, f"--baseline {FAIL} is the report being gated ({FAIL})"),
     (
         ["check", CLEAN, "--json", "o.json", "--sarif", "./o.json"],
         2,

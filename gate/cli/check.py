@@ -105,6 +105,7 @@ def run_check(
     inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
     quiet = stdout_output(args, inputs) is not None
     stdin_once([*args.reports, *(args.baseline or ())])
+    _not_its_own_baseline(args.reports, args.baseline or ())
     when = evaluation_date(args.today, today)
 
     policy = load_policy(args.policy)
@@ -204,6 +205,18 @@ def renderers(
         "gitlab_report": gitlab_report,
         "codequality": codequality,
     }
+
+
+def _not_its_own_baseline(reports: Sequence[str], baselines: Sequence[str]) -> None:
+    """Raise UsageError when a report is also a baseline: everything would be "existing" and pass."""
+    gated = {Path(path).resolve(): path for path in reports if path != "-"}
+    for baseline in baselines:
+        report = gated.get(Path(baseline).resolve()) if baseline != "-" else None
+        if report is not None:
+            raise UsageError(
+                f"--baseline {baseline} is the report being gated ({report}); give the report of the target "
+                "branch's image as the baseline"
+            )
 
 
 def _dockerfile(path: str | None) -> FileLocation | None:
