@@ -48,6 +48,19 @@ CASES = [
     (["--bogus"], 2, "unrecognized arguments: --bogus (see gate --help)"),
     (["check", CLEAN, "--json", "-", "--json", "-"], 0, '"verdict": "pass"'),
     (["check", "-", "-"], 2, "stdin ('-') can be read only once"),
+    # A flag that would do nothing is refused, not ignored.
+    (
+        ["check", CLEAN, "--offline"],
+        2,
+        "--offline applies to downloads and neither --kev nor --epss is a URL",
+    ),
+    (["check", CLEAN, "--kev", KEV, "--intel-max-age", "3"], 2, "--intel-max-age applies to downloads"),
+    (["explain", "CVE-1", CLEAN, "--intel-retries", "0"], 2, "--intel-retries applies to downloads"),
+    (
+        ["check", CLEAN, "--gitlab-schema-version", "15.2.1"],
+        2,
+        "applies to --gitlab-report, which was not given",
+    ),
     (["check", FAIL, "--baseline", FAIL], 2, f"--baseline {FAIL} is the report being gated ({FAIL})"),
     (
         ["check", CLEAN, "--json", "o.json", "--sarif", "./o.json"],

@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from gate import __version__
+from gate.cli._common import UsageError
 from gate.cli._io import read_input
 
 if TYPE_CHECKING:
     from gate.model import Scan
 
-__all__ = ["add_risk_arguments", "with_risk_data"]
+__all__ = ["add_risk_arguments", "check_download_flags", "with_risk_data"]
+
+_MAX_AGE_DAYS = 7
+_RETRIES = 2
 
 
 def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
@@ -39,16 +43,14 @@ def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
         "--intel-max-age",
         metavar="DAYS",
         type=_positive_days,
-        default=7,
-        help="never use a cached feed older than this (default: 7)",
+        help=f"never use a cached feed older than this (default: {_MAX_AGE_DAYS})",
     )
     parser.add_argument(
         "--intel-retries",
         metavar="N",
         type=int,
         choices=range(11),
-        default=2,
-        help="retries after a failed download (timeouts, connection errors, HTTP 429/5xx; default: 2)",
+        help=f"retries after a failed download (timeouts, connection errors, HTTP 429/5xx; default: {_RETRIES})",
     )
     parser.add_argument(
         "--vex",
@@ -66,6 +68,25 @@ def _positive_days(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1 day")
     return value
+
+
+def check_download_flags(args: argparse.Namespace) -> None:
+    """Raise UsageError when a download flag is given but --kev and --epss name no URL: it would do nothing."""
+    given = [
+        flag
+        for flag, value in (
+            ("--offline", args.offline or None),
+            ("--intel-cache", args.intel_cache),
+            ("--intel-max-age", args.intel_max_age),
+            ("--intel-retries", args.intel_retries),
+        )
+        if value is not None
+    ]
+    if given and not any(s and s.startswith(("https://", "http://")) for s in (args.kev, args.epss)):
+        raise UsageError(
+            f"{given[0]} applies to downloads and neither --kev nor --epss is a URL; drop it, or give an "
+            "https:// URL"
+        )
 
 
 def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str]) -> list[Scan]:
@@ -101,9 +122,9 @@ def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str
 
             options = FetchOptions(
                 cache_dir=_intel_cache(args.intel_cache, env),
-                max_age=timedelta(days=args.intel_max_age),
+                max_age=timedelta(days=args.intel_max_age or _MAX_AGE_DAYS),
                 offline=args.offline,
-                retries=args.intel_retries,
+                retries=_RETRIES if args.intel_retries is None else args.intel_retries,
             )
             now = datetime.now(timezone.utc)
             fetcher = Fetcher(

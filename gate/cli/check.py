@@ -24,7 +24,7 @@ from gate.cli._common import (
     stdout_output,
 )
 from gate.cli._io import read_input, write_output
-from gate.cli._risk import add_risk_arguments, with_risk_data
+from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_data
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     from gate.report._common import FileLocation
 
 __all__ = ["add_check_command", "renderers", "run_check"]
+
+_GITLAB_SCHEMA = "15.0.7"
 
 
 def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -76,8 +78,7 @@ def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
     check.add_argument(
         "--gitlab-schema-version",
         metavar="X.Y.Z",
-        default="15.0.7",
-        help="schema version the GitLab report declares (default: 15.0.7; use one your GitLab supports)",
+        help=f"schema version the GitLab report declares (default: {_GITLAB_SCHEMA}; use one your GitLab supports)",
     )
     check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     add_risk_arguments(check)
@@ -95,12 +96,17 @@ def run_check(
 
     Raises UsageError for bad flags, InputError/PolicyError/OutputError for bad files.
     """
-    if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", args.gitlab_schema_version):
+    if args.gitlab_schema_version is not None and not re.fullmatch(
+        r"[0-9]+\.[0-9]+\.[0-9]+", args.gitlab_schema_version
+    ):
         raise UsageError(
             f"--gitlab-schema-version {args.gitlab_schema_version!r} is not a version like 15.0.7"
         )
+    if args.gitlab_schema_version is not None and not args.gitlab_report:
+        raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
+    check_download_flags(args)
     location = _dockerfile(args.dockerfile)
-    render = renderers(location, args.gitlab_schema_version)
+    render = renderers(location, args.gitlab_schema_version or _GITLAB_SCHEMA)
     inputs = [*args.reports, *(args.baseline or ()), *(args.vex or ())]
     inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
     quiet = stdout_output(args, inputs) is not None

@@ -15,7 +15,7 @@ from gate.cli._common import (
     read_scan,
     stdin_once,
 )
-from gate.cli._risk import add_risk_arguments, with_risk_data
+from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_data
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -67,6 +67,7 @@ def run_explain(
     from gate.ingest.merge import group_scans, merge_scans
 
     stdin_once(args.reports)
+    check_download_flags(args)
     when = evaluation_date(args.today, today)
     policy = load_policy(args.policy)
     check_waiver_horizon(policy, when)
