@@ -12,6 +12,15 @@ subcomponent's purl matches the finding's package. A product without subcomponen
 scanned image (every finding with that ID) or its purl matches the finding's package. Purls match on type,
 namespace and name; a version or qualifiers in the statement must also match. When several statements apply,
 the one with the latest timestamp wins (document order breaks ties; later wins).
+
+A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
+agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
+in_triage; a missing status is `affected`, as in the schema). A `version` must equal the installed version (the
+image's digest when the entry is the image). A vers `range` is decided by string equality only, as far as that
+is exact: `*`, a version named by `=`, `<=` or `>=`, excluded by `!=`, or a range of only `=`/`!=` constraints.
+A range that needs ordering (`vers:deb/>=1.0|<2.0`) cannot be decided: it never suppresses (for
+not_affected/fixed the statement does not apply; for exploitable/in_triage it does, so an older not_affected
+cannot suppress either), and the scan gets a note saying so.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from gate.ingest._text import json_document, parse_timestamp
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
-__all__ = ["VexDocument", "VexProduct", "VexStatement", "apply_vex", "read_vex"]
+__all__ = ["VexDocument", "VexProduct", "VexStatement", "VexVersion", "apply_vex", "read_vex"]
 
 _OPENVEX_JUSTIFICATIONS = {
     "component_not_present",
@@ -45,7 +54,27 @@ _CDX_STATES = {
     "exploitable": VexStatus.AFFECTED,
     "in_triage": VexStatus.UNDER_INVESTIGATION,
 }
+_CDX_VERSION_STATUSES = ("affected", "unaffected", "unknown")
+_AGREES = {
+    VexStatus.NOT_AFFECTED: {"unaffected"},
+    VexStatus.FIXED: {"unaffected"},
+    VexStatus.AFFECTED: {"affected", "unknown"},
+    VexStatus.UNDER_INVESTIGATION: {"affected", "unknown"},
+}
+"""The `affects[].versions[].status` values a statement of each status covers."""
+_SUPPRESSING = (VexStatus.NOT_AFFECTED, VexStatus.FIXED)
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class VexVersion:
+    """One entry of a CycloneDX `affects[].versions`: a single version or a vers range, and its status."""
+
+    version: str = ""
+    range: str = ""
+    """A vers range (`vers:deb/>=1.0|<2.0`); only decided where string equality is exact."""
+    status: str = "affected"
+    """`affected`, `unaffected` or `unknown` (the schema's default is `affected`)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +83,8 @@ class VexProduct:
 
     id: str
     subcomponents: tuple[str, ...] = ()
+    versions: tuple[VexVersion, ...] = ()
+    """CycloneDX `affects[].versions`: when given, the statement covers only these versions of the product."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +260,8 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
             ref = item.get("ref") if isinstance(item, dict) else None
             if not isinstance(ref, str) or not ref:
                 raise _Bad(f"{where}.affects[{i}].ref: missing")
-            products.append(VexProduct(id=refs.get(_bom_ref(ref), ref)))
+            versions = _cdx_versions(item.get("versions"), f"{where}.affects[{i}].versions")
+            products.append(VexProduct(id=refs.get(_bom_ref(ref), ref), versions=versions))
         justification = analysis.get("justification", "")
         stamp = _time(analysis.get("lastUpdated"), f"{where}.analysis.lastUpdated") or _time(
             analysis.get("firstIssued"), f"{where}.analysis.firstIssued"
@@ -245,6 +277,38 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
             )
         )
     return VexDocument(source=path, format="cyclonedx", statements=tuple(out))
+
+
+def _cdx_versions(raw: object, where: str) -> tuple[VexVersion, ...]:
+    """`affects[].versions`; absent or empty means every version of the ref (its purl alone decides)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _Bad(f"{where}: must be a list of objects with `version` or `range`, and `status`")
+    out = []
+    for index, entry in enumerate(raw):
+        spot = f"{where}[{index}]"
+        if not isinstance(entry, dict):
+            raise _Bad(f"{spot}: must be an object with `version` or `range`, and `status`")
+        unknown = sorted(set(entry) - {"version", "range", "status"})
+        if unknown:
+            raise _Bad(f"{spot}: unknown key {str(unknown[0])[:40]!r} (only version, range and status)")
+        version, vers = entry.get("version"), entry.get("range")
+        if (version is None) == (vers is None):
+            raise _Bad(f"{spot}: needs exactly one of `version` and `range`")
+        value = version if version is not None else vers
+        if not isinstance(value, str) or not value.strip():
+            raise _Bad(f"{spot}.{'version' if version is not None else 'range'}: must be a non-empty string")
+        status = entry.get("status", "affected")
+        if status not in _CDX_VERSION_STATUSES:
+            raise _Bad(
+                f"{spot}.status: {str(status)[:40]!r} is not one of {', '.join(_CDX_VERSION_STATUSES)}"
+            )
+        if version is not None:
+            out.append(VexVersion(version=value.strip(), status=status))
+        else:
+            out.append(VexVersion(range=value.strip(), status=status))
+    return tuple(out)
 
 
 def _cdx_components(doc: dict[str, Any]) -> dict[str, str]:
@@ -293,7 +357,11 @@ def _time(raw: object, where: str) -> datetime | None:
 
 
 def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
-    """`scan` with each finding's applicable VEX statement set (see the module docstring for which applies)."""
+    """`scan` with each finding's applicable VEX statement set (see the module docstring for which applies).
+
+    A statement whose `affects[].versions` range cannot be decided for a finding adds a note to the scan's
+    warnings, once per statement, range and package version.
+    """
     if not documents:
         return scan
     ordered = sorted(
@@ -308,16 +376,23 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
     repos = _image_repos(scan.image)
     digests = _image_digests(scan.image)
     findings = []
+    notes: dict[str, None] = {}
     for finding in scan.findings:
         candidates = {pos: (s, src) for vid in finding.all_ids for pos, s, src in by_id.get(vid.upper(), [])}
         chosen = None
         for position in sorted(candidates, reverse=True):  # the latest statement that applies wins
             statement, source = candidates[position]
-            if _applies(statement, finding, packages, repos, digests):
+            applies, note = _applies(statement, finding, packages, repos, digests)
+            if note:
+                notes.setdefault(f"VEX {source}: {note}")
+            if applies:
                 chosen = (statement, source)
                 break
         findings.append(_with_vex(finding, *chosen) if chosen else finding)
-    return scan.model_copy(update={"findings": tuple(findings)})
+    update: dict[str, object] = {"findings": tuple(findings)}
+    if notes:
+        update["warnings"] = (*scan.warnings, *notes)
+    return scan.model_copy(update=update)
 
 
 def _packages(findings: Iterable[Finding]) -> dict[tuple[str, str, str], set[Purl]]:
@@ -339,14 +414,28 @@ def _applies(
     packages: dict[tuple[str, str, str], set[Purl]],
     repos: set[tuple[str, str]],
     digests: set[str],
-) -> bool:
+) -> tuple[bool, str]:
+    """Whether `statement` applies to `finding`, and a note when a version range could not be decided."""
     own = parse_purl(finding.package.purl) if finding.package else None
+    own_version = finding.package.version if finding.package else ""
+    undecided = ""
     for product in statement.products:
         product_purl = parse_purl(product.id)
         is_image = product_purl is not None and _is_image(product_purl, repos, digests)
         if not product.subcomponents:
-            if is_image or (product_purl and own and product_purl.covers(own)):
-                return True
+            if is_image:
+                installed = digests
+            elif product_purl and own and product_purl.covers(own):
+                installed = {own_version} if own_version else set()
+            else:
+                continue
+            if not product.versions:
+                return True, ""
+            covered, vers = _covers_version(product.versions, statement.status, installed)
+            if covered:
+                return True, ""
+            if covered is None and not undecided:
+                undecided = _undecided_note(statement, finding, vers, image=is_image)
             continue
         inside = is_image or (
             product_purl is not None
@@ -360,8 +449,89 @@ def _applies(
         for sub in product.subcomponents:
             sub_purl = parse_purl(sub)
             if sub_purl is not None and sub_purl.covers(own):
-                return True
-    return False
+                return True, ""
+    if undecided:  # fail closed: an undecided range never suppresses, and never lets an older statement do so
+        return statement.status not in _SUPPRESSING, undecided
+    return False, ""
+
+
+def _covers_version(
+    versions: Sequence[VexVersion], status: VexStatus, installed: set[str]
+) -> tuple[bool | None, str]:
+    """Whether `versions` put the installed version (one of `installed`) under a status that agrees with `status`.
+
+    Decided (True or False) when an exact `version` or a range that string equality decides covers it: True when
+    every such entry's status agrees. Otherwise None, with the first undecided range whose status agrees, when
+    there is one; else False.
+    """
+    agrees = _AGREES[status]
+    covering: set[str] = set()
+    undecided = ""
+    for entry in versions:
+        if entry.version:
+            if entry.version in installed:
+                covering.add(entry.status)
+            continue
+        results = {_in_range(entry.range, v) for v in installed} or {None}
+        if True in results:
+            covering.add(entry.status)
+        elif None in results and entry.status in agrees and not undecided:
+            undecided = entry.range
+    if covering:
+        return covering <= agrees, ""
+    return (None, undecided) if undecided else (False, "")
+
+
+def _in_range(vers: str, version: str) -> bool | None:
+    """Whether `version` is in the vers range `vers`, where string equality decides it exactly; else None.
+
+    Decided: `*` (every version; the `none` scheme, no version), a version named by a `=`, `<=` or `>=`
+    constraint (in), or by `!=` (out), and ranges of only `=` and `!=` constraints (out otherwise). Anything
+    else needs the versioning scheme's ordering, which the gate does not implement (vers-spec, "Checking if a
+    version is contained within a range").
+    """
+    uri, _, spec = "".join(vers.split()).partition(":")
+    scheme, slash, constraints = spec.partition("/")
+    if uri.lower() != "vers" or not slash or not scheme:
+        return None
+    if scheme.lower() == "none":
+        return False
+    if constraints == "*" or scheme.lower() == "all":
+        return True
+    parsed = []
+    for item in constraints.strip("|").split("|"):
+        if not item:
+            continue
+        prefix = next((c for c in (">=", "<=", "!=", "<", ">", "=") if item.startswith(c)), "")
+        value = unquote(item[len(prefix) :])
+        if not value or "*" in item or value[:1] in "<>!=":
+            return None
+        parsed.append((prefix or "=", value))
+    if not parsed:
+        return None
+    if any(c in ("=", "<=", ">=") and v == version for c, v in parsed):
+        return True
+    if any(c == "!=" and v == version for c, v in parsed):
+        return False
+    if all(c in ("=", "!=") for c, _ in parsed):
+        return False
+    return None
+
+
+def _undecided_note(statement: VexStatement, finding: Finding, vers: str, *, image: bool) -> str:
+    if image or finding.package is None:
+        what = "the image's digest"
+    else:
+        what = f"{finding.package.name} {finding.package.version or '(version unknown)'}"
+    effect = (
+        "not applied (the finding is not suppressed)"
+        if statement.status in _SUPPRESSING
+        else "applied (the finding stays active)"
+    )
+    return (
+        f"{statement.ids[0]}: cannot tell whether {what} is in range {vers[:80]!r} (only exact versions are "
+        f"compared); the {statement.status.value} statement is {effect}"
+    )
 
 
 def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str]) -> bool:

@@ -40,12 +40,23 @@ def _openvex_validator() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(schema)
 
 
-def _vuln(vid: str, purl: str, *, name: str = "busybox") -> Finding:
+def _cdx_validator() -> jsonschema.Draft7Validator:
+    need_shared()
+    folder = SCHEMAS / "cyclonedx"
+    schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
+    registry: Registry[Any] = Registry().with_resources(
+        (f"http://cyclonedx.org/schema/{name}", Resource.from_contents(schema))
+        for name, schema in schemas.items()
+    )
+    return jsonschema.Draft7Validator(schemas["bom-1.6.schema.json"], registry=registry)
+
+
+def _vuln(vid: str, purl: str, *, name: str = "busybox", version: str = "1.36.1-r29") -> Finding:
     return Finding(
         kind=FindingKind.VULNERABILITY,
         id=vid,
         severity=Severity.HIGH,
-        package=Package(name=name, version="1.36.1-r29", type="apk", purl=purl),
+        package=Package(name=name, version=version, type="apk", purl=purl),
         fix_state=FixState.FIXED,
         fixed_versions=("9",),
         scanner="trivy",
@@ -144,6 +155,21 @@ def test_parser_accepts_what_the_schema_accepts() -> None:
             b' "affects": [{"ref": "x"}]}]}',
             r"vulnerabilities\[0\].analysis.state: 'maybe' is not one of",
         ),
+        (  # the shape of CycloneDX/bom-examples VEX/Use-Cases/Case-5, which the schema refuses
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected"},'
+            b' "affects": [{"ref": "x", "versions": {"range": "vers:semver/<=1.5.0", "state": "unaffected"}}]}]}',
+            r"affects\[0\].versions: must be a list",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected"},'
+            b' "affects": [{"ref": "x", "versions": [{"version": "1", "status": "not_affected"}]}]}]}',
+            r"versions\[0\].status: 'not_affected' is not one of affected, unaffected, unknown",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected"},'
+            b' "affects": [{"ref": "x", "versions": [{"version": "1", "range": "vers:deb/1"}]}]}]}',
+            r"versions\[0\]: needs exactly one of `version` and `range`",
+        ),
     ],
 )
 def test_malformed_vex_is_one_line(data: bytes, words: str) -> None:
@@ -211,15 +237,7 @@ def test_real_trivy_openvex_waives_inside_the_trivy_binary() -> None:
 
 
 def test_cyclonedx_vex_is_schema_valid() -> None:
-    need_shared()
-    folder = SCHEMAS / "cyclonedx"
-    schemas = {p.name: json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")}
-    registry: Registry[Any] = Registry().with_resources(
-        (f"http://cyclonedx.org/schema/{name}", Resource.from_contents(schema))
-        for name, schema in schemas.items()
-    )
-    validator = jsonschema.Draft7Validator(schemas["bom-1.6.schema.json"], registry=registry)
-    validator.validate(json.loads(CDX.read_text(encoding="utf-8")))
+    _cdx_validator().validate(json.loads(CDX.read_text(encoding="utf-8")))
 
 
 def test_cyclonedx_vex_on_the_real_gitea_report() -> None:
@@ -305,3 +323,141 @@ def test_a_vendor_vex_document_is_not_checked_against_every_package_per_finding(
     scan = apply_vex(_image_scan("x/app:1", *findings), [read_vex("vendor.vex.json", document)])
     assert sum(1 for f in scan.findings if f.suppressed is not None) == 300
     assert calls <= 2 * 300  # per finding: the product against its own package name, the subcomponent once
+
+
+OPENSSL = "pkg:deb/debian/openssl@3.0.1?arch=amd64&distro=debian-12"
+NOT_EVALUATED = "cannot tell whether openssl 3.0.1 is in range"
+
+
+def _cdx_vex(
+    versions: list[dict[str, str]] | None,
+    *,
+    purl: str = "pkg:deb/debian/openssl",
+    state: str = "not_affected",
+    when: str = "2026-11-20T10:00:00Z",
+) -> dict[str, Any]:
+    affects: dict[str, Any] = {"ref": "ossl"}
+    if versions is not None:
+        affects["versions"] = versions
+    return {
+        "bomFormat": "CycloneDX", "specVersion": "1.6", "version": 1,
+        "components": [{"type": "library", "bom-ref": "ossl", "name": "openssl", "purl": purl}],
+        "vulnerabilities": [{
+            "id": "CVE-2024-0001",
+            "analysis": {"state": state, "justification": "code_not_reachable", "detail": "Not called.",
+                         "lastUpdated": when},
+            "affects": [affects],
+        }],
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("versions", "purl", "suppressed", "noted"),
+    [
+        (None, "pkg:deb/debian/openssl", True, False),  # no versions: the ref's purl decides
+        ([], "pkg:deb/debian/openssl", True, False),
+        (None, "pkg:deb/debian/openssl@3.0.1", True, False),
+        (None, "pkg:deb/debian/openssl@3.0.5", False, False),
+        ([{"version": "3.0.5", "status": "unaffected"}], "pkg:deb/debian/openssl", False, False),  # the bug
+        ([{"version": "3.0.1", "status": "unaffected"}], "pkg:deb/debian/openssl", True, False),
+        ([{"version": "3.0.1", "status": "unaffected"}], "pkg:deb/debian/openssl@3.0.1", True, False),
+        ([{"version": "3.0.1", "status": "unaffected"}], "pkg:deb/debian/openssl@3.0.5", False, False),
+        ([{"version": "3.0.1"}], "pkg:deb/debian/openssl", False, False),  # the schema's default: affected
+        ([{"version": "3.0.1", "status": "affected"}], "pkg:deb/debian/openssl", False, False),
+        ([{"version": "3.0.1", "status": "unknown"}], "pkg:deb/debian/openssl", False, False),
+        (
+            [{"version": "3.0.1", "status": "unaffected"}, {"range": "vers:deb/3.0.1", "status": "affected"}],
+            "pkg:deb/debian/openssl",
+            False,
+            False,
+        ),
+        ([{"range": "vers:deb/3.0.0|3.0.1", "status": "unaffected"}], "pkg:deb/debian/openssl", True, False),
+        ([{"range": "vers:deb/3.0.2|3.0.3", "status": "unaffected"}], "pkg:deb/debian/openssl", False, False),
+        (
+            [{"range": "vers:deb/>=3.0.1|<3.0.5", "status": "unaffected"}],
+            "pkg:deb/debian/openssl",
+            True,
+            False,
+        ),
+        ([{"range": "vers:deb/*", "status": "unaffected"}], "pkg:deb/debian/openssl", True, False),
+        ([{"range": "vers:deb/>=1.0|<2.0", "status": "unaffected"}], "pkg:deb/debian/openssl", False, True),
+        (
+            [{"range": "vers:deb/>=3.0.0|<3.0.5", "status": "unaffected"}],
+            "pkg:deb/debian/openssl",
+            False,
+            True,
+        ),
+        (
+            [{"range": "vers:deb/>=3.0.0|<3.0.5", "status": "affected"}],
+            "pkg:deb/debian/openssl",
+            False,
+            False,
+        ),
+    ],
+)
+def test_cyclonedx_versions_limit_a_statement_to_the_versions_it_lists(
+    versions: list[dict[str, str]] | None, purl: str, suppressed: bool, noted: bool
+) -> None:
+    raw = _cdx_vex(versions, purl=purl)
+    _cdx_validator().validate(raw)
+    doc = read_vex("cdx.json", json.dumps(raw).encode())
+    scan = apply_vex(
+        _image_scan("x/app:1", _vuln("CVE-2024-0001", OPENSSL, name="openssl", version="3.0.1")), [doc]
+    )
+    [finding] = scan.findings
+    assert (finding.suppressed is not None) is suppressed
+    assert (finding.vex is not None) is suppressed
+    notes = [w for w in scan.warnings if NOT_EVALUATED in w]
+    assert len(notes) == (1 if noted else 0)
+    if noted:
+        assert notes[0].startswith("VEX cdx.json: CVE-2024-0001: ")
+        assert notes[0].endswith("the not_affected statement is not applied (the finding is not suppressed)")
+
+
+def test_cyclonedx_version_check_on_the_gate() -> None:
+    # the reported bug end to end: a statement about openssl 3.0.5 let the gate pass with 3.0.1 installed
+    raw = _cdx_vex([{"version": "3.0.5", "status": "unaffected"}])
+    doc = read_vex("cdx.json", json.dumps(raw).encode())
+    scan = _image_scan(
+        "x/app:1",
+        _vuln("CVE-2024-0001", OPENSSL, name="openssl", version="3.0.1").model_copy(
+            update={"severity": Severity.CRITICAL}
+        ),
+    )
+    decision = evaluate(apply_vex(scan, [doc]), load_policy("builtin:default"), today=TODAY)
+    assert decision.verdict is Verdict.FAIL
+    assert decision.images[0].suppressed == ()
+
+
+def test_an_undecided_range_never_lets_an_older_not_affected_suppress() -> None:
+    older = read_vex("old.json", json.dumps(_cdx_vex(None, when="2026-01-01T00:00:00Z")).encode())
+    triage = _cdx_vex([{"range": "vers:deb/>=3.0.0|<3.0.5"}], state="in_triage", when="2026-06-01T00:00:00Z")
+    _cdx_validator().validate(triage)
+    newer = read_vex("new.json", json.dumps(triage).encode())
+    scan = _image_scan("x/app:1", _vuln("CVE-2024-0001", OPENSSL, name="openssl", version="3.0.1"))
+    for order in ([older, newer], [newer, older]):
+        after = apply_vex(scan, order)
+        [finding] = after.findings
+        assert finding.suppressed is None
+        assert finding.vex is not None and finding.vex.status is VexStatus.UNDER_INVESTIGATION
+        [note] = [w for w in after.warnings if NOT_EVALUATED in w]
+        assert note.startswith("VEX new.json: ") and note.endswith(
+            "statement is applied (the finding stays active)"
+        )
+    # a range that excludes the version exactly: the older statement decides
+    outside = _cdx_vex([{"range": "vers:deb/3.0.2"}], state="in_triage", when="2026-06-01T00:00:00Z")
+    [finding] = apply_vex(scan, [older, read_vex("new.json", json.dumps(outside).encode())]).findings
+    assert finding.vex is not None and finding.vex.status is VexStatus.NOT_AFFECTED
+
+
+def test_cyclonedx_versions_of_the_image_are_its_digest() -> None:
+    digest = "sha256:" + "ab" * 32
+    image = Image(reference="x/app:1", repo_tags=("x/app:1",), repo_digests=(f"x/app@{digest}",))
+    scan = Scan(
+        source="r.json", scanner="trivy", artifact="x/app:1", artifact_type="container_image", image=image,
+        findings=(_vuln("CVE-2024-0001", OPENSSL, name="openssl", version="3.0.1"),),
+    )  # fmt: skip
+    for version, applies in ((digest, True), ("1.0.0", False), ("3.0.1", False)):
+        raw = _cdx_vex([{"version": version, "status": "unaffected"}], purl="pkg:oci/app")
+        [finding] = apply_vex(scan, [read_vex("cdx.json", json.dumps(raw).encode())]).findings
+        assert (finding.suppressed is not None) is applies, version
