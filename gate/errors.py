@@ -32,5 +32,6 @@ class PolicyError(GateError):
 
     def __init__(self, source: str, problems: Sequence[str]) -> None:
         self.source = source
-        self.problems = tuple(problems)
+        # One line each: a problem quotes the policy's text, and a line of its own could pass for a CI command.
+        self.problems = tuple(" ".join(p.split()) for p in problems)
         super().__init__("\n".join(f"{source}: {p}" for p in self.problems))

@@ -197,6 +197,30 @@ def test_internal_error_asks_for_a_bug_report(monkeypatch: pytest.MonkeyPatch) -
     assert "Traceback" in Run(["--debug", "check", CLEAN]).err
 
 
+def test_error_messages_quote_report_and_policy_text_on_their_own_line(tmp_path: Path) -> None:
+    # A report key or a policy value in an error message must not start a line: a CI log would read
+    # `::warning ...` there as a workflow command.
+    hostile = "\n::warning title=x::injected\r::error::cr\x1b[31m"
+    vuln = {"VulnerabilityID": "CVE-2024-1", "PkgName": "p", "CVSS": {hostile: {"V3Score": "x"}}}
+    report = tmp_path / "r.json"
+    report.write_text(
+        json.dumps({"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vuln]}]})
+    )
+    policy = tmp_path / "p.toml"
+    policy.write_text('version = 1\n[[rules]]\nid = "x"\nmatch = { cvss = "\\n::warning title=x::policy" }\n'
+                      '[[rules]]\nid = "y"\nmatch = { severity = "bogus" }\n')  # fmt: skip
+    cases: list[tuple[list[str], int]] = [
+        (["check", str(report)], 1),
+        (["check", CLEAN, "--policy", str(policy)], 2),
+    ]
+    for args, lines in cases:
+        run = Run(args)
+        assert run.code == 2, run.err
+        assert "::warning" in run.err and "\x1b" not in run.err and "\r" not in run.err
+        assert len(run.err.splitlines()) == lines
+        assert all(not line.lstrip().startswith("::") for line in run.err.splitlines())
+
+
 def test_log_never_carries_workflow_commands_or_escapes(tmp_path: Path) -> None:
     report = json.loads(Path(FAIL).read_text())
     vuln = report["Results"][0]["Vulnerabilities"][0]

@@ -72,7 +72,9 @@ def test_merge_of_passing_and_warning_records_exits_0(tmp_path: Path) -> None:
 def test_record_round_trip_keeps_the_ratchet_and_the_scanners(tmp_path: Path) -> None:
     need_shared()
     record = tmp_path / "d.json"
-    args = ["check", real(ALPINE_TRIVY), ALPINE_GRYPE, "--baseline", real(ALPINE_TRIVY), "--today", DAY]
+    main = tmp_path / "main.json"  # the target branch's report: here the same content as the PR's
+    main.write_bytes(Path(real(ALPINE_TRIVY)).read_bytes())
+    args = ["check", real(ALPINE_TRIVY), ALPINE_GRYPE, "--baseline", str(main), "--today", DAY]
     assert Run([*args, "--json", str(record)]).code == 0
     decision = load_record(record.read_bytes(), str(record))
     [image] = decision.images
@@ -177,11 +179,11 @@ def test_merge_writes_one_summary(tmp_path: Path) -> None:
 
 CHECK_CASES = [
     # (arguments, exit code, text in stdout + stderr)
-    (["check", real(JUICE), "--baseline", real(JUICE)], 0, "0 new, 0 fixed, 185 still present: same"),
+    (["check", real(JUICE), "--baseline", real(JUICE)], 2, "is the report being gated"),
     (["check", real(JUICE), "--baseline", real(JUICE_CLEAN)], 1, "185 new, 0 fixed, 0 still present: worse"),
     (["check", real(JUICE_CLEAN), "--baseline", real(JUICE)], 0, "0 new, 185 fixed, 0 still present: better"),
     (["check", real(ALPINE_TRIVY), ALPINE_GRYPE], 0, "3 found by trivy and grype, 1 only by trivy, 1 only by grype"),
-    (["check", real(ALPINE_TRIVY), real(JUICE), "--baseline", real(JUICE)], 0,
+    (["check", real(ALPINE_TRIVY), real(JUICE), "--baseline", real(JUICE_CLEAN)], 1,
      "no baseline of this image was given; every finding counts"),
     (["check", real(ALPINE_TRIVY), real(JUICE), "--baseline", real("grype/kubevuln--alpine-cve.json")], 2,
      "matches no image checked"),

@@ -94,7 +94,7 @@ def main(
         from gate.errors import GateError
 
         if isinstance(exc, GateError):
-            err.write(f"gate: error: {_one_line(str(exc))}\n")
+            err.write(f"gate: error: {_message(exc)}\n")
             return ExitCode.ERROR
         if isinstance(exc, OSError) and exc.errno in _STREAM_ERRORS:
             # Files are read and written where errors name them; what is left is the log or a message.
@@ -133,5 +133,19 @@ def run() -> None:
     os._exit(code)
 
 
+def _message(exc: Exception) -> str:
+    """The error's message for stderr: one line per policy problem, else one line.
+
+    Messages quote report and policy text: control characters go, and no quoted newline starts a line (a CI
+    log reads a line that starts with `::` as a workflow command).
+    """
+    from gate.errors import PolicyError
+
+    lines = str(exc).split("\n") if isinstance(exc, PolicyError) else [str(exc)]
+    return "\n  ".join(_one_line(line) for line in lines)
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split()) if "\n" not in text else text.replace("\n", "\n  ")
+    from gate.report._text import clean
+
+    return " ".join(clean(text).split())
