@@ -84,15 +84,19 @@ def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | No
         op, value = found.group(1) or ">=", float(found.group(2))
     else:
         raise ValueError('expected a comparison like ">=7.0" or a number')
+    bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
     if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
         raise ValueError(f"{value:g} is out of range (must be {bound})")
+    if (op == "<" and value == minimum) or (op == ">" and value == maximum):  # a rule that can never trigger
+        raise ValueError(f'"{raw}" matches nothing (values are {bound})')
     return Comparison(op=op, value=value)  # type: ignore[arg-type]
 
 
 def _severity_set(raw: object) -> frozenset[Severity]:
     names = [s.value.lower() for s in Severity]
     if isinstance(raw, list):
+        if not raw:  # matches nothing, so the rule would never trigger
+            raise ValueError(f"expected a non-empty list of severities (one of {', '.join(names)})")
         out = set()
         for item in raw:
             if not isinstance(item, str) or item.strip().upper() not in Severity.__members__:
@@ -108,7 +112,11 @@ def _severity_set(raw: object) -> frozenset[Severity]:
         )
     bound = Severity[found.group(2).upper()]
     test = _OPERATORS[found.group(1) or "=="]
-    return frozenset(s for s in Severity if test(s.rank, bound.rank))
+    matched = frozenset(s for s in Severity if test(s.rank, bound.rank))
+    if not matched:  # "<unknown" or ">critical": a rule that can never trigger is a typo
+        end = "lowest" if bound is Severity.UNKNOWN else "highest"
+        raise ValueError(f'"{raw}" matches no severity ({bound.value.lower()} is the {end})')
+    return matched
 
 
 def _str_list(raw: object) -> tuple[str, ...]:
@@ -186,6 +194,10 @@ class Match(_Strict):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, raw: object) -> object:
+        if raw == []:  # matches nothing, so the rule would never trigger
+            raise ValueError(
+                f"expected a non-empty list of kinds (one of {', '.join(k.value for k in FindingKind)})"
+            )
         return [raw] if isinstance(raw, str) else raw
 
     @field_validator("severity", mode="before")
@@ -208,14 +220,10 @@ class Match(_Strict):
     def _days(cls, raw: object) -> object:
         return _number_comparison(raw)
 
-    @field_validator("package", "package_type", "purl", "ids", mode="before")
+    # An empty list (or a blank glob) matches nothing, so the rule would never trigger.
+    @field_validator("package", "package_type", "purl", "ids", "license_allow", "license_deny", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
-        return _str_list(raw)
-
-    @field_validator("license_allow", "license_deny", mode="before")
-    @classmethod
-    def _licenses(cls, raw: object) -> object:
         return _nonempty(_str_list(raw))
 
     @model_validator(mode="after")
@@ -286,6 +294,8 @@ class ImageCheck(_Strict):
     @field_validator("digest", mode="before")
     @classmethod
     def _digest(cls, raw: object) -> object:
+        if raw == []:  # would check nothing and always pass
+            raise ValueError('expected a non-empty list ("base", "reference")')
         return [raw] if isinstance(raw, str) else raw
 
     @field_validator("max_size_mb", mode="before")

@@ -112,6 +112,35 @@ expires = "soon"
         ('[[rules]]\nid = "x"\nmatch = { cvss = "high" }\n', "not a comparison"),
         ('[[rules]]\nid = "x"\nimage = {}\n', "at least one image check"),
         ('[[rules]]\nid = "bad id"\nmatch = {}\n', "rules[0].id"),
+        # A match key that can match nothing makes a rule that never triggers: a typo, not a policy.
+        (
+            '[[rules]]\nid = "x"\nmatch = { severity = [] }\n',
+            "rules[0].match.severity: expected a non-empty list",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { kind = [] }\n', "rules[0].match.kind: expected a non-empty list"),
+        (
+            '[[rules]]\nid = "x"\nmatch = { package = [] }\n',
+            "rules[0].match.package: expected a non-empty list",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { package_type = [] }\n', "match.package_type: expected a non-empty"),
+        ('[[rules]]\nid = "x"\nmatch = { purl = [] }\n', "rules[0].match.purl: expected a non-empty list"),
+        ('[[rules]]\nid = "x"\nmatch = { purl = "" }\n', "rules[0].match.purl: expected a non-empty list"),
+        (
+            '[[rules]]\nid = "x"\nmatch = { severity = ">=high", ids = [] }\n',
+            "match.ids: expected a non-empty",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { license_deny = [] }\n', "match.license_deny: expected a non-empty"),
+        ('[[rules]]\nid = "x"\nmatch = { severity = "<unknown" }\n', '"<unknown" matches no severity'),
+        ('[[rules]]\nid = "x"\nmatch = { severity = ">CRITICAL" }\n', '">CRITICAL" matches no severity'),
+        ('[[rules]]\nid = "x"\nmatch = { cvss = ">10" }\n', '">10" matches nothing (values are between 0'),
+        (
+            '[[rules]]\nid = "x"\nmatch = { age_days = "<0" }\n',
+            '"<0" matches nothing (values are at least 0)',
+        ),
+        (
+            '[[rules]]\nid = "x"\nimage = { digest = [] }\n',
+            "rules[0].image.digest: expected a non-empty list",
+        ),
         # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
         ("", "no rules, so every report would pass"),
         ("\n# only a comment\n", "no rules, so every report would pass"),
