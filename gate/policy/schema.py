@@ -400,11 +400,21 @@ class Waiver(_Strict):
     def _strings(cls, raw: object) -> object:
         return _str_list(raw)
 
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _expires(cls, raw: object) -> object:
+        # Lax pydantic would read "2027-01-01" and 1798761600 (Unix time) as dates; the docs promise a TOML date.
+        # A TOML date-time is a datetime, a date subclass: refused too.
+        if type(raw) is not date:
+            raise ValueError("expected a TOML date such as 2027-01-31 (no quotes)")
+        return raw
+
 
 class Policy(_Strict):
     """A whole policy file (after `extends` is resolved, `rules` holds the preset's rules too)."""
 
     version: Literal[1] = 1
+    """The format version; only 1 exists."""
     extends: str | None = None
     rules: tuple[Rule, ...] = ()
     waivers: tuple[Waiver, ...] = ()
@@ -413,6 +423,14 @@ class Policy(_Strict):
     """The `[settings]` table (see docs/policy.md, "Risk, waiver and VEX settings")."""
     name: str = Field(default="", exclude=True)
     """Where the policy came from (a path or builtin:NAME); set by load_policy."""
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, raw: object) -> object:
+        # Literal[1] alone takes true (bool is an int) and 1.0.
+        if type(raw) is not int or raw != 1:
+            raise ValueError("expected the integer 1 (the only format version)")
+        return raw
 
     @model_validator(mode="after")
     def _unique_ids(self) -> Policy:

@@ -108,6 +108,9 @@ expires = "soon"
         ('[[rules]]\nid = "x"\nmatch = {}\n[[rules]]\nid = "x"\nmatch = {}\n', "used twice"),
         ('[[waivers]]\nid = "CVE-1"\nreason = "  "\nexpires = 2027-01-01\n', "needs a reason"),
         ("version = 2\n", "version"),
+        # version is the integer 1: TOML true and 1.0 are not it, though Python counts them equal.
+        ('version = true\nextends = "builtin:default"\n', "version: expected the integer 1"),
+        ('version = 1.0\nextends = "builtin:default"\n', "version: expected the integer 1"),
         ('extends = "builtin:lenient"\n', "unknown preset"),
         ('[[rules]]\nid = "x"\nmatch = { cvss = "high" }\n', "not a comparison"),
         ('[[rules]]\nid = "x"\nimage = {}\n', "at least one image check"),
@@ -154,6 +157,39 @@ def test_invalid_policies(tmp_path: Path, body: str, problem: str) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(_write(tmp_path, body))
     assert problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        '"2027-01-01"',  # a string, not a date
+        "1798761600",  # an integer pydantic would read as Unix time
+        "20270101",
+        "2027-01-01T00:00:00",  # a TOML date-time
+        "2027-01-01T00:00:00Z",
+        "12:00:00",
+    ],
+)
+def test_waiver_expires_is_a_toml_date(tmp_path: Path, expires: str) -> None:
+    body = f'extends = "builtin:default"\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = {expires}\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == ("waivers[0].expires: expected a TOML date such as 2027-01-31 (no quotes)",)
+
+
+def test_json_schema_keeps_expires_a_date_and_version_the_integer_1() -> None:
+    schema = policy_json_schema()
+    assert schema["$defs"]["Waiver"]["properties"]["expires"] == {
+        "format": "date",
+        "title": "Expires",
+        "type": "string",
+    }
+    assert schema["properties"]["version"] == {
+        "const": 1,
+        "default": 1,
+        "title": "Version",
+        "type": "integer",
+    }
 
 
 def test_extends_replaces_rules_with_the_same_id_and_keeps_order(tmp_path: Path) -> None:
