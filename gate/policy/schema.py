@@ -23,7 +23,7 @@ from pydantic import (
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import Action
+from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
 
 if sys.version_info >= (3, 11):
@@ -352,6 +352,16 @@ class Rule(_Strict):
     """With --baseline: `new` counts only findings the baseline lacks; `all` counts every finding."""
     on_missing_intel: MissingIntel | None = None
     """Overrides `settings.on_missing_intel` for this rule."""
+
+    @field_validator("id")
+    @classmethod
+    def _not_builtin(cls, value: str) -> str:
+        # The engine adds these rules itself: a second rule of that id would mix with its results.
+        if value in BUILTIN_RULE_IDS:
+            raise ValueError(
+                f'"{value}" is reserved for a built-in rule (see "Built-in rules" in docs/policy.md); choose another id'
+            )
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:

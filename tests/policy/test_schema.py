@@ -8,8 +8,10 @@ import pytest
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import Action
+from gate.policy.decision import BUILTIN_RULE_IDS, Action
+from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
 from gate.policy.schema import load_policy, policy_json_schema
+from gate.policy.waivers import WAIVER_RULES
 
 
 def _write(tmp_path: Path, text: str, name: str = "gate.toml") -> str:
@@ -190,6 +192,29 @@ def test_json_schema_keeps_expires_a_date_and_version_the_integer_1() -> None:
         "title": "Version",
         "type": "integer",
     }
+
+
+@pytest.mark.parametrize("rule_id", sorted(BUILTIN_RULE_IDS))
+@pytest.mark.parametrize("table", ['match = { severity = "high" }', 'image = { user = "non-root" }'])
+def test_builtin_rule_ids_are_reserved(tmp_path: Path, rule_id: str, table: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, f'[[rules]]\nid = "{rule_id}"\n{table}\n'))
+    assert info.value.problems == (
+        f'rules[0].id: "{rule_id}" is reserved for a built-in rule (see "Built-in rules" in docs/policy.md); '
+        "choose another id",
+    )
+
+
+def test_reserved_ids_are_every_built_in_rule() -> None:
+    documented = {
+        "waiver-expired",
+        "waiver-expiring",
+        "waiver-unused",
+        "missing-intel",
+        "vex-under-investigation",
+    }
+    assert documented == BUILTIN_RULE_IDS
+    assert {rule_id for rule_id, _, _ in WAIVER_RULES.values()} | {MISSING_INTEL_RULE, VEX_RULE} == documented
 
 
 def test_extends_replaces_rules_with_the_same_id_and_keeps_order(tmp_path: Path) -> None:
