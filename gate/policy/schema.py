@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -365,15 +365,22 @@ class Rule(_Strict):
 
     @model_validator(mode="after")
     def _shape(self) -> Rule:
-        if (self.match is None) == (self.image is None):
-            raise ValueError("a rule needs exactly one of `match` (findings) or `image` (image checks)")
-        if self.max is not None and self.match is None:
-            raise ValueError("`max` (a budget) applies to `match` rules only")
-        if "scope" in self.model_fields_set and self.match is None:
-            raise ValueError("`scope` (new or all findings) applies to `match` rules only")
-        if self.on_missing_intel is not None and self.match is None:
-            raise ValueError("`on_missing_intel` applies to `match` rules only")
+        problem = _rule_shape({key for key in self.model_fields_set if getattr(self, key) is not None})
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def _rule_shape(keys: Collection[str]) -> str | None:
+    """What is wrong with a rule that gives `keys`, judged by the keys alone; None for nothing."""
+    if ("match" in keys) == ("image" in keys):
+        return "a rule needs exactly one of `match` (findings) or `image` (image checks)"
+    if "match" in keys:
+        return None
+    for key, what in (("max", "`max` (a budget)"), ("scope", "`scope` (new or all findings)")):
+        if key in keys:
+            return f"{what} applies to `match` rules only"
+    return "`on_missing_intel` applies to `match` rules only" if "on_missing_intel" in keys else None
 
 
 class MergeSettings(_Strict):
@@ -423,6 +430,8 @@ class Waiver(_Strict):
 class Policy(_Strict):
     """A whole policy file (after `extends` is resolved, `rules` holds the preset's rules too)."""
 
+    # Unique rule ids are checked by load_policy on the TOML itself (the docstring is the JSON Schema's text).
+
     version: Literal[1] = 1
     """The format version; only 1 exists."""
     extends: str | None = None
@@ -441,15 +450,6 @@ class Policy(_Strict):
         if type(raw) is not int or raw != 1:
             raise ValueError("expected the integer 1 (the only format version)")
         return raw
-
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Policy:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice; rule ids must be unique")
-            seen.add(rule.id)
-        return self
 
 
 def load_policy(spec: str, *, read: Callable[[Path], bytes] | None = None) -> Policy:
@@ -486,13 +486,22 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
         except OSError as exc:
             raise PolicyError(spec, [f"cannot read the policy file ({exc.strerror or exc})"]) from None
     data = _parse_toml(text, spec)
-    policy = _validate(data, spec)
-    if policy.extends is None:
+    policy, problems = _validate(data)
+    extends = data.get("extends")
+    if not isinstance(extends, str):  # absent, or not a string (then `problems` says so)
+        if policy is None:
+            raise PolicyError(spec, problems)
         return policy.model_copy(update={"name": spec})
-    base_spec = policy.extends
-    if not base_spec.startswith("builtin:"):
-        base_spec = str(Path(spec).parent / base_spec)
-    base = _load(base_spec, read, [*chain, spec])
+    base_spec = extends if extends.startswith("builtin:") else str(Path(spec).parent / extends)
+    try:
+        base = _load(base_spec, read, [*chain, spec])
+    except PolicyError as exc:
+        if policy is not None:
+            raise
+        # This file has problems too: list the base's with them, so one run shows every problem.
+        raise PolicyError(spec, [*problems, *(f"extends: {exc.source}: {p}" for p in exc.problems)]) from None
+    if policy is None:
+        raise PolicyError(spec, problems)
     return policy.model_copy(
         update={
             "name": spec,
@@ -519,11 +528,41 @@ def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
         raise PolicyError(source, [f"invalid TOML: {exc}"]) from None
 
 
-def _validate(data: dict[str, Any], source: str) -> Policy:
+def _validate(data: dict[str, Any]) -> tuple[Policy | None, list[str]]:
+    """The policy, or None and every problem: the models' and those of the raw checks below."""
+    raw = _raw_problems(data)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(source, [_problem(err) for err in exc.errors(include_url=False)]) from None
+        problems = [_problem(err) for err in exc.errors(include_url=False)]
+        # A rule's shape is checked by Rule too, once its fields are valid: report it once.
+        return None, list(dict.fromkeys([*problems, *raw]))
+    return (None, raw) if raw else (policy, [])
+
+
+def _raw_problems(data: dict[str, Any]) -> list[str]:
+    """Checks made on the TOML as written, so they are reported even when other keys fail validation.
+
+    Model validators run only once every field of their model is valid; these need no valid field.
+    """
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        return []
+    problems = []
+    first: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        if (shape := _rule_shape(rule.keys())) is not None:
+            problems.append(f"rules[{i}]: {shape}")
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str):
+            if rule_id in first:
+                problems.append(
+                    f'rules[{i}].id: "{rule_id}" is used twice (also rules[{first[rule_id]}]); rule ids must be unique'
+                )
+            first.setdefault(rule_id, i)
+    return problems
 
 
 def _problem(err: Any) -> str:

@@ -101,6 +101,58 @@ expires = "soon"
     assert str(info.value).startswith(path + ": ")
 
 
+def test_later_checks_are_reported_with_the_field_errors(tmp_path: Path) -> None:
+    # Duplicate ids, a rule's shape and the extends target do not wait for the other keys to be fixed.
+    path = _write(
+        tmp_path,
+        """
+extends = "builtin:nope"
+[[rules]]
+id = "a"
+match = { severity = "hihg" }
+
+[[rules]]
+id = "a"
+match = { severity = "high" }
+
+[[rules]]
+id = "b"
+action = "explode"
+image = { user = "non-root" }
+on_missing_intel = "warn"
+""",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    problems = info.value.problems
+    assert problems[0].startswith('rules[0].match.severity: "hihg" is not a severity')
+    assert problems[1].startswith("rules[2].action: ")
+    assert problems[2:] == (
+        'rules[1].id: "a" is used twice (also rules[0]); rule ids must be unique',
+        "rules[2]: `on_missing_intel` applies to `match` rules only",
+        "extends: builtin:nope: unknown preset (choose one of builtin:default, builtin:strict)",
+    )
+
+
+def test_a_broken_base_is_reported_with_this_files_problems(tmp_path: Path) -> None:
+    _write(tmp_path, '[[rules]]\nid = "base"\nmatch = { severity = "hihg" }\n', "base.toml")
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, 'extends = "base.toml"\n[[rules]]\nid = "x"\nmatch = { kind = [] }\n'))
+    assert [p.split(": ")[0] for p in info.value.problems] == ["rules[0].match.kind", "extends"]
+    assert info.value.problems[1].startswith(f"extends: {tmp_path / 'base.toml'}: rules[0].match.severity: ")
+    # A valid file with a broken base: the base's problems, under the base's name, as before.
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, 'extends = "base.toml"\n'))
+    assert info.value.source == str(tmp_path / "base.toml")
+
+
+def test_a_rules_shape_is_reported_once(tmp_path: Path) -> None:
+    body = '[[rules]]\nid = "x"\nimage = { user = "non-root" }\non_missing_intel = "warn"\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == ("rules[0]: `on_missing_intel` applies to `match` rules only",)
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
