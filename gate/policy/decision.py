@@ -16,6 +16,10 @@ from pydantic import BaseModel, ConfigDict
 from gate.model import Finding, Image, Severity
 
 __all__ = [
+    "BUILTIN_RULE_IDS",
+    "MISSING_INTEL_RULE",
+    "VEX_RULE",
+    "WAIVER_RULE_IDS",
     "Action",
     "Decision",
     "FindingOutcome",
@@ -136,6 +140,20 @@ class WaiverState(str, enum.Enum):
     """Used, and expires within the warning window."""
     EXPIRED = "expired"
     UNUSED = "unused"
+
+
+MISSING_INTEL_RULE = "missing-intel"
+"""ID of the built-in rule that warns about findings a rule could not check (on_missing_intel = "warn")."""
+VEX_RULE = "vex-under-investigation"
+"""ID of the built-in rule that reports findings whose VEX status is under_investigation."""
+WAIVER_RULE_IDS = {
+    WaiverState.EXPIRED: "waiver-expired",
+    WaiverState.EXPIRING: "waiver-expiring",
+    WaiverState.UNUSED: "waiver-unused",
+}
+"""Waiver state -> ID of the built-in rule that reports waivers in that state."""
+BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, *WAIVER_RULE_IDS.values()})
+"""IDs of the rules the engine adds beside the policy's; reserved, so no policy rule may take one."""
 
 
 class WaiverStatus(_Frozen):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -283,6 +283,8 @@ def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
 
 
 def _date(value: Any, source: str, where: str) -> date:
+    if isinstance(value, datetime):  # YAML reads 2024-01-01T00:00:00Z as a datetime; a waiver takes the day
+        return value.date()
     if isinstance(value, date):
         return value
     if isinstance(value, str):

@@ -14,7 +14,7 @@ from datetime import date
 from fnmatch import fnmatchcase
 
 from gate.model import Cvss, Finding, FindingKind, Severity
-from gate.policy.decision import Action, RuleResult, Violation
+from gate.policy.decision import MISSING_INTEL_RULE, VEX_RULE, Action, RuleResult, Violation
 from gate.policy.licenses import is_allowed, is_denied
 from gate.policy.schema import Comparison, Match, Rule
 from gate.policy.settings import CvssSource, MissingIntel, Settings
@@ -36,11 +36,6 @@ __all__ = [
     "skip_note",
     "vex_result",
 ]
-
-MISSING_INTEL_RULE = "missing-intel"
-"""ID of the built-in rule that warns about findings a rule could not check (on_missing_intel = "warn")."""
-VEX_RULE = "vex-under-investigation"
-"""ID of the built-in rule that reports findings whose VEX status is under_investigation."""
 
 DATA_KEYS: dict[str, str] = {
     "kev": "KEV status",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from datetime import date
 from importlib import resources
 from pathlib import Path
@@ -23,7 +23,7 @@ from pydantic import (
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import Action
+from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
 
 if sys.version_info >= (3, 11):
@@ -84,15 +84,19 @@ def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | No
         op, value = found.group(1) or ">=", float(found.group(2))
     else:
         raise ValueError('expected a comparison like ">=7.0" or a number')
+    bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
     if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum:g} and {maximum:g}" if maximum is not None else f"at least {minimum:g}"
         raise ValueError(f"{value:g} is out of range (must be {bound})")
+    if (op == "<" and value == minimum) or (op == ">" and value == maximum):  # a rule that can never trigger
+        raise ValueError(f'"{raw}" matches nothing (values are {bound})')
     return Comparison(op=op, value=value)  # type: ignore[arg-type]
 
 
 def _severity_set(raw: object) -> frozenset[Severity]:
     names = [s.value.lower() for s in Severity]
     if isinstance(raw, list):
+        if not raw:  # matches nothing, so the rule would never trigger
+            raise ValueError(f"expected a non-empty list of severities (one of {', '.join(names)})")
         out = set()
         for item in raw:
             if not isinstance(item, str) or item.strip().upper() not in Severity.__members__:
@@ -108,7 +112,11 @@ def _severity_set(raw: object) -> frozenset[Severity]:
         )
     bound = Severity[found.group(2).upper()]
     test = _OPERATORS[found.group(1) or "=="]
-    return frozenset(s for s in Severity if test(s.rank, bound.rank))
+    matched = frozenset(s for s in Severity if test(s.rank, bound.rank))
+    if not matched:  # "<unknown" or ">critical": a rule that can never trigger is a typo
+        end = "lowest" if bound is Severity.UNKNOWN else "highest"
+        raise ValueError(f'"{raw}" matches no severity ({bound.value.lower()} is the {end})')
+    return matched
 
 
 def _str_list(raw: object) -> tuple[str, ...]:
@@ -186,6 +194,10 @@ class Match(_Strict):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, raw: object) -> object:
+        if raw == []:  # matches nothing, so the rule would never trigger
+            raise ValueError(
+                f"expected a non-empty list of kinds (one of {', '.join(k.value for k in FindingKind)})"
+            )
         return [raw] if isinstance(raw, str) else raw
 
     @field_validator("severity", mode="before")
@@ -208,14 +220,10 @@ class Match(_Strict):
     def _days(cls, raw: object) -> object:
         return _number_comparison(raw)
 
-    @field_validator("package", "package_type", "purl", "ids", mode="before")
+    # An empty list (or a blank glob) matches nothing, so the rule would never trigger.
+    @field_validator("package", "package_type", "purl", "ids", "license_allow", "license_deny", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
-        return _str_list(raw)
-
-    @field_validator("license_allow", "license_deny", mode="before")
-    @classmethod
-    def _licenses(cls, raw: object) -> object:
         return _nonempty(_str_list(raw))
 
     @model_validator(mode="after")
@@ -286,6 +294,8 @@ class ImageCheck(_Strict):
     @field_validator("digest", mode="before")
     @classmethod
     def _digest(cls, raw: object) -> object:
+        if raw == []:  # would check nothing and always pass
+            raise ValueError('expected a non-empty list ("base", "reference")')
         return [raw] if isinstance(raw, str) else raw
 
     @field_validator("max_size_mb", mode="before")
@@ -343,17 +353,34 @@ class Rule(_Strict):
     on_missing_intel: MissingIntel | None = None
     """Overrides `settings.on_missing_intel` for this rule."""
 
+    @field_validator("id")
+    @classmethod
+    def _not_builtin(cls, value: str) -> str:
+        # The engine adds these rules itself: a second rule of that id would mix with its results.
+        if value in BUILTIN_RULE_IDS:
+            raise ValueError(
+                f'"{value}" is reserved for a built-in rule (see "Built-in rules" in docs/policy.md); choose another id'
+            )
+        return value
+
     @model_validator(mode="after")
     def _shape(self) -> Rule:
-        if (self.match is None) == (self.image is None):
-            raise ValueError("a rule needs exactly one of `match` (findings) or `image` (image checks)")
-        if self.max is not None and self.match is None:
-            raise ValueError("`max` (a budget) applies to `match` rules only")
-        if "scope" in self.model_fields_set and self.match is None:
-            raise ValueError("`scope` (new or all findings) applies to `match` rules only")
-        if self.on_missing_intel is not None and self.match is None:
-            raise ValueError("`on_missing_intel` applies to `match` rules only")
+        problem = _rule_shape({key for key in self.model_fields_set if getattr(self, key) is not None})
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def _rule_shape(keys: Collection[str]) -> str | None:
+    """What is wrong with a rule that gives `keys`, judged by the keys alone; None for nothing."""
+    if ("match" in keys) == ("image" in keys):
+        return "a rule needs exactly one of `match` (findings) or `image` (image checks)"
+    if "match" in keys:
+        return None
+    for key, what in (("max", "`max` (a budget)"), ("scope", "`scope` (new or all findings)")):
+        if key in keys:
+            return f"{what} applies to `match` rules only"
+    return "`on_missing_intel` applies to `match` rules only" if "on_missing_intel" in keys else None
 
 
 class MergeSettings(_Strict):
@@ -390,11 +417,23 @@ class Waiver(_Strict):
     def _strings(cls, raw: object) -> object:
         return _str_list(raw)
 
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _expires(cls, raw: object) -> object:
+        # Lax pydantic would read "2027-01-01" and 1798761600 (Unix time) as dates; the docs promise a TOML date.
+        # A TOML date-time is a datetime, a date subclass: refused too.
+        if type(raw) is not date:
+            raise ValueError("expected a TOML date such as 2027-01-31 (no quotes)")
+        return raw
+
 
 class Policy(_Strict):
     """A whole policy file (after `extends` is resolved, `rules` holds the preset's rules too)."""
 
+    # Unique rule ids are checked by load_policy on the TOML itself (the docstring is the JSON Schema's text).
+
     version: Literal[1] = 1
+    """The format version; only 1 exists."""
     extends: str | None = None
     rules: tuple[Rule, ...] = ()
     waivers: tuple[Waiver, ...] = ()
@@ -404,14 +443,13 @@ class Policy(_Strict):
     name: str = Field(default="", exclude=True)
     """Where the policy came from (a path or builtin:NAME); set by load_policy."""
 
-    @model_validator(mode="after")
-    def _unique_ids(self) -> Policy:
-        seen: set[str] = set()
-        for rule in self.rules:
-            if rule.id in seen:
-                raise ValueError(f"rule id {rule.id!r} is used twice; rule ids must be unique")
-            seen.add(rule.id)
-        return self
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, raw: object) -> object:
+        # Literal[1] alone takes true (bool is an int) and 1.0.
+        if type(raw) is not int or raw != 1:
+            raise ValueError("expected the integer 1 (the only format version)")
+        return raw
 
 
 def load_policy(spec: str, *, read: Callable[[Path], bytes] | None = None) -> Policy:
@@ -448,13 +486,22 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
         except OSError as exc:
             raise PolicyError(spec, [f"cannot read the policy file ({exc.strerror or exc})"]) from None
     data = _parse_toml(text, spec)
-    policy = _validate(data, spec)
-    if policy.extends is None:
+    policy, problems = _validate(data)
+    extends = data.get("extends")
+    if not isinstance(extends, str):  # absent, or not a string (then `problems` says so)
+        if policy is None:
+            raise PolicyError(spec, problems)
         return policy.model_copy(update={"name": spec})
-    base_spec = policy.extends
-    if not base_spec.startswith("builtin:"):
-        base_spec = str(Path(spec).parent / base_spec)
-    base = _load(base_spec, read, [*chain, spec])
+    base_spec = extends if extends.startswith("builtin:") else str(Path(spec).parent / extends)
+    try:
+        base = _load(base_spec, read, [*chain, spec])
+    except PolicyError as exc:
+        if policy is not None:
+            raise
+        # This file has problems too: list the base's with them, so one run shows every problem.
+        raise PolicyError(spec, [*problems, *(f"extends: {exc.source}: {p}" for p in exc.problems)]) from None
+    if policy is None:
+        raise PolicyError(spec, problems)
     return policy.model_copy(
         update={
             "name": spec,
@@ -481,11 +528,41 @@ def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
         raise PolicyError(source, [f"invalid TOML: {exc}"]) from None
 
 
-def _validate(data: dict[str, Any], source: str) -> Policy:
+def _validate(data: dict[str, Any]) -> tuple[Policy | None, list[str]]:
+    """The policy, or None and every problem: the models' and those of the raw checks below."""
+    raw = _raw_problems(data)
     try:
-        return Policy.model_validate(data)
+        policy = Policy.model_validate(data)
     except ValidationError as exc:
-        raise PolicyError(source, [_problem(err) for err in exc.errors(include_url=False)]) from None
+        problems = [_problem(err) for err in exc.errors(include_url=False)]
+        # A rule's shape is checked by Rule too, once its fields are valid: report it once.
+        return None, list(dict.fromkeys([*problems, *raw]))
+    return (None, raw) if raw else (policy, [])
+
+
+def _raw_problems(data: dict[str, Any]) -> list[str]:
+    """Checks made on the TOML as written, so they are reported even when other keys fail validation.
+
+    Model validators run only once every field of their model is valid; these need no valid field.
+    """
+    rules = data.get("rules")
+    if not isinstance(rules, list):
+        return []
+    problems = []
+    first: dict[str, int] = {}
+    for i, rule in enumerate(rules):
+        if not isinstance(rule, dict):
+            continue
+        if (shape := _rule_shape(rule.keys())) is not None:
+            problems.append(f"rules[{i}]: {shape}")
+        rule_id = rule.get("id")
+        if isinstance(rule_id, str):
+            if rule_id in first:
+                problems.append(
+                    f'rules[{i}].id: "{rule_id}" is used twice (also rules[{first[rule_id]}]); rule ids must be unique'
+                )
+            first.setdefault(rule_id, i)
+    return problems
 
 
 def _problem(err: Any) -> str:

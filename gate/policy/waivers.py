@@ -14,7 +14,16 @@ from fnmatch import fnmatchcase
 
 from gate.errors import PolicyError
 from gate.model import Finding, Severity
-from gate.policy.decision import Action, Decision, RuleResult, Verdict, Violation, WaiverState, WaiverStatus
+from gate.policy.decision import (
+    WAIVER_RULE_IDS,
+    Action,
+    Decision,
+    RuleResult,
+    Verdict,
+    Violation,
+    WaiverState,
+    WaiverStatus,
+)
 from gate.policy.schema import Policy, Waiver
 from gate.policy.settings import Settings
 
@@ -33,9 +42,13 @@ EXPIRY_WARNING_DAYS = 14
 """The default of `settings.expiry_warning_days`: a used waiver expiring this soon is reported as expiring."""
 
 WAIVER_RULES = {
-    WaiverState.EXPIRED: ("waiver-expired", "No expired waivers", "waiver_expired"),
-    WaiverState.EXPIRING: ("waiver-expiring", "No waivers about to expire", "waiver_expiring"),
-    WaiverState.UNUSED: ("waiver-unused", "No unused waivers", "waiver_unused"),
+    WaiverState.EXPIRED: (WAIVER_RULE_IDS[WaiverState.EXPIRED], "No expired waivers", "waiver_expired"),
+    WaiverState.EXPIRING: (
+        WAIVER_RULE_IDS[WaiverState.EXPIRING],
+        "No waivers about to expire",
+        "waiver_expiring",
+    ),
+    WaiverState.UNUSED: (WAIVER_RULE_IDS[WaiverState.UNUSED], "No unused waivers", "waiver_unused"),
 }
 """Waiver state -> (built-in rule ID, title, the settings key that holds its action)."""
 

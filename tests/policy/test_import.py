@@ -75,6 +75,12 @@ def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
     assert waivers["AVD-DS-0002"].reason == "The image needs root privileges"
 
 
+def test_a_yaml_date_time_expiry_is_its_day() -> None:
+    data = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: 2027-03-01T12:30:00Z\n"
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=None, today=TODAY)
+    assert [w.expires for w in _waivers(imported)] == [date(2027, 3, 1)]
+
+
 def test_grype_rules_convert_or_are_skipped_never_widened() -> None:
     imported = _import(".grype.yaml")
     waivers = _waivers(imported)

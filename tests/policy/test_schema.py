@@ -8,8 +8,10 @@ import pytest
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import Action
+from gate.policy.decision import BUILTIN_RULE_IDS, Action
+from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
 from gate.policy.schema import load_policy, policy_json_schema
+from gate.policy.waivers import WAIVER_RULES
 
 
 def _write(tmp_path: Path, text: str, name: str = "gate.toml") -> str:
@@ -99,6 +101,58 @@ expires = "soon"
     assert str(info.value).startswith(path + ": ")
 
 
+def test_later_checks_are_reported_with_the_field_errors(tmp_path: Path) -> None:
+    # Duplicate ids, a rule's shape and the extends target do not wait for the other keys to be fixed.
+    path = _write(
+        tmp_path,
+        """
+extends = "builtin:nope"
+[[rules]]
+id = "a"
+match = { severity = "hihg" }
+
+[[rules]]
+id = "a"
+match = { severity = "high" }
+
+[[rules]]
+id = "b"
+action = "explode"
+image = { user = "non-root" }
+on_missing_intel = "warn"
+""",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    problems = info.value.problems
+    assert problems[0].startswith('rules[0].match.severity: "hihg" is not a severity')
+    assert problems[1].startswith("rules[2].action: ")
+    assert problems[2:] == (
+        'rules[1].id: "a" is used twice (also rules[0]); rule ids must be unique',
+        "rules[2]: `on_missing_intel` applies to `match` rules only",
+        "extends: builtin:nope: unknown preset (choose one of builtin:default, builtin:strict)",
+    )
+
+
+def test_a_broken_base_is_reported_with_this_files_problems(tmp_path: Path) -> None:
+    _write(tmp_path, '[[rules]]\nid = "base"\nmatch = { severity = "hihg" }\n', "base.toml")
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, 'extends = "base.toml"\n[[rules]]\nid = "x"\nmatch = { kind = [] }\n'))
+    assert [p.split(": ")[0] for p in info.value.problems] == ["rules[0].match.kind", "extends"]
+    assert info.value.problems[1].startswith(f"extends: {tmp_path / 'base.toml'}: rules[0].match.severity: ")
+    # A valid file with a broken base: the base's problems, under the base's name, as before.
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, 'extends = "base.toml"\n'))
+    assert info.value.source == str(tmp_path / "base.toml")
+
+
+def test_a_rules_shape_is_reported_once(tmp_path: Path) -> None:
+    body = '[[rules]]\nid = "x"\nimage = { user = "non-root" }\non_missing_intel = "warn"\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == ("rules[0]: `on_missing_intel` applies to `match` rules only",)
+
+
 @pytest.mark.parametrize(
     ("body", "problem"),
     [
@@ -108,10 +162,42 @@ expires = "soon"
         ('[[rules]]\nid = "x"\nmatch = {}\n[[rules]]\nid = "x"\nmatch = {}\n', "used twice"),
         ('[[waivers]]\nid = "CVE-1"\nreason = "  "\nexpires = 2027-01-01\n', "needs a reason"),
         ("version = 2\n", "version"),
+        # version is the integer 1: TOML true and 1.0 are not it, though Python counts them equal.
+        ('version = true\nextends = "builtin:default"\n', "version: expected the integer 1"),
+        ('version = 1.0\nextends = "builtin:default"\n', "version: expected the integer 1"),
         ('extends = "builtin:lenient"\n', "unknown preset"),
         ('[[rules]]\nid = "x"\nmatch = { cvss = "high" }\n', "not a comparison"),
         ('[[rules]]\nid = "x"\nimage = {}\n', "at least one image check"),
         ('[[rules]]\nid = "bad id"\nmatch = {}\n', "rules[0].id"),
+        # A match key that can match nothing makes a rule that never triggers: a typo, not a policy.
+        (
+            '[[rules]]\nid = "x"\nmatch = { severity = [] }\n',
+            "rules[0].match.severity: expected a non-empty list",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { kind = [] }\n', "rules[0].match.kind: expected a non-empty list"),
+        (
+            '[[rules]]\nid = "x"\nmatch = { package = [] }\n',
+            "rules[0].match.package: expected a non-empty list",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { package_type = [] }\n', "match.package_type: expected a non-empty"),
+        ('[[rules]]\nid = "x"\nmatch = { purl = [] }\n', "rules[0].match.purl: expected a non-empty list"),
+        ('[[rules]]\nid = "x"\nmatch = { purl = "" }\n', "rules[0].match.purl: expected a non-empty list"),
+        (
+            '[[rules]]\nid = "x"\nmatch = { severity = ">=high", ids = [] }\n',
+            "match.ids: expected a non-empty",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = { license_deny = [] }\n', "match.license_deny: expected a non-empty"),
+        ('[[rules]]\nid = "x"\nmatch = { severity = "<unknown" }\n', '"<unknown" matches no severity'),
+        ('[[rules]]\nid = "x"\nmatch = { severity = ">CRITICAL" }\n', '">CRITICAL" matches no severity'),
+        ('[[rules]]\nid = "x"\nmatch = { cvss = ">10" }\n', '">10" matches nothing (values are between 0'),
+        (
+            '[[rules]]\nid = "x"\nmatch = { age_days = "<0" }\n',
+            '"<0" matches nothing (values are at least 0)',
+        ),
+        (
+            '[[rules]]\nid = "x"\nimage = { digest = [] }\n',
+            "rules[0].image.digest: expected a non-empty list",
+        ),
         # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
         ("", "no rules, so every report would pass"),
         ("\n# only a comment\n", "no rules, so every report would pass"),
@@ -125,6 +211,62 @@ def test_invalid_policies(tmp_path: Path, body: str, problem: str) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(_write(tmp_path, body))
     assert problem in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "expires",
+    [
+        '"2027-01-01"',  # a string, not a date
+        "1798761600",  # an integer pydantic would read as Unix time
+        "20270101",
+        "2027-01-01T00:00:00",  # a TOML date-time
+        "2027-01-01T00:00:00Z",
+        "12:00:00",
+    ],
+)
+def test_waiver_expires_is_a_toml_date(tmp_path: Path, expires: str) -> None:
+    body = f'extends = "builtin:default"\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = {expires}\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == ("waivers[0].expires: expected a TOML date such as 2027-01-31 (no quotes)",)
+
+
+def test_json_schema_keeps_expires_a_date_and_version_the_integer_1() -> None:
+    schema = policy_json_schema()
+    assert schema["$defs"]["Waiver"]["properties"]["expires"] == {
+        "format": "date",
+        "title": "Expires",
+        "type": "string",
+    }
+    assert schema["properties"]["version"] == {
+        "const": 1,
+        "default": 1,
+        "title": "Version",
+        "type": "integer",
+    }
+
+
+@pytest.mark.parametrize("rule_id", sorted(BUILTIN_RULE_IDS))
+@pytest.mark.parametrize("table", ['match = { severity = "high" }', 'image = { user = "non-root" }'])
+def test_builtin_rule_ids_are_reserved(tmp_path: Path, rule_id: str, table: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, f'[[rules]]\nid = "{rule_id}"\n{table}\n'))
+    assert info.value.problems == (
+        f'rules[0].id: "{rule_id}" is reserved for a built-in rule (see "Built-in rules" in docs/policy.md); '
+        "choose another id",
+    )
+
+
+def test_reserved_ids_are_every_built_in_rule() -> None:
+    documented = {
+        "waiver-expired",
+        "waiver-expiring",
+        "waiver-unused",
+        "missing-intel",
+        "vex-under-investigation",
+    }
+    assert documented == BUILTIN_RULE_IDS
+    assert {rule_id for rule_id, _, _ in WAIVER_RULES.values()} | {MISSING_INTEL_RULE, VEX_RULE} == documented
 
 
 def test_extends_replaces_rules_with_the_same_id_and_keeps_order(tmp_path: Path) -> None:
