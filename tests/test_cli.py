@@ -221,6 +221,30 @@ def test_error_messages_quote_report_and_policy_text_on_their_own_line(tmp_path:
         assert all(not line.lstrip().startswith("::") for line in run.err.splitlines())
 
 
+def test_a_lone_surrogate_in_any_input_is_refused_not_a_half_written_record(tmp_path: Path) -> None:
+    # json.loads reads "\ud800" into a string no output can encode: the record used to stop half-written.
+    import base64
+
+    config = base64.b64encode(b'{"config": {"User": "\\ud800"}}').decode()
+    grype = {"matches": [], "source": {"type": "image", "target": {"userInput": "img", "config": config}}}
+    (tmp_path / "grype.json").write_text(json.dumps(grype))
+    (tmp_path / "inspect.json").write_text('[{"Id": "sha256:1", "Config": {"User": "\\udc00"}}]')
+    vex = {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "timestamp": "2026-01-01T00:00:00Z",
+           "version": 1, "statements": [{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a"}],
+                                         "status": "not_affected", "impact_statement": "\ud800"}]}  # fmt: skip
+    (tmp_path / "vex.json").write_text(json.dumps(vex))  # json.dumps writes the lone surrogate as \ud800
+    record = tmp_path / "d.json"
+    for args, where in [
+        ([str(tmp_path / "grype.json")], "source.target.config holds a lone UTF-16 surrogate"),
+        ([CLEAN, "--image-metadata", str(tmp_path / "inspect.json")], "inspect.json: the JSON holds a lone"),
+        ([CLEAN, "--vex", str(tmp_path / "vex.json")], "vex.json: the VEX document holds a lone"),
+    ]:
+        run = Run(["check", *args, "--json", str(record)])
+        assert run.code == 2, run.err
+        assert where in run.err and "internal error" not in run.err
+        assert not record.exists()
+
+
 def test_log_never_carries_workflow_commands_or_escapes(tmp_path: Path) -> None:
     report = json.loads(Path(FAIL).read_text())
     vuln = report["Results"][0]["Vulnerabilities"][0]

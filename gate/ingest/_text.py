@@ -12,12 +12,16 @@ from datetime import datetime
 
 from gate.errors import InputError
 
-__all__ = ["first_byte", "json_document", "parse_timestamp"]
+__all__ = ["LONE_SURROGATE", "first_byte", "has_lone_surrogate", "json_document", "parse_timestamp"]
 
 # A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
 # Trivy list form). `[0000]  WARN ...` is a log line, not JSON.
 _DOCUMENT_START = re.compile(rb"^[ \t]*(\{|\[[ \t]*(\{|\]|\r?$))", re.MULTILINE)
 _MAX_SKIPPED_SHOWN = 3
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LONE_SURROGATE = "a lone UTF-16 surrogate escape (\\ud800 to \\udfff), which no output can carry"
+"""What `has_lone_surrogate` found, for messages."""
 
 
 def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
@@ -32,11 +36,6 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
     if match is None or not data[: match.start()].strip():
         # No log prefix: the parser gives the precise error for whatever this is.
         return data, []
-    if match is None:
-        raise InputError(
-            f"{source}: no JSON document found; run the scanner with JSON output "
-            "(trivy --format json, grype -o json)"
-        )
     skipped = [line.strip() for line in data[: match.start()].decode("utf-8", "replace").splitlines()]
     skipped = [line for line in skipped if line]
     shown = "; ".join(repr(_shorten(line)) for line in skipped[:_MAX_SKIPPED_SHOWN])
@@ -47,6 +46,28 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
         "(send the scanner's log to stderr)"
     )
     return data[match.start() :], [warning]
+
+
+def has_lone_surrogate(document: bytes | str, value: object) -> bool:
+    """True when `value`, parsed from the JSON `document` by `json.loads`, holds a lone UTF-16 surrogate.
+
+    `json.loads` reads `"\\ud800"` as a string no output can encode; the reports' own parser refuses it.
+    """
+    raw = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
+    if not _SURROGATE_ESCAPE.search(raw):  # the common case: no surrogate escape at all
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def first_byte(data: bytes) -> bytes:

@@ -14,6 +14,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate
 from gate.ingest._wire import WIRE, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -227,9 +228,12 @@ def _source(info: GrypeSource | None, distro: _Distro | None, source: str) -> tu
 
 def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
     try:
-        config = json.loads(base64.b64decode(encoded, validate=True))
+        raw = base64.b64decode(encoded, validate=True)
+        config = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{source}: source.target.config is not base64 JSON ({exc})") from None
+    if has_lone_surrogate(raw, config):
+        raise InputError(f"{source}: source.target.config holds {LONE_SURROGATE}; the report is damaged")
     if not isinstance(config, dict):
         raise InputError(f"{source}: source.target.config is not a JSON object")
     return config

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError
-from gate.ingest._text import json_document
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
 from gate.ingest.image import config_facts, healthcheck_state, parse_created
 from gate.model import Image, Scan
@@ -160,6 +160,8 @@ def read_metadata(path: str, data: bytes) -> Metadata:
         if exc.pos >= len(document.rstrip()):
             raise InputError(f"{path}: the JSON ends early ({exc.msg}); the file is truncated") from None
         raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); {_ASK}") from None
+    if has_lone_surrogate(document, parsed):
+        raise InputError(f"{path}: the JSON holds {LONE_SURROGATE}; the file is damaged")
     metadata = parse_metadata(parsed, path)
     return metadata.model_copy(update={"warnings": tuple(warnings)}) if warnings else metadata
 
@@ -413,6 +415,8 @@ def _embedded(text: str, source: str, field: str) -> dict[str, Any]:
         value = json.loads(text)
     except (json.JSONDecodeError, RecursionError):
         raise InputError(f"{source}: buildah inspect: {field} is not JSON; the file is malformed") from None
+    if has_lone_surrogate(text, value):
+        raise InputError(f"{source}: buildah inspect: {field} holds {LONE_SURROGATE}; the file is damaged")
     if not isinstance(value, dict):
         raise InputError(f"{source}: buildah inspect: {field} is not a JSON object; the file is malformed")
     return value

@@ -33,7 +33,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
-from gate.ingest._text import json_document, parse_timestamp
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
@@ -121,6 +121,8 @@ def read_vex(path: str, data: bytes) -> VexDocument:
             else "nested too deeply"
         )
         raise InputError(f"{path}: not a VEX document: invalid JSON ({detail})") from None
+    if has_lone_surrogate(document, parsed):
+        raise InputError(f"{path}: the VEX document holds {LONE_SURROGATE}; the file is damaged")
     if not isinstance(parsed, dict):
         raise InputError(
             f"{path}: not a VEX document (expected a JSON object); give an OpenVEX or CycloneDX VEX file"
