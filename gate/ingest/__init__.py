@@ -66,13 +66,22 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
     warnings = warnings or []
     first = first_byte(document)
     if first == b"{":
-        envelope = _validate(_ENVELOPE, document, source)
-        return _from_object(envelope, source, warnings)
-    if first == b"[":
-        items = _validate(_LIST, document, source)
-        return _from_list(items, source, warnings)
-    what = _SCALAR_NAMES.get(first, "a number" if first[:1].isdigit() or first == b"-" else "not JSON")
-    raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
+        scan = _from_object(_validate(_ENVELOPE, document, source), source, warnings)
+    elif first == b"[":
+        scan = _from_list(_validate(_LIST, document, source), source, warnings)
+    else:
+        what = _SCALAR_NAMES.get(first, "a number" if first[:1].isdigit() or first == b"-" else "not JSON")
+        raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
+    if len(scan.artifact) > _MAX_ARTIFACT:  # every output names the image, the record once per violation
+        raise InputError(
+            f"{source}: the scanned artifact's name is {len(scan.artifact):,} characters long; no image "
+            f"reference or path is over {_MAX_ARTIFACT:,}, the report is malformed"
+        )
+    return scan
+
+
+_MAX_ARTIFACT = 4096
+"""Characters of an artifact name (Trivy ArtifactName, Grype userInput): PATH_MAX on Linux."""
 
 
 _ASK_JSON = "give the scanner's JSON output (trivy --format json, grype -o json)"

@@ -132,7 +132,7 @@ def image_key(name: str) -> str:
         parts = parts[1:]
     cleaned = [_NOT_KEY.sub("-", p).strip("-") for p in parts]
     cleaned = [re.sub(r"-{2,}", "-", p) for p in cleaned if p and p not in (".", "..")]
-    return "/".join(cleaned) or "image"
+    return _bounded("/".join(cleaned)) or "image"
 
 
 def image_keys(decision: Decision) -> list[str]:
@@ -154,9 +154,20 @@ def pseudo_path(key: str, *parts: str) -> str:
     """
     segments = ["container-images", *key.split("/")]
     for part in parts:
-        segments.extend(one_line(part).split("/"))
+        segments.extend(_bounded(one_line(part)).split("/"))
     kept = [quote(s, safe="-._~") for s in segments if s.strip() and s not in (".", "..")]
     return "/".join(kept)
+
+
+_MAX_KEY = 200
+"""Characters of an image key or path part: a repository path is at most 255, and each output repeats it."""
+
+
+def _bounded(text: str) -> str:
+    """`text` when short; else its start and a digest of all of it, so long names stay distinct and small."""
+    if len(text) <= _MAX_KEY:
+        return text
+    return f"{text[: _MAX_KEY - 13]}-{digest(text)[:12]}"
 
 
 def digest(*parts: str) -> str:

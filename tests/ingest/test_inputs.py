@@ -82,6 +82,20 @@ def test_bad_input_is_refused(content: bytes, reason: str) -> None:
     assert len(message) < 400
 
 
+@pytest.mark.parametrize(
+    "report",
+    [
+        {**CLEAN_TRIVY, "ArtifactName": "a" * 5000},
+        {**CLEAN_GRYPE, "source": {"type": "image", "target": {"userInput": "a" * 5000}}},
+    ],
+)
+def test_an_artifact_name_longer_than_any_path_is_refused(report: dict[str, object]) -> None:
+    # Every output names the image (the record once per violation): a huge name would be copied thousands
+    # of times. No image reference or Linux path is over 4,096 characters.
+    with pytest.raises(InputError, match="artifact's name is 5,000 characters long"):
+        read_report("r.json", json.dumps(report).encode())
+
+
 def test_clean_trivy_report_reads_with_no_findings() -> None:
     scan = read_report("r.json", json.dumps(CLEAN_TRIVY).encode())
     assert scan.scanner == "trivy"

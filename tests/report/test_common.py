@@ -72,6 +72,16 @@ def test_pseudo_path_is_what_github_accepts(part: str) -> None:
     assert "/../" not in path and not path.endswith("/..") and "//" not in path
 
 
+def test_long_names_give_short_distinct_keys_and_paths() -> None:
+    # Every SARIF result and code-quality issue repeats the key and the package's path part: a 100,000
+    # character name must not be copied into each of them.
+    long_a, long_b = "a" * 100_000, "a" * 99_999 + "b"
+    assert len(image_key(long_a)) == 200 and image_key(long_a) != image_key(long_b)
+    assert image_key(long_a) == image_key(long_a + ":tag")
+    path = pseudo_path(image_key(long_a), long_b)
+    assert len(path) < 450 and path != pseudo_path(image_key(long_a), long_a)
+
+
 def test_advisory_url_only_from_well_formed_ids() -> None:
     assert advisory_url("CVE-2024-1234") == "https://nvd.nist.gov/vuln/detail/CVE-2024-1234"
     assert advisory_url("GHSA-v6rh-hp5x-86rv") == "https://github.com/advisories/GHSA-v6rh-hp5x-86rv"
