@@ -25,12 +25,16 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
 # The backslash comes first, so the backslashes added for the others are not doubled.
 _MD_ACTIVE = "\\`*_[]|~!#$^{}"
-_MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list items, setext underlines
+_MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)([.)])(?=\s|$))")  # list items, setext underlines
 _ZWSP = "&#8203;"
 _WWW = re.compile(r"(?i)\b(www)\.")
-_REFERENCE = re.compile(r"(\\[#!])(?=\d)")
-# Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`).
-_PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?%-]*")
+# References a digit turns live, sigil as escaped: GitHub/GitLab issue `#1`, GitLab merge request `!1`,
+# snippet `$1`, label `~1`, epic `&1` (GitLab decodes `&amp;` first), milestone `%1`; GitHub's `GH-1`.
+_REFERENCE = re.compile(r"(\\[#!$~]|&amp;|%)(?=\d)")
+_GH_REFERENCE = re.compile(r"(?i)(gh-)(?=\d)")
+_SIGILS = ("\\#", "\\!", "\\$", "\\~", "&amp;", "%")
+# Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`, `%`).
+_PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")
 
 
 def clean(text: str) -> str:
@@ -61,10 +65,17 @@ def markdown(text: str, limit: int | None = None) -> str:
 
     The result renders as the literal text: `<`, `>` and `&` become entities; Markdown punctuation is
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
-    `@`, inside `://` and `www.`, and after `#`/`!` before a digit stops mentions, autolinks and references.
+    `@`, inside `://` and `www.`, and between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and
+    a digit stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
-    if _PLAIN.fullmatch(text) and not _MD_LEAD.match(text) and "://" not in text and not _WWW.search(text):
+    if (
+        _PLAIN.fullmatch(text)
+        and not _MD_LEAD.match(text)
+        and "://" not in text
+        and not _WWW.search(text)
+        and not _GH_REFERENCE.search(text)
+    ):
         return text  # the common case (names, versions, most sentences): nothing to escape
     return _escape_markdown(text)
 
@@ -76,12 +87,14 @@ def _escape_markdown(text: str) -> str:
         if char in text:
             text = text.replace(char, "\\" + char)
     if _MD_LEAD.match(text):
-        text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
+        text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\" + m[3], text)
     text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
     if "www." in text.lower():  # the regex alone scans long text ten times slower than this test
         text = _WWW.sub(r"\1" + _ZWSP + ".", text)
-    if "\\#" in text or "\\!" in text:
+    if any(sigil in text for sigil in _SIGILS):
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
+    if "h-" in text or "H-" in text:
+        text = _GH_REFERENCE.sub(r"\1" + _ZWSP, text)
     return text
 
 
