@@ -5,6 +5,7 @@
 - `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
 - `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
   no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
+- `clip_escaped` shortens text already escaped (by `markdown`, or with backslashes) on a safe boundary.
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
 - `command_message` / `command_property` escape GitHub workflow-command text (after `log.safe`).
 """
@@ -13,7 +14,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean", "clip", "command_message", "command_property", "markdown", "one_line", "xml"]
+__all__ = [
+    "clean",
+    "clip",
+    "clip_escaped",
+    "command_message",
+    "command_property",
+    "markdown",
+    "one_line",
+    "xml",
+]
 
 _UNWANTED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control bytes; tab, LF and CR are kept (one_line folds them)
@@ -35,6 +45,8 @@ _GH_REFERENCE = re.compile(r"(?i)(gh-)(?=\d)")
 _SIGILS = ("\\#", "\\!", "\\$", "\\~", "&amp;", "%")
 # Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`, `%`).
 _PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")
+_PARTIAL_ENTITY = re.compile(r"&#?[0-9A-Za-z]*$")
+_LAST_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;$")
 
 
 def clean(text: str) -> str:
@@ -49,6 +61,39 @@ def clip(text: str, limit: int) -> str:
     if limit <= 0:
         return ""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def clip_escaped(text: str, limit: int) -> str:
+    """`clip` for text escaped already (by `markdown`, or with backslashes): the cut never splits an entity
+    (`&lt;`, `&#8203;`) or a backslash escape, and never keeps a character without the zero-width space
+    after it (`@&#8203;` stays or goes whole). Shorten before escaping where you can (`markdown`'s `limit`).
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    partial = _PARTIAL_ENTITY.search(cut)
+    if partial:
+        cut = cut[: partial.start()]
+    elif _odd_backslashes(cut):  # a backslash whose character was cut off
+        cut = cut[:-1]
+    if text.startswith(_ZWSP, len(cut)):  # the zero-width space is cut off: the character it guards goes too
+        cut = _drop_last(cut)
+    return cut.rstrip() + "…"
+
+
+def _odd_backslashes(text: str) -> bool:
+    """True when `text` ends in an odd run of backslashes (the last one escapes what follows)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
+def _drop_last(text: str) -> str:
+    """`text` without its last character, or its last entity (`&amp;`) or backslash escape (`\\#`) whole."""
+    entity = _LAST_ENTITY.search(text)
+    if entity:
+        return text[: entity.start()]
+    return text[:-2] if _odd_backslashes(text[:-1]) else text[:-1]
 
 
 def one_line(text: str, limit: int | None = None) -> str:

@@ -148,3 +148,34 @@ def test_markdown_escaping_equals_the_plain_reference(text: str) -> None:
     line = _text.one_line(text)
     assert _text._escape_markdown(line) == _reference_escape(line)
     assert not _REFERENCE.search(_rendered(_text.markdown(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("abc &lt;", 7, "abc…"),  # not "abc &l…"
+        ("ab &amp;&#8203;1", 12, "ab…"),  # the zero-width space cut off: the "&amp;" it guards goes too
+        ("ab @&#8203;x", 8, "ab…"),  # not "ab @&#8…", nor "ab @…"
+        ("ab @&#8203;x", 5, "ab…"),
+        ("ab \\[x", 5, "ab…"),  # not "ab \…"
+        ("ab \\\\xy", 6, "ab \\\\…"),  # an escaped backslash is whole
+        ("ab \\#&#8203;1", 7, "ab…"),
+        ("abc", 3, "abc"),
+        ("abc", 0, ""),
+    ],
+)
+def test_clip_escaped_cuts_on_a_safe_boundary(text: str, limit: int, expected: str) -> None:
+    assert _text.clip_escaped(text, limit) == expected
+
+
+@given(_TEXT, st.integers(min_value=1, max_value=60))
+def test_clip_escaped_leaves_whole_escapes(text: str, limit: int) -> None:
+    escaped = _text.markdown(text)
+    out = _text.clip_escaped(escaped, limit)
+    assert len(out) <= limit
+    if out != escaped:
+        kept = out.removesuffix("…")
+        assert escaped.startswith(kept)
+        assert not re.search(r"&#?[0-9A-Za-z]*$", kept)  # no entity cut in half
+        assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0  # no backslash without its character
+        assert not escaped.startswith(_text._ZWSP, len(kept))  # no character without its zero-width space
