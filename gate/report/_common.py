@@ -167,11 +167,12 @@ def digest(*parts: str) -> str:
 # --- advisories and scores -----------------------------------------------------------------------------
 
 _ADVISORIES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"CVE-\d{4}-\d{4,}"), "https://nvd.nist.gov/vuln/detail/{}"),
+    (re.compile(r"CVE-[0-9]{4}-[0-9]{4,}"), "https://nvd.nist.gov/vuln/detail/{}"),
     (re.compile(r"GHSA(-[23456789cfghjmpqrvwx]{4}){3}"), "https://github.com/advisories/{}"),
     (
         re.compile(
-            r"(GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|OSV-\d{4}-\d+|DLA-\d+-\d+|DSA-\d+-\d+|USN-\d+-\d+)"
+            r"(GO-[0-9]{4}-[0-9]+|PYSEC-[0-9]{4}-[0-9]+|RUSTSEC-[0-9]{4}-[0-9]+|OSV-[0-9]{4}-[0-9]+"
+            r"|DLA-[0-9]+-[0-9]+|DSA-[0-9]+-[0-9]+|USN-[0-9]+-[0-9]+)"
         ),
         "https://osv.dev/vulnerability/{}",
     ),

@@ -80,6 +80,26 @@ def test_advisory_url_only_from_well_formed_ids() -> None:
     assert advisory_url("aws-access-key-id") is None
 
 
+@pytest.mark.parametrize(
+    "finding_id",
+    [
+        "CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664",  # Arabic-Indic digits
+        "CVE-2024-\uff11\uff12\uff13\uff14",  # fullwidth digits
+        "GO-\u0968\u0966\u0968\u0969-1571",  # Devanagari digits
+        "PYSEC-2024-\u0661",
+        "RUSTSEC-2024-\u0661",
+        "OSV-2024-\u0661",
+        "DLA-\u0661-1",
+        "DSA-1-\u0661",
+        "USN-\u0661-1",
+    ],
+)
+def test_advisory_url_needs_ascii_digits(finding_id: str) -> None:
+    assert advisory_url(finding_id) is None
+    ascii_id = "".join(str(int(c)) if c.isdigit() else c for c in finding_id)
+    assert advisory_url(ascii_id) is not None
+
+
 def _finding(severity: Severity, *scores: float) -> Finding:
     cvss = tuple(Cvss(source="nvd", version="3", score=s) for s in scores)
     return Finding(kind=FindingKind.VULNERABILITY, id="CVE-1", severity=severity, cvss=cvss, scanner="trivy")

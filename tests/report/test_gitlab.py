@@ -90,3 +90,10 @@ def test_long_solution_is_cut_between_escapes(fixed: str) -> None:
     assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0, kept[-20:]
     assert not re.search(r"[@#]$", kept), kept[-20:]  # a mention or reference sigil without its guard
     assert _errors(report) == []
+
+
+def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
+    finding_id = "CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664"
+    decision = one_finding(id=finding_id)
+    identifiers = json.loads(gitlab.render(decision))["vulnerabilities"][0]["identifiers"]
+    assert identifiers == [{"type": "cve", "name": finding_id, "value": finding_id}]

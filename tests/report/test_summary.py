@@ -157,3 +157,8 @@ def test_the_last_resort_cut_keeps_whole_lines() -> None:
         assert len(cut) <= budget
         assert not re.search(r"&#?[0-9A-Za-z]*$", kept), kept[-20:]
         assert not kept.endswith("&lt"), kept[-20:]
+
+
+def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
+    text = summary.render(one_finding(id="CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664"))
+    assert "CVE-\u0662\u0660\u0662\u0664" in text and "nvd.nist.gov" not in text
