@@ -1,7 +1,8 @@
 """Escaping shared by the renderers. Every string that came from a report passes through one of these.
 
 - `clean` drops what no output should carry: control bytes (C0 but tab and newlines, DEL, C1), lone
-  surrogates, bidirectional overrides (Trojan Source) and line/paragraph separators.
+  surrogates, bidirectional controls (Trojan Source: U+061C, U+200E/F, U+202A-E, U+2066-9) and line/paragraph
+  separators.
 - `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
 - `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
   no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
@@ -27,7 +28,7 @@ __all__ = [
 
 _UNWANTED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control bytes; tab, LF and CR are kept (one_line folds them)
-    "\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks and overrides
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls: marks, embeddings, overrides, isolates
     "\u2028\u2029\ufeff\ufffe\uffff"  # line/paragraph separators, BOM, non-characters
     "\ud800-\udfff]"  # lone surrogates (JSON may carry them; UTF-8 cannot)
 )

@@ -13,7 +13,7 @@ from gate.policy.decision import Action, Decision, ImageDecision, Violation, Wai
 __all__ = ["render_log", "safe"]
 
 _CONTROL = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
 _COMMAND = re.compile(r"(:(?=:)|#(?=#))")  # `::cmd::` (GitHub), `##[cmd]` and `##vso[` (legacy, Azure)
 _MAX_PER_RULE = 20

@@ -21,7 +21,7 @@ from gate.cli import main
 from tests.conftest import TODAY, need_shared
 from tests.report.helpers import DATA, OUTPUT_FILES, github_sarif_problems, schema
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 OUR_LINKS = re.compile(
     r"\]\(https://(nvd\.nist\.gov/vuln/detail|github\.com/advisories|osv\.dev/vulnerability)/[A-Za-z0-9-]+\)"
 )

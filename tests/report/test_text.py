@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gate.report import _text
+from gate.report.log import safe
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -24,6 +25,7 @@ HOSTILE = [
     "www.evil.example https://evil.example mailto:x@y.example",
     "#12 !34 $x$ ~~strike~~ **bold** _em_ `code`",
     "\u202eevil\u202c \u2066x\u2069 \u2028sep",
+    "\u061cALM \u200eLRM \u200fRLM \u202aLRE \u202bRLE \u202cPDF \u202dLRO \u2067RLI \u2068FSI",
     "lone \ud800 surrogate",
     "1. list",
     "1) list",
@@ -40,7 +42,8 @@ def test_markdown_is_inert(text: str) -> None:
     out = _text.markdown(text)
     assert "\n" not in out and "\r" not in out
     assert not re.search(
-        r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]", out
+        r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]",
+        out,
     )
     assert "<" not in out and ">" not in out  # no raw HTML, no autolink brackets
     bare = re.sub(r"&(#8203|amp|lt|gt);", "", out)
@@ -179,3 +182,16 @@ def test_clip_escaped_leaves_whole_escapes(text: str, limit: int) -> None:
         assert not re.search(r"&#?[0-9A-Za-z]*$", kept)  # no entity cut in half
         assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0  # no backslash without its character
         assert not escaped.startswith(_text._ZWSP, len(kept))  # no character without its zero-width space
+
+
+# Every Unicode bidirectional control (UAX #9): Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("char", BIDI)
+def test_every_bidi_control_is_removed(char: str) -> None:
+    assert _text.clean(f"a{char}b") == "ab"
+    assert _text.one_line(f"a{char}b") == "ab"
+    assert _text.xml(f"a{char}b") == "ab"
+    assert char not in _text.markdown(f"a{char}b")
+    assert char not in safe(f"a{char}b")
