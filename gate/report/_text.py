@@ -8,6 +8,7 @@
   no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
 - `clip_escaped` shortens text already escaped (by `markdown`, or with backslashes) on a safe boundary.
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
+- `no_commands` breaks what a CI runner would read as a workflow command in a line of text (`::`, `##`).
 - `command_message` / `command_property` escape GitHub workflow-command text (after `log.safe`).
 """
 
@@ -22,6 +23,7 @@ __all__ = [
     "command_message",
     "command_property",
     "markdown",
+    "no_commands",
     "one_line",
     "xml",
 ]
@@ -48,6 +50,8 @@ _SIGILS = ("\\#", "\\!", "\\$", "\\~", "&amp;", "%")
 _PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")
 _PARTIAL_ENTITY = re.compile(r"&#?[0-9A-Za-z]*$")
 _LAST_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;$")
+# Workflow commands: `::cmd::` (GitHub), `##[cmd]` (GitHub, legacy) and `##vso[cmd]` (Azure).
+_COMMAND = re.compile(r"(:(?=:)|#(?=#))")
 
 
 def clean(text: str) -> str:
@@ -147,6 +151,15 @@ def _escape_markdown(text: str) -> str:
 def xml(text: str) -> str:
     """`text` with the characters XML 1.0 forbids removed (escaping `&<>"` is the serializer's job)."""
     return _XML_INVALID.sub("", clean(text))
+
+
+def no_commands(text: str) -> str:
+    """`text` with a space inside every `::` and `##`, so no line of it is a CI workflow command.
+
+    GitHub's runner reads `::cmd::` at the start of a line (after blanks) and its legacy `##[cmd]` anywhere
+    in one; Azure reads `##vso[cmd]` anywhere. XML or JSON escaping leaves all of these as they are.
+    """
+    return _COMMAND.sub(r"\1 ", text) if "::" in text or "##" in text else text
 
 
 def command_message(text: str) -> str:
