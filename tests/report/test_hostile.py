@@ -145,3 +145,15 @@ def test_log_and_annotations(outputs: dict[str, str]) -> None:
             )
     assert commands == 5  # 2 failing, 3 warnings
     assert "%0A" not in log  # newlines in report text were folded, not smuggled through escapes
+
+
+def test_no_line_of_an_output_is_a_workflow_command(outputs: dict[str, str]) -> None:
+    # Any output can go to stdout (`-`) in a CI job: GitHub's runner reads `::cmd::` at the start of a line
+    # and the legacy `##[cmd]` anywhere in one; Azure reads `##vso[cmd]` anywhere.
+    need_shared()
+    for flag, text in outputs.items():
+        if flag == "log":
+            continue  # the gate's own annotations; test_log_and_annotations checks the rest
+        for line in text.splitlines():
+            assert not line.lstrip().startswith("::"), (flag, line)
+            assert "##[" not in line and "##vso[" not in line, (flag, line[:200])
