@@ -68,9 +68,16 @@ def to_json(document: Any) -> str:
     """JSON text with a two-space indent and a trailing newline, keys in insertion order (deterministic).
 
     pydantic-core's encoder is used because the standard library's falls back to pure Python with `indent`,
-    which costs seconds on reports with tens of thousands of findings.
+    which costs seconds on reports with tens of thousands of findings. `##` is written `#\\u0023` (the same
+    string once decoded): GitHub's runner reads a legacy `##[cmd]` anywhere in a line of a job's output, and
+    Azure a `##vso[cmd]`, when the file goes to stdout. JSON lines start with indentation, never with `::`.
     """
-    return pydantic_core.to_json(document, indent=2).decode("utf-8") + "\n"
+    return _no_commands(pydantic_core.to_json(document, indent=2)).decode("utf-8") + "\n"
+
+
+def _no_commands(data: bytes) -> bytes:
+    """Encoded JSON with `##` written `#\\u0023`; `#` only occurs inside strings, so the value is the same."""
+    return data.replace(b"##", b"#\\u0023") if b"##" in data else data
 
 
 _CHUNK = 500
@@ -93,13 +100,13 @@ def _chunks(value: Any, depth: int) -> Iterator[bytes]:
     if isinstance(value, dict) and value:
         yield b"{"
         for n, (key, item) in enumerate(value.items()):
-            yield (b"," if n else b"") + inner + pydantic_core.to_json(key) + b": "
+            yield (b"," if n else b"") + inner + _no_commands(pydantic_core.to_json(key)) + b": "
             yield from _chunks(item, depth + 1)
         yield inner[:-2] + b"}"
     elif isinstance(value, list) and len(value) > _CHUNK:
         yield b"["
         for start in range(0, len(value), _CHUNK):
-            part = pydantic_core.to_json(value[start : start + _CHUNK], indent=2)
+            part = _no_commands(pydantic_core.to_json(value[start : start + _CHUNK], indent=2))
             # "[\n  item,\n  item\n]": keep the items, indented one level deeper than the list
             yield (b"," if start else b"") + part[1:-2].replace(b"\n", b"\n" + b"  " * depth)
         yield inner[:-2] + b"]"
@@ -110,7 +117,7 @@ def _chunks(value: Any, depth: int) -> Iterator[bytes]:
             yield from _chunks(item, depth + 1)
         yield inner[:-2] + b"]"
     else:
-        yield pydantic_core.to_json(value, indent=2).replace(b"\n", inner[:-2])
+        yield _no_commands(pydantic_core.to_json(value, indent=2)).replace(b"\n", inner[:-2])
 
 
 def image_key(name: str) -> str:
@@ -178,11 +185,12 @@ def digest(*parts: str) -> str:
 # --- advisories and scores -----------------------------------------------------------------------------
 
 _ADVISORIES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"CVE-\d{4}-\d{4,}"), "https://nvd.nist.gov/vuln/detail/{}"),
+    (re.compile(r"CVE-[0-9]{4}-[0-9]{4,}"), "https://nvd.nist.gov/vuln/detail/{}"),
     (re.compile(r"GHSA(-[23456789cfghjmpqrvwx]{4}){3}"), "https://github.com/advisories/{}"),
     (
         re.compile(
-            r"(GO-\d{4}-\d+|PYSEC-\d{4}-\d+|RUSTSEC-\d{4}-\d+|OSV-\d{4}-\d+|DLA-\d+-\d+|DSA-\d+-\d+|USN-\d+-\d+)"
+            r"(GO-[0-9]{4}-[0-9]+|PYSEC-[0-9]{4}-[0-9]+|RUSTSEC-[0-9]{4}-[0-9]+|OSV-[0-9]{4}-[0-9]+"
+            r"|DLA-[0-9]+-[0-9]+|DSA-[0-9]+-[0-9]+|USN-[0-9]+-[0-9]+)"
         ),
         "https://osv.dev/vulnerability/{}",
     ),

@@ -1,11 +1,14 @@
 """Escaping shared by the renderers. Every string that came from a report passes through one of these.
 
 - `clean` drops what no output should carry: control bytes (C0 but tab and newlines, DEL, C1), lone
-  surrogates, bidirectional overrides (Trojan Source) and line/paragraph separators.
+  surrogates, bidirectional controls (Trojan Source: U+061C, U+200E/F, U+202A-E, U+2066-9) and line/paragraph
+  separators.
 - `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
 - `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
   no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
+- `clip_escaped` shortens text already escaped (by `markdown`, or with backslashes) on a safe boundary.
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
+- `no_commands` breaks what a CI runner would read as a workflow command in a line of text (`::`, `##`).
 - `command_message` / `command_property` escape GitHub workflow-command text (after `log.safe`).
 """
 
@@ -13,11 +16,21 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["clean", "clip", "command_message", "command_property", "markdown", "one_line", "xml"]
+__all__ = [
+    "clean",
+    "clip",
+    "clip_escaped",
+    "command_message",
+    "command_property",
+    "markdown",
+    "no_commands",
+    "one_line",
+    "xml",
+]
 
 _UNWANTED = re.compile(
     "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"  # control bytes; tab, LF and CR are kept (one_line folds them)
-    "\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidirectional marks and overrides
+    "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"  # bidi controls: marks, embeddings, overrides, isolates
     "\u2028\u2029\ufeff\ufffe\uffff"  # line/paragraph separators, BOM, non-characters
     "\ud800-\udfff]"  # lone surrogates (JSON may carry them; UTF-8 cannot)
 )
@@ -25,12 +38,20 @@ _XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff
 # Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
 # The backslash comes first, so the backslashes added for the others are not doubled.
 _MD_ACTIVE = "\\`*_[]|~!#$^{}"
-_MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)\.(?=\s|$))")  # list items, setext underlines
+_MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)([.)])(?=\s|$))")  # list items, setext underlines
 _ZWSP = "&#8203;"
 _WWW = re.compile(r"(?i)\b(www)\.")
-_REFERENCE = re.compile(r"(\\[#!])(?=\d)")
-# Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`).
-_PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?%-]*")
+# References a digit turns live, sigil as escaped: GitHub/GitLab issue `#1`, GitLab merge request `!1`,
+# snippet `$1`, label `~1`, epic `&1` (GitLab decodes `&amp;` first), milestone `%1`; GitHub's `GH-1`.
+_REFERENCE = re.compile(r"(\\[#!$~]|&amp;|%)(?=\d)")
+_GH_REFERENCE = re.compile(r"(?i)(gh-)(?=\d)")
+_SIGILS = ("\\#", "\\!", "\\$", "\\~", "&amp;", "%")
+# Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`, `%`).
+_PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")
+_PARTIAL_ENTITY = re.compile(r"&#?[0-9A-Za-z]*$")
+_LAST_ENTITY = re.compile(r"&#?[0-9A-Za-z]+;$")
+# Workflow commands: `::cmd::` (GitHub), `##[cmd]` (GitHub, legacy) and `##vso[cmd]` (Azure).
+_COMMAND = re.compile(r"(:(?=:)|#(?=#))")
 
 
 def clean(text: str) -> str:
@@ -47,6 +68,39 @@ def clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
+def clip_escaped(text: str, limit: int) -> str:
+    """`clip` for text escaped already (by `markdown`, or with backslashes): the cut never splits an entity
+    (`&lt;`, `&#8203;`) or a backslash escape, and never keeps a character without the zero-width space
+    after it (`@&#8203;` stays or goes whole). Shorten before escaping where you can (`markdown`'s `limit`).
+    """
+    if limit <= 0:
+        return ""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    partial = _PARTIAL_ENTITY.search(cut)
+    if partial:
+        cut = cut[: partial.start()]
+    elif _odd_backslashes(cut):  # a backslash whose character was cut off
+        cut = cut[:-1]
+    if text.startswith(_ZWSP, len(cut)):  # the zero-width space is cut off: the character it guards goes too
+        cut = _drop_last(cut)
+    return cut.rstrip() + "…"
+
+
+def _odd_backslashes(text: str) -> bool:
+    """True when `text` ends in an odd run of backslashes (the last one escapes what follows)."""
+    return (len(text) - len(text.rstrip("\\"))) % 2 == 1
+
+
+def _drop_last(text: str) -> str:
+    """`text` without its last character, or its last entity (`&amp;`) or backslash escape (`\\#`) whole."""
+    entity = _LAST_ENTITY.search(text)
+    if entity:
+        return text[: entity.start()]
+    return text[:-2] if _odd_backslashes(text[:-1]) else text[:-1]
+
+
 def one_line(text: str, limit: int | None = None) -> str:
     """`clean(text)` on one line (whitespace runs become one space), at most `limit` characters."""
     if text.isascii() and text.isprintable() and "  " not in text and text[:1] != " " and text[-1:] != " ":
@@ -61,10 +115,17 @@ def markdown(text: str, limit: int | None = None) -> str:
 
     The result renders as the literal text: `<`, `>` and `&` become entities; Markdown punctuation is
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
-    `@`, inside `://` and `www.`, and after `#`/`!` before a digit stops mentions, autolinks and references.
+    `@`, inside `://` and `www.`, and between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and
+    a digit stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
-    if _PLAIN.fullmatch(text) and not _MD_LEAD.match(text) and "://" not in text and not _WWW.search(text):
+    if (
+        _PLAIN.fullmatch(text)
+        and not _MD_LEAD.match(text)
+        and "://" not in text
+        and not _WWW.search(text)
+        and not _GH_REFERENCE.search(text)
+    ):
         return text  # the common case (names, versions, most sentences): nothing to escape
     return _escape_markdown(text)
 
@@ -76,18 +137,29 @@ def _escape_markdown(text: str) -> str:
         if char in text:
             text = text.replace(char, "\\" + char)
     if _MD_LEAD.match(text):
-        text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\.", text)
+        text = _MD_LEAD.sub(lambda m: "\\" + m[1] if m[1] else m[2] + "\\" + m[3], text)
     text = text.replace("@", "@" + _ZWSP).replace("://", ":" + _ZWSP + "//")
     if "www." in text.lower():  # the regex alone scans long text ten times slower than this test
         text = _WWW.sub(r"\1" + _ZWSP + ".", text)
-    if "\\#" in text or "\\!" in text:
+    if any(sigil in text for sigil in _SIGILS):
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
+    if "h-" in text or "H-" in text:
+        text = _GH_REFERENCE.sub(r"\1" + _ZWSP, text)
     return text
 
 
 def xml(text: str) -> str:
     """`text` with the characters XML 1.0 forbids removed (escaping `&<>"` is the serializer's job)."""
     return _XML_INVALID.sub("", clean(text))
+
+
+def no_commands(text: str) -> str:
+    """`text` with a space inside every `::` and `##`, so no line of it is a CI workflow command.
+
+    GitHub's runner reads `::cmd::` at the start of a line (after blanks) and its legacy `##[cmd]` anywhere
+    in one; Azure reads `##vso[cmd]` anywhere. XML or JSON escaping leaves all of these as they are.
+    """
+    return _COMMAND.sub(r"\1 ", text) if "::" in text or "##" in text else text
 
 
 def command_message(text: str) -> str:

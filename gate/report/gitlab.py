@@ -156,4 +156,4 @@ def _solution(finding: Finding, package: str) -> str:
         )
     else:
         text = "No fixed version is available yet."
-    return _text.clip(text, _MAX_SOLUTION)
+    return _text.clip_escaped(text, _MAX_SOLUTION)  # escaping can lengthen the text: cut on a safe boundary

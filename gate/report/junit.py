@@ -3,7 +3,8 @@
 A testsuite per image; a testcase per policy rule (classname = the image, which GitLab shows as the suite):
 a failing rule fails with its findings, a warning rule passes with the findings in system-out, and each
 waived finding is a skipped testcase carrying the waiver's reason. Valid XML 1.0 whatever the reports hold:
-characters XML forbids are dropped and ElementTree escapes the rest.
+characters XML forbids are dropped and ElementTree escapes the rest. Written to stdout in a CI job, no line
+is a workflow command: report text has `::` and `##` broken up as in the log (XML escaping keeps them).
 """
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ def render(decision: Decision) -> str:
 
 
 def _x(text: str, limit: int | None = None) -> str:
-    """Report text fit for an XML attribute or element: one line, XML-legal, at most `limit` characters."""
-    return _text.xml(_text.one_line(text, limit))
+    """Report text fit for an XML attribute or element: one line, XML-legal, no workflow command (`::`, `##`),
+    at most `limit` characters (plus the spaces that break commands).
+    """
+    return _text.no_commands(_text.xml(_text.one_line(text, limit)))
 
 
 def _suite(image: ImageDecision, decision: Decision, stamp: str) -> ET.Element:
@@ -103,10 +106,10 @@ def _rule_case(rule: RuleResult, image: ImageDecision, classname: str, used: set
     explanation = _x(rule.explanation, 500)
     if rule.triggered and rule.action is Action.FAIL:
         failure = ET.SubElement(case, "failure", {"message": explanation, "type": rule_id})
-        failure.text = _lines(hits, rule)
+        failure.text = _text.no_commands(_lines(hits, rule))
     elif rule.triggered and rule.action is Action.WARN:
         out = ET.SubElement(case, "system-out")
-        out.text = f"WARNING: {explanation}\n" + _lines(hits, rule)
+        out.text = _text.no_commands(f"WARNING: {explanation}\n" + _lines(hits, rule))
     elif rule.triggered:
         out = ET.SubElement(case, "system-out")
         out.text = f"{rule.action.value}: {explanation}\n"

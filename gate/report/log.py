@@ -9,19 +9,19 @@ from __future__ import annotations
 import re
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
+from gate.report import _text
 
 __all__ = ["render_log", "safe"]
 
 _CONTROL = re.compile(
-    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
+    r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
-_COMMAND = re.compile(r"(:(?=:)|#(?=#))")  # `::cmd::` (GitHub), `##[cmd]` and `##vso[` (legacy, Azure)
 _MAX_PER_RULE = 20
 
 
 def safe(text: str, limit: int = 200) -> str:
     """Report text made harmless for a CI log: one line, printable, no `::`, at most `limit` characters."""
-    cleaned = _COMMAND.sub(r"\1 ", _CONTROL.sub(" ", text))
+    cleaned = _text.no_commands(_CONTROL.sub(" ", text))
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 

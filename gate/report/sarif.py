@@ -274,6 +274,18 @@ def _fix(finding: Finding | None) -> str:
     return "no fix yet"
 
 
+def _plain_message(text: str) -> str:
+    """`text` for a plain-text SARIF message: `\\`, `[` and `]` backslash-escaped.
+
+    A plain-text message may embed links, `[link text](uri)`, whose literal brackets and backslashes are
+    escaped with a backslash (SARIF 2.1.0 §3.11.6); escaping them everywhere keeps report text such as
+    `[x](https://evil.example)` from reading as a link. The gate's own words hold none of the three.
+    """
+    if "\\" in text or "[" in text or "]" in text:
+        text = text.replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return text
+
+
 def _result(
     item: Item,
     image: ImageDecision,
@@ -294,7 +306,7 @@ def _result(
         facts.append(_fix(finding))
     if item.violation is not None:
         facts.append(_text.one_line(item.violation.message, 300))
-    message = f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, titles)}."
+    message = _plain_message(f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, titles)}.")
     if location is not None:
         uri, line = quote(location.path, safe="/-._~"), location.line
     else:
@@ -345,7 +357,7 @@ def _result(
         rule_id=_rule_id(item),
         rule_index=rule_index,
         level=item.level,
-        message=om.Message(text=_text.clip(message, _MAX_MESSAGE)),
+        message=om.Message(text=_text.clip_escaped(message, _MAX_MESSAGE)),
         locations=[om.Location(physical_location=physical)],
         partial_fingerprints={
             "primaryLocationLineHash": digest(category(key), item.where, _rule_id(item)) + ":1"

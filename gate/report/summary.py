@@ -142,8 +142,8 @@ def _render(decision: Decision, *, marker: str, size: Callable[[str], int], budg
             return text
     # Unreachable for any decision the engine makes (the last level prints a few clipped lines); kept as a fence.
     note = f"\n\n> The summary was cut to stay under {limit}.\n"
-    while size(text + note) > budget:
-        text = text[: len(text) * 9 // 10]
+    while size(text + note) > budget:  # whole lines only: a cut inside one could split an entity or escape
+        text = text[: max(text.rfind("\n", 0, len(text) * 9 // 10), 0)]
     return text + note
 
 

@@ -169,3 +169,11 @@ def synthetic_scan(findings: int, *, text: int = 600, name: str = "registry.exam
         image=image,
         findings=items,
     )
+
+
+def one_finding(*, image: str = "registry.example.com/big/app:1.0", **changes: Any) -> Decision:
+    """The decision for a report on `image` of one fixable critical vulnerability, its fields set by `changes`."""
+    scan = synthetic_scan(1, name=image)
+    finding = scan.findings[0].model_copy(update=changes)
+    report = scan.model_copy(update={"findings": (finding,)})
+    return evaluate(report, load_policy("builtin:default"), today=TODAY)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -22,6 +23,7 @@ from gate.report._common import (
     json_chunks,
     pseudo_path,
     security_score,
+    to_json,
 )
 from tests.conftest import REAL, need_shared
 from tests.report.helpers import DATA, decide, fixture_decision, readable_fixtures
@@ -88,6 +90,26 @@ def test_advisory_url_only_from_well_formed_ids() -> None:
     assert advisory_url("GO-2023-1571") == "https://osv.dev/vulnerability/GO-2023-1571"
     assert advisory_url("CVE-2024-1234)](https://evil") is None
     assert advisory_url("aws-access-key-id") is None
+
+
+@pytest.mark.parametrize(
+    "finding_id",
+    [
+        "CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664",  # Arabic-Indic digits
+        "CVE-2024-\uff11\uff12\uff13\uff14",  # fullwidth digits
+        "GO-\u0968\u0966\u0968\u0969-1571",  # Devanagari digits
+        "PYSEC-2024-\u0661",
+        "RUSTSEC-2024-\u0661",
+        "OSV-2024-\u0661",
+        "DLA-\u0661-1",
+        "DSA-1-\u0661",
+        "USN-\u0661-1",
+    ],
+)
+def test_advisory_url_needs_ascii_digits(finding_id: str) -> None:
+    assert advisory_url(finding_id) is None
+    ascii_id = "".join(str(int(c)) if c.isdigit() else c for c in finding_id)
+    assert advisory_url(ascii_id) is not None
 
 
 def _finding(severity: Severity, *scores: float) -> Finding:
@@ -181,10 +203,13 @@ _FINDING = Finding(
     scanner="trivy",
     package=Package(name="openssl", version="3.0.1"),
 )
-_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | st.just(_FINDING)
+_COMMANDS = st.sampled_from(["##[error]x", "a ##vso[task.complete]", "###", "\\##"])
+_SCALARS = st.none() | st.booleans() | st.integers() | st.text(max_size=8) | _COMMANDS | st.just(_FINDING)
 _DOCUMENTS = st.recursive(
     _SCALARS,
-    lambda inner: st.lists(inner, max_size=9) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=9) | st.dictionaries(st.text(max_size=5) | _COMMANDS, inner, max_size=4)
+    ),
     max_leaves=60,
 )
 
@@ -195,7 +220,12 @@ def test_json_chunks_are_the_one_piece_encoding(document: Any) -> None:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(_common, "_CHUNK", 3)
         pieces = list(json_chunks(document))
-    assert b"".join(pieces) == pydantic_core.to_json(document, indent=2) + b"\n"
+    joined = b"".join(pieces)
+    assert joined == to_json(document).encode("utf-8")
+    assert json.loads(joined) == json.loads(pydantic_core.to_json(document))  # the same document
+    # GitHub's runner reads `##[cmd]` anywhere in a line; JSON lines never start with `::`
+    assert b"##" not in joined
+    assert not any(line.lstrip().startswith(b"::") for line in joined.splitlines())
 
 
 def test_json_chunks_never_encode_a_long_list_in_one_piece() -> None:

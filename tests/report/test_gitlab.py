@@ -13,7 +13,7 @@ import pytest
 from gate.errors import OutputError
 from gate.report import gitlab
 from tests.conftest import REAL, need_shared
-from tests.report.helpers import decide, fixture_decision, readable_fixtures, schema
+from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, schema
 
 SCHEMA = "gitlab-container-scanning-report-format-15.2.1.json"
 
@@ -77,3 +77,23 @@ def test_ids_are_stable_uuids() -> None:
     assert [v["id"] for v in one["vulnerabilities"]] == [v["id"] for v in two["vulnerabilities"]]
     assert all(re.fullmatch(r"[0-9a-f-]{36}", v["id"]) for v in one["vulnerabilities"])
     assert one["scan"]["scanner"]["version"] not in ("", None)
+
+
+@pytest.mark.parametrize("fixed", ["@" * 400, "<" * 499 + "@", "1." + "#1" * 240])
+def test_long_solution_is_cut_between_escapes(fixed: str) -> None:
+    # Escaping lengthens the text (`@` takes 8 characters); the cut must not split an entity or escape.
+    report = json.loads(gitlab.render(one_finding(fixed_versions=(fixed,))))
+    solution = report["vulnerabilities"][0]["solution"]
+    assert len(solution) <= 2000 and solution.endswith("…")
+    kept = solution.removesuffix("…")
+    assert not re.search(r"&#?[0-9A-Za-z]*$", kept), kept[-20:]
+    assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0, kept[-20:]
+    assert not re.search(r"[@#]$", kept), kept[-20:]  # a mention or reference sigil without its guard
+    assert _errors(report) == []
+
+
+def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
+    finding_id = "CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664"
+    decision = one_finding(id=finding_id)
+    identifiers = json.loads(gitlab.render(decision))["vulnerabilities"][0]["identifiers"]
+    assert identifiers == [{"type": "cve", "name": finding_id, "value": finding_id}]

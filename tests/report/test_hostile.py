@@ -21,7 +21,7 @@ from gate.cli import main
 from tests.conftest import TODAY, need_shared
 from tests.report.helpers import DATA, OUTPUT_FILES, github_sarif_problems, schema
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 OUR_LINKS = re.compile(
     r"\]\(https://(nvd\.nist\.gov/vuln/detail|github\.com/advisories|osv\.dev/vulnerability)/[A-Za-z0-9-]+\)"
 )
@@ -145,3 +145,15 @@ def test_log_and_annotations(outputs: dict[str, str]) -> None:
             )
     assert commands == 5  # 2 failing, 3 warnings
     assert "%0A" not in log  # newlines in report text were folded, not smuggled through escapes
+
+
+def test_no_line_of_an_output_is_a_workflow_command(outputs: dict[str, str]) -> None:
+    # Any output can go to stdout (`-`) in a CI job: GitHub's runner reads `::cmd::` at the start of a line
+    # and the legacy `##[cmd]` anywhere in one; Azure reads `##vso[cmd]` anywhere.
+    need_shared()
+    for flag, text in outputs.items():
+        if flag == "log":
+            continue  # the gate's own annotations; test_log_and_annotations checks the rest
+        for line in text.splitlines():
+            assert not line.lstrip().startswith("::"), (flag, line)
+            assert "##[" not in line and "##vso[" not in line, (flag, line[:200])

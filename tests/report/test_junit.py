@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gate.model import Package
 from gate.report import junit
+from gate.report._text import no_commands
 from tests.conftest import REAL, need_shared
-from tests.report.helpers import decide, fixture_decision, readable_fixtures
+from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures
 
 
 def _parse(text: str) -> ET.Element:
@@ -55,3 +57,25 @@ def test_failures_warnings_and_waivers() -> None:
         "static copy; expires 2026-12-05"
     )
     assert cases["known-exploited: No vulnerabilities known to be exploited"].find("*") is None
+
+
+@pytest.mark.parametrize(
+    "finding_id",
+    [
+        "::warning title=x::y",
+        "::stop-commands::tok",
+        "  ::error::x",
+        "##[error]legacy",
+        "x ##vso[task.complete]",
+    ],
+)
+def test_no_line_is_a_workflow_command(finding_id: str) -> None:
+    # `gate check --junit -` in a GitHub Actions job: the runner reads `::cmd::` at a line's start and
+    # `##[cmd]` anywhere in one. Failure lines start with the finding's ID.
+    package = Package(name="##[warning]pkg", version="::1", type="deb")
+    text = junit.render(one_finding(id=finding_id, package=package, title="::notice::t"))
+    for line in text.splitlines():
+        assert not line.lstrip().startswith("::"), line
+        assert "##" not in line, line
+    failure = _parse(text).find("testsuite/testcase/failure")
+    assert failure is not None and (failure.text or "").startswith(no_commands(finding_id.strip()) + " in ")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from gate.errors import OutputError
 from gate.ingest import read_report
+from gate.model import Package
 from gate.policy.decision import Decision
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
@@ -22,6 +24,7 @@ from tests.report.helpers import (
     decide,
     fixture_decision,
     github_sarif_problems,
+    one_finding,
     readable_fixtures,
     schema,
     synthetic_scan,
@@ -214,3 +217,30 @@ def test_findings_suppressed_before_the_gate_are_sarif_suppressions_with_their_s
         assert result["suppressions"][0]["kind"] == "external"
         assert "Wait for upstream fix" in result["suppressions"][0]["justification"]
         assert result["properties"]["action"] == "suppressed"
+
+
+def _link_free(text: str) -> bool:
+    """True when every `[`, `]` and `\\` of a plain-text SARIF message is backslash-escaped (§3.11.6)."""
+    return re.fullmatch(r"(?:[^\\\[\]]|\\[\\\[\]])*", text) is not None
+
+
+def test_result_message_escapes_brackets_and_backslashes() -> None:
+    # SARIF 2.1.0 §3.11.6: a plain-text message may embed links `[text](uri)`; literal `[`, `]` and `\\`
+    # are escaped with a backslash, so report text cannot make one.
+    package = Package(name="[click](https://evil.example) a\\b", version="1.0]", type="deb")
+    log = json.loads(sarif.render(one_finding(package=package, fixed_versions=("[2.0](3)",))))
+    message = log["runs"][0]["results"][0]["message"]["text"]
+    assert message.startswith("CVE-2024-10000 in \\[click\\](https://evil.example) a\\\\b 1.0\\] (image ")
+    assert "fixed in \\[2.0\\](3)" in message
+    assert _link_free(message)
+    rule = log["runs"][0]["tool"]["driver"]["rules"][0]
+    assert "[click](https://evil.example)" in rule["help"]["text"]  # multiformat strings: not this rule
+
+
+def test_long_result_message_is_cut_between_escapes() -> None:
+    package = Package(name="[" * 300, version="]" * 300, type="deb")
+    decision = one_finding(id="[" * 300, image="[" * 400, package=package, fixed_versions=("]" * 300,))
+    log = json.loads(sarif.render(decision))
+    message = log["runs"][0]["results"][0]["message"]["text"]
+    assert len(message) <= 2000 and message.endswith("…")
+    assert _link_free(message.removesuffix("…"))

@@ -11,7 +11,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
 from tests.conftest import REAL, TODAY, need_shared
-from tests.report.helpers import decide, fixture_decision, readable_fixtures, synthetic_scan
+from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, synthetic_scan
 
 
 @pytest.mark.parametrize("path", readable_fixtures(), ids=lambda p: p.name)
@@ -146,3 +146,19 @@ def test_summary_lists_findings_suppressed_before_the_gate_with_their_statement(
     text = summary.render(decision)
     assert "3 findings suppressed before the gate" in text
     assert "| ignored | Wait for upstream fix in debian | .trivyignore-java.yml |" in text
+
+
+def test_the_last_resort_cut_keeps_whole_lines() -> None:
+    # Past every level of detail the text is cut: at a line end, so no entity or escape is split.
+    decision = one_finding(image="registry.example.com/app:1.0 " + "<" * 300)
+    for budget in range(300, 1200, 7):
+        cut = summary._render(decision, marker="", size=len, budget=budget, limit="a test limit")
+        kept = cut.split("\n\n> The summary was cut", 1)[0]
+        assert len(cut) <= budget
+        assert not re.search(r"&#?[0-9A-Za-z]*$", kept), kept[-20:]
+        assert not kept.endswith("&lt"), kept[-20:]
+
+
+def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
+    text = summary.render(one_finding(id="CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664"))
+    assert "CVE-\u0662\u0660\u0662\u0664" in text and "nvd.nist.gov" not in text

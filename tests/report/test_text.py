@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import xml.etree.ElementTree as ET
 
@@ -10,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from gate.report import _text
+from gate.report.log import safe
 
 HOSTILE = [
     "<script>alert(1)</script>",
@@ -23,8 +25,13 @@ HOSTILE = [
     "www.evil.example https://evil.example mailto:x@y.example",
     "#12 !34 $x$ ~~strike~~ **bold** _em_ `code`",
     "\u202eevil\u202c \u2066x\u2069 \u2028sep",
+    "\u061cALM \u200eLRM \u200fRLM \u202aLRE \u202bRLE \u202cPDF \u202dLRO \u2067RLI \u2068FSI",
     "lone \ud800 surrogate",
     "1. list",
+    "1) list",
+    "12) list",
+    "GH-12 gh-3 Gh-4 owner/repo#5 %6 &7 $8 ~9 !10 #11",
+    "x%1 x&2 x$3 x~4 aGH-5",
     "- item",
     "===",
 ]
@@ -35,14 +42,46 @@ def test_markdown_is_inert(text: str) -> None:
     out = _text.markdown(text)
     assert "\n" not in out and "\r" not in out
     assert not re.search(
-        r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]", out
+        r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff]",
+        out,
     )
     assert "<" not in out and ">" not in out  # no raw HTML, no autolink brackets
     bare = re.sub(r"&(#8203|amp|lt|gt);", "", out)
     assert not re.search(r"(?<!\\)[|\[\]`*_~!#$&]", bare)  # every Markdown-active character escaped
     assert not re.search(r"@(?!&#8203;)", out)  # no mention
     assert "://" not in out and not re.search(r"(?i)www\.", out)  # no autolink
-    assert not re.search(r"^(\d+\.|[-+=])(\s|$)", out)  # no list item or setext underline
+    assert not re.search(r"^(\d+[.)]|[-+=])(\s|$)", out)  # no list item or setext underline
+    assert not _REFERENCE.search(_rendered(out)), out
+
+
+# What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones.
+_REFERENCE = re.compile(r"(?i)[#!$~&%]\d|gh-\d")
+
+
+def _rendered(escaped: str) -> str:
+    """The text a one-line `markdown` result renders to: backslash escapes and entities resolved."""
+    return html.unescape(re.sub(r"\\(.)", r"\1", escaped))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("GH-12", "GH-&#8203;12"),
+        ("see gh-3.", "see gh-&#8203;3."),
+        ("%6 of 7", "%&#8203;6 of 7"),
+        ("&7", "&amp;&#8203;7"),
+        ("$8", "\\$&#8203;8"),
+        ("~9", "\\~&#8203;9"),
+        ("#11 !10", "\\#&#8203;11 \\!&#8203;10"),
+        ("GH-x 100% a-1", "GH-x 100% a-1"),  # no digit after the sigil: left alone
+        ("1) list", "1\\) list"),
+        ("10) x", "10\\) x"),
+        ("1)x", "1)x"),
+    ],
+)
+def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
+    assert _text.markdown(text) == expected
+    assert not _REFERENCE.search(_rendered(_text.markdown(text)))
 
 
 def test_markdown_keeps_plain_text_readable() -> None:
@@ -79,7 +118,9 @@ def test_workflow_command_escaping() -> None:
 
 # Plain words and every character the escapers treat specially, so both paths of each escaper are taken.
 _TEXT = st.lists(
-    st.sampled_from([*"aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é", "www", "WwW", "\n", "\t", "\x00", "\u202e"]),
+    st.sampled_from(
+        [*"aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)", "www", "WwW", "GH-", "gh-", "\n", "\t", "\x00", "\u202e"]
+    ),
     max_size=20,
 ).map("".join)
 
@@ -89,10 +130,11 @@ def _reference_escape(text: str) -> str:
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
     text = re.sub(r"([\\`*_\[\]|~!#$^{}])", r"\\\1", text)
     text = re.sub(r"^([-+=])(?=\s|[-=]*$)", r"\\\1", text)
-    text = re.sub(r"^(\d+)\.(?=\s|$)", r"\1\\.", text)
+    text = re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
     text = text.replace("@", "@&#8203;").replace("://", ":&#8203;//")
     text = re.sub(r"(?i)\b(www)\.", r"\1&#8203;.", text)
-    return re.sub(r"(\\[#!])(?=\d)", r"\1&#8203;", text)
+    text = re.sub(r"(\\[#!$~]|&amp;|%)(?=\d)", r"\1&#8203;", text)
+    return re.sub(r"(?i)(gh-)(?=\d)", r"\1&#8203;", text)
 
 
 @given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
@@ -104,6 +146,52 @@ def test_fast_paths_agree_with_the_full_escaping(text: str, limit: int | None) -
 
 @given(_TEXT)
 @example("see WwW.example.org, [x](y) \\_ #1")
+@example("1) gH-2 %3 &4 $5 ~6")
 def test_markdown_escaping_equals_the_plain_reference(text: str) -> None:
     line = _text.one_line(text)
     assert _text._escape_markdown(line) == _reference_escape(line)
+    assert not _REFERENCE.search(_rendered(_text.markdown(text)))
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "expected"),
+    [
+        ("abc &lt;", 7, "abc…"),  # not "abc &l…"
+        ("ab &amp;&#8203;1", 12, "ab…"),  # the zero-width space cut off: the "&amp;" it guards goes too
+        ("ab @&#8203;x", 8, "ab…"),  # not "ab @&#8…", nor "ab @…"
+        ("ab @&#8203;x", 5, "ab…"),
+        ("ab \\[x", 5, "ab…"),  # not "ab \…"
+        ("ab \\\\xy", 6, "ab \\\\…"),  # an escaped backslash is whole
+        ("ab \\#&#8203;1", 7, "ab…"),
+        ("abc", 3, "abc"),
+        ("abc", 0, ""),
+    ],
+)
+def test_clip_escaped_cuts_on_a_safe_boundary(text: str, limit: int, expected: str) -> None:
+    assert _text.clip_escaped(text, limit) == expected
+
+
+@given(_TEXT, st.integers(min_value=1, max_value=60))
+def test_clip_escaped_leaves_whole_escapes(text: str, limit: int) -> None:
+    escaped = _text.markdown(text)
+    out = _text.clip_escaped(escaped, limit)
+    assert len(out) <= limit
+    if out != escaped:
+        kept = out.removesuffix("…")
+        assert escaped.startswith(kept)
+        assert not re.search(r"&#?[0-9A-Za-z]*$", kept)  # no entity cut in half
+        assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0  # no backslash without its character
+        assert not escaped.startswith(_text._ZWSP, len(kept))  # no character without its zero-width space
+
+
+# Every Unicode bidirectional control (UAX #9): Arabic letter mark, LRM/RLM, embeddings and overrides, isolates.
+BIDI = "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+
+
+@pytest.mark.parametrize("char", BIDI)
+def test_every_bidi_control_is_removed(char: str) -> None:
+    assert _text.clean(f"a{char}b") == "ab"
+    assert _text.one_line(f"a{char}b") == "ab"
+    assert _text.xml(f"a{char}b") == "ab"
+    assert char not in _text.markdown(f"a{char}b")
+    assert char not in safe(f"a{char}b")
