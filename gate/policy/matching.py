@@ -46,6 +46,8 @@ DATA_KEYS: dict[str, str] = {
     "fix_age_days": "fix date",
 }
 """Match keys that need data a report may lack, and what that data is called in messages."""
+_FEED_FLAGS = {"kev": "--kev", "epss": "--epss", "epss_percentile": "--epss"}
+"""The keys whose data a feed can bring, and its flag; CVSS scores and dates come only from reports."""
 
 _CVE = re.compile(r"^CVE-\d{4}-\d+$", re.IGNORECASE)
 _NVD_SOURCES = {"nvd", "nvd@nist.gov"}
@@ -340,10 +342,15 @@ def skip_note(rule: Rule, scr: Screen, count: int) -> str:
     if scr.mode is not MissingIntel.SKIP or not count:
         return ""
     noun = "finding" if count == 1 else "findings"
-    return (
-        f"rule {rule.id} skipped {count} {noun}: {_kinds(scr, list(scr.missing))} unknown "
-        "(give --kev/--epss, or a report that carries it)"
-    )
+    keys = {k for found in scr.missing.values() for k in found}
+    flags = "/".join(sorted({_FEED_FLAGS[k] for k in keys if k in _FEED_FLAGS}, reverse=True))
+    if not flags:
+        advice = "only a report can carry it"
+    elif keys <= _FEED_FLAGS.keys():
+        advice = f"give {flags}, or a report that carries it"
+    else:
+        advice = f"give {flags}; the rest only a report can carry"
+    return f"rule {rule.id} skipped {count} {noun}: {_kinds(scr, list(scr.missing))} unknown ({advice})"
 
 
 def annotate_counted(violation: Violation, scr: Screen, index: int) -> Violation:

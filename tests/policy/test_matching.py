@@ -150,7 +150,22 @@ def test_skip_notes_it_and_a_rule_overrides_the_setting(tmp_path: Path) -> None:
     decision = evaluate(_trivy(), _policy(tmp_path, text), today=TODAY)
     assert decision.verdict is Verdict.PASS
     [note] = [n for n in decision.images[0].notes if n.startswith("rule kev skipped")]
-    assert "skipped 6 findings: KEV status unknown" in note
+    assert note.endswith("skipped 6 findings: KEV status unknown (give --kev, or a report that carries it)")
+
+
+@pytest.mark.parametrize(
+    ("match", "advice"),
+    [
+        ("epss = '>=0.1', kev = true", "(give --kev/--epss, or a report that carries it)"),
+        ("fixable = true, fix_age_days = '>30'", "(only a report can carry it)"),  # Trivy has no fix dates
+        ("kev = true, fix_age_days = '>30'", "(give --kev; the rest only a report can carry)"),
+    ],
+)
+def test_a_skip_note_only_suggests_flags_that_bring_the_data(tmp_path: Path, match: str, advice: str) -> None:
+    text = f'[[rules]]\nid = "r"\nmatch = {{ {match} }}\non_missing_intel = "skip"\n'
+    decision = evaluate(_trivy(), _policy(tmp_path, text), today=TODAY)
+    [note] = [n for n in decision.images[0].notes if n.startswith("rule r skipped")]
+    assert note.endswith(advice)
 
 
 def test_default_preset_notes_missing_kev_and_fails_nothing_for_it() -> None:
