@@ -10,7 +10,7 @@ from gate.model import Finding, FindingKind, Scan
 
 __all__ = ["enrich"]
 
-_CVE = re.compile(r"^CVE-\d{4}-\d+$", re.IGNORECASE)
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
 
 
 def enrich(
@@ -38,7 +38,7 @@ def enrich(
 def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None) -> Finding:
     if finding.kind is not FindingKind.VULNERABILITY:
         return finding
-    cves = list(dict.fromkeys(i.upper() for i in finding.all_ids if _CVE.match(i)))
+    cves = list(dict.fromkeys(i.upper() for i in finding.all_ids if _CVE.fullmatch(i)))
     update: dict[str, object] = {}
     if kev is not None:
         listed = any(c in kev.entries for c in cves)

@@ -19,7 +19,7 @@ from gate.errors import InputError
 
 __all__ = ["EpssData", "EpssScore", "KevCatalog", "KevEntry", "parse_epss", "parse_kev"]
 
-_CVE = re.compile(r"^CVE-\d{4}-\d{4,}$")
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
 _MAX_UNZIPPED = 512 * 1024 * 1024
 
 
@@ -102,7 +102,7 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
     entries: dict[str, KevEntry] = {}
     for index, item in enumerate(document["vulnerabilities"]):
         cve = item.get("cveID") if isinstance(item, dict) else None
-        if not isinstance(cve, str) or not _CVE.match(cve.strip().upper()):
+        if not isinstance(cve, str) or not _CVE.fullmatch(cve.strip().upper()):
             raise InputError(
                 f"{source}: vulnerabilities[{index}].cveID is missing or not a CVE ID; the file is damaged"
             )
@@ -165,7 +165,7 @@ def parse_epss(data: bytes, source: str) -> EpssData:
             raise InputError(
                 f"{source}: line {line}: {row[1]!r}/{row[2]!r} are not numbers; the file is damaged"
             ) from None
-        if not _CVE.match(cve) or not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
+        if not _CVE.fullmatch(cve) or not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
             raise InputError(
                 f"{source}: line {line}: not a CVE with scores between 0 and 1; the file is damaged"
             )

@@ -47,7 +47,9 @@ _MARKER_LINE = re.compile(r"^[ \t]*<!-- container-gate:(?P<key>[^\r\n]*?) -->[ \
 _MARKER_LINES = re.compile(r"^[ \t]*<!-- container-gate:[^\r\n]*? -->[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]+")
 _TOKEN_OK = re.compile(r"[\x21-\x7e]+")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]+")
+_CONTROL = re.compile(
+    r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+"
+)  # and bidi controls
 
 Status = Literal["created", "updated", "unchanged", "skipped", "forbidden"]
 

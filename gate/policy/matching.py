@@ -49,7 +49,7 @@ DATA_KEYS: dict[str, str] = {
 _FEED_FLAGS = {"kev": "--kev", "epss": "--epss", "epss_percentile": "--epss"}
 """The keys whose data a feed can bring, and its flag; CVSS scores and dates come only from reports."""
 
-_CVE = re.compile(r"^CVE-\d{4}-\d+$", re.IGNORECASE)
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
 _NVD_SOURCES = {"nvd", "nvd@nist.gov"}
 
 
@@ -212,7 +212,7 @@ _NO_KEV = "no KEV status: the report has none and no KEV catalog was given (--ke
 
 
 def _epss_missing(finding: Finding, what: str) -> str:
-    if not any(_CVE.match(i) for i in finding.all_ids):
+    if not any(_CVE.fullmatch(i) for i in finding.all_ids):
         return f"no EPSS {what}: EPSS scores CVEs only and this finding has no CVE ID"
     return f"no EPSS {what}: the report has none and the EPSS data (--epss) has no entry for it"
 
