@@ -31,7 +31,7 @@ HOSTILE = [
     "1) list",
     "12) list",
     "GH-12 gh-3 Gh-4 owner/repo#5 %6 &7 $8 ~9 !10 #11",
-    "x%1 x&2 x$3 x~4 aGH-5",
+    "x%1 x&2 x$3 x~4 (GH-5",
     "- item",
     "===",
 ]
@@ -55,7 +55,7 @@ def test_markdown_is_inert(text: str) -> None:
 
 
 # What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones.
-_REFERENCE = re.compile(r"(?i)[#!$~&%]\d|gh-\d")
+_REFERENCE = re.compile(r"(?i)[#!$~&%]\d|(?<![\w/-])gh-\d")
 
 
 def _rendered(escaped: str) -> str:
@@ -74,6 +74,10 @@ def _rendered(escaped: str) -> str:
         ("~9", "\\~&#8203;9"),
         ("#11 !10", "\\#&#8203;11 \\!&#8203;10"),
         ("GH-x 100% a-1", "GH-x 100% a-1"),  # no digit after the sigil: left alone
+        (
+            "GHSA-6ggh-882h-fh7c",
+            "GHSA-6ggh-882h-fh7c",
+        ),  # inside a word GitHub links nothing: the ID stays whole
         ("1) list", "1\\) list"),
         ("10) x", "10\\) x"),
         ("1)x", "1)x"),
@@ -134,7 +138,7 @@ def _reference_escape(text: str) -> str:
     text = text.replace("@", "@&#8203;").replace("://", ":&#8203;//")
     text = re.sub(r"(?i)\b(www)\.", r"\1&#8203;.", text)
     text = re.sub(r"(\\[#!$~]|&amp;|%)(?=\d)", r"\1&#8203;", text)
-    return re.sub(r"(?i)(gh-)(?=\d)", r"\1&#8203;", text)
+    return re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
 
 
 @given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
