@@ -305,6 +305,13 @@ def test_a_full_stdout_is_an_error_not_a_bug(args: list[str]) -> None:
     assert "internal error" not in done.stderr
 
 
+def test_the_cli_default_gitlab_schema_is_the_renderers() -> None:
+    from gate.cli import check
+    from gate.report import gitlab
+
+    assert check._GITLAB_SCHEMA == gitlab.DEFAULT_SCHEMA_VERSION
+
+
 def test_every_output_flag_has_a_renderer() -> None:
     from gate.cli import OUTPUTS
     from gate.cli.check import renderers

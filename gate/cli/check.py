@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["add_check_command", "renderers", "run_check"]
 
 _GITLAB_SCHEMA = "15.0.7"
+"""gate.report.gitlab.DEFAULT_SCHEMA_VERSION, without importing the renderer at start-up (a test pins both)."""
 
 
 def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -96,17 +97,15 @@ def run_check(
 
     Raises UsageError for bad flags, InputError/PolicyError/OutputError for bad files.
     """
-    if args.gitlab_schema_version is not None and not re.fullmatch(
-        r"[0-9]+\.[0-9]+\.[0-9]+", args.gitlab_schema_version
-    ):
-        raise UsageError(
-            f"--gitlab-schema-version {args.gitlab_schema_version!r} is not a version like 15.0.7"
-        )
-    if args.gitlab_schema_version is not None and not args.gitlab_report:
-        raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
+    schema = args.gitlab_schema_version
+    if schema is not None:
+        if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", schema):
+            raise UsageError(f"--gitlab-schema-version {schema!r} is not a version like 15.0.7")
+        if not args.gitlab_report:
+            raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
     check_download_flags(args)
     location = _dockerfile(args.dockerfile)
-    render = renderers(location, args.gitlab_schema_version or _GITLAB_SCHEMA)
+    render = renderers(location, schema or _GITLAB_SCHEMA)
     inputs = [*args.reports, *(args.baseline or ()), *(args.vex or ())]
     inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
     quiet = stdout_output(args, inputs) is not None
@@ -163,7 +162,7 @@ def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, wh
 
 
 def renderers(
-    location: FileLocation | None = None, gitlab_schema: str = "15.0.7"
+    location: FileLocation | None = None, gitlab_schema: str = _GITLAB_SCHEMA
 ) -> dict[str, Callable[[Decision], str | Iterator[bytes]]]:
     """The renderer of each output by destination, options bound; each imports its module only when it runs."""
 
