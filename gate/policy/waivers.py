@@ -64,6 +64,11 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | No
     wanted = waiver.id.upper()
     if not any(i.upper() == wanted for i in finding.all_ids):
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
+    cves = {i.upper() for i in finding.all_ids if i.upper().startswith("CVE-")}
+    if wanted in cves and len(cves) > 1 and finding.id.upper() != wanted:
+        # An advisory (Grype's ALAS-..., with all its CVEs as aliases): waiving one CVE leaves the others.
+        others = ", ".join(sorted(cves - {wanted}))
+        return f"{finding.id} also covers {others}; waive {finding.id} itself to waive all of them"
     package = finding.package
     if waiver.packages is not None and (package is None or not _glob(package.name, waiver.packages)):
         return f"packages {list(waiver.packages)} does not match {package.name if package else 'no package'}"

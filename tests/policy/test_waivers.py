@@ -215,6 +215,21 @@ def test_scopes_say_why_they_do_not_match(
     assert waiver_mismatch(waiver, finding, image="registry.example/app:1.0") == words
 
 
+def test_a_cve_waiver_does_not_waive_an_advisory_that_covers_other_cves_too(tmp_path: Path) -> None:
+    # Grype names an Amazon Linux advisory and lists its CVEs: waiving one of them leaves the others open.
+    advisory = _finding("ALAS-2023-1").model_copy(update={"aliases": (CVE, "CVE-2024-2222")})
+    one_cve = _finding("GHSA-aaaa-bbbb-cccc").model_copy(update={"aliases": (CVE,)})
+    [waiver] = _policy(tmp_path, _waiver(TODAY)).waivers
+    assert waiver_mismatch(waiver, advisory, image="x") == (
+        "ALAS-2023-1 also covers CVE-2024-2222; waive ALAS-2023-1 itself to waive all of them"
+    )
+    assert waiver_mismatch(waiver, one_cve, image="x") is None  # the same vulnerability under another name
+    [by_advisory] = _policy(tmp_path, _waiver(TODAY).replace(CVE, "ALAS-2023-1")).waivers
+    assert waiver_mismatch(by_advisory, advisory, image="x") is None
+    decision = evaluate(_scan(advisory), _policy(tmp_path, _waiver(TODAY)), today=TODAY)
+    assert decision.verdict is Verdict.FAIL
+
+
 def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path: Path) -> None:
     from gate.policy.decision import combine
     from gate.policy.waivers import review_run
