@@ -95,19 +95,24 @@ class FindingIdentity:
     """The normalised package name, "" when the finding has no package."""
     path: str
     """The normalised file path of the package (or of a secret), "" for OS packages or when unknown."""
+    scanner: str = ""
+    location: str = ""
+    """Where the scanner found a language package it gives no path for (Trivy's target: the lockfile or the
+    binary), "" otherwise; compared only between reports of the same scanner, which name targets alike."""
 
     def matches(self, other: FindingIdentity) -> bool:
         """True when both identities name the same finding.
 
         The ID of one among the IDs of the other, the same kind and package name; ecosystems and paths
         must be equal when both reports give them (one scanner leaving one out does not make two findings
-        different).
+        different), and so must the locations of one scanner's findings.
         """
         return (
             self.kind is other.kind
             and self.package == other.package
             and _compatible(self.ecosystem, other.ecosystem)
             and _compatible(self.path, other.path)
+            and (self.scanner != other.scanner or _compatible(self.location, other.location))
             and (self.id in other.ids or other.id in self.ids)
         )
 
@@ -127,7 +132,10 @@ def finding_identity(finding: Finding) -> FindingIdentity:
     path = "" if ecosystem in _OS_ECOSYSTEMS else _unversioned(_path(package.path), package.version)
     if finding.kind is not FindingKind.VULNERABILITY and not path:
         path = _path(finding.target)
-    return FindingIdentity(finding.kind, primary, ids, ecosystem, name, path)
+    location = ""
+    if not path and ecosystem not in _OS_ECOSYSTEMS:  # a lockfile or binary: a second one is another place
+        location = _unversioned(_path(finding.target), package.version)
+    return FindingIdentity(finding.kind, primary, ids, ecosystem, name, path, finding.scanner, location)
 
 
 def _package_name(name: str, pkg_type: str, purl: str) -> tuple[str, str]:

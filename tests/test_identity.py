@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from gate.identity import (
@@ -81,12 +83,30 @@ def test_trivy_and_grype_name_packages_differently_but_alike() -> None:
                   purl="pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&distro=3.10.2")  # fmt: skip
     grype = _vuln("CVE-1", "libssl1.1", "1.1.1c-r0", pkg_type="apk", path="/lib/apk/db/installed",
                   purl="pkg:apk/alpine/libssl1.1@1.1.1c-r0?arch=x86_64&upstream=openssl", scanner="grype")  # fmt: skip
-    assert finding_identity(trivy) == finding_identity(grype)
+    assert _alike(trivy, grype)
     jar_trivy = _vuln("CVE-2", "org.yaml:snakeyaml", "1.33", pkg_type="jar", path="app/app.jar",
                       purl="pkg:maven/org.yaml/snakeyaml@1.33")  # fmt: skip
     jar_grype = _vuln("CVE-2", "snakeyaml", "1.33", pkg_type="java-archive", path="/app/app.jar",
                       purl="pkg:maven/org.yaml/snakeyaml@1.33", scanner="grype")  # fmt: skip
-    assert finding_identity(jar_trivy) == finding_identity(jar_grype)
+    assert _alike(jar_trivy, jar_grype)
+
+
+def _alike(a: Finding, b: Finding) -> bool:
+    """The two findings' identities are equal but for the scanner, and match."""
+    first, second = finding_identity(a), finding_identity(b)
+    return replace(first, scanner="") == replace(second, scanner="") and first.matches(second)
+
+
+def test_a_second_lockfile_or_binary_with_the_same_package_is_another_place() -> None:
+    # Trivy gives lockfile and Go binary packages no path of their own: the target says where they are.
+    def go(target: str, version: str = "v0.13.0", scanner: str = "trivy") -> Finding:
+        found = _vuln("CVE-2023-44487", "golang.org/x/net", version, pkg_type="gobinary", scanner=scanner)
+        return found.model_copy(update={"target": target})
+
+    app = finding_identity(go("usr/local/bin/app1"))
+    assert not app.matches(finding_identity(go("usr/local/bin/newtool")))
+    assert app.matches(finding_identity(go("usr/local/bin/app1", "v0.14.0")))  # a version bump: the same
+    assert app.matches(finding_identity(go("/app/whatever", scanner="grype")))  # scanners name places apart
 
 
 def test_real_trivy_and_grype_findings_of_one_image_match() -> None:

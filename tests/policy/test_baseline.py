@@ -140,6 +140,19 @@ def test_a_cve_is_new_even_when_the_baseline_has_another_cve_of_the_same_advisor
     assert ratchet.new == 1
 
 
+def test_a_new_lockfile_with_packages_the_baseline_has_elsewhere_is_new() -> None:
+    # A real repository scan: the pull request adds parser-sdk/nodejs (its lockfile's packages also occur
+    # in other lockfiles of the baseline). Trivy gives lockfile packages no path, only the result's target.
+    data = _raw("trivy/securecodebox-trivy--securecodebox-repo.json")
+    added = "parser-sdk/nodejs/package-lock.json"
+    main = copy.deepcopy(data)
+    main["Results"] = [r for r in main["Results"] if r["Target"] != added]
+    marked, ratchet = compare(_from(data, "pr.json"), _from(main, "main.json"))
+    new = [f for f in marked.findings if f.baseline == "new"]
+    assert {f.target for f in new} == {added}
+    assert ratchet.new == len(new) == 5
+
+
 def test_scope_all_counts_existing_findings(tmp_path: Path) -> None:
     juice = _scan(JUICE)
     policy_file = tmp_path / "gate.toml"
