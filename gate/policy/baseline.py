@@ -75,12 +75,14 @@ def _names(scans: Iterable[Scan]) -> str:
 def compare(scan: Scan, baseline: Scan) -> tuple[Scan, Ratchet]:
     """The scan with each finding marked new or existing, and the ratchet against the baseline.
 
-    Scanner-suppressed findings of either report count for matching (the finding was there) but not in the
-    counts; a baseline finding is fixed when the scan has no finding like it at all.
+    Each baseline finding vouches for one finding of the scan (a second secret in a file that had one is new),
+    the one most like it first. Scanner-suppressed findings of either report count for matching (the finding
+    was there) but not in the counts; a baseline finding is fixed when the scan has no finding like it at all.
     """
-    known = FindingIndex(baseline.findings)
+    existing = _pair(scan.findings, baseline.findings)
     marked = tuple(
-        f.model_copy(update={"baseline": "existing" if f in known else "new"}) for f in scan.findings
+        f.model_copy(update={"baseline": "existing" if i in existing else "new"})
+        for i, f in enumerate(scan.findings)
     )
     current = FindingIndex(marked)
     fixed = sorted(
@@ -100,6 +102,35 @@ def compare(scan: Scan, baseline: Scan) -> tuple[Scan, Ratchet]:
         trend=_trend(before, after),
     )
     return scan.model_copy(update={"findings": marked}), ratchet
+
+
+def _pair(findings: Sequence[Finding], baseline: Sequence[Finding]) -> set[int]:
+    """Indexes of `findings` that a finding of `baseline` vouches for, each baseline finding once.
+
+    First the pairs alike down to version and place, then any same finding left: a version bump in one copy
+    does not take the baseline finding of an untouched copy.
+    """
+    known = FindingIndex(baseline)
+    candidates = [known.positions(f) for f in findings]
+    used: set[int] = set()
+    paired: set[int] = set()
+    for exact in (True, False):
+        for i, positions in enumerate(candidates):
+            if i in paired:
+                continue
+            for pos in positions:
+                if pos not in used and (not exact or _alike(findings[i], baseline[pos])):
+                    used.add(pos)
+                    paired.add(i)
+                    break
+    return paired
+
+
+def _alike(a: Finding, b: Finding) -> bool:
+    """The same finding in the same state: version and path of a package, else the text (a secret's match)."""
+    where_a = (a.package.version, a.package.path) if a.package else (a.title, a.description)
+    where_b = (b.package.version, b.package.path) if b.package else (b.title, b.description)
+    return where_a == where_b and a.target == b.target
 
 
 def _counts(findings: Iterable[Finding]) -> dict[Severity, int]:

@@ -153,6 +153,33 @@ def test_a_new_lockfile_with_packages_the_baseline_has_elsewhere_is_new() -> Non
     assert ratchet.new == len(new) == 5
 
 
+def test_each_baseline_finding_vouches_for_one_finding() -> None:
+    # A second secret of the same rule in a file that already had one is new; so is a third copy of a CVE.
+    def report(secrets: int, name: str) -> Scan:
+        found = [{"RuleID": "github-pat", "Severity": "CRITICAL", "Title": "GitHub PAT", "StartLine": 3 + i}
+                 for i in range(secrets)]  # fmt: skip
+        data = {"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image",
+                "Results": [{"Target": "srv/app/deploy.env", "Class": "secret", "Secrets": found}]}  # fmt: skip
+        return _from(data, name)
+
+    marked, ratchet = compare(report(2, "pr.json"), report(1, "main.json"))
+    assert [f.baseline for f in marked.findings] == ["existing", "new"]
+    assert (ratchet.new, ratchet.existing, ratchet.fixed) == (1, 1, ())
+    _, same = compare(report(2, "pr.json"), report(2, "main.json"))
+    assert (same.new, same.existing) == (0, 2)
+
+
+def test_a_version_bump_of_one_copy_does_not_take_the_untouched_copys_match() -> None:
+    data = _raw(ALPINE)
+    vulns = data["Results"][0]["Vulnerabilities"]
+    main = copy.deepcopy(data)
+    pr = copy.deepcopy(data)
+    pr["Results"][0]["Vulnerabilities"] = [dict(vulns[0], InstalledVersion="9.9"), *vulns]  # one copy more
+    marked, ratchet = compare(_from(pr, "pr.json"), _from(main, "main.json"))
+    assert [f.baseline for f in marked.findings] == ["new"] + ["existing"] * len(vulns)
+    assert ratchet.new == 1
+
+
 def test_scope_all_counts_existing_findings(tmp_path: Path) -> None:
     juice = _scan(JUICE)
     policy_file = tmp_path / "gate.toml"
