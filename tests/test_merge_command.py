@@ -131,12 +131,27 @@ def test_merge_refuses_a_record_edited_to_pass(tmp_path: Path) -> None:
         "quiet.json",
         json.dumps({**data, "verdict": "pass", "images": [dict(image, rules=passing)]}),
     )
+    # Consistently edited: the failing rule says it matched nothing, its violations are gone.
+    silenced = [dict(r, triggered=False, matched=0) if r["triggered"] else r for r in image["rules"]]
+    hushed = dict(image, rules=silenced, violations=[])
+    silent = _write(
+        tmp_path, "silent.json", json.dumps({**data, "verdict": "pass", "violations": [], "images": [hushed]})
+    )
+    # The failing rule removed with its violations: its findings still name it.
+    kept = [r for r in image["rules"] if not r["triggered"]]
+    cut = _write(tmp_path, "cut.json", json.dumps({**data, "verdict": "pass", "violations": [],
+                                                    "images": [dict(image, rules=kept, violations=[])]}))  # fmt: skip
     for path, text in [
         (top, "the record's verdict is pass but its images give fail"),
         (both, "is pass but its rule results give fail; the record was edited or damaged"),
         (none, "the record decides no image; the record was edited or damaged"),
         (no_rules, "has no rule results; the record was edited or damaged"),
-        (quiet, "has a fail violation of rule 'fixable-critical-high' but no such rule triggered"),
+        (quiet, "rule 'fixable-critical-high' of 'registry.example.com/team/api:2.0.0' matched 2"),
+        (
+            silent,
+            "rule 'fixable-critical-high' of 'registry.example.com/team/api:2.0.0' says it matched 0 but caught 2",
+        ),
+        (cut, "were caught by rule 'fixable-critical-high', which has no result"),
     ]:
         run = Run(["merge", path])
         assert run.code == 2, run.out

@@ -6,6 +6,7 @@ Its JSON Schema is docs/decision-record.schema.json; `record_version` changes on
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
@@ -256,7 +257,8 @@ def _check_verdicts(decision: Decision, source: str) -> None:
     """Raise InputError unless each verdict is the one its rule results give, as gate check writes them.
 
     `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not. So each
-    image has rule results (a policy always has rules), and each violation a triggered rule of its action.
+    image has rule results (a policy always has rules), a findings rule triggered exactly when its matches are
+    over its budget, each finding's rules among them, and each violation a triggered rule of its action.
     """
     damaged = "the record was edited or damaged, write it again with gate check --json"
     if not decision.images:
@@ -264,6 +266,29 @@ def _check_verdicts(decision: Decision, source: str) -> None:
     for image in decision.images:
         if not image.rules:
             raise InputError(f"{source}: {image.name!r} has no rule results; {damaged}")
+        for r in image.rules:
+            if r.subject == "findings" and r.triggered != (r.matched > (r.max or 0)):
+                raise InputError(
+                    f"{source}: rule {r.rule_id!r} of {image.name!r} matched {r.matched} (at most {r.max or 0}) "
+                    f"but says triggered = {str(r.triggered).lower()}; {damaged}"
+                )
+        caught: Counter[str] = Counter()
+        for o in image.outcomes:
+            if o.waiver_id is None and o.finding.baseline != "existing":
+                caught.update(o.rules)
+        ids = {r.rule_id for r in image.rules}
+        missing = sorted(set(caught) - ids)
+        if missing:
+            raise InputError(
+                f"{source}: findings of {image.name!r} were caught by rule {missing[0]!r}, which has no result; "
+                f"{damaged}"
+            )
+        for r in image.rules:
+            if r.subject == "findings" and r.rule_id in caught and r.matched != caught[r.rule_id]:
+                raise InputError(
+                    f"{source}: rule {r.rule_id!r} of {image.name!r} says it matched {r.matched} but caught "
+                    f"{caught[r.rule_id]} findings; {damaged}"
+                )
         triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
         for v in image.violations:
             if (v.rule_id, v.action) not in triggered:
