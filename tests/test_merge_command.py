@@ -62,6 +62,25 @@ def test_a_matrix_merged_equals_one_check_of_all_images(tmp_path: Path) -> None:
     assert data["verdict"] == "fail"
 
 
+def test_a_waiver_one_image_used_is_not_unused_in_the_merge_either(tmp_path: Path) -> None:
+    # One job per image: the waiver is used in api:2.0.0 and unused in api:2.0.1. One gate check over both
+    # images does not call it unused, and neither may the merge of the two records.
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[settings]\nwaiver_unused = "fail"\n'
+                      '[[waivers]]\nid = "CVE-2024-5535"\nreason = "r"\nexpires = 2027-01-31\n')  # fmt: skip
+    reports = [str(TESTDATA / "reports" / name) for name in ("trivy-fail.json", "trivy-clean.json")]
+    records = []
+    for i, report in enumerate(reports):
+        records.append(str(tmp_path / f"d{i}.json"))
+        Run(["check", report, "--policy", str(policy), "--today", DAY, "--json", records[-1]])
+    merged, together = tmp_path / "merged.json", tmp_path / "together.json"
+    run = Run(["merge", *records, "--json", str(merged)])
+    assert "waiver-unused" not in run.out
+    check = Run(["check", *reports, "--policy", str(policy), "--today", DAY, "--json", str(together)])
+    assert run.code == check.code
+    assert json.loads(merged.read_text())["images"] == json.loads(together.read_text())["images"]
+
+
 def test_merge_of_passing_and_warning_records_exits_0(tmp_path: Path) -> None:
     need_shared()
     run = Run(["merge", *_records(tmp_path, MATRIX[1:])])

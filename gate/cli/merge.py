@@ -49,6 +49,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
 
     from gate.errors import InputError
     from gate.policy.decision import Decision, ImageDecision, Verdict
+    from gate.policy.waivers import review_run
     from gate.report.log import render_log
     from gate.report.record import load_record
 
@@ -66,11 +67,14 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
                 )
             seen.append((image, path))
         decisions.append(decision)
-    merged = Decision(
-        verdict=Verdict.worst(d.verdict for d in decisions),
-        today=max(d.today for d in decisions),
-        policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
-        images=tuple(image for d in decisions for image in d.images),
+    # As one gate check over every image would: a waiver one image used is not unused in the others.
+    merged = review_run(
+        Decision(
+            verdict=Verdict.worst(d.verdict for d in decisions),
+            today=max(d.today for d in decisions),
+            policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
+            images=tuple(image for d in decisions for image in d.images),
+        )
     )
     log = err if quiet else out
     log.write(render_log(merged))
