@@ -81,6 +81,18 @@ def test_a_waiver_one_image_used_is_not_unused_in_the_merge_either(tmp_path: Pat
     assert json.loads(merged.read_text())["images"] == json.loads(together.read_text())["images"]
 
 
+def test_records_of_different_days_are_refused(tmp_path: Path) -> None:
+    # A stale artifact of an earlier run: its waivers were still in force then.
+    names = ("trivy-fail.json", "trivy-clean.json", "trivy-warn.json")
+    records = [str(tmp_path / f"{day}.json") for day in ("2026-06-01", DAY, "2026-11-28")]
+    for name, record in zip(names, records, strict=True):
+        Run(["check", str(TESTDATA / "reports" / name), "--today", Path(record).stem, "--json", record])
+    run = Run(["merge", records[0], records[1]])
+    assert run.code == 2
+    assert "the records were decided on 2026-06-01 and 2026-11-27" in run.err
+    assert Run(["merge", records[1], records[2]]).code == 0  # a matrix that ran over midnight: one run
+
+
 def test_merge_of_passing_and_warning_records_exits_0(tmp_path: Path) -> None:
     need_shared()
     run = Run(["merge", *_records(tmp_path, MATRIX[1:])])

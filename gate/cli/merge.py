@@ -67,6 +67,12 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
                 )
             seen.append((image, path))
         decisions.append(decision)
+    days = sorted({d.today for d in decisions})
+    if (days[-1] - days[0]).days > 1:  # a matrix may run over midnight, not over days: a record was reused
+        raise InputError(
+            f"the records were decided on {days[0].isoformat()} and {days[-1].isoformat()}; waivers and ages "
+            "depend on the day, so merge the records of one run (re-run the jobs of the older records)"
+        )
     # As one gate check over every image would: a waiver one image used is not unused in the others.
     merged = review_run(
         Decision(
