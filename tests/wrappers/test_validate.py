@@ -132,8 +132,16 @@ def test_gitlab_template_matches_the_gitlab_ci_schema(tmp_path: Path) -> None:
     assert _run([tool, "--builtin-schema", "vendor.gitlab-ci", str(broken)]).returncode != 0
 
 
-def test_gitlab_template_keeps_inputs_out_of_scripts() -> None:
-    """Inputs reach the scripts as job variables; no `$[[ inputs.* ]]` is pasted into a script."""
+def test_gitlab_template_pastes_only_safe_inputs_into_scripts() -> None:
+    """CI/CD variables override job variables of the same name, so the inputs that decide or run something are
+    pasted into the scripts: only those whose `options:` or `regex:` make them safe in a shell, and `install`
+    as a script line of its own. Every other input reaches the scripts as a job variable, quoted there."""
+    yaml = pytest.importorskip("yaml")
+
+    header, _, _ = (ROOT / "gitlab" / "container-gate.yml").read_text(encoding="utf-8").partition("\n---\n")
+    spec = yaml.safe_load(header)["spec"]["inputs"]
+    safe = {name for name, field in spec.items() if "options" in field or "regex" in field} - {"install"}
+    assert {"fail_on", "comment", "job_prefix", "note_token_variable"} <= safe
     script: list[str] = []
     inside = False
     for line in _pipeline_part(ROOT / "gitlab" / "container-gate.yml").splitlines():
@@ -146,5 +154,9 @@ def test_gitlab_template_keeps_inputs_out_of_scripts() -> None:
         if inside:
             script.append(line)
     assert len(script) > 20
-    assert [line for line in script if "$[[" in line] == []
-    assert 'eval "$GATE_INSTALL"' in "\n".join(script)
+    pasted = {m for line in script for m in re.findall(r"\$\[\[ inputs\.(\w+) \]\]", line)}
+    assert pasted - {"install"} <= safe
+    assert "    - $[[ inputs.install ]]" in script, "install runs as a script line of its own"
+    assert [line for line in script if "inputs.install" in line] == ["    - $[[ inputs.install ]]"]
+    assert "eval" not in "\n".join(script)
+    assert "GATE_FAIL_ON" not in "\n".join(script)
