@@ -266,7 +266,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         f"with open({str(out / 'processes.jsonl')!r}, 'a') as log:\n"
         # act (unlike GitHub's runner, actions/runner#665) also exports a composite action's inputs as INPUT_*
         # variables (nektos/act#2874): not the action's doing, so not counted here
-        "    seen = sorted(k for k, v in os.environ.items() if v == " + repr(TOKEN) + " and k[:6] != 'INPUT_')\n"
+        f"    seen = sorted(k for k, v in os.environ.items() if v == {TOKEN!r} and k[:6] != 'INPUT_')\n"
         "    log.write(json.dumps({'argv': sys.argv[1:3], 'token_in': seen}) + '\\n')\n",
         encoding="utf-8",
     )
