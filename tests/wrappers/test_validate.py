@@ -160,3 +160,32 @@ def test_gitlab_template_pastes_only_safe_inputs_into_scripts() -> None:
     assert [line for line in script if "inputs.install" in line] == ["    - $[[ inputs.install ]]"]
     assert "eval" not in "\n".join(script)
     assert "GATE_FAIL_ON" not in "\n".join(script)
+
+
+@pytest.mark.parametrize(
+    ("result", "code"), [("success", 0), ("failure", 2), ("cancelled", 2), ("skipped", 2)]
+)
+def test_the_matrix_merge_job_fails_unless_every_gate_job_succeeded(result: str, code: int) -> None:
+    """GitHub counts a skipped required check as passing: the merge job runs when a gate job failed
+    (`!cancelled()`), and its first step fails unless `needs.gate.result` is success."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load(
+        (ROOT / "actions" / "examples" / "matrix-merge.yml").read_text(encoding="utf-8")
+    )
+    merge = workflow["jobs"]["merge"]
+    assert merge["needs"] == "gate"
+    assert merge["if"].replace(" ", "") == "${{!cancelled()}}"
+    first = merge["steps"][0]
+    assert first["env"] == {"GATE_RESULT": "${{ needs.gate.result }}"}
+    proc = subprocess.run(
+        ["bash", "-c", first["run"]],
+        env={**tool_env(), "GATE_RESULT": result},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "matrix-merge.yml" in (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    assert (
+        "require the check of the `merge` job"
+        in (ROOT / "actions" / "examples" / "matrix-merge.yml").read_text()
+    )
