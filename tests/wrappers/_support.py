@@ -177,3 +177,26 @@ def write_intel(folder: Path) -> None:
         ],
     }
     (folder / "app.vex.json").write_text(json.dumps(vex), encoding="utf-8")
+
+
+def vex_all() -> str:
+    """An OpenVEX document saying acme/web is not affected by either CVE of the failing fixture."""
+    product = [{"@id": "pkg:oci/web?repository_url=registry.example.com/acme/web"}]
+    statements = [
+        {
+            "vulnerability": {"name": cve},
+            "products": product,
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_in_execute_path",
+        }
+        for cve in ("CVE-2023-4911", "CVE-2024-5535")
+    ]
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/all",
+        "author": "acme security",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": statements,
+    }
+    return json.dumps(document)

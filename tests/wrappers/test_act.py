@@ -26,6 +26,7 @@ from tests.wrappers._support import (
     need,
     quick_start,
     run_act,
+    vex_all,
     write_intel,
 )
 
@@ -123,6 +124,8 @@ on: pull_request
 jobs:
   contract:
     runs-on: ubuntu-latest
+    env:
+      PYTHONPATH: {spy}  # its sitecustomize records which Python processes saw the token
     steps:
       - uses: {checkout}
         with:
@@ -178,6 +181,36 @@ jobs:
         with:
           reports: reports/clean.trivy.json
           fail-on: sometimes
+      - id: inject
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: "*.trivy.json"  # matches a file named --vex=.trivy.json: a report, never an option
+          comment: never
+          sarif-file: ""
+      - id: dash
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/failing.trivy.json
+          vex: -all.vex.json  # a value starting with '-' is a value, never an option
+          baseline: -old-scan.json
+          comment: never
+          sarif-file: ""
+      - id: bad_summary
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+          summary: "yes"
+          comment: never
+      - id: bad_annotations
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+          annotations: "False"
+          comment: never
       - id: clean
         uses: ./
         with:
@@ -218,7 +251,26 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     (workspace / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
     write_intel(workspace / "reports")
     (workspace / ".github" / "workflows").mkdir(parents=True)
-    workflow = CONTRACT.format(checkout=CHECKOUT, out=out)
+    # A file name that looks like an option, matched by a reports glob, and a VEX document that would suppress
+    # every finding of the failing report if that name were taken as --vex=.trivy.json.
+    vex = vex_all()
+    (workspace / "scan.trivy.json").write_bytes((DATA / "failing.trivy.json").read_bytes())
+    (workspace / ".trivy.json").write_text(vex, encoding="utf-8")
+    (workspace / "--vex=.trivy.json").write_text(vex, encoding="utf-8")
+    (workspace / "-all.vex.json").write_text(vex, encoding="utf-8")
+    (workspace / "-old-scan.json").write_bytes((DATA / "warning.trivy.json").read_bytes())
+    spy = tmp_path / "spy"
+    spy.mkdir()
+    (spy / "sitecustomize.py").write_text(
+        "import json, os, sys\n"
+        f"with open({str(out / 'processes.jsonl')!r}, 'a') as log:\n"
+        # act (unlike GitHub's runner, actions/runner#665) also exports a composite action's inputs as INPUT_*
+        # variables (nektos/act#2874): not the action's doing, so not counted here
+        f"    seen = sorted(k for k, v in os.environ.items() if v == {TOKEN!r} and k[:6] != 'INPUT_')\n"
+        "    log.write(json.dumps({'argv': sys.argv[1:3], 'token_in': seen}) + '\\n')\n",
+        encoding="utf-8",
+    )
+    workflow = CONTRACT.format(checkout=CHECKOUT, out=out, spy=spy)
     (workspace / ".github" / "workflows" / "contract.yml").write_text(workflow, encoding="utf-8")
     git_commit(workspace)
     event = tmp_path / "event.json"
@@ -238,7 +290,10 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     assert TOKEN not in run.log, "the token was printed"
     assert run.job_result == "success", run.log[-4000:]
     steps = json.loads((out / "steps.json").read_text(encoding="utf-8"))
-    names = ("warn", "warn_fails", "meta", "intel", "never", "missing", "bad_input", "clean")
+    names = (
+        "warn", "warn_fails", "meta", "intel", "never", "missing", "bad_input", "inject", "dash", "bad_summary",
+        "bad_annotations", "clean",
+    )  # fmt: skip
     outcome = {name: steps[name]["outcome"] for name in names}
     assert outcome == {
         "warn": "success",  # a warning passes with fail-on: fail
@@ -248,6 +303,10 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         "never": "success",  # report only: a failing image does not fail the step
         "missing": "failure",  # no decision (exit 2) fails the step whatever fail-on says
         "bad_input": "failure",  # an unknown fail-on value is refused
+        "inject": "failure",  # --vex=.trivy.json is a (broken) report, not an option suppressing all
+        "dash": "success",  # vex and baseline values starting with '-' reach the gate as values
+        "bad_summary": "failure",  # summary and annotations take true or false only
+        "bad_annotations": "failure",
         "clean": "success",
     }
     verdicts = {name: steps[name]["outputs"]["verdict"] for name in outcome}
@@ -259,6 +318,10 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
         "never": "fail",
         "missing": "error",
         "bad_input": "error",
+        "inject": "error",
+        "dash": "pass",
+        "bad_summary": "error",
+        "bad_annotations": "error",
         "clean": "pass",
     }
     assert steps["never"]["outputs"]["failed-count"] == "2"
@@ -291,11 +354,26 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
 
     # comment: on-failure, one comment per workflow and image (all the reports are of acme/web). warn passes:
     # nothing to update, no comment; warn_fails fails and creates it; meta, intel, never and clean pass and
-    # update it in place; missing has no decision and leaves it alone.
+    # update it in place. missing has no decision, so no image to key on: it posts the job's error comment
+    # (bad_input finds it up to date); clean, deciding again, updates that one to say so.
     writes = [(w.method, w.path) for w in fake.writes()]
     assert writes[0] == ("POST", "/repos/acme/web/issues/7/comments")
-    assert [m for m, _ in writes[1:]] == ["PATCH", "PATCH", "PATCH", "PATCH"]
-    (comment,) = fake.comments[7]
-    assert comment["body"].startswith("<!-- container-gate:contract/")
+    assert [m for m, _ in writes[1:]] == ["PATCH", "PATCH", "PATCH", "POST", "PATCH", "PATCH"]
+    comment, error = fake.comments[7]
+    assert comment["body"].startswith("<!-- container-gate:contract/acme/web -->")
     assert "container-gate: PASS" in comment["body"]
+    assert error["body"].startswith("<!-- container-gate:contract/contract/error -->\n")
+    assert "decided again" in error["body"]
+    error_body = fake.writes()[4].body["body"]
+    assert "could not decide (exit code 2)" in error_body
     assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in fake.sent)
+
+    # The token reaches `gate comment` only: not the install, `gate check` nor `gate outputs`.
+    processes = [
+        json.loads(line) for line in (out / "processes.jsonl").read_text(encoding="utf-8").splitlines()
+    ]
+    commands = {p["argv"][0] for p in processes if p["argv"]}
+    assert {"check", "outputs", "comment"} <= commands
+    leaked = [p for p in processes if p["token_in"] and p["argv"][:1] != ["comment"]]
+    assert leaked == []
+    assert all(p["token_in"] for p in processes if p["argv"][:1] == ["comment"])

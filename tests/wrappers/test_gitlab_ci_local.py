@@ -21,7 +21,16 @@ from pytest_httpserver import HTTPServer
 
 from tests.conftest import ROOT, SCHEMAS
 from tests.platform.conftest import GITLAB_TOKEN, FakeGitLab
-from tests.wrappers._support import DATA, copy_project, git_commit, need, quick_start, tool_env, write_intel
+from tests.wrappers._support import (
+    DATA,
+    copy_project,
+    git_commit,
+    need,
+    quick_start,
+    tool_env,
+    vex_all,
+    write_intel,
+)
 
 pytestmark = pytest.mark.tools
 
@@ -74,10 +83,9 @@ def _from_docs(install: str) -> str:
     include = re.compile(r"- project: \S+\n(\s+)ref: \S+\n\s+file: gitlab/container-gate.yml\n")
     assert include.search(snippet), "the quick start includes gitlab/container-gate.yml with include: project"
     local = include.sub(lambda m: "- local: gitlab/container-gate.yml\n", snippet)
-    inputs = re.search(r"^(\s+)inputs:\n(\s+)", local, re.MULTILINE)
-    assert inputs
-    at = inputs.end()
-    return local[:at] + f"install: {install}\n" + inputs.group(2) + local[at:]
+    line = re.compile(r"^(\s+install: ).*$", re.MULTILINE)
+    assert line.search(local), "the quick start sets install (it has no default)"
+    return line.sub(lambda m: m.group(1) + install, local, count=1)
 
 
 @pytest.mark.parametrize(("report", "verdict"), [("clean", "pass"), ("failing", "fail")])
@@ -145,6 +153,12 @@ include:
       reports: reports/not-there.json
       job_prefix: gate-broken
       install: {install}
+      note_token_variable: GATE_NOTE_TOKEN
+  - local: gitlab/container-gate.yml
+    inputs:
+      reports: "*.trivy.json"
+      job_prefix: gate-inject
+      install: {install}
 """
 
 
@@ -163,17 +177,33 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     (repo / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (repo / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
     write_intel(repo / "reports")
+    # A file name that looks like an option, matched by the reports glob *.trivy.json, and a VEX document that
+    # would suppress every finding of the failing report if that name were taken as --vex=.trivy.json.
+    (repo / "--vex=.trivy.json").write_text(vex_all(), encoding="utf-8")
+    (repo / ".trivy.json").write_text(vex_all(), encoding="utf-8")
+    pwned = tmp_path / "pwned"
     variables = {
         "GATE_NOTE_TOKEN": GITLAB_TOKEN,
         "CI_MERGE_REQUEST_IID": "5",
         "CI_PROJECT_ID": fake.project,
         "CI_API_V4_URL": httpserver.url_for("/api/v4"),
+        # CI/CD variables named like the template's own must not change what it decides or runs
+        "GATE_FAIL_ON": "never",
+        "GATE_COMMENT": "never",
+        "GATE_VERDICT": "pass",
+        "GATE_EXIT_CODE": "0",
+        "GATE_INSTALL": f"touch {pwned}",
+        "GATE_OUT": "elsewhere",
     }
     args = [arg for key, value in variables.items() for arg in ("--variable", f"{key}={value}")]
     pipeline = _run_pipeline(
         repo,
         CONTRACT.format(install=_install(tmp_path)),
-        {"reports/warning.trivy.json": "warning", "reports/failing.trivy.json": "failing"},
+        {
+            "reports/warning.trivy.json": "warning",
+            "reports/failing.trivy.json": "failing",
+            "scan.trivy.json": "failing",
+        },
         *args,
     )
 
@@ -184,7 +214,12 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
         "gate-never-enforce": "PASS",  # report only: a failing image passes
         "gate-broken-report": "PASS",  # the report job succeeds even without a decision ...
         "gate-broken-enforce": "FAIL",  # ... and the enforce job fails on it
+        "gate-inject-report": "PASS",
+        "gate-inject-enforce": "FAIL",  # --vex=.trivy.json is a (broken) report, not an option
     }, pipeline.log[-4000:]
+    assert not pwned.exists(), "a GATE_INSTALL variable was run"
+    inject = (pipeline.builds / "gate-inject-report" / "gate-inject" / "gate.env").read_text(encoding="utf-8")
+    assert inject == "GATE_VERDICT=error\nGATE_EXIT_CODE=2\n"
     broken = (pipeline.builds / "gate-broken-report" / "gate-broken" / "gate.env").read_text(encoding="utf-8")
     assert broken == "GATE_VERDICT=error\nGATE_EXIT_CODE=2\n"
     never = pipeline.builds / "gate-never-report" / "gate-never"
@@ -209,21 +244,72 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     assert "the gate could not decide (exit code 2)" in pipeline.log
     assert GITLAB_TOKEN not in pipeline.log.replace(f"GATE_NOTE_TOKEN={GITLAB_TOKEN}", "")
 
-    # One note per report job, each created once on merge request !5, with the job's marker first.
+    # One note per report job, each created once on merge request !5, with the job's marker first; the job
+    # without a decision has no image to key on and posts its error note under <job>/error.
     posts = [w for w in fake.writes() if w.method == "POST"]
-    assert [w.path for w in posts] == ["/api/v4/projects/42/merge_requests/5/notes"] * 2
+    assert [w.path for w in posts] == ["/api/v4/projects/42/merge_requests/5/notes"] * 3
     bodies = sorted(n["body"] for n in fake.notes[5])
-    assert bodies[0].startswith("<!-- container-gate:gate-never-report/")
-    assert "container-gate: FAIL" in bodies[0]
-    assert bodies[1].startswith("<!-- container-gate:gate-warn-report/")
-    assert "container-gate: WARN" in bodies[1]
+    assert bodies[0].startswith("<!-- container-gate:gate-broken-report/error -->\n")
+    assert "container-gate could not decide (exit code 2)" in bodies[0]
+    assert bodies[1].startswith("<!-- container-gate:gate-never-report/")
+    assert "container-gate: FAIL" in bodies[1]
+    assert bodies[2].startswith("<!-- container-gate:gate-warn-report/")
+    assert "container-gate: WARN" in bodies[2]
 
 
-def test_an_input_outside_its_options_is_refused(tmp_path: Path) -> None:
-    ci = "include:\n  - local: gitlab/container-gate.yml\n    inputs:\n      reports: r.json\n      fail_on: BOGUS\n"
+@pytest.mark.parametrize(
+    ("inputs", "message"),
+    [
+        (
+            "fail_on: BOGUS\n      install: pip install x",
+            "`fail_on` input: `BOGUS` cannot be used because it is not in the list of allowed options",
+        ),
+        # install has no default: the name container-gate is not ours on PyPI
+        ("fail_on: fail", "`install` input: required value has not been provided"),
+        ("install: ' '", "`install` input: ` ` does not match required regex"),
+        (
+            "install: pip install x\n      job_prefix: a;b",
+            "`job_prefix` input: `a;b` does not match required regex",
+        ),
+        (
+            "install: pip install x\n      note_token_variable: A B",
+            "`note_token_variable` input: `A B` does not match required regex",
+        ),
+    ],
+)
+def test_an_input_outside_its_options_is_refused(tmp_path: Path, inputs: str, message: str) -> None:
+    ci = f"include:\n  - local: gitlab/container-gate.yml\n    inputs:\n      reports: r.json\n      {inputs}\n"
     pipeline = _run_pipeline(tmp_path / "repo", ci, {"r.json": "clean"})
     assert pipeline.results == {}
-    assert (
-        "`fail_on` input: `BOGUS` cannot be used because it is not in the list of allowed options"
-        in pipeline.log
+    assert message in pipeline.log
+
+
+def _rules_snippet() -> str:
+    """The block in docs/gitlab.md that adds `rules` to the template's jobs."""
+    text = (ROOT / "docs" / "gitlab.md").read_text(encoding="utf-8")
+    blocks: list[str] = re.findall(r"^```yaml\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)
+    (block,) = [b for b in blocks if "rules:" in b and "include:" not in b]
+    return block
+
+
+def test_the_docs_rules_apply_to_both_jobs(tmp_path: Path) -> None:
+    """Adding the docs' rules leaves no enforce job that `needs` a report job the rules took away."""
+    ci = (
+        f"include:\n  - local: gitlab/container-gate.yml\n    inputs:\n      reports: r.json\n"
+        f"      install: {_install(tmp_path)}\n{_rules_snippet()}"
     )
+    ci = ci.replace("needs: [trivy-scan]", "needs: []")  # no scan job here
+    pipeline = _run_pipeline(tmp_path / "repo", ci, {"r.json": "clean"})
+    assert "but its needed by" not in pipeline.log, pipeline.log[-2000:]
+    assert pipeline.results == {}, "not a merge-request pipeline: neither job runs"
+    tool = need("gitlab-ci-local")
+    listed = subprocess.run(
+        [tool, "--list", "--variable", "CI_PIPELINE_SOURCE=merge_request_event"],
+        cwd=tmp_path / "repo",
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert re.search(r"^container-gate-report\s", listed.stdout, re.MULTILINE), listed.stdout
+    assert re.search(r"^container-gate-enforce\s", listed.stdout, re.MULTILINE), listed.stdout

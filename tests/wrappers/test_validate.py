@@ -132,8 +132,16 @@ def test_gitlab_template_matches_the_gitlab_ci_schema(tmp_path: Path) -> None:
     assert _run([tool, "--builtin-schema", "vendor.gitlab-ci", str(broken)]).returncode != 0
 
 
-def test_gitlab_template_keeps_inputs_out_of_scripts() -> None:
-    """Inputs reach the scripts as job variables; no `$[[ inputs.* ]]` is pasted into a script."""
+def test_gitlab_template_pastes_only_safe_inputs_into_scripts() -> None:
+    """CI/CD variables override job variables of the same name, so the inputs that decide or run something are
+    pasted into the scripts: only those whose `options:` or `regex:` make them safe in a shell, and `install`
+    as a script line of its own. Every other input reaches the scripts as a job variable, quoted there."""
+    yaml = pytest.importorskip("yaml")
+
+    header, _, _ = (ROOT / "gitlab" / "container-gate.yml").read_text(encoding="utf-8").partition("\n---\n")
+    spec = yaml.safe_load(header)["spec"]["inputs"]
+    safe = {name for name, field in spec.items() if "options" in field or "regex" in field} - {"install"}
+    assert {"fail_on", "comment", "job_prefix", "note_token_variable"} <= safe
     script: list[str] = []
     inside = False
     for line in _pipeline_part(ROOT / "gitlab" / "container-gate.yml").splitlines():
@@ -146,5 +154,38 @@ def test_gitlab_template_keeps_inputs_out_of_scripts() -> None:
         if inside:
             script.append(line)
     assert len(script) > 20
-    assert [line for line in script if "$[[" in line] == []
-    assert 'eval "$GATE_INSTALL"' in "\n".join(script)
+    pasted = {m for line in script for m in re.findall(r"\$\[\[ inputs\.(\w+) \]\]", line)}
+    assert pasted - {"install"} <= safe
+    assert "    - $[[ inputs.install ]]" in script, "install runs as a script line of its own"
+    assert [line for line in script if "inputs.install" in line] == ["    - $[[ inputs.install ]]"]
+    assert "eval" not in "\n".join(script)
+    assert "GATE_FAIL_ON" not in "\n".join(script)
+
+
+@pytest.mark.parametrize(
+    ("result", "code"), [("success", 0), ("failure", 2), ("cancelled", 2), ("skipped", 2)]
+)
+def test_the_matrix_merge_job_fails_unless_every_gate_job_succeeded(result: str, code: int) -> None:
+    """GitHub counts a skipped required check as passing: the merge job runs when a gate job failed
+    (`!cancelled()`), and its first step fails unless `needs.gate.result` is success."""
+    yaml = pytest.importorskip("yaml")
+    workflow = yaml.safe_load(
+        (ROOT / "actions" / "examples" / "matrix-merge.yml").read_text(encoding="utf-8")
+    )
+    merge = workflow["jobs"]["merge"]
+    assert merge["needs"] == "gate"
+    assert merge["if"].replace(" ", "") == "${{!cancelled()}}"
+    first = merge["steps"][0]
+    assert first["env"] == {"GATE_RESULT": "${{ needs.gate.result }}"}
+    proc = subprocess.run(
+        ["bash", "-c", first["run"]],
+        env={**tool_env(), "GATE_RESULT": result},
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == code, proc.stdout + proc.stderr
+    assert "matrix-merge.yml" in (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    assert (
+        "require the check of the `merge` job"
+        in (ROOT / "actions" / "examples" / "matrix-merge.yml").read_text()
+    )
