@@ -473,7 +473,7 @@ def merge_image(report: Image, metadata: Image) -> Image:
 
 
 def _mismatch(report: Image, metadata: Metadata) -> str:
-    """Why the metadata is of another image than the report, or "" when nothing says so."""
+    """Why the metadata is of another image than the report, or "" when it is of the report's image."""
     theirs = metadata.image
     report_digests = _report_digests(report)
     ours_id, their_id = _digest(report.image_id), _digest(theirs.image_id)
@@ -485,12 +485,21 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
         if [_digest(d) for d in report.diff_ids] == [_digest(d) for d in theirs.diff_ids]:
             return ""
         return f"its {len(theirs.diff_ids)} layers are not the report's {len(report.diff_ids)}"
-    if report_digests and metadata.digests and report_digests.isdisjoint(metadata.digests):
+    if report_digests and metadata.digests:
+        if not report_digests.isdisjoint(metadata.digests):
+            return ""
         return (
             f"manifest digest {_short(metadata.digests[0])}, the report's is {_short(sorted(report_digests)[0])}; "
             "for a multi-platform image, inspect the platform's manifest"
         )
-    return ""
+    if not (report.image_id or report.diff_ids or report_digests):
+        return ""  # the report names nothing of its image: the metadata is all there is
+    # Nothing to compare (a tarball's report has no manifest digest, skopeo inspect no image ID or layer
+    # list): metadata of another image would pass unnoticed, so it is not taken on trust.
+    return (
+        "nothing in common to compare: no image ID, layer list or manifest digest in both; use docker or podman "
+        "inspect, or skopeo inspect --config, which name the image ID or its layers"
+    )
 
 
 def _report_digests(image: Image) -> set[str]:

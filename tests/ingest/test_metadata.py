@@ -267,6 +267,17 @@ def test_digest_mismatch_without_ids_is_refused_and_a_match_is_not() -> None:
     assert attach([scan], same)[0].image is not None
 
 
+@pytest.mark.parametrize("metadata_name", ["skopeo-inspect.docker-archive.json", "oci-index.json"])
+def test_metadata_that_shares_nothing_to_compare_with_the_report_is_refused(metadata_name: str) -> None:
+    # A tarball's report names its image ID and layers; skopeo inspect and an index name neither, only a
+    # manifest digest the report lacks. Another image's labels and env would replace the scanned image's.
+    need_shared()
+    scan = report("a-root-implicit-secrets", "trivy.docker-archive.json")
+    for image in ("b-nonroot-labelled", "a-root-implicit-secrets"):  # another image's, and even its own
+        with pytest.raises(InputError, match="nothing in common to compare"):
+            attach([scan], meta(image, metadata_name))
+
+
 def test_docker_inspect_id_that_is_the_index_digest_matches_the_repo_digest() -> None:
     # Docker with the containerd image store reports the index digest as Id.
     scan = bare_report(image_id="sha256:" + "5" * 64, repo_digests=("app@sha256:" + "6" * 64,))
