@@ -66,10 +66,16 @@ def _need(what: str) -> str:
 
 
 def runs_as_root(user: str | None) -> tuple[bool, bool]:
-    """(runs as root, root set explicitly) for a config User value."""
+    """(runs as root, root set explicitly) for a config User value.
+
+    An empty user part (`:1000`) is root by default: the runtime (runc's GetExecUser) keeps uid 0 when only
+    a group is given.
+    """
     if user is None or not user.strip():
         return True, False
     name = user.strip().split(":", 1)[0].strip()
+    if not name:
+        return True, False
     # The runtime reads a numeric user as Go's strconv.Atoi does, so "00", "+0" and "-0" are uid 0 as well.
     numeric = re.fullmatch(r"[+-]?[0-9]+", name)
     return (int(name) == 0 if numeric else name == "root"), True
@@ -81,7 +87,12 @@ def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResul
     root, explicit = runs_as_root(image.user)
     if not root:
         return _result("non-root-user", True, f"runs as user {_show(image.user or '')}")
-    how = f"explicitly (USER {_show(image.user or '')})" if explicit else "by default (no USER is set)"
+    if explicit:
+        how = f"explicitly (USER {_show(image.user or '')})"
+    elif (image.user or "").strip():
+        how = f"by default (USER {_show(image.user or '')} names no user, only a group; set USER uid:gid)"
+    else:
+        how = "by default (no USER is set)"
     return _result("non-root-user", False, f"the image runs as root {how}")
 
 

@@ -113,6 +113,10 @@ def test_strict_preset_is_the_design() -> None:
         ("10001:10001", True, "10001"),
         (None, False, "by default"),
         ("", False, "by default"),
+        # An empty user part keeps the runtime's default uid 0, whatever the group.
+        (":0", False, "names no user, only a group"),
+        (":1000", False, "names no user, only a group"),
+        (" :1000:1000", False, "by default"),
         ("root", False, "explicitly"),
         ("0:0", False, "explicitly"),
         ("root:wheel", False, "explicitly"),
