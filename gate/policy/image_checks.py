@@ -39,7 +39,8 @@ CheckFunction = Callable[[Image, ImageCheck, date], CheckResult]
 _BASE_NAME = "org.opencontainers.image.base.name"
 _BASE_DIGEST = "org.opencontainers.image.base.digest"
 _CREATED = "org.opencontainers.image.created"
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+# The digests OCI registers: anything shorter, upper case or of another algorithm names no content.
+_DIGEST = re.compile(r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
 
 

@@ -179,6 +179,15 @@ BASE = "org.opencontainers.image.base."
         (Image(reference="ghcr.io/o/a:1"), "reference", False),
         (Image(reference="a.tar"), "reference", None),
         (cfg(reference="ghcr.io/o/a:1"), ["base", "reference"], False),
+        # Only a real digest pins: sha256 with 64 or sha512 with 128 lower-case hex digits.
+        (Image(reference="ghcr.io/o/a@sha512:" + "c" * 128), "reference", True),
+        (Image(reference="ghcr.io/o/a@sha256:" + "c" * 32), "reference", False),
+        (Image(reference="ghcr.io/o/a@md5:" + "c" * 32), "reference", False),
+        (Image(reference="ghcr.io/o/a@sha256:" + "C" * 64), "reference", False),
+        (Image(reference="ghcr.io/o/a@sha256:" + "c" * 65), "reference", False),
+        (cfg(labels=((BASE + "digest", "sha256:" + "a" * 32),)), "base", False),
+        (cfg(labels=((BASE + "digest", "sha1:" + "a" * 40),)), "base", False),
+        (cfg(labels=((BASE + "name", "alpine@sha256:" + "b" * 32),)), "base", False),
     ],
 )
 def test_digest_pinned(image: Image, scopes: str | list[str], passed: bool | None) -> None:
