@@ -186,6 +186,10 @@ def _approved_base_image(image: Image, check: ImageCheck, _today: date) -> Check
             "add the label (and base.digest) when building so the base can be checked",
         )
     candidates = [repository(name), normalise_reference(name)]
+    # A normalised reference keeps the digest and drops the tag; `alpine:3.19@sha256:...` must still match `alpine:3.*`.
+    tagged, at, _ = name.partition("@")
+    if at and tagged.rfind(":") > tagged.rfind("/"):
+        candidates.append(normalise_reference(tagged))
     if _DIGEST.match(digest):
         candidates.append(f"{repository(name)}@{digest.lower()}")
     patterns = [_full_pattern(p, registry_host=True) for p in check.base_images]

@@ -153,6 +153,9 @@ def test_non_root_user_is_unknown_without_the_user() -> None:
         (Image(reference="localhost:5000/app@sha256:" + "a" * 64), ["localhost:5000/*"], True),
         (Image(reference="app.tar"), ["docker.io/*"], None),
         (Image(reference="app-oci"), ["docker.io/*"], None),
+        (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/org/*"], True),
+        (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/other/*"], False),
+        (Image(repo_digests=("ghcr.io/org/app:1@sha256:" + "c" * 64,)), ["ghcr.io/org/app"], True),
     ],
 )
 def test_allowed_registries(image: Image, patterns: list[str], passed: bool | None) -> None:
@@ -348,6 +351,11 @@ def test_healthcheck(healthcheck: bool | None, history: Any, passed: bool | None
             True,
         ),
         ((), (), ["alpine"], None),
+        # A name with both a tag and a digest matches by its tag and by its digest.
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine:3.*"], True),
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine@sha256:" + "d" * 64], True),
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine:3.20"], False),
+        (((BASE + "name", "alpine@sha256:" + "d" * 64),), (), ["alpine:latest"], False),
     ],
 )
 def test_approved_base_image(labels: Any, annotations: Any, patterns: list[str], passed: bool | None) -> None:
