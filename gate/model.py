@@ -246,6 +246,8 @@ class Image(_Frozen):
     exposed_ports: tuple[str, ...] = ()
     healthcheck: bool | None = None
     created: datetime | None = None
+    created_unreadable: str = ""
+    """The config's `created` as written when it is not a timestamp (then `created` is None)."""
     size: int | None = None
     """Uncompressed size in bytes."""
     diff_ids: tuple[str, ...] = ()

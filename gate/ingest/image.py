@@ -85,6 +85,7 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
             run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None
         ),
         "created": parse_created(wire.created),
+        "created_unreadable": (wire.created or "").strip() if parse_created(wire.created) is None else "",
         "diff_ids": diff_ids,
         "history": tuple((created_by, empty) for created_by, empty, _ in entries),
     }

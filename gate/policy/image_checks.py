@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from fnmatch import fnmatchcase
 from itertools import pairwise
 
@@ -280,18 +280,49 @@ def _required_labels(image: Image, check: ImageCheck, _today: date) -> CheckResu
 # --- image-age / image-size / layer-count ----------------------------------------------------------------
 
 
+_SKEW_DAYS = 1
+"""How far after the evaluation date a created date may lie (clocks and time zones differ) before it is wrong."""
+_GO_ZERO = date(1, 1, 1)
+"""Go's zero time: docker inspect prints `0001-01-01T00:00:00Z` when it does not know the date."""
+
+
 def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
     assert check.max_age_days is not None
     limit = check.max_age_days
-    created, source = None, "config"
+    created, source, problems = None, "config", []
     if image.has("created") and image.created is not None:
-        when = image.created
-        created = (when.astimezone(timezone.utc) if when.tzinfo else when).date()
-    else:
-        created, source = _label_date(image.label(_CREATED)), f"{_CREATED} label"
+        created = _utc_date(image.created)
+    elif image.created_unreadable:
+        problems.append(f"the config's created date {_show(image.created_unreadable, 40)} is unreadable")
+    if created == _GO_ZERO:
+        problems.append("the config's created date is 0001-01-01, Go's zero time, which means unknown")
+        created = None
     if created is None:
-        return _result("image-age", None, _need("when the image was created"))
+        text = (image.label(_CREATED) or "").strip()
+        created, source = _label_date(text), f"{_CREATED} label"
+        if created == _GO_ZERO:
+            problems.append(f"the {_CREATED} label is 0001-01-01, Go's zero time, which means unknown")
+            created = None
+        elif text and created is None:
+            problems.append(f"the {_CREATED} label {_show(text, 40)} is unreadable")
+    if created is None:
+        if not problems:
+            return _result("image-age", None, _need("when the image was created"))
+        return _result(
+            "image-age",
+            None,
+            "; ".join(problems) + "; fix the build's metadata or pass --image-metadata with the image's own "
+            "config (skopeo inspect --config)",
+        )
     age = (today - created).days
+    if age < -_SKEW_DAYS:
+        return _result(
+            "image-age",
+            False,
+            f"created {created} ({source}), more than {_SKEW_DAYS} day after the evaluation date {today}: the "
+            "created date is in the future; the metadata is wrong (check the build's clock, SOURCE_DATE_EPOCH "
+            "and --today)",
+        )
     if age < 0:
         return _result("image-age", True, f"created {created} ({source}), after the evaluation date {today}")
     if age > limit:
@@ -302,6 +333,13 @@ def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
             "rebuild it so it picks up a patched base image",
         )
     return _result("image-age", True, f"created {created} ({source}), {age} days old (limit {limit})")
+
+
+def _utc_date(when: datetime) -> date:
+    try:
+        return (when.astimezone(timezone.utc) if when.tzinfo else when).date()
+    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
+        return when.date()
 
 
 def _label_date(text: str | None) -> date | None:

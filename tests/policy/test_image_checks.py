@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from gate.cli import main
 from gate.errors import InputError, PolicyError
 from gate.ingest import read_report
+from gate.ingest.image import image_from_config
 from gate.ingest.metadata import attach, read_metadata
 from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
@@ -217,7 +218,7 @@ def test_required_labels() -> None:
     [
         (datetime(2026, 8, 29, 23, tzinfo=timezone.utc), None, TODAY, True),  # 90 days: within
         (datetime(2026, 8, 28, tzinfo=timezone.utc), None, TODAY, False),  # 91 days
-        (datetime(2027, 1, 1, tzinfo=timezone.utc), None, TODAY, True),  # after "today": not stale
+        (datetime(2026, 11, 28, 23, tzinfo=timezone.utc), None, TODAY, True),  # a day ahead: clock skew
         (None, "2026-01-01T00:00:00Z", TODAY, False),  # the OCI created label stands in
         (None, None, TODAY, None),
     ],
@@ -228,6 +229,54 @@ def test_image_age(created: datetime | None, label: str | None, today: date, pas
     assert got is passed
     if passed is False:
         assert "rebuild" in message
+
+
+ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("facts", "passed", "words"),
+    [
+        # More than a day after the evaluation date: the date is wrong, not fresh.
+        (
+            {"created": datetime(2026, 11, 29, tzinfo=timezone.utc)},
+            False,
+            "the created date is in the future",
+        ),
+        ({"created": datetime(2099, 1, 1, tzinfo=timezone.utc)}, False, "the metadata is wrong"),
+        ({"created": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))}, False, "future"),
+        ({"labels": (("org.opencontainers.image.created", "9999-12-31"),)}, False, "future"),
+        # Go's zero time is docker inspect's "unknown", not an image 739,946 days old.
+        ({"created": ZERO}, None, "Go's zero time"),
+        ({"created": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))}, None, "Go's zero time"),
+        ({"labels": (("org.opencontainers.image.created", "0001-01-01T00:00:00Z"),)}, None, "Go's zero time"),
+        ({"created": ZERO, "labels": (("org.opencontainers.image.created", "2026-11-01"),)}, True, "label"),
+        # An unreadable date says so, not that no metadata carries it.
+        ({"created_unreadable": "garbage"}, None, 'created date "garbage" is unreadable'),
+        ({"labels": (("org.opencontainers.image.created", "yesterday-ish"),)}, None, "label"),
+        (
+            {
+                "created_unreadable": "garbage",
+                "labels": (("org.opencontainers.image.created", "2026-11-01"),),
+            },
+            True,
+            "label",
+        ),
+    ],
+)
+def test_image_age_refuses_dates_that_are_wrong(
+    facts: dict[str, Any], passed: bool | None, words: str
+) -> None:
+    got, message = run("image-age", cfg(**facts), max_age_days=90)
+    assert got is passed
+    assert words in message
+    assert "no metadata carries it" not in message
+
+
+def test_an_unreadable_created_date_reaches_the_check() -> None:
+    image = image_from_config({"created": "garbage", "config": {}}, "report.json")
+    assert (image.created, image.created_unreadable) == (None, "garbage")
+    assert "unreadable" in run("image-age", image, max_age_days=90)[1]
 
 
 def test_image_age_uses_the_given_date_not_the_clock() -> None:
