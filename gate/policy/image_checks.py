@@ -606,33 +606,70 @@ def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResu
     return _result("forbidden-ports", True, f"exposes {shown}; none is forbidden")
 
 
-_HISTORY_HEALTHCHECK = re.compile(r"(?:^|\s|\))HEALTHCHECK\s+(.*)$", re.DOTALL)
+# Only the instruction as the builders record it: `/bin/sh -c #(nop)  HEALTHCHECK &{...}` (Docker's classic
+# builder, any SHELL), `/bin/sh -c #(nop) HEALTHCHECK --interval=30s CMD ...` (buildah), `HEALTHCHECK &{...}`
+# (BuildKit); the word elsewhere (a LABEL, a RUN echo) declares nothing.
+_HISTORY_HEALTHCHECK = re.compile(r"^(?:[^#]*#\(nop\)\s*)?HEALTHCHECK\s+(.*)$", re.DOTALL)
+_HISTORY_TEST_TYPE = re.compile(r'^&\{\[\s*"((?:[^"\\]|\\.)*)"')
+_HISTORY_OPTION = re.compile(r"^--[a-z-]+=\S*\s+")
 
 
-def _history_healthcheck(image: Image) -> bool | None:
-    """The last HEALTHCHECK instruction in the history: True, False for `NONE`, None when there is none."""
+def _history_healthcheck(image: Image) -> str | None:
+    """The test type of the last HEALTHCHECK instruction in the history (`CMD`, `NONE`, ...), or None."""
     for created_by, _ in reversed(image.history):
-        found = _HISTORY_HEALTHCHECK.search(created_by)
-        if found:
-            body = found.group(1).strip()
-            return not (body.upper().startswith("NONE") or body.startswith('&{["NONE"]'))
+        found = _HISTORY_HEALTHCHECK.match(created_by.strip())
+        if not found:
+            continue
+        body = found.group(1).strip()
+        typed = _HISTORY_TEST_TYPE.match(body)
+        if typed:  # the Go-printed config (Docker, BuildKit): the type as the runtime will see it
+            return typed.group(1)
+        if body.startswith("&{"):
+            continue  # an empty test inherits the one before
+        while _HISTORY_OPTION.match(body):
+            body = _HISTORY_OPTION.sub("", body, count=1)
+        # The Dockerfile text (buildah): the parser upper-cases the type and accepts only CMD and NONE.
+        return (body.split(maxsplit=1) or [""])[0].upper()
     return None
 
 
+def _does_not_run(kind: str, where: str) -> CheckResult:
+    if kind == "NONE":
+        return _result("healthcheck", False, f"the HEALTHCHECK is disabled (HEALTHCHECK NONE {where})")
+    return _result(
+        "healthcheck",
+        False,
+        f"the HEALTHCHECK {where} has the test type {_show(kind, 20)}, which Docker does not run (only CMD and "
+        "CMD-SHELL run); write HEALTHCHECK CMD ...",
+    )
+
+
 def _healthcheck(image: Image, _check: ImageCheck, _today: date) -> CheckResult:
-    if image.healthcheck:
+    state = image.healthcheck
+    # The config, when it has a Healthcheck, is what the runtime uses: an older HEALTHCHECK in the history
+    # (a base image's) does not count against its NONE.
+    if state is True:
         return _result("healthcheck", True, "the image config has a HEALTHCHECK")
+    if isinstance(state, str):
+        return _does_not_run(state, "in the image config")
     declared = _history_healthcheck(image)
-    if declared:
+    if declared in ("CMD", "CMD-SHELL"):
         return _result(
             "healthcheck",
             True,
             "a HEALTHCHECK is declared in the build history (this config format, OCI, does not carry it)",
         )
-    if declared is False:
-        return _result("healthcheck", False, "the HEALTHCHECK is disabled (HEALTHCHECK NONE)")
-    if image.healthcheck is None or not image.has("healthcheck"):
+    if declared is not None:
+        return _does_not_run(declared, "in the build history")
+    if not image.has("healthcheck"):
         return _result("healthcheck", None, _need("whether the image has a HEALTHCHECK"))
+    if state is None:
+        return _result(
+            "healthcheck",
+            None,
+            "the image config's HEALTHCHECK has an empty test: it inherits the base image's, which is not known; "
+            "write HEALTHCHECK CMD ... in the image's own Dockerfile",
+        )
     return _result("healthcheck", False, "the image has no HEALTHCHECK")
 
 

@@ -377,13 +377,73 @@ def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], pas
         (False, (('HEALTHCHECK &{["CMD-SHELL" "curl -f localhost"] "30s"}', True),), True, "history"),
         (False, (('HEALTHCHECK &{["NONE"] "0s"}', True),), False, "disabled"),
         (None, (), None, "--image-metadata"),
+        # Only the instruction counts, not the word in a LABEL, a RUN or a comment.
+        (
+            False,
+            (('/bin/sh -c #(nop)  LABEL description="image without HEALTHCHECK support"', True),),
+            False,
+            "no ",
+        ),
+        (False, (("/bin/sh -c echo HEALTHCHECK disabled > /etc/motd", False),), False, "no HEALTHCHECK"),
+        (
+            False,
+            (("RUN /bin/sh -c apt-get install -y curl # HEALTHCHECK later", False),),
+            False,
+            "no HEALTHCHECK",
+        ),
+        (False, (('LABEL x="a HEALTHCHECK CMD true"', True),), False, "no HEALTHCHECK"),
+        (
+            False,
+            (('/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "true"] "0s" "0s" "0s" "0s" \'\\x00\'}', True),),
+            True,
+            "OCI",
+        ),
+        (False, (('/bin/bash -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"]}', True),), True, "OCI"),
+        (False, (("/bin/sh -c #(nop) HEALTHCHECK NONE", True),), False, "disabled"),
+        (False, (("/bin/sh -c #(nop) HEALTHCHECK --interval=5s cmd true", True),), True, "OCI"),
+        # The last instruction wins; an unknown test type runs no probe.
+        (
+            False,
+            (('HEALTHCHECK &{["CMD" "true"]}', True), ('HEALTHCHECK &{["NONE"]}', True)),
+            False,
+            "disabled",
+        ),
+        (False, (('HEALTHCHECK &{["none"]}', True),), False, 'test type "none"'),
+        # The config decides when it has a Healthcheck: NONE there beats a base image's HEALTHCHECK in the history.
+        ("NONE", (), False, "disabled (HEALTHCHECK NONE in the image config)"),
+        ("NONE", (('/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "true"]}', True),), False, "disabled"),
+        ("none", (('HEALTHCHECK &{["CMD" "true"]}', True),), False, 'test type "none"'),
+        ("EXEC", (), False, "which Docker does not run"),
     ],
 )
-def test_healthcheck(healthcheck: bool | None, history: Any, passed: bool | None, words: str) -> None:
+def test_healthcheck(healthcheck: bool | str | None, history: Any, passed: bool | None, words: str) -> None:
     image = Image(config_known=healthcheck is not None, healthcheck=healthcheck, history=history)
     got, message = run("healthcheck", image, healthcheck="required")
     assert got is passed
     assert words in message
+
+
+def test_an_inherited_healthcheck_of_an_unknown_base_cannot_be_checked() -> None:
+    image = image_from_config({"config": {"Healthcheck": {"Test": []}}}, "report.json")
+    got, message = run("healthcheck", image, healthcheck="required")
+    assert got is None
+    assert "inherits the base image's" in message
+
+
+@pytest.mark.parametrize(
+    ("test", "state"),
+    [
+        (["CMD", "true"], True),
+        (["CMD-SHELL", "true"], True),
+        (["NONE"], "NONE"),
+        (["none"], "none"),  # Docker compares the type case-sensitively: no probe runs
+        (["cmd", "true"], "cmd"),
+        ([], None),  # inherited from the base image
+    ],
+)
+def test_config_healthcheck_states(test: list[str], state: bool | str | None) -> None:
+    image = image_from_config({"config": {"Healthcheck": {"Test": test}}}, "report.json")
+    assert image.healthcheck == state and type(image.healthcheck) is type(state)
 
 
 @pytest.mark.parametrize(
