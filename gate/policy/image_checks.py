@@ -413,66 +413,71 @@ _CREDENTIAL_PAIRS = frozenset(
         ("MASTER", "KEY"),
     }
 )
-# A last word that makes the variable about a credential rather than the credential itself.
-_NOT_A_VALUE = frozenset(
-    {
-        "FILE",
-        "FILES",
-        "PATH",
-        "DIR",
-        "FILENAME",
-        "LOCATION",
-        "TTL",
-        "TIMEOUT",
-        "LENGTH",
-        "LEN",
-        "MIN",
-        "MAX",
-        "EXPIRY",
-        "EXPIRES",
-        "EXPIRATION",
-        "LIFETIME",
-        "AGE",
-        "NAME",
-        "ENABLED",
-        "DISABLED",
-        "ENABLE",
-        "DISABLE",
-        "REQUIRED",
-        "TYPE",
-        "MODE",
-        "HEADER",
-        "FORMAT",
-        "URL",
-        "URI",
-        "ENDPOINT",
-        "HOST",
-        "PORT",
-        "USER",
-        "USERNAME",
-        "POLICY",
-        "ALGORITHM",
-        "COMMAND",
-        "CMD",
-        "PROVIDER",
-        "REGION",
-        "VERSION",
-        "SIZE",
-        "BITS",
-        "COUNT",
-        "RETRIES",
-        "KIND",
-        "SCOPE",
-        "SCOPES",
-        "AUDIENCE",
-        "ISSUER",
-        "INTERVAL",
-        "PERIOD",
-        "DAYS",
-        "HOURS",
-        "SECONDS",
-    }
+# Credential words that also end a word written without separators (PGPASSWORD, MYSQLPASSWORD, HTPASSWD). PASS and
+# PWD are left out: BYPASS, COMPASS and OLDPWD are not credentials.
+_CREDENTIAL_ENDINGS = (
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "SECRETKEY",
+    "PRIVATEKEY",
 )
+
+_PATH = re.compile(
+    r"(?:~|\.{1,2})?/\S*|[A-Za-z]:[\\/]\S*|[\w.-]+(?:/[\w.-]+)+/?|[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A-Za-z0-9]{0,5}"
+    r"|[A-Za-z][A-Za-z0-9+.-]*://\S+"
+)
+# A number with an optional unit (`8`, `30s`, `1h30m`, `10 minutes`), an ISO duration (`P1D`) or a date.
+_AMOUNT = re.compile(
+    r"[0-9]+(?:\.[0-9]+)?(?:\s*[A-Za-z]{1,7}(?:\s*[0-9]+(?:\.[0-9]+)?\s*[A-Za-z]{1,7})*)?"
+    r"|P[0-9YMWDTHS.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+(?:Z|[+-][0-9:]+)?)?"
+)
+_USER_NAME = re.compile(
+    r"[0-9]+|[A-Za-z_][A-Za-z_.-]*(?:@[A-Za-z0-9.-]+)?|[\w.%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+)
+_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]+)?|[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_VERSION = re.compile(r"[vV]?[0-9]+(?:[.+_-][0-9A-Za-z]+)*")
+_TOKEN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _anything(_value: str) -> bool:
+    return True
+
+
+def _shape(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+# A last word that makes the variable about a credential rather than the credential itself, with the shape its
+# value must have for that to be believed: `PASSWORD_FILE=/run/secrets/db` describes, `PASSWORD_FILE=hunter2`
+# holds. Names, types and modes cannot be told from a password by their shape, so they stay exempt.
+_DESCRIBES: dict[str, Callable[[str], bool]] = {
+    **dict.fromkeys(("FILE", "FILES", "PATH", "FILENAME"), _shape(_PATH)),
+    # A directory is often a bare name (`SECRETS_DIR=secrets`); one with digits in it is not believed.
+    **dict.fromkeys(("DIR", "LOCATION"), _shape(re.compile(rf"{_PATH.pattern}|[a-z][a-z_.-]*"))),
+    **dict.fromkeys(("ENABLED", "DISABLED", "ENABLE", "DISABLE", "REQUIRED"), _shape(re.compile("[01]"))),
+    **dict.fromkeys(
+        (
+            "TTL", "TIMEOUT", "LENGTH", "LEN", "MIN", "MAX", "EXPIRY", "EXPIRES", "EXPIRATION", "LIFETIME", "AGE",
+            "SIZE", "BITS", "COUNT", "RETRIES", "INTERVAL", "PERIOD", "DAYS", "HOURS", "SECONDS", "PORT",
+        ),
+        _shape(_AMOUNT),
+    ),
+    **dict.fromkeys(("USER", "USERNAME"), _shape(_USER_NAME)),
+    **dict.fromkeys(("URL", "URI", "ENDPOINT", "HOST"), _shape(_HOST)),
+    "VERSION": _shape(_VERSION),
+    "HEADER": _shape(_TOKEN_NAME),
+    **dict.fromkeys(
+        (
+            "NAME", "TYPE", "MODE", "FORMAT", "POLICY", "ALGORITHM", "COMMAND", "CMD", "PROVIDER", "REGION", "KIND",
+            "SCOPE", "SCOPES", "AUDIENCE", "ISSUER",
+        ),
+        _anything,
+    ),
+}  # fmt: skip
 _NOT_SECRET_VALUES = frozenset(
     {"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"}
 )
@@ -482,15 +487,19 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
     ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY")),
-    ("a URL with a password", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
+    ("a URL with a password", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("a Stripe live key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}")),
     ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
 )
 _REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
-_WORD = re.compile(r"[A-Za-z0-9]+")
+# Words of a name: split at separators and at camelCase humps (`dbPassword` is DB PASSWORD).
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
+# Build arguments with a default, as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`)
+# record them; `ARG A` without a value records nothing.
+_HISTORY_ARG = re.compile(r"^(?:[^#]*#\(nop\)\s*)?ARG\s+(.+)$", re.DOTALL)
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
 _ASSIGNMENT = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
 
@@ -508,14 +517,19 @@ def credential_reason(name: str, value: str) -> str | None:
     if not stripped or _REFERENCE_ONLY.match(stripped) or stripped.lower() in _NOT_SECRET_VALUES:
         return None
     words = [w.upper() for w in _WORD.findall(name)]
-    if not words or words[-1] in _NOT_A_VALUE or words in (["PWD"], ["OLDPWD"]):
+    if not words or words in (["PWD"], ["OLDPWD"]):
+        return None
+    named = any(w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in words) or any(
+        pair in _CREDENTIAL_PAIRS for pair in pairwise(words)
+    )
+    if not named:
         return None
     if stripped.startswith(("/", "./", "~/")) and "=" not in stripped and " " not in stripped:
         return None
-    named = any(w in _CREDENTIAL_WORDS for w in words) or any(
-        pair in _CREDENTIAL_PAIRS for pair in pairwise(words)
-    )
-    return "its name" if named else None
+    describes = _DESCRIBES.get(words[-1])
+    if describes is not None and describes(stripped):
+        return None
+    return "its name"
 
 
 def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
@@ -528,6 +542,11 @@ def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
         found = _HISTORY_ARGS.match(text)
         if found:
             for name, value in _ASSIGNMENT.findall(found.group(2))[: int(found.group(1))]:
+                yield name, value, True
+            continue
+        found = _HISTORY_ARG.match(text)
+        if found:
+            for name, value in _ASSIGNMENT.findall(found.group(1)):
                 yield name, value, True
             continue
         found = _HISTORY_ENV.search(text)

@@ -319,6 +319,36 @@ def test_image_size_and_layer_count() -> None:
         ("PATH", "/usr/bin:/bin", False),
         ("BYPASS_CACHE", "1", False),
         ("DATABASE_URL", "postgres://db:5432/app", False),
+        # Names written without separators or in camelCase.
+        ("PGPASSWORD", "s3cretpw", True),
+        ("MYSQLPASSWORD", "s3cretpw", True),
+        ("dbPassword", "s3cretpw", True),
+        ("HTPASSWD", "admin:$apr1$xyz", True),
+        ("apiKey", "abc123", True),
+        ("COMPASS", "north", False),
+        ("OLDPWD", "/root", False),
+        ("PGPASSFILE", "/root/.pgpass", False),
+        # A URL with an empty user and a password.
+        ("REDIS_URL", "redis://:s3cretpw@redis:6379/0", True),
+        ("REDIS_URL", "redis://redis:6379/0", False),
+        # A describing last word exempts only a value of the shape it describes.
+        ("DB_PASSWORD_ENABLED", "hunter2", True),
+        ("DB_PASSWORD_ENABLED", "1", False),
+        ("SECRET_USER", "hunter2", True),
+        ("SECRET_USER", "app", False),
+        ("SECRET_USER", "10001", False),
+        ("PASSWORD_FILE", "hunter2notapath", True),
+        ("PASSWORD_FILE", "secret.txt", False),
+        ("PASSWORD_FILE", "secrets/db", False),
+        ("ADMIN_PASSWORD_DAYS", "hunter2", True),
+        ("PASSWORD_MIN_LENGTH", "8", False),
+        ("TOKEN_LIFETIME", "1h30m", False),
+        ("TOKEN_EXPIRES", "2026-12-31", False),
+        ("TOKEN_HEADER", "Bearer abcdefghijklmnop1234", True),
+        ("API_KEY_HEADER", "X-Api-Key", False),
+        ("TOKEN_URL", "https://auth.example/token", False),
+        ("SECRETS_DIR", "secrets", False),
+        ("SECRET_NAME", "db-credentials", False),  # a name cannot be told from a password: still exempt
     ],
 )
 def test_credential_reason(name: str, value: str, secret: bool) -> None:
@@ -345,6 +375,35 @@ def test_no_secrets_in_env_never_prints_a_value() -> None:
     assert "also recorded in the build history" in message
     assert '"NPM_TOKEN"' in message and "ENV or build argument" in message
     assert "a variable whose name looks like a secret" in message
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "/bin/sh -c #(nop)  ARG DB_PASSWORD=hunter2secret",  # the classic builder
+        "ARG DB_PASSWORD=hunter2secret",  # BuildKit
+        "/bin/sh -c #(nop) ARG VERSION=1 DB_PASSWORD=hunter2secret",  # buildah, several at once
+        "/bin/sh -c #(nop)  ENV DB_PASSWORD=hunter2secret",
+        "RUN |1 DB_PASSWORD=hunter2secret /bin/sh -c make",
+    ],
+)
+def test_build_args_and_env_in_the_history_are_checked(created_by: str) -> None:
+    passed, message = run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")
+    assert passed is False
+    assert '"DB_PASSWORD" (its name)' in message and "hunter2secret" not in message
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME BUILD_DATE",  # names without a value
+        "ARG DB_PASSWORD",
+        "ARG VERSION=1.2.3",
+        "/bin/sh -c echo ARG DB_PASSWORD=x is not an instruction",
+    ],
+)
+def test_history_without_a_credential_passes(created_by: str) -> None:
+    assert run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")[0] is True
 
 
 def test_env_allow_and_clean_env() -> None:
