@@ -788,6 +788,39 @@ def test_cli_explains_each_failed_image_check_for_a(tmp_path: Path) -> None:
     assert ids == {"non-root-user", "no-secrets-in-env", "required-labels", "forbidden-ports"}
 
 
+@pytest.mark.parametrize(
+    ("rule_id", "named"),
+    [
+        ("t", ["t (non-root-user)", "t (required-labels)", "t (forbidden-ports)"]),
+        (
+            "non-root-user",
+            ["non-root-user", "non-root-user (required-labels)", "non-root-user (forbidden-ports)"],
+        ),
+    ],
+)
+def test_the_log_and_summary_name_each_check_of_a_rule(
+    tmp_path: Path, rule_id: str, named: list[str]
+) -> None:
+    need_shared()
+    directory = GENERATED / LETTERS["a"]
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        f'version = 1\n[[rules]]\nid = "{rule_id}"\naction = "fail"\n'
+        'image = { user = "non-root", labels = ["org.opencontainers.image.source"], forbidden_ports = [22] }\n',
+        encoding="utf-8",
+    )
+    summary = tmp_path / "summary.md"
+    code, out, _ = cli(
+        str(directory / "trivy.docker-archive.json"), "--policy", str(policy), "--summary", str(summary)
+    )
+    assert code == 1
+    text = summary.read_text("utf-8")
+    for name in named:
+        assert f"  FAIL {name}: {rule_id}: " in out
+        assert f"Rule {name}: " in text
+    assert f"FAIL {rule_id} ({rule_id})" not in out
+
+
 def test_cli_passes_the_labelled_non_root_image_under_strict() -> None:
     need_shared()
     directory = GENERATED / LETTERS["b"]
