@@ -85,6 +85,7 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
             run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None
         ),
         "created": parse_created(wire.created),
+        "created_unreadable": (wire.created or "").strip() if parse_created(wire.created) is None else "",
         "diff_ids": diff_ids,
         "history": tuple((created_by, empty) for created_by, empty, _ in entries),
     }
@@ -95,13 +96,17 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
     return values
 
 
-def healthcheck_state(test: Sequence[str] | None, absent: bool) -> bool | None:
-    """True for a HEALTHCHECK, False when there is none (`absent`) or it is `NONE`, None when it is inherited."""
+def healthcheck_state(test: Sequence[str] | None, absent: bool) -> bool | str | None:
+    """True for a HEALTHCHECK that runs, False when there is none (`absent`), None when it is inherited.
+
+    A HEALTHCHECK that does not run gives its test type: `NONE`, or any type but `CMD` and `CMD-SHELL` (Docker
+    compares them case-sensitively and runs no probe for an unknown one).
+    """
     if absent:
         return False
     if not test:
         return None
-    return test[0] != "NONE"
+    return True if test[0] in ("CMD", "CMD-SHELL") else test[0]
 
 
 def parse_created(text: str | None) -> datetime | None:

@@ -96,6 +96,16 @@ class RuleResult(_Frozen):
         """The verdict this rule gives."""
         return self.action.verdict if self.triggered else Verdict.PASS
 
+    @property
+    def name(self) -> str:
+        """The rule ID, with the image check it ran when the ID does not say it (`base (non-root-user)`).
+
+        A rule with several image checks gives one result per check; without the check they read alike.
+        """
+        if self.subject in ("findings", "waivers") or self.subject == self.rule_id:
+            return self.rule_id
+        return f"{self.rule_id} ({self.subject})"
+
 
 class Violation(_Frozen):
     """One (rule, finding) that did not pass; image checks have no finding."""

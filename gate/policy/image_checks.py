@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, timezone
+from datetime import date, datetime, timezone
 from fnmatch import fnmatchcase
 from itertools import pairwise
 
@@ -39,7 +39,8 @@ CheckFunction = Callable[[Image, ImageCheck, date], CheckResult]
 _BASE_NAME = "org.opencontainers.image.base.name"
 _BASE_DIGEST = "org.opencontainers.image.base.digest"
 _CREATED = "org.opencontainers.image.created"
-_DIGEST = re.compile(r"^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[0-9a-fA-F]{32,}$")
+# The digests OCI registers: anything shorter, upper case or of another algorithm names no content.
+_DIGEST = re.compile(r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
 
 
@@ -66,10 +67,16 @@ def _need(what: str) -> str:
 
 
 def runs_as_root(user: str | None) -> tuple[bool, bool]:
-    """(runs as root, root set explicitly) for a config User value."""
+    """(runs as root, root set explicitly) for a config User value.
+
+    An empty user part (`:1000`) is root by default: the runtime (runc's GetExecUser) keeps uid 0 when only
+    a group is given.
+    """
     if user is None or not user.strip():
         return True, False
     name = user.strip().split(":", 1)[0].strip()
+    if not name:
+        return True, False
     # The runtime reads a numeric user as Go's strconv.Atoi does, so "00", "+0" and "-0" are uid 0 as well.
     numeric = re.fullmatch(r"[+-]?[0-9]+", name)
     return (int(name) == 0 if numeric else name == "root"), True
@@ -81,7 +88,12 @@ def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResul
     root, explicit = runs_as_root(image.user)
     if not root:
         return _result("non-root-user", True, f"runs as user {_show(image.user or '')}")
-    how = f"explicitly (USER {_show(image.user or '')})" if explicit else "by default (no USER is set)"
+    if explicit:
+        how = f"explicitly (USER {_show(image.user or '')})"
+    elif (image.user or "").strip():
+        how = f"by default (USER {_show(image.user or '')} names no user, only a group; set USER uid:gid)"
+    else:
+        how = "by default (no USER is set)"
     return _result("non-root-user", False, f"the image runs as root {how}")
 
 
@@ -174,6 +186,10 @@ def _approved_base_image(image: Image, check: ImageCheck, _today: date) -> Check
             "add the label (and base.digest) when building so the base can be checked",
         )
     candidates = [repository(name), normalise_reference(name)]
+    # A normalised reference keeps the digest and drops the tag; `alpine:3.19@sha256:...` must still match `alpine:3.*`.
+    tagged, at, _ = name.partition("@")
+    if at and tagged.rfind(":") > tagged.rfind("/"):
+        candidates.append(normalise_reference(tagged))
     if _DIGEST.match(digest):
         candidates.append(f"{repository(name)}@{digest.lower()}")
     patterns = [_full_pattern(p, registry_host=True) for p in check.base_images]
@@ -264,18 +280,49 @@ def _required_labels(image: Image, check: ImageCheck, _today: date) -> CheckResu
 # --- image-age / image-size / layer-count ----------------------------------------------------------------
 
 
+_SKEW_DAYS = 1
+"""How far after the evaluation date a created date may lie (clocks and time zones differ) before it is wrong."""
+_GO_ZERO = date(1, 1, 1)
+"""Go's zero time: docker inspect prints `0001-01-01T00:00:00Z` when it does not know the date."""
+
+
 def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
     assert check.max_age_days is not None
     limit = check.max_age_days
-    created, source = None, "config"
+    created, source, problems = None, "config", []
     if image.has("created") and image.created is not None:
-        when = image.created
-        created = (when.astimezone(timezone.utc) if when.tzinfo else when).date()
-    else:
-        created, source = _label_date(image.label(_CREATED)), f"{_CREATED} label"
+        created = _utc_date(image.created)
+    elif image.created_unreadable:
+        problems.append(f"the config's created date {_show(image.created_unreadable, 40)} is unreadable")
+    if created == _GO_ZERO:
+        problems.append("the config's created date is 0001-01-01, Go's zero time, which means unknown")
+        created = None
     if created is None:
-        return _result("image-age", None, _need("when the image was created"))
+        text = (image.label(_CREATED) or "").strip()
+        created, source = _label_date(text), f"{_CREATED} label"
+        if created == _GO_ZERO:
+            problems.append(f"the {_CREATED} label is 0001-01-01, Go's zero time, which means unknown")
+            created = None
+        elif text and created is None:
+            problems.append(f"the {_CREATED} label {_show(text, 40)} is unreadable")
+    if created is None:
+        if not problems:
+            return _result("image-age", None, _need("when the image was created"))
+        return _result(
+            "image-age",
+            None,
+            "; ".join(problems) + "; fix the build's metadata or pass --image-metadata with the image's own "
+            "config (skopeo inspect --config)",
+        )
     age = (today - created).days
+    if age < -_SKEW_DAYS:
+        return _result(
+            "image-age",
+            False,
+            f"created {created} ({source}), more than {_SKEW_DAYS} day after the evaluation date {today}: the "
+            "created date is in the future; the metadata is wrong (check the build's clock, SOURCE_DATE_EPOCH "
+            "and --today)",
+        )
     if age < 0:
         return _result("image-age", True, f"created {created} ({source}), after the evaluation date {today}")
     if age > limit:
@@ -286,6 +333,13 @@ def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
             "rebuild it so it picks up a patched base image",
         )
     return _result("image-age", True, f"created {created} ({source}), {age} days old (limit {limit})")
+
+
+def _utc_date(when: datetime) -> date:
+    try:
+        return (when.astimezone(timezone.utc) if when.tzinfo else when).date()
+    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
+        return when.date()
 
 
 def _label_date(text: str | None) -> date | None:
@@ -359,66 +413,71 @@ _CREDENTIAL_PAIRS = frozenset(
         ("MASTER", "KEY"),
     }
 )
-# A last word that makes the variable about a credential rather than the credential itself.
-_NOT_A_VALUE = frozenset(
-    {
-        "FILE",
-        "FILES",
-        "PATH",
-        "DIR",
-        "FILENAME",
-        "LOCATION",
-        "TTL",
-        "TIMEOUT",
-        "LENGTH",
-        "LEN",
-        "MIN",
-        "MAX",
-        "EXPIRY",
-        "EXPIRES",
-        "EXPIRATION",
-        "LIFETIME",
-        "AGE",
-        "NAME",
-        "ENABLED",
-        "DISABLED",
-        "ENABLE",
-        "DISABLE",
-        "REQUIRED",
-        "TYPE",
-        "MODE",
-        "HEADER",
-        "FORMAT",
-        "URL",
-        "URI",
-        "ENDPOINT",
-        "HOST",
-        "PORT",
-        "USER",
-        "USERNAME",
-        "POLICY",
-        "ALGORITHM",
-        "COMMAND",
-        "CMD",
-        "PROVIDER",
-        "REGION",
-        "VERSION",
-        "SIZE",
-        "BITS",
-        "COUNT",
-        "RETRIES",
-        "KIND",
-        "SCOPE",
-        "SCOPES",
-        "AUDIENCE",
-        "ISSUER",
-        "INTERVAL",
-        "PERIOD",
-        "DAYS",
-        "HOURS",
-        "SECONDS",
-    }
+# Credential words that also end a word written without separators (PGPASSWORD, MYSQLPASSWORD, HTPASSWD). PASS and
+# PWD are left out: BYPASS, COMPASS and OLDPWD are not credentials.
+_CREDENTIAL_ENDINGS = (
+    "PASSWORD",
+    "PASSWD",
+    "PASSPHRASE",
+    "SECRET",
+    "TOKEN",
+    "APIKEY",
+    "SECRETKEY",
+    "PRIVATEKEY",
 )
+
+_PATH = re.compile(
+    r"(?:~|\.{1,2})?/\S*|[A-Za-z]:[\\/]\S*|[\w.-]+(?:/[\w.-]+)+/?|[\w-]+(?:\.[\w-]+)*\.[A-Za-z][A-Za-z0-9]{0,5}"
+    r"|[A-Za-z][A-Za-z0-9+.-]*://\S+"
+)
+# A number with an optional unit (`8`, `30s`, `1h30m`, `10 minutes`), an ISO duration (`P1D`) or a date.
+_AMOUNT = re.compile(
+    r"[0-9]+(?:\.[0-9]+)?(?:\s*[A-Za-z]{1,7}(?:\s*[0-9]+(?:\.[0-9]+)?\s*[A-Za-z]{1,7})*)?"
+    r"|P[0-9YMWDTHS.]+|[0-9]{4}-[0-9]{2}-[0-9]{2}(?:[T ][0-9:.]+(?:Z|[+-][0-9:]+)?)?"
+)
+_USER_NAME = re.compile(
+    r"[0-9]+|[A-Za-z_][A-Za-z_.-]*(?:@[A-Za-z0-9.-]+)?|[\w.%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}"
+)
+_HOST = re.compile(r"[A-Za-z0-9.-]+(?::[0-9]+)?|[A-Za-z][A-Za-z0-9+.-]*://\S+")
+_VERSION = re.compile(r"[vV]?[0-9]+(?:[.+_-][0-9A-Za-z]+)*")
+_TOKEN_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _anything(_value: str) -> bool:
+    return True
+
+
+def _shape(pattern: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda value: pattern.fullmatch(value) is not None
+
+
+# A last word that makes the variable about a credential rather than the credential itself, with the shape its
+# value must have for that to be believed: `PASSWORD_FILE=/run/secrets/db` describes, `PASSWORD_FILE=hunter2`
+# holds. Names, types and modes cannot be told from a password by their shape, so they stay exempt.
+_DESCRIBES: dict[str, Callable[[str], bool]] = {
+    **dict.fromkeys(("FILE", "FILES", "PATH", "FILENAME"), _shape(_PATH)),
+    # A directory is often a bare name (`SECRETS_DIR=secrets`); one with digits in it is not believed.
+    **dict.fromkeys(("DIR", "LOCATION"), _shape(re.compile(rf"{_PATH.pattern}|[a-z][a-z_.-]*"))),
+    **dict.fromkeys(("ENABLED", "DISABLED", "ENABLE", "DISABLE", "REQUIRED"), _shape(re.compile("[01]"))),
+    **dict.fromkeys(
+        (
+            "TTL", "TIMEOUT", "LENGTH", "LEN", "MIN", "MAX", "EXPIRY", "EXPIRES", "EXPIRATION", "LIFETIME", "AGE",
+            "SIZE", "BITS", "COUNT", "RETRIES", "INTERVAL", "PERIOD", "DAYS", "HOURS", "SECONDS", "PORT",
+        ),
+        _shape(_AMOUNT),
+    ),
+    **dict.fromkeys(("USER", "USERNAME"), _shape(_USER_NAME)),
+    **dict.fromkeys(("URL", "URI", "ENDPOINT", "HOST"), _shape(_HOST)),
+    "VERSION": _shape(_VERSION),
+    "HEADER": _shape(_TOKEN_NAME),
+    **dict.fromkeys(
+        (
+            "NAME", "TYPE", "MODE", "FORMAT", "POLICY", "ALGORITHM", "COMMAND", "CMD", "PROVIDER", "REGION", "KIND",
+            "SCOPE", "SCOPES", "AUDIENCE", "ISSUER",
+        ),
+        _anything,
+    ),
+}  # fmt: skip
 _NOT_SECRET_VALUES = frozenset(
     {"true", "false", "yes", "no", "on", "off", "none", "null", "enabled", "disabled"}
 )
@@ -428,15 +487,19 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("a GitLab token", re.compile(r"\bglpat-[A-Za-z0-9_-]{20,}")),
     ("a Slack token", re.compile(r"\bxox[abposr]-[A-Za-z0-9-]{10,}")),
     ("a private key", re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY")),
-    ("a URL with a password", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]+:[^/\s@]+@")),
+    ("a URL with a password", re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^/\s:@]*:[^/\s@]+@")),
     ("a Google API key", re.compile(r"\bAIza[0-9A-Za-z_-]{35}")),
     ("a Stripe live key", re.compile(r"\b[rs]k_live_[0-9A-Za-z]{16,}")),
     ("a JSON web token", re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}")),
     ("an npm token", re.compile(r"\bnpm_[A-Za-z0-9]{36}\b")),
 )
 _REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
-_WORD = re.compile(r"[A-Za-z0-9]+")
+# Words of a name: split at separators and at camelCase humps (`dbPassword` is DB PASSWORD).
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
+# Build arguments with a default, as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`)
+# record them; `ARG A` without a value records nothing.
+_HISTORY_ARG = re.compile(r"^(?:[^#]*#\(nop\)\s*)?ARG\s+(.+)$", re.DOTALL)
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
 _ASSIGNMENT = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
 
@@ -454,14 +517,19 @@ def credential_reason(name: str, value: str) -> str | None:
     if not stripped or _REFERENCE_ONLY.match(stripped) or stripped.lower() in _NOT_SECRET_VALUES:
         return None
     words = [w.upper() for w in _WORD.findall(name)]
-    if not words or words[-1] in _NOT_A_VALUE or words in (["PWD"], ["OLDPWD"]):
+    if not words or words in (["PWD"], ["OLDPWD"]):
+        return None
+    named = any(w in _CREDENTIAL_WORDS or w.endswith(_CREDENTIAL_ENDINGS) for w in words) or any(
+        pair in _CREDENTIAL_PAIRS for pair in pairwise(words)
+    )
+    if not named:
         return None
     if stripped.startswith(("/", "./", "~/")) and "=" not in stripped and " " not in stripped:
         return None
-    named = any(w in _CREDENTIAL_WORDS for w in words) or any(
-        pair in _CREDENTIAL_PAIRS for pair in pairwise(words)
-    )
-    return "its name" if named else None
+    describes = _DESCRIBES.get(words[-1])
+    if describes is not None and describes(stripped):
+        return None
+    return "its name"
 
 
 def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
@@ -474,6 +542,11 @@ def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
         found = _HISTORY_ARGS.match(text)
         if found:
             for name, value in _ASSIGNMENT.findall(found.group(2))[: int(found.group(1))]:
+                yield name, value, True
+            continue
+        found = _HISTORY_ARG.match(text)
+        if found:
+            for name, value in _ASSIGNMENT.findall(found.group(1)):
                 yield name, value, True
             continue
         found = _HISTORY_ENV.search(text)
@@ -552,33 +625,70 @@ def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResu
     return _result("forbidden-ports", True, f"exposes {shown}; none is forbidden")
 
 
-_HISTORY_HEALTHCHECK = re.compile(r"(?:^|\s|\))HEALTHCHECK\s+(.*)$", re.DOTALL)
+# Only the instruction as the builders record it: `/bin/sh -c #(nop)  HEALTHCHECK &{...}` (Docker's classic
+# builder, any SHELL), `/bin/sh -c #(nop) HEALTHCHECK --interval=30s CMD ...` (buildah), `HEALTHCHECK &{...}`
+# (BuildKit); the word elsewhere (a LABEL, a RUN echo) declares nothing.
+_HISTORY_HEALTHCHECK = re.compile(r"^(?:[^#]*#\(nop\)\s*)?HEALTHCHECK\s+(.*)$", re.DOTALL)
+_HISTORY_TEST_TYPE = re.compile(r'^&\{\[\s*"((?:[^"\\]|\\.)*)"')
+_HISTORY_OPTION = re.compile(r"^--[a-z-]+=\S*\s+")
 
 
-def _history_healthcheck(image: Image) -> bool | None:
-    """The last HEALTHCHECK instruction in the history: True, False for `NONE`, None when there is none."""
+def _history_healthcheck(image: Image) -> str | None:
+    """The test type of the last HEALTHCHECK instruction in the history (`CMD`, `NONE`, ...), or None."""
     for created_by, _ in reversed(image.history):
-        found = _HISTORY_HEALTHCHECK.search(created_by)
-        if found:
-            body = found.group(1).strip()
-            return not (body.upper().startswith("NONE") or body.startswith('&{["NONE"]'))
+        found = _HISTORY_HEALTHCHECK.match(created_by.strip())
+        if not found:
+            continue
+        body = found.group(1).strip()
+        typed = _HISTORY_TEST_TYPE.match(body)
+        if typed:  # the Go-printed config (Docker, BuildKit): the type as the runtime will see it
+            return typed.group(1)
+        if body.startswith("&{"):
+            continue  # an empty test inherits the one before
+        while _HISTORY_OPTION.match(body):
+            body = _HISTORY_OPTION.sub("", body, count=1)
+        # The Dockerfile text (buildah): the parser upper-cases the type and accepts only CMD and NONE.
+        return (body.split(maxsplit=1) or [""])[0].upper()
     return None
 
 
+def _does_not_run(kind: str, where: str) -> CheckResult:
+    if kind == "NONE":
+        return _result("healthcheck", False, f"the HEALTHCHECK is disabled (HEALTHCHECK NONE {where})")
+    return _result(
+        "healthcheck",
+        False,
+        f"the HEALTHCHECK {where} has the test type {_show(kind, 20)}, which Docker does not run (only CMD and "
+        "CMD-SHELL run); write HEALTHCHECK CMD ...",
+    )
+
+
 def _healthcheck(image: Image, _check: ImageCheck, _today: date) -> CheckResult:
-    if image.healthcheck:
+    state = image.healthcheck
+    # The config, when it has a Healthcheck, is what the runtime uses: an older HEALTHCHECK in the history
+    # (a base image's) does not count against its NONE.
+    if state is True:
         return _result("healthcheck", True, "the image config has a HEALTHCHECK")
+    if isinstance(state, str):
+        return _does_not_run(state, "in the image config")
     declared = _history_healthcheck(image)
-    if declared:
+    if declared in ("CMD", "CMD-SHELL"):
         return _result(
             "healthcheck",
             True,
             "a HEALTHCHECK is declared in the build history (this config format, OCI, does not carry it)",
         )
-    if declared is False:
-        return _result("healthcheck", False, "the HEALTHCHECK is disabled (HEALTHCHECK NONE)")
-    if image.healthcheck is None or not image.has("healthcheck"):
+    if declared is not None:
+        return _does_not_run(declared, "in the build history")
+    if not image.has("healthcheck"):
         return _result("healthcheck", None, _need("whether the image has a HEALTHCHECK"))
+    if state is None:
+        return _result(
+            "healthcheck",
+            None,
+            "the image config's HEALTHCHECK has an empty test: it inherits the base image's, which is not known; "
+            "write HEALTHCHECK CMD ... in the image's own Dockerfile",
+        )
     return _result("healthcheck", False, "the image has no HEALTHCHECK")
 
 

@@ -60,7 +60,7 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
         for rule in image.rules:
             if not rule.triggered or rule.action is not action:
                 continue
-            lines.append(f"  {mark} {rule.rule_id}: {safe(rule.title)}: {safe(rule.explanation)}")
+            lines.append(f"  {mark} {safe(rule.name)}: {safe(rule.title)}: {safe(rule.explanation)}")
             hits = [v for v in image.violations if v.rule_id == rule.rule_id and v.finding is not None]
             lines.extend(f"      {_violation_line(v)}" for v in hits[:_MAX_PER_RULE])
             if len(hits) > _MAX_PER_RULE:

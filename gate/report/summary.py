@@ -297,7 +297,7 @@ def _rule_view(
             [v for v in image.violations if v.rule_id == rule.rule_id and v.finding is not None]
         )
 
-    text = f"Rule {_md(rule.rule_id, 100)}: {_md(rule.explanation, 300)}."
+    text = f"Rule {_md(rule.name, 140)}: {_md(rule.explanation, 300)}."
     if rule.help:
         text += " " + _md(rule.help, 500)
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ import pytest
 from gate.cli import main
 from gate.errors import InputError, PolicyError
 from gate.ingest import read_report
+from gate.ingest.image import image_from_config
 from gate.ingest.metadata import attach, read_metadata
 from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
@@ -113,6 +114,10 @@ def test_strict_preset_is_the_design() -> None:
         ("10001:10001", True, "10001"),
         (None, False, "by default"),
         ("", False, "by default"),
+        # An empty user part keeps the runtime's default uid 0, whatever the group.
+        (":0", False, "names no user, only a group"),
+        (":1000", False, "names no user, only a group"),
+        (" :1000:1000", False, "by default"),
         ("root", False, "explicitly"),
         ("0:0", False, "explicitly"),
         ("root:wheel", False, "explicitly"),
@@ -149,6 +154,9 @@ def test_non_root_user_is_unknown_without_the_user() -> None:
         (Image(reference="localhost:5000/app@sha256:" + "a" * 64), ["localhost:5000/*"], True),
         (Image(reference="app.tar"), ["docker.io/*"], None),
         (Image(reference="app-oci"), ["docker.io/*"], None),
+        (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/org/*"], True),
+        (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/other/*"], False),
+        (Image(repo_digests=("ghcr.io/org/app:1@sha256:" + "c" * 64,)), ["ghcr.io/org/app"], True),
     ],
 )
 def test_allowed_registries(image: Image, patterns: list[str], passed: bool | None) -> None:
@@ -175,6 +183,15 @@ BASE = "org.opencontainers.image.base."
         (Image(reference="ghcr.io/o/a:1"), "reference", False),
         (Image(reference="a.tar"), "reference", None),
         (cfg(reference="ghcr.io/o/a:1"), ["base", "reference"], False),
+        # Only a real digest pins: sha256 with 64 or sha512 with 128 lower-case hex digits.
+        (Image(reference="ghcr.io/o/a@sha512:" + "c" * 128), "reference", True),
+        (Image(reference="ghcr.io/o/a@sha256:" + "c" * 32), "reference", False),
+        (Image(reference="ghcr.io/o/a@md5:" + "c" * 32), "reference", False),
+        (Image(reference="ghcr.io/o/a@sha256:" + "C" * 64), "reference", False),
+        (Image(reference="ghcr.io/o/a@sha256:" + "c" * 65), "reference", False),
+        (cfg(labels=((BASE + "digest", "sha256:" + "a" * 32),)), "base", False),
+        (cfg(labels=((BASE + "digest", "sha1:" + "a" * 40),)), "base", False),
+        (cfg(labels=((BASE + "name", "alpine@sha256:" + "b" * 32),)), "base", False),
     ],
 )
 def test_digest_pinned(image: Image, scopes: str | list[str], passed: bool | None) -> None:
@@ -201,7 +218,7 @@ def test_required_labels() -> None:
     [
         (datetime(2026, 8, 29, 23, tzinfo=timezone.utc), None, TODAY, True),  # 90 days: within
         (datetime(2026, 8, 28, tzinfo=timezone.utc), None, TODAY, False),  # 91 days
-        (datetime(2027, 1, 1, tzinfo=timezone.utc), None, TODAY, True),  # after "today": not stale
+        (datetime(2026, 11, 28, 23, tzinfo=timezone.utc), None, TODAY, True),  # a day ahead: clock skew
         (None, "2026-01-01T00:00:00Z", TODAY, False),  # the OCI created label stands in
         (None, None, TODAY, None),
     ],
@@ -212,6 +229,54 @@ def test_image_age(created: datetime | None, label: str | None, today: date, pas
     assert got is passed
     if passed is False:
         assert "rebuild" in message
+
+
+ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
+@pytest.mark.parametrize(
+    ("facts", "passed", "words"),
+    [
+        # More than a day after the evaluation date: the date is wrong, not fresh.
+        (
+            {"created": datetime(2026, 11, 29, tzinfo=timezone.utc)},
+            False,
+            "the created date is in the future",
+        ),
+        ({"created": datetime(2099, 1, 1, tzinfo=timezone.utc)}, False, "the metadata is wrong"),
+        ({"created": datetime(9999, 12, 31, 23, tzinfo=timezone(timedelta(hours=-5)))}, False, "future"),
+        ({"labels": (("org.opencontainers.image.created", "9999-12-31"),)}, False, "future"),
+        # Go's zero time is docker inspect's "unknown", not an image 739,946 days old.
+        ({"created": ZERO}, None, "Go's zero time"),
+        ({"created": datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=1)))}, None, "Go's zero time"),
+        ({"labels": (("org.opencontainers.image.created", "0001-01-01T00:00:00Z"),)}, None, "Go's zero time"),
+        ({"created": ZERO, "labels": (("org.opencontainers.image.created", "2026-11-01"),)}, True, "label"),
+        # An unreadable date says so, not that no metadata carries it.
+        ({"created_unreadable": "garbage"}, None, 'created date "garbage" is unreadable'),
+        ({"labels": (("org.opencontainers.image.created", "yesterday-ish"),)}, None, "label"),
+        (
+            {
+                "created_unreadable": "garbage",
+                "labels": (("org.opencontainers.image.created", "2026-11-01"),),
+            },
+            True,
+            "label",
+        ),
+    ],
+)
+def test_image_age_refuses_dates_that_are_wrong(
+    facts: dict[str, Any], passed: bool | None, words: str
+) -> None:
+    got, message = run("image-age", cfg(**facts), max_age_days=90)
+    assert got is passed
+    assert words in message
+    assert "no metadata carries it" not in message
+
+
+def test_an_unreadable_created_date_reaches_the_check() -> None:
+    image = image_from_config({"created": "garbage", "config": {}}, "report.json")
+    assert (image.created, image.created_unreadable) == (None, "garbage")
+    assert "unreadable" in run("image-age", image, max_age_days=90)[1]
 
 
 def test_image_age_uses_the_given_date_not_the_clock() -> None:
@@ -254,6 +319,36 @@ def test_image_size_and_layer_count() -> None:
         ("PATH", "/usr/bin:/bin", False),
         ("BYPASS_CACHE", "1", False),
         ("DATABASE_URL", "postgres://db:5432/app", False),
+        # Names written without separators or in camelCase.
+        ("PGPASSWORD", "s3cretpw", True),
+        ("MYSQLPASSWORD", "s3cretpw", True),
+        ("dbPassword", "s3cretpw", True),
+        ("HTPASSWD", "admin:$apr1$xyz", True),
+        ("apiKey", "abc123", True),
+        ("COMPASS", "north", False),
+        ("OLDPWD", "/root", False),
+        ("PGPASSFILE", "/root/.pgpass", False),
+        # A URL with an empty user and a password.
+        ("REDIS_URL", "redis://:s3cretpw@redis:6379/0", True),
+        ("REDIS_URL", "redis://redis:6379/0", False),
+        # A describing last word exempts only a value of the shape it describes.
+        ("DB_PASSWORD_ENABLED", "hunter2", True),
+        ("DB_PASSWORD_ENABLED", "1", False),
+        ("SECRET_USER", "hunter2", True),
+        ("SECRET_USER", "app", False),
+        ("SECRET_USER", "10001", False),
+        ("PASSWORD_FILE", "hunter2notapath", True),
+        ("PASSWORD_FILE", "secret.txt", False),
+        ("PASSWORD_FILE", "secrets/db", False),
+        ("ADMIN_PASSWORD_DAYS", "hunter2", True),
+        ("PASSWORD_MIN_LENGTH", "8", False),
+        ("TOKEN_LIFETIME", "1h30m", False),
+        ("TOKEN_EXPIRES", "2026-12-31", False),
+        ("TOKEN_HEADER", "Bearer abcdefghijklmnop1234", True),
+        ("API_KEY_HEADER", "X-Api-Key", False),
+        ("TOKEN_URL", "https://auth.example/token", False),
+        ("SECRETS_DIR", "secrets", False),
+        ("SECRET_NAME", "db-credentials", False),  # a name cannot be told from a password: still exempt
     ],
 )
 def test_credential_reason(name: str, value: str, secret: bool) -> None:
@@ -280,6 +375,35 @@ def test_no_secrets_in_env_never_prints_a_value() -> None:
     assert "also recorded in the build history" in message
     assert '"NPM_TOKEN"' in message and "ENV or build argument" in message
     assert "a variable whose name looks like a secret" in message
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "/bin/sh -c #(nop)  ARG DB_PASSWORD=hunter2secret",  # the classic builder
+        "ARG DB_PASSWORD=hunter2secret",  # BuildKit
+        "/bin/sh -c #(nop) ARG VERSION=1 DB_PASSWORD=hunter2secret",  # buildah, several at once
+        "/bin/sh -c #(nop)  ENV DB_PASSWORD=hunter2secret",
+        "RUN |1 DB_PASSWORD=hunter2secret /bin/sh -c make",
+    ],
+)
+def test_build_args_and_env_in_the_history_are_checked(created_by: str) -> None:
+    passed, message = run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")
+    assert passed is False
+    assert '"DB_PASSWORD" (its name)' in message and "hunter2secret" not in message
+
+
+@pytest.mark.parametrize(
+    "created_by",
+    [
+        "/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME BUILD_DATE",  # names without a value
+        "ARG DB_PASSWORD",
+        "ARG VERSION=1.2.3",
+        "/bin/sh -c echo ARG DB_PASSWORD=x is not an instruction",
+    ],
+)
+def test_history_without_a_credential_passes(created_by: str) -> None:
+    assert run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")[0] is True
 
 
 def test_env_allow_and_clean_env() -> None:
@@ -312,13 +436,73 @@ def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], pas
         (False, (('HEALTHCHECK &{["CMD-SHELL" "curl -f localhost"] "30s"}', True),), True, "history"),
         (False, (('HEALTHCHECK &{["NONE"] "0s"}', True),), False, "disabled"),
         (None, (), None, "--image-metadata"),
+        # Only the instruction counts, not the word in a LABEL, a RUN or a comment.
+        (
+            False,
+            (('/bin/sh -c #(nop)  LABEL description="image without HEALTHCHECK support"', True),),
+            False,
+            "no ",
+        ),
+        (False, (("/bin/sh -c echo HEALTHCHECK disabled > /etc/motd", False),), False, "no HEALTHCHECK"),
+        (
+            False,
+            (("RUN /bin/sh -c apt-get install -y curl # HEALTHCHECK later", False),),
+            False,
+            "no HEALTHCHECK",
+        ),
+        (False, (('LABEL x="a HEALTHCHECK CMD true"', True),), False, "no HEALTHCHECK"),
+        (
+            False,
+            (('/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "true"] "0s" "0s" "0s" "0s" \'\\x00\'}', True),),
+            True,
+            "OCI",
+        ),
+        (False, (('/bin/bash -c #(nop)  HEALTHCHECK &{["CMD-SHELL" "true"]}', True),), True, "OCI"),
+        (False, (("/bin/sh -c #(nop) HEALTHCHECK NONE", True),), False, "disabled"),
+        (False, (("/bin/sh -c #(nop) HEALTHCHECK --interval=5s cmd true", True),), True, "OCI"),
+        # The last instruction wins; an unknown test type runs no probe.
+        (
+            False,
+            (('HEALTHCHECK &{["CMD" "true"]}', True), ('HEALTHCHECK &{["NONE"]}', True)),
+            False,
+            "disabled",
+        ),
+        (False, (('HEALTHCHECK &{["none"]}', True),), False, 'test type "none"'),
+        # The config decides when it has a Healthcheck: NONE there beats a base image's HEALTHCHECK in the history.
+        ("NONE", (), False, "disabled (HEALTHCHECK NONE in the image config)"),
+        ("NONE", (('/bin/sh -c #(nop)  HEALTHCHECK &{["CMD" "true"]}', True),), False, "disabled"),
+        ("none", (('HEALTHCHECK &{["CMD" "true"]}', True),), False, 'test type "none"'),
+        ("EXEC", (), False, "which Docker does not run"),
     ],
 )
-def test_healthcheck(healthcheck: bool | None, history: Any, passed: bool | None, words: str) -> None:
+def test_healthcheck(healthcheck: bool | str | None, history: Any, passed: bool | None, words: str) -> None:
     image = Image(config_known=healthcheck is not None, healthcheck=healthcheck, history=history)
     got, message = run("healthcheck", image, healthcheck="required")
     assert got is passed
     assert words in message
+
+
+def test_an_inherited_healthcheck_of_an_unknown_base_cannot_be_checked() -> None:
+    image = image_from_config({"config": {"Healthcheck": {"Test": []}}}, "report.json")
+    got, message = run("healthcheck", image, healthcheck="required")
+    assert got is None
+    assert "inherits the base image's" in message
+
+
+@pytest.mark.parametrize(
+    ("test", "state"),
+    [
+        (["CMD", "true"], True),
+        (["CMD-SHELL", "true"], True),
+        (["NONE"], "NONE"),
+        (["none"], "none"),  # Docker compares the type case-sensitively: no probe runs
+        (["cmd", "true"], "cmd"),
+        ([], None),  # inherited from the base image
+    ],
+)
+def test_config_healthcheck_states(test: list[str], state: bool | str | None) -> None:
+    image = image_from_config({"config": {"Healthcheck": {"Test": test}}}, "report.json")
+    assert image.healthcheck == state and type(image.healthcheck) is type(state)
 
 
 @pytest.mark.parametrize(
@@ -335,6 +519,11 @@ def test_healthcheck(healthcheck: bool | None, history: Any, passed: bool | None
             True,
         ),
         ((), (), ["alpine"], None),
+        # A name with both a tag and a digest matches by its tag and by its digest.
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine:3.*"], True),
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine@sha256:" + "d" * 64], True),
+        (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine:3.20"], False),
+        (((BASE + "name", "alpine@sha256:" + "d" * 64),), (), ["alpine:latest"], False),
     ],
 )
 def test_approved_base_image(labels: Any, annotations: Any, patterns: list[str], passed: bool | None) -> None:
@@ -597,6 +786,39 @@ def test_cli_explains_each_failed_image_check_for_a(tmp_path: Path) -> None:
     assert "hunter2" not in json.dumps(violations)
     ids = {v["id"] for v in violations if v["kind"] == "image"}
     assert ids == {"non-root-user", "no-secrets-in-env", "required-labels", "forbidden-ports"}
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "named"),
+    [
+        ("t", ["t (non-root-user)", "t (required-labels)", "t (forbidden-ports)"]),
+        (
+            "non-root-user",
+            ["non-root-user", "non-root-user (required-labels)", "non-root-user (forbidden-ports)"],
+        ),
+    ],
+)
+def test_the_log_and_summary_name_each_check_of_a_rule(
+    tmp_path: Path, rule_id: str, named: list[str]
+) -> None:
+    need_shared()
+    directory = GENERATED / LETTERS["a"]
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        f'version = 1\n[[rules]]\nid = "{rule_id}"\naction = "fail"\n'
+        'image = { user = "non-root", labels = ["org.opencontainers.image.source"], forbidden_ports = [22] }\n',
+        encoding="utf-8",
+    )
+    summary = tmp_path / "summary.md"
+    code, out, _ = cli(
+        str(directory / "trivy.docker-archive.json"), "--policy", str(policy), "--summary", str(summary)
+    )
+    assert code == 1
+    text = summary.read_text("utf-8")
+    for name in named:
+        assert f"  FAIL {name}: {rule_id}: " in out
+        assert f"Rule {name}: " in text
+    assert f"FAIL {rule_id} ({rule_id})" not in out
 
 
 def test_cli_passes_the_labelled_non_root_image_under_strict() -> None:
