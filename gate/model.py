@@ -244,10 +244,11 @@ class Image(_Frozen):
     labels: tuple[tuple[str, str], ...] = ()
     env: tuple[str, ...] = ()
     exposed_ports: tuple[str, ...] = ()
-    healthcheck: bool | str | None = None
-    """True: the config has a HEALTHCHECK that runs (`CMD`, `CMD-SHELL`); False: the config has none; a string: the
-    config's test type when the HEALTHCHECK does not run (`NONE`, or a type Docker does not know); None: not known
-    (or inherited from the base, an empty test)."""
+    healthcheck: bool | None = None
+    """True: the config has a HEALTHCHECK that runs (`CMD`, `CMD-SHELL`); False: it has none, or one that does not
+    run (then `healthcheck_test` says why); None: not known (or inherited from the base: an empty test)."""
+    healthcheck_test: str = ""
+    """The test type of a HEALTHCHECK that does not run: `NONE`, or a type Docker does not know."""
     created: datetime | None = None
     created_unreadable: str = ""
     """The config's `created` as written when it is not a timestamp (then `created` is None)."""

@@ -81,9 +81,7 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
         "labels": tuple(sorted((run.Labels or {}).items())),
         "env": tuple(run.Env or ()),
         "exposed_ports": tuple(sorted(run.ExposedPorts or {})),
-        "healthcheck": healthcheck_state(
-            run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None
-        ),
+        **healthcheck_state(run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None),
         "created": parse_created(wire.created),
         "created_unreadable": (wire.created or "").strip() if parse_created(wire.created) is None else "",
         "diff_ids": diff_ids,
@@ -96,17 +94,19 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
     return values
 
 
-def healthcheck_state(test: Sequence[str] | None, absent: bool) -> bool | str | None:
-    """True for a HEALTHCHECK that runs, False when there is none (`absent`), None when it is inherited.
+def healthcheck_state(test: Sequence[str] | None, absent: bool) -> dict[str, bool | str | None]:
+    """The image fields `healthcheck` and `healthcheck_test` for a config's Healthcheck `test` (`absent`: none).
 
-    A HEALTHCHECK that does not run gives its test type: `NONE`, or any type but `CMD` and `CMD-SHELL` (Docker
-    compares them case-sensitively and runs no probe for an unknown one).
+    True for a HEALTHCHECK that runs, False when there is none, None when it is inherited (an empty test). One
+    that does not run is False with its test type: `NONE`, or any type but `CMD` and `CMD-SHELL` (Docker compares
+    them case-sensitively and runs no probe for an unknown one).
     """
     if absent:
-        return False
+        return {"healthcheck": False, "healthcheck_test": ""}
     if not test:
-        return None
-    return True if test[0] in ("CMD", "CMD-SHELL") else test[0]
+        return {"healthcheck": None, "healthcheck_test": ""}
+    runs = test[0] in ("CMD", "CMD-SHELL")
+    return {"healthcheck": runs, "healthcheck_test": "" if runs else test[0]}
 
 
 def parse_created(text: str | None) -> datetime | None:

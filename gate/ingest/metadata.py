@@ -289,8 +289,8 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
     if wire.Labels is not None:
         values["labels"] = tuple(sorted(wire.Labels.items()))
     if "Healthcheck" in wire.model_fields_set and wire.Config is not None:
-        values["healthcheck"] = healthcheck_state(
-            wire.Healthcheck.Test if wire.Healthcheck else None, wire.Healthcheck is None
+        values.update(
+            healthcheck_state(wire.Healthcheck.Test if wire.Healthcheck else None, wire.Healthcheck is None)
         )
     if wire.Annotations:
         values["annotations"] = tuple(sorted(wire.Annotations.items()))

@@ -669,8 +669,8 @@ def _healthcheck(image: Image, _check: ImageCheck, _today: date) -> CheckResult:
     # (a base image's) does not count against its NONE.
     if state is True:
         return _result("healthcheck", True, "the image config has a HEALTHCHECK")
-    if isinstance(state, str):
-        return _does_not_run(state, "in the image config")
+    if image.healthcheck_test:
+        return _does_not_run(image.healthcheck_test, "in the image config")
     declared = _history_healthcheck(image)
     if declared in ("CMD", "CMD-SHELL"):
         return _result(

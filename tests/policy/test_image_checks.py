@@ -476,7 +476,11 @@ def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], pas
     ],
 )
 def test_healthcheck(healthcheck: bool | str | None, history: Any, passed: bool | None, words: str) -> None:
-    image = Image(config_known=healthcheck is not None, healthcheck=healthcheck, history=history)
+    # A string is the test type of a config HEALTHCHECK that does not run.
+    state, test = (False, healthcheck) if isinstance(healthcheck, str) else (healthcheck, "")
+    image = Image(
+        config_known=healthcheck is not None, healthcheck=state, healthcheck_test=test, history=history
+    )
     got, message = run("healthcheck", image, healthcheck="required")
     assert got is passed
     assert words in message
@@ -502,7 +506,10 @@ def test_an_inherited_healthcheck_of_an_unknown_base_cannot_be_checked() -> None
 )
 def test_config_healthcheck_states(test: list[str], state: bool | str | None) -> None:
     image = image_from_config({"config": {"Healthcheck": {"Test": test}}}, "report.json")
-    assert image.healthcheck == state and type(image.healthcheck) is type(state)
+    if isinstance(state, str):  # a HEALTHCHECK that does not run: no healthcheck, and the type says why
+        assert (image.healthcheck, image.healthcheck_test) == (False, state)
+    else:
+        assert image.healthcheck is state and image.healthcheck_test == ""
 
 
 @pytest.mark.parametrize(
