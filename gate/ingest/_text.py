@@ -106,8 +106,10 @@ def parse_timestamp(text: str) -> datetime | None:
 
 
 def _to_utf8(data: bytes, source: str) -> bytes:
-    if data.startswith(codecs.BOM_UTF8):
-        return data[len(codecs.BOM_UTF8) :]
+    if data.startswith(codecs.BOM_UTF8):  # twice when a tool that adds one copied a file that had one
+        while data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8) :]
+        return data
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             body = data[len(bom) :]
@@ -118,6 +120,11 @@ def _to_utf8(data: bytes, source: str) -> bytes:
                 return body.decode(encoding).encode("utf-8")
             except UnicodeDecodeError as exc:
                 raise InputError(f"{source}: not valid {encoding.upper()} text ({exc.reason})") from None
+    if b"\x00" in data[:2] and data[:2].strip(b"\x00") in (b"{", b"["):  # `{` or `[` as UTF-16 LE or BE
+        raise InputError(
+            f"{source}: the text is UTF-16 without a byte-order mark; write the report as UTF-8 (the scanner's "
+            "-o/--file option, not a shell redirect)"
+        )
     return data
 
 

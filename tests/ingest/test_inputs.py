@@ -132,14 +132,21 @@ def test_grype_kev_status_is_false_only_when_the_report_carries_kev_data() -> No
         lambda t: codecs.BOM_UTF16_LE + t.encode("utf-16-le"),
         lambda t: codecs.BOM_UTF16_BE + t.encode("utf-16-be"),
         lambda t: codecs.BOM_UTF16_LE + t.replace("\n", "\r\n").encode("utf-16-le") + b"\n",
+        lambda t: codecs.BOM_UTF8 * 2 + t.encode("utf-8"),
     ],
-    ids=["utf8", "utf8-bom", "utf16le", "utf16be", "utf16-crlf-stray-byte"],
+    ids=["utf8", "utf8-bom", "utf16le", "utf16be", "utf16-crlf-stray-byte", "utf8-two-boms"],
 )
 def test_encodings(encode: object) -> None:
     assert callable(encode)
     text = json.dumps(CLEAN_GRYPE, indent=1)
     scan = read_report("r.json", encode(text))
     assert scan.scanner == "grype"
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_byte_order_mark_is_named(encoding: str) -> None:
+    with pytest.raises(InputError, match="UTF-16 without a byte-order mark; write the report as UTF-8"):
+        read_report("r.json", json.dumps(CLEAN_GRYPE).encode(encoding))
 
 
 def test_log_lines_before_the_document_are_skipped_and_named() -> None:
