@@ -126,7 +126,7 @@ def test_default_cache_lives_under_home(tmp_path: Path, feed_server: HTTPServer)
         tmp_path, "check", _report(), "--epss", feed_server.url_for("/e.csv"), "--today", "2026-11-27"
     )
     assert code == 1
-    assert len(list((tmp_path / "home" / ".cache" / "container-gate").glob("*.data"))) == 1
+    assert len(list((tmp_path / "home" / ".cache" / "container-gate").glob("*.feed"))) == 1
 
 
 def test_malformed_vex_is_exit_2_and_one_line(tmp_path: Path) -> None:
