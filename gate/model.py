@@ -314,6 +314,8 @@ class Scan(_Frozen):
     """Every report merged into this scan (gate.ingest.merge); empty for a single report (`source`)."""
     scanners: tuple[Scanner, ...] = ()
     """Every scanner of the merged reports; empty for a single report (`scanner`)."""
+    intel_unavailable: tuple[str, ...] = ()
+    """Feed flags given for the run (`--kev`, `--epss`) whose data could not be had; a note says why."""
 
     @property
     def is_image(self) -> bool:

@@ -111,6 +111,7 @@ def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str
 
     documents = [read_vex(path, read_input(path, "VEX document")) for path in args.vex or ()]
     notes: list[str] = []
+    unavailable: list[str] = []
     kev: KevCatalog | None = None
     epss: EpssData | None = None
     urls = [s for s in (args.kev, args.epss) if s and is_url(s)]
@@ -130,25 +131,30 @@ def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str
             fetcher = Fetcher(
                 session, options, now=now, sleep=time.sleep, user_agent=f"container-gate/{__version__}"
             )
-        unavailable = "{} data unavailable: {}; rules that need it follow on_missing_intel"
+        failed = "{} data unavailable: {}; rules that need it follow on_missing_intel"
         if args.kev:
             try:
                 got_kev = load_kev(args.kev, fetcher=fetcher)
                 kev = got_kev.value
                 notes += [f"KEV: {got_kev.note}"] if got_kev.note else []
             except IntelUnavailable as exc:
-                notes.append(unavailable.format("KEV", exc))
+                notes.append(failed.format("KEV", exc))
+                unavailable.append("--kev")
         if args.epss:
             try:
                 got_epss = load_epss(args.epss, fetcher=fetcher)
                 epss = got_epss.value
                 notes += [f"EPSS: {got_epss.note}"] if got_epss.note else []
             except IntelUnavailable as exc:
-                notes.append(unavailable.format("EPSS", exc))
+                notes.append(failed.format("EPSS", exc))
+                unavailable.append("--epss")
     finally:
         if session is not None:
             session.close()
-    return [apply_vex(enrich(scan, kev=kev, epss=epss, notes=notes), documents) for scan in scans]
+    return [
+        apply_vex(enrich(scan, kev=kev, epss=epss, notes=notes, unavailable=unavailable), documents)
+        for scan in scans
+    ]
 
 
 def _intel_cache(flag: str | None, env: Mapping[str, str]) -> Path | None:

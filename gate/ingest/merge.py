@@ -65,6 +65,7 @@ def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> S
         warnings=warnings,
         sources=sources,
         scanners=scanners,
+        intel_unavailable=tuple(dict.fromkeys(f for s in scans for f in s.intel_unavailable)),
     )
 
 

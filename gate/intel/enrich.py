@@ -19,8 +19,11 @@ def enrich(
     kev: KevCatalog | None = None,
     epss: EpssData | None = None,
     notes: Sequence[str] = (),
+    unavailable: Sequence[str] = (),
 ) -> Scan:
     """`scan` with KEV status and EPSS scores filled in, and `notes` added to its warnings.
+
+    `unavailable` names the feed flags given whose data could not be had (`--kev`), for the policy's notes.
 
     Findings are looked up by their ID and aliases (CVE IDs only: KEV and EPSS know nothing else).
     What the report already says wins: Grype's own `knownExploited` and `epss` are kept. A finding is known
@@ -32,7 +35,10 @@ def enrich(
     for feed in (kev, epss):
         if feed is not None:
             lines.append(f"intel: {feed.describe()} from {feed.source}")
-    return scan.model_copy(update={"findings": findings, "warnings": (*scan.warnings, *lines)})
+    update = {"findings": findings, "warnings": (*scan.warnings, *lines)}
+    if unavailable:
+        update["intel_unavailable"] = tuple(dict.fromkeys((*scan.intel_unavailable, *unavailable)))
+    return scan.model_copy(update=update)
 
 
 def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None) -> Finding:

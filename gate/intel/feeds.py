@@ -6,21 +6,34 @@ Parsing is pure: bytes in, a frozen value out, InputError with one line when the
 from __future__ import annotations
 
 import csv
-import gzip
 import io
 import json
 import re
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from gate.errors import InputError
 
-__all__ = ["EpssData", "EpssScore", "KevCatalog", "KevEntry", "parse_epss", "parse_kev"]
+__all__ = [
+    "MAX_EPSS_LINES",
+    "MAX_UNPACKED",
+    "EpssData",
+    "EpssScore",
+    "KevCatalog",
+    "KevEntry",
+    "gunzip",
+    "parse_epss",
+    "parse_kev",
+]
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
-_MAX_UNZIPPED = 512 * 1024 * 1024
+MAX_UNPACKED = 128 * 1024 * 1024
+"""Bytes gzip data may unpack to: FIRST's EPSS CSV is about 15 MB, the KEV catalog about 1.5 MB."""
+MAX_EPSS_LINES = 3_000_000
+"""Lines an EPSS CSV may have, blank ones included: about 300,000 CVEs are scored today."""
 
 
 @dataclass(frozen=True)
@@ -99,6 +112,13 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
             f"{source}: the KEV catalog lists no vulnerabilities; give known_exploited_vulnerabilities.json "
             "from CISA (download it again)"
         )
+    count = document.get("count")
+    # CISA states the entry count: a catalog cut short (at an entry boundary) still parses, but disagrees with it.
+    if isinstance(count, int) and not isinstance(count, bool) and count != len(document["vulnerabilities"]):
+        raise InputError(
+            f"{source}: the KEV catalog says count {count} but lists {len(document['vulnerabilities'])} "
+            "vulnerabilities; it is truncated or damaged (download it again)"
+        )
     entries: dict[str, KevEntry] = {}
     for index, item in enumerate(document["vulnerabilities"]):
         cve = item.get("cveID") if isinstance(item, dict) else None
@@ -126,48 +146,49 @@ def parse_epss(data: bytes, source: str) -> EpssData:
     """Parse FIRST's EPSS CSV (`epss_scores-YYYY-MM-DD.csv`, gzipped or not). Raises InputError."""
     if data[:2] == b"\x1f\x8b":
         try:
-            data = _gunzip(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise InputError(
-                f"{source}: the gzip data is damaged or truncated ({exc}); download it again"
-            ) from None
+            data = gunzip(data, MAX_UNPACKED)
+        except ValueError as exc:
+            raise InputError(f"{source}: {exc}; download it again") from None
     text = _text(data, source, "EPSS scores (CSV)")
-    lines = text.splitlines()
+    # Lines are read one at a time: a list of them is what a file of blank lines blows up into.
+    lines = _counted(io.StringIO(text), source)
     model_version = score_date = ""
-    start = 0
-    while start < len(lines) and lines[start].startswith("#"):
-        for part in lines[start].lstrip("#").split(","):
+    number = 0
+    header: list[str] = []
+    for line in lines:
+        number += 1
+        if not line.startswith("#"):
+            header = [h.strip().lower() for h in next(csv.reader([line]), [])]
+            break
+        for part in line.lstrip("#").split(","):
             key, _, value = part.partition(":")
             if key.strip() == "model_version":
                 model_version = value.strip()
             elif key.strip() == "score_date":
                 score_date = value.strip()
-        start += 1
-    reader = csv.reader(lines[start:])
-    header = [h.strip().lower() for h in next(reader, [])]
     if header[:3] != ["cve", "epss", "percentile"]:
         raise InputError(
             f"{source}: not an EPSS CSV (expected the header cve,epss,percentile); give epss_scores-current.csv.gz"
         )
     scores: dict[str, EpssScore] = {}
-    for offset, row in enumerate(reader):
-        line = start + 2 + offset
+    for offset, row in enumerate(csv.reader(lines)):
+        at = number + 1 + offset
         if not row:
             continue
         if len(row) < 3:
             raise InputError(
-                f"{source}: line {line}: expected cve,epss,percentile; the file is truncated or damaged"
+                f"{source}: line {at}: expected cve,epss,percentile; the file is truncated or damaged"
             )
         cve = row[0].strip().upper()
         try:
             epss, percentile = float(row[1]), float(row[2])
         except ValueError:
             raise InputError(
-                f"{source}: line {line}: {row[1]!r}/{row[2]!r} are not numbers; the file is damaged"
+                f"{source}: line {at}: {row[1]!r}/{row[2]!r} are not numbers; the file is damaged"
             ) from None
         if not _CVE.fullmatch(cve) or not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
             raise InputError(
-                f"{source}: line {line}: not a CVE with scores between 0 and 1; the file is damaged"
+                f"{source}: line {at}: not a CVE with scores between 0 and 1; the file is damaged"
             )
         scores[cve] = EpssScore(epss=epss, percentile=percentile)
     if not scores:
@@ -175,12 +196,38 @@ def parse_epss(data: bytes, source: str) -> EpssData:
     return EpssData(source=source, model_version=model_version, score_date=score_date, scores=scores)
 
 
-def _gunzip(data: bytes) -> bytes:
-    with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-        out = stream.read(_MAX_UNZIPPED + 1)
-    if len(out) > _MAX_UNZIPPED:
-        raise OSError("more than 512 MiB unpacked")
-    return out
+def gunzip(data: bytes, limit: int) -> bytes:
+    """`data` unpacked (one or more gzip members). Raises ValueError when it is damaged, cut short or over `limit`.
+
+    zlib is used rather than gzip.GzipFile to check each member's end marker and to stop at `limit` bytes.
+    """
+    parts: list[bytes] = []
+    size = 0
+    rest = data
+    while rest:
+        inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        try:
+            part = inflater.decompress(rest, limit + 1 - size)
+        except zlib.error as exc:
+            raise ValueError(f"the gzip data is damaged ({exc})") from None
+        size += len(part)
+        if size > limit:
+            raise ValueError(f"the gzip data unpacks to more than {limit // (1024 * 1024)} MiB")
+        if not inflater.eof:
+            raise ValueError("the gzip data is truncated (it ends before its end marker)")
+        parts.append(part)
+        rest = inflater.unused_data.lstrip(b"\0")  # gzip(1) tolerates zero padding after a member
+    # One member (the usual case) is returned as it is: no second copy of up to `limit` bytes.
+    return parts[0] if len(parts) == 1 else b"".join(parts)
+
+
+def _counted(lines: Iterator[str], source: str) -> Iterator[str]:
+    for number, line in enumerate(lines, start=1):
+        if number > MAX_EPSS_LINES:
+            raise InputError(
+                f"{source}: more than {MAX_EPSS_LINES:,} lines; this is not FIRST's EPSS CSV (or it is damaged)"
+            )
+        yield line.rstrip("\r\n")
 
 
 def _text(data: bytes, source: str, what: str) -> str:

@@ -82,7 +82,7 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
             lacking = [i for i in lacking if rule.scope != "new" or active[i].baseline != "existing"]
             if scr.mode is MissingIntel.WARN:
                 unchecked.extend((rule, active[i], scr.missing_text(i)) for i in lacking)
-            elif note := skip_note(rule, scr, len(lacking)):
+            elif note := skip_note(rule, scr, len(lacking), unavailable=scan.intel_unavailable):
                 notes.append(note)
             results.append(result)
             if result.triggered:

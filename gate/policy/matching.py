@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
@@ -337,19 +337,27 @@ def counted_note(scr: Screen, hits: Sequence[int]) -> str:
     )
 
 
-def skip_note(rule: Rule, scr: Screen, count: int) -> str:
-    """The note for `count` findings a rule skipped for missing data (mode skip), else ``."""
+def skip_note(rule: Rule, scr: Screen, count: int, *, unavailable: Collection[str] = ()) -> str:
+    """The note for `count` findings a rule skipped for missing data (mode skip), else ``.
+
+    `unavailable` names feed flags that were given but whose data could not be had: the note does not ask for
+    them again.
+    """
     if scr.mode is not MissingIntel.SKIP or not count:
         return ""
     noun = "finding" if count == 1 else "findings"
     keys = {k for found in scr.missing.values() for k in found}
-    flags = "/".join(sorted({_FEED_FLAGS[k] for k in keys if k in _FEED_FLAGS}, reverse=True))
-    if not flags:
+    wanted = {_FEED_FLAGS[k] for k in keys if k in _FEED_FLAGS}
+    flags = "/".join(sorted(wanted - set(unavailable), reverse=True))
+    failed = "/".join(sorted(wanted & set(unavailable), reverse=True))
+    give = [f"give {flags}"] if flags else []
+    give += [f"{failed} was given but its data was unavailable (see its note)"] if failed else []
+    if not give:
         advice = "only a report can carry it"
     elif keys <= _FEED_FLAGS.keys():
-        advice = f"give {flags}, or a report that carries it"
+        advice = "; ".join(give) + (", or a report that carries it" if not failed else "")
     else:
-        advice = f"give {flags}; the rest only a report can carry"
+        advice = "; ".join(give) + "; the rest only a report can carry"
     return f"rule {rule.id} skipped {count} {noun}: {_kinds(scr, list(scr.missing))} unknown ({advice})"
 
 

@@ -126,7 +126,7 @@ def test_default_cache_lives_under_home(tmp_path: Path, feed_server: HTTPServer)
         tmp_path, "check", _report(), "--epss", feed_server.url_for("/e.csv"), "--today", "2026-11-27"
     )
     assert code == 1
-    assert len(list((tmp_path / "home" / ".cache" / "container-gate").glob("*.data"))) == 1
+    assert len(list((tmp_path / "home" / ".cache" / "container-gate").glob("*.feed"))) == 1
 
 
 def test_malformed_vex_is_exit_2_and_one_line(tmp_path: Path) -> None:
@@ -186,3 +186,30 @@ def test_a_bad_feed_file_is_exit_2(tmp_path: Path, flag: str) -> None:
     bad.write_text("<html>oops</html>")
     code, _, err = _run(tmp_path, "check", _report(), flag, str(bad))
     assert code == 2 and "HTML or XML" in err and err.count("\n") == 1
+
+
+def test_credentials_in_a_feed_url_reach_no_output(tmp_path: Path, feed_server: HTTPServer) -> None:
+    feed_server.expect_request("/kev.json").respond_with_data("down", status=503)
+    url = feed_server.url_for("/kev.json").replace("http://", "http://user:hunter22@") + "?api_key=TOKEN123"
+    record, summary = tmp_path / "record.json", tmp_path / "summary.md"
+    args = ["check", _report(), "--today", "2026-11-27", "--kev", url, "--intel-cache", str(tmp_path / "c")]
+    code, out, err = _run(
+        tmp_path, *args, "--intel-retries", "0", "--json", str(record), "--summary", str(summary)
+    )
+    assert code == 1
+    assert "note: KEV data unavailable: http://***@127.0.0.1:" in out
+    texts = [out, err, record.read_text(encoding="utf-8"), summary.read_text(encoding="utf-8")]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in (tmp_path / "c").rglob("*")]
+    assert not [t for t in texts if "hunter22" in t or "TOKEN123" in t]
+
+
+def test_a_given_feed_that_failed_is_not_asked_for_again(tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{sock.getsockname()[1]}/kev.json"
+    args = ["check", _report(), "--today", "2026-11-27", "--kev", dead, "--intel-cache", str(tmp_path / "c")]
+    code, out, _ = _run(tmp_path, *args, "--intel-retries", "0")
+    assert code == 1
+    assert "(1 attempt), and there is no cached copy" in out
+    assert "KEV status unknown (--kev was given but its data was unavailable (see its note))" in out
+    assert "give --kev" not in out

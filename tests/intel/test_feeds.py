@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import gzip
+import json
+import zlib
 from datetime import date
 
 import pytest
 
 from gate.errors import InputError
-from gate.intel import load_epss, load_kev, parse_epss, parse_kev
+from gate.intel import feeds, load_epss, load_kev, parse_epss, parse_kev
+from gate.intel.feeds import gunzip
 from tests.intel.conftest import INTEL
 
 KEV = (INTEL / "kev.json").read_bytes()
@@ -56,6 +59,12 @@ def test_kev_refuses(data: bytes, words: str) -> None:
         parse_kev(data, "kev.json")
 
 
+def _sync_flushed(data: bytes) -> bytes:
+    """Gzip data cut after a flush: every byte so far unpacks, but the end marker and trailer are missing."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush(zlib.Z_SYNC_FLUSH)
+
+
 @pytest.mark.parametrize(
     ("data", "words"),
     [
@@ -64,12 +73,37 @@ def test_kev_refuses(data: bytes, words: str) -> None:
         (b"cve,epss,percentile\nCVE-2024-1,high,0.5\n", "line 2: .* are not numbers"),
         (b"cve,epss,percentile\nCVE-2024-1,1.5,0.5\n", "between 0 and 1"),
         (b"cve,epss,percentile\n", "no scores"),
-        (gzip.compress(EPSS)[:-20], "gzip data is damaged or truncated"),
+        (gzip.compress(EPSS)[:-20], "gzip data is (damaged|truncated)"),
+        (_sync_flushed(EPSS[: EPSS.index(b"CVE-2023-44487")]), "gzip data is truncated"),
     ],
 )
 def test_epss_refuses(data: bytes, words: str) -> None:
     with pytest.raises(InputError, match=words):
         parse_epss(data, "epss.csv")
+
+
+def test_kev_count_that_disagrees_is_refused() -> None:
+    document = json.loads(KEV)
+    document["vulnerabilities"] = document["vulnerabilities"][
+        :2
+    ]  # cut at an entry boundary: still valid JSON
+    with pytest.raises(
+        InputError, match="says count 3 but lists 2 vulnerabilities; it is truncated or damaged"
+    ):
+        parse_kev(json.dumps(document).encode(), "kev.json")
+
+
+def test_gunzip_stops_at_its_limit_and_reads_several_members() -> None:
+    with pytest.raises(ValueError, match="unpacks to more than"):
+        gunzip(gzip.compress(b"\n" * (2 << 20)), 1 << 20)
+    assert gunzip(gzip.compress(b"a,") + gzip.compress(b"b\n"), 100) == b"a,b\n"
+
+
+def test_epss_line_limit_is_checked_without_a_list_of_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(feeds, "MAX_EPSS_LINES", 50)
+    with pytest.raises(InputError, match="more than 50 lines"):
+        parse_epss(EPSS + b"\n" * 100, "epss.csv")
+    assert len(parse_epss(EPSS, "epss.csv").scores) == 21
 
 
 def test_files_are_read_and_missing_files_refused(tmp_path: object) -> None:

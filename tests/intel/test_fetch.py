@@ -38,7 +38,7 @@ def test_200_is_parsed_and_cached(feed_server: HTTPServer, make_fetcher: MakeFet
     assert fetched.note == ""
     assert isinstance(fetched.value, KevCatalog)
     assert sorted(fetched.value.entries) == ["CVE-2021-44228", "CVE-2022-22965", "CVE-2023-44487"]
-    assert len(list((tmp_path / "cache").glob("*.data"))) == 1
+    assert len(list((tmp_path / "cache").glob("*.feed"))) == 1
     request, _ = feed_server.log[0]
     assert request.headers["User-Agent"] == "container-gate"
 
@@ -139,7 +139,7 @@ def test_truncated_body_is_not_used_nor_cached(
     feed_server.expect_request("/kev.json").respond_with_data(KEV[: len(KEV) // 2], headers=JSON)
     with pytest.raises(IntelUnavailable, match=r"the download is not usable.*invalid JSON"):
         make_fetcher().get(feed_server.url_for("/kev.json"), parse_kev, accept=["application/json"])
-    assert list(tmp_path.glob("cache/*.data")) == []
+    assert list(tmp_path.glob("cache/*.feed")) == []
 
 
 def test_connection_cut_short_of_content_length(feed_server: HTTPServer, make_fetcher: MakeFetcher) -> None:
@@ -153,7 +153,7 @@ def test_connection_cut_short_of_content_length(feed_server: HTTPServer, make_fe
     feed_server.expect_request("/kev.json").respond_with_handler(short)
     fetched = make_fetcher(now=later(1), retries=0).get(url, parse_kev, accept=["application/json"])
     assert fetched.origin == "cache"
-    assert "the connection failed" in fetched.note
+    assert "the body was cut short after 100 bytes (the connection closed early) (1 attempt)" in fetched.note
 
 
 def test_wrong_content_type_is_refused_and_the_cache_used(
@@ -230,9 +230,11 @@ def test_a_tampered_cache_is_ignored(
     feed_server: HTTPServer, make_fetcher: MakeFetcher, tmp_path: Path
 ) -> None:
     url = _cached(make_fetcher, feed_server)
-    [body] = (tmp_path / "cache").glob("*.data")
-    body.write_bytes(b'{"vulnerabilities": []}')
-    with pytest.raises(IntelUnavailable, match="there is no cached copy"):
+    [entry] = (tmp_path / "cache").glob("*.feed")
+    entry.write_bytes(entry.read_bytes().replace(b"CVE-2021-44228", b"CVE-2021-44229"))
+    with pytest.raises(
+        IntelUnavailable, match="the cached copy is unusable: its data does not match its checksum"
+    ):
         make_fetcher(offline=True).get(url, parse_kev, accept=["application/json"])
 
 
