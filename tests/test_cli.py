@@ -76,6 +76,7 @@ CASES = [
     (["check", CLEAN, "--baseline", FAIL, "--sarif", FAIL], 2, f"would overwrite {FAIL}"),
     (["merge", "d.json", "--json", "./d.json"], 2, "--json ./d.json would overwrite d.json"),
     (["policy"], 2, "choose an action"),
+    (["policy", "import", CLEAN, "--expires", "99999999d"], 2, "is over ten years"),
     (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
     (["policy", "validate", "nope.toml"], 2, "cannot read"),
     (

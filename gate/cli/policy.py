@@ -113,6 +113,8 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     if args.expires:
         text = args.expires.strip()
         if text.endswith("d") and text[:-1].isdigit():
+            if int(text[:-1]) > 3660:  # beyond ten years no waiver is a waiver (and the date would overflow)
+                raise UsageError(f"--expires {text!r} is over ten years; waivers are meant to be reviewed")
             expires = when + timedelta(days=int(text[:-1]))
         else:
             try:

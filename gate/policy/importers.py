@@ -4,8 +4,12 @@ Reads `.trivyignore` (one ID per line, optional `exp:YYYY-MM-DD`; the comment li
 become its reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`, `licenses`
 entries with `id`, `paths`, `purls`, `expired_at`, `statement`) and Grype's config (`.grype.yaml`, the
 `ignore:` rules). What the file lacks, the caller supplies: a reason and an expiry for every entry without one.
-Rules a waiver cannot express exactly (Grype `fix-state`, `namespace`, `vex-status`, ...) are skipped and
-listed, never widened. Pure: bytes in, waivers and TOML text out; PyYAML is imported only for YAML files.
+Rules a waiver cannot express exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression
+in `package.name`, a path pattern with `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`) are skipped
+and listed, never widened. What maps exactly is kept exact: a Grype rule matches its ID only (`aliases =
+false`) unless it says `include-aliases: true`, a Grype `package.version` is that version, and a Trivy
+`expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before. Pure:
+bytes in, waivers and TOML text out; PyYAML is imported only for YAML files.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -46,6 +50,8 @@ GRYPE_PURL_TYPES = {
 """Grype package types -> purl types (how a Grype `package.type` scope becomes a waiver `purls` glob)."""
 
 _GRYPE_UNSUPPORTED = ("fix-state", "namespace", "vex-status", "vex-justification", "match-type")
+_GLOB = set("*?[]{}")
+_REGEX = set("*?[](){}|^$\\+")
 _GRYPE_PACKAGE_UNSUPPORTED = ("language", "upstream-name")
 _TRIVY_SECTIONS = ("vulnerabilities", "misconfigurations", "secrets", "licenses")
 
@@ -60,6 +66,7 @@ class _Entry:
     packages: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     purls: tuple[str, ...] = ()
+    aliases: bool = True
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,7 @@ def import_ignore_file(
         if isinstance(document, dict) and "ignore" in document:
             kind, entries = "grype", _grype(document["ignore"], source, skipped)
         elif isinstance(document, dict) and any(k in document for k in _TRIVY_SECTIONS):
-            kind, entries = ".trivyignore.yaml", _trivy_yaml(document, source)
+            kind, entries = ".trivyignore.yaml", _trivy_yaml(document, source, skipped)
         else:
             raise InputError(
                 f"{source}: neither a Grype config (no `ignore:` list) nor a .trivyignore.yaml "
@@ -126,6 +133,8 @@ def import_ignore_file(
         for key in ("packages", "paths", "purls"):
             if getattr(entry, key):
                 fields[key] = list(getattr(entry, key))
+        if not entry.aliases:
+            fields["aliases"] = False
         if owner:
             fields["owner"] = owner
         if ticket:
@@ -155,7 +164,8 @@ def _require(entries: Sequence[_Entry], key: str, given: bool, source: str, flag
 def _trivyignore(text: str, source: str) -> list[_Entry]:
     entries = []
     comments: list[str] = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    # Trivy splits on newlines only: a form feed or U+2028 inside a comment does not start an entry.
+    for number, raw in enumerate(text.split("\n"), start=1):
         line = raw.strip()
         if not line:
             comments = []
@@ -170,14 +180,14 @@ def _trivyignore(text: str, source: str) -> list[_Entry]:
                 break
             if not extra.startswith("exp:"):
                 raise InputError(f"{source}: line {number}: {extra[:40]!r} is not exp:YYYY-MM-DD")
-            expiry = _date(extra.removeprefix("exp:"), source, f"line {number}")
+            expiry = _last_day(_date(extra.removeprefix("exp:"), source, f"line {number}"))
         reason = " ".join(c for c in comments if c)
         entries.append(_Entry(where=f"line {number}", id=fields[0], reason=reason, expires=expiry))
         comments = []
     return entries
 
 
-def _trivy_yaml(document: dict[str, Any], source: str) -> list[_Entry]:
+def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> list[_Entry]:
     entries = []
     for section in _TRIVY_SECTIONS:
         items = document.get(section) or []
@@ -188,17 +198,35 @@ def _trivy_yaml(document: dict[str, Any], source: str) -> list[_Entry]:
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
                 raise InputError(f"{source}: {where}: needs an `id`")
             expiry = item.get("expired_at")
+            paths = _strings(item.get("paths"), source, f"{where}.paths")
+            patterns = [p for p in paths if _GLOB & set(p.replace("**", ""))]
+            if patterns:
+                skipped.append(f"{where}: {item['id']}: {_PATH_GLOB.format(patterns[0][:80])}")
+                continue
             entries.append(
                 _Entry(
                     where=where,
                     id=item["id"],
                     reason=_string(item.get("statement"), source, f"{where}.statement"),
-                    expires=_date(expiry, source, f"{where}.expired_at") if expiry is not None else None,
-                    paths=_strings(item.get("paths"), source, f"{where}.paths"),
+                    expires=_last_day(_date(expiry, source, f"{where}.expired_at"))
+                    if expiry is not None
+                    else None,
+                    paths=paths,
                     purls=_strings(item.get("purls"), source, f"{where}.purls"),
                 )
             )
     return entries
+
+
+_PATH_GLOB = (
+    "path pattern {!r}: its `*`, `?`, `[` or `{{` does not cross `/` in the scanner, and a waiver's `*` does; "
+    "not imported (write this waiver by hand with the paths it means)"
+)
+
+
+def _last_day(first_expired: date) -> date:
+    """The last day a waiver applies for a scanner entry that stops applying on `first_expired`."""
+    return first_expired - timedelta(days=1)
 
 
 def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
@@ -234,10 +262,23 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
         name = _string(package.get("name"), source, f"{where}.package.name")
         version = _string(package.get("version"), source, f"{where}.package.version")
         location = _string(package.get("location"), source, f"{where}.package.location")
-        purl = ""
+        if _REGEX & set(name) or _GLOB & set(version):
+            skipped.append(
+                f"{where}: {vuln}: package.name is a regular expression in Grype (or the version holds a "
+                "pattern); not imported (write this waiver by hand)"
+            )
+            continue
+        if _GLOB & set(location.replace("**", "")):
+            skipped.append(f"{where}: {vuln}: {_PATH_GLOB.format(location[:80])}")
+            continue
+        purls: tuple[str, ...] = ()
         if kind or version:
-            purl = f"pkg:{GRYPE_PURL_TYPES[kind] if kind else '*'}/*"
-            purl += f"@{quote(version, safe='.-_~:')}*" if version else ""
+            base = f"pkg:{GRYPE_PURL_TYPES[kind] if kind else '*'}/*"
+            if version:  # exactly that version, as Grype compares it; purls write `+` as is or as %2B
+                spelled = dict.fromkeys((version, quote(version, safe=".-_~:")))
+                purls = tuple(f"{base}@{v}{tail}" for v in spelled for tail in ("", "?*"))
+            else:
+                purls = (base,)
         entries.append(
             _Entry(
                 where=where,
@@ -245,7 +286,8 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
                 reason=_string(rule.get("reason"), source, f"{where}.reason"),
                 packages=(name,) if name else (),
                 paths=(location,) if location else (),
-                purls=(purl,) if purl else (),
+                purls=purls,
+                aliases=rule.get("include-aliases") is True,
             )
         )
     return entries
@@ -288,8 +330,13 @@ def _date(value: Any, source: str, where: str) -> date:
     if isinstance(value, date):
         return value
     if isinstance(value, str):
+        text = value.strip()
         try:
-            return date.fromisoformat(value.strip()[:10])
+            return (
+                datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+                if "T" in text
+                else date.fromisoformat(text)
+            )
         except ValueError:
             pass
     raise InputError(f"{source}: {where}: {str(value)[:40]!r} is not a date (YYYY-MM-DD)")
@@ -308,6 +355,8 @@ def render_waivers(imported: Imported) -> str:
             values = getattr(waiver, key)
             if values:
                 lines.append(f"{key} = [{', '.join(_toml(v) for v in values)}]")
+        if not waiver.aliases:
+            lines.append("aliases = false  # the scanner matched this ID only, not its aliases")
         for key in ("owner", "ticket"):
             if getattr(waiver, key):
                 lines.append(f"{key} = {_toml(getattr(waiver, key))}")

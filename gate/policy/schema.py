@@ -394,7 +394,9 @@ class Waiver(_Strict):
     """Lets matching findings through until `expires`, for a stated `reason`."""
 
     id: str = Field(min_length=1)
-    """A vulnerability or rule ID; also matches a finding's aliases (GHSA <-> CVE)."""
+    """A vulnerability or rule ID; also matches a finding's aliases (GHSA <-> CVE) unless `aliases` is false."""
+    aliases: bool = Field(default=True, strict=True)
+    """False: `id` matches the finding's own ID only (as a Grype ignore rule without include-aliases does)."""
     reason: str = Field(min_length=1)
     expires: date
     """Last day the waiver applies (TOML date: 2027-02-01)."""

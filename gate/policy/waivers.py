@@ -64,6 +64,8 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | No
     wanted = waiver.id.upper()
     if not any(i.upper() == wanted for i in finding.all_ids):
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
+    if not waiver.aliases and finding.id.upper() != wanted:
+        return f"its id {waiver.id} is an alias of {finding.id}, and aliases = false"
     cves = {i.upper() for i in finding.all_ids if i.upper().startswith("CVE-")}
     if wanted in cves and len(cves) > 1 and finding.id.upper() != wanted:
         # An advisory (Grype's ALAS-..., with all its CVEs as aliases): waiving one CVE leaves the others.

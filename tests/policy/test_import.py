@@ -37,8 +37,9 @@ def test_trivyignore_takes_comment_reasons_and_exp_dates() -> None:
     rows = [(w.id, w.reason, w.expires) for w in _waivers(imported)]
     assert rows == [
         ("CVE-2023-44487", "Accept the risk: the HTTP/2 endpoint sits behind the ingress", EXPIRES),
-        ("CVE-2018-14618", "Fixed in the next base image, due next sprint", date(2027, 1, 31)),
-        ("CVE-2019-1543", "imported", date(2026, 12, 1)),  # the comment belongs to the entry above
+        # exp: is the first day Trivy stops ignoring; a waiver's expires is the last day it applies
+        ("CVE-2018-14618", "Fixed in the next base image, due next sprint", date(2027, 1, 30)),
+        ("CVE-2019-1543", "imported", date(2026, 11, 30)),  # the comment belongs to the entry above
         ("generic-api-key", "imported", EXPIRES),  # a blank line ends a comment block
         ("AVD-DS-0002", "imported", EXPIRES),
     ]
@@ -71,14 +72,19 @@ def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
     assert first.paths == ("usr/local/lib/python3.9/site-packages/setuptools-58.1.0.dist-info/METADATA",)
     assert (first.owner, first.ticket) == ("team-a", "SEC-7")
     assert waivers["CVE-2023-3446"].purls == ("pkg:npm/%40babel/traverse@7.23.2",)
-    assert waivers["CVE-2023-3446"].expires == date(2027, 3, 1)
+    assert waivers["CVE-2023-3446"].expires == date(2027, 2, 28)  # expired_at 2027-03-01: the day before
     assert waivers["AVD-DS-0002"].reason == "The image needs root privileges"
 
 
-def test_a_yaml_date_time_expiry_is_its_day() -> None:
-    data = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: 2027-03-01T12:30:00Z\n"
-    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=None, today=TODAY)
-    assert [w.expires for w in _waivers(imported)] == [date(2027, 3, 1)]
+def test_a_yaml_date_time_expiry_ends_the_day_before() -> None:
+    # Trivy stops ignoring at 12:30 that day; a waiver lasts whole days, so it ends the day before.
+    for expiry in (b"2027-03-01T12:30:00Z", b'"2027-03-01T12:30:00Z"'):
+        data = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: " + expiry + b"\n"
+        imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=None, today=TODAY)
+        assert [w.expires for w in _waivers(imported)] == [date(2027, 2, 28)]
+    garbage = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: 2027-01-01garbage\n"
+    with pytest.raises(InputError, match="is not a date"):
+        import_ignore_file(".trivyignore.yaml", garbage, reason="r", expires=None, today=TODAY)
 
 
 def test_grype_rules_convert_or_are_skipped_never_widened() -> None:
@@ -91,14 +97,19 @@ def test_grype_rules_convert_or_are_skipped_never_widened() -> None:
     scoped = waivers[1]
     assert (scoped.packages, scoped.purls, scoped.paths) == (
         ("golang.org/x/net",),
-        ("pkg:golang/*@v0.13.0*",),
-        ("/app/gitea/*",),
+        ("pkg:golang/*@v0.13.0", "pkg:golang/*@v0.13.0?*"),  # exactly that version, qualifiers or not
+        ("/app/gitea/gitea",),
     )
+    assert not any(w.aliases for w in waivers)  # Grype matched the rule's ID only
     assert imported.skipped == (  # type: ignore[attr-defined]
         "ignore[0]: CVE-2008-4318: fix-state cannot be expressed as a waiver scope; not imported "
         "(write this waiver by hand)",
         "ignore[2]: no `vulnerability`; a rule that ignores by package alone has no waiver form",
-        "ignore[4]: CVE-2023-1234: vex-status cannot be expressed as a waiver scope; not imported "
+        "ignore[4]: CVE-2023-5678: path pattern '/app/*': its `*`, `?`, `[` or `{` does not cross `/` in the "
+        "scanner, and a waiver's `*` does; not imported (write this waiver by hand with the paths it means)",
+        "ignore[5]: CVE-2022-3219: package.name is a regular expression in Grype (or the version holds a "
+        "pattern); not imported (write this waiver by hand)",
+        "ignore[6]: CVE-2023-1234: vex-status cannot be expressed as a waiver scope; not imported "
         "(write this waiver by hand)",
     )
 
@@ -138,10 +149,26 @@ def test_hostile_text_stays_inside_toml_strings(tmp_path: Path) -> None:
     assert load_policy(str(path)).rules == load_policy("builtin:default").rules
 
 
+def test_trivyignore_lines_end_at_newlines_only() -> None:
+    # Trivy splits on "\n": a U+2028 or form feed inside a comment does not make the rest an entry.
+    data = (
+        "# npm cli only\u2028CVE-2024-21538\n# form\x0cCVE-2025-29927 exp:2027-01-01\nCVE-2024-1\n".encode()
+    )
+    imported = import_ignore_file(".trivyignore", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [(where, w.id) for where, w in imported.waivers] == [("line 3", "CVE-2024-1")]
+
+
+def test_trivy_yaml_path_patterns_are_skipped_not_widened() -> None:
+    data = b"vulnerabilities:\n  - id: CVE-1\n    paths: ['usr/local/lib/*']\n  - id: CVE-2\n    paths: ['a/**']\n"
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [w.id for w in _waivers(imported)] == ["CVE-2"]  # `**` crosses `/` in both
+    assert imported.skipped[0].startswith("vulnerabilities[0]: CVE-1: path pattern 'usr/local/lib/*'")
+
+
 def test_already_expired_entries_are_reported() -> None:
     data = b"CVE-2020-1 exp:2020-01-01\n"
     imported = import_ignore_file(".trivyignore", data, reason="r", expires=None, today=TODAY)
-    assert imported.expired == ("line 1: CVE-2020-1 expired on 2020-01-01",)
+    assert imported.expired == ("line 1: CVE-2020-1 expired on 2019-12-31",)
 
 
 @pytest.mark.parametrize(

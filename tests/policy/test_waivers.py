@@ -230,6 +230,17 @@ def test_a_cve_waiver_does_not_waive_an_advisory_that_covers_other_cves_too(tmp_
     assert decision.verdict is Verdict.FAIL
 
 
+def test_a_waiver_with_aliases_false_matches_the_findings_own_id_only(tmp_path: Path) -> None:
+    [waiver] = _policy(tmp_path, _waiver(TODAY, "aliases = false")).waivers
+    assert waiver_mismatch(waiver, _finding(), image="x") is None
+    by_alias = _finding("GHSA-aaaa-bbbb-cccc").model_copy(update={"aliases": (CVE,)})
+    assert waiver_mismatch(waiver, by_alias, image="x") == (
+        f"its id {CVE} is an alias of GHSA-aaaa-bbbb-cccc, and aliases = false"
+    )
+    with pytest.raises(PolicyError, match="aliases"):
+        _policy(tmp_path, _waiver(TODAY, 'aliases = "no"'))
+
+
 def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path: Path) -> None:
     from gate.policy.decision import combine
     from gate.policy.waivers import review_run
