@@ -13,7 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from gate.model import Severity
 
-__all__ = ["WIRE", "SeverityWord", "Wire"]
+__all__ = ["WIRE", "FindingID", "SeverityWord", "Wire"]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
@@ -32,6 +32,16 @@ def _known(text: str | None) -> str | None:
 
 SeverityWord = Annotated[str | None, AfterValidator(_known)]
 """A scanner's severity: a word gate does not know is an error, not a finding quietly counted as UNKNOWN."""
+
+
+def _named(text: str) -> str:
+    if not text.strip():
+        raise ValueError("empty; every finding a scanner writes has an ID")
+    return text
+
+
+FindingID = Annotated[str, AfterValidator(_named)]
+"""A finding's ID (CVE, GHSA, a rule ID): blank is a malformed report, not a finding no output can name."""
 
 
 class Wire(BaseModel):

@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate
-from gate.ingest._wire import WIRE, SeverityWord, Wire
+from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -85,7 +85,7 @@ class _Epss:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Vulnerability:
-    id: str
+    id: FindingID
     namespace: str | None = None
     severity: SeverityWord = None
     description: str | None = None

@@ -12,7 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
-from gate.ingest._wire import WIRE, SeverityWord, Wire
+from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -55,7 +55,7 @@ class _PkgIdentifier:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Vulnerability:
-    VulnerabilityID: str
+    VulnerabilityID: FindingID
     VendorIDs: list[str] | None = None
     PkgName: str | None = None
     PkgPath: str | None = None
@@ -76,7 +76,7 @@ class _Vulnerability:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Secret:
-    RuleID: str
+    RuleID: FindingID
     Category: str | None = None
     Severity: SeverityWord = None
     Title: str | None = None
@@ -86,7 +86,7 @@ class _Secret:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Misconfiguration:
-    ID: str
+    ID: FindingID
     AVDID: str | None = None
     Type: str | None = None
     Title: str | None = None
@@ -101,7 +101,7 @@ class _Misconfiguration:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _License:
-    Name: str
+    Name: FindingID
     Severity: SeverityWord = None
     Category: str | None = None
     PkgName: str | None = None

@@ -63,6 +63,12 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'{"SchemaVersion": 2, "Results": [{"target": "t", "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
             r"Results\[0\]\.Target: field required",
         ),
+        # A blank ID names nothing: GitLab refuses a report with an empty identifier list.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "  "}]}]}',
+            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an id",
+        ),
+        (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
         (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
         (b'{"matches": []}', "not a Grype report"),
