@@ -143,13 +143,16 @@ def image_key(name: str) -> str:
 
 
 def image_keys(decision: Decision) -> list[str]:
-    """One distinct key per image, in order; a key seen before gets `-2`, `-3`, ... appended."""
-    seen: dict[str, int] = {}
-    keys = []
+    """One distinct key per image, in order; a key taken before gets `-2`, `-3`, ... appended (never one that
+    another image's own key already is: GitHub refuses two runs of one category)."""
+    keys: list[str] = []
     for image in decision.images:
-        key = image_key(image.name)
-        seen[key] = seen.get(key, 0) + 1
-        keys.append(key if seen[key] == 1 else f"{key}-{seen[key]}")
+        key = candidate = image_key(image.name)
+        n = 1
+        while candidate in keys:
+            n += 1
+            candidate = f"{key}-{n}"
+        keys.append(candidate)
     return keys
 
 

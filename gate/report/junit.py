@@ -26,8 +26,16 @@ def render(decision: Decision) -> str:
     stamp = f"{decision.today.isoformat()}T00:00:00"
     suites = ET.Element("testsuites", {"name": "container-gate"})
     totals = {"tests": 0, "failures": 0, "skipped": 0}
+    names: set[str] = set()
     for image in decision.images:
-        suite = _suite(image, decision, stamp)
+        # Two images of one name (two architectures, two builds): GitLab keeps one test of a classname and name.
+        base = _x(image.name, 500) or "image"
+        name, n = base, 1
+        while name in names:
+            n += 1
+            name = f"{base} ({n})"
+        names.add(name)
+        suite = _suite(image, decision, stamp, name)
         suites.append(suite)
         for key in totals:
             totals[key] += int(suite.get(key, "0"))
@@ -51,8 +59,7 @@ def _x(text: str, limit: int | None = None) -> str:
     return _text.no_commands(_text.xml(_text.one_line(text, limit)))
 
 
-def _suite(image: ImageDecision, decision: Decision, stamp: str) -> ET.Element:
-    name = _x(image.name, 500) or "image"
+def _suite(image: ImageDecision, decision: Decision, stamp: str, name: str) -> ET.Element:
     suite = ET.Element("testsuite", {"name": name, "timestamp": stamp})
     properties = ET.SubElement(suite, "properties")
     for key, value in (

@@ -135,7 +135,11 @@ def _run(
     rule_index = {rule_id: index for index, rule_id in enumerate(by_rule)}
     titles = {r.rule_id: r for r in image.rules}
     rules = [_rule(rule_id, group, image, titles, budget) for rule_id, group in by_rule.items()]
-    results = [_result(item, image, key, rule_index[_rule_id(item)], titles, location) for item in kept]
+    prints = _fingerprints(kept, key)
+    results = [
+        _result(item, image, key, rule_index[_rule_id(item)], titles, location, fingerprint)
+        for item, fingerprint in zip(kept, prints, strict=True)
+    ]
     properties: dict[str, Any] = {
         "image": _text.one_line(image.name),
         "verdict": image.verdict.value,
@@ -221,6 +225,26 @@ def _rule(
     )
 
 
+def _fingerprints(kept: Sequence[Item], key: str) -> list[str]:
+    """One fingerprint per result, stable across rebuilds: the category, where and the rule, without the version
+    (a version bump that does not fix keeps the alert). GitHub folds results of one fingerprint into one alert,
+    so a second result of the same package and rule (another installed version, another copy) adds its version,
+    then its place in the run.
+    """
+    seen: set[str] = set()
+    out = []
+    for n, item in enumerate(kept):
+        plain = digest(category(key), item.where, _rule_id(item)) + ":1"
+        printed = plain
+        if printed in seen:
+            printed = digest(category(key), item.where, _rule_id(item), item.version) + ":1"
+        if printed in seen:
+            printed = digest(category(key), item.where, _rule_id(item), item.version, str(n)) + ":1"
+        seen.add(printed)
+        out.append(printed)
+    return out
+
+
 def _rule_id(item: Item) -> str:
     """The rule ID as written: the finding's or check's ID on one line, printable, never empty."""
     return _text.one_line(item.rule_id, 255) or "unknown"
@@ -293,6 +317,7 @@ def _result(
     rule_index: int,
     titles: dict[str, Any],
     location: FileLocation | None,
+    fingerprint: str,
 ) -> om.Result:
     finding = item.finding
     name = _text.one_line(image.name, 300)
@@ -359,9 +384,7 @@ def _result(
         level=item.level,
         message=om.Message(text=_text.clip_escaped(message, _MAX_MESSAGE)),
         locations=[om.Location(physical_location=physical)],
-        partial_fingerprints={
-            "primaryLocationLineHash": digest(category(key), item.where, _rule_id(item)) + ":1"
-        },
+        partial_fingerprints={"primaryLocationLineHash": fingerprint},
         suppressions=suppressions,
         properties=properties,
     )

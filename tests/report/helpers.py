@@ -111,6 +111,7 @@ def github_sarif_problems(log: dict[str, Any]) -> list[str]:
             continue
         if len(results) > 5000:
             problems.append(f"run {r}: {len(results)} results (more than 5,000)")
+        prints: set[str] = set()
         for i, result in enumerate(results):
             where = f"run {r} result {i}"
             if result.get("ruleId") not in rules:
@@ -130,6 +131,9 @@ def github_sarif_problems(log: dict[str, Any]) -> list[str]:
             fingerprint = result.get("partialFingerprints", {}).get("primaryLocationLineHash", "")
             if not fingerprint:
                 problems.append(f"{where}: partialFingerprints.primaryLocationLineHash missing")
+            elif fingerprint in prints:  # GitHub folds results of one fingerprint into one alert
+                problems.append(f"{where}: fingerprint {fingerprint[:12]} repeats an earlier result's")
+            prints.add(fingerprint)
     if len(set(categories)) != len(categories):
         problems.append("two runs share a category")
     return problems

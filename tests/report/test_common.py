@@ -64,6 +64,15 @@ def test_image_keys_are_distinct() -> None:
     ]
 
 
+def test_a_numbered_key_never_takes_another_images_own_key() -> None:
+    # GitHub refuses two runs of one category: `org/app` twice must not become the third image's `org/app-2`.
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    names = ("ghcr.io/org/app:1.0", "org/app-2:3.0", "quay.io/org/app:1.0")
+    images = tuple(one.images[0].model_copy(update={"name": name}) for name in names)
+    assert image_keys(one.model_copy(update={"images": images})) == ["org/app", "org/app-2", "org/app-3"]
+
+
 @pytest.mark.parametrize(
     "part", ["@babel/core", "org.foo:bar", "a b", "../../etc/passwd", "/app/x.py", "%41"]
 )

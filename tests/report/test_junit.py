@@ -34,6 +34,16 @@ def test_every_fixture_gives_valid_junit(path: Path) -> None:
         assert len(names) == len(set(names))  # GitLab keeps one case per name
 
 
+def test_two_images_of_one_name_get_two_suite_names() -> None:
+    # Two architectures of one tag: GitLab keeps one test per classname and name, so the second would vanish.
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    root = _parse(junit.render(one.model_copy(update={"images": one.images * 3})))
+    names = [suite.get("name") for suite in root.iter("testsuite")]
+    assert names == [names[0], f"{names[0]} (2)", f"{names[0]} (3)"]
+    assert {case.get("classname") for case in root.iter("testcase")} == set(names)
+
+
 def test_failures_warnings_and_waivers() -> None:
     need_shared()
     root = _parse(junit.render(decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml")))
