@@ -172,6 +172,20 @@ def test_cli_explain(tmp_path: Path) -> None:
     assert err == "gate: error: CVE-1999-9999: not in the reports (33 findings searched); check the ID\n"
 
 
+def test_cli_explain_reads_the_baseline_and_the_metadata_as_check_does() -> None:
+    need_shared()
+    report = str(REAL / "trivy" / "trivy-integ--alpine-39.json")
+    main_branch = str(REAL / "trivy" / "trivy-integ--alpine-39-high-critical.json")
+    args = ("CVE-2019-14697", report, "--today", "2026-11-27")
+    assert "outcome: FAIL by fixable-critical-high" in _run("explain", *args)[1]
+    code, out, _ = _run("explain", *args, "--baseline", main_branch)
+    assert code == 0 and "outcome: reported; no rule caught it" in out
+    assert "not counted: already in the baseline (scope = new)" in out
+    assert _run("check", report, "--baseline", main_branch, "--today", "2026-11-27")[0] == 0  # check agrees
+    code, _, err = _run("explain", *args, "--image-metadata", str(TESTDATA / "nope.json"))
+    assert code == 2 and "no such file" in err
+
+
 @pytest.mark.parametrize("missing", ["--vex", "--kev", "--epss"])
 def test_cli_explain_refuses_missing_files(tmp_path: Path, missing: str) -> None:
     need_shared()

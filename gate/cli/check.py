@@ -33,7 +33,14 @@ if TYPE_CHECKING:
     from gate.policy.schema import Policy
     from gate.report._common import FileLocation
 
-__all__ = ["add_check_command", "renderers", "run_check"]
+__all__ = [
+    "add_check_command",
+    "add_image_arguments",
+    "not_its_own_baseline",
+    "renderers",
+    "run_check",
+    "with_image_metadata",
+]
 
 _GITLAB_SCHEMA = "15.0.7"
 """gate.report.gitlab.DEFAULT_SCHEMA_VERSION, without importing the renderer at start-up (a test pins both)."""
@@ -55,17 +62,7 @@ def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
         metavar="PATH|builtin:NAME",
         help="policy file or preset (default: ./gate.toml if present, else builtin:default)",
     )
-    check.add_argument(
-        "--image-metadata",
-        metavar="PATH",
-        help="docker/podman inspect, skopeo inspect [--config], or an OCI image config, manifest or index",
-    )
-    check.add_argument(
-        "--baseline",
-        metavar="PATH",
-        action="append",
-        help="an earlier report of the same image: gate only on what is new (repeatable)",
-    )
+    add_image_arguments(check)
     check.add_argument(
         "--today", metavar="YYYY-MM-DD", help="evaluation date for expiry and ages (default: today, UTC)"
     )
@@ -83,6 +80,21 @@ def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
     )
     check.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     add_risk_arguments(check)
+
+
+def add_image_arguments(parser: argparse.ArgumentParser) -> None:
+    """--image-metadata and --baseline (gate check and gate explain)."""
+    parser.add_argument(
+        "--image-metadata",
+        metavar="PATH",
+        help="docker/podman inspect, skopeo inspect [--config], or an OCI image config, manifest or index",
+    )
+    parser.add_argument(
+        "--baseline",
+        metavar="PATH",
+        action="append",
+        help="an earlier report of the same image: gate only on what is new (repeatable)",
+    )
 
 
 def run_check(
@@ -110,13 +122,13 @@ def run_check(
     inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
     quiet = stdout_output(args, inputs) is not None
     stdin_once([*args.reports, *(args.baseline or ())])
-    _not_its_own_baseline(args.reports, args.baseline or ())
+    not_its_own_baseline(args.reports, args.baseline or ())
     when = evaluation_date(args.today, today)
 
     policy = load_policy(args.policy)
     check_waiver_horizon(policy, when)
     scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
-    scans = _with_image_metadata(args.image_metadata, scans)
+    scans = with_image_metadata(args.image_metadata, scans)
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
     from gate.policy.waivers import review_run
     from gate.report.log import render_log
@@ -212,7 +224,7 @@ def renderers(
     }
 
 
-def _not_its_own_baseline(reports: Sequence[str], baselines: Sequence[str]) -> None:
+def not_its_own_baseline(reports: Sequence[str], baselines: Sequence[str]) -> None:
     """Raise UsageError when a report is also a baseline: everything would be "existing" and pass."""
     gated = {Path(path).resolve(): path for path in reports if path != "-"}
     for baseline in baselines:
@@ -251,7 +263,7 @@ def _dockerfile(path: str | None) -> FileLocation | None:
     return FileLocation(path=relative, line=line)
 
 
-def _with_image_metadata(path: str | None, scans: list[Scan]) -> list[Scan]:
+def with_image_metadata(path: str | None, scans: list[Scan]) -> list[Scan]:
     """The scans with --image-metadata laid over them (it wins over what a report embeds), layers attributed."""
     from gate.errors import InputError
     from gate.ingest.layers import attribute

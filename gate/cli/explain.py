@@ -16,6 +16,7 @@ from gate.cli._common import (
     stdin_once,
 )
 from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_data
+from gate.cli.check import add_image_arguments, not_its_own_baseline, with_image_metadata
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -47,6 +48,7 @@ def add_explain_command(sub: argparse._SubParsersAction[Parser]) -> None:
         help="policy (default: ./gate.toml if present, else builtin:default)",
     )
     explain.add_argument("--today", metavar="YYYY-MM-DD", help="evaluation date (default: today, UTC)")
+    add_image_arguments(explain)  # as gate check reads them: layers, image facts, new or existing
     add_risk_arguments(explain)
 
 
@@ -66,13 +68,23 @@ def run_explain(
     from gate.explain import explain
     from gate.ingest.merge import group_scans, merge_scans
 
-    stdin_once(args.reports)
+    stdin_once([*args.reports, *(args.baseline or ())])
+    not_its_own_baseline(args.reports, args.baseline or ())
     check_download_flags(args)
     when = evaluation_date(args.today, today)
     policy = load_policy(args.policy)
     check_waiver_horizon(policy, when)
     scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
-    images = [merge_scans(group, severity=policy.merge.severity) for group in group_scans(scans)]
+    scans = with_image_metadata(args.image_metadata, scans)
+    how = policy.merge.severity
+    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
+    if args.baseline:
+        from gate.policy.baseline import compare, pair_baselines
+
+        baselines = [read_scan(path, stdin) for path in args.baseline]
+        bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
+        pairs = zip(images, pair_baselines(images, bases), strict=True)
+        images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when)
     if text is None:
         count = sum(len(s.findings) for s in images)
