@@ -173,6 +173,9 @@ def _rule_line(rule: Rule, f: Finding, image: ImageDecision, policy: Policy, tod
             MissingIntel.WARN: "not counted; reported under missing-intel",
             MissingIntel.SKIP: "not counted; noted",
         }[mode]
+        excluded = _excluded(rule, f, image)
+        if mode is not MissingIntel.FAIL and excluded:  # the engine reports only findings it would count
+            effect = f"not counted: {excluded}"
         head += f": data missing ({gaps}); on_missing_intel = {mode.value}: {effect}"
         if mode is not MissingIntel.FAIL:
             return head
@@ -182,17 +185,25 @@ def _rule_line(rule: Rule, f: Finding, image: ImageDecision, policy: Policy, tod
     return head + _counted(rule, f, image)
 
 
+def _excluded(rule: Rule, f: Finding, image: ImageDecision) -> str:
+    """Why the rule does not count `f` whatever it matches: suppressed, waived, or existing (scope new); else ""."""
+    if f.suppressed is not None:
+        return "suppressed"
+    if any(w.finding == f for w in image.waived):
+        return "waived"
+    if f.baseline == "existing" and rule.scope == "new":
+        return "already in the baseline (scope = new)"
+    return ""
+
+
 def _counted(rule: Rule, f: Finding, image: ImageDecision) -> str:
     result = next((r for r in image.rules if r.rule_id == rule.id), None)
-    if f.suppressed is not None:
-        return "; not counted: suppressed"
-    if any(w.finding == f for w in image.waived):
-        return "; not counted: waived"
+    excluded = _excluded(rule, f, image)
+    if excluded:  # the engine leaves these out of every rule's count (a scope-new rule: existing ones)
+        return f"; not counted: {excluded}"
     outcome = next((o for o in image.outcomes if o.finding == f), None)
     if outcome is not None and rule.id in outcome.rules:
         return f"; the rule triggered ({safe(result.explanation, 200) if result else ''})"
-    if f.baseline == "existing" and rule.scope == "new":
-        return "; not counted: already in the baseline (scope = new)"
     why = safe(result.explanation, 200) if result else "not evaluated"
     return f"; the rule did not trigger ({why})"
 

@@ -133,6 +133,20 @@ def test_missing_data_is_explained_by_the_setting(tmp_path: Path) -> None:
     )
 
 
+def test_a_waived_finding_is_not_reported_under_missing_intel(tmp_path: Path) -> None:
+    # gate check leaves waived findings out of every rule, missing-intel included: explain says the same.
+    trivy = Finding(kind=FindingKind.VULNERABILITY, id="CVE-2024-9", severity=Severity.HIGH, scanner="trivy")
+    scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(trivy,))
+    path = tmp_path / "gate.toml"
+    path.write_text(POLICY.replace('match = { kind = "vulnerability", epss = ">=0.1" }',
+                                   'match = { kind = "vulnerability", epss = ">=0.1" }\non_missing_intel = "warn"')
+                    + '[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = 2027-01-31\n', encoding="utf-8")  # fmt: skip
+    text = explain("CVE-2024-9", [scan], load_policy(str(path)), today=TODAY)
+    assert text is not None
+    assert "on_missing_intel = warn: not counted: waived" in text
+    assert "reported under missing-intel" not in text
+
+
 def test_report_text_is_escaped(tmp_path: Path) -> None:
     hostile = Finding(
         kind=FindingKind.VULNERABILITY,
