@@ -82,7 +82,11 @@ def check_download_flags(args: argparse.Namespace) -> None:
         )
         if value is not None
     ]
-    if given and not any(s and s.startswith(("https://", "http://")) for s in (args.kev, args.epss)):
+    if not given:
+        return
+    from gate.intel.load import is_url
+
+    if not any(s and is_url(s) for s in (args.kev, args.epss)):
         raise UsageError(
             f"{given[0]} applies to downloads and neither --kev nor --epss is a URL; drop it, or give an "
             "https:// URL"

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = [
     "add_check_command",
     "add_image_arguments",
+    "images_and_baselines",
     "not_its_own_baseline",
     "renderers",
     "run_check",
@@ -151,19 +152,15 @@ def run_check(
 
 def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, when: date) -> Decision:
     """Reports grouped by image and merged, each image decided (against its baseline), the worst verdict wins."""
-    from gate.ingest.merge import group_scans, merge_scans
-    from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines
+    from gate.policy.baseline import attach, compare, mismatch_note
     from gate.policy.decision import combine
     from gate.policy.engine import evaluate
 
-    how = policy.merge.severity
-    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
-    bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
     decisions = []
-    for image, base in zip(images, pair_baselines(images, bases), strict=True):
+    for image, base in images_and_baselines(scans, baselines, policy):
         if base is None:
             decision = evaluate(image, policy, today=when)
-            if bases:
+            if baselines:
                 note = "no baseline of this image was given; every finding counts"
                 decision = attach(decision, None, note=note)
         else:
@@ -171,6 +168,19 @@ def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, wh
             decision = attach(evaluate(marked, policy, today=when), ratchet, note=mismatch_note(image, base))
         decisions.append(decision)
     return combine(decisions)
+
+
+def images_and_baselines(
+    scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy
+) -> list[tuple[Scan, Scan | None]]:
+    """The reports grouped by image and merged, each with its image's merged baseline (None: no baseline)."""
+    from gate.ingest.merge import group_scans, merge_scans
+    from gate.policy.baseline import pair_baselines
+
+    how = policy.merge.severity
+    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
+    bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
+    return list(zip(images, pair_baselines(images, bases), strict=True))
 
 
 def renderers(

@@ -16,7 +16,12 @@ from gate.cli._common import (
     stdin_once,
 )
 from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_data
-from gate.cli.check import add_image_arguments, not_its_own_baseline, with_image_metadata
+from gate.cli.check import (
+    add_image_arguments,
+    images_and_baselines,
+    not_its_own_baseline,
+    with_image_metadata,
+)
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -66,7 +71,7 @@ def run_explain(
     """
     from gate.errors import InputError
     from gate.explain import explain
-    from gate.ingest.merge import group_scans, merge_scans
+    from gate.policy.baseline import compare
 
     stdin_once([*args.reports, *(args.baseline or ())])
     not_its_own_baseline(args.reports, args.baseline or ())
@@ -76,15 +81,9 @@ def run_explain(
     check_waiver_horizon(policy, when)
     scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
     scans = with_image_metadata(args.image_metadata, scans)
-    how = policy.merge.severity
-    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
-    if args.baseline:
-        from gate.policy.baseline import compare, pair_baselines
-
-        baselines = [read_scan(path, stdin) for path in args.baseline]
-        bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
-        pairs = zip(images, pair_baselines(images, bases), strict=True)
-        images = [image if base is None else compare(image, base)[0] for image, base in pairs]
+    baselines = [read_scan(path, stdin) for path in args.baseline or ()]
+    pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
+    images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when)
     if text is None:
         count = sum(len(s.findings) for s in images)
