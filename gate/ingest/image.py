@@ -75,6 +75,7 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
     run = wire.config or _RunConfig()
     entries = [(h.created_by or "", bool(h.empty_layer), h.comment or "") for h in wire.history or ()]
     diff_ids = tuple((wire.rootfs.diff_ids or []) if wire.rootfs else ())
+    created = parse_created(wire.created)
     values: dict[str, Any] = {
         "config_known": True,
         "user": run.User,
@@ -82,8 +83,8 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
         "env": tuple(run.Env or ()),
         "exposed_ports": tuple(sorted(run.ExposedPorts or {})),
         **healthcheck_state(run.Healthcheck.Test if run.Healthcheck else None, run.Healthcheck is None),
-        "created": parse_created(wire.created),
-        "created_unreadable": (wire.created or "").strip() if parse_created(wire.created) is None else "",
+        "created": created,
+        "created_unreadable": (wire.created or "").strip() if created is None else "",
         "diff_ids": diff_ids,
         "history": tuple((created_by, empty) for created_by, empty, _ in entries),
     }
