@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -40,6 +40,7 @@ __all__ = [
     "joined",
     "json_chunks",
     "kind_word",
+    "numbered",
     "pseudo_path",
     "security_score",
 ]
@@ -147,13 +148,17 @@ def image_keys(decision: Decision) -> list[str]:
     another image's own key already is: GitHub refuses two runs of one category)."""
     keys: list[str] = []
     for image in decision.images:
-        key = candidate = image_key(image.name)
-        n = 1
-        while candidate in keys:
-            n += 1
-            candidate = f"{key}-{n}"
-        keys.append(candidate)
+        keys.append(numbered(image_key(image.name), keys))
     return keys
+
+
+def numbered(name: str, taken: Collection[str], form: str = "{}-{}") -> str:
+    """`name`, or the first of `form.format(name, 2)`, `form.format(name, 3)`, ... that is not in `taken`."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = form.format(name, n)
+    return candidate
 
 
 def pseudo_path(key: str, *parts: str) -> str:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 from gate.policy.decision import Action, Decision, ImageDecision, RuleResult, Violation
 from gate.report import _text
-from gate.report._common import joined
+from gate.report._common import joined, numbered
 
 __all__ = ["MAX_LINES", "render"]
 
@@ -29,11 +29,7 @@ def render(decision: Decision) -> str:
     names: set[str] = set()
     for image in decision.images:
         # Two images of one name (two architectures, two builds): GitLab keeps one test of a classname and name.
-        base = _x(image.name, 500) or "image"
-        name, n = base, 1
-        while name in names:
-            n += 1
-            name = f"{base} ({n})"
+        name = numbered(_x(image.name, 500) or "image", names, "{} ({})")
         names.add(name)
         suite = _suite(image, decision, stamp, name)
         suites.append(suite)
