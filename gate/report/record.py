@@ -249,11 +249,11 @@ def load_record(text: str | bytes, source: str) -> Decision:
         )
     except (KeyError, TypeError, ValueError, IndexError, ValidationError) as exc:
         raise InputError(f"{source}: the decision record is incomplete or damaged ({_why(exc)})") from None
-    _check_verdicts(decision, source)
+    _check_consistent(decision, source)
     return decision
 
 
-def _check_verdicts(decision: Decision, source: str) -> None:
+def _check_consistent(decision: Decision, source: str) -> None:
     """Raise InputError unless each verdict is the one its rule results give, as gate check writes them.
 
     `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not. So each
@@ -266,12 +266,6 @@ def _check_verdicts(decision: Decision, source: str) -> None:
     for image in decision.images:
         if not image.rules:
             raise InputError(f"{source}: {image.name!r} has no rule results; {damaged}")
-        for r in image.rules:
-            if r.subject == "findings" and r.triggered != (r.matched > (r.max or 0)):
-                raise InputError(
-                    f"{source}: rule {r.rule_id!r} of {image.name!r} matched {r.matched} (at most {r.max or 0}) "
-                    f"but says triggered = {str(r.triggered).lower()}; {damaged}"
-                )
         caught: Counter[str] = Counter()
         for o in image.outcomes:
             if o.waiver_id is None and o.finding.baseline != "existing":
@@ -284,7 +278,14 @@ def _check_verdicts(decision: Decision, source: str) -> None:
                 f"{damaged}"
             )
         for r in image.rules:
-            if r.subject == "findings" and r.rule_id in caught and r.matched != caught[r.rule_id]:
+            if r.subject != "findings":
+                continue
+            if r.triggered != (r.matched > (r.max or 0)):
+                raise InputError(
+                    f"{source}: rule {r.rule_id!r} of {image.name!r} matched {r.matched} (at most {r.max or 0}) "
+                    f"but says triggered = {str(r.triggered).lower()}; {damaged}"
+                )
+            if r.rule_id in caught and r.matched != caught[r.rule_id]:
                 raise InputError(
                     f"{source}: rule {r.rule_id!r} of {image.name!r} says it matched {r.matched} but caught "
                     f"{caught[r.rule_id]} findings; {damaged}"
