@@ -44,9 +44,8 @@ _WWW = re.compile(r"(?i)\b(www)\.")
 # References a digit turns live, sigil as escaped: GitHub/GitLab issue `#1`, GitLab merge request `!1`,
 # snippet `$1`, label `~1`, epic `&1` (GitLab decodes `&amp;` first), milestone `%1`; GitHub's `GH-1`.
 _REFERENCE = re.compile(r"(\\[#!$~]|&amp;|%)(?=\d)")
-_GH_REFERENCE = re.compile(
-    r"(?i)(?<![\w/-])(gh-)(?=\d)"
-)  # GitHub links `GH-1` only after a non-word character
+# GitHub links `GH-1` only after a non-word character (not inside `GHSA-6ggh-882h-...`).
+_GH_REFERENCE = re.compile(r"(?i)(?<![\w/-])(gh-)(?=\d)")
 _SIGILS = ("\\#", "\\!", "\\$", "\\~", "&amp;", "%")
 # Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`, `%`).
 _PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")

@@ -234,12 +234,10 @@ def _fingerprints(kept: Sequence[Item], key: str) -> list[str]:
     seen: set[str] = set()
     out = []
     for n, item in enumerate(kept):
-        plain = digest(category(key), item.where, _rule_id(item)) + ":1"
-        printed = plain
-        if printed in seen:
-            printed = digest(category(key), item.where, _rule_id(item), item.version) + ":1"
-        if printed in seen:
-            printed = digest(category(key), item.where, _rule_id(item), item.version, str(n)) + ":1"
+        for extra in ((), (item.version,), (item.version, str(n))):
+            printed = digest(category(key), item.where, _rule_id(item), *extra) + ":1"
+            if printed not in seen:
+                break
         seen.add(printed)
         out.append(printed)
     return out
