@@ -199,7 +199,7 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
                 raise InputError(f"{source}: {where}: needs an `id`")
             expiry = item.get("expired_at")
             paths = _strings(item.get("paths"), source, f"{where}.paths")
-            patterns = [p for p in paths if _GLOB & set(p.replace("**", ""))]
+            patterns = [p for p in paths if _is_pattern(p)]
             if patterns:
                 skipped.append(f"{where}: {item['id']}: {_PATH_GLOB.format(patterns[0][:80])}")
                 continue
@@ -222,6 +222,11 @@ _PATH_GLOB = (
     "path pattern {!r}: its `*`, `?`, `[` or `{{` does not cross `/` in the scanner, and a waiver's `*` does; "
     "not imported (write this waiver by hand with the paths it means)"
 )
+
+
+def _is_pattern(path: str) -> bool:
+    """True when `path` holds a glob the scanners read otherwise than a waiver (`**` means the same in both)."""
+    return bool(_GLOB & set(path.replace("**", "")))
 
 
 def _last_day(first_expired: date) -> date:
@@ -268,7 +273,7 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
                 "pattern); not imported (write this waiver by hand)"
             )
             continue
-        if _GLOB & set(location.replace("**", "")):
+        if _is_pattern(location):
             skipped.append(f"{where}: {vuln}: {_PATH_GLOB.format(location[:80])}")
             continue
         purls: tuple[str, ...] = ()
