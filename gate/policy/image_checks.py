@@ -497,9 +497,11 @@ _REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
 # Words of a name: split at separators and at camelCase humps (`dbPassword` is DB PASSWORD).
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
+# A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`.
+_INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
 # Build arguments with a default, as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`)
 # record them; `ARG A` without a value records nothing.
-_HISTORY_ARG = re.compile(r"^(?:[^#]*#\(nop\)\s*)?ARG\s+(.+)$", re.DOTALL)
+_HISTORY_ARG = re.compile(_INSTRUCTION + r"ARG\s+(.+)$", re.DOTALL)
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
 _ASSIGNMENT = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
 
@@ -628,7 +630,7 @@ def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResu
 # Only the instruction as the builders record it: `/bin/sh -c #(nop)  HEALTHCHECK &{...}` (Docker's classic
 # builder, any SHELL), `/bin/sh -c #(nop) HEALTHCHECK --interval=30s CMD ...` (buildah), `HEALTHCHECK &{...}`
 # (BuildKit); the word elsewhere (a LABEL, a RUN echo) declares nothing.
-_HISTORY_HEALTHCHECK = re.compile(r"^(?:[^#]*#\(nop\)\s*)?HEALTHCHECK\s+(.*)$", re.DOTALL)
+_HISTORY_HEALTHCHECK = re.compile(_INSTRUCTION + r"HEALTHCHECK\s+(.*)$", re.DOTALL)
 _HISTORY_TEST_TYPE = re.compile(r'^&\{\[\s*"((?:[^"\\]|\\.)*)"')
 _HISTORY_OPTION = re.compile(r"^--[a-z-]+=\S*\s+")
 
