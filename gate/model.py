@@ -7,6 +7,7 @@ objects, the policy engine reads them, the renderers read them through the decis
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date, datetime
 from typing import Literal
 
@@ -169,6 +170,9 @@ class Vex(_Frozen):
     """The VEX file it came from."""
 
 
+_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
+
+
 class Finding(_Frozen):
     """One thing a scanner found: a vulnerability in a package, a secret, a misconfiguration, a license."""
 
@@ -219,6 +223,11 @@ class Finding(_Frozen):
     def all_ids(self) -> tuple[str, ...]:
         """The ID followed by its aliases."""
         return (self.id, *self.aliases)
+
+    @property
+    def cves(self) -> tuple[str, ...]:
+        """The CVE IDs among the ID and aliases, upper case, once each (what KEV and EPSS know findings by)."""
+        return tuple(dict.fromkeys(i.upper() for i in self.all_ids if _CVE.fullmatch(i)))
 
     @property
     def reported_by(self) -> tuple[Scanner, ...]:

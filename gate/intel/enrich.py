@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 from gate.intel.feeds import EpssData, KevCatalog
 from gate.model import Finding, FindingKind, Scan
 
 __all__ = ["enrich"]
-
-_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
 
 
 def enrich(
@@ -44,7 +41,7 @@ def enrich(
 def _enrich(finding: Finding, kev: KevCatalog | None, epss: EpssData | None) -> Finding:
     if finding.kind is not FindingKind.VULNERABILITY:
         return finding
-    cves = list(dict.fromkeys(i.upper() for i in finding.all_ids if _CVE.fullmatch(i)))
+    cves = finding.cves
     update: dict[str, object] = {}
     if kev is not None:
         listed = any(c in kev.entries for c in cves)

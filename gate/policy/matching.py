@@ -7,7 +7,6 @@ data is missing (`on_missing_intel`); `gate explain` prints the same checks key 
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,7 +48,6 @@ DATA_KEYS: dict[str, str] = {
 _FEED_FLAGS = {"kev": "--kev", "epss": "--epss", "epss_percentile": "--epss"}
 """The keys whose data a feed can bring, and its flag; CVSS scores and dates come only from reports."""
 
-_CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
 _NVD_SOURCES = {"nvd", "nvd@nist.gov"}
 
 
@@ -212,7 +210,7 @@ _NO_KEV = "no KEV status: the report has none and no KEV catalog was given (--ke
 
 
 def _epss_missing(finding: Finding, what: str) -> str:
-    if not any(_CVE.fullmatch(i) for i in finding.all_ids):
+    if not finding.cves:
         return f"no EPSS {what}: EPSS scores CVEs only and this finding has no CVE ID"
     return f"no EPSS {what}: the report has none and the EPSS data (--epss) has no entry for it"
 
