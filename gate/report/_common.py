@@ -305,9 +305,7 @@ class Item:
     @property
     def level(self) -> str:
         """SARIF level: error for fail, warning for warn, else note."""
-        return (
-            {Action.FAIL: "error", Action.WARN: "warning"}.get(self.action, "note") if self.action else "note"
-        )
+        return _LEVELS.get(self.action, "note")
 
     @property
     def package(self) -> str:
@@ -327,6 +325,7 @@ class Item:
         return self.package or self.finding.target or self.finding.kind.value
 
 
+_LEVELS: dict[Action | None, str] = {Action.FAIL: "error", Action.WARN: "warning"}
 _LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
 
 
@@ -344,7 +343,8 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
         key = _key(outcome.finding)
         waived = waived_by_key.get(key) if outcome.waiver_id else None
         item = _finding_item(outcome, waived, actions)
-        if key not in found or _order(item) < _order(found[key]):
+        other = found.get(key)
+        if other is None or _order(item) < _order(other):
             found[key] = item
     for violation in image.violations:
         if violation.finding is None:
