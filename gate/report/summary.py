@@ -381,12 +381,13 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
     count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
-    total = _memo(memo, image, "sarif", lambda: item_count(image))
+    total = _memo(memo, image, "sarif", lambda: item_count(image, suppressed=True))
     if total > MAX_SARIF_RESULTS:
         count_lines.append(
             Safe(
                 f"GitHub code scanning stores at most {MAX_SARIF_RESULTS:,} results per image: the SARIF file "
-                f"(`--sarif`) keeps the {MAX_SARIF_RESULTS:,} most severe of {total:,} and says so."
+                f"(`--sarif`) keeps at most the {MAX_SARIF_RESULTS:,} most severe of {total:,} (fewer when the "
+                "file would pass 10 MB gzipped) and says how many in its run's properties."
             )
         )
     return {
