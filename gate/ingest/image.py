@@ -5,7 +5,7 @@ The config is machine-written JSON: unknown keys are ignored, missing keys toler
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +17,14 @@ from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image
 
-__all__ = ["config_facts", "healthcheck_state", "image_from_config", "parse_created"]
+__all__ = [
+    "CONFIG_FIELDS",
+    "config_differences",
+    "config_facts",
+    "healthcheck_state",
+    "image_from_config",
+    "parse_created",
+]
 
 
 class _Healthcheck(Wire):
@@ -93,6 +100,25 @@ def config_facts(config: Mapping[str, Any], source: str, where: str = "image con
     if entries:
         values["base_layers"] = base_boundary(entries, len(diff_ids))
     return values
+
+
+CONFIG_FIELDS = ("user", "env", "labels", "exposed_ports", "healthcheck", "healthcheck_test", "created")
+"""The Image fields an image config sets: one image ID is one config, so one value of each, whoever reads it."""
+
+
+def config_differences(ours: Image, theirs: Image, fields: Collection[str] = CONFIG_FIELDS) -> list[str]:
+    """The config `fields` both images know and give different values (`exposed ports`), in CONFIG_FIELDS order.
+
+    A healthcheck or created date nobody read (None) is not compared; no User and an empty one are one config.
+    """
+    differ = []
+    for field in CONFIG_FIELDS:
+        a, b = getattr(ours, field), getattr(theirs, field)
+        if field == "user":
+            a, b = a or "", b or ""
+        if field in fields and None not in (a, b) and a != b:
+            differ.append(field.replace("_", " "))
+    return differ
 
 
 def healthcheck_state(test: Sequence[str] | None, absent: bool) -> dict[str, bool | str | None]:

@@ -23,6 +23,7 @@ from datetime import date
 from typing import Literal, TypeVar
 
 from gate.identity import FindingIndex, group_indices, image_identity
+from gate.ingest.image import config_differences
 from gate.model import Cvss, Finding, FixState, Image, Package, Scan
 
 __all__ = ["SeverityChoice", "group_scans", "merge_findings", "merge_scans"]
@@ -53,7 +54,7 @@ def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> S
     findings = merge_findings([s.findings for s in ordered], severity=severity)
     sources = tuple(dict.fromkeys(src for s in scans for src in (s.sources or (s.source,))))
     scanners = tuple(dict.fromkeys(sc for s in scans for sc in (s.scanners or (s.scanner,))))
-    warnings = _warnings(scans)
+    warnings = _warnings(scans) + _config_notes(ordered)
     return Scan(
         source=primary.source,
         scanner=primary.scanner,
@@ -79,6 +80,27 @@ def _warnings(scans: Sequence[Scan]) -> tuple[str, ...]:
         text if len(where) == len(scans) else f"{', '.join(dict.fromkeys(where))}: {text}"
         for text, where in sources.items()
     )
+
+
+def _config_notes(scans: Sequence[Scan]) -> tuple[str, ...]:
+    """A note for each report whose image config differs from the one used (the first that has one).
+
+    Reports of one image ID read one config; a difference means a file was edited or misread.
+    """
+    known = [(s.source, s.image) for s in scans if s.image is not None and s.image.config_known]
+    if not known:
+        return ()
+    (used_source, used), notes = known[0], []
+    for source, image in known[1:]:
+        if not used.image_id or image.image_id.lower() != used.image_id.lower():
+            continue
+        differ = config_differences(used, image)
+        if differ:
+            notes.append(
+                f"{source} and {used_source} give the image a different {', '.join(differ)}; the gate used "
+                f"{used_source}'s (both name one image, so one of the files was edited or misread)"
+            )
+    return tuple(notes)
 
 
 def _primary(scans: Sequence[Scan], severity: SeverityChoice) -> Scan:

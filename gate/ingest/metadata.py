@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gate.errors import InputError
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
-from gate.ingest.image import config_facts, healthcheck_state, parse_created
+from gate.ingest.image import config_differences, config_facts, healthcheck_state, parse_created
 from gate.model import Image, Scan
 
 __all__ = ["Metadata", "attach", "merge_image", "parse_metadata", "read_metadata"]
@@ -451,14 +451,31 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
                     "OCI formats has another image ID)"
                 )
         base = scan.image or Image(reference=scan.artifact)
+        differ = _disagreements(base, metadata.image)
+        note = (
+            f"{metadata.source} and {scan.source} give the image a different {', '.join(differ)}; the gate "
+            f"used the {metadata.form}'s (both name one image, so one of the files was edited or misread)"
+        )
         out[i] = scan.model_copy(
             update={
                 "image": merge_image(base, metadata.image),
                 "artifact_type": scan.artifact_type or "container_image",
-                "warnings": (*scan.warnings, *metadata.warnings),
+                "warnings": (*scan.warnings, *metadata.warnings, *([note] if differ else [])),
             }
         )
     return out
+
+
+def _disagreements(report: Image, metadata: Image) -> list[str]:
+    """The config fields on which a report and metadata of one image ID differ (both give them).
+
+    Only one image ID is one config: a copy converted between Docker and OCI formats has the same layers but
+    another config (OCI drops `Healthcheck`), and is not compared.
+    """
+    same_id = _digest(report.image_id) and _digest(report.image_id) == _digest(metadata.image_id)
+    if not (report.config_known and same_id):
+        return []
+    return config_differences(report, metadata, metadata.known)
 
 
 def merge_image(report: Image, metadata: Image) -> Image:

@@ -9,7 +9,7 @@ import pytest
 
 from gate.ingest import read_report
 from gate.ingest.merge import group_scans, merge_findings, merge_scans
-from gate.model import Finding, FindingKind, FixState, Package, Scan, Severity, Suppression
+from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
 from tests.conftest import REAL, TESTDATA, need_shared
 
 TRIVY_ALPINE = "trivy/trivy-integ--alpine-310.json"
@@ -173,3 +173,19 @@ def test_reader_warnings_are_kept_once() -> None:
 
     merged = merge_scans([scan("a.json", "same", "only a"), scan("b.json", "same")])
     assert merged.warnings == ("same", "a.json: only a")
+
+
+def test_reports_of_one_image_id_whose_configs_differ_are_named_in_a_note() -> None:
+    def scan(source: str, user: str, image_id: str = "sha256:" + "a" * 64) -> Scan:
+        image = Image(image_id=image_id, config_known=True, user=user, env=("PATH=/bin",))
+        return Scan(source=source, scanner="trivy", image=image)
+
+    merged = merge_scans([scan("trivy.json", "app"), scan("grype.json", "root")])
+    assert merged.image is not None and merged.image.user == "app"
+    assert merged.warnings == (
+        "grype.json and trivy.json give the image a different user; the gate used trivy.json's (both name one "
+        "image, so one of the files was edited or misread)",
+    )
+    assert merge_scans([scan("trivy.json", "app"), scan("grype.json", "app")]).warnings == ()
+    other_image = merge_scans([scan("a.json", "app"), scan("b.json", "root", "sha256:" + "b" * 64)])
+    assert other_image.warnings == ()  # grouped by another identity (a reference): not one config

@@ -214,6 +214,37 @@ def test_metadata_wins_over_what_the_report_embeds() -> None:
     assert merged.image.reference == "registry.example/app:1"  # what was scanned stays
 
 
+def test_a_report_and_metadata_of_one_image_id_that_disagree_are_named_in_a_note() -> None:
+    image_id = "sha256:" + "1" * 64
+    scan = bare_report(config_known=True, user="app", image_id=image_id, labels=(("a", "1"),))
+    document = {"Id": image_id, "Config": {"User": "root", "Labels": {"a": "2"}, "Env": []}}
+    [merged] = attach([scan], read_metadata("m.json", json.dumps(document).encode()))
+    assert merged.warnings == (
+        "m.json and r.json give the image a different user, labels; the gate used the docker inspect's (both name "
+        "one image, so one of the files was edited or misread)",
+    )
+    same = {"Id": image_id, "Config": {"User": "app", "Labels": {"a": "1"}}}
+    [merged] = attach([scan], read_metadata("m.json", json.dumps(same).encode()))
+    assert merged.warnings == ()
+
+
+def test_one_image_read_by_trivy_and_by_inspect_tools_agrees() -> None:
+    """No note for the real metadata of a scanned image: an absent and an empty User are one config, and a
+    copy converted to OCI (which drops Healthcheck) has another image ID, so it is not compared."""
+    need_shared()
+    pairs = [
+        ("a-root-implicit-secrets", "trivy.docker-archive.json", "podman-inspect.json"),
+        ("a-root-implicit-secrets", "trivy.docker-archive.json", "buildah-inspect.json"),
+        ("a-root-implicit-secrets", "trivy.oci.json", "skopeo-inspect-config-raw.docker-archive.json"),
+        ("g-nobody-8080", "trivy.docker-archive.json", "oci-config.json"),
+        ("g-nobody-8080", "trivy.docker-archive.json", "podman-inspect.json"),
+    ]
+    for directory, report_name, metadata_name in pairs:
+        [merged] = attach([report(directory, report_name)], meta(directory, metadata_name))
+        notes = [w for w in merged.warnings if "give the image a different" in w]
+        assert notes == [], (directory, metadata_name)
+
+
 def test_partial_metadata_keeps_what_the_report_knows() -> None:
     scan = bare_report(config_known=True, user="app", labels=(("a", "1"),))
     metadata = read_metadata(
