@@ -7,6 +7,7 @@ surrogates, and nothing that could start a CI workflow command (`::`, `##[`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
 from gate.report import _text
@@ -62,7 +63,11 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
                 continue
             lines.append(f"  {mark} {safe(rule.name)}: {safe(rule.title)}: {safe(rule.explanation)}")
             hits = [v for v in image.violations if v.rule_id == rule.rule_id and v.finding is not None]
-            lines.extend(f"      {_violation_line(v)}" for v in hits[:_MAX_PER_RULE])
+            shown = hits[:_MAX_PER_RULE]
+            # One package version in several places (two copies of a library) would print the same line twice:
+            # those lines say where each copy is.
+            repeated = Counter(_package_key(v) for v in shown)
+            lines.extend(f"      {_violation_line(v, located=repeated[_package_key(v)] > 1)}" for v in shown)
             if len(hits) > _MAX_PER_RULE:
                 lines.append(f"      ... and {len(hits) - _MAX_PER_RULE} more (see --summary or --json)")
     lines.extend(_waiver_lines(image))
@@ -99,17 +104,31 @@ def _merge_lines(image: ImageDecision) -> list[str]:
     return lines
 
 
-def _violation_line(v: Violation) -> str:
+def _package_key(v: Violation) -> tuple[str, str, str] | None:
+    f = v.finding
+    return (v.id, f.package.name, f.package.version) if f is not None and f.package is not None else None
+
+
+def _violation_line(v: Violation, *, located: bool = False) -> str:
+    """`ID package version -> fixed [SEVERITY] message`; `located` adds where the package is (its file)."""
     f = v.finding
     assert f is not None
     where = ""
     if f.package is not None:
         where = f" {safe(f.package.name, 80)} {safe(f.package.version, 40)}".rstrip()
+        place = f.package.path or f.target
+        if located and place:
+            where += f" (in {_tail(safe(place, 10_000), 100)})"
         if f.fixed_versions:
             where += f" -> {safe(', '.join(f.fixed_versions), 60)}"
     elif f.target:
         where = f" in {safe(f.target, 80)}"
     return f"{safe(v.id, 80)}{where} [{v.severity.value}] {safe(v.message)}"
+
+
+def _tail(text: str, limit: int) -> str:
+    """The end of a path, which tells copies apart (`…/npm/node_modules/minimist/package.json`)."""
+    return text if len(text) <= limit else "…" + text[-(limit - 1) :]
 
 
 def _waiver_lines(image: ImageDecision) -> list[str]:

@@ -1,0 +1,37 @@
+"""The human log (gate/report/log.py): what a person reads first in a CI job."""
+
+from __future__ import annotations
+
+from gate.model import Package
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from gate.report.log import render_log
+from tests.conftest import TODAY
+from tests.report.helpers import synthetic_scan
+
+
+def test_copies_of_one_package_version_say_where_each_is() -> None:
+    scan = synthetic_scan(3)
+    first = scan.findings[0]
+    copies = [
+        first.model_copy(update={"package": Package(name="minimist", version="1.2.5", path=path)})
+        for path in (
+            "app/node_modules/minimist/package.json",
+            "usr/lib/node_modules/npm/" + "x/" * 60 + "minimist",
+        )
+    ]
+    other = scan.findings[1].model_copy(
+        update={"package": Package(name="lodash", version="4.17.11", path="a/b")}
+    )
+    report = scan.model_copy(update={"findings": (*copies, other)})
+    log = render_log(evaluate(report, load_policy("builtin:default"), today=TODAY))
+    lines = [line.strip() for line in log.splitlines() if line.strip().startswith("CVE-2024-")]
+    assert lines[0].startswith(
+        "CVE-2024-10000 minimist 1.2.5 (in app/node_modules/minimist/package.json) -> 1.0.1"
+    )
+    # A long path keeps its end, which is what tells copies apart.
+    assert lines[1].startswith("CVE-2024-10000 minimist 1.2.5 (in …")
+    assert "x/x/minimist) -> 1.0.1 [CRITICAL]" in lines[1]
+    assert len(lines[1].split("(in ")[1].split(")")[0]) == 100
+    # A package version found once needs no place.
+    assert lines[2].startswith("CVE-2024-10001 lodash 4.17.11 -> 1.0.1 [HIGH]")
