@@ -21,6 +21,7 @@ __all__ = [
     "Image",
     "Layer",
     "Package",
+    "ReportTimes",
     "Scan",
     "Scanner",
     "Severity",
@@ -304,6 +305,18 @@ class Image(_Frozen):
         return len(self.diff_ids or self.layer_digests) or None
 
 
+class ReportTimes(_Frozen):
+    """When one report was made, and from how old a vulnerability database, as far as the report says."""
+
+    source: str
+    """The report (a path, or `-` for stdin)."""
+    scanner: Scanner
+    created: datetime | None = None
+    """When the scanner wrote it (Trivy `CreatedAt`, Grype `descriptor.timestamp`); None when it does not say."""
+    db_built: datetime | None = None
+    """When the vulnerability database was built (Grype `descriptor.db`); None when unknown (Trivy never says)."""
+
+
 class Scan(_Frozen):
     """One scanner report, normalized."""
 
@@ -325,6 +338,8 @@ class Scan(_Frozen):
     """Every scanner of the merged reports; empty for a single report (`scanner`)."""
     intel_unavailable: tuple[str, ...] = ()
     """Feed flags given for the run (`--kev`, `--epss`) whose data could not be had; a note says why."""
+    times: tuple[ReportTimes, ...] = ()
+    """When each report (one, or every merged one) was made, for `max_report_age_days` and `max_db_age_days`."""
 
     @property
     def is_image(self) -> bool:

@@ -378,3 +378,18 @@ def test_policy_validate_checks_the_waiver_horizon_on_the_given_day(tmp_path: Pa
     assert late.code == 2
     assert "more than settings.max_waiver_days = 30" in late.err
     assert Run(["policy", "validate", str(path), "--today", "2027-05-15"]).code == 0
+
+
+def test_a_stale_report_fails_when_the_policy_limits_report_age(tmp_path: Path) -> None:
+    policy = tmp_path / "gate.toml"  # CLEAN was made on 2026-11-20; the evaluation date is 2026-11-27
+    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n', encoding="utf-8")
+    record = tmp_path / "decision.json"
+    run = Run(["check", CLEAN, "--policy", str(policy), "--json", str(record)])
+    assert run.code == 1, run.err
+    assert "FAIL stale-report: Reports are recent: " in run.out
+    assert "was made on 2026-11-20, 7 days before 2026-11-27 (at most 3)" in run.out
+    [violation] = json.loads(record.read_text(encoding="utf-8"))["violations"]
+    assert (violation["rule"], violation["id"], violation["action"]) == ("stale-report", "report-age", "fail")
+    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 7\n', encoding="utf-8")
+    run = Run(["check", CLEAN, "--policy", str(policy)])
+    assert (run.code, "gate: PASS" in run.out) == (0, True)

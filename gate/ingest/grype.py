@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator
@@ -14,7 +14,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
 from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -24,6 +24,7 @@ from gate.model import (
     FindingKind,
     FixState,
     Image,
+    ReportTimes,
     Scan,
     Severity,
     Suppression,
@@ -163,6 +164,22 @@ class _Distro(Wire):
 class _Descriptor(Wire):
     name: str | None = None
     version: str | None = None
+    # Read only for the report-age settings, so a shape no Grype writes is taken as "not said", not refused.
+    timestamp: Any = None
+    db: Any = None
+
+    def times(self, source: str) -> ReportTimes:
+        """When the report was made and its database built: `timestamp`, `db.built` (v5), `db.status.built` (v6)."""
+        db = self.db if isinstance(self.db, dict) else {}
+        status = db.get("status")
+        built = status.get("built") if isinstance(status, dict) else db.get("built")
+        return ReportTimes(
+            source=source, scanner="grype", created=_timestamp(self.timestamp), db_built=_timestamp(built)
+        )
+
+
+def _timestamp(value: object) -> datetime | None:
+    return parse_timestamp(value) if isinstance(value, str) else None
 
 
 _FIX_STATES = {
@@ -200,6 +217,7 @@ def to_scan(
         image=image,
         findings=tuple(findings),
         warnings=tuple(warnings),
+        times=((descriptor or _Descriptor()).times(source),),
     )
 
 

@@ -67,6 +67,7 @@ def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> S
         sources=sources,
         scanners=scanners,
         intel_unavailable=tuple(dict.fromkeys(f for s in scans for f in s.intel_unavailable)),
+        times=tuple(t for s in scans for t in s.times),
     )
 
 

@@ -12,6 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
+from gate.ingest._text import parse_timestamp
 from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -23,6 +24,7 @@ from gate.model import (
     Image,
     Layer,
     Package,
+    ReportTimes,
     Scan,
     Severity,
     Suppression,
@@ -136,6 +138,7 @@ class TrivyResult(Wire):
 class _OS(Wire):
     Family: str | None = None
     Name: str | None = None
+    EOSL: bool | None = None
 
 
 class _Metadata(Wire):
@@ -152,6 +155,7 @@ class TrivyReport(Wire):
     """The fields of a Trivy report the gate reads."""
 
     SchemaVersion: int | None = None
+    CreatedAt: str | None = None
     ArtifactName: str | None = None
     ArtifactType: str | None = None
     Metadata: _Metadata | None = None
@@ -191,6 +195,14 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
             image = Image(
                 **{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ())
             )
+    if meta.OS and meta.OS.EOSL:
+        os_name = " ".join(p for p in (meta.OS.Family, meta.OS.Name) if p) or "the image's OS"
+        warnings = [
+            *warnings,
+            f"{os_name} is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
+            "vulnerabilities may go unreported; move to a supported base image",
+        ]
+    created = parse_timestamp(report.CreatedAt) if report.CreatedAt else None
     return Scan(
         source=source,
         scanner="trivy",
@@ -199,6 +211,7 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
         image=image,
         findings=tuple(_findings(report.Results or (), source)),
         warnings=tuple(warnings),
+        times=(ReportTimes(source=source, scanner="trivy", created=created),),
     )
 
 
@@ -210,6 +223,7 @@ def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[s
         artifact=results[0].Target or "" if results else "",
         findings=tuple(_findings(results, source)),
         warnings=tuple(warnings),
+        times=(ReportTimes(source=source, scanner="trivy"),),
     )
 
 

@@ -18,6 +18,7 @@ from gate.model import Finding, Image, Severity
 __all__ = [
     "BUILTIN_RULE_IDS",
     "MISSING_INTEL_RULE",
+    "STALE_REPORT_RULE",
     "VEX_RULE",
     "WAIVER_RULE_IDS",
     "Action",
@@ -80,7 +81,8 @@ class RuleResult(_Frozen):
     help: str = ""
     action: Action
     subject: str
-    """`findings` for rules with `match`, or the image check ID (e.g. `non-root-user`) for image rules."""
+    """`findings` for rules with `match`, the image check ID (e.g. `non-root-user`) for image rules, `waivers` or
+    `reports` for the built-in rules about waivers and about the reports' age."""
     matched: int = 0
     """Findings that matched (waived ones excluded)."""
     max: int | None = None
@@ -102,7 +104,7 @@ class RuleResult(_Frozen):
 
         A rule with several image checks gives one result per check; without the check they read alike.
         """
-        if self.subject in ("findings", "waivers") or self.subject == self.rule_id:
+        if self.subject in ("findings", "waivers", "reports") or self.subject == self.rule_id:
             return self.rule_id
         return f"{self.rule_id} ({self.subject})"
 
@@ -162,7 +164,9 @@ WAIVER_RULE_IDS = {
     WaiverState.UNUSED: "waiver-unused",
 }
 """Waiver state -> ID of the built-in rule that reports waivers in that state."""
-BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, *WAIVER_RULE_IDS.values()})
+STALE_REPORT_RULE = "stale-report"
+"""ID of the built-in rule that reports reports (or their databases) older than the policy allows."""
+BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, *WAIVER_RULE_IDS.values()})
 """IDs of the rules the engine adds beside the policy's; reserved, so no policy rule may take one."""
 
 

@@ -16,6 +16,7 @@ from gate.policy.decision import (
     Violation,
     WaivedFinding,
 )
+from gate.policy.freshness import stale_result
 from gate.policy.image_checks import CHECKS
 from gate.policy.matching import (
     annotate_counted,
@@ -110,6 +111,10 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         if extra is not None:
             results.append(extra[0])
             violations.extend(extra[1])
+    if stale := stale_result(scan.times, policy.settings, today):
+        results.append(stale[0])
+        violations.extend(stale[1])
+        notes.extend(stale[2])
     waiver_results, waiver_violations = book.review(policy.settings)
     results.extend(waiver_results)
     violations.extend(waiver_violations)

@@ -1,4 +1,4 @@
-"""The policy's `[settings]` table: how missing data, CVSS sources, waiver hygiene and VEX are handled.
+"""The policy's `[settings]` table: missing data, CVSS sources, waiver hygiene, VEX and stale reports.
 
 Every key has a default, so a policy without `[settings]` behaves as documented in docs/policy.md.
 """
@@ -56,6 +56,13 @@ class Settings(BaseModel):
     """The action of the built-in `waiver-unused` rule."""
     vex_under_investigation: Action = Action.WARN
     """The action of the built-in `vex-under-investigation` rule."""
+    max_report_age_days: int | None = Field(default=None, ge=0)
+    """A report made more than this many days before the evaluation date is stale; None: not checked."""
+    max_db_age_days: int | None = Field(default=None, ge=0)
+    """A report whose vulnerability database was built more than this many days before the evaluation date is
+    stale (Grype reports say when; Trivy's do not); None: not checked."""
+    stale_report: Action = Action.FAIL
+    """The action of the built-in `stale-report` rule (used only when one of the two limits above is set)."""
 
 
 def merge_settings(base: Settings, own: Settings) -> Settings:

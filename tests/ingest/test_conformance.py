@@ -65,3 +65,32 @@ def test_refusal_table_names_existing_files() -> None:
         pytest.skip("shared fixtures not found")
     keys = {_key(p) for p in SCANNER_FILES}
     assert set(REFUSED) <= keys
+
+
+@pytest.mark.parametrize(
+    ("name", "created", "built"),
+    [
+        ("trivy/securecodebox-trivy--juice-shop-v12.10.2.json", "2024-10-28T15:33:51.265546+00:00", None),
+        ("trivy/defectdojo-trivy--issue_9092.json", None, None),  # an older Trivy: no CreatedAt
+        (
+            "grype/analysis-model--grype-report.json",
+            "2023-07-02T00:38:08.435215+02:00",
+            "2023-07-01T01:32:26+00:00",
+        ),
+        (
+            "grype/ci-klass-web--grype-report.json",
+            "2026-06-23T08:50:16.712896+02:00",
+            "2026-06-22T08:20:50+00:00",
+        ),
+        ("grype/defectdojo-grype--many_vulns2.json", None, None),  # Grype 0.7: no timestamp, an empty db
+    ],
+)
+def test_real_reports_say_when_they_were_made(name: str, created: str | None, built: str | None) -> None:
+    path = REAL / name
+    if not path.exists():
+        pytest.skip("../shared/fixtures is not here")
+    [times] = read_report(str(path), path.read_bytes()).times
+    assert (times.created and times.created.isoformat(), times.db_built and times.db_built.isoformat()) == (
+        created,
+        built,
+    )

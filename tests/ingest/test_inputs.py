@@ -175,6 +175,54 @@ def test_legacy_trivy_list_form() -> None:
     assert scan.findings[0].fixable
 
 
+def test_report_times_are_read_from_trivy_and_both_grype_database_forms() -> None:
+    trivy = read_report(
+        "t.json", json.dumps({**CLEAN_TRIVY, "CreatedAt": "2026-11-20T08:15:02.48151632Z"}).encode()
+    )
+    [times] = trivy.times
+    assert (times.source, times.scanner, times.db_built) == ("t.json", "trivy", None)
+    assert times.created is not None and times.created.isoformat() == "2026-11-20T08:15:02.481516+00:00"
+    descriptor = {"version": "0.80.0", "timestamp": "2026-11-26T10:00:00.5+01:00"}
+    for db in (
+        {"built": "2026-11-25T01:27:01Z"},
+        {"status": {"built": "2026-11-25T01:27:01Z"}, "providers": {}},
+    ):
+        grype = read_report(
+            "g.json", json.dumps({**CLEAN_GRYPE, "descriptor": {**descriptor, "db": db}}).encode()
+        )
+        [times] = grype.times
+        assert times.created is not None and times.created.isoformat() == "2026-11-26T10:00:00.500000+01:00"
+        assert times.db_built is not None and times.db_built.isoformat() == "2026-11-25T01:27:01+00:00"
+
+
+@pytest.mark.parametrize(
+    "descriptor",
+    [
+        {},
+        {"timestamp": 1764234000, "db": "v5"},
+        {"timestamp": "yesterday", "db": {"built": None}},
+        {"db": []},
+    ],
+)
+def test_grype_report_times_in_shapes_no_grype_writes_are_unknown_not_refused(
+    descriptor: dict[str, object],
+) -> None:
+    scan = read_report("g.json", json.dumps({**CLEAN_GRYPE, "descriptor": descriptor}).encode())
+    [times] = scan.times
+    assert (times.created, times.db_built) == (None, None)
+
+
+def test_trivy_end_of_service_life_os_is_noted() -> None:
+    metadata = {"OS": {"Family": "alpine", "Name": "3.9.4", "EOSL": True}}
+    scan = read_report("t.json", json.dumps({**CLEAN_TRIVY, "Metadata": metadata}).encode())
+    assert scan.warnings == (
+        "alpine 3.9.4 is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
+        "vulnerabilities may go unreported; move to a supported base image",
+    )
+    supported = {"OS": {"Family": "alpine", "Name": "3.20.3"}}
+    assert read_report("t.json", json.dumps({**CLEAN_TRIVY, "Metadata": supported}).encode()).warnings == ()
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

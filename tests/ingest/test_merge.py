@@ -49,6 +49,7 @@ def test_real_trivy_and_grype_of_one_image_merge_as_counted_by_hand() -> None:
     }
     assert Counter(f.severity for f in merged.findings) == {Severity.MEDIUM: 4, Severity.LOW: 1}
     assert merged.sources == (str(REAL / TRIVY_ALPINE), str(GRYPE_ALPINE))
+    assert merged.times == (*trivy.times, *grype.times)  # each report's age is checked on its own
     assert merged.scanners == ("trivy", "grype")
     assert merged.image is not None
     assert merged.image.image_id == "sha256:961769676411f082461f9ef46626dd7a2d1e2b2a38e6a44364bcbecf51e66dd4"

@@ -8,7 +8,7 @@ import pytest
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import BUILTIN_RULE_IDS, Action
+from gate.policy.decision import BUILTIN_RULE_IDS, STALE_REPORT_RULE, Action
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
 from gate.policy.schema import load_policy, policy_json_schema
 from gate.policy.waivers import WAIVER_RULES
@@ -264,9 +264,11 @@ def test_reserved_ids_are_every_built_in_rule() -> None:
         "waiver-unused",
         "missing-intel",
         "vex-under-investigation",
+        "stale-report",
     }
     assert documented == BUILTIN_RULE_IDS
-    assert {rule_id for rule_id, _, _ in WAIVER_RULES.values()} | {MISSING_INTEL_RULE, VEX_RULE} == documented
+    engine = {MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE}
+    assert {rule_id for rule_id, _, _ in WAIVER_RULES.values()} | engine == documented
 
 
 def test_extends_replaces_rules_with_the_same_id_and_keeps_order(tmp_path: Path) -> None:

@@ -244,3 +244,21 @@ def test_long_result_message_is_cut_between_escapes() -> None:
     message = log["runs"][0]["results"][0]["message"]["text"]
     assert len(message) <= 2000 and message.endswith("…")
     assert _link_free(message.removesuffix("…"))
+
+
+def test_a_stale_report_is_a_result_github_accepts() -> None:
+    need_shared()
+    default = load_policy("builtin:default")
+    limits = {"max_report_age_days": 30, "max_db_age_days": 30}
+    policy = default.model_copy(update={"settings": default.settings.model_copy(update=limits)})
+    path = REAL / "grype" / "ci-klass-web--grype-report.json"  # made 2026-06-23, database built 2026-06-22
+    decision = evaluate(read_report(str(path), path.read_bytes()), policy, today=TODAY)
+    log = _log(decision)
+    assert [e.message for e in _validator().iter_errors(log)] == []
+    assert github_sarif_problems(log) == []
+    stale = [r for r in log["runs"][0]["results"] if r["ruleId"] == "stale-report"]
+    places = [
+        r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].rsplit("/", 1)[1] for r in stale
+    ]
+    assert places == ["database-age", "report-age"]
+    assert all(r["level"] == "error" for r in stale)
