@@ -367,10 +367,12 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
     return sorted(found.values(), key=_order)
 
 
-def item_count(image: ImageDecision) -> int:
-    """`len(items(image))`, without building and sorting the items."""
+def item_count(image: ImageDecision, *, suppressed: bool = False) -> int:
+    """`len(items(image, suppressed=suppressed))`, without building and sorting the items."""
     keys = {_key(outcome.finding) for outcome in image.outcomes}
     keys.update(("", v.id, v.rule_id, "") for v in image.violations if v.finding is None)
+    if suppressed:
+        keys.update(_key(finding) for finding in image.suppressed)
     return len(keys)
 
 

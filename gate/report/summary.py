@@ -381,7 +381,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
     count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
-    total = _memo(memo, image, "sarif", lambda: item_count(image))
+    total = _memo(memo, image, "sarif", lambda: item_count(image, suppressed=True))  # as --sarif counts
     if total > MAX_SARIF_RESULTS:
         count_lines.append(
             Safe(

@@ -191,6 +191,7 @@ def test_items_cover_every_active_finding() -> None:
         checks = [v for v in image.violations if v.finding is None]
         assert len(items(image)) == len(distinct) + len(checks), path.name
         assert item_count(image) == len(items(image)), path.name
+        assert item_count(image, suppressed=True) == len(items(image, suppressed=True)), path.name
 
 
 def test_waived_items_carry_the_waiver() -> None:
