@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from gate.model import Suppression
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
+from gate.report._common import items
 from tests.conftest import REAL, TODAY, need_shared
 from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, synthetic_scan
 
@@ -104,6 +106,24 @@ def test_comment_marker_is_stable_and_safe() -> None:
     for path in readable_fixtures():
         key = summary.comment_marker(fixture_decision(path))[len("<!-- container-gate:") : -len(" -->")]
         assert re.fullmatch(r"[A-Za-z0-9._/+]+(-[A-Za-z0-9._/+]+)*", key), key  # no "--", no ">"
+
+
+def test_sarif_cap_counts_suppressed_results_as_the_sarif_file_does() -> None:
+    # 4,999 findings and the root image check are 5,000 open results; 2 scanner-suppressed findings are SARIF
+    # results too, so the SARIF file keeps 5,000 of 5,002 and the summary must say so.
+    scan = synthetic_scan(5_001)
+    why = Suppression(status="ignored", statement="accepted", source=".trivyignore")
+    findings = (
+        *scan.findings[:4_999],
+        *(f.model_copy(update={"suppressed": why}) for f in scan.findings[4_999:]),
+    )
+    decision = evaluate(
+        scan.model_copy(update={"findings": findings}), load_policy("builtin:default"), today=TODAY
+    )
+    image = decision.images[0]
+    assert len(items(image, suppressed=True)) == 5_002
+    text = summary.render(decision)
+    assert "the SARIF file (`--sarif`) keeps at most the 5,000 most severe of 5,002" in text
 
 
 def test_huge_decision_stays_under_the_limits_and_says_so() -> None:
