@@ -333,7 +333,7 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
     """The results of one image, one per (package, version, ID), open before waived, most severe first.
 
     Image checks that did not pass are included; findings the scanner or VEX suppressed only when
-    `suppressed` is true (they come last).
+    `suppressed` is true (they sort with the waived ones, after the open results).
     """
     actions = {r.rule_id: r.action for r in image.rules}
     subjects = {r.rule_id: r.subject for r in image.rules}
