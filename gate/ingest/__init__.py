@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from gate.errors import InputError
+from gate.errors import InputError, field_problem
 from gate.ingest import grype, trivy
 from gate.ingest._text import first_byte, json_document
 from gate.model import Scan
@@ -104,8 +104,9 @@ def _describe(exc: ValidationError) -> str:
             return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
         return f"invalid JSON ({detail}); {_ASK_JSON}"
     location = _location(err["loc"])
-    message = str(err["msg"]).removeprefix("Value error, ").lower()
-    return f"{location}: {message} (got {_short(err.get('input'))}); the report is malformed"
+    if err["type"] == "missing":  # the input is the object that lacks the key: naming it says nothing
+        return f"{location}: missing; the report is malformed"
+    return f"{location}: {field_problem(err)} (got {_short(err.get('input'))}); the report is malformed"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -119,7 +120,14 @@ def _location(loc: tuple[int | str, ...]) -> str:
 
 
 def _short(value: object) -> str:
-    text = type(value).__name__ if isinstance(value, (dict, list)) else repr(value)
+    """A JSON value as the report has it: a short repr of a scalar, the kind of a container."""
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, list):
+        return "an array"
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value)
     return text if len(text) <= 40 else text[:39] + "…"
 
 

@@ -32,7 +32,7 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b"<html><body>502 Bad Gateway</body></html>", "not JSON|no JSON"),
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (b'{"a":' * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
-        (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: input should be a valid array"),
+        (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: expected an array \(got 'none'\)"),
         (b'{"SchemaVersion": "2"}', "SchemaVersion"),
         (b'{"SchemaVersion": 3, "Results": []}', "SchemaVersion 3 is not supported"),
         (
@@ -41,7 +41,7 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"PkgName": "x"}]}]}',
-            "VulnerabilityID: field required",
+            r"Vulnerabilities\[0\]\.VulnerabilityID: missing; the report is malformed",
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "CRITICL"}]}]}',
@@ -61,15 +61,29 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"target": "t", "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
-            r"Results\[0\]\.Target: field required",
+            r"Results\[0\]\.Target: missing",
         ),
         # A blank ID names nothing: GitLab refuses a report with an empty identifier list.
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "  "}]}]}',
-            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an id",
+            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an ID",
         ),
         (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
-        (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
+        (b'{"matches": {}, "source": {}}', r"matches: expected an array \(got an object\)"),
+        # The key and the shape the report lacks, in JSON's words: not a validator's type names.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": ["CVE-1"]}]}',
+            r"Results\[0\]\.Vulnerabilities\[0\]: expected an object \(got 'CVE-1'\)",
+        ),
+        (
+            b'{"matches": [{"artifact": {"name": "x", "version": "1"}}], "source": {}}',
+            r"matches\[0\]\.vulnerability: missing; the report is malformed",
+        ),
+        (b'{"SchemaVersion": "2"}', r"SchemaVersion: expected a whole number \(got '2'\)"),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
+            r"VulnerabilityID: expected text \(got 7\)",
+        ),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
         (b'{"matches": []}', "not a Grype report"),
         (b'{"version": "2.1.0", "runs": []}', "SARIF"),
@@ -85,6 +99,7 @@ def test_bad_input_is_refused(content: bytes, reason: str) -> None:
     message = str(info.value)
     assert message.startswith("r.json: ")
     assert "\n" not in message
+    assert "should be" not in message.lower() and "dict" not in message and "instance of" not in message
     assert len(message) < 400
 
 
