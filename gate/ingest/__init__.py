@@ -12,7 +12,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError, field_problem
 from gate.ingest import grype, trivy
-from gate.ingest._text import first_byte, json_document
+from gate.ingest._text import first_byte, json_document, short_value
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -106,7 +106,7 @@ def _describe(exc: ValidationError) -> str:
     location = _location(err["loc"])
     if err["type"] == "missing":  # the input is the object that lacks the key: naming it says nothing
         return f"{location}: missing; the report is malformed"
-    return f"{location}: {field_problem(err)} (got {_short(err.get('input'))}); the report is malformed"
+    return f"{location}: {field_problem(err)} (got {short_value(err.get('input'))}); the report is malformed"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -117,18 +117,6 @@ def _location(loc: tuple[int | str, ...]) -> str:
         elif part not in ("function-after", "function-plain") and not part.startswith("_"):
             out += f".{part}" if out else part
     return out or "top level"
-
-
-def _short(value: object) -> str:
-    """A JSON value as the report has it: a short repr of a scalar, the kind of a container."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
