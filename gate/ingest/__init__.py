@@ -6,6 +6,7 @@ that is not a recognisable Trivy or Grype report is refused with a reason and wh
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
@@ -52,7 +53,8 @@ class _ListItem(trivy.TrivyResult):
 
 _ENVELOPE = TypeAdapter(_Envelope)
 _LIST = TypeAdapter(list[_ListItem])
-_SCALAR_NAMES = {b"n": "null", b"t": "true", b"f": "false", b'"': "a string"}
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.)*"')
 
 
 def read_report(path: str, data: bytes) -> Scan:
@@ -70,7 +72,9 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
     elif first == b"[":
         scan = _from_list(_validate(_LIST, document, source), source, warnings)
     else:
-        what = _SCALAR_NAMES.get(first, "a number" if first[:1].isdigit() or first == b"-" else "not JSON")
+        what = _scalar(document)
+        if what is None:
+            raise InputError(f"{source}: not JSON (it starts with {_opening(document)}); {_ASK_JSON}")
         raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
     if len(scan.artifact) > _MAX_ARTIFACT:  # every output names the image, the record once per violation
         raise InputError(
@@ -78,6 +82,28 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
             f"reference or path is over {_MAX_ARTIFACT:,}, the report is malformed"
         )
     return scan
+
+
+def _scalar(document: bytes) -> str | None:
+    """What a JSON document that is a single scalar is ("null", "a number", ...); None when it is not JSON.
+
+    Log lines and text are not JSON: a first line like `2024-05-01T10:00:00Z FATAL ...` is not a number.
+    """
+    text = document.strip(b" \t\r\n")
+    if text in (b"null", b"true", b"false"):
+        return text.decode()
+    if _NUMBER.fullmatch(text):
+        return "a number"
+    if _STRING.fullmatch(text):
+        return "a string"
+    return None
+
+
+def _opening(document: bytes) -> str:
+    """The document's first line, short and printable, quoted: what the user finds at the top of the file."""
+    line = document.lstrip()[:200].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    printable = "".join(ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in line)
+    return repr(printable if len(printable) <= 40 else printable[:39] + "…")
 
 
 _MAX_ARTIFACT = 4096

@@ -29,7 +29,15 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b"true", "true"),
         (b'{"SchemaVersion": 2, "Results": [', "truncated"),
         (b'{"matches": [{"vulnerability": ', "truncated"),
-        (b"<html><body>502 Bad Gateway</body></html>", "not JSON|no JSON"),
+        (b"<html><body>502 Bad Gateway</body></html>", "not JSON \\(it starts with '<html>"),
+        # Only log lines (the scan failed): text, not "a number" or "false" because of its first letter.
+        (
+            b"2024-05-01T10:00:00Z\tFATAL\tscan failed\n",
+            r"not JSON \(it starts with '2024-05-01T10:00:00Z FATAL scan failed'\)",
+        ),
+        (b"fatal: image not found\n", r"not JSON \(it starts with 'fatal: image not found'\)"),
+        (b"null junk", "not JSON"),
+        (b"-1.5e3\n", "the document is a number"),
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (b'{"a":' * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
         (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: expected an array \(got 'none'\)"),
