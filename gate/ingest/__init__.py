@@ -40,6 +40,12 @@ class _Envelope(trivy.TrivyReport):
     bomFormat: Any = None
     Config: Any = None
     Id: Any = None
+    # An OCI/Docker image config, manifest or index (what --image-metadata reads).
+    config: Any = None
+    rootfs: Any = None
+    schemaVersion: Any = None
+    manifests: Any = None
+    layers: Any = None
 
 
 class _ListItem(trivy.TrivyResult):
@@ -187,6 +193,13 @@ def _what_else(env: _Envelope) -> str:
         return "this looks like a GitLab security report, not a Trivy or Grype report"
     if env.Config is not None or env.Id is not None or env.RepoTags is not None:
         return "this is image metadata (docker inspect or an image config); pass it with --image-metadata"
+    if env.rootfs is not None or (
+        env.schemaVersion is not None and (env.config or env.layers or env.manifests)
+    ):
+        return (
+            "this is image metadata (an OCI or Docker image config, manifest or index); pass it with "
+            "--image-metadata, and give the scanner's report as the report"
+        )
     if env.SchemaVersion is None and env.matches is None:
         return f"not a Trivy or Grype report (no `SchemaVersion`/`Results` or `matches`); {_ASK_JSON}"
     return f"not a Trivy or Grype report; {_ASK_JSON}"

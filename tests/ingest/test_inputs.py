@@ -96,6 +96,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b'{"matches": []}', "not a Grype report"),
         (b'{"version": "2.1.0", "runs": []}', "SARIF"),
         (b'[{"Id": "sha256:ab", "RepoTags": ["a:1"], "Config": {"User": ""}}]', "--image-metadata"),
+        # What `skopeo inspect --config` and `--raw` write: image metadata, not "not a Trivy or Grype report".
+        (
+            b'{"architecture": "amd64", "os": "linux", "config": {"User": "app"}, "rootfs": {"diff_ids": []}}',
+            r"this is image metadata \(an OCI or Docker image config, manifest or index\); pass it with --image-metadata",
+        ),
+        (
+            b'{"schemaVersion": 2, "config": {"digest": "sha256:ab"}, "layers": []}',
+            "image config, manifest or index.*--image-metadata",
+        ),
+        (b'{"schemaVersion": 2, "manifests": [{"digest": "sha256:ab"}]}', "--image-metadata"),
         (b'{"matches": [], "Results": [], "source": {}, "descriptor": {}}', "both Trivy and Grype"),
         (b"\xff\xfe{\x00\xd8", "UTF-16"),
         (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
