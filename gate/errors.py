@@ -39,7 +39,7 @@ class PolicyError(GateError):
 
 
 _JSON_WORDS = {"object": "an object", "array": "an array", "string": "text"}
-_TOML_WORDS = {"object": "a table", "array": "an array", "string": "a string (in quotes)"}
+_TOML_WORDS = {"object": "a table", "array": "an array", "string": "a string"}
 _EXPECTED = {
     "dict_type": "object",
     "model_type": "object",
