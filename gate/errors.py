@@ -61,6 +61,10 @@ _EXPECTED = {
     "bool_parsing": "true or false",
     "date_type": "a date (YYYY-MM-DD)",
     "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+    "datetime_type": "a date and time (RFC 3339)",
+    "datetime_parsing": "a date and time (RFC 3339)",
 }
 _BOUNDS = {
     "greater_than_equal": ("ge", "at least"),
