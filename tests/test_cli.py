@@ -56,6 +56,12 @@ CASES = [
     ),
     (["check", CLEAN, "--kev", KEV, "--intel-max-age", "3"], 2, "--intel-max-age applies to downloads"),
     (["explain", "CVE-1", CLEAN, "--intel-retries", "0"], 2, "--intel-retries applies to downloads"),
+    (["explain", " ", CLEAN], 2, "gate: error: the ID is empty; give a CVE, GHSA or other vulnerability ID"),
+    (
+        ["explain", "CVE-0000-0000", CLEAN],
+        2,
+        "CVE-0000-0000: not in the reports (0 findings searched); check the ID",
+    ),
     (
         ["check", CLEAN, "--gitlab-schema-version", "15.2.1"],
         2,
