@@ -78,6 +78,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
         (b'{"matches": {}, "source": {}}', r"matches: expected an array \(got an object\)"),
+        # A finding Trivy's VEX or ignore rules suppressed is checked like any other, and located like one.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t"}, {"Target": "u", "ExperimentalModifiedFindings":'
+            b' [{"Type": "vulnerability", "Finding": {"VulnerabilityID": 5}}]}]}',
+            r"Results\[1\]\.ExperimentalModifiedFindings\[0\]\.Finding\.VulnerabilityID: expected text \(got 5\); the",
+        ),
+        (
+            b'[{"Target": "u", "ExperimentalModifiedFindings": [{"Type": "secret", "Finding": {"Title": "x"}}]}]',
+            r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Finding\.RuleID: missing; the report is malformed$",
+        ),
         # The key and the shape the report lacks, in JSON's words: not a validator's type names.
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": ["CVE-1"]}]}',
