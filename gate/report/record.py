@@ -228,6 +228,10 @@ def load_record(text: str | bytes, source: str) -> Decision:
     Raises InputError when the text is not JSON, not a decision record, of another `record_version`, or
     lacks the full-fidelity sections (`images[].outcomes`, ...) that `gate check --json` writes.
     """
+    if not text.strip():
+        raise InputError(
+            f"{source}: the decision record is empty; check that the job's gate check --json finished"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:

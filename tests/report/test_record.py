@@ -71,3 +71,13 @@ def test_a_record_without_a_section_names_it() -> None:
     del data["today"]
     with pytest.raises(InputError, match=r"'today' is missing \(it may come from an older gate\); write it"):
         load_record(json.dumps(data), "d.json")
+
+
+@pytest.mark.parametrize("text", ["", " \n"])
+def test_an_empty_record_is_named_empty_not_a_json_parser_message(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_record(text, "d.json")
+    assert (
+        str(info.value)
+        == "d.json: the decision record is empty; check that the job's gate check --json finished"
+    )
