@@ -17,7 +17,7 @@ from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image
 
-__all__ = ["config_facts", "healthcheck_state", "image_from_config", "parse_created"]
+__all__ = ["config_facts", "first_error", "healthcheck_state", "image_from_config", "parse_created"]
 
 
 class _Healthcheck(Wire):
