@@ -10,9 +10,10 @@ The CLI turns every GateError into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-__all__ = ["GateError", "InputError", "OutputError", "PolicyError"]
+__all__ = ["GateError", "InputError", "OutputError", "PolicyError", "field_problem"]
 
 
 class GateError(Exception):
@@ -35,3 +36,64 @@ class PolicyError(GateError):
         # One line each: a problem quotes the policy's text, and a line of its own could pass for a CI command.
         self.problems = tuple(" ".join(p.split()) for p in problems)
         super().__init__("\n".join(f"{source}: {p}" for p in self.problems))
+
+
+_JSON_WORDS = {"object": "an object", "array": "an array", "string": "text"}
+_TOML_WORDS = {"object": "a table", "array": "an array", "string": "a string"}
+_EXPECTED = {
+    "dict_type": "object",
+    "model_type": "object",
+    "model_attributes_type": "object",
+    "dataclass_type": "object",
+    "dataclass_exact_type": "object",
+    "list_type": "array",
+    "tuple_type": "array",
+    "set_type": "array",
+    "frozen_set_type": "array",
+    "iterable_type": "array",
+    "string_type": "string",
+    "int_type": "a whole number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_type": "a number",
+    "float_parsing": "a number",
+    "bool_type": "true or false",
+    "bool_parsing": "true or false",
+    "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "date_from_datetime_inexact": "a date (YYYY-MM-DD)",
+    "datetime_type": "a date and time (RFC 3339)",
+    "datetime_parsing": "a date and time (RFC 3339)",
+}
+_BOUNDS = {
+    "greater_than_equal": ("ge", "at least"),
+    "greater_than": ("gt", "more than"),
+    "less_than_equal": ("le", "at most"),
+    "less_than": ("lt", "less than"),
+}
+
+
+def field_problem(err: Mapping[str, Any], *, toml: bool = False) -> str:
+    """What one validation error (a pydantic error dict) means, in the words of the file's format.
+
+    No location: the caller names the field. Never the validator's jargon ("Input should be a valid
+    dictionary or instance of _History") or an internal type name. `toml` picks TOML's words (table,
+    array, string) over JSON's (object, array, text).
+    """
+    kind = str(err.get("type", ""))
+    ctx = err.get("ctx") or {}
+    if kind == "missing":
+        return "missing"
+    if kind in _EXPECTED:
+        word = _EXPECTED[kind]
+        return f"expected {(_TOML_WORDS if toml else _JSON_WORDS).get(word, word)}"
+    if kind in ("literal_error", "enum") and "expected" in ctx:
+        return f"expected {ctx['expected']}"
+    if kind in _BOUNDS and _BOUNDS[kind][0] in ctx:
+        key, words = _BOUNDS[kind]
+        return f"must be {words} {ctx[key]}"
+    message = str(err.get("msg", ""))
+    if kind in ("value_error", "assertion_error"):  # the gate's own validators: already in the user's words
+        return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    return message[:1].lower() + message[1:]

@@ -56,6 +56,12 @@ CASES = [
     ),
     (["check", CLEAN, "--kev", KEV, "--intel-max-age", "3"], 2, "--intel-max-age applies to downloads"),
     (["explain", "CVE-1", CLEAN, "--intel-retries", "0"], 2, "--intel-retries applies to downloads"),
+    (["explain", " ", CLEAN], 2, "gate: error: the ID is empty; give a CVE, GHSA or other vulnerability ID"),
+    (
+        ["explain", "CVE-0000-0000", CLEAN],
+        2,
+        "CVE-0000-0000: not in the reports (0 findings searched); check the ID",
+    ),
     (
         ["check", CLEAN, "--gitlab-schema-version", "15.2.1"],
         2,
@@ -136,12 +142,15 @@ def test_json_to_stdout_moves_the_log_to_stderr() -> None:
     assert "gate: FAIL" in run.err
 
 
-def test_unwritable_output_is_an_error(tmp_path: Path) -> None:
+@pytest.mark.parametrize("below", [["d.json"], ["sub", "d.json"]])
+def test_unwritable_output_is_an_error(tmp_path: Path, below: list[str]) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    run = Run(["check", CLEAN, "--json", str(blocker / "sub" / "d.json")])
+    target = str(blocker.joinpath(*below))
+    run = Run(["check", CLEAN, "--json", target])
     assert run.code == 2
-    assert "cannot write" in run.err
+    # The file in the way, not "File exists" (the folder to make) or "Not a directory".
+    assert run.err == f"gate: error: --json {target}: cannot write ({blocker} is a file, not a folder)\n"
 
 
 def test_default_policy_is_gate_toml_in_the_working_directory(

@@ -52,10 +52,16 @@ def write_output(flag: str, target: str, text: str | Iterable[bytes], out: TextI
         except OSError as exc:
             raise OutputError(f"{flag} -: {stdout_problem(exc)}") from None
         return
+    path = Path(target)
     try:
-        path = Path(target)
         if path.parent != Path():
             path.parent.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):  # a file stands where a folder of the path should be
+        blocker = next((str(p) for p in reversed(path.parents) if p.is_file()), str(path.parent))
+        raise OutputError(f"{flag} {target}: cannot write ({blocker} is a file, not a folder)") from None
+    except OSError as exc:
+        raise OutputError(f"{flag} {target}: cannot write ({exc.strerror or exc})") from None
+    try:
         if not isinstance(text, str):
             with path.open("wb") as binary:
                 binary.writelines(text)

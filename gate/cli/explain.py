@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gate.cli._common import (
     ExitCode,
+    UsageError,
     check_waiver_horizon,
     evaluation_date,
     load_policy,
@@ -73,6 +74,8 @@ def run_explain(
     from gate.explain import explain
     from gate.policy.baseline import compare
 
+    if not args.id.strip():
+        raise UsageError("the ID is empty; give a CVE, GHSA or other vulnerability ID, or a rule ID")
     stdin_once([*args.reports, *(args.baseline or ())])
     not_its_own_baseline(args.reports, args.baseline or ())
     check_download_flags(args)

@@ -6,13 +6,14 @@ that is not a recognisable Trivy or Grype report is refused with a reason and wh
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from gate.errors import InputError
+from gate.errors import InputError, field_problem
 from gate.ingest import grype, trivy
-from gate.ingest._text import first_byte, json_document
+from gate.ingest._text import first_byte, json_document, short_value
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -39,6 +40,12 @@ class _Envelope(trivy.TrivyReport):
     bomFormat: Any = None
     Config: Any = None
     Id: Any = None
+    # An OCI/Docker image config, manifest or index (what --image-metadata reads).
+    config: Any = None
+    rootfs: Any = None
+    schemaVersion: Any = None
+    manifests: Any = None
+    layers: Any = None
 
 
 class _ListItem(trivy.TrivyResult):
@@ -52,7 +59,8 @@ class _ListItem(trivy.TrivyResult):
 
 _ENVELOPE = TypeAdapter(_Envelope)
 _LIST = TypeAdapter(list[_ListItem])
-_SCALAR_NAMES = {b"n": "null", b"t": "true", b"f": "false", b'"': "a string"}
+_NUMBER = re.compile(rb"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?")
+_STRING = re.compile(rb'"(?:[^"\\\x00-\x1f]|\\.)*"')
 
 
 def read_report(path: str, data: bytes) -> Scan:
@@ -70,7 +78,9 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
     elif first == b"[":
         scan = _from_list(_validate(_LIST, document, source), source, warnings)
     else:
-        what = _SCALAR_NAMES.get(first, "a number" if first[:1].isdigit() or first == b"-" else "not JSON")
+        what = _scalar(document)
+        if what is None:
+            raise InputError(f"{source}: not JSON (it starts with {_opening(document)}); {_ASK_JSON}")
         raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
     if len(scan.artifact) > _MAX_ARTIFACT:  # every output names the image, the record once per violation
         raise InputError(
@@ -78,6 +88,28 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
             f"reference or path is over {_MAX_ARTIFACT:,}, the report is malformed"
         )
     return scan
+
+
+def _scalar(document: bytes) -> str | None:
+    """What a JSON document that is a single scalar is ("null", "a number", ...); None when it is not JSON.
+
+    Log lines and text are not JSON: a first line like `2024-05-01T10:00:00Z FATAL ...` is not a number.
+    """
+    text = document.strip(b" \t\r\n")
+    if text in (b"null", b"true", b"false"):
+        return text.decode()
+    if _NUMBER.fullmatch(text):
+        return "a number"
+    if _STRING.fullmatch(text):
+        return "a string"
+    return None
+
+
+def _opening(document: bytes) -> str:
+    """The document's first line, short and printable, quoted: what the user finds at the top of the file."""
+    line = document.lstrip()[:200].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    printable = "".join(ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in line)
+    return repr(printable if len(printable) <= 40 else printable[:39] + "…")
 
 
 _MAX_ARTIFACT = 4096
@@ -104,8 +136,9 @@ def _describe(exc: ValidationError) -> str:
             return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
         return f"invalid JSON ({detail}); {_ASK_JSON}"
     location = _location(err["loc"])
-    message = str(err["msg"]).removeprefix("Value error, ").lower()
-    return f"{location}: {message} (got {_short(err.get('input'))}); the report is malformed"
+    if err["type"] == "missing":  # the input is the object that lacks the key: naming it says nothing
+        return f"{location}: missing; the report is malformed"
+    return f"{location}: {field_problem(err)} (got {short_value(err.get('input'))}); the report is malformed"
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -116,11 +149,6 @@ def _location(loc: tuple[int | str, ...]) -> str:
         elif part not in ("function-after", "function-plain") and not part.startswith("_"):
             out += f".{part}" if out else part
     return out or "top level"
-
-
-def _short(value: object) -> str:
-    text = type(value).__name__ if isinstance(value, (dict, list)) else repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
@@ -165,6 +193,13 @@ def _what_else(env: _Envelope) -> str:
         return "this looks like a GitLab security report, not a Trivy or Grype report"
     if env.Config is not None or env.Id is not None or env.RepoTags is not None:
         return "this is image metadata (docker inspect or an image config); pass it with --image-metadata"
+    if env.rootfs is not None or (
+        env.schemaVersion is not None and (env.config or env.layers or env.manifests)
+    ):
+        return (
+            "this is image metadata (an OCI or Docker image config, manifest or index); pass it with "
+            "--image-metadata, and give the scanner's report as the report"
+        )
     if env.SchemaVersion is None and env.matches is None:
         return f"not a Trivy or Grype report (no `SchemaVersion`/`Results` or `matches`); {_ASK_JSON}"
     return f"not a Trivy or Grype report; {_ASK_JSON}"

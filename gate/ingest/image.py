@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from gate.errors import InputError
-from gate.ingest._text import parse_timestamp
+from gate.errors import InputError, field_problem
+from gate.ingest._text import parse_timestamp, short_value
 from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image
@@ -21,6 +21,7 @@ __all__ = [
     "CONFIG_FIELDS",
     "config_differences",
     "config_facts",
+    "first_error",
     "healthcheck_state",
     "image_from_config",
     "parse_created",
@@ -70,15 +71,19 @@ def image_from_config(config: Mapping[str, Any], source: str, **facts: Any) -> I
     return Image(**values)
 
 
-def config_facts(config: Mapping[str, Any], source: str, where: str = "image config") -> dict[str, Any]:
+def config_facts(
+    config: Mapping[str, Any], source: str, where: str = "image config", keys: Mapping[str, str] | None = None
+) -> dict[str, Any]:
     """The Image fields an OCI/Docker image config gives (`config_known` is True), keyed by field name.
 
-    `where` names the config's place in the document for messages. Raises InputError for wrong types.
+    `where` names the config's place in the document for messages, and `keys` the file's own name of a
+    config key the caller renamed (docker inspect's `Config` is the config's `config`). Raises InputError for
+    wrong types.
     """
     try:
         wire = _Config.model_validate(config)
     except ValidationError as exc:
-        raise InputError(f"{source}: {where}: {_first_error(exc)}; the file is malformed") from None
+        raise InputError(f"{source}: {where}: {first_error(exc, keys)}; the file is malformed") from None
     run = wire.config or _RunConfig()
     entries = [(h.created_by or "", bool(h.empty_layer), h.comment or "") for h in wire.history or ()]
     diff_ids = tuple((wire.rootfs.diff_ids or []) if wire.rootfs else ())
@@ -141,9 +146,20 @@ def parse_created(text: str | None) -> datetime | None:
     return parse_timestamp(text) if text else None
 
 
-def _first_error(exc: ValidationError) -> str:
-    err = exc.errors()[0]
-    return f"{_loc(err['loc'])}: {err['msg']}"
+def first_error(exc: ValidationError, keys: Mapping[str, str] | None = None) -> str:
+    """The first problem of a metadata validation error: `where: what the file should hold (got what)`.
+
+    `keys` maps a validated key path (`rootfs.diff_ids`) to the file's own (`RootFS.Layers`).
+    """
+    err = exc.errors(include_url=False)[0]
+    where = _loc(err["loc"])
+    for key, name in (keys or {}).items():
+        if where == key or where.startswith((f"{key}.", f"{key}[")):
+            where = name + where[len(key) :]
+            break
+    if err["type"] == "missing":
+        return f"{where}: missing"
+    return f"{where}: {field_problem(err)} (got {short_value(err.get('input'))})"
 
 
 def _loc(loc: Sequence[int | str]) -> str:

@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gate.errors import InputError
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
-from gate.ingest.image import config_differences, config_facts, healthcheck_state, parse_created
+from gate.ingest.image import config_differences, config_facts, first_error, healthcheck_state, parse_created
 from gate.model import Image, Scan
 
 __all__ = ["Metadata", "attach", "merge_image", "parse_metadata", "read_metadata"]
@@ -247,11 +247,7 @@ def _validate(model: type[Wire], obj: Mapping[str, Any], source: str, form: str)
     try:
         return model.model_validate(obj)
     except ValidationError as exc:
-        err = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in err["loc"]) or "top level"
-        raise InputError(
-            f"{source}: {form}: {where}: {str(err['msg']).lower()}; the file is malformed"
-        ) from None
+        raise InputError(f"{source}: {form}: {first_error(exc)}; the file is malformed") from None
 
 
 def _digest(text: str | None) -> str:
@@ -279,7 +275,7 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
             config["rootfs"] = {"diff_ids": wire.RootFS.Layers}
         if wire.History is not None:
             config["history"] = wire.History
-        values.update(config_facts(config, source, form))
+        values.update(config_facts(config, source, form, _INSPECT_KEYS))
         if wire.History is None:
             values.pop("history", None)
     elif wire.RootFS is not None and wire.RootFS.Layers:
@@ -303,6 +299,16 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
         values["size"] = wire.Size
     digests = [_digest(wire.Digest), *(_digest(d.partition("@")[2]) for d in wire.RepoDigests or ())]
     return _metadata(source, form, values, digests)
+
+
+_INSPECT_KEYS = {
+    "rootfs.diff_ids": "RootFS.Layers",
+    "config": "Config",
+    "created": "Created",
+    "os": "Os",
+    "history": "History",
+}
+"""The image config keys `_inspect` builds, by the inspect output's name for them (for messages)."""
 
 
 def _put(values: dict[str, Any], key: str, value: Any) -> None:

@@ -10,9 +10,9 @@ import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from gate.errors import InputError
+from gate.errors import InputError, field_problem
 from gate.ingest._pool import Pool
-from gate.ingest._text import parse_timestamp
+from gate.ingest._text import parse_timestamp, short_value
 from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -209,7 +209,7 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
         artifact=report.ArtifactName or "",
         artifact_type=artifact_type,
         image=image,
-        findings=tuple(_findings(report.Results or (), source)),
+        findings=tuple(_findings(report.Results or (), source, "Results")),
         warnings=tuple(warnings),
         times=(ReportTimes(source=source, scanner="trivy", created=created),),
     )
@@ -221,15 +221,16 @@ def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[s
         source=source,
         scanner="trivy",
         artifact=results[0].Target or "" if results else "",
-        findings=tuple(_findings(results, source)),
+        findings=tuple(_findings(results, source, "")),
         warnings=tuple(warnings),
         times=(ReportTimes(source=source, scanner="trivy"),),
     )
 
 
-def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
+def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterator[Finding]:
+    """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
-    for result in results:
+    for index, result in enumerate(results):
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -244,8 +245,9 @@ def _findings(results: Iterable[TrivyResult], source: str) -> Iterator[Finding]:
                 yield _misconfiguration(misconf, target, pool)
         for lic in result.Licenses or ():
             yield _license(lic, target)
-        for modified in result.ExperimentalModifiedFindings or ():
-            finding = _modified(modified, target, result.Type or "", source, pool)
+        for number, modified in enumerate(result.ExperimentalModifiedFindings or ()):
+            at = f"{where}[{index}].ExperimentalModifiedFindings[{number}].Finding"
+            finding = _modified(modified, target, result.Type or "", f"{source}: {at}", pool)
             if finding is not None:
                 yield finding
 
@@ -382,7 +384,8 @@ _MODIFIED_KINDS: dict[str, type[Any]] = {
 }
 
 
-def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: Pool) -> Finding | None:
+def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> Finding | None:
+    """The finding a VEX or ignore rule modified (suppressed); `at` is `source: location` for messages."""
     kind = (m.Type or "").lower()
     wire = _MODIFIED_KINDS.get(kind)
     if wire is None or m.Finding is None:
@@ -391,7 +394,10 @@ def _modified(m: _Modified, target: str, pkg_type: str, source: str, pool: Pool)
         # As JSON, so the finding is checked exactly as the report's own findings are (strict JSON types).
         parsed = TypeAdapter(wire).validate_json(pydantic_core.to_json(m.Finding))
     except ValidationError as exc:
-        raise InputError(f"{source}: ExperimentalModifiedFindings: {exc.errors()[0]['msg']}") from None
+        err = exc.errors(include_url=False)[0]
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
+        got = "" if err["type"] == "missing" else f" (got {short_value(err.get('input'))})"
+        raise InputError(f"{at}{key}: {field_problem(err)}{got}; the report is malformed") from None
     if isinstance(parsed, _Vulnerability):
         finding = _vulnerability(parsed, target, pkg_type, pool)
     elif isinstance(parsed, _Secret):

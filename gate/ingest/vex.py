@@ -111,6 +111,8 @@ class VexDocument:
 
 def read_vex(path: str, data: bytes) -> VexDocument:
     """Parse an OpenVEX or CycloneDX VEX document read from `path`. Raises InputError with one line."""
+    if not data.strip(b" \t\r\n\x00"):
+        raise InputError(f"{path}: the VEX document is empty; check the step that wrote it")
     document, _ = json_document(data, path)
     try:
         parsed = json.loads(document)

@@ -15,6 +15,7 @@ bytes in, waivers and TOML text out; PyYAML is imported only for YAML files.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -117,6 +118,7 @@ def import_ignore_file(
                 f"(no {', '.join(_TRIVY_SECTIONS)}); give one of those"
             )
     else:
+        _not_yaml_or_json(text, source)
         kind, entries = ".trivyignore", _trivyignore(text, source)
     if not entries and not skipped:
         raise InputError(f"{source}: no entries to import")
@@ -150,6 +152,23 @@ def import_ignore_file(
             expired.append(f"{entry.where}: {waiver.id} expired on {waiver.expires}")
         waivers.append((entry.where, waiver))
     return Imported(source, kind, tuple(waivers), tuple(skipped), tuple(expired))
+
+
+_YAML_KEY = re.compile(rf"^(?:ignore|{'|'.join(_TRIVY_SECTIONS)})\s*:", re.MULTILINE)
+
+
+def _not_yaml_or_json(text: str, source: str) -> None:
+    """Raise InputError when a file read as a .trivyignore is JSON, or YAML an extension would have told."""
+    if text.lstrip()[:1] in ("{", "["):
+        raise InputError(
+            f"{source}: this is JSON, not an ignore file; give a .trivyignore, .trivyignore.yaml or Grype "
+            "config (.grype.yaml)"
+        )
+    if _YAML_KEY.search(text):
+        raise InputError(
+            f"{source}: this looks like YAML (a Grype config or .trivyignore.yaml), read as a .trivyignore "
+            "because of its name; give it a .yaml or .yml name"
+        )
 
 
 def _require(entries: Sequence[_Entry], key: str, given: bool, source: str, flag: str) -> None:

@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from gate.errors import PolicyError
+from gate.errors import PolicyError, field_problem
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
@@ -574,12 +574,31 @@ def _problem(err: Any) -> str:
             location += f"[{part}]"
         else:
             location += f".{part}" if location else str(part)
-    message = str(err["msg"]).removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
+    kind, value = err["type"], err.get("input")
+    if kind == "extra_forbidden":
         message = "unknown key (see docs/policy.md for the keys this table takes)"
-    elif err["type"] == "missing":
+    elif kind == "missing":
         message = "required"
+    elif kind == "tuple_type" and len(err["loc"]) == 1 and isinstance(value, dict):
+        # `[rules]` (one table) where `[[rules]]` (an array of tables) was meant
+        message = f"expected an array of tables: write [[{location}]], not [{location}]"
+    elif kind in ("value_error", "assertion_error"):
+        message = field_problem(err, toml=True)
+    else:
+        message = f"{field_problem(err, toml=True)} (got {_toml_value(value)})"
     return f"{location or 'top level'}: {message}"
+
+
+def _toml_value(value: object) -> str:
+    """A TOML value as the policy has it: a short repr of a scalar, the kind of a table or array."""
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, bool):
+        return str(value).lower()
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def policy_json_schema() -> dict[str, Any]:

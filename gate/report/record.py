@@ -6,13 +6,14 @@ Its JSON Schema is docs/decision-record.schema.json; `record_version` changes on
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 from pydantic import ValidationError
 
-from gate.errors import InputError
+from gate.errors import InputError, field_problem
 from gate.model import Finding, Image
 from gate.policy.decision import (
     Action,
@@ -227,6 +228,10 @@ def load_record(text: str | bytes, source: str) -> Decision:
     Raises InputError when the text is not JSON, not a decision record, of another `record_version`, or
     lacks the full-fidelity sections (`images[].outcomes`, ...) that `gate check --json` writes.
     """
+    if not text.strip():
+        raise InputError(
+            f"{source}: the decision record is empty; check that the job's gate check --json finished"
+        )
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
@@ -240,6 +245,8 @@ def load_record(text: str | bytes, source: str) -> Decision:
             f"{RECORD_VERSION}); write the records and merge them with the same gate version"
         )
     try:
+        if not isinstance(data["images"], list) or not all(isinstance(i, dict) for i in data["images"]):
+            raise _Damaged("images: expected an array of objects")
         images = tuple(_load_image(item) for item in data["images"])
         decision = Decision(
             verdict=Verdict(data["verdict"]),
@@ -248,7 +255,10 @@ def load_record(text: str | bytes, source: str) -> Decision:
             images=images,
         )
     except (KeyError, TypeError, ValueError, IndexError, ValidationError) as exc:
-        raise InputError(f"{source}: the decision record is incomplete or damaged ({_why(exc)})") from None
+        raise InputError(
+            f"{source}: the decision record is incomplete or damaged: {_why(exc)}; write it again with "
+            "gate check --json"
+        ) from None
     _check_consistent(decision, source)
     return decision
 
@@ -311,14 +321,28 @@ def _check_consistent(decision: Decision, source: str) -> None:
         )
 
 
+class _Damaged(ValueError):
+    """A record's section is not what gate check writes; the message says which, in JSON's words."""
+
+
+_NOT_A_VALUE = re.compile(r"(.+) is not a valid ([A-Za-z]+)")
+
+
 def _why(exc: Exception) -> str:
+    """What is wrong with the record, in JSON's words: never Python's ("'int' object is not subscriptable")."""
     if isinstance(exc, ValidationError):
         err = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in err["loc"])
-        return f"{where}: {err['msg']}" if where else str(err["msg"])
+        return f"{where}: {field_problem(err)}" if where else field_problem(err)
     if isinstance(exc, KeyError):
-        return f"missing {exc.args[0]!r}; it may come from an older gate, re-run gate check --json"
-    return str(exc) or type(exc).__name__
+        return f"{exc.args[0]!r} is missing (it may come from an older gate)"
+    if isinstance(exc, _Damaged):
+        return str(exc)
+    found = _NOT_A_VALUE.fullmatch(str(exc)) if type(exc) is ValueError else None
+    if found is not None:  # an enum's refusal: "'maybe' is not a valid Verdict"
+        words = re.sub(r"(?<!^)(?=[A-Z])", " ", found.group(2)).lower()
+        return f"{found.group(1)} is not a valid {words}"
+    return "a value has the wrong JSON type"
 
 
 def _finding_at(outcomes: tuple[FindingOutcome, ...], index: object) -> Finding:

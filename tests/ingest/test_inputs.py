@@ -29,10 +29,18 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b"true", "true"),
         (b'{"SchemaVersion": 2, "Results": [', "truncated"),
         (b'{"matches": [{"vulnerability": ', "truncated"),
-        (b"<html><body>502 Bad Gateway</body></html>", "not JSON|no JSON"),
+        (b"<html><body>502 Bad Gateway</body></html>", "not JSON \\(it starts with '<html>"),
+        # Only log lines (the scan failed): text, not "a number" or "false" because of its first letter.
+        (
+            b"2024-05-01T10:00:00Z\tFATAL\tscan failed\n",
+            r"not JSON \(it starts with '2024-05-01T10:00:00Z FATAL scan failed'\)",
+        ),
+        (b"fatal: image not found\n", r"not JSON \(it starts with 'fatal: image not found'\)"),
+        (b"null junk", "not JSON"),
+        (b"-1.5e3\n", "the document is a number"),
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (b'{"a":' * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
-        (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: input should be a valid array"),
+        (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: expected an array \(got 'none'\)"),
         (b'{"SchemaVersion": "2"}', "SchemaVersion"),
         (b'{"SchemaVersion": 3, "Results": []}', "SchemaVersion 3 is not supported"),
         (
@@ -41,7 +49,7 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"PkgName": "x"}]}]}',
-            "VulnerabilityID: field required",
+            r"Vulnerabilities\[0\]\.VulnerabilityID: missing; the report is malformed",
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1", "Severity": "CRITICL"}]}]}',
@@ -61,19 +69,53 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"target": "t", "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
-            r"Results\[0\]\.Target: field required",
+            r"Results\[0\]\.Target: missing",
         ),
         # A blank ID names nothing: GitLab refuses a report with an empty identifier list.
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "  "}]}]}',
-            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an id",
+            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an ID",
         ),
         (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
-        (b'{"matches": {}, "source": {}}', "matches: input should be a valid array"),
+        (b'{"matches": {}, "source": {}}', r"matches: expected an array \(got an object\)"),
+        # A finding Trivy's VEX or ignore rules suppressed is checked like any other, and located like one.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t"}, {"Target": "u", "ExperimentalModifiedFindings":'
+            b' [{"Type": "vulnerability", "Finding": {"VulnerabilityID": 5}}]}]}',
+            r"Results\[1\]\.ExperimentalModifiedFindings\[0\]\.Finding\.VulnerabilityID: expected text \(got 5\); the",
+        ),
+        (
+            b'[{"Target": "u", "ExperimentalModifiedFindings": [{"Type": "secret", "Finding": {"Title": "x"}}]}]',
+            r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Finding\.RuleID: missing; the report is malformed$",
+        ),
+        # The key and the shape the report lacks, in JSON's words: not a validator's type names.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": ["CVE-1"]}]}',
+            r"Results\[0\]\.Vulnerabilities\[0\]: expected an object \(got 'CVE-1'\)",
+        ),
+        (
+            b'{"matches": [{"artifact": {"name": "x", "version": "1"}}], "source": {}}',
+            r"matches\[0\]\.vulnerability: missing; the report is malformed",
+        ),
+        (b'{"SchemaVersion": "2"}', r"SchemaVersion: expected a whole number \(got '2'\)"),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
+            r"VulnerabilityID: expected text \(got 7\)",
+        ),
         (b'{"matches": [], "descriptor": {"name": "grype"}, "source": {"type": 5}}', "source.type"),
         (b'{"matches": []}', "not a Grype report"),
         (b'{"version": "2.1.0", "runs": []}', "SARIF"),
         (b'[{"Id": "sha256:ab", "RepoTags": ["a:1"], "Config": {"User": ""}}]', "--image-metadata"),
+        # What `skopeo inspect --config` and `--raw` write: image metadata, not "not a Trivy or Grype report".
+        (
+            b'{"architecture": "amd64", "os": "linux", "config": {"User": "app"}, "rootfs": {"diff_ids": []}}',
+            r"this is image metadata \(an OCI or Docker image config, manifest or index\); pass it with --image-metadata",
+        ),
+        (
+            b'{"schemaVersion": 2, "config": {"digest": "sha256:ab"}, "layers": []}',
+            "image config, manifest or index.*--image-metadata",
+        ),
+        (b'{"schemaVersion": 2, "manifests": [{"digest": "sha256:ab"}]}', "--image-metadata"),
         (b'{"matches": [], "Results": [], "source": {}, "descriptor": {}}', "both Trivy and Grype"),
         (b"\xff\xfe{\x00\xd8", "UTF-16"),
         (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
@@ -85,6 +127,7 @@ def test_bad_input_is_refused(content: bytes, reason: str) -> None:
     message = str(info.value)
     assert message.startswith("r.json: ")
     assert "\n" not in message
+    assert "should be" not in message.lower() and "dict" not in message and "instance of" not in message
     assert len(message) < 400
 
 

@@ -157,7 +157,15 @@ def test_real_fanal_config_and_registry_manifest() -> None:
             b' "digest": "sha256:00"}, "layers": []}',
             "not of a container image",
         ),
-        (b'{"Id": "a", "Config": {"User": 0}}', "User: Input should be a valid string"),
+        # The inspect output's own key names and JSON's words, not the validator's.
+        (b'{"Id": "a", "Config": {"User": 0}}', "docker inspect: Config.User: expected text (got 0)"),
+        (b'{"Id": "a", "Config": {"Labels": ["a"]}}', "Config.Labels: expected an object (got an array)"),
+        (b'[{"Id": "a", "Config": "x"}]', "docker inspect: Config: expected an object (got 'x')"),
+        (b'{"Id": "a", "Config": {}, "RootFS": {"Layers": [1]}}', "RootFS.Layers[0]: expected text (got 1)"),
+        (
+            b'{"os": "linux", "rootfs": {}, "history": [1]}',
+            "image config: history[0]: expected an object (got 1)",
+        ),
         (b'{"os": "linux", "config": {"Env": "A=b"}}', "config.Env"),
         (b'{"Type": "buildah 0.0.1", "Container": "work", "Config": "{}"}', "working container"),
         (b'{"Type": "buildah 0.0.1", "Config": "{not json"}', "Config is not JSON"),
@@ -174,6 +182,7 @@ def test_anything_else_is_refused_with_one_line(data: bytes, words: str) -> None
     assert words in message
     assert message.startswith("meta.json: ")
     assert "\n" not in message
+    assert "should be" not in message.lower() and "instance of" not in message
 
 
 def test_utf16_metadata_with_bom_is_read() -> None:

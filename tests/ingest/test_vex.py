@@ -142,7 +142,7 @@ def test_parser_accepts_what_the_schema_accepts() -> None:
 @pytest.mark.parametrize(
     ("data", "words"),
     [
-        (b"", "the file is empty"),
+        (b"", "the VEX document is empty"),
         (b"{not json", "invalid JSON"),
         (b"[]", "expected a JSON object"),
         (b'{"runs": []}', "neither OpenVEX `statements` nor a CycloneDX BOM"),
@@ -176,6 +176,13 @@ def test_malformed_vex_is_one_line(data: bytes, words: str) -> None:
     with pytest.raises(InputError, match=words) as info:
         read_vex("v.json", data)
     assert "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("data", [b"", b" \n\t\n"])
+def test_an_empty_vex_file_is_named_a_vex_document_not_a_scanner_report(data: bytes) -> None:
+    with pytest.raises(InputError) as info:
+        read_vex("v.json", data)
+    assert str(info.value) == "v.json: the VEX document is empty; check the step that wrote it"
 
 
 @pytest.mark.parametrize(

@@ -182,6 +182,18 @@ def test_already_expired_entries_are_reported() -> None:
         ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
         ("x.yaml", b"vulnerabilities:\n  - paths: [a]\n", r"vulnerabilities\[0\]: needs an `id`"),
         (".trivyignore", b"\xff\xfe\xfa", "not UTF-8"),
+        # The wrong file, named as such: not "line 2: '2,' is not exp:YYYY-MM-DD".
+        (
+            "trivy.json",
+            b'{\n  "SchemaVersion": 2,\n}',
+            "this is JSON, not an ignore file; give a .trivyignore",
+        ),
+        (
+            "grype-config",
+            b"ignore:\n  - vulnerability: CVE-1\n",
+            "looks like YAML .*give it a .yaml or .yml name",
+        ),
+        ("trivyignore", b"# ours\nvulnerabilities:\n  - id: CVE-1\n", "looks like YAML"),
     ],
 )
 def test_bad_files_are_refused_with_one_line(name: str, data: bytes, words: str) -> None:

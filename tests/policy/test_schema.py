@@ -198,6 +198,22 @@ def test_a_rules_shape_is_reported_once(tmp_path: Path) -> None:
             '[[rules]]\nid = "x"\nimage = { digest = [] }\n',
             "rules[0].image.digest: expected a non-empty list",
         ),
+        # Wrong types and values, in TOML's words with what the file has: not the validator's messages.
+        (
+            'extends = "builtin:default"\n[rules]\nid = "x"\n',
+            "rules: expected an array of tables: write [[rules]]",
+        ),
+        ('[waivers]\nid = "x"\n', "waivers: expected an array of tables: write [[waivers]], not [waivers]"),
+        (
+            '[[rules]]\nid = "x"\naction = "block"\nmatch = {}\n',
+            "rules[0].action: expected 'fail', 'warn', 'info' or 'off' (got 'block')",
+        ),
+        ('[[rules]]\nid = "x"\nmatch = "high"\n', "rules[0].match: expected a table (got 'high')"),
+        ("extends = 5\n", "extends: expected a string (got 5)"),
+        (
+            '[[rules]]\nid = "x"\nimage = { max_age_days = "90" }\n',
+            "rules[0].image.max_age_days: expected a whole number (got '90')",
+        ),
         # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
         ("", "no rules, so every report would pass"),
         ("\n# only a comment\n", "no rules, so every report would pass"),
@@ -211,6 +227,7 @@ def test_invalid_policies(tmp_path: Path, body: str, problem: str) -> None:
     with pytest.raises(PolicyError) as info:
         load_policy(_write(tmp_path, body))
     assert problem in str(info.value)
+    assert "should be" not in str(info.value).lower() and "instance of" not in str(info.value)
 
 
 @pytest.mark.parametrize(

@@ -50,9 +50,9 @@ on_missing_intel = "warn"
     with pytest.raises(PolicyError) as info:
         _load(tmp_path, text)
     problems = "\n".join(info.value.problems)
-    assert "settings.on_missing_intel: Input should be 'fail', 'warn' or 'skip'" in problems
-    assert "settings.max_waiver_days: Input should be greater than or equal to 1" in problems
-    assert "settings.waiver_expired: Input should be 'fail', 'warn', 'info' or 'off'" in problems
+    assert "settings.on_missing_intel: expected 'fail', 'warn' or 'skip' (got 'ignore')" in problems
+    assert "settings.max_waiver_days: must be at least 1 (got 0)" in problems
+    assert "settings.waiver_expired: expected 'fail', 'warn', 'info' or 'off' (got 'explode')" in problems
     assert "settings.colour: unknown key" in problems
     assert "rules[0]: `on_missing_intel` applies to `match` rules only" in problems
     assert len(info.value.problems) == 5

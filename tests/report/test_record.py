@@ -1,0 +1,83 @@
+"""Reading a decision record back (gate merge): a damaged one is refused in JSON's words, never Python's."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from gate.errors import InputError
+from gate.ingest import read_report
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
+from gate.report.record import load_record, render
+from tests.conftest import TESTDATA, TODAY
+
+
+def _record() -> dict[str, Any]:
+    path = TESTDATA / "reports" / "trivy-fail.json"
+    scan = read_report(str(path), path.read_bytes())
+    data: dict[str, Any] = json.loads(render(evaluate(scan, load_policy("builtin:default"), today=TODAY)))
+    return data
+
+
+def _images(data: dict[str, Any], value: object) -> None:
+    data["images"] = value
+
+
+def _outcome(data: dict[str, Any], value: object) -> None:
+    data["images"][0]["outcomes"][0] = value
+
+
+def _outcomes(data: dict[str, Any], value: object) -> None:
+    data["images"][0]["outcomes"] = value
+
+
+def _action(data: dict[str, Any], value: object) -> None:
+    data["images"][0]["rules"][0]["action"] = value
+
+
+def _today(data: dict[str, Any], value: object) -> None:
+    data["today"] = value
+
+
+@pytest.mark.parametrize(
+    ("damage", "value", "words"),
+    [
+        (_images, "x", "images: expected an array of objects"),
+        (_images, ["x"], "images: expected an array of objects"),
+        (_outcome, 5, "a value has the wrong JSON type"),
+        (_outcomes, "x", "a value has the wrong JSON type"),
+        (_action, "block", "'block' is not a valid action"),
+        (_today, "yesterday", "today: expected a date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_damaged_record_says_what_is_wrong_in_json_words(damage: Any, value: object, words: str) -> None:
+    data = _record()
+    damage(data, value)
+    with pytest.raises(InputError) as info:
+        load_record(json.dumps(data), "d.json")
+    message = str(info.value)
+    assert message.startswith("d.json: the decision record is incomplete or damaged: ")
+    assert words in message
+    assert message.endswith("; write it again with gate check --json")
+    for python in ("subscriptable", "indices", "Action", "Verdict", "Input should", "outcomes'"):
+        assert python not in message
+
+
+def test_a_record_without_a_section_names_it() -> None:
+    data = _record()
+    del data["today"]
+    with pytest.raises(InputError, match=r"'today' is missing \(it may come from an older gate\); write it"):
+        load_record(json.dumps(data), "d.json")
+
+
+@pytest.mark.parametrize("text", ["", " \n"])
+def test_an_empty_record_is_named_empty_not_a_json_parser_message(text: str) -> None:
+    with pytest.raises(InputError) as info:
+        load_record(text, "d.json")
+    assert (
+        str(info.value)
+        == "d.json: the decision record is empty; check that the job's gate check --json finished"
+    )
