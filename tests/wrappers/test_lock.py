@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+import socket
 import subprocess
 import sys
 from collections import defaultdict
@@ -159,7 +160,7 @@ def _install_step() -> str:
     return str(step["run"])
 
 
-def _run_step(tmp_path: Path, project: Path) -> subprocess.CompletedProcess[str]:
+def _run_step(tmp_path: Path, project: Path, **extra: str) -> subprocess.CompletedProcess[str]:
     """The action's install step as GitHub's runner runs a `shell: bash` step, with this machine's python3."""
     script = tmp_path / "install.sh"
     script.write_text(_install_step(), encoding="utf-8")
@@ -168,6 +169,7 @@ def _run_step(tmp_path: Path, project: Path) -> subprocess.CompletedProcess[str]
         RUNNER_TEMP=str(tmp_path / "runner"),
         GITHUB_ACTION_PATH=str(project),
         GITHUB_OUTPUT=str(tmp_path / "output"),
+        **extra,
     )
     return subprocess.run(
         ["bash", "--noprofile", "--norc", "-eo", "pipefail", str(script)],
@@ -230,6 +232,24 @@ def test_with_no_pinned_wheel_for_the_runner_the_install_step_says_what_to_do(tm
     assert f"have no wheel for cpython {version} on " in errors[0]
     assert 'add actions/setup-python with python-version: "3.12" before this step' in errors[0]
     assert not [line for line in proc.stdout.splitlines() if line.startswith("gate ")]
+
+
+def test_with_the_index_out_of_reach_the_install_step_does_not_blame_the_python(tmp_path: Path) -> None:
+    """pip says "No matching distribution" when it cannot reach its index too: then the advice to change the
+    Python would mislead, and the step points at pip's own messages (here an index on a closed local port)."""
+    project = copy_project(tmp_path / "container-gate")
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    with closed:  # bound, never listening: connections are refused
+        index = f"http://127.0.0.1:{closed.getsockname()[1]}/simple"
+        proc = _run_step(tmp_path, project, PIP_INDEX_URL=index, PIP_RETRIES="1", PIP_FIND_LINKS="")
+    assert proc.returncode == 2
+    assert "Retrying (" in proc.stdout and "No matching distribution" in proc.stdout, proc.stdout
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert errors == [
+        "::error title=container-gate::pip could not install the pinned dependencies (actions/requirements.txt);"
+        " see its message above"
+    ]
 
 
 def _dry_run(python: str, platform: str, lock: Path, tmp: Path, *extra: str) -> tuple[str, list[str]]:
