@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 TOOLS  := .tools
 
-.PHONY: demo test lint bench clean tools compat
+.PHONY: demo test lint bench clean tools compat lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,20 @@ tools: $(TOOLS)/.installed
 $(TOOLS)/.installed: Makefile scripts/install-tools.sh
 	bash scripts/install-tools.sh $(TOOLS)
 	touch $@
+
+## lock: regenerate actions/requirements.txt, the hash-pinned install of action.yml (runtime deps + flit_core)
+# uv is pinned and installed into the tools venv only here: `make test` does not need it.
+UV_VERSION := 0.13.8
+LOCK       := actions/requirements.txt
+
+$(TOOLS)/bin/uv-$(UV_VERSION):
+	[ -x $(TOOLS)/venv/bin/python ] || $(PYTHON) -m venv $(TOOLS)/venv
+	$(TOOLS)/venv/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	mkdir -p $(TOOLS)/bin
+	ln -sf ../venv/bin/uv $@
+
+lock: $(TOOLS)/bin/uv-$(UV_VERSION)
+	PYTHON=$(PYTHON) UPGRADE=$(UPGRADE) bash scripts/lock.sh $(TOOLS)/bin/uv-$(UV_VERSION) $(LOCK)
 
 ## bench: synthetic 10 MB and 100 MB reports; gate check vs json.load vs trivy convert
 bench: $(VENV)/.installed

@@ -6,11 +6,13 @@ and says which tool, which package installs it and what the install log said.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,8 +32,18 @@ PACKAGES = {
     "rsync": "apt rsync",
     "git": "apt git",
 }
-# What the project installs from itself (pip install <path>): the package, its metadata and the wrappers.
-PROJECT_FILES = ("action.yml", "pyproject.toml", "README.md", "LICENSE", "gate", "gitlab")
+# What the project installs from itself (pip install <path>): the package, its metadata and the wrappers, and
+# the lock that action.yml installs the dependencies from.
+LOCK = ROOT / "actions" / "requirements.txt"
+PROJECT_FILES = (
+    "action.yml",
+    "pyproject.toml",
+    "README.md",
+    "LICENSE",
+    "gate",
+    "gitlab",
+    "actions/requirements.txt",
+)
 GIT_ENV = {
     "GIT_AUTHOR_NAME": "gate tests",
     "GIT_AUTHOR_EMAIL": "tests@example.invalid",
@@ -67,6 +79,31 @@ def need(tool: str) -> str:
     pytest.skip(f"{tool} not found ({package}; `make tools` installs it): {why}")
 
 
+@functools.cache
+def _index_problem() -> str:
+    """Why pip cannot reach its package index from here ("" when it can): a dry-run install of flit-core, pinned
+    in the lock, with one retry."""
+    pin = re.search(r"^flit-core==\S+", LOCK.read_text(encoding="utf-8"), re.MULTILINE)
+    assert pin, f"{LOCK.name} pins no flit-core"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--no-deps", "--quiet",
+         "--disable-pip-version-check", "--only-binary", ":all:", "--retries", "1", "--timeout", "20", pin.group()],
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    if proc.returncode == 0:
+        return ""
+    lines = [line for line in (proc.stdout + proc.stderr).splitlines() if line.strip()]
+    return lines[-1] if lines else f"pip exited with {proc.returncode}"
+
+
+def need_index() -> None:
+    """Skip the calling test when pip cannot reach its package index (no network): the action's install and the
+    lock tests fetch the pinned wheels from it."""
+    problem = _index_problem()
+    if problem:
+        pytest.skip(f"pip cannot reach its package index: {problem}")
+
+
 def tool_env(**extra: str) -> dict[str, str]:
     """The environment for a tool run: PATH with .tools, no CI variables leaking in from this machine."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "GITLAB_", "CI_", "RUNNER_"))}
@@ -86,6 +123,7 @@ def copy_project(dest: Path) -> Path:
         if source.is_dir():
             shutil.copytree(source, dest / name, ignore=ignore)
         elif source.is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dest / name)
     return dest
 

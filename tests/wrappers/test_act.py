@@ -24,6 +24,7 @@ from tests.wrappers._support import (
     copy_project,
     git_commit,
     need,
+    need_index,
     quick_start,
     run_act,
     vex_all,
@@ -67,6 +68,7 @@ def test_the_docs_quick_start_is_green_on_a_clean_image_and_red_on_a_failing_one
     tmp_path: Path, report: str, verdict: str, job: str
 ) -> None:
     need("act")
+    need_index()  # the action installs its pinned dependencies from the index
     snippet = quick_start("github.md")
     trivy_ref = _uses(r"uses: (aquasecurity/trivy-action@\S+)", snippet)
     codeql_ref = _uses(r"uses: github/codeql-action/upload-sarif@(\S+)", snippet)
@@ -231,6 +233,7 @@ jobs:
 
 def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPServer) -> None:
     need("act")
+    need_index()  # the action installs its pinned dependencies from the index
     fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
     httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
     out = tmp_path / "out"
