@@ -173,8 +173,8 @@ class Match(_Strict):
 
     kind: Kinds | None = None
     severity: Severities | None = None
-    fixable: bool | None = None
-    kev: bool | None = None
+    fixable: bool | None = Field(default=None, strict=True)
+    kev: bool | None = Field(default=None, strict=True)
     epss: Compared | None = None
     epss_percentile: Compared | None = None
     cvss: Compared | None = None
@@ -347,7 +347,7 @@ class Rule(_Strict):
     action: Action = Action.FAIL
     match: Match | None = None
     image: ImageCheck | None = None
-    max: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=0, strict=True)
     scope: Literal["new", "all"] = "new"
     """With --baseline: `new` counts only findings the baseline lacks; `all` counts every finding."""
     on_missing_intel: MissingIntel | None = None

@@ -44,9 +44,9 @@ class Settings(BaseModel):
     on_missing_intel: MissingIntel = MissingIntel.FAIL
     """Default for every rule; a rule may override it with its own `on_missing_intel`."""
     cvss_source: CvssSource = CvssSource.HIGHEST
-    max_waiver_days: int | None = Field(default=None, ge=1)
+    max_waiver_days: int | None = Field(default=None, ge=1, strict=True)
     """How far after the evaluation date a waiver's `expires` may be; None for no limit."""
-    expiry_warning_days: int = Field(default=14, ge=0)
+    expiry_warning_days: int = Field(default=14, ge=0, strict=True)
     """A used waiver that expires within this many days is `expiring`."""
     waiver_expired: Action = Action.FAIL
     """The action of the built-in `waiver-expired` rule."""
@@ -56,9 +56,9 @@ class Settings(BaseModel):
     """The action of the built-in `waiver-unused` rule."""
     vex_under_investigation: Action = Action.WARN
     """The action of the built-in `vex-under-investigation` rule."""
-    max_report_age_days: int | None = Field(default=None, ge=0)
+    max_report_age_days: int | None = Field(default=None, ge=0, strict=True)
     """A report made more than this many days before the evaluation date is stale; None: not checked."""
-    max_db_age_days: int | None = Field(default=None, ge=0)
+    max_db_age_days: int | None = Field(default=None, ge=0, strict=True)
     """A report whose vulnerability database was built more than this many days before the evaluation date is
     stale (Grype reports say when; Trivy's do not); None: not checked."""
     stale_report: Action = Action.FAIL

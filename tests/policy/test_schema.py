@@ -134,6 +134,32 @@ on_missing_intel = "warn"
     )
 
 
+def test_booleans_and_numbers_are_toml_booleans_and_numbers_not_look_alike_strings(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        """
+version = 1
+extends = "builtin:default"
+[settings]
+max_waiver_days = "90"
+max_report_age_days = true
+[[rules]]
+id = "r"
+max = "5"
+match = { fixable = "yes", kev = 1 }
+""",
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(path)
+    assert info.value.problems == (
+        "rules[0].match.fixable: expected true or false (got 'yes')",
+        "rules[0].match.kev: expected true or false (got 1)",
+        "rules[0].max: expected a whole number (got '5')",
+        "settings.max_waiver_days: expected a whole number (got '90')",
+        "settings.max_report_age_days: expected a whole number (got true)",
+    )
+
+
 def test_a_broken_base_is_reported_with_this_files_problems(tmp_path: Path) -> None:
     _write(tmp_path, '[[rules]]\nid = "base"\nmatch = { severity = "hihg" }\n', "base.toml")
     with pytest.raises(PolicyError) as info:
