@@ -6,6 +6,7 @@ that is not a recognisable Trivy or Grype report is refused with a reason and wh
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -13,7 +14,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError, field_problem
 from gate.ingest import grype, trivy
-from gate.ingest._text import first_byte, json_document, short_value
+from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, short_value
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -123,7 +124,29 @@ def _validate(adapter: TypeAdapter[Any], document: bytes, source: str) -> Any:
     try:
         return adapter.validate_json(document)
     except ValidationError as exc:
-        raise InputError(f"{source}: {_describe(exc)}") from None
+        raise InputError(f"{source}: {_not_text(document) or _describe(exc)}") from None
+
+
+def _not_text(document: bytes) -> str:
+    """What makes `document` not JSON text at all (bytes that are not UTF-8, a lone surrogate), or ""."""
+    try:
+        text = document.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        byte = document[exc.start : exc.start + 1].hex()
+        return (
+            f"not UTF-8 (byte 0x{byte} at offset {exc.start:,}); JSON reports are UTF-8: write it with the "
+            "scanner's -o/--file option, or convert it (iconv -t UTF-8)"
+        )
+    if (
+        "\\ud" in text.lower()
+    ):  # the reports' parser refuses a lone surrogate escape where json.loads reads it
+        try:
+            parsed = json.loads(text)
+        except (ValueError, RecursionError):
+            return ""
+        if has_lone_surrogate(document, parsed):
+            return f"the JSON holds {LONE_SURROGATE}; the report is damaged, write it again"
+    return ""
 
 
 def _describe(exc: ValidationError) -> str:

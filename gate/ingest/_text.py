@@ -138,7 +138,11 @@ def _to_utf8(data: bytes, source: str) -> bytes:
             try:
                 return body.decode(encoding).encode("utf-8")
             except UnicodeDecodeError as exc:
-                raise InputError(f"{source}: not valid {encoding.upper()} text ({exc.reason})") from None
+                raise InputError(
+                    f"{source}: not valid {encoding.upper()} text ({exc.reason} at byte {exc.start + len(bom):,}); "
+                    "the file is truncated or damaged, write the report again (as UTF-8: the scanner's -o/--file "
+                    "option, not a shell redirect)"
+                ) from None
     if b"\x00" in data[:2] and data[:2].strip(b"\x00") in (b"{", b"["):  # `{` or `[` as UTF-16 LE or BE
         raise InputError(
             f"{source}: the text is UTF-16 without a byte-order mark; write the report as UTF-8 (the scanner's "

@@ -98,6 +98,19 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             r"matches\[0\]\.vulnerability: missing; the report is malformed",
         ),
         (b'{"SchemaVersion": "2"}', r"SchemaVersion: expected a whole number \(got '2'\)"),
+        # Text that is not JSON text: another encoding, a surrogate without its pair, broken UTF-16.
+        (
+            b'{"SchemaVersion": 2, "ArtifactName": "caf\xe9", "Results": []}',
+            r"not UTF-8 \(byte 0xe9 at offset 41\); JSON reports are UTF-8",
+        ),
+        (
+            b'{"SchemaVersion": 2, "ArtifactName": "a\\ud800", "Results": []}',
+            "a lone UTF-16 surrogate escape",
+        ),
+        (
+            b'\xff\xfe{\x00"',
+            r"not valid UTF-16-LE text \(truncated data at byte 4\); the file is truncated or damaged",
+        ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": 7}]}]}',
             r"VulnerabilityID: expected text \(got 7\)",
