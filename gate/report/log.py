@@ -7,7 +7,7 @@ surrogates, and nothing that could start a CI workflow command (`::`, `##[`).
 from __future__ import annotations
 
 import re
-from collections import Counter
+from collections import defaultdict
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
 from gate.report import _text
@@ -66,8 +66,12 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
             shown = hits[:_MAX_PER_RULE]
             # One package version in several places (two copies of a library) would print the same line twice:
             # those lines say where each copy is.
-            repeated = Counter(_package_key(v) for v in shown)
-            lines.extend(f"      {_violation_line(v, located=repeated[_package_key(v)] > 1)}" for v in shown)
+            places: dict[tuple[str, str, str] | None, set[str]] = defaultdict(set)
+            for v in shown:
+                places[_package_key(v)].add(_place(v))
+            lines.extend(
+                f"      {_violation_line(v, located=len(places[_package_key(v)]) > 1)}" for v in shown
+            )
             if len(hits) > _MAX_PER_RULE:
                 lines.append(f"      ... and {len(hits) - _MAX_PER_RULE} more (see --summary or --json)")
     lines.extend(_waiver_lines(image))
@@ -109,6 +113,12 @@ def _package_key(v: Violation) -> tuple[str, str, str] | None:
     return (v.id, f.package.name, f.package.version) if f is not None and f.package is not None else None
 
 
+def _place(v: Violation) -> str:
+    """The file a finding's package is in (its path, else the scanned target), or ""."""
+    f = v.finding
+    return (f.package.path or f.target) if f is not None and f.package is not None else ""
+
+
 def _violation_line(v: Violation, *, located: bool = False) -> str:
     """`ID package version -> fixed [SEVERITY] message`; `located` adds where the package is (its file)."""
     f = v.finding
@@ -116,9 +126,8 @@ def _violation_line(v: Violation, *, located: bool = False) -> str:
     where = ""
     if f.package is not None:
         where = f" {safe(f.package.name, 80)} {safe(f.package.version, 40)}".rstrip()
-        place = f.package.path or f.target
-        if located and place:
-            where += f" (in {_tail(safe(place, 10_000), 100)})"
+        if located and _place(v):
+            where += f" (in {_tail(safe(_place(v), 10_000), 100)})"
         if f.fixed_versions:
             where += f" -> {safe(', '.join(f.fixed_versions), 60)}"
     elif f.target:

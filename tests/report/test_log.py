@@ -35,3 +35,14 @@ def test_copies_of_one_package_version_say_where_each_is() -> None:
     assert len(lines[1].split("(in ")[1].split(")")[0]) == 100
     # A package version found once needs no place.
     assert lines[2].startswith("CVE-2024-10001 lodash 4.17.11 -> 1.0.1 [HIGH]")
+
+
+def test_findings_of_one_package_version_in_one_place_are_not_located() -> None:
+    # Two findings of one ID in one file (two severities from two sources): a place would not tell them apart.
+    scan = synthetic_scan(2)
+    package = Package(name="bind", version="9.11", path="usr/lib/libbind.so")
+    twins = [f.model_copy(update={"id": "CVE-2020-9999", "package": package}) for f in scan.findings]
+    report = scan.model_copy(update={"findings": tuple(twins)})
+    log = render_log(evaluate(report, load_policy("builtin:default"), today=TODAY))
+    lines = [line.strip() for line in log.splitlines() if line.strip().startswith("CVE-2020-9999")]
+    assert [line.split(" [")[0] for line in lines] == ["CVE-2020-9999 bind 9.11 -> 1.0.1"] * 2
