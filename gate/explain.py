@@ -1,5 +1,5 @@
 """`gate explain ID`: for one finding, the data the gate has, each rule that considered it and why, and any
-waiver, VEX statement or scanner suppression.
+waiver, VEX statement or scanner suppression; for a rule or image check, how it came out on each image.
 
 Pure: scans, a policy and a date in, text out. Every string from a report or a VEX file goes through `safe()`.
 """
@@ -10,15 +10,15 @@ from collections.abc import Sequence
 from datetime import date
 
 from gate.model import Finding, FindingKind, Scan
-from gate.policy.decision import ImageDecision
+from gate.policy.decision import ImageDecision, combine
 from gate.policy.engine import evaluate
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_match, chosen_cvss
 from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel
-from gate.policy.waivers import waiver_mismatch
+from gate.policy.waivers import review_run, waiver_mismatch
 from gate.report.log import safe
 
-__all__ = ["explain", "find"]
+__all__ = ["explain", "explain_rule", "find"]
 
 
 def find(finding_id: str, scans: Sequence[Scan]) -> list[tuple[Scan, Finding]]:
@@ -42,6 +42,56 @@ def explain(finding_id: str, scans: Sequence[Scan], policy: Policy, *, today: da
         f"(policy {safe(policy.name)}, {today.isoformat()})"
     )
     return "\n\n".join([head, *blocks]) + "\n"
+
+
+_SUBJECTS = ("findings", "waivers", "reports")
+"""Rule subjects that are not an image check's ID (an ID of one of these names no rule)."""
+_MAX_VIOLATIONS = 20
+
+
+def explain_rule(rule_id: str, scans: Sequence[Scan], policy: Policy, *, today: date) -> str | None:
+    """How the rule (policy or built-in) or image check `rule_id` came out on each image, as `gate check` decides
+    the run; None when no image has a result of that ID."""
+    wanted = rule_id.strip()
+    decision = review_run(combine(evaluate(scan, policy, today=today) for scan in scans))
+    blocks = [
+        _rule_block(r.rule_id, r.subject, image)
+        for image in decision.images
+        for r in image.rules
+        if r.rule_id == wanted or (r.subject == wanted and r.subject not in _SUBJECTS)
+    ]
+    if not blocks:
+        return None
+    head = (
+        f"{safe(wanted)}: {len(blocks)} rule result{'s' if len(blocks) != 1 else ''} "
+        f"(policy {safe(policy.name)}, {today.isoformat()})"
+    )
+    return "\n\n".join([head, *blocks]) + "\n"
+
+
+def _rule_block(rule_id: str, subject: str, image: ImageDecision) -> str:
+    r = next(r for r in image.rules if r.rule_id == rule_id and r.subject == subject)
+    state = f"triggered: {r.verdict.value.upper()}" if r.triggered else "passed"
+    lines = [f"{safe(r.name)} ({r.action.value}) on {safe(image.name)}: {state}"]
+    lines.append(f"  {safe(r.title)}: {safe(r.explanation, 1000)}")
+    if r.triggered and r.help:
+        lines.append(f"  what to do: {safe(r.help, 500)}")
+    hits = [
+        v for v in image.violations if v.rule_id == rule_id and (r.subject in _SUBJECTS or v.id == subject)
+    ]
+    if r.subject == "findings" and hits:
+        lines.append(f"  findings ({len(hits)}; `gate explain ID` explains one):")
+    elif hits and r.subject in _SUBJECTS:
+        lines.append(f"  {r.subject}:")
+    if r.subject in _SUBJECTS:
+        for v in hits[:_MAX_VIOLATIONS]:
+            package = f" {safe(v.package, 80)} {safe(v.version or '', 40)}".rstrip() if v.package else ""
+            lines.append(f"    {safe(v.id, 100)}{package}: {safe(v.message, 300)}")
+        if len(hits) > _MAX_VIOLATIONS:
+            lines.append(
+                f"    ... and {len(hits) - _MAX_VIOLATIONS} more (see gate check --summary or --json)"
+            )
+    return "\n".join(lines)
 
 
 def _block(f: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:

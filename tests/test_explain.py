@@ -183,7 +183,10 @@ def test_cli_explain(tmp_path: Path) -> None:
     assert "KEV: listed in CISA KEV" in out
     code, out, err = _run("explain", "CVE-1999-9999", report, *common)
     assert code == 2 and out == ""
-    assert err == "gate: error: CVE-1999-9999: not in the reports (33 findings searched); check the ID\n"
+    assert err == (
+        "gate: error: CVE-1999-9999: no finding in the reports (33 searched) and no rule or image check of the "
+        "policy has this ID; check the ID\n"
+    )
 
 
 def test_cli_explain_reads_the_baseline_and_the_metadata_as_check_does() -> None:
@@ -206,3 +209,27 @@ def test_cli_explain_refuses_missing_files(tmp_path: Path, missing: str) -> None
     code, _, err = _run("explain", "CVE-1", str(REAL / GITEA), missing, str(tmp_path / "nope.json"))
     assert code == 2
     assert err.count("\n") == 1 and "no such file" in err
+
+
+def test_a_rule_or_image_check_id_explains_how_it_came_out_on_each_image(tmp_path: Path) -> None:
+    clean, failing = (
+        str(TESTDATA / "reports" / "trivy-clean.json"),
+        str(TESTDATA / "reports" / "trivy-fail.json"),
+    )
+    code, out, err = _run(
+        "explain", "non-root-user", clean, "--policy", "builtin:strict", "--today", "2026-11-27"
+    )
+    assert (code, err) == (0, "")
+    assert out.startswith("non-root-user: 1 rule result (policy builtin:strict, 2026-11-27)\n\n")
+    assert "non-root-user (fail) on registry.example.com/team/api:2.0.1: passed\n" in out
+    code, out, _ = _run("explain", "fixable-critical-high", failing, "--today", "2026-11-27")
+    assert code == 0 and ": triggered: FAIL\n" in out
+    assert "  findings (" in out and "`gate explain ID` explains one" in out
+    policy = tmp_path / "gate.toml"  # a built-in rule: trivy-clean.json was made on 2026-11-20
+    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n', encoding="utf-8")
+    code, out, _ = _run("explain", "stale-report", clean, "--policy", str(policy), "--today", "2026-11-27")
+    assert code == 0
+    assert "  reports:\n    report-age: " in out and "7 days before 2026-11-27 (at most 3)" in out
+    # A subject names no rule: "findings" is not an ID.
+    code, _, err = _run("explain", "findings", failing, "--today", "2026-11-27")
+    assert code == 2 and "no rule or image check of the policy has this ID" in err

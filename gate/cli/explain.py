@@ -34,16 +34,19 @@ def add_explain_command(sub: argparse._SubParsersAction[Parser]) -> None:
     """Add `gate explain` and its flags to the subcommands `sub`."""
     explain = sub.add_parser(
         "explain",
-        help="explain one finding: its data, each rule that considered it, waivers and VEX",
+        help="explain one finding or rule: its data, each rule that considered it, waivers and VEX",
         description=(
             "Print, for every finding with this ID (or alias) in the reports: the data the gate has (severity, "
             "fix, CVSS, KEV, EPSS, dates), each rule of the policy and why it matched or not, and any waiver, "
-            "VEX statement or scanner suppression."
+            "VEX statement or scanner suppression. For the ID of a rule (the policy's or a built-in one such "
+            "as stale-report) or of an image check (non-root-user, ...): how it came out on each image, and why."
         ),
-        epilog="Exit codes: 0 explained, 2 the ID is in no report, or a usage, policy or input error.",
+        epilog="Exit codes: 0 explained, 2 the ID is in no report or policy, or a usage, policy or input error.",
     )
     explain.add_argument(
-        "id", metavar="ID", help="a CVE, GHSA or other vulnerability ID, or a secret/misconfig rule ID"
+        "id",
+        metavar="ID",
+        help="a CVE, GHSA or other vulnerability ID, a secret/misconfig rule ID, or a policy rule or image check ID",
     )
     explain.add_argument(
         "reports", nargs="+", metavar="REPORT", help="Trivy or Grype JSON report, or '-' for stdin"
@@ -71,7 +74,7 @@ def run_explain(
     Raises InputError when the ID is in no report (or a report is bad), UsageError/PolicyError as gate check.
     """
     from gate.errors import InputError
-    from gate.explain import explain
+    from gate.explain import explain, explain_rule
     from gate.policy.baseline import compare
 
     if not args.id.strip():
@@ -87,9 +90,12 @@ def run_explain(
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
     pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]
-    text = explain(args.id, images, policy, today=when)
+    text = explain(args.id, images, policy, today=when) or explain_rule(args.id, images, policy, today=when)
     if text is None:
         count = sum(len(s.findings) for s in images)
-        raise InputError(f"{args.id}: not in the reports ({count} findings searched); check the ID")
+        raise InputError(
+            f"{args.id}: no finding in the reports ({count} searched) and no rule or image check of the policy has "
+            "this ID; check the ID"
+        )
     out.write(text)
     return ExitCode.PASS
