@@ -137,9 +137,8 @@ def _not_text(document: bytes) -> str:
             f"not UTF-8 (byte 0x{byte} at offset {exc.start:,}); JSON reports are UTF-8: write it with the "
             "scanner's -o/--file option, or convert it (iconv -t UTF-8)"
         )
-    if (
-        "\\ud" in text.lower()
-    ):  # the reports' parser refuses a lone surrogate escape where json.loads reads it
+    # The reports' parser refuses a lone surrogate escape (`\\ud800`) where json.loads reads it.
+    if "\\ud" in text.lower():
         try:
             parsed = json.loads(text)
         except (ValueError, RecursionError):
