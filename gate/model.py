@@ -143,11 +143,17 @@ class Suppression(_Frozen):
     """The scanner itself suppressed this finding (Trivy ExperimentalModifiedFindings, Grype ignoredMatches)."""
 
     status: str = ""
-    """Trivy: `ignored`, `not_affected`, ...; Grype: `ignored`."""
+    """`ignored` for an ignore rule (Trivy's ignore files, Grype's ignore rules); a VEX status (`not_affected`,
+    `fixed`) for a VEX statement (the scanner's `--vex`, or the gate's)."""
     statement: str = ""
     """The reason the scanner's configuration gave."""
     source: str = ""
     """Where the suppression came from (`.trivyignore`, a VEX file, a Grype ignore rule)."""
+
+    @property
+    def by_ignore_rule(self) -> bool:
+        """True for an ignore rule of the scanner's configuration, False for a VEX statement."""
+        return self.status == "ignored"
 
 
 class VexStatus(str, enum.Enum):

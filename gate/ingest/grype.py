@@ -9,7 +9,7 @@ from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
@@ -127,6 +127,8 @@ class _IgnoreRule:
     vulnerability: str | None = None
     reason: str | None = None
     namespace: str | None = None
+    vex_status: str | None = Field(default=None, alias="vex-status")
+    """Set on the rules Grype makes from a VEX document (`--vex`): the statement's status."""
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
@@ -340,6 +342,9 @@ def _cvss(match: GrypeMatch, pool: Pool) -> Iterator[Cvss]:
 def _suppression(match: GrypeMatch) -> Suppression:
     rules = match.appliedIgnoreRules or []
     reasons = [r.reason for r in rules if r.reason]
+    vex = next((r.vex_status for r in rules if r.vex_status), None)
+    if vex is not None:  # a rule Grype made from a VEX statement
+        return Suppression(status=vex, statement="; ".join(reasons), source="grype VEX")
     return Suppression(status="ignored", statement="; ".join(reasons), source="grype ignore rule")
 
 

@@ -43,8 +43,9 @@ def evaluate(scan: Scan, policy: Policy, *, today: date) -> Decision:
 
 def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     name = _display_name(scan)
-    active = [f for f in scan.findings if f.suppressed is None]
-    suppressed = tuple(f for f in scan.findings if f.suppressed is not None)
+    findings, unignored = _scanner_ignores(scan.findings, policy.settings.honor_scanner_ignores)
+    active = [f for f in findings if f.suppressed is None]
+    suppressed = tuple(f for f in findings if f.suppressed is not None)
     book = WaiverBook(
         policy.waivers, today=today, image=name, warning_days=policy.settings.expiry_warning_days
     )
@@ -57,6 +58,12 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     caught: dict[int, list[Rule]] = {}
     would_catch: dict[int, list[str]] = {}
     notes: list[str] = list(scan.warnings)
+    if unignored:
+        count = "1 finding" if unignored == 1 else f"{unignored} findings"
+        notes.append(
+            f"{count} the scanner's ignore rules left out: gated all the same (honor_scanner_ignores = false); "
+            "a finding that must pass needs a waiver of the policy"
+        )
     # on_missing_intel = "warn": (rule, finding, what it lacked) for findings a rule could not check
     unchecked: list[tuple[Rule, Finding, str]] = []
     for rule in policy.rules:
@@ -164,6 +171,22 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         waivers=book.statuses(),
         notes=tuple(notes),
     )
+
+
+def _scanner_ignores(findings: Sequence[Finding], honor: bool) -> tuple[Sequence[Finding], int]:
+    """The findings with the scanner's ignore rules undone unless `honor`, and how many were undone.
+
+    Only ignore rules: a VEX statement (the scanner's or the gate's) still suppresses its finding.
+    """
+    if honor or not any(f.suppressed is not None and f.suppressed.by_ignore_rule for f in findings):
+        return findings, 0
+    undone = [
+        f.model_copy(update={"suppressed": None})
+        if f.suppressed is not None and f.suppressed.by_ignore_rule
+        else f
+        for f in findings
+    ]
+    return undone, sum(1 for a, b in zip(findings, undone, strict=True) if a is not b)
 
 
 def _budget_result(rule: Rule, count: int, existing: int = 0) -> RuleResult:

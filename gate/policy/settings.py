@@ -63,6 +63,9 @@ class Settings(BaseModel):
     stale (Grype reports say when; Trivy's do not); None: not checked."""
     stale_report: Action = Action.FAIL
     """The action of the built-in `stale-report` rule (used only when one of the two limits above is set)."""
+    honor_scanner_ignores: bool = Field(default=True, strict=True)
+    """False: findings the scanner's own ignore rules left out (.trivyignore, Grype ignore rules) are gated like
+    the others, so only the policy's waivers (reason, expiry) let a finding through. VEX still suppresses."""
 
 
 def merge_settings(base: Settings, own: Settings) -> Settings:

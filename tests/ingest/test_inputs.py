@@ -268,6 +268,30 @@ def test_grype_report_times_in_shapes_no_grype_writes_are_unknown_not_refused(
     assert (times.created, times.db_built) == (None, None)
 
 
+def test_grype_ignore_rules_and_the_rules_it_makes_from_vex_are_told_apart() -> None:
+    def ignored(rule: dict[str, str]) -> dict[str, object]:
+        match = {
+            "vulnerability": {"id": "CVE-1", "severity": "High"},
+            "artifact": {"name": "a", "version": "1"},
+        }
+        return {**match, "appliedIgnoreRules": [rule]}
+
+    report = {
+        **CLEAN_GRYPE,
+        "ignoredMatches": [
+            ignored({"vulnerability": "CVE-1", "reason": "accepted"}),
+            ignored({"vulnerability": "CVE-1", "vex-status": "not_affected", "vex-justification": "x"}),
+        ],
+    }
+    first, second = (f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings)
+    assert first is not None and (first.status, first.by_ignore_rule) == ("ignored", True)
+    assert second is not None and (second.status, second.source, second.by_ignore_rule) == (
+        "not_affected",
+        "grype VEX",
+        False,
+    )
+
+
 def test_trivy_end_of_service_life_os_is_noted() -> None:
     metadata = {"OS": {"Family": "alpine", "Name": "3.9.4", "EOSL": True}}
     scan = read_report("t.json", json.dumps({**CLEAN_TRIVY, "Metadata": metadata}).encode())

@@ -102,6 +102,34 @@ def test_scanner_suppressed_findings_are_kept_but_not_gated() -> None:
     assert [f.id for f in decision.images[0].suppressed] == ["CVE-1"]
 
 
+def test_scanner_ignore_rules_are_gated_when_the_policy_does_not_honor_them(tmp_path: Path) -> None:
+    ignored = vuln(
+        "CVE-1", Severity.CRITICAL, fixed="2", suppressed=Suppression(status="ignored", source=".trivyignore")
+    )
+    vex = vuln(
+        "CVE-2", Severity.CRITICAL, fixed="2", name="zlib", suppressed=Suppression(status="not_affected")
+    )
+    report = scan(ignored, vex)
+    assert evaluate(report, load_policy("builtin:default"), today=TODAY).verdict is Verdict.PASS
+    strict = policy(tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n')
+    image = evaluate(report, strict, today=TODAY).images[0]  # type: ignore[arg-type]
+    assert image.verdict is Verdict.FAIL
+    assert [(o.finding.id, o.finding.suppressed, o.rules) for o in image.outcomes] == [
+        ("CVE-1", None, ("fixable-critical-high",))
+    ]
+    assert [f.id for f in image.suppressed] == ["CVE-2"]  # a VEX statement still suppresses
+    assert image.notes[0] == (
+        "1 finding the scanner's ignore rules left out: gated all the same (honor_scanner_ignores = false); a "
+        "finding that must pass needs a waiver of the policy"
+    )
+    waived = policy(
+        tmp_path,
+        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n'
+        '[[waivers]]\nid = "CVE-1"\nreason = "reviewed"\nexpires = 2027-01-31\n',
+    )
+    assert evaluate(report, waived, today=TODAY).verdict is Verdict.PASS  # type: ignore[arg-type]
+
+
 def test_budget_triggers_only_over_max(tmp_path: Path) -> None:
     pol = policy(tmp_path, '[[rules]]\nid = "m"\nmatch = { severity = "medium" }\nmax = 2\n')
     two = scan(vuln("CVE-1", Severity.MEDIUM), vuln("CVE-2", Severity.MEDIUM))
