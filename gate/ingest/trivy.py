@@ -195,13 +195,7 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
             image = Image(
                 **{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ())
             )
-    if meta.OS and meta.OS.EOSL:
-        os_name = " ".join(p for p in (meta.OS.Family, meta.OS.Name) if p) or "the image's OS"
-        warnings = [
-            *warnings,
-            f"{os_name} is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
-            "vulnerabilities may go unreported; move to a supported base image",
-        ]
+    warnings = [*warnings, *_os_notes(meta.OS, report.Results or ())]
     created = parse_timestamp(report.CreatedAt) if report.CreatedAt else None
     return Scan(
         source=source,
@@ -213,6 +207,27 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
         warnings=tuple(warnings),
         times=(ReportTimes(source=source, scanner="trivy", created=created),),
     )
+
+
+def _os_notes(os: _OS | None, results: Sequence[TrivyResult]) -> list[str]:
+    """What the report says about scanning the image's OS that a reader of a clean report must know."""
+    if os is None or not (os.Family or os.Name):
+        return []
+    name = " ".join(p for p in (os.Family, os.Name) if p)
+    notes = []
+    if os.EOSL:
+        notes.append(
+            f"{name} is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
+            "vulnerabilities may go unreported; move to a supported base image"
+        )
+    # Trivy writes a result for the OS packages it scanned, clean or not (`Class` since 0.2x; older reports
+    # have no Class and are not judged).
+    if all(r.Class for r in results) and not any(r.Class == "os-pkgs" for r in results):
+        notes.append(
+            f"Trivy detected {name} but wrote no result for its OS packages: they were not scanned (an OS release "
+            "Trivy does not support, or --scanners/--pkg-types left them out), so a clean report is not a clean image"
+        )
+    return notes
 
 
 def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[str] = ()) -> Scan:

@@ -292,15 +292,41 @@ def test_grype_ignore_rules_and_the_rules_it_makes_from_vex_are_told_apart() -> 
     )
 
 
+def test_an_os_trivy_detected_but_did_not_scan_is_noted() -> None:
+    metadata = {"OS": {"Family": "alpine", "Name": "3.22.1"}}
+    secrets_only = {
+        **CLEAN_TRIVY,
+        "Metadata": metadata,
+        "Results": [{"Target": "/app/.env", "Class": "secret"}],
+    }
+    scan = read_report("t.json", json.dumps(secrets_only).encode())
+    assert scan.warnings == (
+        "Trivy detected alpine 3.22.1 but wrote no result for its OS packages: they were not scanned (an OS "
+        "release Trivy does not support, or --scanners/--pkg-types left them out), so a clean report is not a "
+        "clean image",
+    )
+    scanned = {
+        **secrets_only,
+        "Results": [{"Target": "img (alpine 3.22.1)", "Class": "os-pkgs", "Type": "alpine"}],
+    }
+    assert read_report("t.json", json.dumps(scanned).encode()).warnings == ()
+    old = {**secrets_only, "Results": [{"Target": "img (alpine 3.22.1)", "Type": "alpine"}]}  # before Class
+    assert read_report("t.json", json.dumps(old).encode()).warnings == ()
+
+
 def test_trivy_end_of_service_life_os_is_noted() -> None:
     metadata = {"OS": {"Family": "alpine", "Name": "3.9.4", "EOSL": True}}
-    scan = read_report("t.json", json.dumps({**CLEAN_TRIVY, "Metadata": metadata}).encode())
+    os_result = [{"Target": "img (alpine 3.9.4)", "Class": "os-pkgs", "Type": "alpine"}]
+    scan = read_report(
+        "t.json", json.dumps({**CLEAN_TRIVY, "Metadata": metadata, "Results": os_result}).encode()
+    )
     assert scan.warnings == (
         "alpine 3.9.4 is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
         "vulnerabilities may go unreported; move to a supported base image",
     )
     supported = {"OS": {"Family": "alpine", "Name": "3.20.3"}}
-    assert read_report("t.json", json.dumps({**CLEAN_TRIVY, "Metadata": supported}).encode()).warnings == ()
+    report = {**CLEAN_TRIVY, "Metadata": supported, "Results": os_result}
+    assert read_report("t.json", json.dumps(report).encode()).warnings == ()
 
 
 @pytest.mark.parametrize(
