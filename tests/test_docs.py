@@ -257,3 +257,18 @@ def test_pasted_examples_are_what_the_gate_prints(
     assert got == printed.rstrip("\n"), f"{where}: `{line}` prints something else now"
     if code is not None:
         assert exit_code == code, f"{where}: `{line}` exits {exit_code}"
+
+
+def test_policy_md_names_every_key_of_the_policy_file() -> None:
+    """docs/policy.md documents every key a policy file may hold (the internal `name` is not one)."""
+    from gate.policy.schema import ImageCheck, Match, MergeSettings, Policy, Rule, Waiver
+    from gate.policy.settings import Settings
+
+    doc = (ROOT / "docs" / "policy.md").read_text(encoding="utf-8")
+    keys = {
+        (model.__name__, field.alias or name)
+        for model in (Policy, Rule, Match, ImageCheck, Waiver, MergeSettings, Settings)
+        for name, field in model.model_fields.items()
+        if not field.exclude
+    }
+    assert [key for key in sorted(keys) if not re.search(rf"`{re.escape(key[1])}\b", doc)] == []
