@@ -25,7 +25,7 @@ DATABASE_AGE = "database-age"
 _TIME_KEY = {"trivy": "CreatedAt", "grype": "descriptor.timestamp"}
 _UNDATED_DB = {
     "trivy": "Trivy's JSON never says when its vulnerability database was built",
-    "grype": "the report does not say when its vulnerability database was built (no readable descriptor.db built)",
+    "grype": "the report does not say when its vulnerability database was built (no readable descriptor.db.built)",
 }
 
 
