@@ -230,6 +230,13 @@ def test_a_rule_or_image_check_id_explains_how_it_came_out_on_each_image(tmp_pat
     code, out, _ = _run("explain", "stale-report", clean, "--policy", str(policy), "--today", "2026-11-27")
     assert code == 0
     assert "  reports:\n    report-age: " in out and "7 days before 2026-11-27 (at most 3)" in out
+    code, _, err = _run(
+        "explain", "stale-report", clean, "--today", "2026-11-27"
+    )  # no limit set: it did not run
+    assert (
+        code == 2
+        and "stale-report: a built-in rule that did not run for these reports and this policy" in err
+    )
     # A subject names no rule: "findings" is not an ID.
     code, _, err = _run("explain", "findings", failing, "--today", "2026-11-27")
     assert code == 2 and "no rule or image check of the policy has this ID" in err

@@ -76,6 +76,7 @@ def run_explain(
     from gate.errors import InputError
     from gate.explain import explain, explain_rule
     from gate.policy.baseline import compare
+    from gate.policy.decision import BUILTIN_RULE_IDS
 
     if not args.id.strip():
         raise UsageError("the ID is empty; give a CVE, GHSA or other vulnerability ID, or a rule ID")
@@ -91,6 +92,11 @@ def run_explain(
     pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when) or explain_rule(args.id, images, policy, today=when)
+    if text is None and args.id.strip() in BUILTIN_RULE_IDS:
+        raise InputError(
+            f"{args.id}: a built-in rule that did not run for these reports and this policy (docs/policy.md, "
+            '"Built-in rules", says when each runs)'
+        )
     if text is None:
         count = sum(len(s.findings) for s in images)
         raise InputError(
