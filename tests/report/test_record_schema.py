@@ -9,8 +9,11 @@ from typing import Any
 import jsonschema
 import pytest
 
+from gate.ingest import read_report
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
 from gate.report import record
-from tests.conftest import REAL, ROOT, need_shared
+from tests.conftest import REAL, ROOT, TESTDATA, TODAY, need_shared
 from tests.report.helpers import decide, fixture_decision, readable_fixtures
 
 SCHEMA_PATH = ROOT / "docs" / "decision-record.schema.json"
@@ -75,3 +78,23 @@ def test_record_redacts_environment_values_and_round_trips() -> None:
     assert "PASSWORD=<redacted>" in text
     again = load_record(text, "d.json")
     assert render(again) == text
+
+
+def test_record_with_a_stale_report_validates_and_merges_back(
+    validator: jsonschema.Draft202012Validator,
+) -> None:
+    default = load_policy("builtin:default")
+    policy = default.model_copy(
+        update={"settings": default.settings.model_copy(update={"max_report_age_days": 3})}
+    )
+    path = TESTDATA / "reports" / "trivy-clean.json"  # made 2026-11-20
+    decision = evaluate(read_report(str(path), path.read_bytes()), policy, today=TODAY)
+    data = json.loads(record.render(decision))
+    assert [(v["rule"], v["id"]) for v in data["violations"]] == [("stale-report", "report-age")]
+    assert _errors(validator, data) == []
+    back = record.load_record(record.render(decision), "r.json").images[0]  # as gate merge reads it
+    assert (back.rules, back.violations, back.verdict) == (
+        decision.images[0].rules,
+        decision.images[0].violations,
+        decision.images[0].verdict,
+    )
