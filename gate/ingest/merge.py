@@ -24,7 +24,7 @@ from typing import Literal, TypeVar
 
 from gate.identity import FindingIndex, group_indices, image_identity
 from gate.ingest.image import config_differences
-from gate.model import Cvss, Finding, FixState, Image, Package, Scan
+from gate.model import Cvss, Finding, FixState, Image, Package, Scan, Suppression
 
 __all__ = ["SeverityChoice", "group_scans", "merge_findings", "merge_scans"]
 
@@ -189,10 +189,21 @@ def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
             "fix_date": _min_date(f.fix_date for f in group),
             "layer": next((f.layer for f in group if f.layer is not None), None),
             "url": _first(f.url for f in group),
-            "suppressed": None if active else first.suppressed,
+            "suppressed": None if active else _suppression(group),
             "found_by": tuple(dict.fromkeys(s for f in group for s in f.reported_by)),
         }
     )
+
+
+def _suppression(group: Sequence[Finding]) -> Suppression | None:
+    """The suppression of a finding every scanner suppressed: an ignore rule's before a VEX statement's.
+
+    A policy that does not honor ignore rules (honor_scanner_ignores = false) undoes an ignore rule's: then the
+    scanner that ignored the finding reports it, and one scanner's VEX statement does not hide what another
+    reports, whichever report came first.
+    """
+    found = [f.suppressed for f in group if f.suppressed is not None]
+    return next((s for s in found if s.by_ignore_rule), found[0] if found else None)
 
 
 def _merge_packages(packages: Sequence[Package | None]) -> Package | None:

@@ -594,7 +594,12 @@ def _with_vex(finding: Finding, statement: VexStatement, source: str) -> Finding
         source=source,
     )
     update: dict[str, object] = {"vex": vex}
-    if statement.status in (VexStatus.NOT_AFFECTED, VexStatus.FIXED) and finding.suppressed is None:
+    # A statement takes the place of a scanner's ignore rule, so it still suppresses when the policy does not
+    # honor ignore rules (honor_scanner_ignores = false); a scanner's own VEX statement is kept.
+    ignored = finding.suppressed is not None and finding.suppressed.by_ignore_rule
+    if statement.status in (VexStatus.NOT_AFFECTED, VexStatus.FIXED) and (
+        finding.suppressed is None or ignored
+    ):
         why = f" ({statement.justification})" if statement.justification else ""
         words = f": {statement.statement}" if statement.statement else ""
         update["suppressed"] = Suppression(

@@ -168,6 +168,20 @@ def test_one_scanners_suppression_does_not_hide_the_other_scanners_finding() -> 
     assert one_ignored[0].suppressed is None
 
 
+@pytest.mark.parametrize("grype_first", [False, True])
+def test_an_ignore_rule_is_kept_over_the_other_scanners_vex_whichever_report_comes_first(
+    grype_first: bool,
+) -> None:
+    """With honor_scanner_ignores = false the ignore rule is undone: the scanner that ignored the finding then
+    reports it, and the other scanner's VEX statement does not hide it; so the merged finding keeps the ignore
+    rule, not the report order's first suppression."""
+    ignored = Suppression(status="ignored", source=".trivyignore")
+    vex = Suppression(status="not_affected", source="grype VEX")
+    trivy, grype = [_f("trivy", "CVE-1", suppressed=ignored)], [_f("grype", "CVE-1", suppressed=vex)]
+    [merged] = merge_findings([grype, trivy] if grype_first else [trivy, grype])
+    assert merged.suppressed == ignored
+
+
 def test_reader_warnings_are_kept_once() -> None:
     def scan(source: str, *warnings: str) -> Scan:
         return Scan(source=source, scanner="trivy", warnings=warnings)

@@ -15,7 +15,7 @@ from gate.errors import InputError
 from gate.ingest import read_report
 from gate.ingest.purl import Purl
 from gate.ingest.vex import VexDocument, apply_vex, read_vex
-from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, VexStatus
+from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression, VexStatus
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
@@ -212,6 +212,46 @@ def test_real_oci_openvex_applies_only_to_its_image(reference: str, applies: boo
         "VEX not_affected (vulnerable_code_cannot_be_controlled_by_adversary): awk is not used"
     )
     assert busybox.suppressed.source.startswith("VEX ") and busybox.suppressed.source.endswith(OCI_VEX)
+
+
+def test_a_statement_takes_the_place_of_a_scanners_ignore_rule(tmp_path: Path) -> None:
+    """A finding .trivyignore left out and a VEX statement says is not_affected stays suppressed when the policy
+    does not honor ignore rules: docs/policy.md, "a VEX statement (the scanner's --vex or the gate's) still
+    suppresses"."""
+    doc = read_vex(
+        "vex.json",
+        json.dumps(
+            {
+                "@context": "https://openvex.dev/ns/v0.2.0",
+                "@id": "https://example.com/vex-1",
+                "author": "me",
+                "timestamp": "2026-11-20T10:00:00Z",
+                "version": 1,
+                "statements": [
+                    {
+                        "vulnerability": {"name": "CVE-2024-1"},
+                        "products": [{"@id": BUSYBOX}],
+                        "status": "not_affected",
+                        "justification": "vulnerable_code_not_in_execute_path",
+                    }
+                ],
+            }
+        ).encode(),
+    )
+    ignored = _vuln("CVE-2024-1", BUSYBOX).model_copy(
+        update={"suppressed": Suppression(status="ignored", source=".trivyignore")}
+    )
+    [finding] = apply_vex(_image_scan("registry.example/app:1", ignored), [doc]).findings
+    assert finding.suppressed is not None
+    assert (finding.suppressed.status, finding.suppressed.source) == ("not_affected", "VEX vex.json")
+    strict = tmp_path / "gate.toml"
+    strict.write_text(
+        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
+    )
+    decision = evaluate(apply_vex(_image_scan("registry.example/app:1", ignored), [doc]), load_policy(str(strict)),
+                        today=TODAY)  # fmt: skip
+    assert decision.verdict is not Verdict.FAIL  # (the image's user is not known: non-root-user warns)
+    assert [f.id for f in decision.images[0].suppressed] == ["CVE-2024-1"]
 
 
 def test_real_trivy_openvex_does_not_waive_another_product() -> None:
