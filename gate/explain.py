@@ -94,7 +94,8 @@ def _rule_block(rule_id: str, subject: str, image: ImageDecision) -> str:
     return "\n".join(lines)
 
 
-def _block(f: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:
+def _block(reported: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:
+    f = _as_gated(reported, policy)
     lines = [_title(f), f"  image: {safe(image.name)} ({safe(scan.source)}, {_scanner(scan)})"]
     lines.append(f"  outcome: {_outcome(f, image)}")
     lines.append("  data:")
@@ -108,12 +109,23 @@ def _block(f: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: 
     lines.append("  waivers:")
     lines += [f"    {line}" for line in _waivers(f, image, policy, today)]
     lines.append("  VEX: " + _vex(f))
-    if f.suppressed is not None and (f.vex is None or not f.suppressed.source.startswith("VEX ")):
-        s = f.suppressed
+    if reported.suppressed is not None and (
+        reported.vex is None or not reported.suppressed.source.startswith("VEX ")
+    ):
+        s = reported.suppressed
+        why = f": {safe(s.statement, 300)}" if s.statement else ""
+        undone = "; gated all the same (honor_scanner_ignores = false)" if f.suppressed is None else ""
         lines.append(
-            f"  scanner suppression: {safe(s.status)} by {safe(s.source or 'the scanner')}: {safe(s.statement, 300)}"
+            f"  scanner suppression: {safe(s.status)} by {safe(s.source or 'the scanner')}{why}{undone}"
         )
     return "\n".join(lines)
+
+
+def _as_gated(f: Finding, policy: Policy) -> Finding:
+    """The finding as the engine gates it: a policy that does not honor the scanner's ignore rules undoes them."""
+    if policy.settings.honor_scanner_ignores or f.suppressed is None or not f.suppressed.by_ignore_rule:
+        return f
+    return f.model_copy(update={"suppressed": None})
 
 
 def _title(f: Finding) -> str:

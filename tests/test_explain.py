@@ -12,7 +12,7 @@ from gate.explain import explain, find
 from gate.ingest import read_report
 from gate.ingest.vex import apply_vex, read_vex
 from gate.intel import enrich, parse_epss, parse_kev
-from gate.model import Finding, FindingKind, Scan, Severity
+from gate.model import Finding, FindingKind, FixState, Package, Scan, Severity, Suppression
 from gate.policy.schema import Policy, load_policy
 from tests.conftest import REAL, TESTDATA, TODAY, need_shared
 
@@ -159,6 +159,38 @@ def test_report_text_is_escaped(tmp_path: Path) -> None:
                    today=TODAY)  # fmt: skip
     assert text is not None
     assert "\x1b" not in text and "::error" not in text
+
+
+def test_a_finding_an_ignore_rule_left_out_is_explained_as_gated_when_the_policy_does_not_honor_it(
+    tmp_path: Path,
+) -> None:
+    ignored = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-7",
+        severity=Severity.CRITICAL,
+        package=Package(name="openssl", version="1.0", type="apk"),
+        fix_state=FixState.FIXED,
+        fixed_versions=("1.1",),
+        scanner="trivy",
+        suppressed=Suppression(status="ignored", source=".trivyignore"),
+    )
+    scans = [Scan(source="r.json", scanner="trivy", findings=(ignored,))]
+    text = explain("CVE-2024-7", scans, load_policy("builtin:default"), today=TODAY)
+    assert text is not None and "  outcome: suppressed (ignored); not gated\n" in text
+    assert text.endswith("  scanner suppression: ignored by .trivyignore\n")
+    path = tmp_path / "gate.toml"
+    path.write_text(
+        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
+    )
+    text = explain("CVE-2024-7", scans, load_policy(str(path)), today=TODAY)
+    assert text is not None and "  outcome: FAIL by fixable-critical-high\n" in text  # as gate check decides
+    assert (
+        "fixable-critical-high (fail): matches (" in text
+        and "; the rule triggered (1 finding matches)" in text
+    )
+    assert text.endswith(
+        "  scanner suppression: ignored by .trivyignore; gated all the same (honor_scanner_ignores = false)\n"
+    )
 
 
 def test_find_matches_aliases_case_insensitively() -> None:
