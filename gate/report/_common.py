@@ -358,7 +358,7 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
                 violation=violation,
                 scope="image-config" if check else f"{subject}/{violation.id}",
             )
-            found[("", violation.id, violation.rule_id, "")] = item
+            found[_violation_key(violation)] = item
     if suppressed:
         for finding in image.suppressed:
             key = _key(finding)
@@ -370,10 +370,16 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
 def item_count(image: ImageDecision, *, suppressed: bool = False) -> int:
     """`len(items(image, suppressed=suppressed))`, without building and sorting the items."""
     keys = {_key(outcome.finding) for outcome in image.outcomes}
-    keys.update(("", v.id, v.rule_id, "") for v in image.violations if v.finding is None)
+    keys.update(_violation_key(v) for v in image.violations if v.finding is None)
     if suppressed:
         keys.update(_key(finding) for finding in image.suppressed)
     return len(keys)
+
+
+def _violation_key(violation: Violation) -> tuple[str, str, str, str]:
+    """A violation about no finding: one result per message, so two stale reports of one image (each a
+    `report-age` violation of `stale-report`) are two results."""
+    return ("", violation.id, violation.rule_id, violation.message)
 
 
 def _key(finding: Finding) -> tuple[str, str, str, str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pydantic_core
@@ -11,7 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.model import Cvss, Finding, FindingKind, Package, Severity
+from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, Scan, Severity
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
 from gate.report import _common
 from gate.report._common import (
     advisory_url,
@@ -192,6 +196,24 @@ def test_items_cover_every_active_finding() -> None:
         assert len(items(image)) == len(distinct) + len(checks), path.name
         assert item_count(image) == len(items(image)), path.name
         assert item_count(image, suppressed=True) == len(items(image, suppressed=True)), path.name
+
+
+def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
+    """Trivy's and Grype's reports of one image, both too old: two `report-age` violations, told apart by
+    their messages (each names its report), so the SARIF file has a result for each, as the log counts them."""
+    times = tuple(
+        ReportTimes(source=name, scanner=scanner, created=datetime(2026, 10, 1, tzinfo=timezone.utc))
+        for name, scanner in (("trivy.json", "trivy"), ("grype.json", "grype"))
+    )
+    image_config = Image(reference="app:1", config_known=True, user="app")
+    scan = Scan(source="trivy.json", scanner="trivy", artifact="app:1", image=image_config, times=times)
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 7\n', encoding="utf-8")
+    image = evaluate(scan, load_policy(str(policy)), today=date(2026, 11, 27)).images[0]
+    assert [v.id for v in image.violations] == ["report-age", "report-age"]
+    stale = [i.violation.message for i in items(image) if i.violation]
+    assert sorted(m.split()[0] for m in stale) == ["grype.json", "trivy.json"]
+    assert item_count(image) == len(items(image)) == 2
 
 
 def test_waived_items_carry_the_waiver() -> None:
