@@ -402,3 +402,24 @@ def test_a_stale_report_fails_when_the_policy_limits_report_age(tmp_path: Path) 
     policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 7\n', encoding="utf-8")
     run = Run(["check", CLEAN, "--policy", str(policy)])
     assert (run.code, "gate: PASS" in run.out) == (0, True)
+
+
+def test_the_baseline_ratchet_counts_what_the_policy_gates_of_an_ignore_rule(tmp_path: Path) -> None:
+    """honor_scanner_ignores = false: the finding .trivyignore left out fails, and the ratchet calls it new."""
+    report = json.loads(Path(FAIL).read_text(encoding="utf-8"))
+    [result] = [r for r in report["Results"] if r.get("Vulnerabilities")]
+    moved = result["Vulnerabilities"].pop(0)
+    base = tmp_path / "main.json"
+    base.write_text(json.dumps(report), encoding="utf-8")
+    result["ExperimentalModifiedFindings"] = [
+        {"Type": "vulnerability", "Status": "ignored", "Source": ".trivyignore", "Finding": moved}
+    ]
+    pr = tmp_path / "pr.json"
+    pr.write_text(json.dumps(report), encoding="utf-8")
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
+    )
+    run = Run(["check", str(pr), "--baseline", str(base), "--policy", str(policy), "--today", "2026-11-27"])
+    assert run.code == 1 and "FAIL fixable-critical-high" in run.out
+    assert ": 1 new, 0 fixed, " in run.out and run.out.rstrip().endswith(": worse")

@@ -164,7 +164,9 @@ def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, wh
                 note = "no baseline of this image was given; every finding counts"
                 decision = attach(decision, None, note=note)
         else:
-            marked, ratchet = compare(image, base)
+            marked, ratchet = compare(
+                image, base, honor_scanner_ignores=policy.settings.honor_scanner_ignores
+            )
             decision = attach(evaluate(marked, policy, today=when), ratchet, note=mismatch_note(image, base))
         decisions.append(decision)
     return combine(decisions)

@@ -72,24 +72,28 @@ def _names(scans: Iterable[Scan]) -> str:
     return ", ".join(repr(scan_name(s)) for s in scans)
 
 
-def compare(scan: Scan, baseline: Scan) -> tuple[Scan, Ratchet]:
+def compare(scan: Scan, baseline: Scan, *, honor_scanner_ignores: bool = True) -> tuple[Scan, Ratchet]:
     """The scan with each finding marked new or existing, and the ratchet against the baseline.
 
     Each baseline finding vouches for one finding of the scan (a second secret in a file that had one is new),
     the one most like it first. Scanner-suppressed findings of either report count for matching (the finding
-    was there) but not in the counts; a baseline finding is fixed when the scan has no finding like it at all.
+    was there) but not in the counts, except those of an ignore rule when the policy does not honor them
+    (`honor_scanner_ignores`, as the engine gates them); a baseline finding is fixed when the scan has no
+    finding like it at all.
     """
+
+    def counted(f: Finding) -> bool:
+        return f.suppressed is None or (not honor_scanner_ignores and f.suppressed.by_ignore_rule)
+
     existing = _pair(scan.findings, baseline.findings)
     marked = tuple(
         f.model_copy(update={"baseline": "existing" if i in existing else "new"})
         for i, f in enumerate(scan.findings)
     )
     current = FindingIndex(marked)
-    fixed = sorted(
-        (f for f in baseline.findings if f.suppressed is None and f not in current), key=_severity_order
-    )
-    active = [f for f in marked if f.suppressed is None]
-    before = _counts(f for f in baseline.findings if f.suppressed is None)
+    fixed = sorted((f for f in baseline.findings if counted(f) and f not in current), key=_severity_order)
+    active = [f for f in marked if counted(f)]
+    before = _counts(f for f in baseline.findings if counted(f))
     after = _counts(active)
     ratchet = Ratchet(
         baseline=scan_name(baseline),

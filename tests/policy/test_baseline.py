@@ -169,6 +169,42 @@ def test_each_baseline_finding_vouches_for_one_finding() -> None:
     assert (same.new, same.existing) == (0, 2)
 
 
+def test_the_ratchet_counts_what_an_ignore_rule_left_out_when_the_policy_does_not_honor_it() -> None:
+    """With honor_scanner_ignores = false the engine gates a finding .trivyignore left out; the ratchet counts
+    it too, so a new one is not '0 new ... same' beside the failure it caused."""
+
+    def report(name: str, *ids: str, ignored: str = "") -> Scan:
+        def vuln(vid: str) -> dict[str, Any]:
+            return {
+                "VulnerabilityID": vid,
+                "PkgName": "musl",
+                "InstalledVersion": "1",
+                "Severity": "CRITICAL",
+            }
+
+        result: dict[str, Any] = {"Target": "app", "Class": "os-pkgs", "Type": "alpine",
+                                  "Vulnerabilities": [vuln(i) for i in ids]}  # fmt: skip
+        if ignored:
+            result["ExperimentalModifiedFindings"] = [
+                {
+                    "Type": "vulnerability",
+                    "Status": "ignored",
+                    "Source": ".trivyignore",
+                    "Finding": vuln(ignored),
+                }
+            ]
+        data = {"SchemaVersion": 2, "ArtifactName": "app:1", "ArtifactType": "container_image",
+                "Results": [result]}  # fmt: skip
+        return _from(data, name)
+
+    pr, main = report("pr.json", "CVE-1", ignored="CVE-2"), report("main.json", "CVE-1")
+    _, honored = compare(pr, main)
+    assert (honored.new, honored.existing, honored.trend) == (0, 1, Trend.SAME)
+    marked, gated = compare(pr, main, honor_scanner_ignores=False)
+    assert (gated.new, gated.existing, gated.trend) == (1, 1, Trend.WORSE)
+    assert [f.baseline for f in marked.findings] == ["existing", "new"]
+
+
 def test_a_version_bump_of_one_copy_does_not_take_the_untouched_copys_match() -> None:
     data = _raw(ALPINE)
     vulns = data["Results"][0]["Vulnerabilities"]
