@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gate.model import Package
+from pathlib import Path
+
+from gate.model import Package, ReportTimes
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report.log import render_log
@@ -46,3 +48,21 @@ def test_findings_of_one_package_version_in_one_place_are_not_located() -> None:
     log = render_log(evaluate(report, load_policy("builtin:default"), today=TODAY))
     lines = [line.strip() for line in log.splitlines() if line.strip().startswith("CVE-2020-9999")]
     assert [line.split(" [")[0] for line in lines] == ["CVE-2020-9999 bind 9.11 -> 1.0.1"] * 2
+
+
+def test_several_stale_reports_each_have_a_line(tmp_path: Path) -> None:
+    """The stale-report explanation joins every stale report and is cut at 200 characters: each gets its line."""
+    times = tuple(
+        ReportTimes(source=f"reports/{name}-image-scan.json", scanner=name)  # neither says when it was made
+        for name in ("trivy", "grype")
+    )
+    scan = synthetic_scan(0).model_copy(update={"times": times})
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 1\n', encoding="utf-8")
+    log = render_log(evaluate(scan, load_policy(str(policy)), today=TODAY))
+    lines = [line.strip() for line in log.splitlines() if line.strip().startswith("report-age: ")]
+    assert [line.split()[1] for line in lines] == [
+        "reports/trivy-image-scan.json",
+        "reports/grype-image-scan.json",
+    ]
+    assert all(line.endswith("so the gate cannot tell it from an old one") for line in lines)
