@@ -201,9 +201,10 @@ def test_items_cover_every_active_finding() -> None:
 def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
     """Trivy's and Grype's reports of one image, both too old: two `report-age` violations, told apart by
     their messages (each names its report), so the SARIF file has a result for each, as the log counts them."""
-    times = tuple(
-        ReportTimes(source=name, scanner=scanner, created=datetime(2026, 10, 1, tzinfo=timezone.utc))
-        for name, scanner in (("trivy.json", "trivy"), ("grype.json", "grype"))
+    made = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    times = (
+        ReportTimes(source="trivy.json", scanner="trivy", created=made),
+        ReportTimes(source="grype.json", scanner="grype", created=made),
     )
     image_config = Image(reference="app:1", config_known=True, user="app")
     scan = Scan(source="trivy.json", scanner="trivy", artifact="app:1", image=image_config, times=times)
