@@ -2,8 +2,9 @@
 
 A stale report passes a gate it should fail: the vulnerabilities published since it was made are not in it. A
 cached or re-used report is how a broken pipeline looks like a clean one, so a report that does not say when
-it was made fails the check (every current Trivy and Grype release writes the time). Only Grype says when its
-vulnerability database was built; where a report does not, the database age is not checked and a note says so.
+it was made fails the check (every current Trivy and Grype release writes the time), and so does one dated after
+the evaluation date, which would never get old. Only Grype says when its vulnerability database was built;
+where a report does not, the database age is not checked and a note says so.
 """
 
 from __future__ import annotations
@@ -48,7 +49,17 @@ def stale_result(
         for t in times:
             if t.created is None:
                 problems.append((REPORT_AGE, _undated(t)))
-            elif (age := _age(t.created, today)) > max_report:
+            elif (
+                age := _age(t.created, today)
+            ) < -1:  # a day's grace for clocks; a later date never gets old
+                problems.append(
+                    (
+                        REPORT_AGE,
+                        f"{t.source} is dated {_day(t.created)}, after the evaluation date {today}; a report "
+                        "cannot come from the future: check the report and the clock (or --today)",
+                    )
+                )
+            elif age > max_report:
                 problems.append(
                     (
                         REPORT_AGE,

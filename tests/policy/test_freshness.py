@@ -66,6 +66,20 @@ def test_age_counts_days_in_utc() -> None:
     assert checked is not None and not checked[0].triggered
 
 
+def test_a_report_dated_after_the_evaluation_date_fails_closed() -> None:
+    # A day's grace (clocks and time zones); a later date would never get old, whatever the limit.
+    settings = Settings(max_report_age_days=30)
+    tomorrow = stale_result([_times(created=-timedelta(days=1))], settings, TODAY)
+    assert tomorrow is not None and not tomorrow[0].triggered
+    checked = stale_result([_times("r.json", created=-timedelta(days=2))], settings, TODAY)
+    assert checked is not None
+    [violation] = checked[1]
+    assert violation.message == (
+        "r.json is dated 2026-11-29, after the evaluation date 2026-11-27; a report cannot come from the future: "
+        "check the report and the clock (or --today)"
+    )
+
+
 def test_a_report_that_does_not_say_when_it_was_made_fails_closed() -> None:
     times = [ReportTimes(source="old.json", scanner="trivy")]
     checked = stale_result(times, Settings(max_report_age_days=30), TODAY)
