@@ -144,7 +144,8 @@ class Suppression(_Frozen):
 
     status: str = ""
     """`ignored` for an ignore rule (Trivy's ignore files, Grype's ignore rules); a VEX status (`not_affected`,
-    `fixed`) for a VEX statement (the scanner's `--vex`, or the gate's)."""
+    `fixed`) for a VEX statement (the scanner's `--vex`, or the gate's); `filtered` for a false match Grype's
+    own matching rules drop (its kernel-header rules)."""
     statement: str = ""
     """The reason the scanner's configuration gave."""
     source: str = ""

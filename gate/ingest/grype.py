@@ -129,6 +129,8 @@ class _IgnoreRule:
     namespace: str | None = None
     vex_status: str | None = Field(default=None, alias="vex-status")
     """Set on the rules Grype makes from a VEX document (`--vex`): the statement's status."""
+    match_type: str | None = Field(default=None, alias="match-type")
+    """Set, without a `vulnerability`, on Grype's own rules that drop indirect matches (kernel headers)."""
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
@@ -345,6 +347,10 @@ def _suppression(match: GrypeMatch) -> Suppression:
     vex = next((r.vex_status for r in rules if r.vex_status), None)
     if vex is not None:  # a rule Grype made from a VEX statement
         return Suppression(status=vex, statement="; ".join(reasons), source="grype VEX")
+    if rules and all(r.match_type and not r.vulnerability for r in rules):
+        # Grype's own matching rules (its default kernel-header rules): a false match dropped, not a waiver
+        why = "; ".join(reasons) or "an indirect match Grype's matching rules drop (kernel headers)"
+        return Suppression(status="filtered", statement=why, source="grype matching rule")
     return Suppression(status="ignored", statement="; ".join(reasons), source="grype ignore rule")
 
 

@@ -268,8 +268,8 @@ def test_grype_report_times_in_shapes_no_grype_writes_are_unknown_not_refused(
     assert (times.created, times.db_built) == (None, None)
 
 
-def test_grype_ignore_rules_and_the_rules_it_makes_from_vex_are_told_apart() -> None:
-    def ignored(rule: dict[str, str]) -> dict[str, object]:
+def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> None:
+    def ignored(rule: dict[str, object]) -> dict[str, object]:
         match = {
             "vulnerability": {"id": "CVE-1", "severity": "High"},
             "artifact": {"name": "a", "version": "1"},
@@ -281,13 +281,25 @@ def test_grype_ignore_rules_and_the_rules_it_makes_from_vex_are_told_apart() -> 
         "ignoredMatches": [
             ignored({"vulnerability": "CVE-1", "reason": "accepted"}),
             ignored({"vulnerability": "CVE-1", "vex-status": "not_affected", "vex-justification": "x"}),
+            # One of Grype's default rules: an indirect match of a kernel-header package is a false match.
+            ignored(
+                {
+                    "package": {"name": "linux-libc-dev", "upstream-name": "linux", "type": "deb"},
+                    "match-type": "exact-indirect-match",
+                }
+            ),
         ],
     }
-    first, second = (f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings)
+    first, second, third = (f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings)
     assert first is not None and (first.status, first.by_ignore_rule) == ("ignored", True)
     assert second is not None and (second.status, second.source, second.by_ignore_rule) == (
         "not_affected",
         "grype VEX",
+        False,
+    )
+    assert third is not None and (third.status, third.source, third.by_ignore_rule) == (
+        "filtered",
+        "grype matching rule",
         False,
     )
 
