@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["GateError", "InputError", "OutputError", "PolicyError", "field_problem"]
+__all__ = ["GateError", "InputError", "OutputError", "PolicyError", "field_problem", "short_value"]
 
 
 class GateError(Exception):
@@ -97,3 +97,17 @@ def field_problem(err: Mapping[str, Any], *, toml: bool = False) -> str:
     if kind in ("value_error", "assertion_error"):  # the gate's own validators: already in the user's words
         return message.removeprefix("Value error, ").removeprefix("Assertion failed, ")
     return message[:1].lower() + message[1:]
+
+
+def short_value(value: object, *, toml: bool = False) -> str:
+    """A value a file holds, for a message's `(got ...)`: a short repr of a scalar, the kind of a container (never
+    its text), in the words of the file's format (`toml`: a table, a date as written; else JSON's object)."""
+    words = _TOML_WORDS if toml else _JSON_WORDS
+    if isinstance(value, dict):
+        return words["object"]
+    if isinstance(value, list):
+        return words["array"]
+    if value is None or isinstance(value, bool):
+        return {None: "null", True: "true", False: "false"}[value]
+    text = repr(value) if isinstance(value, str) else str(value)
+    return text if len(text) <= 40 else text[:39] + "…"

@@ -12,9 +12,9 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from gate.errors import InputError, field_problem
+from gate.errors import InputError, field_problem, short_value
 from gate.ingest import grype, trivy
-from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, short_value
+from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]

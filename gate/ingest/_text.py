@@ -18,7 +18,6 @@ __all__ = [
     "has_lone_surrogate",
     "json_document",
     "parse_timestamp",
-    "short_value",
 ]
 
 # A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
@@ -75,18 +74,6 @@ def has_lone_surrogate(document: bytes | str, value: object) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
-
-
-def short_value(value: object) -> str:
-    """A JSON value for a message: a short repr of a scalar, the kind of a container (never its text)."""
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "an array"
-    if value is None or isinstance(value, bool):
-        return {None: "null", True: "true", False: "false"}[value]
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def first_byte(data: bytes) -> bytes:

@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from gate.errors import InputError, field_problem
-from gate.ingest._text import parse_timestamp, short_value
+from gate.errors import InputError, field_problem, short_value
+from gate.ingest._text import parse_timestamp
 from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image

@@ -10,9 +10,9 @@ import pydantic_core
 from pydantic import TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from gate.errors import InputError, field_problem
+from gate.errors import InputError, field_problem, short_value
 from gate.ingest._pool import Pool
-from gate.ingest._text import parse_timestamp, short_value
+from gate.ingest._text import parse_timestamp
 from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version

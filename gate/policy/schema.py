@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from gate.errors import PolicyError, field_problem
+from gate.errors import PolicyError, field_problem, short_value
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
@@ -585,20 +585,8 @@ def _problem(err: Any) -> str:
     elif kind in ("value_error", "assertion_error"):
         message = field_problem(err, toml=True)
     else:
-        message = f"{field_problem(err, toml=True)} (got {_toml_value(value)})"
+        message = f"{field_problem(err, toml=True)} (got {short_value(value, toml=True)})"
     return f"{location or 'top level'}: {message}"
-
-
-def _toml_value(value: object) -> str:
-    """A TOML value as the policy has it: a short repr of a scalar, the kind of a table or array."""
-    if isinstance(value, dict):
-        return "a table"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, bool):
-        return str(value).lower()
-    text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def policy_json_schema() -> dict[str, Any]:
