@@ -14,7 +14,7 @@ from gate.policy.decision import ImageDecision, combine
 from gate.policy.engine import evaluate
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_match, chosen_cvss
 from gate.policy.schema import Policy, Rule
-from gate.policy.settings import MissingIntel
+from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import review_run, waiver_mismatch
 from gate.report.log import safe
 
@@ -95,7 +95,7 @@ def _rule_block(rule_id: str, subject: str, image: ImageDecision) -> str:
 
 
 def _block(reported: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:
-    f = _as_gated(reported, policy)
+    f = as_gated(reported, policy.settings.honor_scanner_ignores)
     lines = [_title(f), f"  image: {safe(image.name)} ({safe(scan.source)}, {_scanner(scan)})"]
     lines.append(f"  outcome: {_outcome(f, image)}")
     lines.append("  data:")
@@ -119,13 +119,6 @@ def _block(reported: Finding, scan: Scan, image: ImageDecision, policy: Policy, 
             f"  scanner suppression: {safe(s.status)} by {safe(s.source or 'the scanner')}{why}{undone}"
         )
     return "\n".join(lines)
-
-
-def _as_gated(f: Finding, policy: Policy) -> Finding:
-    """The finding as the engine gates it: a policy that does not honor the scanner's ignore rules undoes them."""
-    if policy.settings.honor_scanner_ignores or f.suppressed is None or not f.suppressed.by_ignore_rule:
-        return f
-    return f.model_copy(update={"suppressed": None})
 
 
 def _title(f: Finding) -> str:

@@ -19,6 +19,7 @@ from gate.errors import InputError
 from gate.identity import FindingIndex, image_identity
 from gate.model import Finding, Scan, Severity
 from gate.policy.decision import Decision, Ratchet, Trend
+from gate.policy.settings import as_gated
 
 __all__ = ["attach", "compare", "mismatch_note", "pair_baselines", "scan_name"]
 
@@ -83,7 +84,7 @@ def compare(scan: Scan, baseline: Scan, *, honor_scanner_ignores: bool = True) -
     """
 
     def counted(f: Finding) -> bool:
-        return f.suppressed is None or (not honor_scanner_ignores and f.suppressed.by_ignore_rule)
+        return as_gated(f, honor_scanner_ignores).suppressed is None
 
     existing = _pair(scan.findings, baseline.findings)
     marked = tuple(

@@ -27,7 +27,7 @@ from gate.policy.matching import (
     vex_result,
 )
 from gate.policy.schema import Policy, Rule
-from gate.policy.settings import MissingIntel
+from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import WaiverBook
 
 __all__ = ["evaluate"]
@@ -174,19 +174,11 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
 
 
 def _scanner_ignores(findings: Sequence[Finding], honor: bool) -> tuple[Sequence[Finding], int]:
-    """The findings with the scanner's ignore rules undone unless `honor`, and how many were undone.
-
-    Only ignore rules: a VEX statement (the scanner's or the gate's) still suppresses its finding.
-    """
-    if honor or not any(f.suppressed is not None and f.suppressed.by_ignore_rule for f in findings):
+    """The findings as the gate decides on them (`as_gated`), and how many suppressions that undid."""
+    if honor:
         return findings, 0
-    undone = [
-        f.model_copy(update={"suppressed": None})
-        if f.suppressed is not None and f.suppressed.by_ignore_rule
-        else f
-        for f in findings
-    ]
-    return undone, sum(1 for a, b in zip(findings, undone, strict=True) if a is not b)
+    gated = [as_gated(f, honor) for f in findings]
+    return gated, sum(1 for a, b in zip(findings, gated, strict=True) if a is not b)
 
 
 def _budget_result(rule: Rule, count: int, existing: int = 0) -> RuleResult:

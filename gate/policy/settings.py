@@ -9,9 +9,10 @@ import enum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from gate.model import Finding
 from gate.policy.decision import Action
 
-__all__ = ["CvssSource", "MissingIntel", "Settings", "merge_settings"]
+__all__ = ["CvssSource", "MissingIntel", "Settings", "as_gated", "merge_settings"]
 
 
 class MissingIntel(str, enum.Enum):
@@ -71,3 +72,11 @@ class Settings(BaseModel):
 def merge_settings(base: Settings, own: Settings) -> Settings:
     """`base` with every key `own` sets explicitly laid over it (how `extends` combines settings)."""
     return base.model_copy(update={key: getattr(own, key) for key in own.model_fields_set})
+
+
+def as_gated(finding: Finding, honor_scanner_ignores: bool) -> Finding:
+    """`finding` as the gate decides on it: with `honor_scanner_ignores` false, a suppression by one of the
+    scanner's ignore rules is undone (a VEX statement's is kept); otherwise the finding itself."""
+    if honor_scanner_ignores or finding.suppressed is None or not finding.suppressed.by_ignore_rule:
+        return finding
+    return finding.model_copy(update={"suppressed": None})
