@@ -140,6 +140,11 @@ class _OS(Wire):
     Name: str | None = None
     EOSL: bool | None = None
 
+    @property
+    def name(self) -> str:
+        """`alpine 3.19.1`: family and release, as far as the report gives them."""
+        return " ".join(p for p in (self.Family, self.Name) if p)
+
 
 class _Metadata(Wire):
     OS: _OS | None = None
@@ -178,7 +183,7 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
         artifact_type = "container_image"
     image = None
     if artifact_type == "container_image" or meta.ImageID or meta.ImageConfig:
-        os_name = " ".join(p for p in ((meta.OS.Family, meta.OS.Name) if meta.OS else ()) if p)
+        os_name = meta.OS.name if meta.OS else ""
         facts: dict[str, Any] = {
             "reference": report.ArtifactName or "",
             "image_id": meta.ImageID or report.ImageID or "",
@@ -211,9 +216,9 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
 
 def _os_notes(os: _OS | None, results: Sequence[TrivyResult]) -> list[str]:
     """What the report says about scanning the image's OS that a reader of a clean report must know."""
-    if os is None or not (os.Family or os.Name):
+    if os is None or not os.name:
         return []
-    name = " ".join(p for p in (os.Family, os.Name) if p)
+    name = os.name
     notes = []
     if os.EOSL:
         notes.append(
