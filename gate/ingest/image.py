@@ -5,6 +5,7 @@ The config is machine-written JSON: unknown keys are ignored, missing keys toler
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -24,6 +25,7 @@ __all__ = [
     "first_error",
     "healthcheck_state",
     "image_from_config",
+    "normal_digest",
     "parse_created",
 ]
 
@@ -112,10 +114,16 @@ CONFIG_FIELDS = ("user", "env", "labels", "exposed_ports", "healthcheck", "healt
 
 
 def config_differences(ours: Image, theirs: Image, fields: Collection[str] = CONFIG_FIELDS) -> list[str]:
-    """The config `fields` both images know and give different values (`exposed ports`), in CONFIG_FIELDS order.
+    """The config `fields` two reads of one image ID both know and give different values (`exposed ports`), in
+    CONFIG_FIELDS order; none for images of other (or unknown) image IDs.
 
-    A healthcheck or created date nobody read (None) is not compared; no User and an empty one are one config.
+    Only one image ID is one config: a copy converted between Docker and OCI formats has the same layers but
+    another config (OCI drops `Healthcheck`). A healthcheck or created date nobody read (None) is not compared;
+    no User and an empty one are one config.
     """
+    image_id = normal_digest(ours.image_id)
+    if not image_id or image_id != normal_digest(theirs.image_id):
+        return []
     differ = []
     for field in CONFIG_FIELDS:
         a, b = getattr(ours, field), getattr(theirs, field)
@@ -124,6 +132,15 @@ def config_differences(ours: Image, theirs: Image, fields: Collection[str] = CON
         if field in fields and None not in (a, b) and a != b:
             differ.append(field.replace("_", " "))
     return differ
+
+
+_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def normal_digest(text: str | None) -> str:
+    """A digest in `algorithm:hex` form, lower case; a bare 64-hex ID gets `sha256:`."""
+    value = (text or "").strip().lower()
+    return f"sha256:{value}" if _HEX_ID.match(value) else value
 
 
 def healthcheck_state(test: Sequence[str] | None, absent: bool) -> dict[str, bool | str | None]:

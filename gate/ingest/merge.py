@@ -93,8 +93,6 @@ def _config_notes(scans: Sequence[Scan]) -> tuple[str, ...]:
         return ()
     (used_source, used), notes = known[0], []
     for source, image in known[1:]:
-        if not used.image_id or image.image_id.lower() != used.image_id.lower():
-            continue
         differ = config_differences(used, image)
         if differ:
             notes.append(

@@ -28,7 +28,14 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gate.errors import InputError
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
-from gate.ingest.image import config_differences, config_facts, first_error, healthcheck_state, parse_created
+from gate.ingest.image import (
+    config_differences,
+    config_facts,
+    first_error,
+    healthcheck_state,
+    normal_digest,
+    parse_created,
+)
 from gate.model import Image, Scan
 
 __all__ = ["Metadata", "attach", "merge_image", "parse_metadata", "read_metadata"]
@@ -37,7 +44,6 @@ _ASK = (
     "give docker/podman inspect, skopeo inspect [--config], an OCI image config, manifest or index "
     "of the scanned image"
 )
-_HEX_ID = re.compile(r"^[0-9a-f]{64}$")
 _BLOB = re.compile(r"^(?:blobs/sha256/)?([0-9a-f]{64})(?:\.json|\.tar)?$")
 _IMAGE_CONFIG_TYPES = {
     "application/vnd.oci.image.config.v1+json",
@@ -250,12 +256,6 @@ def _validate(model: type[Wire], obj: Mapping[str, Any], source: str, form: str)
         raise InputError(f"{source}: {form}: {first_error(exc)}; the file is malformed") from None
 
 
-def _digest(text: str | None) -> str:
-    """A digest in `algorithm:hex` form, lower case; a bare 64-hex ID gets `sha256:`."""
-    value = (text or "").strip().lower()
-    return f"sha256:{value}" if _HEX_ID.match(value) else value
-
-
 def _metadata(source: str, form: str, values: dict[str, Any], digests: Iterable[str] = ()) -> Metadata:
     known = tuple(sorted(k for k in values if k not in ("config_known", "known")))
     image = Image(**values, known=known)
@@ -290,14 +290,17 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
         )
     if wire.Annotations:
         values["annotations"] = tuple(sorted(wire.Annotations.items()))
-    _put(values, "image_id", _digest(wire.Id))
-    _put(values, "manifest_digest", _digest(wire.Digest))
+    _put(values, "image_id", normal_digest(wire.Id))
+    _put(values, "manifest_digest", normal_digest(wire.Digest))
     _put(values, "repo_tags", tuple(t for t in wire.RepoTags or () if t))
     _put(values, "repo_digests", tuple(d for d in wire.RepoDigests or () if d))
     _put(values, "reference", (wire.RepoTags or [""])[0])
     if wire.Size is not None:
         values["size"] = wire.Size
-    digests = [_digest(wire.Digest), *(_digest(d.partition("@")[2]) for d in wire.RepoDigests or ())]
+    digests = [
+        normal_digest(wire.Digest),
+        *(normal_digest(d.partition("@")[2]) for d in wire.RepoDigests or ()),
+    ]
     return _metadata(source, form, values, digests)
 
 
@@ -324,7 +327,7 @@ def _skopeo(obj: dict[str, Any], source: str) -> Metadata:
     created = parse_created(wire.Created)
     if created is not None:
         values["created"] = created
-    _put(values, "manifest_digest", _digest(wire.Digest))
+    _put(values, "manifest_digest", normal_digest(wire.Digest))
     _put(values, "layer_digests", tuple(wire.Layers or ()))
     sizes = [d.Size for d in wire.LayersData or ()]
     if sizes and all(s is not None for s in sizes):
@@ -333,7 +336,7 @@ def _skopeo(obj: dict[str, Any], source: str) -> Metadata:
         values["repo_digests"] = (f"{wire.Name}@{wire.Digest}",)
         values["reference"] = wire.Name
     _put(values, "os", wire.Os or "")
-    return _metadata(source, "skopeo inspect", values, [_digest(wire.Digest)])
+    return _metadata(source, "skopeo inspect", values, [normal_digest(wire.Digest)])
 
 
 def _config(obj: dict[str, Any], source: str) -> Metadata:
@@ -351,8 +354,8 @@ def _manifest(obj: dict[str, Any], source: str) -> Metadata:
             f"{_printable(wire.config.mediaType)}); {_ASK}"
         )
     values: dict[str, Any] = {
-        "image_id": _digest(wire.config.digest),
-        "layer_digests": tuple(_digest(layer.digest) for layer in wire.layers),
+        "image_id": normal_digest(wire.config.digest),
+        "layer_digests": tuple(normal_digest(layer.digest) for layer in wire.layers),
     }
     sizes = [layer.size for layer in wire.layers]
     if all(s is not None for s in sizes):
@@ -367,7 +370,7 @@ def _index(obj: dict[str, Any], source: str) -> Metadata:
     wire: _Index = _validate(_Index, obj, source, form)
     if not wire.manifests:
         raise InputError(f"{source}: the image index lists no manifests; {_ASK}")
-    digests = [_digest(m.digest) for m in wire.manifests]
+    digests = [normal_digest(m.digest) for m in wire.manifests]
     values: dict[str, Any] = {}
     annotations = dict(wire.annotations or {})
     if len(wire.manifests) == 1:
@@ -409,11 +412,11 @@ def _buildah(obj: dict[str, Any], source: str) -> Metadata:
             _put(values, key, getattr(manifest, key))
     if wire.ImageAnnotations:
         values["annotations"] = tuple(sorted(wire.ImageAnnotations.items()))
-    _put(values, "image_id", _digest(wire.FromImageID))
-    _put(values, "manifest_digest", _digest(wire.FromImageDigest))
+    _put(values, "image_id", normal_digest(wire.FromImageID))
+    _put(values, "manifest_digest", normal_digest(wire.FromImageDigest))
     _put(values, "repo_tags", (wire.FromImage,) if wire.FromImage else ())
     _put(values, "reference", wire.FromImage or "")
-    return _metadata(source, form, values, [_digest(wire.FromImageDigest)])
+    return _metadata(source, form, values, [normal_digest(wire.FromImageDigest)])
 
 
 def _embedded(text: str, source: str, field: str) -> dict[str, Any]:
@@ -457,7 +460,7 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
                     "OCI formats has another image ID)"
                 )
         base = scan.image or Image(reference=scan.artifact)
-        differ = _disagreements(base, metadata.image)
+        differ = config_differences(base, metadata.image, metadata.image.known) if base.config_known else []
         note = (
             f"{metadata.source} and {scan.source} give the image a different {', '.join(differ)}; the gate "
             f"used the {metadata.form}'s (both name one image, so one of the files was edited or misread)"
@@ -470,18 +473,6 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
             }
         )
     return out
-
-
-def _disagreements(report: Image, metadata: Image) -> list[str]:
-    """The config fields on which a report and metadata of one image ID differ (both give them).
-
-    Only one image ID is one config: a copy converted between Docker and OCI formats has the same layers but
-    another config (OCI drops `Healthcheck`), and is not compared.
-    """
-    same_id = _digest(report.image_id) and _digest(report.image_id) == _digest(metadata.image_id)
-    if not (report.config_known and same_id):
-        return []
-    return config_differences(report, metadata, metadata.known)
 
 
 def merge_image(report: Image, metadata: Image) -> Image:
@@ -499,13 +490,13 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
     """Why the metadata is of another image than the report, or "" when it is of the report's image."""
     theirs = metadata.image
     report_digests = _report_digests(report)
-    ours_id, their_id = _digest(report.image_id), _digest(theirs.image_id)
+    ours_id, their_id = normal_digest(report.image_id), normal_digest(theirs.image_id)
     if ours_id and their_id:
         if ours_id == their_id or their_id in report_digests or ours_id in metadata.digests:
             return ""
         return f"image ID {_short(their_id)}, the report's is {_short(ours_id)}"
     if report.diff_ids and theirs.diff_ids:
-        if [_digest(d) for d in report.diff_ids] == [_digest(d) for d in theirs.diff_ids]:
+        if [normal_digest(d) for d in report.diff_ids] == [normal_digest(d) for d in theirs.diff_ids]:
             return ""
         return f"its {len(theirs.diff_ids)} layers are not the report's {len(report.diff_ids)}"
     if report_digests and metadata.digests:
@@ -526,12 +517,12 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
 
 
 def _report_digests(image: Image) -> set[str]:
-    found = {_digest(d.partition("@")[2]) for d in image.repo_digests if "@" in d}
+    found = {normal_digest(d.partition("@")[2]) for d in image.repo_digests if "@" in d}
     _, at, digest = image.reference.partition("@")
     if at:
-        found.add(_digest(digest))
+        found.add(normal_digest(digest))
     if image.manifest_digest:
-        found.add(_digest(image.manifest_digest))
+        found.add(normal_digest(image.manifest_digest))
     return {d for d in found if d}
 
 
