@@ -14,7 +14,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError, field_problem, short_value
 from gate.ingest import grype, trivy
-from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document
+from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, shorten
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -109,8 +109,9 @@ def _scalar(document: bytes) -> str | None:
 def _opening(document: bytes) -> str:
     """The document's first line, short and printable, quoted: what the user finds at the top of the file."""
     line = document.lstrip()[:200].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-    printable = "".join(ch if ch.isprintable() else " " if ch.isspace() else "?" for ch in line)
-    return repr(printable if len(printable) <= 40 else printable[:39] + "…")
+    return repr(
+        shorten("".join(" " if ch.isspace() else ch for ch in line), 40)
+    )  # a log line's tabs as spaces
 
 
 _MAX_ARTIFACT = 4096

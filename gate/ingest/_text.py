@@ -18,6 +18,7 @@ __all__ = [
     "has_lone_surrogate",
     "json_document",
     "parse_timestamp",
+    "shorten",
 ]
 
 # A JSON report starts with `{`, or with `[` followed by `{`, `]` or the end of the line (the legacy
@@ -44,7 +45,7 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
         return data, []
     skipped = [line.strip() for line in data[: match.start()].decode("utf-8", "replace").splitlines()]
     skipped = [line for line in skipped if line]
-    shown = "; ".join(repr(_shorten(line)) for line in skipped[:_MAX_SKIPPED_SHOWN])
+    shown = "; ".join(repr(shorten(line)) for line in skipped[:_MAX_SKIPPED_SHOWN])
     more = f" and {len(skipped) - _MAX_SKIPPED_SHOWN} more" if len(skipped) > _MAX_SKIPPED_SHOWN else ""
     noun = "line" if len(skipped) == 1 else "lines"
     warning = (
@@ -138,6 +139,7 @@ def _to_utf8(data: bytes, source: str) -> bytes:
     return data
 
 
-def _shorten(text: str, limit: int = 80) -> str:
+def shorten(text: str, limit: int = 80) -> str:
+    """`text` printable (other characters as `?`) and at most `limit` characters, ending in `…` when cut."""
     printable = "".join(ch if ch.isprintable() else "?" for ch in text)
     return printable if len(printable) <= limit else printable[: limit - 1] + "…"
