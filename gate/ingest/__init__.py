@@ -23,7 +23,8 @@ __all__ = ["parse_report", "read_report"]
 class _Envelope(trivy.TrivyReport):
     """The top level of any JSON object the gate may be given: Trivy, Grype, and known look-alikes."""
 
-    model_config = ConfigDict(extra="ignore", populate_by_name=True, strict=True)
+    # Unknown keys are kept (a few small ones at the top), so a misspelt `Results` can be refused.
+    model_config = ConfigDict(extra="allow", populate_by_name=True, strict=True)
 
     # Grype
     matches: list[grype.GrypeMatch] | None = None

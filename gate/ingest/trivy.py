@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import difflib
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Any
 
 import pydantic_core
-from pydantic import TypeAdapter, ValidationError
+from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_problem, short_value
@@ -123,6 +124,9 @@ class _Modified:
 class TrivyResult(Wire):
     """One entry of Trivy's `Results` (also one item of the legacy list form)."""
 
+    # Unknown keys are kept (a few small ones per result), so a misspelt finding list can be refused.
+    model_config = ConfigDict(extra="allow")
+
     Target: str
     """Trivy writes it for every result; without it the entry is not Trivy's (a `target`/`vulnerabilities`
     rewrite, say), and reading it as one without findings would pass what was never checked."""
@@ -177,6 +181,7 @@ _NOT_FIXED = {"affected", "under_investigation"}
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
     """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
+    _refuse_unread(report.model_extra, ("Results",), _OTHER_REPORT_KEYS, source, "")
     meta = report.Metadata or _Metadata()
     artifact_type = report.ArtifactType or ""
     if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
@@ -251,6 +256,7 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
     """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
     for index, result in enumerate(results):
+        _refuse_unread(result.model_extra, _FINDING_LISTS, _OTHER_RESULT_KEYS, source, f"{where}[{index}]")
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -270,6 +276,62 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
             finding = _modified(modified, target, result.Type or "", f"{source}: {at}", pool)
             if finding is not None:
                 yield finding
+
+
+_FINDING_LISTS = (
+    "Vulnerabilities",
+    "Secrets",
+    "Misconfigurations",
+    "Licenses",
+    "ExperimentalModifiedFindings",
+)
+_OTHER_RESULT_KEYS = frozenset({"Packages", "MisconfSummary", "CustomResources"})
+_OTHER_REPORT_KEYS = frozenset({"Trivy", "ReportID", "ArtifactID"})
+"""Keys Trivy writes that the gate does not read: never taken for a misspelt key."""
+_LIST_OF = {
+    "target": "Results",
+    "vulnerabilityid": "Vulnerabilities",
+    "ruleid": "Secrets",
+    "avdid": "Misconfigurations",
+}
+"""A key of the items of a list -> the list Trivy keeps such items in."""
+
+
+def _refuse_unread(
+    extra: Mapping[str, Any] | None, lists: Sequence[str], others: frozenset[str], source: str, at: str
+) -> None:
+    """Refuse a key the gate does not read that may hold what one of `lists` holds.
+
+    Trivy writes its keys in one spelling; `vulnerabilities`, `Vulnerabilites` or a list of findings under
+    another name means the report was rewritten, and reading it would pass findings never checked.
+    """
+    for key, value in (extra or {}).items():
+        meant = None if key in others else _spelt_like(key, lists) or _list_for(value, lists)
+        if meant is not None:
+            where = f"{at}.{key}" if at else key
+            raise InputError(
+                f"{source}: {where}: not a key Trivy writes (it writes {meant}), so what it holds would go "
+                "unchecked; give the report as trivy wrote it"
+            )
+
+
+def _spelt_like(key: str, names: Sequence[str]) -> str | None:
+    """The one of `names` that `key` is in another case or misspelt (`Vulnerabilites`), if any."""
+    folded = key.lower()
+    return next((n for n in names if difflib.SequenceMatcher(None, folded, n.lower()).ratio() >= 0.8), None)
+
+
+def _list_for(value: Any, lists: Sequence[str]) -> str | None:
+    """Which of `lists` the items of `value` belong in, when it is a list of such items."""
+    if not isinstance(value, list):
+        return None
+    for item in value:
+        if isinstance(item, dict):
+            for key in item:
+                name = _LIST_OF.get(key.lower())
+                if name in lists:
+                    return name
+    return None
 
 
 def _layer(wire: _Layer | None, pool: Pool) -> Layer | None:

@@ -95,3 +95,39 @@ def test_real_reports_say_when_they_were_made(name: str, created: str | None, bu
         created,
         built,
     )
+
+
+TRIVY_WITH_FINDINGS = [
+    p for p in shared_files("trivy") if b'"Vulnerabilities": [' in p.read_bytes() and _key(p) not in REFUSED
+]
+
+
+@pytest.mark.parametrize("path", TRIVY_WITH_FINDINGS, ids=_key)
+def test_a_real_report_with_its_keys_rewritten_is_never_read_as_clean(path: object) -> None:
+    """Keys in another case (a tool that lower-cases JSON) hide every finding from a reader of Trivy's keys."""
+    import json
+    from pathlib import Path
+
+    assert isinstance(path, Path)
+    key = _key(path)
+
+    def lowered(value: object) -> object:
+        if isinstance(value, dict):
+            return {k.lower(): lowered(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [lowered(v) for v in value]
+        return value
+
+    document = json.loads(path.read_bytes().decode("utf-8-sig"))
+    results = document["Results"] if isinstance(document, dict) else document
+    for result in results:  # only the finding lists: the rest of the report as Trivy wrote it
+        for name in ("Vulnerabilities", "Secrets", "Misconfigurations"):
+            if name in result:
+                result[name.lower()] = result.pop(name)
+    whole = lowered(document)
+    with pytest.raises(
+        InputError, match=r"\.vulnerabilities: not a key Trivy writes \(it writes Vulnerabilities\)"
+    ):
+        read_report(key, json.dumps(document).encode())
+    with pytest.raises(InputError):  # refused for what is missing first: a target, a key, the Results
+        read_report(key, json.dumps(whole).encode())

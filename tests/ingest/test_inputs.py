@@ -77,6 +77,30 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an ID",
         ),
         (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
+        # A finding list under a key Trivy does not write (another case, a typo, another name) would read
+        # as a clean result: the report was rewritten.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
+            r"^r.json: Results\[0\]\.vulnerabilities: not a key Trivy writes \(it writes Vulnerabilities\), so what "
+            r"it holds would go unchecked; give the report as trivy wrote it$",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t"}, {"Target": "u", "Vulnerabilites": []}]}',
+            r"Results\[1\]\.Vulnerabilites: not a key Trivy writes \(it writes Vulnerabilities\)",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Leaks": [{"RuleID": "aws-access-key-id"}]}]}',
+            r"Results\[0\]\.Leaks: not a key Trivy writes \(it writes Secrets\)",
+        ),
+        (
+            b'{"SchemaVersion": 2, "results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}]}',
+            r"^r.json: results: not a key Trivy writes \(it writes Results\)",
+        ),
+        (b'{"SchemaVersion": 2, "Findings": [{"Target": "t"}]}', r"Findings: .* \(it writes Results\)"),
+        (
+            b'[{"Target": "t", "Misconfiguration": []}]',
+            r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
+        ),
         (b'{"matches": {}, "source": {}}', r"matches: expected an array \(got an object\)"),
         # A finding Trivy's VEX or ignore rules suppressed is checked like any other, and located like one.
         (
@@ -220,6 +244,29 @@ def test_log_lines_before_the_document_are_skipped_and_named() -> None:
     assert len(scan.warnings) == 1
     assert "skipped 2 lines" in scan.warnings[0]
     assert "Vulnerability scanning" in scan.warnings[0]
+
+
+def test_keys_trivy_writes_but_gate_does_not_read_and_new_ones_are_ignored() -> None:
+    report = {
+        **CLEAN_TRIVY,
+        "Trivy": {"Version": "0.58.0"},
+        "ReportID": "0193",
+        "ArtifactID": "sha256:ab",
+        "Summary": {"Vulnerabilities": 0},  # a key some later Trivy may write: not a list of findings
+        "Results": [
+            {
+                "Target": "alpine:3.19 (alpine 3.19.1)",
+                "Class": "os-pkgs",
+                "Packages": [{"ID": "musl@1.2.4", "Name": "musl"}],
+                "MisconfSummary": {"Successes": 1, "Failures": 0},
+                "CustomResources": [{"Type": "x"}],
+                "Modules": ["a"],
+                "Vulnerabilities": [{"VulnerabilityID": "CVE-2024-1", "PkgName": "musl", "Severity": "LOW"}],
+            }
+        ],
+    }
+    scan = read_report("r.json", json.dumps(report).encode())
+    assert [f.id for f in scan.findings] == ["CVE-2024-1"]
 
 
 def test_legacy_trivy_list_form() -> None:
