@@ -176,7 +176,12 @@ def test_already_expired_entries_are_reported() -> None:
     [
         (".trivyignore", b"CVE-1 until:2027-01-01\n", "line 1: 'until:2027-01-01' is not exp:YYYY-MM-DD"),
         (".trivyignore", b"CVE-1 exp:soon\n", "line 1: 'soon' is not a date"),
-        (".trivyignore", b"# only comments\n", "no entries to import"),
+        (".trivyignore", b"# only comments\n", r"no entries to import \(this \.trivyignore lists no finding"),
+        (
+            "x.yaml",
+            b"ignore: []\n",
+            r"no entries to import \(this Grype config lists no finding to ignore\); give",
+        ),
         ("x.yaml", b"foo: [1, 2\n", "invalid YAML at line"),
         ("x.yaml", b"output: json\n", "neither a Grype config"),
         ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
