@@ -121,9 +121,9 @@ def import_ignore_file(
         _not_yaml_or_json(text, source)
         kind, entries = ".trivyignore", _trivyignore(text, source)
     if not entries and not skipped:
+        what = "Grype config" if kind == "grype" else kind
         raise InputError(
-            f"{source}: no entries to import (this {'Grype config' if kind == 'grype' else kind} lists no "
-            "finding to ignore); give the ignore file "
+            f"{source}: no entries to import (this {what} lists no finding to ignore); give the ignore file "
             "your scanner runs with, or there is nothing to make waivers of"
         )
     _require(entries, "reason", reason is not None, source, "--reason TEXT")
