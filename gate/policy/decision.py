@@ -17,7 +17,9 @@ from gate.model import Finding, Image, Severity
 
 __all__ = [
     "BUILTIN_RULE_IDS",
+    "DATABASE_AGE",
     "MISSING_INTEL_RULE",
+    "REPORT_AGE",
     "STALE_REPORT_RULE",
     "VEX_RULE",
     "WAIVER_RULE_IDS",
@@ -166,6 +168,10 @@ WAIVER_RULE_IDS = {
 """Waiver state -> ID of the built-in rule that reports waivers in that state."""
 STALE_REPORT_RULE = "stale-report"
 """ID of the built-in rule that reports reports (or their databases) older than the policy allows."""
+REPORT_AGE = "report-age"
+"""`stale-report` violation ID: the report is older than `max_report_age_days` (or does not say when)."""
+DATABASE_AGE = "database-age"
+"""`stale-report` violation ID: the report's vulnerability database is older than `max_db_age_days`."""
 BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, *WAIVER_RULE_IDS.values()})
 """IDs of the rules the engine adds beside the policy's; reserved, so no policy rule may take one."""
 

@@ -13,15 +13,10 @@ from collections.abc import Sequence
 from datetime import date, datetime, timezone
 
 from gate.model import ReportTimes, Severity
-from gate.policy.decision import STALE_REPORT_RULE, Action, RuleResult, Violation
+from gate.policy.decision import DATABASE_AGE, REPORT_AGE, STALE_REPORT_RULE, Action, RuleResult, Violation
 from gate.policy.settings import Settings
 
 __all__ = ["DATABASE_AGE", "REPORT_AGE", "stale_result"]
-
-REPORT_AGE = "report-age"
-"""Violation ID: the report is older than `max_report_age_days` (or does not say when it was made)."""
-DATABASE_AGE = "database-age"
-"""Violation ID: the report's vulnerability database is older than `max_db_age_days`."""
 
 _TIME_KEY = {"trivy": "CreatedAt", "grype": "descriptor.timestamp"}
 _UNDATED_DB = {

@@ -43,8 +43,10 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
             )
         left_out += max(0, len(found) - MAX_PER_LEVEL)
     if left_out:
+        # Not "findings": image checks, waivers and stale reports are annotated (and left out) too.
+        what = "failure or warning is" if left_out == 1 else "failures or warnings are"
         lines.append(
-            f"::notice title=container-gate::{left_out} more failing or warning findings are not annotated "
+            f"::notice title=container-gate::{left_out} more {what} not annotated "
             "(GitHub shows 10 of each per step); the job summary lists all of them"
         )
     return "".join(line + "\n" for line in lines)

@@ -27,7 +27,8 @@ _SEVERITY = {
 }
 _RANK = ("info", "minor", "major", "critical", "blocker")
 _FLOOR = {Action.FAIL: "major", Action.WARN: "minor"}
-"""A failing finding is at least major, a warning at least minor, whatever the scanner's severity."""
+"""A failing entry (a finding, an image check, a waiver, a stale report) is at least major, a warning at least
+minor, whatever the severity."""
 
 
 def render(decision: Decision, *, location: FileLocation | None = None) -> str:

@@ -15,6 +15,8 @@ from typing import Any
 
 from gate.model import Finding
 from gate.policy.decision import (
+    DATABASE_AGE,
+    WAIVER_RULE_IDS,
     Action,
     Decision,
     ImageDecision,
@@ -242,6 +244,42 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
+_FAILURE_NOUNS = (
+    "failing finding",
+    "failing image check",
+    *(f"{state.value} waiver" for state in WAIVER_RULE_IDS),
+    "failing waiver check",
+    "stale report",
+    "stale vulnerability database",
+)
+"""What a failing violation can be, in the headline's order: findings, image checks, waivers, reports."""
+_WAIVER_NOUNS = {rule_id: f"{state.value} waiver" for state, rule_id in WAIVER_RULE_IDS.items()}
+
+
+def _failure_noun(violation: Violation, subject: str) -> str:
+    """The headline's noun for a failing violation; `subject` is its rule's: a violation without a finding is an
+    image check, a waiver or a report, never a finding."""
+    if violation.finding is not None:
+        return "failing finding"
+    if subject == "waivers":
+        return _WAIVER_NOUNS.get(violation.rule_id, "failing waiver check")
+    if subject == "reports":
+        return "stale vulnerability database" if violation.id == DATABASE_AGE else "stale report"
+    return "failing image check"
+
+
+def _failures(decision: Decision) -> str:
+    """The failing violations counted by what they are: `2 failing findings and 1 failing image check`."""
+    counts = dict.fromkeys(_FAILURE_NOUNS, 0)
+    for image in decision.images:
+        subjects = {r.rule_id: r.subject for r in image.rules}
+        for v in image.violations:
+            if v.action is Action.FAIL:
+                counts[_failure_noun(v, subjects.get(v.rule_id, ""))] += 1
+    parts = [_plural(count, noun) for noun, count in counts.items() if count]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
 def _headline(decision: Decision) -> Safe:
     violations = decision.violations
     fails = [v for v in violations if v.action is Action.FAIL]
@@ -254,7 +292,7 @@ def _headline(decision: Decision) -> Safe:
     }
     parts = []
     if fails:
-        parts.append(f"**{_plural(len(fails), 'failing finding')}** under {_plural(len(fail_rules), 'rule')}")
+        parts.append(f"**{_failures(decision)}** under {_plural(len(fail_rules), 'rule')}")
     else:
         parts.append("No rule failed")
     parts.append(_plural(len(warns), "warning"))

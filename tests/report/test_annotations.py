@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import annotations as gh_annotations
@@ -18,7 +20,26 @@ def test_caps_and_order() -> None:
     assert len(errors) == 10 and len(warnings) == 1  # 50 fixable critical/high fail; root user warns
     assert all("CRITICAL" not in line for line in errors)  # severity is in words
     assert all(": critical vulnerability" in line for line in errors)  # criticals before highs
-    assert lines[-1].startswith("::notice title=container-gate::40 more failing or warning findings")
+    assert lines[-1].startswith(
+        "::notice title=container-gate::40 more failures or warnings are not annotated"
+    )
+
+
+def test_the_notice_does_not_call_an_image_check_a_finding(tmp_path: Path) -> None:
+    # 5 critical and 5 high fixable vulnerabilities fail, and so does the root user: the 11th error (high, and
+    # after the findings in the engine's order) is the image check, left out.
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'extends = "builtin:default"\n[[rules]]\nid = "root-fails"\naction = "fail"\nimage = { user = "non-root" }\n',
+        encoding="utf-8",
+    )
+    decision = evaluate(synthetic_scan(20), load_policy(str(policy)), today=TODAY)
+    lines = gh_annotations.render(decision).splitlines()
+    assert not any("root-fails" in line for line in lines)
+    assert lines[-1] == (
+        "::notice title=container-gate::1 more failure or warning is not annotated (GitHub shows 10 of each "
+        "per step); the job summary lists all of them"
+    )
 
 
 def test_format_and_location() -> None:

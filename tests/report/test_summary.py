@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
 
-from gate.model import Suppression
+from gate.model import ReportTimes, Scan, Suppression
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
@@ -182,3 +183,74 @@ def test_the_last_resort_cut_keeps_whole_lines() -> None:
 def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
     text = summary.render(one_finding(id="CVE-\u0662\u0660\u0662\u0664-\u0661\u0662\u0663\u0664"))
     assert "CVE-\u0662\u0660\u0662\u0664" in text and "nvd.nist.gov" not in text
+
+
+# The synthetic image runs as root: builtin:default's non-root-user rule warns, root-fails fails.
+_DEFAULT = 'extends = "builtin:default"\n'
+_ROOT_FAILS = """
+[[rules]]
+id = "root-fails"
+title = "The image does not run as root"
+action = "fail"
+image = { user = "non-root" }
+"""
+_OLD = datetime(2026, 10, 1, tzinfo=timezone.utc)  # 57 days before TODAY
+
+
+def _waiver(vid: str, expires: str) -> str:
+    return f'[[waivers]]\nid = "{vid}"\nreason = "left over"\nexpires = {expires}\n'
+
+
+def _headline(scan: Scan, policy_text: str, tmp_path: Path) -> str:
+    """The summary's headline up to the policy's name (a path under tmp_path)."""
+    policy = tmp_path / "gate.toml"
+    policy.write_text(policy_text, encoding="utf-8")
+    text = summary.render(evaluate(scan, load_policy(str(policy)), today=TODAY))
+    return text.splitlines()[2].split(". Policy ")[0]
+
+
+def test_headline_calls_a_failing_image_check_no_finding(tmp_path: Path) -> None:
+    headline = _headline(synthetic_scan(0), "version = 1\n" + _ROOT_FAILS, tmp_path)
+    assert headline == "**1 failing image check** under 1 rule, 0 warnings, 0 findings in 1 image"
+
+
+def test_headline_counts_findings_and_image_checks_apart(tmp_path: Path) -> None:
+    # A critical and a high fixable vulnerability, and an image that runs as root.
+    headline = _headline(synthetic_scan(2), _DEFAULT + _ROOT_FAILS, tmp_path)
+    assert headline == (
+        "**2 failing findings and 1 failing image check** under 2 rules, 1 warning, 2 findings in 1 image"
+    )
+
+
+def test_headline_calls_a_stale_report_a_stale_report(tmp_path: Path) -> None:
+    made = ReportTimes(source="grype.json", scanner="grype", created=_OLD, db_built=_OLD)
+    scan = synthetic_scan(0).model_copy(update={"times": (made,)})
+    policy = _DEFAULT + "[settings]\nmax_report_age_days = 7\n"
+    headline = _headline(scan, policy, tmp_path)
+    assert headline == "**1 stale report** under 1 rule, 1 warning, 0 findings in 1 image"
+    # One report both old and scanned with an old database: two violations, still one stale report.
+    headline = _headline(scan, policy + "max_db_age_days = 7\n", tmp_path)
+    assert headline == (
+        "**1 stale report and 1 stale vulnerability database** under 1 rule, 1 warning, 0 findings in 1 image"
+    )
+
+
+def test_headline_calls_an_expired_waiver_an_expired_waiver(tmp_path: Path) -> None:
+    headline = _headline(synthetic_scan(0), _DEFAULT + _waiver("CVE-2000-0001", "2026-01-31"), tmp_path)
+    assert headline == "**1 expired waiver** under 1 rule, 1 warning, 0 findings in 1 image"
+
+
+def test_headline_names_every_kind_of_failure_in_a_fixed_order(tmp_path: Path) -> None:
+    made = ReportTimes(source="trivy.json", scanner="trivy", created=_OLD)
+    scan = synthetic_scan(1).model_copy(update={"times": (made,)})
+    policy = (
+        _DEFAULT
+        + _ROOT_FAILS
+        + _waiver("CVE-2000-0001", "2026-01-31")  # expired
+        + _waiver("CVE-2000-0002", "2027-01-31")  # unused, which these settings fail
+        + '[settings]\nmax_report_age_days = 7\nwaiver_unused = "fail"\n'
+    )
+    assert _headline(scan, policy, tmp_path) == (
+        "**1 failing finding, 1 failing image check, 1 expired waiver, 1 unused waiver and 1 stale report** "
+        "under 5 rules, 1 warning, 1 finding in 1 image"
+    )
