@@ -27,10 +27,12 @@ from gate.policy.decision import (
 from gate.report._text import one_line
 
 __all__ = [
+    "IMAGE_CONFIG",
     "MAX_SARIF_RESULTS",
     "FileLocation",
     "Item",
     "advisory_url",
+    "check_scope",
     "digest",
     "final_from_line",
     "image_key",
@@ -45,6 +47,8 @@ __all__ = [
     "security_score",
 ]
 
+IMAGE_CONFIG = "image-config"
+"""The scope of an image check's result: the image's config, where every image check looks."""
 MAX_SARIF_RESULTS = 5_000
 """Results per SARIF run: GitHub stores at most 5,000 (PLATFORMS.md A.3), so the gate keeps the most severe."""
 
@@ -321,7 +325,7 @@ class Item:
     def where(self) -> str:
         """What the result is about inside the image: the package, or the file a secret was found in."""
         if self.finding is None:
-            return self.scope or "image-config"
+            return self.scope or IMAGE_CONFIG
         return self.package or self.finding.target or self.finding.kind.value
 
 
@@ -336,7 +340,6 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
     `suppressed` is true (they sort with the waived ones, after the open results).
     """
     actions = {r.rule_id: r.action for r in image.rules}
-    subjects = {r.rule_id: r.subject for r in image.rules}
     waived_by_key = {_key(w.finding): w for w in image.waived}
     found: dict[tuple[str, str, str, str], Item] = {}
     for outcome in image.outcomes:
@@ -348,15 +351,14 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
             found[key] = item
     for violation in image.violations:
         if violation.finding is None:
-            subject = subjects.get(violation.rule_id, violation.id)
-            check = subject == violation.id  # an image check: the violation's ID is the check's
+            scope = check_scope(violation, image)
             item = Item(
-                rule_id=violation.id if check else violation.rule_id,
+                rule_id=violation.id if scope == IMAGE_CONFIG else violation.rule_id,
                 severity=violation.severity,
                 action=violation.action,
                 rules=(violation.rule_id,),
                 violation=violation,
-                scope="image-config" if check else f"{subject}/{violation.id}",
+                scope=scope,
             )
             found[_violation_key(violation)] = item
     if suppressed:
@@ -365,6 +367,19 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
             if key not in found:
                 found[key] = Item(finding.id, finding.severity, None, (), finding=finding, suppressed=True)
     return sorted(found.values(), key=_order)
+
+
+def check_scope(violation: Violation, image: ImageDecision) -> str:
+    """Where a violation without a finding belongs: `image-config` for an image check, else its rule's subject
+    and its ID (`waivers/waiver-id`, `reports/report-age`).
+
+    A rule with several image checks gives one result per check, each with the check as its subject: the
+    violation's ID is looked for among all of them, not only the first or last.
+    """
+    subjects = [r.subject for r in image.rules if r.rule_id == violation.rule_id]
+    if not subjects or violation.id in subjects:
+        return IMAGE_CONFIG
+    return f"{subjects[0]}/{violation.id}"
 
 
 def item_count(image: ImageDecision, *, suppressed: bool = False) -> int:
@@ -415,10 +430,10 @@ def _order(item: Item) -> tuple[int, int, int, str, str, str, str]:
     )
 
 
-def kind_word(finding: Finding | None, scope: str = "image-config") -> str:
+def kind_word(finding: Finding | None, scope: str = IMAGE_CONFIG) -> str:
     """`vulnerability`, `secret`, `misconfiguration`, `license`, `image check` or `policy check`."""
     if finding is None:
-        return "image check" if scope == "image-config" else "policy check"
+        return "image check" if scope == IMAGE_CONFIG else "policy check"
     return "misconfiguration" if finding.kind is FindingKind.MISCONFIG else finding.kind.value
 
 

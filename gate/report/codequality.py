@@ -13,7 +13,7 @@ from typing import Any
 from gate.model import Severity
 from gate.policy.decision import Action, Decision, ImageDecision, Violation
 from gate.report import _text
-from gate.report._common import FileLocation, digest, image_keys, pseudo_path, to_json
+from gate.report._common import FileLocation, check_scope, digest, image_keys, pseudo_path, to_json
 
 __all__ = ["render"]
 
@@ -55,8 +55,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
 
 def _entry(v: Violation, image: ImageDecision, key: str, location: FileLocation | None) -> dict[str, Any]:
     f = v.finding
-    checked = next((r.subject for r in image.rules if r.rule_id == v.rule_id), v.id)
-    where = "image-config" if checked == v.id else f"{checked}/{v.id}"  # an image check, or e.g. a waiver
+    where = check_scope(v, image)
     subject = _text.one_line(v.id, 200)
     if f is not None and f.package is not None:
         where = f.package.name

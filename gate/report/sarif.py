@@ -25,6 +25,7 @@ from gate.model import Finding, FindingKind, Suppression
 from gate.policy.decision import Action, Decision, ImageDecision
 from gate.report import _text
 from gate.report._common import (
+    IMAGE_CONFIG,
     MAX_SARIF_RESULTS,
     FileLocation,
     Item,
@@ -193,7 +194,7 @@ def _rule(
         policy_rule = titles.get(first.rules[0]) if first.rules else None
         short = _text.one_line(policy_rule.title if policy_rule else rule_id)
         message = first.violation.message if first.violation else ""
-        if first.scope != "image-config" and policy_rule is not None and policy_rule.help:
+        if first.scope != IMAGE_CONFIG and policy_rule is not None and policy_rule.help:
             message = policy_rule.help  # one rule over several waivers: describe the rule
         full = _text.one_line(message) or short
     url = advisory_url(rule_id)
@@ -250,7 +251,7 @@ def _rule_id(item: Item) -> str:
 
 def _rule_name(finding: Finding | None, scope: str) -> str:
     if finding is None:
-        return "ImageCheck" if scope == "image-config" else "PolicyCheck"
+        return "ImageCheck" if scope == IMAGE_CONFIG else "PolicyCheck"
     return {
         FindingKind.VULNERABILITY: "PackageVulnerability",
         FindingKind.SECRET: "Secret",

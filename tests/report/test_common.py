@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, Scan, Severity
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
-from gate.report import _common
+from gate.report import _common, codequality
 from gate.report._common import (
     advisory_url,
     final_from_line,
@@ -215,6 +215,31 @@ def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
     stale = [i.violation.message for i in items(image) if i.violation]
     assert sorted(m.split()[0] for m in stale) == ["grype.json", "trivy.json"]
     assert item_count(image) == len(items(image)) == 2
+
+
+def test_each_image_check_of_a_rule_with_several_is_an_image_check(tmp_path: Path) -> None:
+    """A rule with two image checks gives one result per check; each is named by its check and points at the
+    image config (the SARIF rule and the code-quality path), not at the other check as a policy check."""
+    image_config = Image(
+        reference="app:1",
+        config_known=True,
+        user="root",
+        diff_ids=("sha256:" + "a" * 64, "sha256:" + "b" * 64),
+    )
+    scan = Scan(source="trivy.json", scanner="trivy", artifact="app:1", image=image_config)
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        '[[rules]]\nid = "base"\naction = "fail"\nimage = { user = "non-root", max_layers = 1 }\n',
+        encoding="utf-8",
+    )
+    decision = evaluate(scan, load_policy(str(policy)), today=date(2026, 11, 27))
+    image = decision.images[0]
+    assert sorted(v.id for v in image.violations) == ["layer-count", "non-root-user"]
+    found = {(i.rule_id, i.scope, i.rules) for i in items(image)}
+    assert found == {("layer-count", "image-config", ("base",)), ("non-root-user", "image-config", ("base",))}
+    entries = json.loads(codequality.render(decision))
+    assert {e["location"]["path"].rsplit("/", 1)[-1] for e in entries} == {"image-config"}
+    assert len({e["fingerprint"] for e in entries}) == 2
 
 
 def test_waived_items_carry_the_waiver() -> None:
