@@ -16,6 +16,8 @@ from pydantic import ValidationError
 from gate.errors import InputError, field_problem
 from gate.model import Finding, Image
 from gate.policy.decision import (
+    STALE_REPORT_RULE,
+    WAIVER_RULE_IDS,
     Action,
     Decision,
     FindingOutcome,
@@ -101,12 +103,22 @@ def _violation(v: Violation, image: ImageDecision) -> dict[str, Any]:
         "version": v.version,
         "severity": v.severity.value,
         "fixed_versions": list(v.finding.fixed_versions) if v.finding else [],
-        "kind": v.finding.kind.value
-        if v.finding
-        else ("waiver" if v.rule_id.startswith("waiver-") else "image"),
+        "kind": _kind(v),
         "message": v.message,
         "image": image.name,
     }
+
+
+_WAIVER_RULES = frozenset(WAIVER_RULE_IDS.values())
+
+
+def _kind(v: Violation) -> str:
+    """What the violation is about: its finding's kind, or `waiver`, `report` (stale-report) or `image`."""
+    if v.finding is not None:
+        return v.finding.kind.value
+    if v.rule_id in _WAIVER_RULES:  # the built-in rules' IDs are reserved: no policy rule takes one
+        return "waiver"
+    return "report" if v.rule_id == STALE_REPORT_RULE else "image"
 
 
 def _counts(decision: Decision) -> dict[str, Any]:

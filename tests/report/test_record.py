@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
+from gate.model import Image, ReportTimes, Scan
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report.record import load_record, render
@@ -81,3 +84,29 @@ def test_an_empty_record_is_named_empty_not_a_json_parser_message(text: str) -> 
         str(info.value)
         == "d.json: the decision record is empty; check that the job's gate check --json finished"
     )
+
+
+def test_violations_without_a_finding_say_what_they_are_about(tmp_path: Path) -> None:
+    """An image check is `image`, a built-in waiver rule's violation `waiver`, a stale report `report`; a
+    policy rule whose ID merely starts with `waiver-` is still an image check."""
+    made = datetime(2026, 10, 1, tzinfo=timezone.utc)
+    scan = Scan(
+        source="trivy.json",
+        scanner="trivy",
+        artifact="app:1",
+        image=Image(reference="app:1", config_known=True, user="root"),
+        times=(ReportTimes(source="trivy.json", scanner="trivy", created=made),),
+    )
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        '[settings]\nmax_report_age_days = 7\n[[rules]]\nid = "waiver-free-base"\naction = "fail"\n'
+        'image = { user = "non-root" }\n[[waivers]]\nid = "CVE-2020-1"\nreason = "r"\nexpires = 2026-01-01\n',
+        encoding="utf-8",
+    )
+    record = json.loads(render(evaluate(scan, load_policy(str(policy)), today=TODAY)))
+    kinds = {(v["rule"], v["id"]): v["kind"] for v in record["violations"]}
+    assert kinds == {
+        ("waiver-free-base", "non-root-user"): "image",
+        ("waiver-expired", "CVE-2020-1"): "waiver",
+        ("stale-report", "report-age"): "report",
+    }
