@@ -121,10 +121,16 @@ class _Modified:
     Finding: dict[str, Any] | None = None
 
 
+@dataclass(config=WIRE, slots=True)
+class _Unread:
+    """An object Trivy writes that the gate does not read: declared, so it is not kept as an unknown key."""
+
+
 class TrivyResult(Wire):
     """One entry of Trivy's `Results` (also one item of the legacy list form)."""
 
-    # Unknown keys are kept (a few small ones per result), so a misspelt finding list can be refused.
+    # Unknown keys are kept, so a misspelt finding list can be refused. The large keys Trivy writes that the
+    # gate does not read are declared below, because keeping them would build every package as a dict.
     model_config = ConfigDict(extra="allow")
 
     Target: str
@@ -137,6 +143,9 @@ class TrivyResult(Wire):
     Misconfigurations: list[_Misconfiguration] | None = None
     Licenses: list[_License] | None = None
     ExperimentalModifiedFindings: list[_Modified] | None = None
+    Packages: list[_Unread] | None = None
+    MisconfSummary: _Unread | None = None
+    CustomResources: list[_Unread] | None = None
 
 
 class _OS(Wire):
@@ -181,7 +190,7 @@ _NOT_FIXED = {"affected", "under_investigation"}
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
     """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
-    _refuse_unread(report.model_extra, ("Results",), _OTHER_REPORT_KEYS, source, "")
+    _refuse_unread(report.model_extra, ("Results",), source, "")
     meta = report.Metadata or _Metadata()
     artifact_type = report.ArtifactType or ""
     if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
@@ -256,7 +265,7 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
     """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
     for index, result in enumerate(results):
-        _refuse_unread(result.model_extra, _FINDING_LISTS, _OTHER_RESULT_KEYS, source, f"{where}[{index}]")
+        _refuse_unread(result.model_extra, _FINDING_LISTS, source, f"{where}[{index}]")
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -285,9 +294,7 @@ _FINDING_LISTS = (
     "Licenses",
     "ExperimentalModifiedFindings",
 )
-_OTHER_RESULT_KEYS = frozenset({"Packages", "MisconfSummary", "CustomResources"})
-_OTHER_REPORT_KEYS = frozenset({"Trivy", "ReportID", "ArtifactID"})
-"""Keys Trivy writes that the gate does not read: never taken for a misspelt key."""
+"""The keys of a result that hold findings."""
 _LIST_OF = {
     "target": "Results",
     "vulnerabilityid": "Vulnerabilities",
@@ -297,16 +304,14 @@ _LIST_OF = {
 """A key of the items of a list -> the list Trivy keeps such items in."""
 
 
-def _refuse_unread(
-    extra: Mapping[str, Any] | None, lists: Sequence[str], others: frozenset[str], source: str, at: str
-) -> None:
+def _refuse_unread(extra: Mapping[str, Any] | None, lists: Sequence[str], source: str, at: str) -> None:
     """Refuse a key the gate does not read that may hold what one of `lists` holds.
 
     Trivy writes its keys in one spelling; `vulnerabilities`, `Vulnerabilites` or a list of findings under
     another name means the report was rewritten, and reading it would pass findings never checked.
     """
     for key, value in (extra or {}).items():
-        meant = None if key in others else _spelt_like(key, lists) or _list_for(value, lists)
+        meant = _spelt_like(key, lists) or _list_for(value, lists)
         if meant is not None:
             where = f"{at}.{key}" if at else key
             raise InputError(
