@@ -98,6 +98,10 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (b'{"SchemaVersion": 2, "Findings": [{"Target": "t"}]}', r"Findings: .* \(it writes Results\)"),
         (
+            b'{"SchemaVersion": 2, "Vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}',
+            r"^r.json: Vulnerabilities: not a key Trivy writes \(it writes Results\[\]\.Vulnerabilities\)",
+        ),
+        (
             b'[{"Target": "t", "Misconfiguration": []}]',
             r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
         ),
