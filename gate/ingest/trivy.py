@@ -321,9 +321,20 @@ def _refuse_unread(extra: Mapping[str, Any] | None, lists: Sequence[str], source
 
 
 def _spelt_like(key: str, names: Sequence[str]) -> str | None:
-    """The one of `names` that `key` is in another case or misspelt (`Vulnerabilites`), if any."""
+    """The one of `names` that `key` is in another case or misspelt (`Vulnerabilites`), if any.
+
+    A key much longer or shorter is another key (a later Trivy's `MisconfigurationSummary`, say), not a typo.
+    """
     folded = key.lower()
-    return next((n for n in names if difflib.SequenceMatcher(None, folded, n.lower()).ratio() >= 0.8), None)
+    return next(
+        (
+            name
+            for name in names
+            if abs(len(name) - len(key)) <= 2
+            and difflib.SequenceMatcher(None, folded, name.lower()).ratio() >= 0.8
+        ),
+        None,
+    )
 
 
 def _list_for(value: Any, lists: Sequence[str]) -> str | None:

@@ -265,6 +265,7 @@ def test_keys_trivy_writes_but_gate_does_not_read_and_new_ones_are_ignored() -> 
                 "MisconfSummary": {"Successes": 1, "Failures": 0},
                 "CustomResources": [{"Type": "x"}],
                 "Modules": ["a"],
+                "MisconfigurationSummary": {"Failures": 0},  # like Misconfigurations, but no typo of it
                 "Vulnerabilities": [{"VulnerabilityID": "CVE-2024-1", "PkgName": "musl", "Severity": "LOW"}],
             }
         ],
