@@ -423,3 +423,33 @@ def test_the_baseline_ratchet_counts_what_the_policy_gates_of_an_ignore_rule(tmp
     run = Run(["check", str(pr), "--baseline", str(base), "--policy", str(policy), "--today", "2026-11-27"])
     assert run.code == 1 and "FAIL fixable-critical-high" in run.out
     assert ": 1 new, 0 fixed, " in run.out and run.out.rstrip().endswith(": worse")
+
+
+def test_vex_statements_apply_to_the_baseline_too(tmp_path: Path) -> None:
+    """A statement covering a finding of both the baseline and the pull request suppresses it in both: the
+    same image compares as the same, not as better because only one side left the finding out."""
+    base = tmp_path / "main.json"
+    base.write_text(Path(FAIL).read_text(encoding="utf-8"), encoding="utf-8")
+    vex = tmp_path / "app.vex.json"
+    statement = {
+        "vulnerability": {"name": "CVE-2024-4741"},
+        "products": [{"@id": "pkg:apk/alpine/openssl@3.1.4-r5?arch=x86_64&distro=3.19.1"}],
+        "status": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path",
+    }
+    vex.write_text(
+        json.dumps(
+            {
+                "@context": "https://openvex.dev/ns/v0.2.0",
+                "@id": "https://example.com/vex/1",
+                "author": "security team",
+                "timestamp": "2026-11-01T00:00:00Z",
+                "version": 1,
+                "statements": [statement],
+            }
+        ),
+        encoding="utf-8",
+    )
+    run = Run(["check", FAIL, "--baseline", str(base), "--vex", str(vex), "--today", "2026-11-27"])
+    assert "1 suppressed by VEX" in run.out, run.out
+    assert run.out.rstrip().endswith(": 0 new, 0 fixed, 1 still present: same"), run.out

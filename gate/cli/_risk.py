@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -93,10 +93,16 @@ def check_download_flags(args: argparse.Namespace) -> None:
         )
 
 
-def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str]) -> list[Scan]:
-    """The scans with KEV/EPSS data and VEX statements applied. Raises InputError for bad files."""
+def with_risk_data(
+    args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str], baselines: Sequence[Scan] = ()
+) -> tuple[list[Scan], list[Scan]]:
+    """The scans with KEV/EPSS data and VEX statements applied, and the baselines with the VEX statements.
+
+    A finding a statement covers in both is suppressed in both, so the ratchet compares like with like (the
+    baseline's counts would otherwise hold what the pull request's leave out). Raises InputError for bad files.
+    """
     if not (args.kev or args.epss or args.vex):
-        return scans
+        return scans, list(baselines)
     from datetime import timedelta
 
     from gate.ingest.vex import apply_vex, read_vex
@@ -155,10 +161,11 @@ def with_risk_data(args: argparse.Namespace, scans: list[Scan], env: Mapping[str
     finally:
         if session is not None:
             session.close()
-    return [
+    enriched = [
         apply_vex(enrich(scan, kev=kev, epss=epss, notes=notes, unavailable=unavailable), documents)
         for scan in scans
     ]
+    return enriched, [apply_vex(baseline, documents) for baseline in baselines]
 
 
 def _intel_cache(flag: str | None, env: Mapping[str, str]) -> Path | None:

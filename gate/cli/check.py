@@ -128,9 +128,10 @@ def run_check(
 
     policy = load_policy(args.policy)
     check_waiver_horizon(policy, when)
-    scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
-    scans = with_image_metadata(args.image_metadata, scans)
+    scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
+    scans, baselines = with_risk_data(args, scans, env, baselines)
+    scans = with_image_metadata(args.image_metadata, scans)
     from gate.policy.waivers import review_run
     from gate.report.log import render_log
 

@@ -86,9 +86,10 @@ def run_explain(
     when = evaluation_date(args.today, today)
     policy = load_policy(args.policy)
     check_waiver_horizon(policy, when)
-    scans = with_risk_data(args, [read_scan(path, stdin) for path in args.reports], env)
-    scans = with_image_metadata(args.image_metadata, scans)
+    scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
+    scans, baselines = with_risk_data(args, scans, env, baselines)
+    scans = with_image_metadata(args.image_metadata, scans)
     pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when) or explain_rule(args.id, images, policy, today=when)
