@@ -347,9 +347,8 @@ def _list_for(value: Any, lists: Sequence[str]) -> str | None:
                 name = _LIST_OF.get(key.lower())
                 if name in lists:
                     return name
-                if (
-                    name is not None and "Results" in lists
-                ):  # findings at the top: Trivy keeps them in results
+                # Findings at the top of the report: Trivy keeps them in its results.
+                if name is not None and "Results" in lists:
                     return f"Results[].{name}"
     return None
 
