@@ -16,6 +16,7 @@ from typing import Any
 from gate.model import Finding
 from gate.policy.decision import (
     DATABASE_AGE,
+    STALE_REPORT_RULE,
     WAIVER_RULE_IDS,
     Action,
     Decision,
@@ -244,26 +245,25 @@ def _plural(count: int, word: str, plural: str | None = None) -> str:
     return f"{count} {word if count == 1 else (plural or word + 's')}"
 
 
+_WAIVER_NOUNS = {rule_id: f"{state.value} waiver" for state, rule_id in WAIVER_RULE_IDS.items()}
 _FAILURE_NOUNS = (
     "failing finding",
     "failing image check",
-    *(f"{state.value} waiver" for state in WAIVER_RULE_IDS),
-    "failing waiver check",
+    *_WAIVER_NOUNS.values(),
     "stale report",
     "stale vulnerability database",
 )
 """What a failing violation can be, in the headline's order: findings, image checks, waivers, reports."""
-_WAIVER_NOUNS = {rule_id: f"{state.value} waiver" for state, rule_id in WAIVER_RULE_IDS.items()}
 
 
-def _failure_noun(violation: Violation, subject: str) -> str:
-    """The headline's noun for a failing violation; `subject` is its rule's: a violation without a finding is an
-    image check, a waiver or a report, never a finding."""
+def _failure_noun(violation: Violation) -> str:
+    """The headline's noun for a failing violation: a violation without a finding is an image check, a waiver
+    (the built-in waiver rules) or a report (the built-in stale-report rule), never a finding."""
     if violation.finding is not None:
         return "failing finding"
-    if subject == "waivers":
-        return _WAIVER_NOUNS.get(violation.rule_id, "failing waiver check")
-    if subject == "reports":
+    if violation.rule_id in _WAIVER_NOUNS:  # the built-in rules' IDs are reserved: no policy rule takes one
+        return _WAIVER_NOUNS[violation.rule_id]
+    if violation.rule_id == STALE_REPORT_RULE:
         return "stale vulnerability database" if violation.id == DATABASE_AGE else "stale report"
     return "failing image check"
 
@@ -271,11 +271,9 @@ def _failure_noun(violation: Violation, subject: str) -> str:
 def _failures(decision: Decision) -> str:
     """The failing violations counted by what they are: `2 failing findings and 1 failing image check`."""
     counts = dict.fromkeys(_FAILURE_NOUNS, 0)
-    for image in decision.images:
-        subjects = {r.rule_id: r.subject for r in image.rules}
-        for v in image.violations:
-            if v.action is Action.FAIL:
-                counts[_failure_noun(v, subjects.get(v.rule_id, ""))] += 1
+    for v in decision.violations:
+        if v.action is Action.FAIL:
+            counts[_failure_noun(v)] += 1
     parts = [_plural(count, noun) for noun, count in counts.items() if count]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
