@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from gate.model import Finding, FindingKind, Scan
+from gate.model import NO_FIXED_VERSION, Finding, FindingKind, Scan
 from gate.policy.decision import ImageDecision, combine
 from gate.policy.engine import evaluate
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_match, chosen_cvss
@@ -154,9 +154,10 @@ def _data(f: Finding, policy: Policy, today: date) -> list[str]:
         if f.title:
             out.append(f"title: {safe(f.title)}")
         return out
-    fix = (
-        f"fixed in {safe(', '.join(f.fixed_versions), 120)}" if f.fixable else f"no fix ({f.fix_state.value})"
-    )
+    if f.fixable:
+        fix = f"fixed in {safe(', '.join(f.fixed_versions), 120)}" if f.fixed_versions else NO_FIXED_VERSION
+    else:
+        fix = f"no fix ({f.fix_state.value})"
     out.append(f"fix: {fix}")
     if f.package is not None and f.package.purl:
         out.append(f"purl: {safe(f.package.purl)}")

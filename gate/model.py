@@ -14,6 +14,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "NO_FIXED_VERSION",
     "Cvss",
     "Finding",
     "FindingKind",
@@ -153,8 +154,16 @@ class Suppression(_Frozen):
 
     @property
     def by_ignore_rule(self) -> bool:
-        """True for an ignore rule of the scanner's configuration, False for a VEX statement."""
-        return self.status == "ignored"
+        """True for an ignore rule of the scanner's configuration, False for a VEX statement that suppresses
+        (`not_affected`, `fixed`) and for Grype's own matching rules.
+
+        Any other status (`affected`, `under_investigation`, a word no scanner writes) counts as an ignore rule,
+        so a policy that does not honor ignore rules gates the finding rather than take it for a VEX statement.
+        """
+        return self.status not in _NOT_IGNORE_RULES
+
+
+_NOT_IGNORE_RULES = frozenset({"not_affected", "fixed", "filtered"})
 
 
 class VexStatus(str, enum.Enum):
@@ -179,6 +188,10 @@ class Vex(_Frozen):
 
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
+
+
+NO_FIXED_VERSION = "fixed (the report gives no fixed version)"
+"""How outputs word a fix the scanner knows of without saying in which version (Trivy `Status: fixed`)."""
 
 
 class Finding(_Frozen):

@@ -453,3 +453,16 @@ def test_vex_statements_apply_to_the_baseline_too(tmp_path: Path) -> None:
     run = Run(["check", FAIL, "--baseline", str(base), "--vex", str(vex), "--today", "2026-11-27"])
     assert "1 suppressed by VEX" in run.out, run.out
     assert run.out.rstrip().endswith(": 0 new, 0 fixed, 1 still present: same"), run.out
+
+
+def test_a_vulnerability_trivy_calls_fixed_without_a_version_fails_as_fixable(tmp_path: Path) -> None:
+    report = json.loads(Path(FAIL).read_text(encoding="utf-8"))
+    for result in report["Results"]:
+        for vulnerability in result.get("Vulnerabilities") or ():
+            del vulnerability["FixedVersion"]
+            vulnerability["Status"] = "fixed"
+    path = tmp_path / "trivy.json"
+    path.write_text(json.dumps(report), encoding="utf-8")
+    run = Run(["check", str(path), "--today", "2026-11-27"])
+    assert run.code == 1 and "FAIL fixable-critical-high" in run.out, run.out
+    assert "critical vulnerability; fixed (the report gives no fixed version);" in run.out

@@ -123,6 +123,13 @@ class _Artifact:
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
+class _RulePackage:
+    name: str | None = None
+    type: str | None = None
+    upstream_name: str | None = Field(default=None, alias="upstream-name")
+
+
+@dataclass(config=WIRE, slots=True, kw_only=True)
 class _IgnoreRule:
     vulnerability: str | None = None
     reason: str | None = None
@@ -131,6 +138,29 @@ class _IgnoreRule:
     """Set on the rules Grype makes from a VEX document (`--vex`): the statement's status."""
     match_type: str | None = Field(default=None, alias="match-type")
     """Set, without a `vulnerability`, on Grype's own rules that drop indirect matches (kernel headers)."""
+    package: _RulePackage | None = None
+
+    @property
+    def grype_own(self) -> bool:
+        """One of Grype's default rules: an indirect match of kernel headers on the upstream kernel.
+
+        A repository's own config may say `match-type` too; only these rules are false matches, not waivers.
+        """
+        p = self.package
+        return (
+            not self.vulnerability
+            and self.match_type == "exact-indirect-match"
+            and p is not None
+            and (p.type or "", p.name or "", p.upstream_name or "") in _GRYPE_OWN_RULES
+        )
+
+
+_GRYPE_OWN_RULES = {
+    ("rpm", "kernel-headers", "kernel"),
+    ("deb", "linux(-.*)?-headers-.*", "linux.*"),
+    ("deb", "linux-libc-dev", "linux"),
+}
+"""Grype's default ignore rules (type, name, upstream name), as it writes them in `appliedIgnoreRules`."""
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
@@ -347,7 +377,7 @@ def _suppression(match: GrypeMatch) -> Suppression:
     vex = next((r.vex_status for r in rules if r.vex_status), None)
     if vex is not None:  # a rule Grype made from a VEX statement
         return Suppression(status=vex, statement="; ".join(reasons), source="grype VEX")
-    if rules and all(r.match_type and not r.vulnerability for r in rules):
+    if rules and all(r.grype_own for r in rules):
         # Grype's own matching rules (its default kernel-header rules): a false match dropped, not a waiver
         why = "; ".join(reasons) or "an indirect match Grype's matching rules drop (kernel headers)"
         return Suppression(status="filtered", statement=why, source="grype matching rule")

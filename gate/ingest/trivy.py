@@ -5,10 +5,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import AfterValidator, ConfigDict, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_problem, short_value
@@ -56,6 +56,25 @@ class _PkgIdentifier:
     PURL: str | None = None
 
 
+_STATUSES = (
+    "fixed",
+    "affected",
+    "will_not_fix",
+    "fix_deferred",
+    "end_of_life",
+    "under_investigation",
+    "not_affected",
+    "unknown",
+)
+"""The vulnerability statuses Trivy writes."""
+
+
+def _status(text: str | None) -> str | None:
+    if text and text.lower() not in _STATUSES:
+        raise ValueError(f"not a vulnerability status Trivy writes ({', '.join(_STATUSES)})")
+    return text
+
+
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Vulnerability:
     VulnerabilityID: FindingID
@@ -65,7 +84,7 @@ class _Vulnerability:
     PkgIdentifier: _PkgIdentifier | None = None
     InstalledVersion: str | None = None
     FixedVersion: str | None = None
-    Status: str | None = None
+    Status: Annotated[str | None, AfterValidator(_status)] = None
     Layer: _Layer | None = None
     SeveritySource: str | None = None
     PrimaryURL: str | None = None
@@ -281,10 +300,8 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
         for lic in result.Licenses or ():
             yield _license(lic, target)
         for number, modified in enumerate(result.ExperimentalModifiedFindings or ()):
-            at = f"{where}[{index}].ExperimentalModifiedFindings[{number}].Finding"
-            finding = _modified(modified, target, result.Type or "", f"{source}: {at}", pool)
-            if finding is not None:
-                yield finding
+            at = f"{where}[{index}].ExperimentalModifiedFindings[{number}]"
+            yield _modified(modified, target, result.Type or "", f"{source}: {at}", pool)
 
 
 _FINDING_LISTS = (
@@ -386,7 +403,7 @@ def _cvss(scores: dict[str, _Cvss] | None, pool: Pool) -> tuple[Cvss, ...]:
 def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) -> Finding:
     fixed = v.FixedVersion or ""
     status = (v.Status or "").lower()
-    if fixed:
+    if fixed or status == "fixed":  # fixable even when the report leaves the version out
         fix_state = FixState.FIXED
     elif status in _WONT_FIX:
         fix_state = FixState.WONT_FIX
@@ -485,12 +502,21 @@ _MODIFIED_KINDS: dict[str, type[Any]] = {
 }
 
 
-def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> Finding | None:
-    """The finding a VEX or ignore rule modified (suppressed); `at` is `source: location` for messages."""
-    kind = (m.Type or "").lower()
-    wire = _MODIFIED_KINDS.get(kind)
-    if wire is None or m.Finding is None:
-        return None
+def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> Finding:
+    """The finding a VEX or ignore rule modified (suppressed); `at` is `source: location` for messages.
+
+    A type Trivy does not write, or no finding, is refused: dropping the entry would hide a finding that a policy
+    not honoring the scanner's ignore rules gates.
+    """
+    wire = _MODIFIED_KINDS.get((m.Type or "").lower())
+    if wire is None:
+        raise InputError(
+            f"{at}.Type: {short_value(m.Type)} is not a finding type Trivy writes ({', '.join(_MODIFIED_KINDS)}); "
+            "the report is malformed"
+        )
+    if m.Finding is None:
+        raise InputError(f"{at}.Finding: missing; the report is malformed")
+    at += ".Finding"
     try:
         # As JSON, so the finding is checked exactly as the report's own findings are (strict JSON types).
         parsed = TypeAdapter(wire).validate_json(pydantic_core.to_json(m.Finding))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from gate.model import Finding, FindingKind, Scan, Severity
+from gate.model import NO_FIXED_VERSION, Finding, FindingKind, Scan, Severity
 from gate.policy.decision import (
     Action,
     Decision,
@@ -210,7 +210,14 @@ def _budget_result(rule: Rule, count: int, existing: int = 0) -> RuleResult:
 def _finding_violation(rule: Rule, finding: Finding, expired: Sequence[object]) -> Violation:
     why = [f"{finding.severity.value.lower()} {finding.kind.value}"]
     if finding.kind is FindingKind.VULNERABILITY:
-        why.append(f"fixed in {', '.join(finding.fixed_versions)}" if finding.fixable else "no fix yet")
+        if finding.fixable:
+            why.append(
+                f"fixed in {', '.join(finding.fixed_versions)}"
+                if finding.fixed_versions
+                else NO_FIXED_VERSION
+            )
+        else:
+            why.append("no fix yet")
         if finding.kev:
             why.append("known exploited")
     if rule.max is not None:

@@ -21,7 +21,7 @@ import sarif_om as om
 
 from gate import __version__
 from gate.errors import OutputError
-from gate.model import Finding, FindingKind, Suppression
+from gate.model import NO_FIXED_VERSION, Finding, FindingKind, Suppression
 from gate.policy.decision import Action, Decision, ImageDecision
 from gate.report import _text
 from gate.report._common import (
@@ -294,7 +294,7 @@ def _fix(finding: Finding | None) -> str:
         return ""
     if finding.fixed_versions:
         return "fixed in " + _text.one_line(joined(finding.fixed_versions), 200)
-    return "no fix yet"
+    return NO_FIXED_VERSION if finding.fixable else "no fix yet"
 
 
 def _plain_message(text: str) -> str:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from gate.model import Finding
+from gate.model import NO_FIXED_VERSION, Finding
 from gate.policy.decision import (
     DATABASE_AGE,
     STALE_REPORT_RULE,
@@ -318,7 +318,8 @@ def _finding_rows(violations: Sequence[Violation]) -> list[list[str]]:
         if f.fixed_versions:
             versions = Safe(f"{_md(installed, 60) or _DASH} → {_md(joined(f.fixed_versions, 3), 120)}")
         elif f.package is not None:
-            versions = Safe(f"{_md(installed, 60) or _DASH} → no fix")
+            fix = NO_FIXED_VERSION if f.fixable else "no fix"
+            versions = Safe(f"{_md(installed, 60) or _DASH} → {fix}")
         else:
             versions = Safe(_DASH)
         rows.append([ident, package, versions, f.severity.value, _md(v.message, 300)])

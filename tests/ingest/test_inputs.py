@@ -9,7 +9,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.model import Severity
+from gate.model import FixState, Severity
 
 CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
 CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.19"}},
@@ -115,6 +115,28 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (
             b'[{"Target": "u", "ExperimentalModifiedFindings": [{"Type": "secret", "Finding": {"Title": "x"}}]}]',
             r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Finding\.RuleID: missing; the report is malformed$",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1",'
+            b' "Status": "fixd"}]}]}',
+            r"Results\[0\]\.Vulnerabilities\[0\]\.Status: not a vulnerability status Trivy writes \(fixed, "
+            r"affected, .*\) \(got 'fixd'\); the report is malformed$",
+        ),
+        # A suppressed finding of a type Trivy does not write, or none at all, is not dropped unseen.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "u", "ExperimentalModifiedFindings":'
+            b' [{"Type": "vuln", "Status": "ignored", "Finding": {"VulnerabilityID": "CVE-1"}}]}]}',
+            r"^r.json: Results\[0\]\.ExperimentalModifiedFindings\[0\]\.Type: 'vuln' is not a finding type Trivy "
+            r"writes \(vulnerability, secret, misconfiguration, license\); the report is malformed$",
+        ),
+        (
+            b'[{"Target": "u", "ExperimentalModifiedFindings": [{"Status": "ignored", "Finding": {"RuleID": "x"}}]}]',
+            r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Type: null is not a finding type Trivy writes",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "u", "ExperimentalModifiedFindings":'
+            b' [{"Type": "vulnerability", "Status": "ignored"}]}]}',
+            r"^r.json: Results\[0\]\.ExperimentalModifiedFindings\[0\]\.Finding: missing; the report is malformed$",
         ),
         # The key and the shape the report lacks, in JSON's words: not a validator's type names.
         (
@@ -274,6 +296,13 @@ def test_keys_trivy_writes_but_gate_does_not_read_and_new_ones_are_ignored() -> 
     assert [f.id for f in scan.findings] == ["CVE-2024-1"]
 
 
+def test_a_trivy_vulnerability_with_status_fixed_is_fixable_without_a_version() -> None:
+    vulnerability = {"VulnerabilityID": "CVE-1", "PkgName": "a", "Severity": "HIGH", "Status": "fixed"}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    [finding] = read_report("t.json", json.dumps(report).encode()).findings
+    assert (finding.fix_state, finding.fixed_versions) == (FixState.FIXED, ())
+
+
 def test_legacy_trivy_list_form() -> None:
     data = [{"Target": "alpine:3.10 (alpine 3.10.2)", "Type": "alpine", "Vulnerabilities": [
         {"VulnerabilityID": "CVE-2019-1549", "PkgName": "openssl", "InstalledVersion": "1.1.1c-r0",
@@ -340,9 +369,15 @@ def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> 
                     "match-type": "exact-indirect-match",
                 }
             ),
+            # A repository's own rule with a match type is still its own ignore rule, not Grype's.
+            ignored({"package": {"name": "golang.org/x/net"}, "match-type": "exact-direct-match"}),
+            # A VEX status that does not suppress is no VEX statement to keep.
+            ignored({"vulnerability": "CVE-1", "vex-status": "affected"}),
         ],
     }
-    first, second, third = (f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings)
+    first, second, third, fourth, fifth = (
+        f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings
+    )
     assert first is not None and (first.status, first.by_ignore_rule) == ("ignored", True)
     assert second is not None and (second.status, second.source, second.by_ignore_rule) == (
         "not_affected",
@@ -354,6 +389,8 @@ def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> 
         "grype matching rule",
         False,
     )
+    assert fourth is not None and (fourth.status, fourth.by_ignore_rule) == ("ignored", True)
+    assert fifth is not None and (fifth.status, fifth.by_ignore_rule) == ("affected", True)
 
 
 def test_an_os_trivy_detected_but_did_not_scan_is_noted() -> None:
