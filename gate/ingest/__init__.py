@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from gate.errors import InputError, field_problem, short_value
 from gate.ingest import grype, trivy
 from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, shorten
+from gate.ingest._wire import misplaced_key
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -183,6 +184,12 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
     if is_grype:
         if env.source is None and env.descriptor is None:
             raise InputError(f"{source}: `matches` without `source` or `descriptor` is not a Grype report")
+        misplaced = misplaced_key(env.model_extra, ("matches", "ignoredMatches"), {})
+        if misplaced is not None:
+            raise InputError(
+                f"{source}: {misplaced[0]}: not a key Grype writes (it writes {misplaced[1]}), so what it holds "
+                "would go unchecked; give the report as grype wrote it"
+            )
         return grype.to_scan(
             env.matches or [],
             env.ignoredMatches or [],

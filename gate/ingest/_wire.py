@@ -7,13 +7,15 @@ memory of models at the same speed. The few top-level types are models (`Wire`).
 
 from __future__ import annotations
 
-from typing import Annotated
+import difflib
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from gate.model import Severity
 
-__all__ = ["WIRE", "FindingID", "SeverityWord", "Wire"]
+__all__ = ["WIRE", "FindingID", "SeverityWord", "Wire", "misplaced_key"]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
@@ -48,3 +50,30 @@ class Wire(BaseModel):
     """A top-level wire type."""
 
     model_config = WIRE
+
+
+def misplaced_key(
+    extra: Mapping[str, Any] | None, lists: Sequence[str], item_keys: Mapping[str, str]
+) -> tuple[str, str] | None:
+    """An unknown key that may hold what one of `lists` holds, and the list meant; None when there is none.
+
+    Such a key is one of `lists` in another case or misspelt (`vulnerabilities`, `Vulnerabilites`), or a list
+    whose items carry a key of `item_keys` (lower case -> the list such items belong in). Scanners write their
+    keys in one spelling: either means the report was rewritten, and reading past it would pass findings never
+    checked. A key much longer or shorter is another key (a later scanner's `MisconfigurationSummary`), not a typo.
+    """
+    for key, value in (extra or {}).items():
+        folded = key.lower()
+        for name in lists:
+            if (
+                abs(len(name) - len(key)) <= 2
+                and difflib.SequenceMatcher(None, folded, name.lower()).ratio() >= 0.8
+            ):
+                return key, name
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, dict):
+                    meant = next((item_keys[k.lower()] for k in item if k.lower() in item_keys), None)
+                    if meant is not None:
+                        return key, meant
+    return None

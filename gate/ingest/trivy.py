@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any
@@ -14,7 +13,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError, field_problem, short_value
 from gate.ingest._pool import Pool
 from gate.ingest._text import parse_timestamp
-from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
+from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire, misplaced_key
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -209,7 +208,7 @@ _NOT_FIXED = {"affected", "under_investigation"}
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
     """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
-    _refuse_unread(report.model_extra, ("Results",), source, "")
+    _refuse_misplaced(report.model_extra, ("Results",), _RESULTS_BY_KEY, source, "")
     meta = report.Metadata or _Metadata()
     artifact_type = report.ArtifactType or ""
     if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
@@ -284,7 +283,7 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
     """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
     for index, result in enumerate(results):
-        _refuse_unread(result.model_extra, _FINDING_LISTS, source, f"{where}[{index}]")
+        _refuse_misplaced(result.model_extra, _FINDING_LISTS, _FINDINGS_BY_KEY, source, f"{where}[{index}]")
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -312,62 +311,22 @@ _FINDING_LISTS = (
     "ExperimentalModifiedFindings",
 )
 """The keys of a result that hold findings."""
-_LIST_OF = {
-    "target": "Results",
-    "vulnerabilityid": "Vulnerabilities",
-    "ruleid": "Secrets",
-    "avdid": "Misconfigurations",
-}
-"""A key of the items of a list -> the list Trivy keeps such items in."""
+_FINDINGS_BY_KEY = {"vulnerabilityid": "Vulnerabilities", "ruleid": "Secrets", "avdid": "Misconfigurations"}
+"""A key of a finding (lower case) -> the list of a result Trivy keeps such findings in."""
+_RESULTS_BY_KEY = {"target": "Results", **{k: f"Results[].{v}" for k, v in _FINDINGS_BY_KEY.items()}}
+"""A key of a result or a finding (lower case) -> where in the report Trivy keeps it."""
 
 
-def _refuse_unread(extra: Mapping[str, Any] | None, lists: Sequence[str], source: str, at: str) -> None:
-    """Refuse a key the gate does not read that may hold what one of `lists` holds.
-
-    Trivy writes its keys in one spelling; `vulnerabilities`, `Vulnerabilites` or a list of findings under
-    another name means the report was rewritten, and reading it would pass findings never checked.
-    """
-    for key, value in (extra or {}).items():
-        meant = _spelt_like(key, lists) or _list_for(value, lists)
-        if meant is not None:
-            where = f"{at}.{key}" if at else key
-            raise InputError(
-                f"{source}: {where}: not a key Trivy writes (it writes {meant}), so what it holds would go "
-                "unchecked; give the report as trivy wrote it"
-            )
-
-
-def _spelt_like(key: str, names: Sequence[str]) -> str | None:
-    """The one of `names` that `key` is in another case or misspelt (`Vulnerabilites`), if any.
-
-    A key much longer or shorter is another key (a later Trivy's `MisconfigurationSummary`, say), not a typo.
-    """
-    folded = key.lower()
-    return next(
-        (
-            name
-            for name in names
-            if abs(len(name) - len(key)) <= 2
-            and difflib.SequenceMatcher(None, folded, name.lower()).ratio() >= 0.8
-        ),
-        None,
-    )
-
-
-def _list_for(value: Any, lists: Sequence[str]) -> str | None:
-    """Which of `lists` the items of `value` belong in, when it is a list of such items."""
-    if not isinstance(value, list):
-        return None
-    for item in value:
-        if isinstance(item, dict):
-            for key in item:
-                name = _LIST_OF.get(key.lower())
-                if name in lists:
-                    return name
-                # Findings at the top of the report: Trivy keeps them in its results.
-                if name is not None and "Results" in lists:
-                    return f"Results[].{name}"
-    return None
+def _refuse_misplaced(
+    extra: Mapping[str, Any] | None, lists: Sequence[str], item_keys: Mapping[str, str], source: str, at: str
+) -> None:
+    found = misplaced_key(extra, lists, item_keys)
+    if found is not None:
+        key, meant = found
+        raise InputError(
+            f"{source}: {f'{at}.{key}' if at else key}: not a key Trivy writes (it writes {meant}), so what it "
+            "holds would go unchecked; give the report as trivy wrote it"
+        )
 
 
 def _layer(wire: _Layer | None, pool: Pool) -> Layer | None:

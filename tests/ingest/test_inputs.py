@@ -105,6 +105,10 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'[{"Target": "t", "Misconfiguration": []}]',
             r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
         ),
+        (
+            b'{"matches": [], "Matches": [{"vulnerability": {"id": "CVE-1"}}], "source": {}}',
+            r"^r.json: Matches: not a key Grype writes \(it writes matches\), so what it holds would go unchecked",
+        ),
         (b'{"matches": {}, "source": {}}', r"matches: expected an array \(got an object\)"),
         # A finding Trivy's VEX or ignore rules suppressed is checked like any other, and located like one.
         (
