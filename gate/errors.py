@@ -57,6 +57,7 @@ _EXPECTED = {
     "int_from_float": "a whole number",
     "float_type": "a number",
     "float_parsing": "a number",
+    "finite_number": "a finite number (not NaN or an infinity)",
     "bool_type": "true or false",
     "bool_parsing": "true or false",
     "date_type": "a date (YYYY-MM-DD)",

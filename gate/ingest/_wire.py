@@ -11,11 +11,11 @@ import difflib
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gate.model import Severity
 
-__all__ = ["WIRE", "FindingID", "SeverityWord", "Wire", "misplaced_key"]
+__all__ = ["WIRE", "CvssScore", "FindingID", "SeverityWord", "Wire", "misplaced_key"]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
@@ -34,6 +34,10 @@ def _known(text: str | None) -> str | None:
 
 SeverityWord = Annotated[str | None, AfterValidator(_known)]
 """A scanner's severity: a word gate does not know is an error, not a finding quietly counted as UNKNOWN."""
+
+
+CvssScore = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
+"""A CVSS base score: 0 to 10. NaN, an infinity or a score out of range would match no `cvss` rule."""
 
 
 def _named(text: str) -> str:

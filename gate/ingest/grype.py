@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
-from gate.ingest._wire import WIRE, FindingID, SeverityWord, Wire
+from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -35,7 +35,7 @@ __all__ = ["GrypeMatch", "GrypeSource", "to_scan"]
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Metrics:
-    baseScore: float | None = None
+    baseScore: CvssScore | None = None
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
@@ -48,7 +48,7 @@ class _Cvss:
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _LegacyCvss:
-    baseScore: float | None = None
+    baseScore: CvssScore | None = None
     vector: str | None = None
 
 

@@ -123,8 +123,25 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1",'
             b' "Status": "fixd"}]}]}',
-            r"Results\[0\]\.Vulnerabilities\[0\]\.Status: not a vulnerability status Trivy writes \(fixed, "
-            r"affected, .*\) \(got 'fixd'\); the report is malformed$",
+            r"Results\[0\]\.Vulnerabilities\[0\]\.Status: expected 'fixed', 'affected', .*'unknown' \(got 'fixd'\); "
+            r"the report is malformed$",
+        ),
+        # A score no CVSS version gives would match no `cvss` rule: NaN is no number, 11 no score.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1",'
+            b' "CVSS": {"nvd": {"V3Score": NaN}}}]}]}',
+            r"Vulnerabilities\[0\]\.CVSS\.nvd\.V3Score: expected a finite number \(not NaN or an infinity\) "
+            r"\(got nan\); the report is malformed$",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "CVE-1",'
+            b' "CVSS": {"ghsa": {"V40Score": 11}}}]}]}',
+            r"CVSS\.ghsa\.V40Score: must be at most 10\.0 \(got 11\)",
+        ),
+        (
+            b'{"matches": [{"vulnerability": {"id": "CVE-1", "cvss": [{"metrics": {"baseScore": -1}}]},'
+            b' "artifact": {"name": "a"}}], "source": {}}',
+            r"matches\[0\]\.vulnerability\.cvss\[0\]\.metrics\.baseScore: must be at least 0\.0 \(got -1\)",
         ),
         # A suppressed finding of a type Trivy does not write, or none at all, is not dropped unseen.
         (
