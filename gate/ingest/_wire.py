@@ -15,7 +15,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gate.model import Severity
 
-__all__ = ["WIRE", "CvssScore", "FindingID", "SeverityWord", "Wire", "misplaced_key"]
+__all__ = ["WIRE", "CvssScore", "FindingID", "Probability", "SeverityWord", "Wire", "misplaced_key"]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
@@ -38,6 +38,8 @@ SeverityWord = Annotated[str | None, AfterValidator(_known)]
 
 CvssScore = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
 """A CVSS base score: 0 to 10. NaN, an infinity or a score out of range would match no `cvss` rule."""
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+"""An EPSS probability or percentile: 0 to 1, for the same reason."""
 
 
 def _named(text: str) -> str:

@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
-from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire
+from gate.ingest._wire import WIRE, CvssScore, FindingID, Probability, SeverityWord, Wire
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -80,8 +80,8 @@ class _Kev:
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Epss:
     cve: str | None = None
-    epss: float | None = None
-    percentile: float | None = None
+    epss: Probability | None = None
+    percentile: Probability | None = None
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)

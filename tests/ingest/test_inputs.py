@@ -143,6 +143,11 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b' "artifact": {"name": "a"}}], "source": {}}',
             r"matches\[0\]\.vulnerability\.cvss\[0\]\.metrics\.baseScore: must be at least 0\.0 \(got -1\)",
         ),
+        (
+            b'{"matches": [{"vulnerability": {"id": "CVE-1", "epss": [{"cve": "CVE-1", "epss": NaN}]},'
+            b' "artifact": {"name": "a"}}], "source": {}}',
+            r"matches\[0\]\.vulnerability\.epss\[0\]\.epss: expected a finite number",
+        ),
         # A suppressed finding of a type Trivy does not write, or none at all, is not dropped unseen.
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "u", "ExperimentalModifiedFindings":'
