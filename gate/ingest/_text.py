@@ -117,6 +117,13 @@ def _to_utf8(data: bytes, source: str) -> bytes:
         while data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
         return data
+    if data.startswith(
+        (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
+    ):  # before UTF-16: FF FE starts both LE marks
+        raise InputError(
+            f"{source}: the text is UTF-32, which no scanner writes; write the report as UTF-8 (the scanner's "
+            "-o/--file option), or convert it (iconv -f UTF-32 -t UTF-8)"
+        )
     for bom, encoding in ((codecs.BOM_UTF16_LE, "utf-16-le"), (codecs.BOM_UTF16_BE, "utf-16-be")):
         if data.startswith(bom):
             body = data[len(bom) :]

@@ -207,6 +207,11 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b'{"schemaVersion": 2, "manifests": [{"digest": "sha256:ab"}]}', "--image-metadata"),
         (b'{"matches": [], "Results": [], "source": {}, "descriptor": {}}', "both Trivy and Grype"),
         (b"\xff\xfe{\x00\xd8", "UTF-16"),
+        (
+            '{"SchemaVersion": 2}'.encode("utf-32"),
+            r"^r.json: the text is UTF-32, which no scanner writes; write",
+        ),
+        (codecs.BOM_UTF32_BE + '{"SchemaVersion": 2}'.encode("utf-32-be"), "the text is UTF-32"),
         (b"\xff\xfe\x00\xd8", "not valid UTF-16"),
     ],
 )
