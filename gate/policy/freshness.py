@@ -65,7 +65,15 @@ def stale_result(
         for t in times:
             if t.db_built is None:
                 notes.append(f"max_db_age_days: not checked for {t.source}: {_UNDATED_DB[t.scanner]}")
-            elif (age := _age(t.db_built, today)) > max_db:
+            elif (age := _age(t.db_built, today)) < -1:  # as for the report: a later date never gets old
+                problems.append(
+                    (
+                        DATABASE_AGE,
+                        f"{t.source} was scanned with a vulnerability database dated {_day(t.db_built)}, after "
+                        f"the evaluation date {today}; check the report and the clock (or --today)",
+                    )
+                )
+            elif age > max_db:
                 problems.append(
                     (
                         DATABASE_AGE,

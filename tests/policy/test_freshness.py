@@ -80,6 +80,22 @@ def test_a_report_dated_after_the_evaluation_date_fails_closed() -> None:
     )
 
 
+def test_a_database_dated_after_the_evaluation_date_fails_closed() -> None:
+    settings = Settings(max_db_age_days=30)
+    tomorrow = stale_result([_times(created=timedelta(0), built=-timedelta(days=1))], settings, TODAY)
+    assert tomorrow is not None and not tomorrow[0].triggered
+    checked = stale_result(
+        [_times("g.json", created=timedelta(0), built=-timedelta(days=2))], settings, TODAY
+    )
+    assert checked is not None
+    [violation] = checked[1]
+    assert (violation.id, violation.message) == (
+        DATABASE_AGE,
+        "g.json was scanned with a vulnerability database dated 2026-11-29, after the evaluation date 2026-11-27; "
+        "check the report and the clock (or --today)",
+    )
+
+
 def test_a_report_that_does_not_say_when_it_was_made_fails_closed() -> None:
     times = [ReportTimes(source="old.json", scanner="trivy")]
     checked = stale_result(times, Settings(max_report_age_days=30), TODAY)
