@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -94,7 +94,11 @@ def check_download_flags(args: argparse.Namespace) -> None:
 
 
 def with_risk_data(
-    args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str], baselines: Sequence[Scan] = ()
+    args: argparse.Namespace,
+    scans: list[Scan],
+    env: Mapping[str, str],
+    today: date,
+    baselines: Sequence[Scan] = (),
 ) -> tuple[list[Scan], list[Scan]]:
     """The scans with KEV/EPSS data and VEX statements applied, and the baselines with the VEX statements.
 
@@ -105,7 +109,7 @@ def with_risk_data(
         return scans, list(baselines)
     from datetime import timedelta
 
-    from gate.ingest.vex import apply_vex, read_vex
+    from gate.ingest.vex import apply_vex, check_dates, read_vex
     from gate.intel import (
         EpssData,
         Fetcher,
@@ -120,6 +124,7 @@ def with_risk_data(
     )
 
     documents = [read_vex(path, read_input(path, "VEX document")) for path in args.vex or ()]
+    check_dates(documents, today)
     notes: list[str] = []
     unavailable: list[str] = []
     kev: KevCatalog | None = None

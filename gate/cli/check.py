@@ -130,7 +130,7 @@ def run_check(
     check_waiver_horizon(policy, when)
     scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
-    scans, baselines = with_risk_data(args, scans, env, baselines)
+    scans, baselines = with_risk_data(args, scans, env, when, baselines)
     scans = with_image_metadata(args.image_metadata, scans)
     from gate.policy.waivers import review_run
     from gate.report.log import render_log

@@ -88,7 +88,7 @@ def run_explain(
     check_waiver_horizon(policy, when)
     scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
-    scans, baselines = with_risk_data(args, scans, env, baselines)
+    scans, baselines = with_risk_data(args, scans, env, when, baselines)
     scans = with_image_metadata(args.image_metadata, scans)
     pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]

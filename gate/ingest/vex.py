@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -37,7 +37,7 @@ from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document,
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
-__all__ = ["VexDocument", "VexProduct", "VexStatement", "VexVersion", "apply_vex", "read_vex"]
+__all__ = ["VexDocument", "VexProduct", "VexStatement", "VexVersion", "apply_vex", "check_dates", "read_vex"]
 
 _OPENVEX_JUSTIFICATIONS = {
     "component_not_present",
@@ -358,6 +358,23 @@ def _time(raw: object, where: str) -> datetime | None:
 
 
 # --- applying -----------------------------------------------------------------------------------------
+
+
+def check_dates(documents: Sequence[VexDocument], today: date) -> None:
+    """Refuse a statement dated more than a day after `today` (a day's grace for clocks and time zones).
+
+    The latest statement about a finding wins: one from the future would outrank every later one, an `affected`
+    written tomorrow included. Raises InputError naming the document and the vulnerability.
+    """
+    for document in documents:
+        for statement in document.statements:
+            day = statement.timestamp.astimezone(timezone.utc).date()
+            if (day - today).days > 1:
+                raise InputError(
+                    f"{document.source}: the statement about {statement.ids[0]} is dated {day}, after the evaluation "
+                    f"date {today}; it would outrank every later statement: check the document and the clock "
+                    "(or --today)"
+                )
 
 
 def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:

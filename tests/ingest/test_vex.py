@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from referencing import Registry, Resource
 from gate.errors import InputError
 from gate.ingest import read_report
 from gate.ingest.purl import Purl
-from gate.ingest.vex import VexDocument, apply_vex, read_vex
+from gate.ingest.vex import VexDocument, apply_vex, check_dates, read_vex
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression, VexStatus
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
@@ -337,6 +338,15 @@ def test_the_latest_statement_wins(tmp_path: Path) -> None:
         [finding] = apply_vex(scan, order).findings
         assert finding.vex is not None and finding.vex.status is VexStatus.AFFECTED
         assert finding.suppressed is None
+
+    # A statement from the future would outrank every later one: refused, with a day's grace for clocks.
+    check_dates([older, newer], date(2026, 5, 31))
+    with pytest.raises(InputError) as info:
+        check_dates([older, newer], date(2026, 5, 30))
+    assert str(info.value) == (
+        "new.json: the statement about CVE-2023-42363 is dated 2026-06-01, after the evaluation date 2026-05-30; it "
+        "would outrank every later statement: check the document and the clock (or --today)"
+    )
 
 
 def test_a_vendor_vex_document_is_not_checked_against_every_package_per_finding(
