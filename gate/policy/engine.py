@@ -108,6 +108,8 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
                 if violation is not None:
                     violations.append(violation)
 
+    if skipped_checks := _not_an_image_note(policy, scan):
+        notes.append(skipped_checks)
     open_findings = [active[i] for i in sorted(open_idx)]
     if note := _unknown_origin_note(policy, open_findings):
         notes.append(note)
@@ -170,6 +172,25 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         suppressed=tuple(sorted(suppressed, key=_finding_order)),
         waivers=book.statuses(),
         notes=tuple(notes),
+    )
+
+
+def _not_an_image_note(policy: Policy, scan: Scan) -> str | None:
+    """Which image checks that could fail or warn did not run because the report is not of an image: a reader
+    of a passing `trivy fs` report under a policy with image checks must not take them for passed."""
+    if not scan.artifact_type or scan.is_image:
+        return None
+    skipped = [
+        check
+        for rule in policy.rules
+        if rule.image is not None and rule.action in (Action.FAIL, Action.WARN)
+        for check in rule.image.check_ids()
+    ]
+    if not skipped:
+        return None
+    return (
+        f"image checks not run ({', '.join(dict.fromkeys(skipped))}): the report is of a "
+        f"{scan.artifact_type.replace('_', ' ')}, not a container image"
     )
 
 

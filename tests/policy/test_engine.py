@@ -254,6 +254,15 @@ def test_image_check_not_applicable_to_a_directory_scan() -> None:
         "not applicable"
         in next(r for r in decision.images[0].rules if r.subject == "non-root-user").explanation
     )
+    # Said in a note too, so a reader of the passing log does not take the checks for passed.
+    assert decision.images[0].notes == (
+        "image checks not run (non-root-user, no-secrets-in-env, required-labels, image-age, forbidden-ports): "
+        "the report is of a directory, not a container image",
+    )
+    default = evaluate(directory, load_policy("builtin:default"), today=TODAY)
+    assert default.images[0].notes == (
+        "image checks not run (non-root-user): the report is of a directory, not a container image",
+    )
 
 
 def test_evaluate_is_deterministic_and_does_not_change_its_inputs() -> None:
