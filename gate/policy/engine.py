@@ -189,8 +189,8 @@ def _not_an_image_note(policy: Policy, scan: Scan) -> str | None:
     if not skipped:
         return None
     return (
-        f"image checks not run ({', '.join(dict.fromkeys(skipped))}): the report is of a "
-        f"{scan.artifact_type.replace('_', ' ')}, not a container image"
+        f"image checks not run ({', '.join(dict.fromkeys(skipped))}): the report is not of a container image "
+        f"(artifact type {scan.artifact_type[:40]!r})"
     )
 
 

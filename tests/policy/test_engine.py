@@ -257,11 +257,11 @@ def test_image_check_not_applicable_to_a_directory_scan() -> None:
     # Said in a note too, so a reader of the passing log does not take the checks for passed.
     assert decision.images[0].notes == (
         "image checks not run (non-root-user, no-secrets-in-env, required-labels, image-age, forbidden-ports): "
-        "the report is of a directory, not a container image",
+        "the report is not of a container image (artifact type 'directory')",
     )
     default = evaluate(directory, load_policy("builtin:default"), today=TODAY)
     assert default.images[0].notes == (
-        "image checks not run (non-root-user): the report is of a directory, not a container image",
+        "image checks not run (non-root-user): the report is not of a container image (artifact type 'directory')",
     )
 
 
