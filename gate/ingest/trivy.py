@@ -202,7 +202,7 @@ _NOT_FIXED = {"affected", "under_investigation"}
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
     """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
-    _refuse_misplaced(report.model_extra, ("Results",), _RESULTS_BY_KEY, source, "")
+    _refuse_misplaced(_foreign_keys(report, TrivyReport), ("Results",), _RESULTS_BY_KEY, source, "")
     meta = report.Metadata or _Metadata()
     artifact_type = report.ArtifactType or ""
     if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
@@ -277,7 +277,9 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
     """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
     for index, result in enumerate(results):
-        _refuse_misplaced(result.model_extra, _FINDING_LISTS, _FINDINGS_BY_KEY, source, f"{where}[{index}]")
+        _refuse_misplaced(
+            _foreign_keys(result, TrivyResult), _FINDING_LISTS, _FINDINGS_BY_KEY, source, f"{where}[{index}]"
+        )
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -309,6 +311,19 @@ _FINDINGS_BY_KEY = {"vulnerabilityid": "Vulnerabilities", "ruleid": "Secrets", "
 """A key of a finding (lower case) -> the list of a result Trivy keeps such findings in."""
 _RESULTS_BY_KEY = {"target": "Results", **{k: f"Results[].{v}" for k, v in _FINDINGS_BY_KEY.items()}}
 """A key of a result or a finding (lower case) -> where in the report Trivy keeps it."""
+
+
+def _foreign_keys(wire: Wire, trivy_type: type[Wire]) -> dict[str, Any]:
+    """The keys of `wire` that `trivy_type` does not declare, by their names in the report: the unknown ones, and
+    those a subclass declares to tell other formats apart (the envelope's `vulnerabilities`, a list item's
+    `RepoTags`), which would otherwise slip past the check for a misplaced finding list."""
+    fields = type(wire).model_fields
+    declared = {
+        field.alias or name: getattr(wire, name)
+        for name, field in fields.items()
+        if name in wire.model_fields_set and name not in trivy_type.model_fields
+    }
+    return {**(wire.model_extra or {}), **declared}
 
 
 def _refuse_misplaced(

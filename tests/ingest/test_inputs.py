@@ -105,6 +105,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'[{"Target": "t", "Misconfiguration": []}]',
             r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
         ),
+        # Keys the decoder declares only to name other formats (a GitLab report's `vulnerabilities`, docker
+        # inspect's `RepoTags`) are not Trivy's either.
+        (
+            b'{"SchemaVersion": 2, "Results": [], "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}',
+            r"^r.json: vulnerabilities: not a key Trivy writes \(it writes Results\[\]\.Vulnerabilities\)",
+        ),
+        (
+            b'[{"Target": "t", "RepoTags": [{"VulnerabilityID": "CVE-1"}]}]',
+            r"^r.json: \[0\]\.RepoTags: not a key Trivy writes \(it writes Vulnerabilities\)",
+        ),
         (
             b'{"matches": [], "Matches": [{"vulnerability": {"id": "CVE-1"}}], "source": {}}',
             r"^r.json: Matches: not a key Grype writes \(it writes matches\), so what it holds would go unchecked",
