@@ -12,7 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_problem, short_value
 from gate.ingest._pool import Pool
-from gate.ingest._text import parse_timestamp
+from gate.ingest._text import parse_timestamp, shorten
 from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire, misplaced_key
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -331,7 +331,7 @@ def _refuse_misplaced(
 ) -> None:
     found = misplaced_key(extra, lists, item_keys)
     if found is not None:
-        key, meant = found
+        key, meant = shorten(found[0], 60), found[1]  # the report's own key: any length, any characters
         raise InputError(
             f"{source}: {f'{at}.{key}' if at else key}: not a key Trivy writes (it writes {meant}), so what it "
             "holds would go unchecked; give the report as trivy wrote it"

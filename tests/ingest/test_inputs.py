@@ -236,6 +236,28 @@ def test_bad_input_is_refused(content: bytes, reason: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("report", "shown"),
+    [
+        (
+            {**CLEAN_TRIVY, "Results": [{"Target": "t", "x" * 10_000: [{"VulnerabilityID": "CVE-1"}]}]},
+            "Results[0]." + "x" * 59 + "…",
+        ),
+        (
+            {**CLEAN_TRIVY, "\x1b[31m\n::error::x": [{"VulnerabilityID": "CVE-1"}]},
+            "?[31m?::error::x",
+        ),
+        ({**CLEAN_GRYPE, "Matche\n": []}, "Matche?"),
+    ],
+)
+def test_a_misplaced_key_is_named_short_and_printable(report: dict[str, object], shown: str) -> None:
+    """The key is the report's text: any length, any characters (a newline would start a CI log command)."""
+    with pytest.raises(InputError) as caught:
+        read_report("r.json", json.dumps(report).encode())
+    assert str(caught.value).startswith(f"r.json: {shown}: not a key ")
+    assert str(caught.value).isprintable()
+
+
+@pytest.mark.parametrize(
     "report",
     [
         {**CLEAN_TRIVY, "ArtifactName": "a" * 5000},
