@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import unquote
 
@@ -366,10 +366,12 @@ def check_dates(documents: Sequence[VexDocument], today: date) -> None:
     The latest statement about a finding wins: one from the future would outrank every later one, an `affected`
     written tomorrow included. Raises InputError naming the document and the vulnerability.
     """
+    # Compared, not converted to UTC: a time at the calendar's edge (9999-12-31T23:00-05:00) has no UTC date.
+    limit = datetime.combine(today + timedelta(days=2), time.min, timezone.utc)
     for document in documents:
         for statement in document.statements:
-            day = statement.timestamp.astimezone(timezone.utc).date()
-            if (day - today).days > 1:
+            if statement.timestamp >= limit:
+                day = statement.timestamp.date()
                 raise InputError(
                     f"{document.source}: the statement about {statement.ids[0]} is dated {day}, after the evaluation "
                     f"date {today}; it would outrank every later statement: check the document and the clock "
