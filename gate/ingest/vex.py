@@ -33,7 +33,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp, shorten
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
@@ -372,10 +372,10 @@ def check_dates(documents: Sequence[VexDocument], today: date) -> None:
         for statement in document.statements:
             if statement.timestamp >= limit:
                 day = statement.timestamp.date()
+                named = shorten(statement.ids[0], 60)  # the document's text: any length, any characters
                 raise InputError(
-                    f"{document.source}: the statement about {statement.ids[0]} is dated {day}, after the evaluation "
-                    f"date {today}; it would outrank every later statement: check the document and the clock "
-                    "(or --today)"
+                    f"{document.source}: the statement about {named} is dated {day}, after the evaluation date "
+                    f"{today}; it would outrank every later statement: check the document and the clock (or --today)"
                 )
 
 
