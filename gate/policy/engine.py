@@ -188,9 +188,12 @@ def _not_an_image_note(policy: Policy, scan: Scan) -> str | None:
     ]
     if not skipped:
         return None
+    # The report's own word (Trivy ArtifactType): any length, any characters, so shortened and printable.
+    kind = "".join(ch if ch.isprintable() else "?" for ch in scan.artifact_type.replace("_", " "))
+    kind = kind if len(kind) <= 40 else kind[:39] + "…"
     return (
-        f"image checks not run ({', '.join(dict.fromkeys(skipped))}): the report is of a "
-        f"{scan.artifact_type.replace('_', ' ')}, not a container image"
+        f"image checks not run ({', '.join(dict.fromkeys(skipped))}): the report is of a {kind}, not a "
+        "container image"
     )
 
 

@@ -263,6 +263,11 @@ def test_image_check_not_applicable_to_a_directory_scan() -> None:
     assert default.images[0].notes == (
         "image checks not run (non-root-user): the report is of a directory, not a container image",
     )
+    # The artifact type is the report's text: shortened and printable, so the note keeps its point.
+    odd = directory.model_copy(update={"artifact_type": "x" * 5000 + "\n::error::y"})
+    assert evaluate(odd, load_policy("builtin:default"), today=TODAY).images[0].notes == (
+        f"image checks not run (non-root-user): the report is of a {'x' * 39}…, not a container image",
+    )
 
 
 def test_evaluate_is_deterministic_and_does_not_change_its_inputs() -> None:
