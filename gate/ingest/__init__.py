@@ -187,8 +187,8 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
         misplaced = misplaced_key(env.model_extra, ("matches", "ignoredMatches"), {})
         if misplaced is not None:
             raise InputError(
-                f"{source}: {misplaced[0]}: not a key Grype writes (it writes {misplaced[1]}), so what it holds "
-                "would go unchecked; give the report as grype wrote it"
+                f"{source}: {shorten(misplaced[0], 60)}: not a key Grype writes (it writes {misplaced[1]}), so what "
+                "it holds would go unchecked; give the report as grype wrote it"
             )
         return grype.to_scan(
             env.matches or [],

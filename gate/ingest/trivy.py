@@ -12,7 +12,7 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_problem, short_value
 from gate.ingest._pool import Pool
-from gate.ingest._text import parse_timestamp
+from gate.ingest._text import parse_timestamp, shorten
 from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire, misplaced_key
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
@@ -202,7 +202,7 @@ _NOT_FIXED = {"affected", "under_investigation"}
 
 def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> Scan:
     """Normalize a parsed Trivy report. Raises InputError for malformed embedded data."""
-    _refuse_misplaced(report.model_extra, ("Results",), _RESULTS_BY_KEY, source, "")
+    _refuse_misplaced(_foreign_keys(report, TrivyReport), ("Results",), _RESULTS_BY_KEY, source, "")
     meta = report.Metadata or _Metadata()
     artifact_type = report.ArtifactType or ""
     if not artifact_type and (report.ImageID or report.RepoTags or meta.ImageID or meta.RepoTags):
@@ -277,7 +277,9 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
     """The findings of `results`, found at `where` in the report (`Results`, or "" for the legacy list)."""
     pool = Pool()
     for index, result in enumerate(results):
-        _refuse_misplaced(result.model_extra, _FINDING_LISTS, _FINDINGS_BY_KEY, source, f"{where}[{index}]")
+        _refuse_misplaced(
+            _foreign_keys(result, TrivyResult), _FINDING_LISTS, _FINDINGS_BY_KEY, source, f"{where}[{index}]"
+        )
         target = result.Target or ""
         # Consume the wire objects as they are converted, so the two forms of a large report are not held
         # in memory at the same time (the strings themselves are shared, not copied).
@@ -311,12 +313,25 @@ _RESULTS_BY_KEY = {"target": "Results", **{k: f"Results[].{v}" for k, v in _FIND
 """A key of a result or a finding (lower case) -> where in the report Trivy keeps it."""
 
 
+def _foreign_keys(wire: Wire, trivy_type: type[Wire]) -> dict[str, Any]:
+    """The keys of `wire` that `trivy_type` does not declare, by their names in the report: the unknown ones, and
+    those a subclass declares to tell other formats apart (the envelope's `vulnerabilities`, a list item's
+    `RepoTags`), which would otherwise slip past the check for a misplaced finding list."""
+    fields = type(wire).model_fields
+    declared = {
+        field.alias or name: getattr(wire, name)
+        for name, field in fields.items()
+        if name in wire.model_fields_set and name not in trivy_type.model_fields
+    }
+    return {**(wire.model_extra or {}), **declared}
+
+
 def _refuse_misplaced(
     extra: Mapping[str, Any] | None, lists: Sequence[str], item_keys: Mapping[str, str], source: str, at: str
 ) -> None:
     found = misplaced_key(extra, lists, item_keys)
     if found is not None:
-        key, meant = found
+        key, meant = shorten(found[0], 60), found[1]  # the report's own key: any length, any characters
         raise InputError(
             f"{source}: {f'{at}.{key}' if at else key}: not a key Trivy writes (it writes {meant}), so what it "
             "holds would go unchecked; give the report as trivy wrote it"

@@ -28,12 +28,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp
+from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp, shorten
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
@@ -366,14 +366,16 @@ def check_dates(documents: Sequence[VexDocument], today: date) -> None:
     The latest statement about a finding wins: one from the future would outrank every later one, an `affected`
     written tomorrow included. Raises InputError naming the document and the vulnerability.
     """
+    # Compared, not converted to UTC: a time at the calendar's edge (9999-12-31T23:00-05:00) has no UTC date.
+    limit = datetime.combine(today + timedelta(days=2), time.min, timezone.utc)
     for document in documents:
         for statement in document.statements:
-            day = statement.timestamp.astimezone(timezone.utc).date()
-            if (day - today).days > 1:
+            if statement.timestamp >= limit:
+                day = statement.timestamp.date()
+                named = shorten(statement.ids[0], 60)  # the document's text: any length, any characters
                 raise InputError(
-                    f"{document.source}: the statement about {statement.ids[0]} is dated {day}, after the evaluation "
-                    f"date {today}; it would outrank every later statement: check the document and the clock "
-                    "(or --today)"
+                    f"{document.source}: the statement about {named} is dated {day}, after the evaluation date "
+                    f"{today}; it would outrank every later statement: check the document and the clock (or --today)"
                 )
 
 

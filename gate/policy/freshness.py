@@ -119,7 +119,10 @@ def _age(when: datetime, today: date) -> int:
 
 
 def _utc_day(when: datetime) -> date:
-    return when.astimezone(timezone.utc).date() if when.tzinfo is not None else when.date()
+    try:
+        return when.astimezone(timezone.utc).date() if when.tzinfo is not None else when.date()
+    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
+        return when.date()
 
 
 def _day(when: datetime) -> str:

@@ -154,6 +154,8 @@ def _solution(finding: Finding, package: str) -> str:
         text = (
             f"Upgrade {_text.markdown(package, 200)} to {_text.markdown(joined(finding.fixed_versions), 500)}"
         )
+    elif finding.fixable:  # Trivy `Status: fixed` without a FixedVersion: a fix exists all the same
+        text = f"Upgrade {_text.markdown(package, 200)} to a release with the fix (the report gives no fixed version)."
     else:
         text = "No fixed version is available yet."
     return _text.clip_escaped(text, _MAX_SOLUTION)  # escaping can lengthen the text: cut on a safe boundary

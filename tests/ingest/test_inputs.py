@@ -105,6 +105,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'[{"Target": "t", "Misconfiguration": []}]',
             r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
         ),
+        # Keys the decoder declares only to name other formats (a GitLab report's `vulnerabilities`, docker
+        # inspect's `RepoTags`) are not Trivy's either.
+        (
+            b'{"SchemaVersion": 2, "Results": [], "vulnerabilities": [{"VulnerabilityID": "CVE-1"}]}',
+            r"^r.json: vulnerabilities: not a key Trivy writes \(it writes Results\[\]\.Vulnerabilities\)",
+        ),
+        (
+            b'[{"Target": "t", "RepoTags": [{"VulnerabilityID": "CVE-1"}]}]',
+            r"^r.json: \[0\]\.RepoTags: not a key Trivy writes \(it writes Vulnerabilities\)",
+        ),
         (
             b'{"matches": [], "Matches": [{"vulnerability": {"id": "CVE-1"}}], "source": {}}',
             r"^r.json: Matches: not a key Grype writes \(it writes matches\), so what it holds would go unchecked",
@@ -223,6 +233,28 @@ def test_bad_input_is_refused(content: bytes, reason: str) -> None:
     assert "\n" not in message
     assert "should be" not in message.lower() and "dict" not in message and "instance of" not in message
     assert len(message) < 400
+
+
+@pytest.mark.parametrize(
+    ("report", "shown"),
+    [
+        (
+            {**CLEAN_TRIVY, "Results": [{"Target": "t", "x" * 10_000: [{"VulnerabilityID": "CVE-1"}]}]},
+            "Results[0]." + "x" * 59 + "…",
+        ),
+        (
+            {**CLEAN_TRIVY, "\x1b[31m\n::error::x": [{"VulnerabilityID": "CVE-1"}]},
+            "?[31m?::error::x",
+        ),
+        ({**CLEAN_GRYPE, "Matche\n": []}, "Matche?"),
+    ],
+)
+def test_a_misplaced_key_is_named_short_and_printable(report: dict[str, object], shown: str) -> None:
+    """The key is the report's text: any length, any characters (a newline would start a CI log command)."""
+    with pytest.raises(InputError) as caught:
+        read_report("r.json", json.dumps(report).encode())
+    assert str(caught.value).startswith(f"r.json: {shown}: not a key ")
+    assert str(caught.value).isprintable()
 
 
 @pytest.mark.parametrize(

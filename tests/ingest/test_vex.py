@@ -347,6 +347,22 @@ def test_the_latest_statement_wins(tmp_path: Path) -> None:
         "new.json: the statement about CVE-2023-42363 is dated 2026-06-01, after the evaluation date 2026-05-30; it "
         "would outrank every later statement: check the document and the clock (or --today)"
     )
+    # A time at the calendar's edge has no UTC date: compared all the same, not an internal error.
+    edge = read_vex("edge.json", doc("affected", "9999-12-31T23:00:00-05:00", {}))
+    with pytest.raises(
+        InputError, match=r"^edge.json: the statement about CVE-2023-42363 is dated 9999-12-31, "
+    ):
+        check_dates([edge], date(2026, 5, 30))
+    check_dates([read_vex("old.json", doc("affected", "0001-01-01T00:00:00+05:00", {}))], date(2026, 5, 30))
+
+    # The vulnerability's name is the document's text: shortened and printable in the one-line message.
+    named = json.loads(doc("affected", "2027-01-01T00:00:00Z", {}))
+    named["statements"][0]["vulnerability"]["name"] = "CVE-" + "9" * 10_000 + "\n::error::x"
+    with pytest.raises(InputError) as info:
+        check_dates([read_vex("named.json", json.dumps(named).encode())], date(2026, 5, 30))
+    assert str(info.value).startswith(
+        "named.json: the statement about CVE-" + "9" * 55 + "… is dated 2027-01-01"
+    )
 
 
 def test_a_vendor_vex_document_is_not_checked_against_every_package_per_finding(

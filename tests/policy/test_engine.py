@@ -263,6 +263,21 @@ def test_image_check_not_applicable_to_a_directory_scan() -> None:
     assert default.images[0].notes == (
         "image checks not run (non-root-user): the report is not of a container image (artifact type 'directory')",
     )
+    # The artifact type is the report's text: shortened and printable, so the note keeps its point.
+    odd = directory.model_copy(update={"artifact_type": "x" * 5000 + "\n::error::y"})
+    assert (
+        "\n"
+        not in evaluate(
+            directory.model_copy(update={"artifact_type": "\n::error::y"}),
+            load_policy("builtin:default"),
+            today=TODAY,
+        )
+        .images[0]
+        .notes[0]
+    )
+    assert evaluate(odd, load_policy("builtin:default"), today=TODAY).images[0].notes == (
+        f"image checks not run (non-root-user): the report is not of a container image (artifact type {'x' * 40!r})",
+    )
 
 
 def test_evaluate_is_deterministic_and_does_not_change_its_inputs() -> None:

@@ -96,6 +96,24 @@ def test_a_database_dated_after_the_evaluation_date_fails_closed() -> None:
     )
 
 
+def test_a_time_at_the_calendars_edge_is_stale_not_an_internal_error() -> None:
+    # Neither has a UTC date: 9999-12-31T23:00-05:00 is in the year 10000 there, 0001-01-01T00:00+05:00 in year 0.
+    late = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-5)))
+    early = datetime(1, 1, 1, 0, 0, tzinfo=timezone(timedelta(hours=5)))
+    times = [
+        ReportTimes(source="late.json", scanner="grype", created=late, db_built=early),
+        ReportTimes(source="early.json", scanner="grype", created=early, db_built=late),
+    ]
+    checked = stale_result(times, Settings(max_report_age_days=30, max_db_age_days=30), TODAY)
+    assert checked is not None
+    assert [(v.id, v.message.split(",")[0]) for v in checked[1]] == [
+        (REPORT_AGE, "late.json is dated 9999-12-31"),
+        (REPORT_AGE, "early.json was made on 0001-01-01"),
+        (DATABASE_AGE, "late.json was scanned with a vulnerability database built on 0001-01-01"),
+        (DATABASE_AGE, "early.json was scanned with a vulnerability database dated 9999-12-31"),
+    ]
+
+
 def test_a_report_that_does_not_say_when_it_was_made_fails_closed() -> None:
     times = [ReportTimes(source="old.json", scanner="trivy")]
     checked = stale_result(times, Settings(max_report_age_days=30), TODAY)

@@ -11,6 +11,7 @@ import jsonschema
 import pytest
 
 from gate.errors import OutputError
+from gate.model import FixState
 from gate.report import gitlab
 from tests.conftest import REAL, need_shared
 from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, schema
@@ -90,6 +91,16 @@ def test_long_solution_is_cut_between_escapes(fixed: str) -> None:
     assert (len(kept) - len(kept.rstrip("\\"))) % 2 == 0, kept[-20:]
     assert not re.search(r"[@#]$", kept), kept[-20:]  # a mention or reference sigil without its guard
     assert _errors(report) == []
+
+
+def test_a_fix_without_a_fixed_version_is_not_called_unavailable() -> None:
+    # Trivy `Status: fixed` without a `FixedVersion`: the finding is fixable, the report only leaves the version out.
+    report = json.loads(gitlab.render(one_finding(fixed_versions=(), fix_state=FixState.FIXED)))
+    assert report["vulnerabilities"][0]["solution"] == (
+        "Upgrade "
+        + report["vulnerabilities"][0]["location"]["dependency"]["package"]["name"]
+        + " to a release with the fix (the report gives no fixed version)."
+    )
 
 
 def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
