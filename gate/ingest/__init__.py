@@ -200,6 +200,8 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
             warnings,
         )
     if is_trivy:
+        if env.ClusterName is not None or env.Resources is not None:  # findings under Resources, not Results
+            raise InputError(f"{source}: {_what_else(env)}")
         if env.SchemaVersion is not None and env.SchemaVersion != 2:
             raise InputError(
                 f"{source}: Trivy SchemaVersion {env.SchemaVersion} is not supported (only 2); "

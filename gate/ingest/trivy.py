@@ -370,7 +370,7 @@ def _cvss(scores: dict[str, _Cvss] | None, pool: Pool) -> tuple[Cvss, ...]:
 
 def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) -> Finding:
     fixed = v.FixedVersion or ""
-    status = (v.Status or "").lower()
+    status = v.Status or ""  # Trivy writes its statuses in lower case (the decoder checks them)
     if fixed or status == "fixed":  # fixable even when the report leaves the version out
         fix_state = FixState.FIXED
     elif status in _WONT_FIX:
@@ -476,7 +476,9 @@ def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> 
     A type Trivy does not write, or no finding, is refused: dropping the entry would hide a finding that a policy
     not honoring the scanner's ignore rules gates.
     """
-    wire = _MODIFIED_KINDS.get((m.Type or "").lower())
+    if m.Type is None:
+        raise InputError(f"{at}.Type: missing; the report is malformed")
+    wire = _MODIFIED_KINDS.get(m.Type.lower())
     if wire is None:
         raise InputError(
             f"{at}.Type: {short_value(m.Type)} is not a finding type Trivy writes ({', '.join(_MODIFIED_KINDS)}); "

@@ -167,7 +167,7 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'[{"Target": "u", "ExperimentalModifiedFindings": [{"Status": "ignored", "Finding": {"RuleID": "x"}}]}]',
-            r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Type: null is not a finding type Trivy writes",
+            r"^r.json: \[0\]\.ExperimentalModifiedFindings\[0\]\.Type: missing; the report is malformed$",
         ),
         (
             b'{"SchemaVersion": 2, "Results": [{"Target": "u", "ExperimentalModifiedFindings":'
@@ -216,6 +216,11 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (b'{"schemaVersion": 2, "manifests": [{"digest": "sha256:ab"}]}', "--image-metadata"),
         (b'{"matches": [], "Results": [], "source": {}, "descriptor": {}}', "both Trivy and Grype"),
+        # A Kubernetes report keeps its findings under Resources: with a SchemaVersion it is still not an image's.
+        (
+            b'{"SchemaVersion": 2, "ClusterName": "prod", "Resources": [{"Kind": "Pod", "Results": []}]}',
+            r"^r.json: this is a Trivy Kubernetes report; the gate reads image reports",
+        ),
         (b"\xff\xfe{\x00\xd8", "UTF-16"),
         (
             '{"SchemaVersion": 2}'.encode("utf-32"),
