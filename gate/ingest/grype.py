@@ -142,25 +142,24 @@ class _IgnoreRule:
 
     @property
     def grype_own(self) -> bool:
-        """One of Grype's default rules: an indirect match of kernel headers on the upstream kernel.
+        """One of Grype's default rules: an indirect match of a package built from the kernel's source (its
+        headers, `linux-libc-dev`) on a kernel vulnerability, which the package does not contain.
 
-        A repository's own config may say `match-type` too; only these rules are false matches, not waivers.
+        Grype adds to these over time (more `linux-*-headers-*` names), so the shape is checked, not the names: a
+        repository's own config may say `match-type` too, and any other rule is an ignore rule, not a false match.
         """
         p = self.package
         return (
             not self.vulnerability
             and self.match_type == "exact-indirect-match"
             and p is not None
-            and (p.type or "", p.name or "", p.upstream_name or "") in _GRYPE_OWN_RULES
+            and p.type in ("rpm", "deb")
+            and p.upstream_name in _KERNEL_SOURCES
         )
 
 
-_GRYPE_OWN_RULES = {
-    ("rpm", "kernel-headers", "kernel"),
-    ("deb", "linux(-.*)?-headers-.*", "linux.*"),
-    ("deb", "linux-libc-dev", "linux"),
-}
-"""Grype's default ignore rules (type, name, upstream name), as it writes them in `appliedIgnoreRules`."""
+_KERNEL_SOURCES = {"kernel", "linux", "linux.*"}
+"""The upstream names Grype's default rules give the kernel's source package (rpm `kernel`, deb `linux`)."""
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)

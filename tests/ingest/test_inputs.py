@@ -439,11 +439,24 @@ def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> 
             ),
             # A repository's own rule with a match type is still its own ignore rule, not Grype's.
             ignored({"package": {"name": "golang.org/x/net"}, "match-type": "exact-direct-match"}),
+            ignored(
+                {
+                    "package": {"name": "golang.org/x/net", "type": "go-module"},
+                    "match-type": "exact-indirect-match",
+                }
+            ),
+            # A default rule a later Grype adds for more kernel-header packages is still one of its own.
+            ignored(
+                {
+                    "package": {"name": "linux-aws-headers-.*", "upstream-name": "linux.*", "type": "deb"},
+                    "match-type": "exact-indirect-match",
+                }
+            ),
             # A VEX status that does not suppress is no VEX statement to keep.
             ignored({"vulnerability": "CVE-1", "vex-status": "affected"}),
         ],
     }
-    first, second, third, fourth, fifth = (
+    first, second, third, fourth, fourth_b, third_b, fifth = (
         f.suppressed for f in read_report("g.json", json.dumps(report).encode()).findings
     )
     assert first is not None and (first.status, first.by_ignore_rule) == ("ignored", True)
@@ -458,6 +471,8 @@ def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> 
         False,
     )
     assert fourth is not None and (fourth.status, fourth.by_ignore_rule) == ("ignored", True)
+    assert fourth_b is not None and (fourth_b.status, fourth_b.by_ignore_rule) == ("ignored", True)
+    assert third_b is not None and (third_b.status, third_b.by_ignore_rule) == ("filtered", False)
     assert fifth is not None and (fifth.status, fifth.by_ignore_rule) == ("affected", True)
 
 
