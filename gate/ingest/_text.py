@@ -117,9 +117,8 @@ def _to_utf8(data: bytes, source: str) -> bytes:
         while data.startswith(codecs.BOM_UTF8):
             data = data[len(codecs.BOM_UTF8) :]
         return data
-    if data.startswith(
-        (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)
-    ):  # before UTF-16: FF FE starts both LE marks
+    # Before UTF-16: FF FE starts both little-endian marks.
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
         raise InputError(
             f"{source}: the text is UTF-32, which no scanner writes; write the report as UTF-8 (the scanner's "
             "-o/--file option), or convert it (iconv -f UTF-32 -t UTF-8)"
