@@ -10,10 +10,19 @@ The CLI turns every GateError into one line on stderr and exit code 2.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-__all__ = ["GateError", "InputError", "OutputError", "PolicyError", "field_problem", "short_value"]
+__all__ = [
+    "GateError",
+    "InputError",
+    "OutputError",
+    "PolicyError",
+    "field_path",
+    "field_problem",
+    "problem_and_value",
+    "short_value",
+]
 
 
 class GateError(Exception):
@@ -112,3 +121,24 @@ def short_value(value: object, *, toml: bool = False) -> str:
         return {None: "null", True: "true", False: "false"}[value]
     text = repr(value) if isinstance(value, str) else str(value)
     return text if len(text) <= 40 else text[:39] + "…"
+
+
+def field_path(loc: Iterable[int | str], under: str = "") -> str:
+    """Where a validation error is, after `under`: `Results[0].Vulnerabilities[3].Severity`; "" for the top.
+
+    The validator's own steps (`function-after`, private names) are no keys of the file and are left out.
+    """
+    out = under
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("function-after", "function-plain") and not part.startswith("_"):
+            out += f".{part}" if out else part
+    return out
+
+
+def problem_and_value(err: Mapping[str, Any]) -> str:
+    """`missing`, or what a JSON file should hold and what it held: `expected text (got 7)`."""
+    if err["type"] == "missing":  # the input is the object that lacks the key: naming it says nothing
+        return "missing"
+    return f"{field_problem(err)} (got {short_value(err.get('input'))})"

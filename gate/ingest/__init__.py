@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
-from gate.errors import InputError, field_problem, short_value
+from gate.errors import InputError, field_path, problem_and_value
 from gate.ingest import grype, trivy
 from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, shorten
 from gate.ingest._wire import misplaced_key
@@ -160,20 +160,7 @@ def _describe(exc: ValidationError) -> str:
         if "EOF" in detail:
             return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
         return f"invalid JSON ({detail}); {_ASK_JSON}"
-    location = _location(err["loc"])
-    if err["type"] == "missing":  # the input is the object that lacks the key: naming it says nothing
-        return f"{location}: missing; the report is malformed"
-    return f"{location}: {field_problem(err)} (got {short_value(err.get('input'))}); the report is malformed"
-
-
-def _location(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part not in ("function-after", "function-plain") and not part.startswith("_"):
-            out += f".{part}" if out else part
-    return out or "top level"
+    return f"{field_path(err['loc']) or 'top level'}: {problem_and_value(err)}; the report is malformed"
 
 
 def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:

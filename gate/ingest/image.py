@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from gate.errors import InputError, field_problem, short_value
+from gate.errors import InputError, field_path, problem_and_value
 from gate.ingest._text import parse_timestamp
 from gate.ingest._wire import Wire
 from gate.ingest.layers import base_boundary
@@ -169,18 +169,9 @@ def first_error(exc: ValidationError, keys: Mapping[str, str] | None = None) -> 
     `keys` maps a validated key path (`rootfs.diff_ids`) to the file's own (`RootFS.Layers`).
     """
     err = exc.errors(include_url=False)[0]
-    where = _loc(err["loc"])
+    where = field_path(err["loc"]) or "(document)"
     for key, name in (keys or {}).items():
         if where == key or where.startswith((f"{key}.", f"{key}[")):
             where = name + where[len(key) :]
             break
-    if err["type"] == "missing":
-        return f"{where}: missing"
-    return f"{where}: {field_problem(err)} (got {short_value(err.get('input'))})"
-
-
-def _loc(loc: Sequence[int | str]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
+    return f"{where}: {problem_and_value(err)}"

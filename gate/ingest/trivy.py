@@ -10,7 +10,7 @@ import pydantic_core
 from pydantic import ConfigDict, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
-from gate.errors import InputError, field_problem, short_value
+from gate.errors import InputError, field_path, problem_and_value, short_value
 from gate.ingest._pool import Pool
 from gate.ingest._text import parse_timestamp, shorten
 from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire, misplaced_key
@@ -486,15 +486,13 @@ def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> 
         )
     if m.Finding is None:
         raise InputError(f"{at}.Finding: missing; the report is malformed")
-    at += ".Finding"
     try:
         # As JSON, so the finding is checked exactly as the report's own findings are (strict JSON types).
         parsed = TypeAdapter(wire).validate_json(pydantic_core.to_json(m.Finding))
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err["loc"])
-        got = "" if err["type"] == "missing" else f" (got {short_value(err.get('input'))})"
-        raise InputError(f"{at}{key}: {field_problem(err)}{got}; the report is malformed") from None
+        where = field_path(err["loc"], under=f"{at}.Finding")
+        raise InputError(f"{where}: {problem_and_value(err)}; the report is malformed") from None
     if isinstance(parsed, _Vulnerability):
         finding = _vulnerability(parsed, target, pkg_type, pool)
     elif isinstance(parsed, _Secret):
