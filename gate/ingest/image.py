@@ -22,6 +22,7 @@ __all__ = [
     "CONFIG_FIELDS",
     "config_differences",
     "config_facts",
+    "config_note",
     "first_error",
     "healthcheck_state",
     "image_from_config",
@@ -132,6 +133,14 @@ def config_differences(ours: Image, theirs: Image, fields: Collection[str] = CON
         if field in fields and None not in (a, b) and a != b:
             differ.append(field.replace("_", " "))
     return differ
+
+
+def config_note(first: str, second: str, differ: Sequence[str], used: str) -> str:
+    """The note that two files of one image ID give it a different config (`differ`), and whose the gate `used`."""
+    return (
+        f"{first} and {second} give the image a different {', '.join(differ)}; the gate used {used} (both name "
+        "one image, so one of the files was edited or misread)"
+    )
 
 
 _HEX_ID = re.compile(r"^[0-9a-f]{64}$")

@@ -23,7 +23,7 @@ from datetime import date
 from typing import Literal, TypeVar
 
 from gate.identity import FindingIndex, group_indices, image_identity
-from gate.ingest.image import config_differences
+from gate.ingest.image import config_differences, config_note
 from gate.model import Cvss, Finding, FixState, Image, Package, Scan, Suppression
 
 __all__ = ["SeverityChoice", "group_scans", "merge_findings", "merge_scans"]
@@ -95,10 +95,7 @@ def _config_notes(scans: Sequence[Scan]) -> tuple[str, ...]:
     for source, image in known[1:]:
         differ = config_differences(used, image)
         if differ:
-            notes.append(
-                f"{source} and {used_source} give the image a different {', '.join(differ)}; the gate used "
-                f"{used_source}'s (both name one image, so one of the files was edited or misread)"
-            )
+            notes.append(config_note(source, used_source, differ, f"{used_source}'s"))
     return tuple(notes)
 
 

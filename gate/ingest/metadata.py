@@ -31,6 +31,7 @@ from gate.ingest._wire import Wire
 from gate.ingest.image import (
     config_differences,
     config_facts,
+    config_note,
     first_error,
     healthcheck_state,
     normal_digest,
@@ -461,15 +462,12 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
                 )
         base = scan.image or Image(reference=scan.artifact)
         differ = config_differences(base, metadata.image, metadata.image.known) if base.config_known else []
-        note = (
-            f"{metadata.source} and {scan.source} give the image a different {', '.join(differ)}; the gate "
-            f"used the {metadata.form}'s (both name one image, so one of the files was edited or misread)"
-        )
+        note = [config_note(metadata.source, scan.source, differ, f"the {metadata.form}'s")] if differ else []
         out[i] = scan.model_copy(
             update={
                 "image": merge_image(base, metadata.image),
                 "artifact_type": scan.artifact_type or "container_image",
-                "warnings": (*scan.warnings, *metadata.warnings, *([note] if differ else [])),
+                "warnings": (*scan.warnings, *metadata.warnings, *note),
             }
         )
     return out
