@@ -30,7 +30,7 @@ from gate.policy.decision import (
     WaiverState,
     WaiverStatus,
 )
-from gate.report._common import json_chunks
+from gate.report._common import OnePerLine, json_chunks
 
 __all__ = ["RECORD_VERSION", "encode", "load_record", "record", "render"]
 
@@ -38,7 +38,8 @@ RECORD_VERSION = 1
 
 
 def encode(decision: Decision) -> Iterator[bytes]:
-    """The decision record as UTF-8 JSON (two-space indent, keys in a fixed order, trailing newline), in pieces.
+    """The decision record as UTF-8 JSON (two-space indent, keys in a fixed order, trailing newline), in pieces;
+    the full-fidelity sections of each image hold one compact entry per line.
 
     The record of a large report is as large as the report: it is written piece by piece, never held whole.
     """
@@ -198,9 +199,10 @@ def _finding_ref(f: Finding) -> dict[str, Any]:
 def _detail(image: ImageDecision) -> dict[str, Any]:
     """The parts of an image decision the summary keys above leave out, in full (for load_record)."""
     index = {id(o.finding): i for i, o in enumerate(image.outcomes)}
+    # Read back by `gate merge`, not by people: one compact line per entry (indented, the text is half as large again).
     return {
         "image": _redacted(image.image),
-        "outcomes": [
+        "outcomes": OnePerLine(
             {
                 "finding": o.finding,
                 "action": o.action.value if o.action is not None else None,
@@ -209,8 +211,8 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
                 "expired_waivers": list(o.expired_waivers),
             }
             for o in image.outcomes
-        ],
-        "violations": [
+        ),
+        "violations": OnePerLine(
             {
                 "rule": v.rule_id,
                 "action": v.action.value,
@@ -220,9 +222,9 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
                 "outcome": index[id(v.finding)] if v.finding is not None else None,
             }
             for v in image.violations
-        ],
-        "waived": [{"outcome": index[id(w.finding)], **_waiver_fields(w)} for w in image.waived],
-        "suppressed_findings": list(image.suppressed),
+        ),
+        "waived": OnePerLine({"outcome": index[id(w.finding)], **_waiver_fields(w)} for w in image.waived),
+        "suppressed_findings": OnePerLine(image.suppressed),
         "baseline": image.baseline,
     }
 

@@ -18,6 +18,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import _common, codequality
 from gate.report._common import (
+    OnePerLine,
     advisory_url,
     final_from_line,
     image_key,
@@ -290,3 +291,28 @@ def test_json_chunks_never_encode_a_long_list_in_one_piece() -> None:
     document = {"images": [{"outcomes": [_FINDING] * 2_000, "notes": []}]}
     pieces = list(json_chunks(document))
     assert max(len(p) for p in pieces) < len(b"".join(pieces)) / 3
+
+
+@given(st.lists(_DOCUMENTS, max_size=9), st.integers(min_value=0, max_value=3))
+def test_one_per_line_lists_hold_one_compact_item_per_line(entries: list[Any], depth: int) -> None:
+    document: Any = OnePerLine(entries)
+    for _ in range(depth):
+        document = {"section": document, "after": [1]}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(_common, "_CHUNK", 3)
+        joined = b"".join(json_chunks(document))
+    assert json.loads(joined) == json.loads(pydantic_core.to_json(document))  # the same document
+    lines = joined.splitlines()
+    if entries:  # an empty list is written `[]`
+        start = next(n for n, line in enumerate(lines) if line.endswith(b"["))  # the line opening the list
+        items = lines[start + 1 : start + 1 + len(entries)]
+        assert [json.loads(line.rstrip(b",")) for line in items] == json.loads(pydantic_core.to_json(entries))
+        assert lines[start + 1 + len(entries)].strip() in (b"]", b"],")
+    assert b"##" not in joined
+    assert not any(line.lstrip().startswith(b"::") for line in joined.splitlines())
+
+
+def test_one_per_line_lists_are_split_into_pieces() -> None:
+    pieces = list(json_chunks({"outcomes": OnePerLine([_FINDING] * 2_000)}))
+    assert max(len(p) for p in pieces) < len(b"".join(pieces)) / 3
+    assert b"".join(pieces).count(b"\n") == 2_000 + 4  # `{`, `"outcomes": [`, 2,000 findings, `]`, `}`
