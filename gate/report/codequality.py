@@ -8,6 +8,8 @@ image's stable pseudo-path at line 1. The format is in PLATFORMS.md C.2.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from typing import Any
 
 from gate.model import Severity
@@ -36,9 +38,13 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     written: set[tuple[str, str]] = set()
+    # Packages, versions, rules and messages repeat across violations, and paths across a package's
+    # violations: each is escaped once (caches local to this call).
+    line = functools.cache(_text.one_line)
+    path = functools.cache(pseudo_path)
     for image, key in zip(decision.images, image_keys(decision), strict=True):
         for violation in image.violations:
-            entry = _entry(violation, image, key, location)
+            entry = _entry(violation, image, key, location, line, path)
             if (entry["fingerprint"], entry["description"]) in written:
                 continue  # the same finding twice (found at two paths of one package)
             written.add((entry["fingerprint"], entry["description"]))
@@ -53,38 +59,45 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
     return to_json(entries)
 
 
-def _entry(v: Violation, image: ImageDecision, key: str, location: FileLocation | None) -> dict[str, Any]:
+def _entry(
+    v: Violation,
+    image: ImageDecision,
+    key: str,
+    location: FileLocation | None,
+    line: Callable[[str, int | None], str],
+    path: Callable[[str, str], str],
+) -> dict[str, Any]:
+    """One entry; `line` is `_text.one_line` and `path` is `pseudo_path`, remembered across entries."""
     f = v.finding
-    where = check_scope(v, image)
-    subject = _text.one_line(v.id, 200)
+    subject = line(v.id, 200)
     if f is not None and f.package is not None:
         where = f.package.name
-        subject += (
-            f" in {_text.one_line(f.package.name, 200)} {_text.one_line(f.package.version, 100)}".rstrip()
-        )
+        subject += f" in {line(f.package.name, 200)} {line(f.package.version, 100)}".rstrip()
     elif f is not None:
         where = f.target or f.kind.value
         if f.target:
-            subject += f" in {_text.one_line(f.target, 200)}"
+            subject += f" in {line(f.target, 200)}"
+    else:
+        where = check_scope(v, image)
     verb = "fails" if v.action is Action.FAIL else "warns"
     description = (
-        f"{subject}, image {_text.one_line(image.name, 200)}: {_text.one_line(v.message, 300)} "
-        f"({verb} rule {_text.one_line(v.rule_id, 100)})"
+        f"{subject}, image {line(image.name, 200)}: {line(v.message, 300)} "
+        f"({verb} rule {line(v.rule_id, 100)})"
     )
     severity = _SEVERITY[v.severity]
     floor = _FLOOR.get(v.action, "info")
     if _RANK.index(floor) > _RANK.index(severity):
         severity = floor
     if location is not None:
-        path, line = location.path, location.line
+        file, begin = location.path, location.line
     else:
-        path, line = pseudo_path(key, where), 1
+        file, begin = path(key, where), 1
     return {
         "type": "issue",
-        "check_name": _text.one_line(v.rule_id, 200) or "container-gate",
+        "check_name": line(v.rule_id, 200) or "container-gate",
         "description": description,
         "categories": ["Security"],
         "fingerprint": digest("container-gate", key, v.rule_id, v.id, where),
         "severity": severity,
-        "location": {"path": path, "lines": {"begin": line}},
+        "location": {"path": file, "lines": {"begin": begin}},
     }

@@ -9,13 +9,15 @@ Descriptions and solutions are GitLab-flavoured Markdown, so report text is Mark
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import re
 import uuid
 from typing import Any
 
 from gate import __version__
 from gate.errors import OutputError
-from gate.model import Finding, FindingKind, Severity
+from gate.model import FindingKind, Severity
 from gate.policy.decision import Decision, ImageDecision
 from gate.report import _text
 from gate.report._common import advisory_url, image_keys, items, joined, to_json
@@ -86,31 +88,33 @@ def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
     out = []
     os_name = _text.one_line(image.image.os, 255) if image.image is not None else ""
     name = _text.one_line(image.name, 255) or "unknown"
-    escaped: dict[str, str] = {}  # advisories repeat across packages: each text is escaped once
+    # Advisories repeat across packages, and packages, versions and fixes across advisories: within one
+    # image each distinct input is escaped once (caches local to this call, gone when it returns).
+    line = functools.cache(_text.one_line)
+    advisory = functools.cache(_advisory)
+    solution = functools.cache(_solution)
+    decided = functools.cache(_decided)
     for item in items(image):
         finding = item.finding
         if finding is None or finding.kind is not FindingKind.VULNERABILITY or finding.package is None:
             continue
-        package = _text.one_line(finding.package.name, 255) or "unknown"
-        version = _text.one_line(finding.package.version, 255)
-        ident = _text.one_line(finding.id, 255) or "unknown"
-        text = finding.description or finding.title or finding.id
-        if text not in escaped:
-            escaped[text] = _text.markdown(text, _MAX_DESCRIPTION)
-        description = _description(
-            escaped[text],
-            item.rules,
-            item.waived.reason if item.waived else None,
-            item.waived.waiver_id if item.waived else None,
+        package = line(finding.package.name, 255) or "unknown"
+        version = line(finding.package.version, 255)
+        ident, title, text, identifiers = advisory(
+            finding.id, finding.aliases, finding.title, finding.description
+        )
+        waived = item.waived
+        description = text + decided(
+            item.rules, waived.reason if waived else None, waived.waiver_id if waived else None
         )
         out.append(
             {
-                "id": str(uuid.uuid5(_NAMESPACE, "|".join((key, package, version, ident)))),
-                "name": _text.clip(_text.one_line(finding.title) or ident, _MAX_NAME),
+                "id": _uuid5("|".join((key, package, version, ident))),
+                "name": title,
                 "description": description,
                 "severity": _SEVERITY[finding.severity],
-                "solution": _solution(finding, package),
-                "identifiers": _identifiers(finding),
+                "solution": solution(package, finding.fixed_versions, finding.fixable),
+                "identifiers": identifiers,
                 "location": {
                     "dependency": {"package": {"name": package}, "version": version},
                     "operating_system": os_name or "unknown",
@@ -121,10 +125,31 @@ def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
     return out
 
 
-def _identifiers(finding: Finding) -> list[dict[str, str]]:
+def _uuid5(name: str) -> str:
+    """`str(uuid.uuid5(_NAMESPACE, name))`, without the UUID object uuid5 builds (a third of the time)."""
+    data = _NAMESPACE.bytes + name.encode("utf-8")
+    hashed = bytearray(hashlib.sha1(data, usedforsecurity=False).digest()[:16])
+    hashed[6] = (hashed[6] & 0x0F) | 0x50  # version 5
+    hashed[8] = (hashed[8] & 0x3F) | 0x80  # the RFC 4122 variant
+    h = hashed.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def _advisory(
+    finding_id: str, aliases: tuple[str, ...], title: str, description: str
+) -> tuple[str, str, str, list[dict[str, str]]]:
+    """What a vulnerability entry takes from the advisory alone: the ID, the name, the escaped description
+    and the identifiers."""
+    ident = _text.one_line(finding_id, 255) or "unknown"
+    name = _text.clip(_text.one_line(title) or ident, _MAX_NAME)
+    escaped = _text.markdown(description or title or finding_id, _MAX_DESCRIPTION)
+    return ident, name, escaped, _identifiers((finding_id, *aliases))
+
+
+def _identifiers(all_ids: tuple[str, ...]) -> list[dict[str, str]]:
     result = []
     seen: set[str] = set()
-    for raw in finding.all_ids:
+    for raw in all_ids:
         value = _text.one_line(raw, 255)
         if not value or value.upper() in seen:
             continue
@@ -138,23 +163,20 @@ def _identifiers(finding: Finding) -> list[dict[str, str]]:
     return result
 
 
-def _description(escaped: str, rules: tuple[str, ...], reason: str | None, waiver: str | None) -> str:
-    """The finding's own text (`escaped` already), then what the gate did with it."""
+def _decided(rules: tuple[str, ...], reason: str | None, waiver: str | None) -> str:
+    """What the gate did with the finding, to follow its own text in the description ("" when nothing)."""
     md = _text.markdown
-    parts = [escaped]
     if waiver is not None:
-        parts.append(f"Waived by container-gate waiver {md(waiver, 100)}: {md(reason or '', 500)}")
-    elif rules:
-        parts.append(f"container-gate policy rules: {md(', '.join(rules), 500)}")
-    return "\n\n".join(parts)
+        return f"\n\nWaived by container-gate waiver {md(waiver, 100)}: {md(reason or '', 500)}"
+    if rules:
+        return f"\n\ncontainer-gate policy rules: {md(', '.join(rules), 500)}"
+    return ""
 
 
-def _solution(finding: Finding, package: str) -> str:
-    if finding.fixed_versions:
-        text = (
-            f"Upgrade {_text.markdown(package, 200)} to {_text.markdown(joined(finding.fixed_versions), 500)}"
-        )
-    elif finding.fixable:  # Trivy `Status: fixed` without a FixedVersion: a fix exists all the same
+def _solution(package: str, fixed_versions: tuple[str, ...], fixable: bool) -> str:
+    if fixed_versions:
+        text = f"Upgrade {_text.markdown(package, 200)} to {_text.markdown(joined(fixed_versions), 500)}"
+    elif fixable:  # Trivy `Status: fixed` without a FixedVersion: a fix exists all the same
         text = f"Upgrade {_text.markdown(package, 200)} to a release with the fix (the report gives no fixed version)."
     else:
         text = "No fixed version is available yet."

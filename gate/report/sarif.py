@@ -10,6 +10,7 @@ the run's properties. The limits are in PLATFORMS.md A.
 
 from __future__ import annotations
 
+import functools
 import gzip
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -125,26 +126,37 @@ def _gzipped_fits(data: bytes) -> bool:
 # --- runs, rules, results -------------------------------------------------------------------------------
 
 
+class _Texts:
+    """The image's policy rules by ID, and `one_line` and `markdown` remembered within one run: package names,
+    versions, the image name and the policy's texts repeat across thousands of results and rules."""
+
+    def __init__(self, titles: dict[str, Any]) -> None:
+        self.titles = titles
+        self.line = functools.cache(_text.one_line)
+        self.md = functools.cache(_text.markdown)
+
+
 def _run(
     image: ImageDecision, key: str, decision: Decision, location: FileLocation | None, budget: _Budget
 ) -> om.Run:
     every = items(image, suppressed=True)
     kept = every[: budget.results]
+    texts = _Texts({r.rule_id: r for r in image.rules})
+    rule_ids = [_rule_id(item, texts) for item in kept]
     by_rule: dict[str, list[Item]] = {}
-    for item in kept:
-        by_rule.setdefault(_rule_id(item), []).append(item)
+    for item, rule_id in zip(kept, rule_ids, strict=True):
+        by_rule.setdefault(rule_id, []).append(item)
     rule_index = {rule_id: index for index, rule_id in enumerate(by_rule)}
-    titles = {r.rule_id: r for r in image.rules}
-    rules = [_rule(rule_id, group, image, titles, budget) for rule_id, group in by_rule.items()]
-    prints = _fingerprints(kept, key)
+    rules = [_rule(rule_id, group, image, texts, budget) for rule_id, group in by_rule.items()]
+    prints = _fingerprints(kept, rule_ids, key)
     results = [
-        _result(item, image, key, rule_index[_rule_id(item)], titles, location, fingerprint)
-        for item, fingerprint in zip(kept, prints, strict=True)
+        _result(item, image, key, rule_index[rule_id], texts, location, fingerprint)
+        for item, rule_id, fingerprint in zip(kept, rule_ids, prints, strict=True)
     ]
     properties: dict[str, Any] = {
-        "image": _text.one_line(image.name),
+        "image": texts.line(image.name),
         "verdict": image.verdict.value,
-        "policy": _text.one_line(decision.policy),
+        "policy": texts.line(decision.policy),
         "today": decision.today.isoformat(),
         "resultsTotal": len(every),
         "resultsIncluded": len(kept),
@@ -175,7 +187,7 @@ def _run(
 
 
 def _rule(
-    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget
 ) -> om.ReportingDescriptor:
     first = group[0]
     finding = first.finding
@@ -183,20 +195,16 @@ def _rule(
     score = max(security_score(item.finding, item.severity) for item in group)
     level = min((item.level for item in group), key=_LEVEL_RANK.__getitem__)
     if finding is not None:
-        title = _text.one_line(finding.title)
-        short = (
-            f"{_text.one_line(rule_id)}: {title}"
-            if title
-            else f"{_text.one_line(rule_id)} {kind_word(finding)}"
-        )
-        full = _text.one_line(finding.description) or title or short
+        title = texts.line(finding.title)
+        short = f"{texts.line(rule_id)}: {title}" if title else f"{texts.line(rule_id)} {kind_word(finding)}"
+        full = texts.line(finding.description) or title or short
     else:
-        policy_rule = titles.get(first.rules[0]) if first.rules else None
-        short = _text.one_line(policy_rule.title if policy_rule else rule_id)
+        policy_rule = texts.titles.get(first.rules[0]) if first.rules else None
+        short = texts.line(policy_rule.title if policy_rule else rule_id)
         message = first.violation.message if first.violation else ""
         if first.scope != IMAGE_CONFIG and policy_rule is not None and policy_rule.help:
             message = policy_rule.help  # one rule over several waivers: describe the rule
-        full = _text.one_line(message) or short
+        full = texts.line(message) or short
     url = advisory_url(rule_id)
     tags = ["security", kind_word(finding, first.scope).replace(" ", "-"), severity.value.lower()]
     if any(item.finding is not None and item.finding.fixable for item in group):
@@ -213,8 +221,8 @@ def _rule(
             text=_text.clip(full, min(budget.text, _MAX_DESCRIPTION))
         ),
         help=om.MultiformatMessageString(
-            text=_help_text(rule_id, group, image, titles, budget),
-            markdown=_help_markdown(rule_id, group, image, titles, budget),
+            text=_help_text(rule_id, group, image, texts, budget),
+            markdown=_help_markdown(rule_id, group, image, texts, budget),
         ),
         help_uri=url,
         default_configuration=om.ReportingConfiguration(level=level),
@@ -226,7 +234,7 @@ def _rule(
     )
 
 
-def _fingerprints(kept: Sequence[Item], key: str) -> list[str]:
+def _fingerprints(kept: Sequence[Item], rule_ids: Sequence[str], key: str) -> list[str]:
     """One fingerprint per result, stable across rebuilds: the category, where and the rule, without the version
     (a version bump that does not fix keeps the alert). GitHub folds results of one fingerprint into one alert,
     so a second result of the same package and rule (another installed version, another copy) adds its version,
@@ -234,9 +242,9 @@ def _fingerprints(kept: Sequence[Item], key: str) -> list[str]:
     """
     seen: set[str] = set()
     out = []
-    for n, item in enumerate(kept):
+    for n, (item, rule_id) in enumerate(zip(kept, rule_ids, strict=True)):
         for extra in ((), (item.version,), (item.version, str(n))):
-            printed = digest(category(key), item.where, _rule_id(item), *extra) + ":1"
+            printed = digest(category(key), item.where, rule_id, *extra) + ":1"
             if printed not in seen:
                 break
         seen.add(printed)
@@ -244,9 +252,9 @@ def _fingerprints(kept: Sequence[Item], key: str) -> list[str]:
     return out
 
 
-def _rule_id(item: Item) -> str:
+def _rule_id(item: Item, texts: _Texts) -> str:
     """The rule ID as written: the finding's or check's ID on one line, printable, never empty."""
-    return _text.one_line(item.rule_id, 255) or "unknown"
+    return texts.line(item.rule_id, 255) or "unknown"
 
 
 def _rule_name(finding: Finding | None, scope: str) -> str:
@@ -260,40 +268,38 @@ def _rule_name(finding: Finding | None, scope: str) -> str:
     }[finding.kind]
 
 
-def _decided(item: Item, titles: dict[str, Any]) -> str:
+def _decided(item: Item, texts: _Texts) -> str:
     """What the gate did with the result, in words, naming the policy rule."""
     if item.suppressed and item.finding is not None and item.finding.suppressed is not None:
-        return f"Suppressed before the gate: {_suppression_text(item.finding.suppressed)}"
+        return f"Suppressed before the gate: {_suppression_text(item.finding.suppressed, texts)}"
     if item.waived is not None:
         w = item.waived
         return (
-            f"Waived by waiver {_text.one_line(w.waiver_id, 100)} until {w.expires.isoformat()}: "
-            f"{_text.one_line(w.reason, 300)}"
+            f"Waived by waiver {texts.line(w.waiver_id, 100)} until {w.expires.isoformat()}: "
+            f"{texts.line(w.reason, 300)}"
         )
     if not item.rules or item.action not in (Action.FAIL, Action.WARN):
         return "Reported; no rule of the policy gates it"
-    rule = titles.get(item.rules[0])
-    name = _text.one_line(item.rules[0], 100)
-    title = (
-        f" ({_text.one_line(rule.title, 200)})" if rule is not None and rule.title != item.rules[0] else ""
-    )
+    rule = texts.titles.get(item.rules[0])
+    name = texts.line(item.rules[0], 100)
+    title = f" ({texts.line(rule.title, 200)})" if rule is not None and rule.title != item.rules[0] else ""
     verb = "Fails" if item.action is Action.FAIL else "Warns by"
     return f"{verb} rule {name}{title}"
 
 
-def _suppression_text(found: Suppression, limit: int = 300) -> str:
+def _suppression_text(found: Suppression, texts: _Texts, limit: int = 300) -> str:
     """`not_affected: the code is not reachable (VEX app.vex.json)` from a scanner or VEX suppression."""
-    statement = _text.one_line(found.statement, limit) or "no statement given"
-    status = _text.one_line(found.status, 40)
-    source = _text.one_line(found.source, 200)
+    statement = texts.line(found.statement, limit) or "no statement given"
+    status = texts.line(found.status, 40)
+    source = texts.line(found.source, 200)
     return f"{status + ': ' if status else ''}{statement}{f' ({source})' if source else ''}"
 
 
-def _fix(finding: Finding | None) -> str:
+def _fix(finding: Finding | None, texts: _Texts) -> str:
     if finding is None or finding.kind is not FindingKind.VULNERABILITY:
         return ""
     if finding.fixed_versions:
-        return "fixed in " + _text.one_line(joined(finding.fixed_versions), 200)
+        return "fixed in " + texts.line(joined(finding.fixed_versions), 200)
     return NO_FIXED_VERSION if finding.fixable else "no fix yet"
 
 
@@ -314,23 +320,24 @@ def _result(
     image: ImageDecision,
     key: str,
     rule_index: int,
-    titles: dict[str, Any],
+    texts: _Texts,
     location: FileLocation | None,
     fingerprint: str,
 ) -> om.Result:
     finding = item.finding
-    name = _text.one_line(image.name, 300)
-    subject = _text.one_line(item.rule_id, 200)
+    name = texts.line(image.name, 300)
+    subject = texts.line(item.rule_id, 200)
     if finding is not None and finding.package is not None:
-        subject += f" in {_text.one_line(item.package, 200)} {_text.one_line(item.version, 100)}".rstrip()
+        subject += f" in {texts.line(item.package, 200)} {texts.line(item.version, 100)}".rstrip()
     elif finding is not None and finding.target:
-        subject += f" in {_text.one_line(finding.target, 200)}"
+        subject += f" in {texts.line(finding.target, 200)}"
     facts = [item.severity.value.lower()]
-    if finding is not None and _fix(finding):
-        facts.append(_fix(finding))
+    fix = _fix(finding, texts)
+    if fix:
+        facts.append(fix)
     if item.violation is not None:
-        facts.append(_text.one_line(item.violation.message, 300))
-    message = _plain_message(f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, titles)}.")
+        facts.append(texts.line(item.violation.message, 300))
+    message = _plain_message(f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, texts)}.")
     if location is not None:
         uri, line = quote(location.path, safe="/-._~"), location.line
     else:
@@ -349,9 +356,9 @@ def _result(
     elif item.action is not None:
         properties["action"] = item.action.value
     if finding is not None and finding.package is not None:
-        properties["package"] = _text.one_line(item.package)
-        properties["installedVersion"] = _text.one_line(item.version)
-        properties["fixedVersions"] = [_text.one_line(v) for v in finding.fixed_versions]
+        properties["package"] = texts.line(item.package)
+        properties["installedVersion"] = texts.line(item.version)
+        properties["fixedVersions"] = [texts.line(v) for v in finding.fixed_versions]
     suppressions = None
     if item.suppressed and finding is not None and finding.suppressed is not None:
         found = finding.suppressed
@@ -359,10 +366,10 @@ def _result(
             _Suppression(
                 kind="external",
                 status="accepted",
-                justification=_suppression_text(found, 1000),
+                justification=_suppression_text(found, texts, 1000),
                 properties={
-                    "source": _text.one_line(found.source, 300),
-                    "status": _text.one_line(found.status),
+                    "source": texts.line(found.source, 300),
+                    "status": texts.line(found.status),
                 },
             )
         ]
@@ -373,12 +380,12 @@ def _result(
             _Suppression(
                 kind="external",
                 status="accepted",
-                justification=_text.one_line(w.reason, 1000) or "waived",
-                properties={"waiver": _text.one_line(w.waiver_id), "expires": w.expires.isoformat()},
+                justification=texts.line(w.reason, 1000) or "waived",
+                properties={"waiver": texts.line(w.waiver_id), "expires": w.expires.isoformat()},
             )
         ]
     return om.Result(
-        rule_id=_rule_id(item),
+        rule_id=_rule_id(item, texts),
         rule_index=rule_index,
         level=item.level,
         message=om.Message(text=_text.clip_escaped(message, _MAX_MESSAGE)),
@@ -392,7 +399,7 @@ def _result(
 # --- help -----------------------------------------------------------------------------------------------
 
 
-def _cvss(finding: Finding | None) -> str:
+def _cvss(finding: Finding | None, texts: _Texts) -> str:
     if finding is None:
         return ""
     parts = []
@@ -400,7 +407,7 @@ def _cvss(finding: Finding | None) -> str:
         if c.score is None and not c.vector:
             continue
         score = f" {c.score:.1f}" if c.score is not None else ""
-        parts.append(f"{_text.one_line(c.source, 30)} v{c.version}{score}")
+        parts.append(f"{texts.line(c.source, 30)} v{c.version}{score}")
     return joined(parts, 3)
 
 
@@ -409,41 +416,41 @@ def _help_rows(group: Sequence[Item], budget: _Budget) -> tuple[list[Item], int]
 
 
 def _help_text(
-    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget
 ) -> str:
     first = group[0]
     lines = [
-        f"{_text.one_line(rule_id, 200)} ({kind_word(first.finding, first.scope)}) in image "
-        f"{_text.one_line(image.name, 300)}."
+        f"{texts.line(rule_id, 200)} ({kind_word(first.finding, first.scope)}) in image "
+        f"{texts.line(image.name, 300)}."
     ]
     rows, more = _help_rows(group, budget)
     for item in rows:
         finding = item.finding
-        what = f"Package {_text.one_line(item.package, 200)} {_text.one_line(item.version, 100)}".rstrip()
+        what = f"Package {texts.line(item.package, 200)} {texts.line(item.version, 100)}".rstrip()
         if finding is None or finding.package is None:
-            what = f"Found in {_text.one_line(item.where, 200)}"
-        fix = _fix(finding)
+            what = f"Found in {texts.line(item.where, 200)}"
+        fix = _fix(finding, texts)
         lines.append(
-            f"- {what}: {item.severity.value}" + (f", {fix}" if fix else "") + f". {_decided(item, titles)}."
+            f"- {what}: {item.severity.value}" + (f", {fix}" if fix else "") + f". {_decided(item, texts)}."
         )
     if more:
         lines.append(f"- and {more} more in this image")
-    cvss = _cvss(first.finding)
+    cvss = _cvss(first.finding, texts)
     if cvss:
         lines.append(f"CVSS: {cvss}.")
     url = advisory_url(rule_id)
     if url:
         lines.append(f"Advisory: {url}")
-    policy = titles.get(first.rules[0]) if first.rules else None
+    policy = texts.titles.get(first.rules[0]) if first.rules else None
     if policy is not None and policy.help:
-        lines.append(_text.one_line(policy.help, budget.text))
+        lines.append(texts.line(policy.help, budget.text))
     return "\n".join(lines)
 
 
 def _help_markdown(
-    rule_id: str, group: Sequence[Item], image: ImageDecision, titles: dict[str, Any], budget: _Budget
+    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget
 ) -> str:
-    md = _text.markdown
+    md = texts.md
     first = group[0]
     url = advisory_url(rule_id)
     heading = f"[{md(rule_id)}]({url})" if url else f"**{md(rule_id, 200)}**"
@@ -462,15 +469,15 @@ def _help_markdown(
         )
         lines.append(
             f"| {package} | {md(item.version, 100) or _DASH} | {fixed} | {item.severity.value} | "
-            f"{md(_decided(item, titles), 400)} |"
+            f"{md(_decided(item, texts), 400)} |"
         )
     if more:
         lines.append(f"| and {more} more in this image | | | | |")
     lines.append("")
-    cvss = _cvss(first.finding)
+    cvss = _cvss(first.finding, texts)
     if cvss:
         lines += [f"CVSS: {md(cvss)}", ""]
-    policy = titles.get(first.rules[0]) if first.rules else None
+    policy = texts.titles.get(first.rules[0]) if first.rules else None
     if policy is not None and policy.help:
         lines += [md(policy.help, budget.text), ""]
     return "\n".join(lines).rstrip() + "\n"
@@ -482,6 +489,10 @@ def _help_markdown(
 def _serialize(value: Any) -> Any:
     """sarif-om objects as JSON-ready values: attrs fields under their SARIF names, None and defaults left out."""
     return _Serializer().value(value)
+
+
+_SCALARS = frozenset({str, int, float, bool})
+"""Leaves the serializer writes as they are, without a call per string (most of a SARIF file's values)."""
 
 
 class _Serializer:
@@ -502,12 +513,12 @@ class _Serializer:
                 item = getattr(value, name)
                 if item is None or (default is not attr.NOTHING and item == default):
                     continue
-                out[prop] = self.value(item)
+                out[prop] = item if type(item) in _SCALARS else self.value(item)
             return out
         if isinstance(value, dict):
-            return {str(k): self.value(v) for k, v in value.items()}
+            return {str(k): v if type(v) in _SCALARS else self.value(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
-            return [self.value(v) for v in value]
+            return [v if type(v) in _SCALARS else self.value(v) for v in value]
         return value
 
     @staticmethod

@@ -9,6 +9,7 @@ a comment under 65,536 characters: detail is dropped, and the text says so.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -306,24 +307,31 @@ def _headline(decision: Decision) -> Safe:
 
 def _finding_rows(violations: Sequence[Violation]) -> list[list[str]]:
     rows = []
+    md = functools.cache(_md)  # IDs, packages, versions and the rule's messages repeat across its findings
+    link = functools.cache(_linked_id)
     for v in violations:
         f = v.finding
         assert f is not None
-        url = advisory_url(v.id)
-        ident = Safe(f"[{_md(v.id, 100)}]({url})") if url else _md(v.id, 100)
+        ident = link(v.id)
         if f.kev:
             ident = Safe(ident + " (KEV)")
-        package = _md(f.package.name, 120) if f.package else _md(f.target, 120)
+        package = md(f.package.name, 120) if f.package else md(f.target, 120)
         installed = f.package.version if f.package else ""
         if f.fixed_versions:
-            versions = Safe(f"{_md(installed, 60) or _DASH} → {_md(joined(f.fixed_versions, 3), 120)}")
+            versions = Safe(f"{md(installed, 60) or _DASH} → {md(joined(f.fixed_versions, 3), 120)}")
         elif f.package is not None:
             fix = NO_FIXED_VERSION if f.fixable else "no fix"
-            versions = Safe(f"{_md(installed, 60) or _DASH} → {fix}")
+            versions = Safe(f"{md(installed, 60) or _DASH} → {fix}")
         else:
             versions = Safe(_DASH)
-        rows.append([ident, package, versions, f.severity.value, _md(v.message, 300)])
+        rows.append([ident, package, versions, f.severity.value, md(v.message, 300)])
     return rows
+
+
+def _linked_id(finding_id: str) -> Safe:
+    """The finding's ID, linked to its advisory when the ID is a well-formed one."""
+    url = advisory_url(finding_id)
+    return Safe(f"[{_md(finding_id, 100)}]({url})") if url else _md(finding_id, 100)
 
 
 def _rule_view(
@@ -385,8 +393,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
     waived_rows = []
     for w in image.waived:
         f = w.finding
-        url = advisory_url(f.id)
-        ident = Safe(f"[{_md(f.id, 100)}]({url})") if url else _md(f.id, 100)
+        ident = _linked_id(f.id)
         package = _md(f.package.name, 120) if f.package else _md(f.target, 120)
         waived_rows.append(
             [
@@ -400,8 +407,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
         )
     suppressed_rows = []
     for f in image.suppressed:
-        url = advisory_url(f.id)
-        ident = Safe(f"[{_md(f.id, 100)}]({url})") if url else _md(f.id, 100)
+        ident = _linked_id(f.id)
         why = f.suppressed
         suppressed_rows.append(
             [
@@ -414,7 +420,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
                 _md(why.source, 120) if why and why.source else _DASH,
             ]
         )
-    counts = image.severity_counts()
+    counts = _memo(memo, image, "counts", image.severity_counts)
     count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
@@ -468,8 +474,7 @@ def _merge_view(image: ImageDecision, detail: _Detail) -> dict[str, Any]:
     def rows(findings: Sequence[Finding], *, scanner: bool = False) -> list[list[str]]:
         out = []
         for f in findings:
-            url = advisory_url(f.id)
-            ident = Safe(f"[{_md(f.id, 100)}]({url})") if url else _md(f.id, 100)
+            ident = _linked_id(f.id)
             package = _md(f.package.name, 120) if f.package else _md(f.target, 120)
             row = [ident, package, _md(f.package.version if f.package else "", 60) or _DASH, f.severity.value]
             out.append([*row, joined(f.reported_by)] if scanner else row)
