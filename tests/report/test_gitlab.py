@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import uuid
 from pathlib import Path
 from typing import Any
 
@@ -109,10 +108,3 @@ def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
     decision = one_finding(id=finding_id)
     identifiers = json.loads(gitlab.render(decision))["vulnerabilities"][0]["identifiers"]
     assert identifiers == [{"type": "cve", "name": finding_id, "value": finding_id}]
-
-
-@pytest.mark.parametrize(
-    "name", ["", "alpine|openssl|3.1.4-r0|CVE-2024-0001", "päckage|€|\U0001f600", "x" * 5000]
-)
-def test_ids_are_the_uuid5_of_the_name(name: str) -> None:
-    assert gitlab._uuid5(name) == str(uuid.uuid5(gitlab._NAMESPACE, name))
