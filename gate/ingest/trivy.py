@@ -380,8 +380,10 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) ->
     else:
         fix_state = FixState.UNKNOWN
     severity_text = v.Severity
-    if not severity_text and v.SeveritySource and v.VendorSeverity:
-        severity_text = _VENDOR_SEVERITY.get(v.VendorSeverity.get(v.SeveritySource, 0), "")
+    if not severity_text and v.VendorSeverity:
+        # The vendor Trivy names as the source; without one (or one not listed), the highest: fail closed.
+        level = v.VendorSeverity.get(v.SeveritySource or "", max(v.VendorSeverity.values()))
+        severity_text = _VENDOR_SEVERITY.get(level, "")
     purl = (v.PkgIdentifier.PURL or "") if v.PkgIdentifier else ""
     return Finding(
         kind=FindingKind.VULNERABILITY,

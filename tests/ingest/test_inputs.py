@@ -556,3 +556,44 @@ def test_every_severity_word_scanners_write_is_read(word: str, severity: Severit
     report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
     [finding] = read_report("r.json", json.dumps(report).encode()).findings
     assert finding.severity is severity
+
+
+@pytest.mark.parametrize(
+    ("source", "severity"),
+    [
+        ("nvd", Severity.MEDIUM),  # the vendor Trivy names as the source
+        (None, Severity.CRITICAL),  # no source: the highest vendor's (fail closed)
+        ("ghsa", Severity.CRITICAL),  # a source the map does not list: the same
+    ],
+)
+def test_a_trivy_finding_without_severity_takes_its_vendor_severity(
+    source: str | None, severity: Severity
+) -> None:
+    vulnerability: dict[str, object] = {"VulnerabilityID": "CVE-1", "VendorSeverity": {"nvd": 2, "alpine": 4}}
+    if source is not None:
+        vulnerability["SeveritySource"] = source
+    report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.severity is severity
+
+
+@pytest.mark.parametrize(
+    ("fix", "state"),
+    [
+        ({"versions": ["3.1.6-r0"], "state": "unknown"}, FixState.FIXED),  # versions outweigh "unknown"
+        ({"versions": ["3.1.6-r0"]}, FixState.FIXED),
+        ({"versions": ["3.1.6-r0"], "state": "wont-fix"}, FixState.WONT_FIX),  # Grype's word stands
+        ({"versions": [], "state": "unknown"}, FixState.UNKNOWN),
+    ],
+)
+def test_grype_fixed_versions_under_an_unknown_state_are_fixable(
+    fix: dict[str, object], state: FixState
+) -> None:
+    vulnerability = {"id": "CVE-1", "severity": "Critical", "fix": fix}
+    report = {
+        "matches": [{"vulnerability": vulnerability, "artifact": {"name": "a", "version": "1"}}],
+        "source": {},
+    }
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.fix_state is state
+    assert finding.fixable is (state is FixState.FIXED)
