@@ -306,8 +306,10 @@ def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
         elif text and created is None:
             problems.append(f"the {_CREATED} label {_show(text, 40)} is unreadable")
     if created is None:
-        if not problems:
+        if not problems and not image.has("created"):
             return _result("image-age", None, _need("when the image was created"))
+        if not problems:  # the config is known and does not say
+            problems.append(f"the image config gives no created date and no {_CREATED} label")
         return _result(
             "image-age",
             None,

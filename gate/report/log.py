@@ -61,7 +61,7 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
         for rule in image.rules:
             if not rule.triggered or rule.action is not action:
                 continue
-            lines.append(f"  {mark} {safe(rule.name)}: {safe(rule.title)}: {safe(rule.explanation)}")
+            lines.append(f"  {mark} {safe(rule.name)}: {safe(rule.title)}: {safe(rule.explanation, 400)}")
             hits = [v for v in image.violations if v.rule_id == rule.rule_id and v.finding is not None]
             shown = hits[:_MAX_PER_RULE]
             # One package version in several places (two copies of a library) would print the same line twice:

@@ -273,6 +273,17 @@ def test_image_age_refuses_dates_that_are_wrong(
     assert "no metadata carries it" not in message
 
 
+def test_image_age_says_the_config_has_no_date_when_the_config_was_read() -> None:
+    got, message = run("image-age", cfg(), max_age_days=90)
+    assert got is None
+    assert message.startswith(
+        "the image config gives no created date and no org.opencontainers.image.created"
+    )
+    got, message = run("image-age", Image(), max_age_days=90)  # no config at all
+    assert got is None
+    assert "the report embeds no image config and no metadata carries it" in message
+
+
 def test_an_unreadable_created_date_reaches_the_check() -> None:
     image = image_from_config({"created": "garbage", "config": {}}, "report.json")
     assert (image.created, image.created_unreadable) == (None, "garbage")
