@@ -7,7 +7,8 @@ every output lists it with its reason; `affected` and `under_investigation` leav
 
 Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
 its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
-purl naming the image's repository, and its digest when it gives one) or a package seen in the report, and a
+purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
+name alone, and the scan gets a note saying so) or a package seen in the report, and a
 subcomponent's purl matches the finding's package. A product without subcomponents applies when it is the
 scanned image (every finding with that ID) or its purl matches the finding's package. Purls match on type,
 namespace and name; a version or qualifiers in the statement must also match. When several statements apply,
@@ -438,25 +439,27 @@ def _applies(
     repos: set[tuple[str, str]],
     digests: set[str],
 ) -> tuple[bool, str]:
-    """Whether `statement` applies to `finding`, and a note when a version range could not be decided."""
+    """Whether `statement` applies to `finding`, and a note when a version range could not be decided or the
+    statement was taken to be about the image by its name alone."""
     own = parse_purl(finding.package.purl) if finding.package else None
     own_version = finding.package.version if finding.package else ""
     undecided = ""
     for product in statement.products:
         product_purl = parse_purl(product.id)
         is_image = product_purl is not None and _is_image(product_purl, repos, digests)
+        by_name = _by_name_note(product.id) if is_image and _names_only(product_purl) else ""
         if not product.subcomponents:
             if is_image:
                 installed = digests
             elif product_purl and own and product_purl.covers(own):
-                installed = {own_version} if own_version else set()
+                installed, by_name = ({own_version} if own_version else set()), ""
             else:
                 continue
             if not product.versions:
-                return True, ""
+                return True, by_name
             covered, vers = _covers_version(product.versions, statement.status, installed)
             if covered:
-                return True, ""
+                return True, by_name
             if covered is None and not undecided:
                 undecided = _undecided_note(statement, finding, vers, image=is_image)
             continue
@@ -472,7 +475,7 @@ def _applies(
         for sub in product.subcomponents:
             sub_purl = parse_purl(sub)
             if sub_purl is not None and sub_purl.covers(own):
-                return True, ""
+                return True, by_name
     if undecided:  # fail closed: an undecided range never suppresses, and never lets an older statement do so
         return statement.status not in _SUPPRESSING, undecided
     return False, ""
@@ -554,6 +557,18 @@ def _undecided_note(statement: VexStatement, finding: Finding, vers: str, *, ima
     return (
         f"{statement.ids[0]}: cannot tell whether {what} is in range {vers[:80]!r} (only exact versions are "
         f"compared); the {statement.status.value} statement is {effect}"
+    )
+
+
+def _names_only(purl: Purl | None) -> bool:
+    """A `pkg:oci` purl with neither a digest nor a `repository_url`: it names any image of that name."""
+    return purl is not None and not purl.version and "repository_url" not in dict(purl.qualifiers)
+
+
+def _by_name_note(product: str) -> str:
+    return (
+        f"product {shorten(product, 80)!r} gives no repository_url or digest, so it was taken to be this image by "
+        "its name alone; give the image's repository_url or digest in the statement to be sure"
     )
 
 

@@ -215,6 +215,50 @@ def test_real_oci_openvex_applies_only_to_its_image(reference: str, applies: boo
     assert busybox.suppressed.source.startswith("VEX ") and busybox.suppressed.source.endswith(OCI_VEX)
 
 
+def _openvex(*products: dict[str, Any]) -> VexDocument:
+    statement = {
+        "vulnerability": {"name": "CVE-2024-1"},
+        "products": list(products),
+        "status": "not_affected",
+    }
+    raw = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex-1",
+        "author": "me",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": [{**statement, "justification": "component_not_present"}],
+    }
+    return read_vex("vex.json", json.dumps(raw).encode())
+
+
+@pytest.mark.parametrize(
+    ("product", "noted"),
+    [
+        ({"@id": "pkg:oci/api"}, True),  # any image named api: applied, and the note says by name alone
+        ({"@id": "pkg:oci/api", "subcomponents": [{"@id": BUSYBOX}]}, True),
+        ({"@id": "pkg:oci/api?repository_url=registry.example.com/team/api"}, False),
+        ({"@id": "pkg:oci/api@sha256:" + "a" * 64}, False),
+        ({"@id": BUSYBOX}, False),  # the package itself
+    ],
+)
+def test_a_statement_about_an_image_by_name_alone_applies_with_a_note(
+    product: dict[str, Any], noted: bool
+) -> None:
+    reference = "registry.example.com/team/api:2.0.0"
+    image = Image(reference=reference, repo_tags=(reference,), repo_digests=("x/api@sha256:" + "a" * 64,))
+    scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX)).model_copy(update={"image": image})
+    decided = apply_vex(scan, [_openvex(product)])
+    assert decided.findings[0].suppressed is not None
+    notes = [w for w in decided.warnings if "by its name alone" in w]
+    assert notes == (
+        ["VEX vex.json: product 'pkg:oci/api' gives no repository_url or digest, so it was taken to be this "
+         "image by its name alone; give the image's repository_url or digest in the statement to be sure"]
+        if noted
+        else []
+    )  # fmt: skip
+
+
 def test_a_statement_takes_the_place_of_a_scanners_ignore_rule(tmp_path: Path) -> None:
     """A finding .trivyignore left out and a VEX statement says is not_affected stays suppressed when the policy
     does not honor ignore rules: docs/policy.md, "a VEX statement (the scanner's --vex or the gate's) still
