@@ -8,7 +8,7 @@ memory of models at the same speed. The few top-level types are models (`Wire`).
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -63,10 +63,11 @@ def misplaced_key(
 ) -> tuple[str, str] | None:
     """An unknown key that may hold what one of `lists` holds, and the list meant; None when there is none.
 
-    Such a key is one of `lists` in another case or misspelt (`vulnerabilities`, `Vulnerabilites`), or a list
-    whose items carry a key of `item_keys` (lower case -> the list such items belong in). Scanners write their
-    keys in one spelling: either means the report was rewritten, and reading past it would pass findings never
-    checked. A key much longer or shorter is another key (a later scanner's `MisconfigurationSummary`), not a typo.
+    Such a key is one of `lists` in another case or misspelt (`vulnerabilities`, `Vulnerabilites`), or holds an
+    object with a key of `item_keys` (lower case -> the list such objects belong in): as list items, as the
+    values of an object, or nested a few levels down. Scanners write their keys in one spelling: either means the
+    report was rewritten, and reading past it would pass findings never checked. A key much longer or shorter is
+    another key (a later scanner's `MisconfigurationSummary`), not a typo.
     """
     for key, value in (extra or {}).items():
         folded = key.lower()
@@ -76,10 +77,30 @@ def misplaced_key(
                 and difflib.SequenceMatcher(None, folded, name.lower()).ratio() >= 0.8
             ):
                 return key, name
-        if isinstance(value, list):
-            for item in value:
-                if isinstance(item, dict):
-                    meant = next((item_keys[k.lower()] for k in item if k.lower() in item_keys), None)
-                    if meant is not None:
-                        return key, meant
+        meant = _holds_findings(value, item_keys, _NESTING)
+        if meant is not None:
+            return key, meant
+    return None
+
+
+_NESTING = 3
+"""How deep `misplaced_key` looks into an unknown key's value: `{"Extra": {"Results": [{"Target": ...}]}}`."""
+
+
+def _holds_findings(value: object, item_keys: Mapping[str, str], depth: int) -> str | None:
+    """The list meant when `value`, or an object it holds down to `depth` levels, has a key of `item_keys`."""
+    if isinstance(value, dict):
+        meant = next((item_keys[k.lower()] for k in value if k.lower() in item_keys), None)
+        if meant is not None:
+            return meant
+        children: Iterable[object] = value.values()
+    elif isinstance(value, list):
+        children = value
+    else:
+        return None
+    if depth == 0:
+        return None
+    for child in children:
+        if isinstance(child, (dict, list)) and (meant := _holds_findings(child, item_keys, depth - 1)):
+            return meant
     return None

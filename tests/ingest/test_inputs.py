@@ -105,6 +105,15 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'[{"Target": "t", "Misconfiguration": []}]',
             r"^r.json: \[0\]\.Misconfiguration: not a key Trivy writes",
         ),
+        # Findings as the values of an object, or a result list nested in one, are as misplaced as a list.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulns": {"0": {"VulnerabilityID": "CVE-1"}}}]}',
+            r"^r.json: Results\[0\]\.Vulns: not a key Trivy writes \(it writes Vulnerabilities\)",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [], "Extra": {"Results": [{"Target": "t"}]}}',
+            r"^r.json: Extra: not a key Trivy writes \(it writes Results\)",
+        ),
         # Keys the decoder declares only to name other formats (a GitLab report's `vulnerabilities`, docker
         # inspect's `RepoTags`) are not Trivy's either.
         (
