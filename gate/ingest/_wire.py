@@ -64,8 +64,8 @@ def misplaced_key(
     """An unknown key that may hold what one of `lists` holds, and the list meant; None when there is none.
 
     Such a key is one of `lists` in another case or misspelt (`vulnerabilities`, `Vulnerabilites`), or holds an
-    object with a key of `item_keys` (lower case -> the list such objects belong in): as list items, as the
-    values of an object, or nested a few levels down. Scanners write their keys in one spelling: either means the
+    object with a key of `item_keys` (lower case -> the list such objects belong in), at any depth: as list
+    items, as the values of an object, or further down. Scanners write their keys in one spelling: either means the
     report was rewritten, and reading past it would pass findings never checked. A key much longer or shorter is
     another key (a later scanner's `MisconfigurationSummary`), not a typo.
     """
@@ -77,18 +77,17 @@ def misplaced_key(
                 and difflib.SequenceMatcher(None, folded, name.lower()).ratio() >= 0.8
             ):
                 return key, name
-        meant = _holds_findings(value, item_keys, _NESTING)
+        meant = _holds_findings(value, item_keys) if item_keys else None
         if meant is not None:
             return key, meant
     return None
 
 
-_NESTING = 3
-"""How deep `misplaced_key` looks into an unknown key's value: `{"Extra": {"Results": [{"Target": ...}]}}`."""
+def _holds_findings(value: object, item_keys: Mapping[str, str]) -> str | None:
+    """The list meant when `value` is, or holds at any depth, an object with a key of `item_keys`.
 
-
-def _holds_findings(value: object, item_keys: Mapping[str, str], depth: int) -> str | None:
-    """The list meant when `value`, or an object it holds down to `depth` levels, has a key of `item_keys`."""
+    The depth is bounded by the decoder's own nesting limit; only keys the wire types leave unknown are walked.
+    """
     if isinstance(value, dict):
         meant = next((item_keys[k.lower()] for k in value if k.lower() in item_keys), None)
         if meant is not None:
@@ -98,9 +97,7 @@ def _holds_findings(value: object, item_keys: Mapping[str, str], depth: int) -> 
         children = value
     else:
         return None
-    if depth == 0:
-        return None
     for child in children:
-        if isinstance(child, (dict, list)) and (meant := _holds_findings(child, item_keys, depth - 1)):
+        if isinstance(child, (dict, list)) and (meant := _holds_findings(child, item_keys)):
             return meant
     return None

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import ConfigDict, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_path, problem_and_value, short_value
@@ -55,6 +55,9 @@ class _PkgIdentifier:
     PURL: str | None = None
 
 
+_VendorLevel = Annotated[int, Field(ge=0, le=4)]
+"""A vendor's severity as Trivy writes it: 0 (unknown) to 4 (critical); another number would read as unknown."""
+
 _Status = Literal[
     "fixed",
     "affected",
@@ -84,7 +87,7 @@ class _Vulnerability:
     Title: str | None = None
     Description: str | None = None
     Severity: SeverityWord = None
-    VendorSeverity: dict[str, int] | None = None
+    VendorSeverity: dict[str, _VendorLevel] | None = None
     CVSS: dict[str, _Cvss] | None = None
     PublishedDate: str | None = None
 

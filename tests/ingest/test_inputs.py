@@ -114,6 +114,11 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             b'{"SchemaVersion": 2, "Results": [], "Extra": {"Results": [{"Target": "t"}]}}',
             r"^r.json: Extra: not a key Trivy writes \(it writes Results\)",
         ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Extra": {"b": {"c": {"d": {"Vulnerabilities": '
+            b'[{"VulnerabilityID": "CVE-1"}]}}}}}]}',
+            r"^r.json: Results\[0\]\.Extra: not a key Trivy writes \(it writes Vulnerabilities\)",
+        ),
         # Keys the decoder declares only to name other formats (a GitLab report's `vulnerabilities`, docker
         # inspect's `RepoTags`) are not Trivy's either.
         (
@@ -565,6 +570,14 @@ def test_every_severity_word_scanners_write_is_read(word: str, severity: Severit
     report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
     [finding] = read_report("r.json", json.dumps(report).encode()).findings
     assert finding.severity is severity
+
+
+@pytest.mark.parametrize("level", [-1, 5, 9])
+def test_a_vendor_severity_trivy_does_not_write_is_refused(level: int) -> None:
+    vulnerability = {"VulnerabilityID": "CVE-1", "VendorSeverity": {"nvd": 4, "redhat": level}}
+    report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    with pytest.raises(InputError, match=r"Vulnerabilities\[0\]\.VendorSeverity\.redhat: must be"):
+        read_report("r.json", json.dumps(report).encode())
 
 
 @pytest.mark.parametrize(
