@@ -443,39 +443,47 @@ def _applies(
     statement was taken to be about the image by its name alone."""
     own = parse_purl(finding.package.purl) if finding.package else None
     own_version = finding.package.version if finding.package else ""
-    undecided = ""
+    undecided = by_name = ""  # by_name: a product that names the image by name alone applied
     for product in statement.products:
         product_purl = parse_purl(product.id)
         is_image = product_purl is not None and _is_image(product_purl, repos, digests)
-        by_name = _by_name_note(product.id) if is_image and _names_only(product_purl) else ""
         if not product.subcomponents:
             if is_image:
                 installed = digests
             elif product_purl and own and product_purl.covers(own):
-                installed, by_name = ({own_version} if own_version else set()), ""
+                installed = {own_version} if own_version else set()
             else:
                 continue
-            if not product.versions:
-                return True, by_name
-            covered, vers = _covers_version(product.versions, statement.status, installed)
-            if covered:
-                return True, by_name
+            covered, vers = (
+                _covers_version(product.versions, statement.status, installed)
+                if product.versions
+                else (True, "")
+            )
             if covered is None and not undecided:
                 undecided = _undecided_note(statement, finding, vers, image=is_image)
-            continue
-        inside = is_image or (
-            product_purl is not None
-            and any(
-                product_purl.covers(p)
-                for p in packages.get((product_purl.type, product_purl.namespace, product_purl.name), ())
+            applies = bool(covered)
+        else:
+            inside = is_image or (
+                product_purl is not None
+                and any(
+                    product_purl.covers(p)
+                    for p in packages.get((product_purl.type, product_purl.namespace, product_purl.name), ())
+                )
             )
-        )
-        if not inside or own is None:
-            continue
-        for sub in product.subcomponents:
-            sub_purl = parse_purl(sub)
-            if sub_purl is not None and sub_purl.covers(own):
-                return True, by_name
+            applies = (
+                inside
+                and own is not None
+                and any(
+                    (sub_purl := parse_purl(sub)) is not None and sub_purl.covers(own)
+                    for sub in product.subcomponents
+                )
+            )
+        if applies:
+            if not (is_image and _names_only(product_purl)):
+                return True, ""
+            by_name = by_name or _by_name_note(product.id)  # a product that pins the image may still follow
+    if by_name:
+        return True, by_name
     if undecided:  # fail closed: an undecided range never suppresses, and never lets an older statement do so
         return statement.status not in _SUPPRESSING, undecided
     return False, ""

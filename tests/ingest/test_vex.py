@@ -259,6 +259,15 @@ def test_a_statement_about_an_image_by_name_alone_applies_with_a_note(
     )  # fmt: skip
 
 
+def test_a_statement_that_also_pins_the_image_gets_no_by_name_note() -> None:
+    reference = "registry.example.com/team/api:2.0.0"
+    scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX))
+    pinned = {"@id": "pkg:oci/api?repository_url=registry.example.com/team/api"}
+    decided = apply_vex(scan, [_openvex({"@id": "pkg:oci/api"}, pinned)])
+    assert decided.findings[0].suppressed is not None
+    assert not [w for w in decided.warnings if "by its name alone" in w]
+
+
 def test_a_statement_takes_the_place_of_a_scanners_ignore_rule(tmp_path: Path) -> None:
     """A finding .trivyignore left out and a VEX statement says is not_affected stays suppressed when the policy
     does not honor ignore rules: docs/policy.md, "a VEX statement (the scanner's --vex or the gate's) still
