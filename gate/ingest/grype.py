@@ -301,9 +301,8 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
     fix = vuln.fix
     state = _FIX_STATES.get((fix.state or "").lower(), FixState.UNKNOWN) if fix else FixState.UNKNOWN
     versions = tuple(v for v in (fix.versions or ()) if v) if fix else ()
-    if (
-        versions and state is FixState.UNKNOWN
-    ):  # fixed versions listed under no state, or `unknown`: fail closed
+    # Fixed versions listed under no state, or `unknown`: fail closed.
+    if versions and state is FixState.UNKNOWN:
         state = FixState.FIXED
     if vuln.fixedInVersion:
         state, versions = FixState.FIXED, (vuln.fixedInVersion,)
