@@ -8,11 +8,11 @@ every output lists it with its reason; `affected` and `under_investigation` leav
 Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
 its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
 purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
-name alone, and the scan gets a note saying so) or a package seen in the report, and a
-subcomponent's purl matches the finding's package. A product without subcomponents applies when it is the
-scanned image (every finding with that ID) or its purl matches the finding's package. Purls match on type,
-namespace and name; a version or qualifiers in the statement must also match. When several statements apply,
-the one with the latest timestamp wins (document order breaks ties; later wins).
+name alone, and the scan gets a note saying so) or a package seen in the report, and a subcomponent's purl
+matches the finding's package. A product without subcomponents applies when it is the scanned image (every
+finding with that ID) or its purl matches the finding's package. Purls match on type, namespace and name; a
+version or qualifiers in the statement must also match. When several statements apply, the one with the latest
+timestamp wins (document order breaks ties; later wins).
 
 A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
 agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
