@@ -10,6 +10,7 @@ import enum
 from collections import Counter
 from collections.abc import Iterable
 from datetime import date
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -133,6 +134,17 @@ class Violation(_Frozen):
         """The installed version, if there is one."""
         return self.finding.package.version if self.finding and self.finding.package else None
 
+    @property
+    def about(self) -> Literal["finding", "waiver", "report", "image"]:
+        """What the violation is about: a finding, a waiver (the built-in waiver rules), a report (the built-in
+        stale-report rule) or the image (an image check). The built-in rules' IDs are reserved: no policy rule
+        takes one."""
+        if self.finding is not None:
+            return "finding"
+        if self.rule_id in _WAIVER_RULES:
+            return "waiver"
+        return "report" if self.rule_id == STALE_REPORT_RULE else "image"
+
 
 class WaivedFinding(_Frozen):
     """A finding a waiver let through."""
@@ -172,6 +184,7 @@ REPORT_AGE = "report-age"
 """`stale-report` violation ID: the report is older than `max_report_age_days` (or does not say when)."""
 DATABASE_AGE = "database-age"
 """`stale-report` violation ID: the report's vulnerability database is older than `max_db_age_days`."""
+_WAIVER_RULES = frozenset(WAIVER_RULE_IDS.values())
 BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, *WAIVER_RULE_IDS.values()})
 """IDs of the rules the engine adds beside the policy's; reserved, so no policy rule may take one."""
 

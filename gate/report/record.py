@@ -16,8 +16,6 @@ from pydantic import ValidationError
 from gate.errors import InputError, field_problem
 from gate.model import Finding, Image
 from gate.policy.decision import (
-    STALE_REPORT_RULE,
-    WAIVER_RULE_IDS,
     Action,
     Decision,
     FindingOutcome,
@@ -110,16 +108,9 @@ def _violation(v: Violation, image: ImageDecision) -> dict[str, Any]:
     }
 
 
-_WAIVER_RULES = frozenset(WAIVER_RULE_IDS.values())
-
-
 def _kind(v: Violation) -> str:
     """What the violation is about: its finding's kind, or `waiver`, `report` (stale-report) or `image`."""
-    if v.finding is not None:
-        return v.finding.kind.value
-    if v.rule_id in _WAIVER_RULES:  # the built-in rules' IDs are reserved: no policy rule takes one
-        return "waiver"
-    return "report" if v.rule_id == STALE_REPORT_RULE else "image"
+    return v.finding.kind.value if v.finding is not None else v.about
 
 
 def _counts(decision: Decision) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from typing import Any
 from gate.model import NO_FIXED_VERSION, Finding
 from gate.policy.decision import (
     DATABASE_AGE,
-    STALE_REPORT_RULE,
     WAIVER_RULE_IDS,
     Action,
     Decision,
@@ -260,11 +259,12 @@ _FAILURE_NOUNS = (
 def _failure_noun(violation: Violation) -> str:
     """The headline's noun for a failing violation: a violation without a finding is an image check, a waiver
     (the built-in waiver rules) or a report (the built-in stale-report rule), never a finding."""
-    if violation.finding is not None:
+    about = violation.about
+    if about == "finding":
         return "failing finding"
-    if violation.rule_id in _WAIVER_NOUNS:  # the built-in rules' IDs are reserved: no policy rule takes one
+    if about == "waiver":
         return _WAIVER_NOUNS[violation.rule_id]
-    if violation.rule_id == STALE_REPORT_RULE:
+    if about == "report":
         return "stale vulnerability database" if violation.id == DATABASE_AGE else "stale report"
     return "failing image check"
 
