@@ -111,9 +111,8 @@ def _scalar(document: bytes) -> str | None:
 def _opening(document: bytes) -> str:
     """The document's first line, short and printable, quoted: what the user finds at the top of the file."""
     line = document.lstrip()[:200].split(b"\n", 1)[0].decode("utf-8", "replace").strip()
-    return repr(
-        shorten("".join(" " if ch.isspace() else ch for ch in line), 40)
-    )  # a log line's tabs as spaces
+    line = "".join(" " if ch.isspace() else ch for ch in line)  # a log line's tabs as spaces
+    return repr(shorten(line, 40))
 
 
 _MAX_ARTIFACT = 4096

@@ -44,9 +44,8 @@ def stale_result(
         for t in times:
             if t.created is None:
                 problems.append((REPORT_AGE, _undated(t)))
-            elif (
-                age := _age(t.created, today)
-            ) < -1:  # a day's grace for clocks; a later date never gets old
+            # A day's grace for clocks; a later date never gets old.
+            elif (age := _age(t.created, today)) < -1:
                 problems.append(
                     (
                         REPORT_AGE,
@@ -65,7 +64,8 @@ def stale_result(
         for t in times:
             if t.db_built is None:
                 notes.append(f"max_db_age_days: not checked for {t.source}: {_UNDATED_DB[t.scanner]}")
-            elif (age := _age(t.db_built, today)) < -1:  # as for the report: a later date never gets old
+            # As for the report: a later date never gets old.
+            elif (age := _age(t.db_built, today)) < -1:
                 problems.append(
                     (
                         DATABASE_AGE,

@@ -74,10 +74,11 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
             )
             if len(hits) > _MAX_PER_RULE:
                 lines.append(f"      ... and {len(hits) - _MAX_PER_RULE} more (see --summary or --json)")
-            # Several stale reports: the explanation joins them and is cut at 200 characters, so each says its own.
-            stale = [v for v in image.violations if v.rule_id == rule.rule_id and rule.subject == "reports"]
-            if len(stale) > 1:
-                lines.extend(f"      {safe(v.id, 80)}: {safe(v.message, 300)}" for v in stale)
+            if rule.subject == "reports":
+                # Several stale reports: the explanation joins them and may be cut, so each says its own.
+                stale = [v for v in image.violations if v.rule_id == rule.rule_id]
+                if len(stale) > 1:
+                    lines.extend(f"      {safe(v.id, 80)}: {safe(v.message, 300)}" for v in stale)
     lines.extend(_waiver_lines(image))
     counts = ", ".join(f"{n} {s.value.lower()}" for s, n in image.severity_counts().items() if n)
     extra = []
