@@ -22,6 +22,7 @@ __all__ = [
     "Image",
     "Layer",
     "Package",
+    "ReportOs",
     "ReportTimes",
     "Scan",
     "Scanner",
@@ -337,6 +338,24 @@ class ReportTimes(_Frozen):
     """When the vulnerability database was built (Grype `descriptor.db`); None when unknown (Trivy never says)."""
 
 
+class ReportOs(_Frozen):
+    """What one report says of the operating system of the image it scanned, for the `unsupported-os` rule."""
+
+    source: str
+    """The report (a path, or `-` for stdin)."""
+    scanner: Scanner
+    name: str
+    """`alpine 3.9.4`: the distribution and release as the report names them."""
+    end_of_life: bool | None = None
+    """True when the scanner says the release gets no more security fixes (Trivy `EOSL`, Grype's `distro-eol`
+    alert), False when it would have said so, None when the report cannot tell (Grype without EOL alerts)."""
+    packages_scanned: bool | None = None
+    """False when the scanner left the OS packages unchecked (Trivy wrote no OS result; Grype's `distro-unknown`
+    or `distro-disabled` alerts), True when Trivy wrote one, None when the report does not tell."""
+    unscanned: int = 0
+    """How many packages Grype's alerts name as unchecked (0 for Trivy, which does not count them)."""
+
+
 class Scan(_Frozen):
     """One scanner report, normalized."""
 
@@ -360,6 +379,8 @@ class Scan(_Frozen):
     """Feed flags given for the run (`--kev`, `--epss`) whose data could not be had; a note says why."""
     times: tuple[ReportTimes, ...] = ()
     """When each report (one, or every merged one) was made, for `max_report_age_days` and `max_db_age_days`."""
+    os: tuple[ReportOs, ...] = ()
+    """What each report that names the image's operating system says of it (the `unsupported-os` rule)."""
 
     @property
     def is_image(self) -> bool:

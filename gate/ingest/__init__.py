@@ -33,6 +33,7 @@ class _Envelope(trivy.TrivyReport):
     source: grype.GrypeSource | None = None
     distro: grype._Distro | None = None
     descriptor: grype._Descriptor | None = None
+    alertsByPackage: list[grype.PackageAlerts] | None = None
     # Look-alikes, kept only to refuse them with a useful message.
     runs: Any = None
     schema_: Any = Field(default=None, alias="$schema")
@@ -184,6 +185,7 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
             env.descriptor,
             source,
             warnings,
+            env.alertsByPackage or (),
         )
     if is_trivy:
         if env.ClusterName is not None or env.Resources is not None:  # findings under Resources, not Results

@@ -24,13 +24,14 @@ from gate.model import (
     FindingKind,
     FixState,
     Image,
+    ReportOs,
     ReportTimes,
     Scan,
     Severity,
     Suppression,
 )
 
-__all__ = ["GrypeMatch", "GrypeSource", "to_scan"]
+__all__ = ["GrypeMatch", "GrypeSource", "PackageAlerts", "to_scan"]
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)
@@ -194,12 +195,36 @@ class _Distro(Wire):
     version: str | None = None
 
 
+class _Alert(Wire):
+    type: str | None = None
+
+
+class PackageAlerts(Wire):
+    """One entry of Grype's `alertsByPackage`: what else than vulnerabilities Grype has to say of a package."""
+
+    alerts: list[_Alert] | None = None
+
+
+_UNCHECKED_ALERTS = frozenset({"distro-unknown", "distro-disabled"})
+"""Alerts on packages Grype did not match against vulnerability data: their distribution is one it does not
+know, or one whose data it does not use."""
+
+
 class _Descriptor(Wire):
     name: str | None = None
     version: str | None = None
     # Read only for the report-age settings, so a shape no Grype writes is taken as "not said", not refused.
     timestamp: Any = None
     db: Any = None
+    configuration: Any = None
+
+    @property
+    def eol_alerts(self) -> bool:
+        """True when Grype was set to alert on packages of a distribution past its end of life (the default
+        since Grype wrote `alerts.enable-eol-distro-warnings`), so no `distro-eol` alert means none is."""
+        config = self.configuration if isinstance(self.configuration, dict) else {}
+        alerts = config.get("alerts")
+        return isinstance(alerts, dict) and alerts.get("enable-eol-distro-warnings") is True
 
     def times(self, source: str) -> ReportTimes:
         """When the report was made and its database built: `timestamp`, `db.built` (v5), `db.status.built` (v6)."""
@@ -230,6 +255,7 @@ def to_scan(
     descriptor: _Descriptor | None,
     source: str,
     warnings: Sequence[str] = (),
+    alerts: Sequence[PackageAlerts] = (),
 ) -> Scan:
     """Normalize the parts of a Grype report. Raises InputError for a malformed embedded image config."""
     # A Grype database that carries KEV data lists every KEV entry (and EPSS comes with it): when any match
@@ -251,6 +277,29 @@ def to_scan(
         findings=tuple(findings),
         warnings=tuple(warnings),
         times=((descriptor or _Descriptor()).times(source),),
+        os=_report_os(distro, descriptor or _Descriptor(), alerts, source),
+    )
+
+
+def _report_os(
+    distro: _Distro | None, descriptor: _Descriptor, alerts: Sequence[PackageAlerts], source: str
+) -> tuple[ReportOs, ...]:
+    """What the report says of the image's distribution: past its end of life, packages left unchecked."""
+    name = " ".join(p for p in ((distro.name, distro.version) if distro else ()) if p)
+    kinds = [{a.type for a in entry.alerts or ()} for entry in alerts]
+    unchecked = sum(1 for found in kinds if found & _UNCHECKED_ALERTS)
+    if not name and not unchecked:
+        return ()
+    eol = any("distro-eol" in found for found in kinds) or (False if descriptor.eol_alerts else None)
+    return (
+        ReportOs(
+            source=source,
+            scanner="grype",
+            name=name or "an unknown distribution",
+            end_of_life=eol,
+            packages_scanned=False if unchecked else None,
+            unscanned=unchecked,
+        ),
     )
 
 

@@ -68,6 +68,7 @@ def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> S
         scanners=scanners,
         intel_unavailable=tuple(dict.fromkeys(f for s in scans for f in s.intel_unavailable)),
         times=tuple(t for s in scans for t in s.times),
+        os=tuple(o for s in scans for o in s.os),
     )
 
 

@@ -24,6 +24,7 @@ from gate.model import (
     Image,
     Layer,
     Package,
+    ReportOs,
     ReportTimes,
     Scan,
     Severity,
@@ -229,7 +230,6 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
             image = Image(
                 **{k: v for k, v in facts.items() if v is not None}, diff_ids=tuple(meta.DiffIDs or ())
             )
-    warnings = [*warnings, *_os_notes(meta.OS, report.Results or ())]
     created = parse_timestamp(report.CreatedAt) if report.CreatedAt else None
     return Scan(
         source=source,
@@ -240,28 +240,24 @@ def to_scan(report: TrivyReport, source: str, warnings: Sequence[str] = ()) -> S
         findings=tuple(_findings(report.Results or (), source, "Results")),
         warnings=tuple(warnings),
         times=(ReportTimes(source=source, scanner="trivy", created=created),),
+        os=_report_os(meta.OS, report.Results or (), source),
     )
 
 
-def _os_notes(os: _OS | None, results: Sequence[TrivyResult]) -> list[str]:
-    """What the report says about scanning the image's OS that a reader of a clean report must know."""
+def _report_os(os: _OS | None, results: Sequence[TrivyResult], source: str) -> tuple[ReportOs, ...]:
+    """What the report says of the image's OS: whether it is past its end of service life, whether its packages
+    were scanned."""
     if os is None or not os.name:
-        return []
-    name = os.name
-    notes = []
-    if os.EOSL:
-        notes.append(
-            f"{name} is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
-            "vulnerabilities may go unreported; move to a supported base image"
-        )
+        return ()
     # Trivy writes a result for the OS packages it scanned, clean or not (`Class` since 0.2x; older reports
     # have no Class and are not judged).
-    if all(r.Class for r in results) and not any(r.Class == "os-pkgs" for r in results):
-        notes.append(
-            f"Trivy detected {name} but wrote no result for its OS packages: they were not scanned (an OS release "
-            "Trivy does not support, or --scanners/--pkg-types left them out), so a clean report is not a clean image"
-        )
-    return notes
+    scanned = any(r.Class == "os-pkgs" for r in results) if all(r.Class for r in results) else None
+    # Trivy writes EOSL only when it is true, and only for releases it knows.
+    return (
+        ReportOs(
+            source=source, scanner="trivy", name=os.name, end_of_life=bool(os.EOSL), packages_scanned=scanned
+        ),
+    )
 
 
 def legacy_to_scan(results: list[TrivyResult], source: str, warnings: Sequence[str] = ()) -> Scan:

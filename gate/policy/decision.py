@@ -20,8 +20,11 @@ __all__ = [
     "BUILTIN_RULE_IDS",
     "DATABASE_AGE",
     "MISSING_INTEL_RULE",
+    "OS_END_OF_LIFE",
+    "OS_NOT_SCANNED",
     "REPORT_AGE",
     "STALE_REPORT_RULE",
+    "UNSUPPORTED_OS_RULE",
     "VEX_RULE",
     "WAIVER_RULE_IDS",
     "Action",
@@ -85,7 +88,7 @@ class RuleResult(_Frozen):
     action: Action
     subject: str
     """`findings` for rules with `match`, the image check ID (e.g. `non-root-user`) for image rules, `waivers` or
-    `reports` for the built-in rules about waivers and about the reports' age."""
+    `reports` for the built-in rules about waivers, about the reports' age and about the OS they found."""
     matched: int = 0
     """Findings that matched (waived ones excluded)."""
     max: int | None = None
@@ -137,8 +140,8 @@ class Violation(_Frozen):
     @property
     def about(self) -> Literal["finding", "waiver", "report", "image"]:
         """What the violation is about: a finding, a waiver (the built-in waiver rules), a report (the built-in
-        stale-report rule) or the image (an image check). The built-in rules' IDs are reserved: no policy rule
-        takes one."""
+        stale-report rule) or the image (an image check, or the built-in unsupported-os rule). The built-in rules'
+        IDs are reserved: no policy rule takes one."""
         if self.finding is not None:
             return "finding"
         if self.rule_id in _WAIVER_RULES:
@@ -184,8 +187,16 @@ REPORT_AGE = "report-age"
 """`stale-report` violation ID: the report is older than `max_report_age_days` (or does not say when)."""
 DATABASE_AGE = "database-age"
 """`stale-report` violation ID: the report's vulnerability database is older than `max_db_age_days`."""
+UNSUPPORTED_OS_RULE = "unsupported-os"
+"""ID of the built-in rule that reports an image OS past its end of life, or whose packages were not scanned."""
+OS_END_OF_LIFE = "os-end-of-life"
+"""`unsupported-os` violation ID: the scanner says the OS release gets no more security fixes."""
+OS_NOT_SCANNED = "os-not-scanned"
+"""`unsupported-os` violation ID: the scanner detected the OS but did not check its packages."""
 _WAIVER_RULES = frozenset(WAIVER_RULE_IDS.values())
-BUILTIN_RULE_IDS = frozenset({MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, *WAIVER_RULE_IDS.values()})
+BUILTIN_RULE_IDS = frozenset(
+    {MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, UNSUPPORTED_OS_RULE, *WAIVER_RULE_IDS.values()}
+)
 """IDs of the rules the engine adds beside the policy's; reserved, so no policy rule may take one."""
 
 

@@ -26,6 +26,7 @@ from gate.policy.matching import (
     skip_note,
     vex_result,
 )
+from gate.policy.os_support import os_result
 from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import WaiverBook
@@ -58,6 +59,10 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     caught: dict[int, list[Rule]] = {}
     would_catch: dict[int, list[str]] = {}
     notes: list[str] = list(scan.warnings)
+    os_check, os_violations, os_notes = os_result(
+        scan.os, policy.settings.unsupported_os, several=len(scan.sources) > 1
+    )
+    notes.extend(os_notes)
     if unignored:
         count = "1 finding" if unignored == 1 else f"{unignored} findings"
         notes.append(
@@ -120,6 +125,9 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         if extra is not None:
             results.append(extra[0])
             violations.extend(extra[1])
+    if os_check is not None:
+        results.append(os_check)
+        violations.extend(os_violations)
     if stale := stale_result(scan.times, policy.settings, today):
         results.append(stale[0])
         violations.extend(stale[1])

@@ -1,4 +1,4 @@
-"""The policy's `[settings]` table: missing data, CVSS sources, waiver hygiene, VEX and stale reports.
+"""The policy's `[settings]` table: missing data, CVSS sources, waiver hygiene, VEX, stale reports and unsupported OSes.
 
 Every key has a default, so a policy without `[settings]` behaves as documented in docs/policy.md.
 """
@@ -64,6 +64,9 @@ class Settings(BaseModel):
     stale (Grype reports say when; Trivy's do not); None: not checked."""
     stale_report: Action = Action.FAIL
     """The action of the built-in `stale-report` rule (used only when one of the two limits above is set)."""
+    unsupported_os: Action = Action.OFF
+    """The action of the built-in `unsupported-os` rule: the image's OS is past its end of life, or the scanner
+    did not check its packages. Off: a note says so (builtin:strict warns)."""
     honor_scanner_ignores: bool = Field(default=True, strict=True)
     """False: findings the scanner's own ignore rules left out (.trivyignore, Grype ignore rules) are gated like
     the others, so only the policy's waivers (reason, expiry) let a finding through. VEX still suppresses."""

@@ -9,7 +9,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.model import FixState, Severity
+from gate.model import FixState, ReportOs, Severity
 
 CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
 CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.19"}},
@@ -490,7 +490,7 @@ def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> 
     assert fifth is not None and (fifth.status, fifth.by_ignore_rule) == ("affected", True)
 
 
-def test_an_os_trivy_detected_but_did_not_scan_is_noted() -> None:
+def test_an_os_trivy_detected_but_did_not_scan_is_recorded() -> None:
     metadata = {"OS": {"Family": "alpine", "Name": "3.22.1"}}
     secrets_only = {
         **CLEAN_TRIVY,
@@ -498,33 +498,33 @@ def test_an_os_trivy_detected_but_did_not_scan_is_noted() -> None:
         "Results": [{"Target": "/app/.env", "Class": "secret"}],
     }
     scan = read_report("t.json", json.dumps(secrets_only).encode())
-    assert scan.warnings == (
-        "Trivy detected alpine 3.22.1 but wrote no result for its OS packages: they were not scanned (an OS "
-        "release Trivy does not support, or --scanners/--pkg-types left them out), so a clean report is not a "
-        "clean image",
+    assert scan.os == (
+        ReportOs(
+            source="t.json", scanner="trivy", name="alpine 3.22.1", end_of_life=False, packages_scanned=False
+        ),
     )
+    assert scan.warnings == ()  # the unsupported-os rule says it, or notes it when off
     scanned = {
         **secrets_only,
         "Results": [{"Target": "img (alpine 3.22.1)", "Class": "os-pkgs", "Type": "alpine"}],
     }
-    assert read_report("t.json", json.dumps(scanned).encode()).warnings == ()
+    assert [o.packages_scanned for o in read_report("t.json", json.dumps(scanned).encode()).os] == [True]
     old = {**secrets_only, "Results": [{"Target": "img (alpine 3.22.1)", "Type": "alpine"}]}  # before Class
-    assert read_report("t.json", json.dumps(old).encode()).warnings == ()
+    assert [o.packages_scanned for o in read_report("t.json", json.dumps(old).encode()).os] == [None]
+    # No OS named: a distroless or scratch image.
+    assert read_report("t.json", json.dumps(CLEAN_TRIVY).encode()).os == ()
 
 
-def test_trivy_end_of_service_life_os_is_noted() -> None:
+def test_trivy_end_of_service_life_os_is_recorded() -> None:
     metadata = {"OS": {"Family": "alpine", "Name": "3.9.4", "EOSL": True}}
     os_result = [{"Target": "img (alpine 3.9.4)", "Class": "os-pkgs", "Type": "alpine"}]
     scan = read_report(
         "t.json", json.dumps({**CLEAN_TRIVY, "Metadata": metadata, "Results": os_result}).encode()
     )
-    assert scan.warnings == (
-        "alpine 3.9.4 is past its end of service life (Trivy: EOSL): it gets no more security fixes and its new "
-        "vulnerabilities may go unreported; move to a supported base image",
-    )
-    supported = {"OS": {"Family": "alpine", "Name": "3.20.3"}}
+    assert [(o.name, o.end_of_life) for o in scan.os] == [("alpine 3.9.4", True)]
+    supported = {"OS": {"Family": "alpine", "Name": "3.20.3"}}  # Trivy writes EOSL only when it is true
     report = {**CLEAN_TRIVY, "Metadata": supported, "Results": os_result}
-    assert read_report("t.json", json.dumps(report).encode()).warnings == ()
+    assert [o.end_of_life for o in read_report("t.json", json.dumps(report).encode()).os] == [False]
 
 
 @pytest.mark.parametrize(

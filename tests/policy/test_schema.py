@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
-from gate.policy.decision import BUILTIN_RULE_IDS, STALE_REPORT_RULE, Action
+from gate.policy.decision import BUILTIN_RULE_IDS, STALE_REPORT_RULE, UNSUPPORTED_OS_RULE, Action
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
 from gate.policy.schema import load_policy, policy_json_schema
 from gate.policy.waivers import WAIVER_RULES
+from tests.conftest import ROOT
 
 
 def _write(tmp_path: Path, text: str, name: str = "gate.toml") -> str:
@@ -301,16 +303,10 @@ def test_builtin_rule_ids_are_reserved(tmp_path: Path, rule_id: str, table: str)
 
 
 def test_reserved_ids_are_every_built_in_rule() -> None:
-    documented = {
-        "waiver-expired",
-        "waiver-expiring",
-        "waiver-unused",
-        "missing-intel",
-        "vex-under-investigation",
-        "stale-report",
-    }
+    section = (ROOT / "docs" / "policy.md").read_text().split("### Built-in rules", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([a-z-]+)` \|", section, re.MULTILINE))
     assert documented == BUILTIN_RULE_IDS
-    engine = {MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE}
+    engine = {MISSING_INTEL_RULE, VEX_RULE, STALE_REPORT_RULE, UNSUPPORTED_OS_RULE}
     assert {rule_id for rule_id, _, _ in WAIVER_RULES.values()} | engine == documented
 
 
