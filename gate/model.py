@@ -348,7 +348,8 @@ class ReportOs(_Frozen):
     """`alpine 3.9.4`: the distribution and release as the report names them."""
     end_of_life: bool | None = None
     """True when the scanner says the release gets no more security fixes (Trivy `EOSL`, Grype's `distro-eol`
-    alert), False when it would have said so, None when the report cannot tell (Grype without EOL alerts)."""
+    alert), False when the scanner would have said so and did not, None when the report cannot tell (Grype
+    without EOL alerts)."""
     packages_scanned: bool | None = None
     """False when the scanner left the OS packages unchecked (Trivy wrote no OS result; Grype's `distro-unknown`
     or `distro-disabled` alerts), True when Trivy wrote one, None when the report does not tell."""
