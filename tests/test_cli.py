@@ -466,3 +466,40 @@ def test_a_vulnerability_trivy_calls_fixed_without_a_version_fails_as_fixable(tm
     run = Run(["check", str(path), "--today", "2026-11-27"])
     assert run.code == 1 and "FAIL fixable-critical-high" in run.out, run.out
     assert "critical vulnerability; fixed (the report gives no fixed version);" in run.out
+
+
+def test_a_fail_rule_on_pyyaml_catches_trivys_pyyaml(tmp_path: Path) -> None:
+    """PyPI names compare PEP 503-normalised: `package = ["pyyaml"]` is the `PyYAML` Trivy reads from the
+    package's METADATA, and the rule fails the gate instead of passing it."""
+    vulnerability = {
+        "VulnerabilityID": "CVE-2020-14343",
+        "PkgName": "PyYAML",
+        "PkgIdentifier": {"PURL": "pkg:pypi/pyyaml@5.3.1"},
+        "InstalledVersion": "5.3.1",
+        "FixedVersion": "5.4",
+        "Severity": "MEDIUM",
+    }
+    result = {
+        "Target": "Python",
+        "Class": "lang-pkgs",
+        "Type": "python-pkg",
+        "Vulnerabilities": [vulnerability],
+    }
+    document = {
+        "SchemaVersion": 2,
+        "ArtifactName": "app:1.0",
+        "ArtifactType": "container_image",
+        "Results": [result],
+    }
+    report = tmp_path / "trivy.json"
+    report.write_text(json.dumps(document), encoding="utf-8")
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        '[[rules]]\nid = "no-pyyaml"\ntitle = "No PyYAML"\naction = "fail"\nmatch = { package = ["pyyaml"] }\n',
+        encoding="utf-8",
+    )
+    run = Run(["check", str(report), "--policy", str(policy), "--today", "2026-11-27"])
+    assert run.code == 1, run.out + run.err
+    assert "gate: FAIL: 1 failing, 0 warnings in 1 image" in run.out
+    assert "  FAIL no-pyyaml: No PyYAML: 1 finding matches\n" in run.out
+    assert "      CVE-2020-14343 PyYAML 5.3.1 -> 5.4 [MEDIUM] medium vulnerability; fixed in 5.4\n" in run.out

@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
 
-from gate.model import Cvss, Finding, FindingKind, Severity
+from gate.model import Cvss, Finding, FindingKind, Package, Severity
 from gate.policy.decision import MISSING_INTEL_RULE, VEX_RULE, Action, RuleResult, Violation
 from gate.policy.licenses import is_allowed, is_denied
+from gate.policy.package_names import PackageGlobs
 from gate.policy.schema import Comparison, Match, Rule
 from gate.policy.settings import CvssSource, MissingIntel, Settings
 
@@ -122,11 +123,11 @@ def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource
         out.append(_fix_age(finding, match.fix_age_days, today))
     package = finding.package
     if match.package is not None:
-        out.append(_glob("package", package.name if package else None, match.package))
+        out.append(_package(package, PackageGlobs(match.package), "package"))
     if match.package_type is not None:
         out.append(_glob("package_type", package.type if package else None, match.package_type))
     if match.purl is not None:
-        out.append(_glob("purl", package.purl if package else None, match.purl))
+        out.append(_package(package, PackageGlobs(match.purl, purl=True), "purl"))
     if match.ids is not None:
         out.append(_ids(finding, match.ids))
     out.extend(_layer_and_licence(finding, match))
@@ -165,6 +166,16 @@ def _glob(key: str, value: str | None, patterns: Sequence[str]) -> _Check:
     ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
     shown = repr(value) if value else "none"
     return _check(key, ok, lambda: f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}")
+
+
+def _package(package: Package | None, globs: PackageGlobs, key: str) -> _Check:
+    """The `package` or `purl` key: globs compared as the package's ecosystem compares names (docs/policy.md)."""
+    value = globs.value(package) if package else None
+    if package is None or not value:
+        return _glob(key, value, globs.patterns)
+    ok = globs.matches(package)
+    return _check(key, ok, lambda: f"{key} {value!r} {'matches' if ok else 'does not match'} "
+                  f"{list(globs.patterns)}{globs.note(package)}")  # fmt: skip
 
 
 def _layer_and_licence(finding: Finding, match: Match) -> list[_Check]:

@@ -13,7 +13,7 @@ from datetime import date
 from fnmatch import fnmatchcase
 
 from gate.errors import PolicyError
-from gate.model import Finding, Severity
+from gate.model import Finding, Package, Severity
 from gate.policy.decision import (
     WAIVER_RULE_IDS,
     Action,
@@ -24,6 +24,7 @@ from gate.policy.decision import (
     WaiverState,
     WaiverStatus,
 )
+from gate.policy.package_names import PackageGlobs
 from gate.policy.schema import Policy, Waiver
 from gate.policy.settings import Settings
 
@@ -72,10 +73,12 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | No
         others = ", ".join(sorted(cves - {wanted}))
         return f"{finding.id} also covers {others}; waive {finding.id} itself to waive all of them"
     package = finding.package
-    if waiver.packages is not None and (package is None or not _glob(package.name, waiver.packages)):
-        return f"packages {list(waiver.packages)} does not match {package.name if package else 'no package'}"
-    if waiver.purls is not None and (package is None or not _glob(package.purl, waiver.purls)):
-        return f"purls {list(waiver.purls)} does not match {(package.purl if package else '') or 'no purl'}"
+    if waiver.packages is not None and (missed := _missed(PackageGlobs(waiver.packages), package, "package")):
+        return f"packages {list(waiver.packages)} does not match {missed}"
+    if waiver.purls is not None and (
+        missed := _missed(PackageGlobs(waiver.purls, purl=True), package, "purl")
+    ):
+        return f"purls {list(waiver.purls)} does not match {missed}"
     if waiver.paths is not None:
         paths = [p for p in (package.path if package else "", finding.target) if p]
         if not any(_glob(p, waiver.paths) for p in paths):
@@ -97,6 +100,16 @@ def waiver_applies_to_image(waiver: Waiver, image: str) -> bool:
 
 def _glob(value: str, patterns: Sequence[str]) -> bool:
     return any(fnmatchcase(value, p) for p in patterns)
+
+
+def _missed(globs: PackageGlobs, package: Package | None, noun: str) -> str:
+    """What a `packages` or `purls` scope did not match (`PyYAML`, `no package`), or `` when it matches."""
+    if package is None:
+        return f"no {noun}"
+    if globs.matches(package):
+        return ""
+    value = globs.value(package)
+    return value + globs.note(package) if value else f"no {noun}"
 
 
 def check_horizon(policy: Policy, *, today: date) -> None:

@@ -1,0 +1,175 @@
+"""Package names compared the way their ecosystem compares them: rules (`package`, `purl`) and waivers (`packages`,
+`purls`); PyPI by PEP 503, NuGet, Composer and conda case-insensitively, everything else as written."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity
+from gate.policy.decision import Verdict
+from gate.policy.engine import evaluate
+from gate.policy.matching import KeyState, check_match
+from gate.policy.package_names import PackageGlobs
+from gate.policy.schema import Policy, load_policy
+from gate.policy.waivers import waiver_mismatch
+from tests.conftest import TODAY
+
+CVE = "CVE-2024-1111"
+
+
+def _finding(name: str, pkg_type: str, purl: str = "") -> Finding:
+    return Finding(
+        kind=FindingKind.VULNERABILITY,
+        id=CVE,
+        severity=Severity.LOW,
+        package=Package(name=name, version="1.0", type=pkg_type, purl=purl),
+        fix_state=FixState.NOT_FIXED,
+        scanner="trivy",
+    )
+
+
+def _scan(*findings: Finding) -> Scan:
+    return Scan(
+        source="r.json",
+        scanner="trivy",
+        artifact="registry.example/app:1.0",
+        artifact_type="container_image",
+        image=Image(reference="registry.example/app:1.0", config_known=True, user="app"),
+        findings=findings,
+    )
+
+
+def _policy(tmp_path: Path, text: str) -> Policy:
+    path = tmp_path / "gate.toml"
+    path.write_text(text, encoding="utf-8")
+    return load_policy(str(path))
+
+
+def _rule(key: str, pattern: str) -> str:
+    return f'[[rules]]\nid = "named"\naction = "fail"\nmatch = {{ {key} = ["{pattern}"] }}\n'
+
+
+def _waiver(scope: str, pattern: str) -> str:
+    expires = (TODAY + timedelta(days=30)).isoformat()
+    return (
+        f'[[rules]]\nid = "all"\naction = "fail"\nmatch = {{ kind = "vulnerability" }}\n'
+        f'[[waivers]]\nid = "{CVE}"\nreason = "r"\nexpires = {expires}\n{scope} = ["{pattern}"]\n'
+    )
+
+
+# (package name, type as the scanner writes it, glob, same package?)
+NAMES = [
+    # PyPI (PEP 503): case, and runs of `-`, `_` and `.`, do not matter; Trivy and Grype types alike.
+    ("PyYAML", "python-pkg", "pyyaml", True),
+    ("PyYAML", "python", "PYYAML", True),
+    ("ruamel.yaml", "pip", "Ruamel_YAML", True),
+    ("zope.interface", "poetry", "zope--interface", True),
+    ("typing_extensions", "uv", "typing-extensions", True),
+    ("PyYAML", "python-pkg", "py_yaml", False),  # `py-yaml` is another project than `pyyaml`
+    ("Flask-SQLAlchemy", "pipenv", "flask_sql*", True),  # globs keep working
+    ("Jinja2", "pip", "jinja?", True),
+    ("Werkzeug", "pip", "[w]erkzeug", True),
+    # NuGet IDs are case-insensitive, but `.` and `-` are different characters.
+    ("Newtonsoft.Json", "dotnet-core", "newtonsoft.json", True),
+    ("Newtonsoft.Json", "dotnet", "NEWTONSOFT.*", True),
+    ("Newtonsoft.Json", "nuget", "newtonsoft-json", False),
+    # Composer and conda names are lower case by rule.
+    ("Guzzlehttp/Psr7", "composer", "guzzlehttp/psr7", True),
+    ("pyyaml", "conda-pkg", "PyYAML", True),
+    ("typing_extensions", "conda-pkg", "typing-extensions", False),  # conda does not fold separators
+    # Case-sensitive ecosystems stay exact: these are (or can be) other packages.
+    ("JSONStream", "npm", "jsonstream", False),
+    ("github.com/Sirupsen/logrus", "gomod", "github.com/sirupsen/logrus", False),
+    ("github.com/Azure/go-ntlmssp", "go-module", "github.com/azure/*", False),
+    ("com.zaxxer:HikariCP", "jar", "com.zaxxer:hikaricp", False),
+    ("Saikuro", "gem", "saikuro", False),
+    ("serde_json", "cargo", "serde-json", False),
+    ("OpenSSL", "alpine", "openssl", False),
+]
+IDS = [f"{name}~{pattern}@{kind}" for name, kind, pattern, _ in NAMES]
+
+
+@pytest.mark.parametrize(("name", "pkg_type", "pattern", "same"), NAMES, ids=IDS)
+def test_a_fail_rule_catches_every_spelling_its_ecosystem_calls_the_same_package(
+    tmp_path: Path, name: str, pkg_type: str, pattern: str, same: bool
+) -> None:
+    decision = evaluate(
+        _scan(_finding(name, pkg_type)), _policy(tmp_path, _rule("package", pattern)), today=TODAY
+    )
+    assert decision.verdict is (Verdict.FAIL if same else Verdict.PASS)
+
+
+@pytest.mark.parametrize(("name", "pkg_type", "pattern", "same"), NAMES, ids=IDS)
+def test_a_waiver_lets_through_only_spellings_its_ecosystem_calls_the_same_package(
+    tmp_path: Path, name: str, pkg_type: str, pattern: str, same: bool
+) -> None:
+    decision = evaluate(
+        _scan(_finding(name, pkg_type)), _policy(tmp_path, _waiver("packages", pattern)), today=TODAY
+    )
+    assert [w.finding.package.name for w in decision.images[0].waived if w.finding.package] == (
+        [name] if same else []
+    )
+    assert decision.verdict is (Verdict.PASS if same else Verdict.FAIL)
+
+
+# (package URL, glob, same package?)
+PURLS = [
+    # Grype writes the name as the package does (pkg:pypi/Django), Trivy normalised (pkg:pypi/django).
+    ("pkg:pypi/Django@3.2.9", "pkg:pypi/django@*", True),
+    ("pkg:pypi/ruamel.yaml@0.18", "pkg:pypi/Ruamel_Yaml@0.18", True),
+    ("pkg:pypi/PyYAML@6.0", "pkg:pypi/pyyaml@5.*", False),  # the version stays as written
+    ("pkg:nuget/Newtonsoft.Json@9.0.1", "pkg:nuget/newtonsoft.json@*", True),
+    ("pkg:composer/Guzzlehttp/Psr7@1.8.3", "pkg:composer/guzzlehttp/*", True),
+    ("pkg:npm/JSONStream@1.3.5", "pkg:npm/jsonstream@*", False),
+    ("pkg:golang/github.com/Sirupsen/logrus@v1.9.0", "pkg:golang/github.com/sirupsen/*", False),
+]
+
+
+@pytest.mark.parametrize(("purl", "pattern", "same"), PURLS, ids=[p for p, _, _ in PURLS])
+def test_purl_rules_and_waivers_compare_names_as_the_ecosystem_does(
+    tmp_path: Path, purl: str, pattern: str, same: bool
+) -> None:
+    found = _finding("x", "", purl)
+    ruled = evaluate(_scan(found), _policy(tmp_path, _rule("purl", pattern)), today=TODAY)
+    assert ruled.verdict is (Verdict.FAIL if same else Verdict.PASS)
+    waived = evaluate(_scan(found), _policy(tmp_path, _waiver("purls", pattern)), today=TODAY)
+    assert len(waived.images[0].waived) == same
+
+
+def test_a_type_the_table_does_not_list_is_compared_by_its_purl_type() -> None:
+    # A scanner release with a new type name for Python packages: the package URL still says PyPI.
+    assert PackageGlobs(["pyyaml"]).matches(
+        Package(name="PyYAML", type="python-wheel", purl="pkg:pypi/pyyaml@6")
+    )
+    assert not PackageGlobs(["pyyaml"]).matches(Package(name="PyYAML", type="python-wheel"))
+
+
+def test_explain_and_waiver_messages_say_how_the_name_was_compared(tmp_path: Path) -> None:
+    found = _finding("PyYAML", "python-pkg", "pkg:pypi/PyYAML@6.0")
+    match = _policy(tmp_path, _rule("package", "py_yaml")).rules[0].match
+    assert match is not None
+    [check] = check_match(found, match, today=TODAY)
+    assert (check.state, check.detail) == (
+        KeyState.FAIL,
+        "package 'PyYAML' does not match ['py_yaml'] (PyPI names compare PEP 503-normalised: 'pyyaml')",
+    )
+    match = _policy(tmp_path, _rule("purl", "pkg:pypi/pyyaml@*")).rules[0].match
+    assert match is not None
+    [check] = check_match(found, match, today=TODAY)
+    assert check.detail == (
+        "purl 'pkg:pypi/PyYAML@6.0' matches ['pkg:pypi/pyyaml@*'] "
+        "(PyPI names compare PEP 503-normalised: 'pkg:pypi/pyyaml@6.0')"
+    )
+    [waiver] = _policy(tmp_path, _waiver("packages", "newtonsoft-json")).waivers
+    nuget = _finding("Newtonsoft.Json", "nuget")
+    assert waiver_mismatch(waiver, nuget, image="x") == (
+        "packages ['newtonsoft-json'] does not match Newtonsoft.Json "
+        "(NuGet IDs compare case-insensitively: 'newtonsoft.json')"
+    )
+    [exact] = _policy(tmp_path, _waiver("packages", "jsonstream")).waivers
+    assert waiver_mismatch(exact, _finding("JSONStream", "npm"), image="x") == (
+        "packages ['jsonstream'] does not match JSONStream"
+    )
