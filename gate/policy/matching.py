@@ -316,12 +316,18 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
     missing: dict[int, tuple[str, ...]] = {}
     match = rule.match
     kinds, severities, fixable = match.kind, match.severity, match.fixable
+    # Globs folded once for the rule, not once per finding (an ecosystem may fold names: package_names.py).
+    names = PackageGlobs(match.package) if match.package is not None else None
+    purls = PackageGlobs(match.purl, purl=True) if match.purl is not None else None
     for i, finding in enumerate(findings):
-        # kind, severity and fixable rule most findings out: tested first, as in _checks, without building checks
+        # kind, severity, fixable, package and purl rule most findings out: tested first, as in _checks, without
+        # building checks
         if (
             (kinds is not None and finding.kind not in kinds)
             or (severities is not None and finding.severity not in severities)
             or (fixable is not None and finding.fixable is not fixable)
+            or (names is not None and (finding.package is None or not names.matches(finding.package)))
+            or (purls is not None and (finding.package is None or not purls.matches(finding.package)))
         ):
             continue
         checks = _checks(finding, match, today, settings.cvss_source)

@@ -11,7 +11,7 @@ import pytest
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
-from gate.policy.matching import KeyState, check_match
+from gate.policy.matching import KeyState, check_match, screen
 from gate.policy.package_names import PackageGlobs
 from gate.policy.schema import Policy, load_policy
 from gate.policy.waivers import waiver_mismatch
@@ -173,3 +173,27 @@ def test_explain_and_waiver_messages_say_how_the_name_was_compared(tmp_path: Pat
     assert waiver_mismatch(exact, _finding("JSONStream", "npm"), image="x") == (
         "packages ['jsonstream'] does not match JSONStream"
     )
+
+
+GLOBS = {
+    "package": '["pyyaml", "newtonsoft.*", "jsonstream"]',
+    "purl": '["pkg:pypi/django@*", "pkg:nuget/*", "pkg:npm/jsonstream*"]',
+}
+
+
+@pytest.mark.parametrize(("key", "caught"), [("package", 7), ("purl", 2)])
+def test_screen_catches_what_check_match_passes(tmp_path: Path, key: str, caught: int) -> None:
+    # screen() tests the package and purl keys before it builds checks, with the globs folded once for the rule.
+    findings = [_finding(name, kind) for name, kind, _, _ in NAMES] + [
+        _finding("x", "", p) for p, _, _ in PURLS
+    ]
+    policy = _policy(tmp_path, f'[[rules]]\nid = "r"\nmatch = {{ {key} = {GLOBS[key]} }}\n')
+    match = policy.rules[0].match
+    assert match is not None
+    passed = [
+        i
+        for i, f in enumerate(findings)
+        if KeyState.FAIL not in {c.state for c in check_match(f, match, today=TODAY)}
+    ]
+    assert screen(policy.rules[0], findings, settings=policy.settings, today=TODAY).hits == tuple(passed)
+    assert len(passed) == caught
