@@ -33,49 +33,6 @@ __all__ = [
     "repository",
 ]
 
-# Package types as Trivy (Result.Type) and Grype (artifact.type) write them -> purl type.
-_ECOSYSTEMS: dict[str, str] = {
-    **dict.fromkeys(("alpine", "apk", "wolfi", "chainguard", "minimos"), "apk"),
-    **dict.fromkeys(("debian", "ubuntu", "deb", "distroless", "echo"), "deb"),
-    **dict.fromkeys(
-        (
-            "redhat",
-            "centos",
-            "rocky",
-            "alma",
-            "oracle",
-            "amazon",
-            "fedora",
-            "photon",
-            "rpm",
-            "cbl-mariner",
-            "azurelinux",
-            "opensuse",
-            "opensuse-leap",
-            "opensuse.leap",
-            "opensuse-tumbleweed",
-            "opensuse.tumbleweed",
-            "sles",
-            "suse linux enterprise server",
-            "suse linux enterprise micro",
-            "coreos",
-        ),
-        "rpm",
-    ),
-    **dict.fromkeys(("jar", "pom", "gradle", "sbt", "java-archive", "jenkins-plugin", "maven"), "maven"),
-    **dict.fromkeys(("npm", "yarn", "pnpm", "bun", "node-pkg", "javascript"), "npm"),
-    **dict.fromkeys(("gomod", "gobinary", "go-module", "golang", "go"), "golang"),
-    **dict.fromkeys(("pip", "pipenv", "poetry", "uv", "python-pkg", "python", "pypi", "conda-pkg"), "pypi"),
-    **dict.fromkeys(("bundler", "gemspec", "gem"), "gem"),
-    **dict.fromkeys(("cargo", "rust-binary", "rust-crate"), "cargo"),
-    **dict.fromkeys(("composer", "composer-vendor", "php-composer"), "composer"),
-    **dict.fromkeys(("nuget", "dotnet-core", "packages-props", "dotnet", "dotnet-deps"), "nuget"),
-    **dict.fromkeys(("conan", "conan-lock"), "conan"),
-    **dict.fromkeys(("hex", "mix-lock"), "hex"),
-    **dict.fromkeys(("pub", "dart-pub"), "pub"),
-    **dict.fromkeys(("swift", "swift-package"), "swift"),
-    **dict.fromkeys(("cocoapods", "pod"), "cocoapods"),
-}
 _OS_ECOSYSTEMS = frozenset({"apk", "deb", "rpm", "alpm", "apkg"})
 """OS packages are identified by name only: Grype gives them the package database as a path, Trivy none."""
 
@@ -128,7 +85,8 @@ def finding_identity(finding: Finding) -> FindingIdentity:
     package = finding.package
     if package is None:
         return FindingIdentity(finding.kind, primary, ids, "", "", _path(finding.target))
-    ecosystem, name = _package_name(package.name, package.type, package.purl)
+    ecosystem = package.ecosystem
+    name = _package_name(package.name, package.purl, ecosystem)
     path = "" if ecosystem in _OS_ECOSYSTEMS else _unversioned(_path(package.path), package.version)
     if finding.kind is not FindingKind.VULNERABILITY and not path:
         path = _path(finding.target)
@@ -138,12 +96,10 @@ def finding_identity(finding: Finding) -> FindingIdentity:
     return FindingIdentity(finding.kind, primary, ids, ecosystem, name, path, finding.scanner, location)
 
 
-def _package_name(name: str, pkg_type: str, purl: str) -> tuple[str, str]:
-    ecosystem = _ECOSYSTEMS.get(pkg_type.strip().lower(), pkg_type.strip().lower())
+def _package_name(name: str, purl: str, ecosystem: str) -> str:
     parsed = _purl(purl)
     if parsed is not None:
         purl_type, namespace, purl_name = parsed
-        ecosystem = purl_type
         if purl_type == "maven" and namespace:
             name = f"{namespace}:{purl_name}"
         elif purl_type in _OS_ECOSYSTEMS or not namespace:
@@ -153,7 +109,7 @@ def _package_name(name: str, pkg_type: str, purl: str) -> tuple[str, str]:
     name = name.strip().lower()
     if ecosystem == "pypi":
         name = re.sub(r"[-_.]+", "-", name)
-    return ecosystem, name
+    return name
 
 
 def _purl(purl: str) -> tuple[str, str, str] | None:

@@ -122,6 +122,61 @@ class Package(_Frozen):
     path: str = ""
     """File the package was found in (lockfile, jar, binary), empty for OS packages."""
 
+    @property
+    def ecosystem(self) -> str:
+        """The ecosystem as package URLs name it (`apk`, `deb`, `rpm`, `npm`, `pypi`, `maven`, `golang`, ...): the
+        package URL's type, else the scanner's package type translated, else that type as written (lower case)."""
+        if self.purl.startswith("pkg:") and (end := self.purl.find("/", 4)) > 4:
+            return self.purl[4:end].lower()
+        kind = self.type.strip().lower()
+        return _ECOSYSTEMS.get(kind, kind)
+
+
+# Package types as Trivy (Result.Type) and Grype (artifact.type) write them -> package URL type.
+_ECOSYSTEMS: dict[str, str] = {
+    **dict.fromkeys(("alpine", "apk", "wolfi", "chainguard", "minimos"), "apk"),
+    **dict.fromkeys(("debian", "ubuntu", "deb", "distroless", "echo"), "deb"),
+    **dict.fromkeys(
+        (
+            "redhat",
+            "centos",
+            "rocky",
+            "alma",
+            "oracle",
+            "amazon",
+            "fedora",
+            "photon",
+            "rpm",
+            "cbl-mariner",
+            "azurelinux",
+            "opensuse",
+            "opensuse-leap",
+            "opensuse.leap",
+            "opensuse-tumbleweed",
+            "opensuse.tumbleweed",
+            "sles",
+            "suse linux enterprise server",
+            "suse linux enterprise micro",
+            "coreos",
+        ),
+        "rpm",
+    ),
+    **dict.fromkeys(("jar", "pom", "gradle", "sbt", "java-archive", "jenkins-plugin", "maven"), "maven"),
+    **dict.fromkeys(("npm", "yarn", "pnpm", "bun", "node-pkg", "javascript"), "npm"),
+    **dict.fromkeys(("gomod", "gobinary", "go-module", "golang", "go"), "golang"),
+    **dict.fromkeys(("pip", "pipenv", "poetry", "uv", "pylock", "python-pkg", "python", "pypi"), "pypi"),
+    **dict.fromkeys(("conda-pkg", "conda-environment", "conda"), "conda"),
+    **dict.fromkeys(("bundler", "gemspec", "gem"), "gem"),
+    **dict.fromkeys(("cargo", "rustbinary", "rust-binary", "rust-crate"), "cargo"),
+    **dict.fromkeys(("composer", "composer-vendor", "php-composer"), "composer"),
+    **dict.fromkeys(("nuget", "dotnet-core", "packages-props", "dotnet", "dotnet-deps"), "nuget"),
+    **dict.fromkeys(("conan", "conan-lock"), "conan"),
+    **dict.fromkeys(("hex", "mix-lock"), "hex"),
+    **dict.fromkeys(("pub", "dart-pub"), "pub"),
+    **dict.fromkeys(("swift", "swift-package"), "swift"),
+    **dict.fromkeys(("cocoapods", "pod"), "cocoapods"),
+}
+
 
 class Cvss(_Frozen):
     """One CVSS score from one source."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from gate.model import Finding, FindingKind, FixState, Image, Severity
+from gate.model import Finding, FindingKind, FixState, Image, Package, Severity
 
 
 def test_severity_is_ordered() -> None:
@@ -49,3 +49,21 @@ def test_image_label_lookup() -> None:
     image = Image(labels=(("org.opencontainers.image.source", "https://example.com/repo"),))
     assert image.label("org.opencontainers.image.source") == "https://example.com/repo"
     assert image.label("missing") is None
+
+
+@pytest.mark.parametrize(
+    ("package", "ecosystem"),
+    [
+        (Package(name="openssl", type="alpine"), "apk"),  # Trivy names OS packages by distribution
+        (Package(name="openssl", type="apk"), "apk"),  # Grype by package manager
+        (Package(name="PyYAML", type="python-pkg"), "pypi"),
+        (Package(name="numpy", type="conda-pkg"), "conda"),  # conda is its own ecosystem, not PyPI
+        (Package(name="ripgrep", type="rustbinary"), "cargo"),  # Trivy's word for a Rust binary
+        (Package(name="x", type="npm", purl="pkg:NPM/x@1"), "npm"),  # the package URL's type wins, lower case
+        (Package(name="Django", type="python", purl="pkg:pypi/Django@3.2"), "pypi"),
+        (Package(name="thing", type="Something-New"), "something-new"),  # unknown: as written
+        (Package(name="thing"), ""),
+    ],
+)
+def test_package_ecosystem_is_the_package_url_type(package: Package, ecosystem: str) -> None:
+    assert package.ecosystem == ecosystem

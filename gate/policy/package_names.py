@@ -56,25 +56,8 @@ _NUGET = _Naming("NuGet IDs compare case-insensitively", str.lower)
 _COMPOSER = _Naming("Composer names compare case-insensitively", str.lower)
 _CONDA = _Naming("conda names compare case-insensitively", str.lower)
 
-_BY_TYPE: dict[str, _Naming] = {
-    # The package types Trivy (Result.Type) and Grype (artifact.type) write for each ecosystem that folds names.
-    **dict.fromkeys(("pip", "pipenv", "poetry", "uv", "pylock", "python-pkg", "python"), _PYPI),
-    **dict.fromkeys(("nuget", "dotnet-core", "packages-props", "dotnet"), _NUGET),
-    **dict.fromkeys(("composer", "composer-vendor", "php-composer"), _COMPOSER),
-    **dict.fromkeys(("conda-pkg", "conda-environment", "conda"), _CONDA),
-}
-_BY_PURL_TYPE = {"pypi": _PYPI, "nuget": _NUGET, "composer": _COMPOSER, "conda": _CONDA}
-_FOLDED_PURLS = tuple(f"pkg:{kind}/" for kind in _BY_PURL_TYPE)
-"""Scanners write package URLs in canonical form, the type in lower case: one prefix test rules the rest out."""
-
-
-def _naming(package: Package) -> _Naming | None:
-    # By the type the scanner gives; a type not listed (an older or newer scanner's) by the package URL's.
-    return _BY_TYPE.get(package.type) or _purl_naming(package.purl)
-
-
-def _purl_naming(purl: str) -> _Naming | None:
-    return _BY_PURL_TYPE[purl[4 : purl.index("/", 4)]] if purl.startswith(_FOLDED_PURLS) else None
+_BY_ECOSYSTEM = {"pypi": _PYPI, "nuget": _NUGET, "composer": _COMPOSER, "conda": _CONDA}
+"""The ecosystems that fold names, by `Package.ecosystem` (the package URL's type, else the scanner's type)."""
 
 
 class PackageGlobs:
@@ -114,5 +97,6 @@ class PackageGlobs:
             return ""
         return f" ({names.comparison}: {(names.fold_purl if self._purl else names.fold)(value)!r})"
 
-    def _naming(self, package: Package) -> _Naming | None:
-        return _purl_naming(package.purl) if self._purl else _naming(package)
+    @staticmethod
+    def _naming(package: Package) -> _Naming | None:
+        return _BY_ECOSYSTEM.get(package.ecosystem)
