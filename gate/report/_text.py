@@ -5,7 +5,8 @@
   separators.
 - `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
 - `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
-  no autolinks, no @mentions, no issue references, no table breakage, no emphasis or code spans.
+  no autolinks, no @mentions, no issue, label or milestone references, no table breakage, no emphasis or
+  code spans.
 - `clip_escaped` shortens text already escaped (by `markdown`, or with backslashes) on a safe boundary.
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
 - `no_commands` breaks what a CI runner would read as a workflow command in a line of text (`::`, `##`).
@@ -42,13 +43,22 @@ _MD_LEAD = re.compile(r"^(?:([-+=])(?=\s|[-=]*$)|(\d+)([.)])(?=\s|$))")  # list 
 _ZWSP = "&#8203;"
 _WWW = re.compile(r"(?i)\b(www)\.")
 # References a digit turns live, sigil as escaped: GitHub/GitLab issue `#1`, GitLab merge request `!1`,
-# snippet `$1`, label `~1`, epic `&1` (GitLab decodes `&amp;` first), milestone `%1`; GitHub's `GH-1`.
-_REFERENCE = re.compile(r"(\\[#!$~]|&amp;|%)(?=\d)")
+# snippet `$1`, epic `&1` (GitLab decodes `&amp;` first); GitHub's `GH-1`.
+_REFERENCE = re.compile(r"(\\[#!$]|&amp;)(?=\d)")
+# A GitLab label by number or name, `~1`, `~bug`, `~"two words"`: a name starts with a letter, digit, `"` or one
+# of `_-.?&` (`\_` and `&amp;` by now).
+_LABEL = re.compile(r'(\\~)(?=[\w"?.-]|\\_|&amp;)')
+# A GitLab milestone by number or name, `%1`, `%v1.0`, `%"two words"`: after `%`, a quote, or non-space
+# characters up to a word character (`%-1` names a milestone "-1"; `100%.` and `(50 %)` name nothing).
+_MILESTONE = re.compile(r'%(?=[\w"])')
+# A `%` and the punctuation after it (`%-` of `%-1`, `%%` of `%%d`): each `%` of the run starts a name when a word
+# character follows. The match takes the whole run: a lookahead from each `%` would scan the run once for each.
+_MILESTONE_RUN = re.compile(r'%[^\s"\w]+')
 # GitHub links `GH-1` only after a non-word character (not inside `GHSA-6ggh-882h-...`).
 _GH_REFERENCE = re.compile(r"(?i)(?<![\w/-])(gh-)(?=\d)")
-# A character of each escaped sigil (`\\#`, `\\!`, `\\$`, `\\~`, `&amp;`, `%`): testing long text for single
-# characters is several times faster than for the sigils themselves, and `_REFERENCE` decides.
-_SIGIL_CHARS = ("#", "!", "$", "~", "&", "%")
+# A character of each escaped sigil (`\\#`, `\\!`, `\\$`, `&amp;`): testing long text for single characters is
+# several times faster than for the sigils themselves, and `_REFERENCE` decides.
+_SIGIL_CHARS = ("#", "!", "$", "&")
 # Text `markdown` leaves as it is: no character it escapes or breaks up (`<>&`, the punctuation above, `@`, `%`).
 _PLAIN = re.compile(r"[A-Za-z0-9 .,;:'\"()/+=?-]*")
 _PARTIAL_ENTITY = re.compile(r"&#?[0-9A-Za-z]*$")
@@ -118,8 +128,9 @@ def markdown(text: str, limit: int | None = None) -> str:
 
     The result renders as the literal text: `<`, `>` and `&` become entities; Markdown punctuation is
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
-    `@`, inside `://` and `www.`, and between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and
-    a digit stops mentions, autolinks and references.
+    `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and a
+    digit, and after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
+    `%-1`, but not `100%.`) stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
     if (
@@ -146,9 +157,20 @@ def _escape_markdown(text: str) -> str:
         text = _WWW.sub(r"\1" + _ZWSP + ".", text)
     if any(char in text for char in _SIGIL_CHARS):
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
+    if "~" in text:
+        text = _LABEL.sub(r"\1" + _ZWSP, text)
+    if "%" in text:
+        text = _MILESTONE.sub("%" + _ZWSP, _MILESTONE_RUN.sub(_break_milestone_run, text))
     if "h-" in text or "H-" in text:
         text = _GH_REFERENCE.sub(r"\1" + _ZWSP, text)
     return text
+
+
+def _break_milestone_run(match: re.Match[str]) -> str:
+    """A `_MILESTONE_RUN` match with a zero-width space after each `%` when a word character follows the run."""
+    after = match.string[match.end() : match.end() + 1]
+    named = after.isalnum() or after == "_"  # what `\w` matches
+    return match[0].replace("%", "%" + _ZWSP) if named else match[0]
 
 
 def xml(text: str) -> str:

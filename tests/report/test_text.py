@@ -54,8 +54,10 @@ def test_markdown_is_inert(text: str) -> None:
     assert not _REFERENCE.search(_rendered(out)), out
 
 
-# What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones.
-_REFERENCE = re.compile(r"(?i)[#!$~&%]\d|(?<![\w/-])gh-\d")
+# What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones by
+# number; labels (`~bug`, `~"a b"`) and milestones (`%v1`, `%-1`, `%"a b"`) by name, as GitLab's patterns read
+# them. No label or milestone name starts with the zero-width space.
+_REFERENCE = re.compile(r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")')
 
 
 def _rendered(escaped: str) -> str:
@@ -81,6 +83,18 @@ def _rendered(escaped: str) -> str:
         ("1) list", "1\\) list"),
         ("10) x", "10\\) x"),
         ("1)x", "1)x"),
+        # GitLab labels and milestones by name
+        ("~bug", "\\~&#8203;bug"),
+        ('~"feature request"', '\\~&#8203;"feature request"'),
+        ("~_x ~&x ~-x ~.x", "\\~&#8203;\\_x \\~&#8203;&amp;x \\~&#8203;-x \\~&#8203;.x"),
+        ("1.2.3-1~deb12u1", "1.2.3-1\\~&#8203;deb12u1"),  # GitLab would look up a label deb12u1
+        ("%v1.0 %Backlog", "%&#8203;v1.0 %&#8203;Backlog"),
+        ('%"release candidate"', '%&#8203;"release candidate"'),
+        ("printf %s", "printf %&#8203;s"),
+        ("20%-30% (%%d)", "20%&#8203;-30% (%&#8203;%&#8203;d)"),  # `-30` and `%d` would be milestone names
+        ("a ~ b ~~", "a \\~ b \\~\\~"),
+        ("50 % of 100%. (7%), 8%; 9%! %", "50 % of 100%. (7%), 8%; 9%\\! %"),  # no name follows: unchanged
+        ('%-"x" %', '%-"x" %'),
     ],
 )
 def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
@@ -98,6 +112,15 @@ def test_markdown_shortens_before_escaping() -> None:
     # Cutting after escaping could leave half an entity or a dangling backslash.
     out = _text.markdown("<" * 20, 5)
     assert out == "&lt;&lt;&lt;&lt;…"
+    # The zero-width spaces come after the cut, as the entities do: `limit` counts the text, not the escaping.
+    assert _text.markdown("~bug %v1 " * 4, 12) == "\\~&#8203;bug %&#8203;v1 \\~&#8203;b…"
+    assert _text.markdown("100%. " * 4, 12) == "100%. 100%.…"
+
+
+def test_markdown_breaks_every_percent_of_a_long_run() -> None:
+    # One match per run of `%`: a lookahead from each of them would take quadratic time on hostile text.
+    assert _text.markdown("%" * 100_000 + "x") == "%&#8203;" * 100_000 + "x"
+    assert _text.markdown("%" * 100_000 + ".") == "%" * 100_000 + "."
 
 
 @pytest.mark.parametrize("text", HOSTILE)
@@ -123,7 +146,7 @@ def test_workflow_command_escaping() -> None:
 # Plain words and every character the escapers treat specially, so both paths of each escaper are taken.
 _TEXT = st.lists(
     st.sampled_from(
-        [*"aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)", "www", "WwW", "GH-", "gh-", "\n", "\t", "\x00", "\u202e"]
+        [*'aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)?"', "www", "WwW", "GH-", "gh-", "\n", "\t", "\x00", "\u202e"]
     ),
     max_size=20,
 ).map("".join)
@@ -137,7 +160,9 @@ def _reference_escape(text: str) -> str:
     text = re.sub(r"^(\d+)([.)])(?=\s|$)", r"\1\\\2", text)
     text = text.replace("@", "@&#8203;").replace("://", ":&#8203;//")
     text = re.sub(r"(?i)\b(www)\.", r"\1&#8203;.", text)
-    text = re.sub(r"(\\[#!$~]|&amp;|%)(?=\d)", r"\1&#8203;", text)
+    text = re.sub(r"(\\[#!$]|&amp;)(?=\d)", r"\1&#8203;", text)
+    text = re.sub(r'(\\~)(?=[\w"?.-]|\\_|&amp;)', r"\1&#8203;", text)
+    text = re.sub(r'%(?=[^\s"\w]*\w|")', "%&#8203;", text)
     return re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
 
 
@@ -151,6 +176,7 @@ def test_fast_paths_agree_with_the_full_escaping(text: str, limit: int | None) -
 @given(_TEXT)
 @example("see WwW.example.org, [x](y) \\_ #1")
 @example("1) gH-2 %3 &4 $5 ~6")
+@example('~bug ~"a b" %v1 %-1 %%x %"a b" 100%. ~_x')
 def test_markdown_escaping_equals_the_plain_reference(text: str) -> None:
     line = _text.one_line(text)
     assert _text._escape_markdown(line) == _reference_escape(line)
@@ -167,6 +193,8 @@ def test_markdown_escaping_equals_the_plain_reference(text: str) -> None:
         ("ab \\[x", 5, "ab…"),  # not "ab \…"
         ("ab \\\\xy", 6, "ab \\\\…"),  # an escaped backslash is whole
         ("ab \\#&#8203;1", 7, "ab…"),
+        ("ab \\~&#8203;bug", 7, "ab…"),  # not "ab \~…": the label's sigil goes with its zero-width space
+        ("ab %&#8203;v1", 5, "ab…"),
         ("abc", 3, "abc"),
         ("abc", 0, ""),
     ],
