@@ -54,7 +54,7 @@ CASES = [
         2,
         "--offline applies to downloads and neither --kev nor --epss is a URL",
     ),
-    (["check", CLEAN, "--kev", KEV, "--intel-max-age", "3"], 2, "--intel-max-age applies to downloads"),
+    (["check", CLEAN, "--intel-max-age", "3"], 2, "--intel-max-age applies to --kev and --epss, and neither"),
     (["explain", "CVE-1", CLEAN, "--intel-retries", "0"], 2, "--intel-retries applies to downloads"),
     (["explain", " ", CLEAN], 2, "gate: error: the ID is empty; give a CVE, GHSA or other vulnerability ID"),
     (

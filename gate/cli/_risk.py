@@ -13,6 +13,7 @@ from gate.cli._common import UsageError
 from gate.cli._io import read_input
 
 if TYPE_CHECKING:
+    from gate.intel import EpssData, Fetched, KevCatalog
     from gate.model import Scan
 
 __all__ = ["add_risk_arguments", "check_download_flags", "with_risk_data"]
@@ -43,7 +44,8 @@ def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
         "--intel-max-age",
         metavar="DAYS",
         type=_positive_days,
-        help=f"never use a cached feed older than this (default: {_MAX_AGE_DAYS})",
+        help=f"never use a cached feed older than this; note a --kev/--epss file whose own date is older "
+        f"(default: {_MAX_AGE_DAYS})",
     )
     parser.add_argument(
         "--intel-retries",
@@ -71,13 +73,17 @@ def _positive_days(text: str) -> int:
 
 
 def check_download_flags(args: argparse.Namespace) -> None:
-    """Raise UsageError when a download flag is given but --kev and --epss name no URL: it would do nothing."""
+    """Raise UsageError when a download flag is given but --kev and --epss name no URL, or --intel-max-age (which
+    also dates files) is given without either: it would do nothing."""
+    if args.intel_max_age is not None and not (args.kev or args.epss):
+        raise UsageError(
+            "--intel-max-age applies to --kev and --epss, and neither is given; drop it, or give one"
+        )
     given = [
         flag
         for flag, value in (
             ("--offline", args.offline or None),
             ("--intel-cache", args.intel_cache),
-            ("--intel-max-age", args.intel_max_age),
             ("--intel-retries", args.intel_retries),
         )
         if value is not None
@@ -111,11 +117,9 @@ def with_risk_data(
 
     from gate.ingest.vex import apply_vex, check_dates, read_vex
     from gate.intel import (
-        EpssData,
         Fetcher,
         FetchOptions,
         IntelUnavailable,
-        KevCatalog,
         enrich,
         is_url,
         load_epss,
@@ -129,6 +133,7 @@ def with_risk_data(
     unavailable: list[str] = []
     kev: KevCatalog | None = None
     epss: EpssData | None = None
+    max_days = args.intel_max_age or _MAX_AGE_DAYS
     urls = [s for s in (args.kev, args.epss) if s and is_url(s)]
     session = open_session(f"container-gate/{__version__}") if urls else None
     try:
@@ -138,7 +143,7 @@ def with_risk_data(
 
             options = FetchOptions(
                 cache_dir=_intel_cache(args.intel_cache, env),
-                max_age=timedelta(days=args.intel_max_age or _MAX_AGE_DAYS),
+                max_age=timedelta(days=max_days),
                 offline=args.offline,
                 retries=_RETRIES if args.intel_retries is None else args.intel_retries,
             )
@@ -152,6 +157,7 @@ def with_risk_data(
                 got_kev = load_kev(args.kev, fetcher=fetcher)
                 kev = got_kev.value
                 notes += [f"KEV: {got_kev.note}"] if got_kev.note else []
+                notes += _file_age("KEV", got_kev, today, max_days)
             except IntelUnavailable as exc:
                 notes.append(failed.format("KEV", exc))
                 unavailable.append("--kev")
@@ -160,6 +166,7 @@ def with_risk_data(
                 got_epss = load_epss(args.epss, fetcher=fetcher)
                 epss = got_epss.value
                 notes += [f"EPSS: {got_epss.note}"] if got_epss.note else []
+                notes += _file_age("EPSS", got_epss, today, max_days)
             except IntelUnavailable as exc:
                 notes.append(failed.format("EPSS", exc))
                 unavailable.append("--epss")
@@ -171,6 +178,18 @@ def with_risk_data(
         for scan in scans
     ]
     return enriched, [apply_vex(baseline, documents) for baseline in baselines]
+
+
+def _file_age(
+    name: str, fetched: Fetched[KevCatalog] | Fetched[EpssData], today: date, max_days: int
+) -> list[str]:
+    """The note on a feed file's own date, when it needs one. A download's age is the cache's to check."""
+    from gate.intel import file_age_note
+
+    if fetched.origin != "file":
+        return []
+    note = file_age_note(fetched.value, today=today, max_days=max_days)
+    return [f"{name}: {note}"] if note else []
 
 
 def _intel_cache(flag: str | None, env: Mapping[str, str]) -> Path | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gate.intel.enrich import enrich
 from gate.intel.feeds import EpssData, EpssScore, KevCatalog, KevEntry, parse_epss, parse_kev
 from gate.intel.fetch import Fetched, Fetcher, FetchOptions, IntelUnavailable, open_session
-from gate.intel.load import is_url, load_epss, load_kev
+from gate.intel.load import file_age_note, is_url, load_epss, load_kev
 
 __all__ = [
     "EpssData",
@@ -17,6 +17,7 @@ __all__ = [
     "KevCatalog",
     "KevEntry",
     "enrich",
+    "file_age_note",
     "is_url",
     "load_epss",
     "load_kev",

@@ -61,6 +61,11 @@ class KevCatalog:
     entries: dict[str, KevEntry] = field(default_factory=dict)
     """CVE ID (upper case) -> entry."""
 
+    @property
+    def dated(self) -> date | None:
+        """The day the catalog was released (`dateReleased`); None when it gives no readable date."""
+        return _date(self.released)
+
     def describe(self) -> str:
         """One line for the log: which catalog, how many entries."""
         version = f" {self.version}" if self.version else ""
@@ -85,6 +90,11 @@ class EpssData:
     score_date: str = ""
     scores: dict[str, EpssScore] = field(default_factory=dict)
     """CVE ID (upper case) -> score."""
+
+    @property
+    def dated(self) -> date | None:
+        """The day the scores are of (`score_date`); None when the file gives no readable date."""
+        return _date(self.score_date)
 
     def describe(self) -> str:
         """One line for the log: which scores, of when, how many."""

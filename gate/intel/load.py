@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 from typing import TypeVar
 
@@ -10,7 +11,7 @@ from gate.errors import InputError
 from gate.intel.feeds import EpssData, KevCatalog, parse_epss, parse_kev
 from gate.intel.fetch import Fetched, Fetcher
 
-__all__ = ["EPSS_TYPES", "KEV_TYPES", "is_url", "load_epss", "load_kev"]
+__all__ = ["EPSS_TYPES", "KEV_TYPES", "file_age_note", "is_url", "load_epss", "load_kev"]
 
 _T = TypeVar("_T")
 
@@ -67,3 +68,37 @@ def _load(
     except OSError as exc:
         raise InputError(f"{spec}: cannot read ({exc.strerror or exc})") from None
     return Fetched(parse(data, spec), "file")
+
+
+def file_age_note(feed: KevCatalog | EpssData, *, today: date, max_days: int) -> str:
+    """What the log should say about the date a feed file gives itself: "" when it is within `max_days` of
+    `today`, else that it is older (and what to do), dated after `today`, or undated.
+
+    The file is used whatever its date: the user chose it, perhaps for an offline run that must give the same
+    answer again, and old data still marks what it knows (CISA seldom drops a KEV entry). A day's grace after
+    `today` allows for clocks, as for report dates.
+    """
+    if isinstance(feed, KevCatalog):
+        key, flag, lacks = "dateReleased", "--kev", "it lacks what CISA added since"
+    else:
+        key, flag, lacks = "score_date", "--epss", "its scores are out of date"
+    day = feed.dated
+    if day is None:
+        return f"{feed.source} does not say when it was made (no readable {key}), so its age is not checked"
+    age = (today - day).days
+    if age < -1:
+        return (
+            f"{feed.source} is dated {day} ({key}), after the evaluation date {today}; a feed cannot come from "
+            "the future: check the file and the clock (or --today)"
+        )
+    if age > max_days:
+        return (
+            f"{feed.source} is dated {day} ({key}), {age} days before {today}, over --intel-max-age "
+            f"({_days(max_days)}): {lacks}; download a current copy, or give {flag} the feed's URL to have it "
+            "downloaded and cached"
+        )
+    return ""
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"

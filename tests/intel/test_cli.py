@@ -1,4 +1,4 @@
-"""gate check with --kev/--epss (files and loopback URLs), --offline, --vex; gate policy import; the horizon."""
+"""gate check with --kev/--epss (files, their dates, loopback URLs), --offline, --vex; gate policy import; the horizon."""
 
 from __future__ import annotations
 
@@ -213,3 +213,92 @@ def test_a_given_feed_that_failed_is_not_asked_for_again(tmp_path: Path) -> None
     assert "(1 attempt), and there is no cached copy" in out
     assert "KEV status unknown (--kev was given but its data was unavailable (see its note))" in out
     assert "give --kev" not in out
+
+
+# In the repository, so these run without the shared fixtures; its findings are in neither feed.
+TRIVY_FAIL = str(TESTDATA / "reports" / "trivy-fail.json")
+
+
+def test_a_feed_file_older_than_intel_max_age_is_used_and_noted(tmp_path: Path) -> None:
+    args = ["check", TRIVY_FAIL, "--kev", str(KEV), "--epss", str(EPSS), "--today", "2027-01-15"]
+    code, out, err = _run(tmp_path, *args, "--json", "-")
+    assert code == 1 and _record(out)["verdict"] == "fail"  # fixable-critical-high, as with current files
+    assert _record(out)["images"][0]["notes"][:2] == [
+        f"KEV: {KEV} is dated 2026-11-20 (dateReleased), 56 days before 2027-01-15, over --intel-max-age "
+        "(7 days): it lacks what CISA added since; download a current copy, or give --kev the feed's URL to "
+        "have it downloaded and cached",
+        f"EPSS: {EPSS} is dated 2026-11-26 (score_date), 50 days before 2027-01-15, over --intel-max-age "
+        "(7 days): its scores are out of date; download a current copy, or give --epss the feed's URL to have "
+        "it downloaded and cached",
+    ]
+    assert f"  note: KEV: {KEV} is dated 2026-11-20 (dateReleased), 56 days before" in err
+    # The catalog is still used: every finding has a KEV status, so known-exploited skips none.
+    assert "KEV status unknown" not in err
+
+
+def test_a_feed_file_dated_after_the_evaluation_date_is_noted(tmp_path: Path) -> None:
+    args = ["check", TRIVY_FAIL, "--kev", str(KEV), "--epss", str(EPSS), "--today", "2026-11-10"]
+    code, out, _ = _run(tmp_path, *args)
+    assert code == 1
+    assert (
+        f"  note: KEV: {KEV} is dated 2026-11-20 (dateReleased), after the evaluation date 2026-11-10; a feed "
+        "cannot come from the future: check the file and the clock (or --today)\n"
+    ) in out
+    assert (
+        f"  note: EPSS: {EPSS} is dated 2026-11-26 (score_date), after the evaluation date 2026-11-10" in out
+    )
+
+
+@pytest.mark.parametrize(
+    ("today", "flags", "kev", "epss"),
+    [
+        ("2026-11-27", [], "", ""),  # 7 days and 1 day old: within the default of 7
+        ("2026-11-28", [], "8 days before 2026-11-28, over --intel-max-age (7 days)", ""),
+        (
+            "2026-11-27",
+            ["--intel-max-age", "3"],
+            "7 days before 2026-11-27, over --intel-max-age (3 days)",
+            "",
+        ),
+        ("2026-11-27", ["--intel-max-age", "1"], "over --intel-max-age (1 day)", ""),
+        ("2027-01-15", ["--intel-max-age", "60"], "", ""),
+        ("2026-11-25", [], "", ""),  # the EPSS file a day ahead: clocks differ
+        ("2026-11-19", [], "", "after the evaluation date 2026-11-19"),
+    ],
+)
+def test_which_feed_files_are_noted(
+    tmp_path: Path, today: str, flags: list[str], kev: str, epss: str
+) -> None:
+    args = ["check", TRIVY_FAIL, "--kev", str(KEV), "--epss", str(EPSS), "--today", today, *flags]
+    code, out, _ = _run(tmp_path, *args)
+    assert code == 1
+    for name, path, expected in (("KEV", KEV, kev), ("EPSS", EPSS, epss)):
+        lines = [line for line in out.splitlines() if line.startswith(f"  note: {name}: {path} ")]
+        assert len(lines) == (1 if expected else 0), lines
+        assert all(expected in line for line in lines)
+
+
+def test_a_feed_file_without_its_date_is_noted(tmp_path: Path) -> None:
+    document = json.loads(KEV.read_text(encoding="utf-8"))
+    del document["dateReleased"]
+    undated = tmp_path / "kev.json"
+    undated.write_text(json.dumps(document), encoding="utf-8")
+    code, out, _ = _run(tmp_path, "check", TRIVY_FAIL, "--kev", str(undated), "--today", "2026-11-27")
+    assert code == 1
+    assert (
+        f"  note: KEV: {undated} does not say when it was made (no readable dateReleased), so its age is not "
+        "checked\n"
+    ) in out
+
+
+def test_a_downloaded_feed_is_not_dated_by_its_own_date(tmp_path: Path, feed_server: HTTPServer) -> None:
+    # CISA releases the catalog when it changes: a fresh download may carry an old dateReleased.
+    feed_server.expect_request("/kev.json").respond_with_data(
+        KEV.read_bytes(), headers={"Content-Type": "application/json"}
+    )
+    url = feed_server.url_for("/kev.json")
+    args = ["check", TRIVY_FAIL, "--kev", url, "--today", "2027-01-15", "--intel-cache", str(tmp_path / "c")]
+    code, out, _ = _run(tmp_path, *args)
+    assert code == 1
+    assert f"note: intel: KEV catalog 2026.11.20 (3 entries, released 2026-11-20) from {url}" in out
+    assert "dateReleased" not in out

@@ -10,7 +10,7 @@ from datetime import date
 import pytest
 
 from gate.errors import InputError
-from gate.intel import feeds, load_epss, load_kev, parse_epss, parse_kev
+from gate.intel import feeds, file_age_note, load_epss, load_kev, parse_epss, parse_kev
 from gate.intel.feeds import gunzip
 from tests.intel.conftest import INTEL
 
@@ -29,6 +29,39 @@ def test_kev_catalog() -> None:
     )
     assert catalog.entries["CVE-2021-44228"].ransomware is True
     assert catalog.describe() == "KEV catalog 2026.11.20 (3 entries, released 2026-11-20)"
+
+
+@pytest.mark.parametrize(
+    ("today", "note"),
+    [
+        (date(2026, 11, 27), ""),  # 7 days: the limit itself is within it
+        (date(2026, 11, 28), "kev.json is dated 2026-11-20 (dateReleased), 8 days before 2026-11-28, over"),
+        (date(2026, 11, 19), ""),  # a day ahead: clocks differ
+        (
+            date(2026, 11, 18),
+            "kev.json is dated 2026-11-20 (dateReleased), after the evaluation date 2026-11-18;",
+        ),
+    ],
+)
+def test_file_age_note_on_the_catalog_date(today: date, note: str) -> None:
+    catalog = parse_kev(KEV, "kev.json")
+    assert catalog.dated == date(2026, 11, 20)
+    got = file_age_note(catalog, today=today, max_days=7)
+    assert got.startswith(note) and bool(got) == bool(note)
+
+
+def test_file_age_note_on_the_score_date() -> None:
+    scores = parse_epss(EPSS, "epss.csv")
+    assert scores.dated == date(2026, 11, 26)
+    assert file_age_note(scores, today=date(2026, 12, 1), max_days=4) == (
+        "epss.csv is dated 2026-11-26 (score_date), 5 days before 2026-12-01, over --intel-max-age (4 days): its "
+        "scores are out of date; download a current copy, or give --epss the feed's URL to have it downloaded "
+        "and cached"
+    )
+    undated = parse_epss(EPSS.split(b"\n", 1)[1], "epss.csv")  # without the #model_version,score_date line
+    assert file_age_note(undated, today=date(2026, 12, 1), max_days=4) == (
+        "epss.csv does not say when it was made (no readable score_date), so its age is not checked"
+    )
 
 
 def test_epss_plain_and_gzipped_are_the_same() -> None:
