@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from urllib.parse import unquote
 
 __all__ = ["Purl", "parse_purl", "purl_version"]
+
+_CASE_INSENSITIVE = frozenset(
+    {"alpm", "apk", "bitbucket", "composer", "deb", "github", "hex", "npm", "nuget", "pub", "pypi"}
+)
+"""Package URL types whose namespace and name the purl specification says to lower-case (PURL-TYPES): they
+compare without case. The others (maven, gem, rpm, cargo, golang, oci, ...) compare as written: two spellings
+there can be two packages."""
+_PYPI_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True)
@@ -42,8 +51,10 @@ def parse_purl(text: str) -> Purl | None:
     kind = parts[0].lower()
     name = parts[-1]
     namespace = "/".join(parts[1:-1])
-    if kind not in {"golang", "generic", "oci"}:
+    if kind in _CASE_INSENSITIVE:
         name, namespace = name.lower(), namespace.lower()
+    if kind == "pypi":  # the specification's `_` is `-`: PEP 503 names
+        name = _PYPI_SEPARATORS.sub("-", name)
     qualifiers = []
     for pair in query.split("&") if query else ():
         key, _, value = pair.partition("=")

@@ -64,3 +64,30 @@ def test_a_package_without_a_version_takes_the_one_its_purl_names() -> None:
     assert second.package is not None and second.package.version == "8.0.27"  # the report's own version wins
     [found] = read_report("trivy.json", json.dumps(trivy).encode()).findings
     assert found.package is not None and found.package.version == "8.0.28"
+
+
+@pytest.mark.parametrize(
+    ("statement", "package", "covers"),
+    [
+        ("pkg:npm/JSONStream", "pkg:npm/jsonstream@1.3.5", True),  # the specification lower-cases npm names
+        ("pkg:pypi/Typing_Extensions", "pkg:pypi/typing-extensions@4.12.2", True),  # and PyPI's, `_` as `-`
+        ("pkg:deb/Debian/OpenSSL", "pkg:deb/debian/openssl@3.0.15-1", True),
+        ("pkg:nuget/Newtonsoft.Json", "pkg:nuget/newtonsoft.json@13.0.1", True),
+        (
+            "pkg:maven/com.zaxxer/hikaricp",
+            "pkg:maven/com.zaxxer/HikariCP@5.0.1",
+            False,
+        ),  # case-sensitive types
+        ("pkg:rpm/redhat/OpenSSL", "pkg:rpm/redhat/openssl@3.0.7", False),
+        ("pkg:gem/saikuro", "pkg:gem/Saikuro@1.1.0", False),
+        ("pkg:golang/github.com/sirupsen/logrus", "pkg:golang/github.com/Sirupsen/logrus@v1.0.0", False),
+    ],
+)
+def test_a_statement_covers_only_the_spellings_the_purl_type_calls_one_package(
+    statement: str, package: str, covers: bool
+) -> None:
+    # A VEX statement's product that covered another spelling in a case-sensitive ecosystem would suppress the
+    # findings of another package.
+    mine, theirs = parse_purl(statement), parse_purl(package)
+    assert mine is not None and theirs is not None
+    assert mine.covers(theirs) is covers
