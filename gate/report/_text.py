@@ -46,9 +46,8 @@ _WWW = re.compile(r"(?i)\b(www)\.")
 # snippet `$1`, epic `&1` (GitLab decodes `&amp;` first); GitHub's `GH-1`.
 _REFERENCE = re.compile(r"(\\[#!$]|&amp;)(?=\d)")
 # A GitLab label by number or name, `~1`, `~bug`, `~"two words"`: a name starts with a letter, digit, `"` or one
-# of `_-.?&` (`\_` and `&amp;` by now). After a project path's characters (`1.2-1~deb12u1`, a Debian version)
-# GitLab reads a label of the project named by them, one that does not exist, so names there are left whole.
-_LABEL = re.compile(r'\\~(?=\d)|(?<![A-Za-z0-9_.-])\\~(?=[\w"?.-]|\\_|&amp;)')
+# of `_-.?&` (`\_` and `&amp;` by now).
+_LABEL = re.compile(r'(\\~)(?=[\w"?.-]|\\_|&amp;)')
 # A GitLab milestone by number or name, `%1`, `%v1.0`, `%"two words"`: after `%`, a quote, or non-space
 # characters up to a word character (`%-1` names a milestone "-1"; `100%.` and `(50 %)` name nothing).
 _MILESTONE = re.compile(r'%(?=[\w"])')
@@ -131,7 +130,7 @@ def markdown(text: str, limit: int | None = None) -> str:
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
     `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and a
     digit, and after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
-    `%-1`, but not `100%.`, nor the `~` of `1.2-1~deb12u1`) stops mentions, autolinks and references.
+    `%-1`, but not `100%.`) stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
     if (
@@ -159,7 +158,7 @@ def _escape_markdown(text: str) -> str:
     if any(char in text for char in _SIGIL_CHARS):
         text = _REFERENCE.sub(r"\1" + _ZWSP, text)
     if "~" in text:
-        text = _LABEL.sub(r"\\~" + _ZWSP, text)
+        text = _LABEL.sub(r"\1" + _ZWSP, text)
     if "%" in text:
         text = _MILESTONE.sub("%" + _ZWSP, _MILESTONE_RUN.sub(_break_milestone_run, text))
     if "h-" in text or "H-" in text:

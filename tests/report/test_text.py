@@ -56,9 +56,8 @@ def test_markdown_is_inert(text: str) -> None:
 
 # What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones by
 # number; labels (`~bug`, `~"a b"`) and milestones (`%v1`, `%-1`, `%"a b"`) by name, as GitLab's patterns read
-# them (a label name after a project path's characters is another project's: `1.2-1~deb12u1` names project
-# `1.2-1`). No label or milestone name starts with the zero-width space.
-_REFERENCE = re.compile(r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|(?<![a-z0-9_.-])~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")')
+# them. No label or milestone name starts with the zero-width space.
+_REFERENCE = re.compile(r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")')
 
 
 def _rendered(escaped: str) -> str:
@@ -88,10 +87,9 @@ def _rendered(escaped: str) -> str:
         ("~bug", "\\~&#8203;bug"),
         ('~"feature request"', '\\~&#8203;"feature request"'),
         ("~_x ~&x ~-x ~.x", "\\~&#8203;\\_x \\~&#8203;&amp;x \\~&#8203;-x \\~&#8203;.x"),
-        # After a path, the label of a project named `1.2.3-1`: no such project, so Debian versions stay whole.
-        ("1.2.3-1~deb12u1", "1.2.3-1\\~deb12u1"),
-        # A label by number anywhere; by name after anything but a path.
-        ("1.0~1 (~rc1) +~x", "1.0\\~&#8203;1 (\\~&#8203;rc1) +\\~&#8203;x"),
+        ("1.2.3-1~deb12u1", "1.2.3-1\\~&#8203;deb12u1"),  # GitLab would look up a label deb12u1
+        # What comes before a `~` does not matter: GitLab's reading of it as a project path is not guessed at.
+        ("x -~bug repo.git~bug a~b~c", "x -\\~&#8203;bug repo.git\\~&#8203;bug a\\~&#8203;b\\~&#8203;c"),
         ("%v1.0 %Backlog", "%&#8203;v1.0 %&#8203;Backlog"),
         ('%"release candidate"', '%&#8203;"release candidate"'),
         ("printf %s", "printf %&#8203;s"),
@@ -165,7 +163,7 @@ def _reference_escape(text: str) -> str:
     text = text.replace("@", "@&#8203;").replace("://", ":&#8203;//")
     text = re.sub(r"(?i)\b(www)\.", r"\1&#8203;.", text)
     text = re.sub(r"(\\[#!$]|&amp;)(?=\d)", r"\1&#8203;", text)
-    text = re.sub(r'(\\~)(?=\d)|(?<![A-Za-z0-9_.-])(\\~)(?=[\w"?.-]|\\_|&amp;)', r"\1\2&#8203;", text)
+    text = re.sub(r'(\\~)(?=[\w"?.-]|\\_|&amp;)', r"\1&#8203;", text)
     text = re.sub(r'%(?=[^\s"\w]*\w|")', "%&#8203;", text)
     return re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
 
