@@ -60,6 +60,21 @@ _BY_ECOSYSTEM = {"pypi": _PYPI, "nuget": _NUGET, "composer": _COMPOSER, "conda":
 """The ecosystems that fold names, by `Package.ecosystem` (the package URL's type, else the scanner's type)."""
 
 
+_BRACKETS = re.compile(r"\[!?\]?[^\]]*\]")
+"""A bracket expression of a glob, as fnmatch reads it (a `]` first in it is one of its characters)."""
+_HELD = re.compile("\x00([0-9]+)\x00")
+
+
+def _fold_glob(pattern: str, fold: Callable[[str], str]) -> str:
+    """`pattern` folded outside its bracket expressions, which are only lower-cased: folding `-`, `_` and `.`
+    inside one would change what it matches (`[!.-z]` would become `[!-z]`)."""
+    classes = _BRACKETS.findall(pattern)
+    if not classes:
+        return fold(pattern)
+    held = _BRACKETS.sub(lambda m: f"\x00{classes.index(m[0])}\x00", pattern)
+    return _HELD.sub(lambda m: classes[int(m[1])].lower(), fold(held))
+
+
 class PackageGlobs:
     """The globs of one `package` or `purl` key or scope: each folded once per ecosystem that folds names, so
     one rule can test many packages."""
@@ -85,7 +100,7 @@ class PackageGlobs:
         fold = names.fold_purl if self._purl else names.fold
         folded = self._folded.get(names.comparison)
         if folded is None:
-            folded = self._folded[names.comparison] = tuple(fold(p) for p in self.patterns)
+            folded = self._folded[names.comparison] = tuple(_fold_glob(p, fold) for p in self.patterns)
         mine = fold(value)
         return any(fnmatchcase(mine, p) for p in folded)
 

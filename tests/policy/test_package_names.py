@@ -197,3 +197,18 @@ def test_screen_catches_what_check_match_passes(tmp_path: Path, key: str, caught
     ]
     assert screen(policy.rules[0], findings, settings=policy.settings, today=TODAY).hits == tuple(passed)
     assert len(passed) == caught
+
+
+@pytest.mark.parametrize(
+    ("name", "pattern", "same"),
+    [
+        ("fooa", "foo[!.-z]", False),  # folding `.-z` to `-z` would have let PyPI's `fooa` through
+        ("Foo_Bar", "foo[_]bar", False),  # a class keeps its characters: `[_]` is not read as PEP 503's `-`
+        ("Foo_Bar", "foo_[b]ar", True),  # the rest is folded
+        ("FooB", "foo[!a]", True),
+        ("FooA", "foo[!a]", False),
+        ("Ruamel_YAML", "ruamel.[y]aml", True),
+    ],
+)
+def test_bracket_expressions_are_not_folded_beyond_case(name: str, pattern: str, same: bool) -> None:
+    assert PackageGlobs([pattern]).matches(Package(name=name, type="pip")) is same
