@@ -90,7 +90,16 @@ def matches(finding: Finding, match: Match, *, today: date) -> bool:
     )
 
 
-def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource) -> list[_Check]:
+def _checks(
+    finding: Finding,
+    match: Match,
+    today: date,
+    cvss_source: CvssSource,
+    names: PackageGlobs | None = None,
+    purls: PackageGlobs | None = None,
+) -> list[_Check]:
+    """The checks of every key `match` sets; `names` and `purls` are its `package` and `purl` globs when the
+    caller has them already (folded once for many findings)."""
     # One helper per key: each detail closure must see its own values, not a variable later reassigned.
     out: list[_Check] = []
     if match.kind is not None:
@@ -123,11 +132,11 @@ def _checks(finding: Finding, match: Match, today: date, cvss_source: CvssSource
         out.append(_fix_age(finding, match.fix_age_days, today))
     package = finding.package
     if match.package is not None:
-        out.append(_package(package, PackageGlobs(match.package), "package"))
+        out.append(_package(package, names or PackageGlobs(match.package), "package"))
     if match.package_type is not None:
         out.append(_glob("package_type", package.type if package else None, match.package_type))
     if match.purl is not None:
-        out.append(_package(package, PackageGlobs(match.purl, purl=True), "purl"))
+        out.append(_package(package, purls or PackageGlobs(match.purl, purl=True), "purl"))
     if match.ids is not None:
         out.append(_ids(finding, match.ids))
     out.extend(_layer_and_licence(finding, match))
@@ -330,7 +339,7 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
             or (purls is not None and (finding.package is None or not purls.matches(finding.package)))
         ):
             continue
-        checks = _checks(finding, match, today, settings.cvss_source)
+        checks = _checks(finding, match, today, settings.cvss_source, names, purls)
         if any(state is KeyState.FAIL for _, state, _ in checks):
             continue
         lacking = tuple(key for key, state, _ in checks if state is KeyState.MISSING)
