@@ -288,9 +288,10 @@ def _report_os(
     name = " ".join(p for p in ((distro.name, distro.version) if distro else ()) if p)
     kinds = [{a.type for a in entry.alerts or ()} for entry in alerts]
     unchecked = sum(1 for found in kinds if found & _UNCHECKED_ALERTS)
-    if not name and not unchecked:
+    said_eol = any("distro-eol" in found for found in kinds)
+    if not name and not unchecked and not said_eol:
         return ()
-    eol = any("distro-eol" in found for found in kinds) or (False if descriptor.eol_alerts else None)
+    eol = said_eol or (False if descriptor.eol_alerts else None)
     return (
         ReportOs(
             source=source,

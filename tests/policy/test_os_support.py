@@ -111,6 +111,8 @@ def test_grype_alerts_say_end_of_life_and_unchecked_packages() -> None:
     unchecked = read({**GRYPE, "alertsByPackage": _alerts("distro-unknown", "distro-disabled", "distro-eol")})
     assert (unchecked.end_of_life, unchecked.packages_scanned, unchecked.unscanned) == (True, False, 2)
     older = {**GRYPE, "descriptor": {"name": "grype", "version": "0.80.0"}}  # no EOL alerts yet: cannot tell
+    nameless = read({**GRYPE, "distro": {"name": ""}, "alertsByPackage": _alerts("distro-eol")})
+    assert (nameless.name, nameless.end_of_life) == ("an unknown distribution", True)
     assert read(older).end_of_life is None
     _, violations, _ = os_result([unchecked], Action.FAIL, several=False)
     assert [v.message for v in violations][1] == (
