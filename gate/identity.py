@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from gate.model import Finding, FindingKind, Scan
+from gate.model import Finding, FindingKind, Scan, pypi_name
 
 __all__ = [
     "FindingIdentity",
@@ -106,10 +106,8 @@ def _package_name(name: str, purl: str, ecosystem: str) -> str:
             name = purl_name
         else:
             name = f"{namespace}/{purl_name}"
-    name = name.strip().lower()
-    if ecosystem == "pypi":
-        name = re.sub(r"[-_.]+", "-", name)
-    return name
+    name = name.strip()
+    return pypi_name(name) if ecosystem == "pypi" else name.lower()
 
 
 def _purl(purl: str) -> tuple[str, str, str] | None:

@@ -30,6 +30,7 @@ __all__ = [
     "Suppression",
     "Vex",
     "VexStatus",
+    "pypi_name",
 ]
 
 Scanner = Literal["trivy", "grype"]
@@ -130,6 +131,18 @@ class Package(_Frozen):
             return self.purl[4:end].lower()
         kind = self.type.strip().lower()
         return _ECOSYSTEMS.get(kind, kind)
+
+
+_SEPARATOR_RUNS = re.compile(r"[-_.]+")
+
+
+def pypi_name(name: str) -> str:
+    """A PyPI project name as PEP 503 normalises it (`Ruamel_YAML` -> `ruamel-yaml`): the spellings PyPI takes for
+    one project compare equal."""
+    # Most names have no separator to fold, and lower() alone is several times quicker than the regex.
+    if "_" not in name and "." not in name and "--" not in name:
+        return name.lower()
+    return _SEPARATOR_RUNS.sub("-", name).lower()
 
 
 # Package types as Trivy (Result.Type) and Grype (artifact.type) write them -> package URL type.

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from urllib.parse import unquote
+
+from gate.model import pypi_name
 
 __all__ = ["Purl", "parse_purl", "purl_version"]
 
@@ -14,7 +15,6 @@ _CASE_INSENSITIVE = frozenset(
 """Package URL types whose namespace and name the purl specification says to lower-case (PURL-TYPES): they
 compare without case. The others (maven, gem, rpm, cargo, golang, oci, ...) compare as written: two spellings
 there can be two packages."""
-_PYPI_SEPARATORS = re.compile(r"[-_.]+")
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ def parse_purl(text: str) -> Purl | None:
     if kind in _CASE_INSENSITIVE:
         name, namespace = name.lower(), namespace.lower()
     if kind == "pypi":  # the specification's `_` is `-`: PEP 503 names
-        name = _PYPI_SEPARATORS.sub("-", name)
+        name = pypi_name(name)
     qualifiers = []
     for pair in query.split("&") if query else ():
         key, _, value = pair.partition("=")

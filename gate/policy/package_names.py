@@ -19,18 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-from gate.model import Package
+from gate.model import Package, pypi_name
 
 __all__ = ["PackageGlobs"]
-
-_SEPARATOR_RUNS = re.compile(r"[-_.]+")
-
-
-def _pep503(name: str) -> str:
-    # Most names have no separator to fold, and lower() alone is several times quicker than the regex.
-    if "_" not in name and "." not in name and "--" not in name:
-        return name.lower()
-    return _SEPARATOR_RUNS.sub("-", name).lower()
 
 
 @dataclass(frozen=True)
@@ -51,7 +42,7 @@ class _Naming:
         return f"pkg:{kind.lower()}{slash}{self.fold(path)}{purl[cut:]}"
 
 
-_PYPI = _Naming("PyPI names compare PEP 503-normalised", _pep503)
+_PYPI = _Naming("PyPI names compare PEP 503-normalised", pypi_name)
 _NUGET = _Naming("NuGet IDs compare case-insensitively", str.lower)
 _COMPOSER = _Naming("Composer names compare case-insensitively", str.lower)
 _CONDA = _Naming("conda names compare case-insensitively", str.lower)
