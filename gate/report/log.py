@@ -75,7 +75,8 @@ def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
             if len(hits) > _MAX_PER_RULE:
                 lines.append(f"      ... and {len(hits) - _MAX_PER_RULE} more (see --summary or --json)")
             if rule.subject == "reports":
-                # Several stale reports: the explanation joins them and may be cut, so each says its own.
+                # Several reports stale or of an unsupported OS: the explanation joins them and may be cut, so each
+                # says its own.
                 stale = [v for v in image.violations if v.rule_id == rule.rule_id]
                 if len(stale) > 1:
                     lines.extend(f"      {safe(v.id, 80)}: {safe(v.message, 300)}" for v in stale)
