@@ -17,6 +17,7 @@ from typing import Any
 from gate.model import NO_FIXED_VERSION, Finding
 from gate.policy.decision import (
     DATABASE_AGE,
+    UNSUPPORTED_OS_RULE,
     WAIVER_RULE_IDS,
     Action,
     Decision,
@@ -252,13 +253,15 @@ _FAILURE_NOUNS = (
     *_WAIVER_NOUNS.values(),
     "stale report",
     "stale vulnerability database",
+    "unsupported operating system",
 )
-"""What a failing violation can be, in the headline's order: findings, image checks, waivers, reports."""
+"""What a failing violation can be, in the headline's order: findings, image checks, waivers, reports, the OS."""
 
 
 def _failure_noun(violation: Violation) -> str:
     """The headline's noun for a failing violation: a violation without a finding is an image check, a waiver
-    (the built-in waiver rules) or a report (the built-in stale-report rule), never a finding."""
+    (the built-in waiver rules), a report (the built-in stale-report rule) or the image's operating system (the
+    built-in unsupported-os rule, which is no image check: its data is the scanner's), never a finding."""
     about = violation.about
     if about == "finding":
         return "failing finding"
@@ -266,6 +269,8 @@ def _failure_noun(violation: Violation) -> str:
         return _WAIVER_NOUNS[violation.rule_id]
     if about == "report":
         return "stale vulnerability database" if violation.id == DATABASE_AGE else "stale report"
+    if violation.rule_id == UNSUPPORTED_OS_RULE:
+        return "unsupported operating system"
     return "failing image check"
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from gate.model import ReportTimes, Scan, Suppression
+from gate.model import ReportOs, ReportTimes, Scan, Suppression
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
@@ -232,6 +232,16 @@ def test_headline_calls_a_stale_report_a_stale_report(tmp_path: Path) -> None:
     headline = _headline(scan, policy + "max_db_age_days = 7\n", tmp_path)
     assert headline == (
         "**1 stale report and 1 stale vulnerability database** under 1 rule, 1 warning, 0 findings in 1 image"
+    )
+
+
+def test_headline_calls_an_unsupported_os_no_image_check(tmp_path: Path) -> None:
+    # The unsupported-os rule is about the image, but its data is the scanner's, not one of the image checks.
+    eol = ReportOs(source="trivy.json", scanner="trivy", name="alpine 3.9.4", end_of_life=True)
+    scan = synthetic_scan(2).model_copy(update={"os": (eol,)})
+    headline = _headline(scan, _DEFAULT + '[settings]\nunsupported_os = "fail"\n', tmp_path)
+    assert headline == (
+        "**2 failing findings and 1 unsupported operating system** under 2 rules, 1 warning, 2 findings in 1 image"
     )
 
 
