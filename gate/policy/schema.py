@@ -533,6 +533,9 @@ def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
 def _validate(data: dict[str, Any]) -> tuple[Policy | None, list[str]]:
     """The policy, or None and every problem: the models' and those of the raw checks below."""
     raw = _raw_problems(data)
+    if "name" in data:  # a field the loader sets (where the policy came from), not a key of the file
+        raw.insert(0, f"name: {_UNKNOWN_KEY}")
+        data = {key: value for key, value in data.items() if key != "name"}
     try:
         policy = Policy.model_validate(data)
     except ValidationError as exc:
@@ -567,6 +570,9 @@ def _raw_problems(data: dict[str, Any]) -> list[str]:
     return problems
 
 
+_UNKNOWN_KEY = "unknown key (see docs/policy.md for the keys this table takes)"
+
+
 def _problem(err: Any) -> str:
     location = ""
     for part in err["loc"]:
@@ -576,7 +582,7 @@ def _problem(err: Any) -> str:
             location += f".{part}" if location else str(part)
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
-        message = "unknown key (see docs/policy.md for the keys this table takes)"
+        message = _UNKNOWN_KEY
     elif kind == "missing":
         message = "required"
     elif kind == "tuple_type" and len(err["loc"]) == 1 and isinstance(value, dict):

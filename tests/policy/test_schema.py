@@ -242,6 +242,8 @@ def test_a_rules_shape_is_reported_once(tmp_path: Path) -> None:
             '[[rules]]\nid = "x"\nimage = { max_age_days = "90" }\n',
             "rules[0].image.max_age_days: expected a whole number (got '90')",
         ),
+        # `name` is where the policy came from, set by the loader: written in the file, it would be ignored.
+        ('name = "team policy"\nextends = "builtin:default"\n', "name: unknown key"),
         # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
         ("", "no rules, so every report would pass"),
         ("\n# only a comment\n", "no rules, so every report would pass"),
