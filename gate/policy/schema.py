@@ -414,10 +414,11 @@ class Waiver(_Strict):
             raise ValueError("a waiver needs a reason that says why the finding is acceptable")
         return value
 
+    # An empty list (or a blank glob) would waive nothing; `images = []` would not even be reported unused.
     @field_validator("packages", "images", "paths", "purls", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
-        return _str_list(raw)
+        return _nonempty(_str_list(raw))
 
     @field_validator("expires", mode="before")
     @classmethod

@@ -244,6 +244,15 @@ def test_a_rules_shape_is_reported_once(tmp_path: Path) -> None:
         ),
         # `name` is where the policy came from, set by the loader: written in the file, it would be ignored.
         ('name = "team policy"\nextends = "builtin:default"\n', "name: unknown key"),
+        # An empty scope would waive nothing (`images = []`: reviewed for no image, so not even reported unused).
+        (
+            'extends = "builtin:default"\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\nimages = []\n',
+            "waivers[0].images: expected a non-empty list",
+        ),
+        (
+            'extends = "builtin:default"\n[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\npackages = ""\n',
+            "waivers[0].packages: expected a non-empty list",
+        ),
         # Nothing to gate on: an empty file, or waivers without `extends` (an import written with `>`).
         ("", "no rules, so every report would pass"),
         ("\n# only a comment\n", "no rules, so every report would pass"),
