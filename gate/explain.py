@@ -200,7 +200,11 @@ def _data(f: Finding, policy: Policy, today: date) -> list[str]:
 def _when(day: date | None, today: date, unknown: str) -> str:
     if day is None:
         return f"unknown ({unknown})"
-    return f"{day.isoformat()} ({(today - day).days} days before {today.isoformat()})"
+    return f"{day.isoformat()} ({_days((today - day).days)} before {today.isoformat()})"
+
+
+def _days(count: int) -> str:
+    return f"{count} day{'' if count == 1 else 's'}"
 
 
 def _no_fix_date(f: Finding) -> str:
@@ -277,9 +281,10 @@ def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> l
         if mismatch is not None:
             out.append(f"{head}: does not apply: {safe(mismatch, 300)}")
         elif w.expires < today:
-            out.append(f"{head}: EXPIRED {(today - w.expires).days} days ago; it no longer waives")
+            out.append(f"{head}: EXPIRED {_days((today - w.expires).days)} ago; it no longer waives")
         else:
-            out.append(f"{head}: applies ({(w.expires - today).days} days left)")
+            left = (w.expires - today).days
+            out.append(f"{head}: applies ({f'{_days(left)} left' if left else 'its last day'})")
     return out
 
 

@@ -147,6 +147,34 @@ def test_a_waived_finding_is_not_reported_under_missing_intel(tmp_path: Path) ->
     assert "reported under missing-intel" not in text
 
 
+@pytest.mark.parametrize(
+    ("expires", "published", "said"),
+    [
+        ("2026-11-26", "2026-11-26 (1 day before 2026-11-27)", "EXPIRED 1 day ago; it no longer waives"),
+        ("2026-11-27", "2026-11-26 (1 day before 2026-11-27)", "applies (its last day)"),
+        ("2026-11-28", "2026-11-26 (1 day before 2026-11-27)", "applies (1 day left)"),
+    ],
+)
+def test_one_day_is_a_day(tmp_path: Path, expires: str, published: str, said: str) -> None:
+    finding = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-9",
+        severity=Severity.HIGH,
+        scanner="trivy",
+        published=TODAY.replace(day=26),
+    )
+    scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(finding,))
+    path = tmp_path / "gate.toml"
+    path.write_text(
+        f'extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = {expires}\n',
+        encoding="utf-8",
+    )
+    text = explain("CVE-2024-9", [scan], load_policy(str(path)), today=TODAY)
+    assert text is not None
+    assert f"    published: {published}" in text.splitlines()
+    assert f"    CVE-2024-9 (expires {expires}; reason: r): {said}" in text.splitlines()
+
+
 def test_report_text_is_escaped(tmp_path: Path) -> None:
     hostile = Finding(
         kind=FindingKind.VULNERABILITY,
