@@ -503,3 +503,15 @@ def test_a_fail_rule_on_pyyaml_catches_trivys_pyyaml(tmp_path: Path) -> None:
     assert "gate: FAIL: 1 failing, 0 warnings in 1 image" in run.out
     assert "  FAIL no-pyyaml: No PyYAML: 1 finding matches\n" in run.out
     assert "      CVE-2020-14343 PyYAML 5.3.1 -> 5.4 [MEDIUM] medium vulnerability; fixed in 5.4\n" in run.out
+
+
+def test_policy_validate_counts_in_words(tmp_path: Path) -> None:
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        '[[rules]]\nid = "r"\nmatch = { kind = "secret" }\n'
+        '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\n',
+        encoding="utf-8",
+    )
+    run = Run(["policy", "validate", str(policy), "--today", "2026-11-27"])
+    assert run.code == 0
+    assert run.out == f"{policy}: valid (1 rule, 1 waiver)\n"

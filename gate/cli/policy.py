@@ -75,7 +75,11 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             noun = "problem" if len(exc.problems) == 1 else "problems"
             err.write(f"gate: error: {args.path}: {len(exc.problems)} {noun}; fix them and run again\n")
             return ExitCode.ERROR
-        out.write(f"{args.path}: valid ({len(policy.rules)} rules, {len(policy.waivers)} waivers)\n")
+        rules, waivers = len(policy.rules), len(policy.waivers)
+        out.write(
+            f"{args.path}: valid ({rules} rule{'s' if rules != 1 else ''}, "
+            f"{waivers} waiver{'s' if waivers != 1 else ''})\n"
+        )
         return ExitCode.PASS
     if args.policy_command == "init":
         from importlib import resources
