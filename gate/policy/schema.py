@@ -127,16 +127,31 @@ def _str_list(raw: object) -> tuple[str, ...]:
     raise ValueError("expected a string or a list of strings")
 
 
-_SEVERITY_NAMES = [n for s in Severity for n in (s.value.lower(), s.value)]
+# Severity names are case-insensitive and may have blanks around them, as _severity_set reads them; JSON Schema
+# patterns have no flag for case, so each letter is a class (`[hH][iI][gG][hH]`).
+_SEVERITY_NAMES = (
+    "(" + "|".join("".join(f"[{c}{c.upper()}]" for c in s.value.lower()) for s in Severity) + ")"
+)
 _SEVERITY_SCHEMA = {
     "anyOf": [
-        {"type": "string", "pattern": "^(>=|<=|==|>|<)?(" + "|".join(_SEVERITY_NAMES) + ")$"},
-        {"type": "array", "items": {"enum": [s.value.lower() for s in Severity]}},
+        {"type": "string", "pattern": f"^\\s*(>=|<=|==|>|<)?\\s*{_SEVERITY_NAMES}\\s*$"},
+        {
+            "type": "array",
+            "items": {
+                "anyOf": [
+                    {"enum": [s.value.lower() for s in Severity]},
+                    {"type": "string", "pattern": f"^\\s*{_SEVERITY_NAMES}\\s*$"},
+                ]
+            },
+        },
     ],
     "description": 'A severity with an optional comparison (">=high") or a list of severities.',
 }
 _COMPARISON_SCHEMA = {
-    "anyOf": [{"type": "number"}, {"type": "string", "pattern": "^(>=|<=|==|>|<)?[0-9]*\\.?[0-9]+$"}],
+    "anyOf": [
+        {"type": "number"},
+        {"type": "string", "pattern": "^\\s*(>=|<=|==|>|<)?\\s*[0-9]*\\.?[0-9]+\\s*$"},
+    ],
     "description": 'A number with an optional comparison (">=7.0"); a bare number means ">=".',
 }
 _STRINGS_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}

@@ -11,7 +11,7 @@ from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, STALE_REPORT_RULE, UNSUPPORTED_OS_RULE, Action
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
-from gate.policy.schema import load_policy, policy_json_schema
+from gate.policy.schema import Match, load_policy, policy_json_schema
 from gate.policy.waivers import WAIVER_RULES
 from tests.conftest import ROOT
 
@@ -393,6 +393,25 @@ def test_json_schema_describes_the_file() -> None:
     good = {"version": 1, "rules": [{"id": "a", "match": {"severity": ">=high", "cvss": ">=7.0"}}]}
     assert not list(validator.iter_errors(good))
     assert list(validator.iter_errors({"rules": [{"id": "a", "match": {"severity": ">=hihg"}}]}))
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        {"severity": "High"},  # names are case-insensitive (docs/policy.md)
+        {"severity": ">= high"},
+        {"severity": ["HIGH", "Critical"]},
+        {"cvss": ">= 7.0"},
+        {"epss": " 0.1"},
+    ],
+)
+def test_the_published_schema_accepts_what_the_policy_accepts(match: dict[str, object]) -> None:
+    import jsonschema
+
+    Match.model_validate(match)
+    document = {"version": 1, "rules": [{"id": "a", "match": match}]}
+    errors = [e.message for e in jsonschema.Draft202012Validator(policy_json_schema()).iter_errors(document)]
+    assert errors == []
 
 
 @pytest.mark.parametrize("name", ["default", "strict", "starter"])
