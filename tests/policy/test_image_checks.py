@@ -873,3 +873,10 @@ def test_cli_metadata_file_errors(metadata: str, words: str) -> None:
     code, _, err = cli(str(TESTDATA / "reports" / "trivy-clean.json"), "--image-metadata", metadata)
     assert code == 2
     assert words in err
+
+
+def test_env_allow_compares_names_case_insensitively_as_documented() -> None:
+    # docs/image-checks.md: `env_allow` globs, unlike the policy's other globs, ignore case.
+    image = cfg(env=("DB_PASSWORD=hunter2",))
+    assert run("no-secrets-in-env", image, env="no-secrets")[0] is False
+    assert run("no-secrets-in-env", image, env="no-secrets", env_allow=["db_pass*"])[0] is True
