@@ -300,3 +300,24 @@ def test_a_rule_or_image_check_id_explains_how_it_came_out_on_each_image(tmp_pat
     # A subject names no rule: "findings" is not an ID.
     code, _, err = _run("explain", "findings", failing, "--today", "2026-11-27")
     assert code == 2 and "no rule or image check of the policy has this ID" in err
+
+
+@pytest.mark.parametrize(
+    ("rule", "asked"),
+    [
+        ('id = "secrets"\naction = "off"\nmatch = { kind = "secret" }', "secrets"),
+        ('id = "non-root-user"\naction = "off"\nimage = { user = "non-root" }', "non-root-user"),
+        ('id = "root"\naction = "off"\nimage = { user = "non-root" }', "non-root-user"),
+    ],
+)
+def test_a_rule_switched_off_is_named_as_such_not_as_unknown(tmp_path: Path, rule: str, asked: str) -> None:
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        f'version = 1\n[[rules]]\nid = "r"\nmatch = {{ kind = "license" }}\n[[rules]]\n{rule}\n', "utf-8"
+    )
+    report = str(TESTDATA / "reports" / "trivy-clean.json")
+    code, out, err = _run("explain", asked, report, "--policy", str(policy), "--today", "2026-11-27")
+    assert (code, out) == (2, "")
+    assert err.startswith(f"gate: error: {asked}: the policy's rule ")
+    assert 'is switched off (action = "off"), so it ran on no image' in err
+    assert "check the ID" not in err

@@ -26,6 +26,7 @@ from gate.cli.check import (
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
+    from gate.policy.schema import Rule
 
 __all__ = ["add_explain_command", "run_explain"]
 
@@ -41,7 +42,7 @@ def add_explain_command(sub: argparse._SubParsersAction[Parser]) -> None:
             "VEX statement or scanner suppression. For the ID of a rule (the policy's or a built-in one such "
             "as stale-report) or of an image check (non-root-user, ...): how it came out on each image, and why."
         ),
-        epilog="Exit codes: 0 explained, 2 the ID is in no report or policy, or a usage, policy or input error.",
+        epilog="Exit codes: 0 explained, 2 the ID is in no report or policy (or names a rule switched off), or a usage, policy or input error.",
     )
     explain.add_argument(
         "id",
@@ -76,7 +77,7 @@ def run_explain(
     from gate.errors import InputError
     from gate.explain import explain, explain_rule
     from gate.policy.baseline import compare
-    from gate.policy.decision import BUILTIN_RULE_IDS
+    from gate.policy.decision import BUILTIN_RULE_IDS, Action
 
     if not args.id.strip():
         raise UsageError("the ID is empty; give a CVE, GHSA or other vulnerability ID, or a rule ID")
@@ -93,6 +94,12 @@ def run_explain(
     pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when) or explain_rule(args.id, images, policy, today=when)
+    off = [r.id for r in policy.rules if r.action is Action.OFF and _names(r, args.id.strip())]
+    if text is None and off:
+        raise InputError(
+            f'{args.id}: the policy\'s rule {", ".join(off)} is switched off (action = "off"), so it ran on no '
+            "image; give it another action to have it checked"
+        )
     if text is None and args.id.strip() in BUILTIN_RULE_IDS:
         raise InputError(
             f"{args.id}: a built-in rule that did not run for these reports and this policy (docs/policy.md, "
@@ -106,3 +113,8 @@ def run_explain(
         )
     out.write(text)
     return ExitCode.PASS
+
+
+def _names(rule: Rule, wanted: str) -> bool:
+    """True when `wanted` is the rule's ID or the ID of one of its image checks."""
+    return rule.id == wanted or (rule.image is not None and wanted in rule.image.check_ids())
