@@ -24,7 +24,7 @@ from urllib.parse import quote
 
 from pydantic import ValidationError
 
-from gate.errors import InputError
+from gate.errors import InputError, field_problem
 from gate.policy.schema import Waiver
 
 __all__ = ["GRYPE_PURL_TYPES", "Imported", "import_ignore_file", "render_waivers"]
@@ -150,7 +150,7 @@ def import_ignore_file(
         except ValidationError as exc:
             err = exc.errors(include_url=False)[0]
             raise InputError(
-                f"{source}: {entry.where}: {'.'.join(map(str, err['loc']))}: {err['msg']}"
+                f"{source}: {entry.where}: {'.'.join(map(str, err['loc']))}: {field_problem(err)}"
             ) from None
         if waiver.expires < today:
             expired.append(f"{entry.where}: {waiver.id} expired on {waiver.expires}")

@@ -199,6 +199,12 @@ def test_already_expired_entries_are_reported() -> None:
             "looks like YAML .*give it a .yaml or .yml name",
         ),
         ("trivyignore", b"# ours\nvulnerabilities:\n  - id: CVE-1\n", "looks like YAML"),
+        # A scope that would match nothing, in the policy's words (not pydantic's "Value error, ...").
+        (
+            "x.yaml",
+            b'vulnerabilities:\n  - id: CVE-1\n    paths: [""]\n',
+            r"x\.yaml: vulnerabilities\[0\]: paths: expected a non-empty list of non-empty strings$",
+        ),
     ],
 )
 def test_bad_files_are_refused_with_one_line(name: str, data: bytes, words: str) -> None:
