@@ -154,9 +154,9 @@ def _waiver_lines(image: ImageDecision) -> list[str]:
                 f"  WAIVER {safe(status.waiver_id)} expired on {status.expires.isoformat()}: it no longer waives"
             )
         elif status.state is WaiverState.EXPIRING:
-            lines.append(
-                f"  WAIVER {safe(status.waiver_id)} expires in {status.days_left} days ({status.expires})"
-            )
+            days = status.days_left
+            when = "today" if days == 0 else f"in {days} {_plural(days, 'day')}"
+            lines.append(f"  WAIVER {safe(status.waiver_id)} expires {when} ({status.expires})")
         elif status.state is WaiverState.UNUSED:
             lines.append(
                 f"  WAIVER {safe(status.waiver_id)} matched nothing: remove it if it is no longer needed"

@@ -361,9 +361,9 @@ def _rule_view(
 
 def _waiver_state(state: WaiverState, days_left: int) -> str:
     if state is WaiverState.EXPIRED:
-        return f"expired {-days_left} days ago" if days_left < 0 else "expired today"
+        return f"expired {_plural(-days_left, 'day')} ago"  # a waiver expires the day after its `expires`
     if state is WaiverState.EXPIRING:
-        return f"expires in {_plural(days_left, 'day')}"
+        return f"expires in {_plural(days_left, 'day')}" if days_left else "expires today"
     return str(state.value)
 
 

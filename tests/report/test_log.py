@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from gate.model import Package, ReportTimes
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
+from gate.report import summary
 from gate.report.log import render_log
 from tests.conftest import TODAY
 from tests.report.helpers import synthetic_scan
@@ -66,3 +68,24 @@ def test_several_stale_reports_each_have_a_line(tmp_path: Path) -> None:
         "reports/grype-image-scan.json",
     ]
     assert all(line.endswith("so the gate cannot tell it from an old one") for line in lines)
+
+
+def test_waiver_days_are_counted_in_words(tmp_path: Path) -> None:
+    # Findings CVE-2024-10000..10002 of the synthetic report, waived until today, tomorrow and yesterday.
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'version = 1\nextends = "builtin:default"\n'
+        + "".join(
+            f'[[waivers]]\nid = "CVE-2024-1000{i}"\nreason = "r"\nexpires = {TODAY + timedelta(days=d)}\n'
+            for i, d in enumerate((0, 1, -1))
+        ),
+        encoding="utf-8",
+    )
+    decision = evaluate(synthetic_scan(3), load_policy(str(policy)), today=TODAY)
+    log = render_log(decision)
+    assert "WAIVER CVE-2024-10000 expires today" in log
+    assert "WAIVER CVE-2024-10001 expires in 1 day (" in log
+    text = summary.render(decision)
+    assert "| CVE-2024-10000 | expires today |" in text
+    assert "| CVE-2024-10001 | expires in 1 day |" in text
+    assert "| CVE-2024-10002 | expired 1 day ago |" in text
