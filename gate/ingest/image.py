@@ -23,6 +23,7 @@ __all__ = [
     "config_differences",
     "config_facts",
     "config_note",
+    "differing_config",
     "first_error",
     "healthcheck_state",
     "image_from_config",
@@ -125,6 +126,12 @@ def config_differences(ours: Image, theirs: Image, fields: Collection[str] = CON
     image_id = normal_digest(ours.image_id)
     if not image_id or image_id != normal_digest(theirs.image_id):
         return []
+    return differing_config(ours, theirs, fields)
+
+
+def differing_config(ours: Image, theirs: Image, fields: Collection[str]) -> list[str]:
+    """The config `fields` both images know and give different values, in CONFIG_FIELDS order, whatever their
+    image IDs (a value nobody read, None, is not compared; no User and an empty one are one config)."""
     differ = []
     for field in CONFIG_FIELDS:
         a, b = getattr(ours, field), getattr(theirs, field)

@@ -29,9 +29,11 @@ from gate.errors import InputError
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
 from gate.ingest.image import (
+    CONFIG_FIELDS,
     config_differences,
     config_facts,
     config_note,
+    differing_config,
     first_error,
     healthcheck_state,
     normal_digest,
@@ -495,7 +497,7 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
         return f"image ID {_short(their_id)}, the report's is {_short(ours_id)}"
     if report.diff_ids and theirs.diff_ids:
         if [normal_digest(d) for d in report.diff_ids] == [normal_digest(d) for d in theirs.diff_ids]:
-            return ""
+            return _other_config(report, theirs)
         return f"its {len(theirs.diff_ids)} layers are not the report's {len(report.diff_ids)}"
     if report_digests and metadata.digests:
         if not report_digests.isdisjoint(metadata.digests):
@@ -511,6 +513,22 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
     return (
         "nothing in common to compare: no image ID, layer list or manifest digest in both; use docker or podman "
         "inspect, or skopeo inspect --config, which name the image ID or its layers"
+    )
+
+
+def _other_config(report: Image, theirs: Image) -> str:
+    """Why metadata with the report's layers is still of another image, or "": USER, ENV, LABEL and EXPOSE add no
+    layer, so an image built again with another user has the same layers, and without image IDs to compare only
+    the configs tell the builds apart. The healthcheck is not compared: a copy converted to OCI drops it."""
+    if not report.config_known:
+        return ""
+    fields = {f for f in CONFIG_FIELDS if theirs.has(f)} - {"healthcheck", "healthcheck_test"}
+    differ = differing_config(report, theirs, fields)
+    if not differ:
+        return ""
+    return (
+        f"the same layers but another {', '.join(differ)}, as a build that changed only USER, ENV, LABEL or "
+        "EXPOSE has"
     )
 
 

@@ -298,6 +298,28 @@ def test_metadata_of_the_same_image_is_accepted(report_name: str, metadata_name:
     assert merged.image is not None and merged.image.user == "nobody"
 
 
+def test_a_config_of_the_same_layers_but_another_build_is_refused() -> None:
+    """USER, ENV, LABEL and EXPOSE add no layer: without image IDs, only the configs tell two builds apart."""
+    layers = ("sha256:" + "5" * 64,)
+    scan = bare_report(config_known=True, user="1000", env=("A=1",), diff_ids=layers, healthcheck=False)
+
+    def config(**run: object) -> Metadata:
+        document = {"rootfs": {"type": "layers", "diff_ids": list(layers)}, "config": {"Env": ["A=1"], **run}}
+        return read_metadata("config.json", json.dumps(document).encode())
+
+    with pytest.raises(
+        InputError, match=r"another image than r\.json \(the same layers but another user, as a"
+    ):
+        attach([scan], config())  # the build without USER
+    with pytest.raises(InputError, match="the same layers but another env"):
+        attach([scan], config(User="1000", Env=["A=2"]))
+    [merged] = attach([scan], config(User="1000"))
+    assert merged.image is not None and merged.image.user == "1000"
+    # A Docker-format copy keeps the healthcheck its OCI copy dropped: the same build, so it is taken.
+    [merged] = attach([scan], config(User="1000", Healthcheck={"Test": ["CMD", "true"]}))
+    assert merged.image is not None and merged.image.healthcheck is True
+
+
 def test_digest_mismatch_without_ids_is_refused_and_a_match_is_not() -> None:
     scan = bare_report(repo_digests=("registry.example/app@sha256:" + "3" * 64,))
     other = read_metadata("m.json", json.dumps({"Digest": "sha256:" + "4" * 64, "Layers": []}).encode())
