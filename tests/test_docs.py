@@ -56,7 +56,9 @@ A count is never an exit code, and a flag is never silently ignored. Bad input (
 mis-encoded or foreign file, a field of the wrong type, a severity or fix state no scanner writes) is exit 2,
 never a pass. Keys a scanner writes that gate does not know are ignored, except where they could hide
 findings: a Trivy `results`, `vulnerabilities` or `Vulnerabilites` (keys rewritten or misspelt), or findings
-under a name Trivy does not use (a list, an object, or nested), is exit 2 rather than a clean result. So is an
+under a name Trivy does not use (a list, an object, or nested), is exit 2 rather than a clean result. Log lines
+before a report's JSON are skipped with a note that quotes them; text after it (the scanner's closing log sent into
+the file with `2>&1`, or a second document) is exit 2, and the message quotes it. So is an
 output that could not be written, standard output included: `gate check trivy.json --json - | head` exits 2,
 because the record did not arrive whole. Each output goes to its own file, or one of them to standard output
 (`-`); two outputs naming one file, or an output naming a file gate reads (a report, the policy), are refused

@@ -127,7 +127,7 @@ def _validate(adapter: TypeAdapter[Any], document: bytes, source: str) -> Any:
     try:
         return adapter.validate_json(document)
     except ValidationError as exc:
-        raise InputError(f"{source}: {_not_text(document) or _describe(exc)}") from None
+        raise InputError(f"{source}: {_not_text(document) or _describe(exc, document)}") from None
 
 
 def _not_text(document: bytes) -> str:
@@ -151,7 +151,7 @@ def _not_text(document: bytes) -> str:
     return ""
 
 
-def _describe(exc: ValidationError) -> str:
+def _describe(exc: ValidationError, document: bytes) -> str:
     err = exc.errors(include_url=False)[0]
     if err["type"] == "json_invalid":
         detail = str(err.get("ctx", {}).get("error", err["msg"]))
@@ -159,8 +159,28 @@ def _describe(exc: ValidationError) -> str:
             return "the JSON is nested too deeply to be a scanner report; check the file"
         if "EOF" in detail:
             return f"the JSON ends early ({detail}); the file is truncated, re-run the scan"
+        if trailing := _TRAILING.fullmatch(detail):
+            # Typically the scanner's own log (Trivy's closing "Notices") sent into the file with 2>&1.
+            return (
+                f"text follows the JSON document ({_opening(_rest(document, *map(int, trailing.groups())))}); "
+                "a report file holds the scanner's JSON alone: write it with trivy -o/--output or grype --file, "
+                "and keep the scanner's log (stderr) out of it"
+            )
         return f"invalid JSON ({detail}); {_ASK_JSON}"
     return f"{field_path(err['loc']) or 'top level'}: {problem_and_value(err)}; the report is malformed"
+
+
+_TRAILING = re.compile(r"trailing characters at line ([0-9]+) column ([0-9]+)")
+
+
+def _rest(document: bytes, line: int, column: int) -> bytes:
+    """Some of the document from (1-based) `line` and `column`, as the JSON parser counts them (in bytes)."""
+    start = 0
+    for _ in range(line - 1):
+        start = document.find(b"\n", start) + 1
+        if not start:  # not where the parser said: quote nothing rather than the wrong text
+            return b""
+    return document[start + column - 1 : start + column + 200]
 
 
 def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:

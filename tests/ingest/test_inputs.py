@@ -38,6 +38,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b"fatal: image not found\n", r"not JSON \(it starts with 'fatal: image not found'\)"),
         (b"null junk", "not JSON"),
         (b"-1.5e3\n", "the document is a number"),
+        # The scanner's closing log in the file (2>&1), or a second document: the first line after the JSON.
+        (
+            json.dumps(CLEAN_TRIVY).encode() + "\n\n\U0001f4e3 Notices:\n  - Version 0.77.0\n".encode(),
+            r"^r\.json: text follows the JSON document \('\U0001f4e3 Notices:'\); a report file holds the "
+            r"scanner's JSON alone: write it with trivy -o/--output or grype --file, and keep the scanner's log",
+        ),
+        (
+            '{"SchemaVersion": 2, "ArtifactName": "\u00e9"} {"a": 1}'.encode(),
+            r"follows the JSON document \('\{\"a\": 1\}'\)",
+        ),
         (b"[" * 5000 + b"]" * 5000, "nested too deeply"),
         (b'{"a":' * 3000 + b"1" + b"}" * 3000, "nested too deeply"),
         (b'{"SchemaVersion": 2, "Results": "none"}', r"Results: expected an array \(got 'none'\)"),
