@@ -58,7 +58,9 @@ never a pass. Keys a scanner writes that gate does not know are ignored, except 
 findings: a Trivy `results`, `vulnerabilities` or `Vulnerabilites` (keys rewritten or misspelt), or findings
 under a name Trivy does not use (a list, an object, or nested), is exit 2 rather than a clean result. Log lines
 before a report's JSON are skipped with a note that quotes them; text after it (the scanner's closing log sent into
-the file with `2>&1`, or a second document) is exit 2, and the message quotes it. So is an
+the file with `2>&1`, or a second document) is exit 2, and the message quotes it. A clean report passes, but it
+must say what was scanned (Trivy's `ArtifactName` or `Metadata`, Grype's `source`): `{"SchemaVersion": 2}` alone
+is exit 2, since a broken step could have left it. So is an
 output that could not be written, standard output included: `gate check trivy.json --json - | head` exits 2,
 because the record did not arrive whole. Each output goes to its own file, or one of them to standard output
 (`-`); two outputs naming one file, or an output naming a file gate reads (a report, the policy), are refused

@@ -86,6 +86,13 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
         if what is None:
             raise InputError(f"{source}: not JSON (it starts with {_opening(document)}); {_ASK_JSON}")
         raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
+    if not (scan.findings or scan.artifact or scan.artifact_type or scan.image):
+        # A clean report names what was scanned; one that names nothing cannot be told from a placeholder.
+        said = "ArtifactName and Metadata" if scan.scanner == "trivy" else "source.type and source.target"
+        raise InputError(
+            f"{source}: the report holds no findings and does not say what was scanned ({scan.scanner} writes "
+            f"{said}); give the report the scan wrote, or re-run the scan"
+        )
     if len(scan.artifact) > _MAX_ARTIFACT:  # every output names the image, the record once per violation
         raise InputError(
             f"{source}: the scanned artifact's name is {len(scan.artifact):,} characters long; no image "

@@ -38,6 +38,16 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         (b"fatal: image not found\n", r"not JSON \(it starts with 'fatal: image not found'\)"),
         (b"null junk", "not JSON"),
         (b"-1.5e3\n", "the document is a number"),
+        # No finding and no word of what was scanned: a placeholder (`echo '{"SchemaVersion": 2}' > r.json`),
+        # not a clean scan, which names its artifact.
+        (
+            b'{"SchemaVersion": 2}',
+            r"^r\.json: the report holds no findings and does not say what was scanned \(trivy writes ArtifactName "
+            r"and Metadata\); give the report the scan wrote, or re-run the scan$",
+        ),
+        (b'{"SchemaVersion": 2, "Results": []}', "does not say what was scanned"),
+        (b'{"matches": [], "source": {}}', r"does not say what was scanned \(grype writes source\.type"),
+        (b'{"matches": [], "descriptor": {"name": "grype"}}', "does not say what was scanned"),
         # The scanner's closing log in the file (2>&1), or a second document: the first line after the JSON.
         (
             json.dumps(CLEAN_TRIVY).encode() + "\n\n\U0001f4e3 Notices:\n  - Version 0.77.0\n".encode(),
