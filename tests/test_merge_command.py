@@ -119,6 +119,35 @@ def test_record_round_trip_keeps_the_ratchet_and_the_scanners(tmp_path: Path) ->
     assert again.read_text(encoding="utf-8") == record.read_text(encoding="utf-8")
 
 
+def test_a_record_with_a_scope_all_rule_and_a_baseline_merges(tmp_path: Path) -> None:
+    # A scope = "all" rule counts the findings the baseline had too: the record is as gate check wrote it.
+    need_shared()
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[[rules]]\nid = "any-medium"\ntitle = "t"\naction = "fail"\n'
+                      'scope = "all"\nmatch = { kind = "vulnerability", severity = ["critical", "medium"] }\n')  # fmt: skip
+    record = tmp_path / "d.json"
+    baseline = ["--baseline", real(ALPINE_TRIVY)]
+    args = [
+        "check",
+        real(MATRIX[0]),
+        *baseline,
+        "--policy",
+        str(policy),
+        "--today",
+        DAY,
+        "--json",
+        str(record),
+    ]
+    assert Run(args).code == 1
+    [image] = load_record(record.read_bytes(), str(record)).images
+    rule = next(r for r in image.rules if r.rule_id == "any-medium")
+    assert (rule.matched, image.baseline and image.baseline.new) == (6, 2)  # 2 new, 4 existing
+    again = tmp_path / "again.json"
+    run = Run(["merge", str(record), "--json", str(again)])
+    assert run.code == 1, run.err
+    assert again.read_text(encoding="utf-8") == record.read_text(encoding="utf-8")
+
+
 def _write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
