@@ -455,6 +455,33 @@ def test_vex_statements_apply_to_the_baseline_too(tmp_path: Path) -> None:
     assert run.out.rstrip().endswith(": 0 new, 0 fixed, 1 still present: same"), run.out
 
 
+def test_a_vex_statement_about_one_cve_of_an_advisory(tmp_path: Path) -> None:
+    """Grype's ALAS-2023-1234 covers CVE-2023-0001 and CVE-2023-0002: a statement about the first suppresses it
+    where Trivy reports it (merged with Grype's match), but never the advisory itself, which also covers the second."""
+    vex = tmp_path / "app.vex.json"
+    statement = {
+        "vulnerability": {"name": "CVE-2023-0001"},
+        "products": [{"@id": "pkg:rpm/amzn/openssl-libs"}],
+        "status": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path",
+    }
+    document = {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "me",
+                "timestamp": "2026-11-01T00:00:00Z", "version": 1, "statements": [statement]}  # fmt: skip
+    vex.write_text(json.dumps(document), encoding="utf-8")
+    trivy, grype = (str(TESTDATA / "vex" / f"amazon-advisory.{s}.json") for s in ("trivy", "grype"))
+    record = tmp_path / "d.json"
+    run = Run(["check", grype, "--vex", str(vex), "--today", "2026-11-27", "--json", str(record)])
+    assert run.code == 1 and "ALAS-2023-1234 also covers CVE-2023-0002; the not_affected statement" in run.out
+    assert [o["finding"]["id"] for o in json.loads(record.read_text())["images"][0]["outcomes"]] == [
+        "ALAS-2023-1234"
+    ]
+    run = Run(["check", trivy, grype, "--vex", str(vex), "--today", "2026-11-27", "--json", str(record)])
+    [image] = json.loads(record.read_text())["images"]
+    assert [f["id"] for f in image["suppressed_findings"]] == ["CVE-2023-0001"]
+    assert image["suppressed_findings"][0]["found_by"] == ["trivy", "grype"]
+    assert [o["finding"]["id"] for o in image["outcomes"]] == ["CVE-2023-0002"]
+
+
 def test_a_vulnerability_trivy_calls_fixed_without_a_version_fails_as_fixable(tmp_path: Path) -> None:
     report = json.loads(Path(FAIL).read_text(encoding="utf-8"))
     for result in report["Results"]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,6 +13,7 @@ from gate.cli._common import UsageError
 from gate.cli._io import read_input
 
 if TYPE_CHECKING:
+    from gate.ingest.vex import VexDocument
     from gate.intel import EpssData, Fetched, KevCatalog
     from gate.model import Scan
 
@@ -100,22 +101,18 @@ def check_download_flags(args: argparse.Namespace) -> None:
 
 
 def with_risk_data(
-    args: argparse.Namespace,
-    scans: list[Scan],
-    env: Mapping[str, str],
-    today: date,
-    baselines: Sequence[Scan] = (),
-) -> tuple[list[Scan], list[Scan]]:
-    """The scans with KEV/EPSS data and VEX statements applied, and the baselines with the VEX statements.
+    args: argparse.Namespace, scans: list[Scan], env: Mapping[str, str], today: date
+) -> tuple[list[Scan], list[VexDocument]]:
+    """The scans with KEV/EPSS data applied, and the VEX documents (--vex) read and checked.
 
-    A finding a statement covers in both is suppressed in both, so the ratchet compares like with like (the
-    baseline's counts would otherwise hold what the pull request's leave out). Raises InputError for bad files.
+    The documents are applied to each image once its reports are merged, and to its baseline
+    (gate.cli.check.images_and_baselines). Raises InputError for bad files.
     """
     if not (args.kev or args.epss or args.vex):
-        return scans, list(baselines)
+        return scans, []
     from datetime import timedelta
 
-    from gate.ingest.vex import apply_vex, check_dates, read_vex
+    from gate.ingest.vex import check_dates, read_vex
     from gate.intel import (
         Fetcher,
         FetchOptions,
@@ -173,11 +170,9 @@ def with_risk_data(
     finally:
         if session is not None:
             session.close()
-    enriched = [
-        apply_vex(enrich(scan, kev=kev, epss=epss, notes=notes, unavailable=unavailable), documents)
-        for scan in scans
-    ]
-    return enriched, [apply_vex(baseline, documents) for baseline in baselines]
+    return [
+        enrich(scan, kev=kev, epss=epss, notes=notes, unavailable=unavailable) for scan in scans
+    ], documents
 
 
 def _file_age(

@@ -28,6 +28,7 @@ from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_d
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
+    from gate.ingest.vex import VexDocument
     from gate.model import Scan
     from gate.policy.decision import Decision
     from gate.policy.schema import Policy
@@ -130,13 +131,13 @@ def run_check(
     check_waiver_horizon(policy, when)
     scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
-    scans, baselines = with_risk_data(args, scans, env, when, baselines)
+    scans, vex = with_risk_data(args, scans, env, when)
     scans = with_image_metadata(args.image_metadata, scans)
     from gate.policy.waivers import review_run
     from gate.report.log import render_log
 
     # Over several images, a waiver one image used is not reported unused by the others.
-    decision = review_run(_decide(scans, baselines, policy, when))
+    decision = review_run(_decide(images_and_baselines(scans, baselines, policy, vex), policy, when))
     (err if quiet else out).write(render_log(decision))
     if env.get("GITHUB_ACTIONS") == "true":
         from gate.report.annotations import render as render_annotations
@@ -151,17 +152,18 @@ def run_check(
     return ExitCode.FAIL if decision.verdict is Verdict.FAIL else ExitCode.PASS
 
 
-def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, when: date) -> Decision:
-    """Reports grouped by image and merged, each image decided (against its baseline), the worst verdict wins."""
+def _decide(pairs: Sequence[tuple[Scan, Scan | None]], policy: Policy, when: date) -> Decision:
+    """Each image decided (against its baseline, if it has one), the worst verdict wins."""
     from gate.policy.baseline import attach, compare, mismatch_note
     from gate.policy.decision import combine
     from gate.policy.engine import evaluate
 
     decisions = []
-    for image, base in images_and_baselines(scans, baselines, policy):
+    with_baselines = any(base is not None for _, base in pairs)
+    for image, base in pairs:
         if base is None:
             decision = evaluate(image, policy, today=when)
-            if baselines:
+            if with_baselines:
                 note = "no baseline of this image was given; every finding counts"
                 decision = attach(decision, None, note=note)
         else:
@@ -174,15 +176,21 @@ def _decide(scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, wh
 
 
 def images_and_baselines(
-    scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy
+    scans: Sequence[Scan], baselines: Sequence[Scan], policy: Policy, vex: Sequence[VexDocument] = ()
 ) -> list[tuple[Scan, Scan | None]]:
-    """The reports grouped by image and merged, each with its image's merged baseline (None: no baseline)."""
+    """The reports grouped by image and merged, each with its image's merged baseline (None: no baseline).
+
+    The VEX documents apply to each merged image and baseline: to the findings as the gate decides them (a
+    statement about one CVE of a Grype advisory that Trivy reports CVE by CVE suppresses that CVE), and to both
+    sides, so the ratchet compares like with like.
+    """
     from gate.ingest.merge import group_scans, merge_scans
+    from gate.ingest.vex import apply_vex
     from gate.policy.baseline import pair_baselines
 
     how = policy.merge.severity
-    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
-    bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
+    images = [apply_vex(merge_scans(group, severity=how), vex) for group in group_scans(scans)]
+    bases = [apply_vex(merge_scans(group, severity=how), vex) for group in group_scans(baselines)]
     return list(zip(images, pair_baselines(images, bases), strict=True))
 
 

@@ -89,9 +89,9 @@ def run_explain(
     check_waiver_horizon(policy, when)
     scans = [read_scan(path, stdin) for path in args.reports]
     baselines = [read_scan(path, stdin) for path in args.baseline or ()]
-    scans, baselines = with_risk_data(args, scans, env, when, baselines)
+    scans, vex = with_risk_data(args, scans, env, when)
     scans = with_image_metadata(args.image_metadata, scans)
-    pairs = images_and_baselines(scans, baselines, policy)  # as gate check pairs them
+    pairs = images_and_baselines(scans, baselines, policy, vex)  # as gate check pairs them
     images = [image if base is None else compare(image, base)[0] for image, base in pairs]
     text = explain(args.id, images, policy, today=when) or explain_rule(args.id, images, policy, today=when)
     off = [r.id for r in policy.rules if r.action is Action.OFF and _names(r, args.id.strip())]

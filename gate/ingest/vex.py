@@ -12,7 +12,8 @@ name alone, and the scan gets a note saying so) or a package seen in the report,
 matches the finding's package. A product without subcomponents applies when it is the scanned image (every
 finding with that ID) or its purl matches the finding's package. Purls match on type, namespace and name; a
 version or qualifiers in the statement must also match. When several statements apply, the one with the latest
-timestamp wins (document order breaks ties; later wins).
+timestamp wins (document order breaks ties; later wins). A statement that names only some of the CVEs of an
+advisory finding (Grype's ALAS-..., with all its CVEs as aliases) never suppresses it, and the scan gets a note.
 
 A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
 agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
@@ -407,6 +408,8 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
         for position in sorted(candidates, reverse=True):  # the latest statement that applies wins
             statement, source = candidates[position]
             applies, note = _applies(statement, finding, packages, repos, digests)
+            if applies and (partial := _partial_note(statement, finding)):
+                applies, note = statement.status not in _SUPPRESSING, partial
             if note:
                 notes.setdefault(f"VEX {source}: {note}")
             if applies:
@@ -550,6 +553,28 @@ def _in_range(vers: str, version: str) -> bool | None:
     if all(c in ("=", "!=") for c, _ in parsed):
         return False
     return None
+
+
+def _partial_note(statement: VexStatement, finding: Finding) -> str:
+    """A note when `statement` names some, not all, of the CVEs of an advisory finding; "" otherwise.
+
+    Grype names an Amazon Linux advisory (ALAS-...) and lists its CVEs as aliases: a statement about one of them
+    says nothing of the others, so it must not suppress the advisory (as a waiver of one CVE does not waive it).
+    """
+    named = {i.upper() for i in statement.ids}
+    cves = set(finding.cves)
+    if finding.id.upper() in named or len(cves) < 2 or cves <= named:
+        return ""
+    others = ", ".join(sorted(cves - named))
+    effect = (
+        "not applied (the finding is not suppressed)"
+        if statement.status in _SUPPRESSING
+        else "applied (the finding stays active)"
+    )
+    return (
+        f"{statement.ids[0]}: {finding.id} also covers {shorten(others, 120)}; the {statement.status.value} "
+        f"statement is {effect}; a statement about {finding.id} itself covers all of them"
+    )
 
 
 def _undecided_note(statement: VexStatement, finding: Finding, vers: str, *, image: bool) -> str:

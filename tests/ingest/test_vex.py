@@ -587,3 +587,46 @@ def test_cyclonedx_versions_of_the_image_are_its_digest() -> None:
         raw = _cdx_vex([{"version": version, "status": "unaffected"}], purl="pkg:oci/app")
         [finding] = apply_vex(scan, [read_vex("cdx.json", json.dumps(raw).encode())]).findings
         assert (finding.suppressed is not None) is applies, version
+
+
+def _advisory(vid: str, *aliases: str) -> Finding:
+    """Grype's Amazon Linux match: the advisory, with every CVE it fixes as an alias."""
+    purl = "pkg:rpm/amzn/openssl-libs@1.0.2k-19.amzn2?arch=x86_64"
+    finding = _vuln(vid, purl, name="openssl-libs", version="1.0.2k-19.amzn2")
+    return finding.model_copy(update={"aliases": aliases, "scanner": "grype"})
+
+
+@pytest.mark.parametrize(
+    ("name", "aliases", "status", "suppressed", "noted"),
+    [
+        ("CVE-2023-0001", [], "not_affected", False, True),  # says nothing of CVE-2023-0002
+        ("CVE-2023-0001", [], "affected", False, True),  # applies: it stays active
+        ("ALAS-2023-1234", [], "not_affected", True, False),  # the advisory itself
+        ("CVE-2023-0001", ["CVE-2023-0002"], "not_affected", True, False),  # every CVE it covers
+    ],
+)
+def test_a_statement_about_one_cve_of_an_advisory_does_not_suppress_it(
+    name: str, aliases: list[str], status: str, suppressed: bool, noted: bool
+) -> None:
+    statement: dict[str, Any] = {
+        "vulnerability": {"name": name, "aliases": aliases},
+        "products": [{"@id": "pkg:rpm/amzn/openssl-libs"}],
+        "status": status,
+    }
+    statement.update({"justification": "component_not_present"} if status == "not_affected" else {})
+    raw = {
+        "@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "me",
+        "timestamp": "2026-11-20T10:00:00Z", "version": 1, "statements": [statement],
+    }  # fmt: skip
+    scan = _image_scan("x/app:1", _advisory("ALAS-2023-1234", "CVE-2023-0001", "CVE-2023-0002"))
+    decided = apply_vex(scan, [read_vex("vex.json", json.dumps(raw).encode())])
+    [finding] = decided.findings
+    assert (finding.suppressed is not None) is suppressed
+    assert (finding.vex is not None) is (suppressed or status == "affected")
+    effect = "not applied (the finding is not suppressed)" if status == "not_affected" else "applied (the finding stays active)"  # fmt: skip
+    assert list(decided.warnings) == (
+        [f"VEX vex.json: CVE-2023-0001: ALAS-2023-1234 also covers CVE-2023-0002; the {status} statement is "
+         f"{effect}; a statement about ALAS-2023-1234 itself covers all of them"]
+        if noted
+        else []
+    )  # fmt: skip
