@@ -9,6 +9,8 @@ paths) meant two findings. Each merged finding records every scanner that report
 When scanners disagree:
 - severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
   when that scanner did not report the finding;
+- IDs: the other reports' IDs become aliases, but not CVEs the merged finding does not stand for (an advisory
+  lists all its CVEs; merged with the CVE another scanner named the finding by, only that CVE stays);
 - fix: a fix known to either scanner counts (fixed versions are united), known exploited if either says so,
   the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
@@ -161,6 +163,10 @@ def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
             if named_cve and key.startswith("CVE-") and key not in ids:
                 continue  # an advisory (ALAS, DSA) from another scanner also lists its other CVEs: not aliases
             ids.setdefault(key, i)
+    # The finding both reported is the CVE a scanner named it by: an advisory given first keeps only that CVE.
+    own = {f.id.upper() for f in group if f.id.upper().startswith("CVE-")}
+    if own:
+        ids = {key: i for key, i in ids.items() if key in own or not key.startswith("CVE-")}
     fixed = _unique(v for f in group for v in f.fixed_versions)
     fixable = any(f.fix_state is FixState.FIXED for f in group)
     states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]

@@ -141,6 +141,14 @@ def test_cves_that_share_an_advisory_stay_apart_and_do_not_borrow_each_others_id
         ("trivy", "grype"),
     )
     assert (second.id, second.aliases, second.reported_by) == ("CVE-2024-2", ("ALAS-2024-9",), ("trivy",))
+    # Grype's report given first: the merged advisory stands for the CVE it was merged with, and no other.
+    first, second = merge_findings([[advisory], [critical, low]])
+    assert (first.id, first.aliases, first.reported_by) == (
+        "ALAS-2024-9",
+        ("CVE-2024-1",),
+        ("grype", "trivy"),
+    )
+    assert (second.id, second.aliases, second.reported_by) == ("CVE-2024-2", ("ALAS-2024-9",), ("trivy",))
 
 
 def test_another_version_is_another_finding() -> None:
