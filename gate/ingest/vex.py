@@ -8,8 +8,8 @@ every output lists it with its reason; `affected` and `under_investigation` leav
 Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
 its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
 purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
-name alone, and the scan gets a note saying so) or a package seen in the report, and a subcomponent's purl
-matches the finding's package. A product without subcomponents applies when it is the scanned image (every
+name alone, and the scan gets a note saying so) or a package seen in the report (for a Go module, in the same
+binary as the finding), and a subcomponent's purl matches the finding's package. A product without subcomponents applies when it is the scanned image (every
 finding with that ID) or its purl matches the finding's package. Purls match on type, namespace and name; a
 version or qualifiers in the statement must also match. When several statements apply, the one with the latest
 timestamp wins (document order breaks ties; later wins). A statement that names only some of the CVEs of an
@@ -422,23 +422,36 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
     return scan.model_copy(update=update)
 
 
-def _packages(findings: Iterable[Finding]) -> dict[tuple[str, str, str], set[Purl]]:
-    """The purls of the report's packages by (type, namespace, name), the part `Purl.covers` needs equal.
+def _packages(findings: Iterable[Finding]) -> dict[tuple[str, str, str], set[tuple[Purl, str]]]:
+    """The purls of the report's packages by (type, namespace, name), the part `Purl.covers` needs equal, each
+    with the place it was found (`_place`).
 
     Indexed because a statement with subcomponents is checked against the packages for every finding it names:
     a plain list made a large report with a vendor's VEX document quadratic (minutes, not seconds).
     """
-    index: dict[tuple[str, str, str], set[Purl]] = {}
+    index: dict[tuple[str, str, str], set[tuple[Purl, str]]] = {}
     for finding in findings:
         if finding.package and (purl := parse_purl(finding.package.purl)):
-            index.setdefault((purl.type, purl.namespace, purl.name), set()).add(purl)
+            index.setdefault((purl.type, purl.namespace, purl.name), set()).add((purl, _place(finding)))
     return index
+
+
+def _place(finding: Finding) -> str:
+    """Where a finding was found: the file the scanner names (a Go binary for Go modules), "" when none."""
+    return finding.target.strip().replace("\\", "/").lstrip("./")
+
+
+def _same_product(product: Purl, at: str, finding: Finding) -> bool:
+    """Whether `finding` can be inside the product found at `at`. A Go binary is its own product with its
+    modules compiled in: a module of another binary is another product's, whatever its name and version."""
+    here = _place(finding)
+    return product.type != "golang" or not at or not here or at == here
 
 
 def _applies(
     statement: VexStatement,
     finding: Finding,
-    packages: dict[tuple[str, str, str], set[Purl]],
+    packages: dict[tuple[str, str, str], set[tuple[Purl, str]]],
     repos: set[tuple[str, str]],
     digests: set[str],
 ) -> tuple[bool, str]:
@@ -469,8 +482,10 @@ def _applies(
             inside = is_image or (
                 product_purl is not None
                 and any(
-                    product_purl.covers(p)
-                    for p in packages.get((product_purl.type, product_purl.namespace, product_purl.name), ())
+                    product_purl.covers(p) and _same_product(p, at, finding)
+                    for p, at in packages.get(
+                        (product_purl.type, product_purl.namespace, product_purl.name), ()
+                    )
                 )
             )
             applies = (

@@ -337,6 +337,24 @@ def test_real_trivy_openvex_waives_inside_the_trivy_binary() -> None:
     )
 
 
+def test_real_trivy_openvex_does_not_waive_the_module_in_another_go_binary() -> None:
+    # An image with the trivy binary and the user's own: the statements are about the modules inside trivy.
+    _, doc = _real_vex(TRIVY_VEX)
+
+    def found(purl: str, name: str, binary: str) -> Finding:
+        return _vuln("CVE-2023-39325", purl, name=name).model_copy(update={"target": binary})
+
+    trivy_module = found("pkg:golang/github.com/aquasecurity/trivy@v0.53.0", "trivy", "usr/local/bin/trivy")
+    trivy_module = trivy_module.model_copy(update={"id": "CVE-2024-0001"})
+    x_net = "pkg:golang/golang.org/x/net@v0.17.0"
+    in_trivy = found(x_net, "golang.org/x/net", "/usr/local/bin/trivy")  # Grype names it with a leading /
+    in_app = found(x_net, "golang.org/x/net", "usr/local/bin/app")
+    scan = _image_scan("ghcr.io/acme/app:1", trivy_module, in_trivy, in_app)
+    _, waived, kept = apply_vex(scan, [doc]).findings
+    assert waived.suppressed is not None
+    assert (kept.vex, kept.suppressed) == (None, None)
+
+
 def test_cyclonedx_vex_is_schema_valid() -> None:
     _cdx_validator().validate(json.loads(CDX.read_text(encoding="utf-8")))
 
