@@ -240,6 +240,32 @@ def test_merge_writes_one_sarif_per_image(tmp_path: Path) -> None:
     assert len(categories) == 3  # one category per image, so code scanning keeps all three
 
 
+def test_merge_gives_images_of_one_repository_the_categories_gate_check_gives(tmp_path: Path) -> None:
+    # Two variants of one repository in a matrix: the same category twice would leave code scanning one of them.
+    report = json.loads((TESTDATA / "reports" / "trivy-fail.json").read_text(encoding="utf-8"))
+    reports, records = [], []
+    for n, tag in enumerate(("2.0.0-alpine", "2.0.0-debian")):
+        report["ArtifactName"] = f"registry.example.com/team/api:{tag}"
+        report["Metadata"].update(
+            ImageID="sha256:" + str(n) * 64, RepoTags=[report["ArtifactName"]], RepoDigests=[]
+        )
+        reports.append(_write(tmp_path, f"{tag}.json", json.dumps(report)))
+        records.append(str(tmp_path / f"{tag}.record.json"))
+        assert Run(["check", reports[-1], "--today", DAY, "--json", records[-1]]).code == 1
+    out = tmp_path / "sarif"
+    run = Run(["merge", *records, "--sarif", str(out) + "/"])
+    _skip_unless_available(run, "--sarif")
+    merged = [json.loads(p.read_text(encoding="utf-8"))["runs"][0] for p in sorted(out.iterdir())]
+    together = tmp_path / "together.sarif"
+    _skip_unless_available(Run(["check", *reports, "--today", DAY, "--sarif", str(together)]), "--sarif")
+    runs = json.loads(together.read_text(encoding="utf-8"))["runs"]
+    assert [r["automationDetails"]["id"] for r in merged] == [
+        "container-gate/team/api/",
+        "container-gate/team/api-2/",
+    ]
+    assert merged == runs  # the same runs, results and fingerprints as one gate check of both
+
+
 def test_merge_writes_one_summary(tmp_path: Path) -> None:
     need_shared()
     records = _records(tmp_path, MATRIX)

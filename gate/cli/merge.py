@@ -89,28 +89,35 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
         if not target:
             continue
         if dest == "sarif":
-            for path, single in _sarif_targets(target, merged):
-                write_output(flag, path, render[dest](single), out)
+            from gate.report import sarif
+
+            for path, single, key in _sarif_targets(target, merged):
+                write_output(flag, path, sarif.render(single, keys=(key,)), out)
                 log.write(f"gate: wrote {path}\n")
         else:
             write_output(flag, target, render[dest](merged), out)
     return ExitCode.FAIL if merged.verdict is Verdict.FAIL else ExitCode.PASS
 
 
-def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision]]:
-    """Where each image's SARIF goes: the file `target` for one image, else `target/<image>.sarif`."""
+def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision, str]]:
+    """Where each image's SARIF goes: the file `target` for one image, else `target/<image>.sarif`; with the
+    image's decision and its key, the key it has in gate check's SARIF of all the images (images of one
+    repository get `-2`, ...: GitHub keeps one upload per category, so each file needs its own)."""
+    from gate.report._common import image_keys
+
     singles = [decision.model_copy(update={"verdict": i.verdict, "images": (i,)}) for i in decision.images]
+    keys = image_keys(decision)
     folder = Path(target)
     if len(singles) == 1 and not target.endswith(("/", os.sep)) and not folder.is_dir():
-        return [(target, singles[0])]
-    out: list[tuple[str, Decision]] = []
+        return [(target, singles[0], keys[0])]
+    out: list[tuple[str, Decision, str]] = []
     used: set[str] = set()
-    for single in singles:
+    for single, key in zip(singles, keys, strict=True):
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", single.images[0].name).strip("-.")[:100] or "image"
         name, n = stem, 1
         while name.lower() in used:
             n += 1
             name = f"{stem}-{n}"
         used.add(name.lower())
-        out.append((str(folder / f"{name}.sarif"), single))
+        out.append((str(folder / f"{name}.sarif"), single, key))
     return out

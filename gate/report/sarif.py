@@ -87,8 +87,12 @@ def category(key: str) -> str:
     return f"container-gate/{key}/"
 
 
-def render(decision: Decision, *, location: FileLocation | None = None) -> str:
-    """The SARIF log as JSON text. With `location`, every result points at that Dockerfile line.
+def render(
+    decision: Decision, *, location: FileLocation | None = None, keys: Sequence[str] | None = None
+) -> str:
+    """The SARIF log as JSON text. With `location`, every result points at that Dockerfile line. `keys` are the
+    images' keys (their categories) when the decision is one image of a larger run (`gate merge`, one file per
+    image); by default, `image_keys` of the decision.
 
     Raises OutputError when the decision has more images than GitHub accepts runs in one file.
     """
@@ -97,7 +101,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
             f"--sarif: GitHub accepts at most {MAX_RUNS} runs (images) in one SARIF file and this run has "
             f"{len(decision.images)}; run gate check on fewer reports at a time"
         )
-    keys = image_keys(decision)
+    keys = image_keys(decision) if keys is None else keys
     text = ""
     for budget in _BUDGETS:
         runs = [
