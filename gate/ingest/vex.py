@@ -9,11 +9,12 @@ Which findings a statement applies to: the statement names the finding's ID or o
 its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
 purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
 name alone, and the scan gets a note saying so) or a package seen in the report (for a Go module, in the same
-binary as the finding), and a subcomponent's purl matches the finding's package. A product without subcomponents applies when it is the scanned image (every
-finding with that ID) or its purl matches the finding's package. Purls match on type, namespace and name; a
-version or qualifiers in the statement must also match. When several statements apply, the one with the latest
-timestamp wins (document order breaks ties; later wins). A statement that names only some of the CVEs of an
-advisory finding (Grype's ALAS-..., with all its CVEs as aliases) never suppresses it, and the scan gets a note.
+binary as the finding), and a subcomponent's purl matches the finding's package. A product without subcomponents
+applies when it is the scanned image (every finding with that ID) or its purl matches the finding's package.
+Purls match on type, namespace and name; a version or qualifiers in the statement must also match. When several
+statements apply, the one with the latest timestamp wins (document order breaks ties; later wins). A statement
+that names only some of the CVEs of an advisory finding (Grype's ALAS-..., with all its CVEs as aliases) never
+suppresses it, and the scan gets a note.
 
 A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
 agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
