@@ -70,7 +70,8 @@ class KevCatalog:
         """One line for the log: which catalog, how many entries."""
         version = f" {self.version}" if self.version else ""
         released = f", released {self.released[:10]}" if self.released else ""
-        return f"KEV catalog{version} ({len(self.entries)} entries{released})"
+        count = len(self.entries)
+        return f"KEV catalog{version} ({count} {'entry' if count == 1 else 'entries'}{released})"
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ class EpssData:
         """One line for the log: which scores, of when, how many."""
         when = f" of {self.score_date[:10]}" if self.score_date else ""
         model = f", model {self.model_version}" if self.model_version else ""
-        return f"EPSS scores{when} ({len(self.scores)} CVEs{model})"
+        count = len(self.scores)
+        return f"EPSS scores{when} ({count} CVE{'' if count == 1 else 's'}{model})"
 
 
 def parse_kev(data: bytes, source: str) -> KevCatalog:

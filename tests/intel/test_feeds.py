@@ -148,3 +148,10 @@ def test_files_are_read_and_missing_files_refused(tmp_path: object) -> None:
         load_epss(str(INTEL), fetcher=None)
     with pytest.raises(InputError, match="needs the network"):
         load_kev("https://example.invalid/kev.json", fetcher=None)
+
+
+def test_one_entry_is_counted_in_the_singular() -> None:
+    kev = parse_kev(b'{"vulnerabilities": [{"cveID": "CVE-2021-44228"}]}', "kev.json")
+    assert "(1 entry" in kev.describe()
+    epss = parse_epss(b"cve,epss,percentile\nCVE-2021-44228,0.9,0.99\n", "epss.csv")
+    assert "(1 CVE" in epss.describe() and "CVEs" not in epss.describe()
