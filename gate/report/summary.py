@@ -219,7 +219,12 @@ def _context(
     limit: str,
     memo: dict[tuple[int, str], Any],
 ) -> dict[str, Any]:
-    images = list(decision.images) if detail.images is None else list(decision.images[: detail.images])
+    every = decision.images
+    shown = list(range(len(every)))
+    if detail.images is not None and len(every) > detail.images:
+        # What failed, then what warned, survives the cut (in the decision's order within a verdict).
+        shown = sorted(sorted(shown, key=lambda n: -every[n].verdict.rank)[: detail.images])
+    images = [every[n] for n in shown]
     notices = []
     if cut:
         notices.append(
@@ -230,7 +235,12 @@ def _context(
         )
     dropped_images = Safe("")
     if len(images) < len(decision.images):
-        dropped_images = Safe(f"{len(decision.images) - len(images)} more images are not shown here.")
+        kept = set(shown)
+        left = [image.verdict for n, image in enumerate(every) if n not in kept]
+        verdicts = ", ".join(f"{left.count(v)} {v.value}" for v in reversed(Verdict) if v in left)
+        dropped_images = Safe(
+            f"{len(left)} more images are not shown here ({verdicts}); the failing ones are shown first."
+        )
     return {
         "marker": Safe(marker),
         "icon": Safe(_ICONS[decision.verdict]),

@@ -152,6 +152,18 @@ def test_many_images_stay_under_the_comment_limit() -> None:
     assert "more images are not shown here" in comment
 
 
+def test_images_left_out_are_the_passing_ones_first() -> None:
+    # A matrix of many images whose comment cannot show them all: the failing images are the ones shown.
+    need_shared()
+    passing = decide(REAL / "grype" / "grype-presenter--TestEmptyJsonPresenter.json")
+    failing = decide(REAL / "grype" / "defectdojo-grype--many_vulns3.json")
+    assert passing.verdict.value == "pass" and failing.verdict.value == "fail"
+    many = failing.model_copy(update={"images": passing.images * 400 + failing.images * 3})
+    comment = summary.render_comment(many)
+    assert "383 more images are not shown here (383 pass); the failing ones are shown first." in comment
+    assert comment.count(f"### ❌ {failing.images[0].name}: FAIL") == 3
+
+
 def test_summary_lists_findings_suppressed_before_the_gate_with_their_statement() -> None:
     from gate.ingest import read_report
     from gate.policy.engine import evaluate
