@@ -1,8 +1,10 @@
 """GitLab: the dotenv report that hands the verdict to the enforce job, and the sticky merge-request note.
 
 The note goes through the REST API (merge request notes): list the notes page by page, update the first
-user note that carries the body's marker, else create one. CI_JOB_TOKEN may only read notes: its 403 (like
-any 403) skips the note, never fails it. Posting needs a project/group access token with `api` scope.
+note of the token's own user (`GET /user`) that carries the body's marker, else create one. Only its author may
+edit a note, so a note someone else wrote with the marker (another user, the bot of an earlier token) must not
+stand in for the gate's own. CI_JOB_TOKEN may only read notes: its 403 (like any 403) skips the note, never
+fails it. Posting needs a project/group access token with `api` scope.
 """
 
 from __future__ import annotations
@@ -88,7 +90,8 @@ def upsert_note(
     tag = marker(key)
     where = f"merge request !{merge_request_iid}"
     try:
-        existing = _find(session, notes_url, headers, token, tag)
+        author = _user_id(session, api_url, headers, token)
+        existing = _find(session, notes_url, headers, token, tag, author)
         if existing is None:
             if update_only:
                 return Outcome("skipped", f"no note of this pipeline on {where} to update")
@@ -123,8 +126,26 @@ def upsert_note(
         )
 
 
+def _user_id(session: requests.Session, api_url: str, headers: dict[str, str], token: str) -> int | None:
+    """The id of the token's user, or None when the API does not say (then any user's note may be updated)."""
+    try:
+        response = request(
+            session,
+            "GET",
+            f"{api_url.rstrip('/')}/user",
+            headers=headers,
+            secret=token,
+            what="read the token's user",
+        )
+        data = response.json()
+    except (ReadOnlyTokenError, OutputError, ValueError):
+        return None
+    user_id = data.get("id") if isinstance(data, Mapping) else None
+    return user_id if isinstance(user_id, int) else None
+
+
 def _find(
-    session: requests.Session, url: str, headers: dict[str, str], token: str, tag: str
+    session: requests.Session, url: str, headers: dict[str, str], token: str, tag: str, author: int | None
 ) -> tuple[int, str] | None:
     page = 1
     for _ in range(MAX_PAGES):
@@ -142,6 +163,9 @@ def _find(
             raise OutputError("list the notes: the API did not return a list")
         for item in items:
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), int) or item.get("system"):
+                continue
+            user = item.get("author")
+            if author is not None and not (isinstance(user, Mapping) and user.get("id") == author):
                 continue
             text = item.get("body")
             if isinstance(text, str) and tag in text:

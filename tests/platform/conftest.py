@@ -105,11 +105,14 @@ class FakeGitLab:
     read_only: bool = False
     sent: list[Sent] = field(default_factory=list)
     next_id: int = 500
+    user_id: int = 77
+    """The id of the token's user (`GET /user`), the author of the notes the gate writes."""
 
-    def add(self, iid: int, body: str, *, system: bool = False) -> int:
-        """Add an existing note; return its id."""
+    def add(self, iid: int, body: str, *, system: bool = False, author: int | None = None) -> int:
+        """Add an existing note (by the token's user unless `author` says otherwise); return its id."""
         self.next_id += 1
-        self.notes.setdefault(iid, []).append({"id": self.next_id, "body": body, "system": system})
+        note = {"id": self.next_id, "body": body, "system": system, "author": {"id": author or self.user_id}}
+        self.notes.setdefault(iid, []).append(note)
         return self.next_id
 
     def __call__(self, request: Request) -> Response:
@@ -117,6 +120,8 @@ class FakeGitLab:
         self.sent.append(Sent(request.method, request.path, dict(request.args), dict(request.headers), body))
         if request.headers.get("PRIVATE-TOKEN") != GITLAB_TOKEN:
             return _json({"message": "401 Unauthorized"}, 401)
+        if request.path == "/api/v4/user" and request.method == "GET":
+            return _json({"id": self.user_id, "username": f"project_{self.project}_bot"}, 200)
         match = re.fullmatch(
             rf"/api/v4/projects/{self.project}/merge_requests/(\d+)/notes(?:/(\d+))?", request.path
         )
@@ -136,6 +141,8 @@ class FakeGitLab:
             return _json({"id": new_id, "body": body["body"]}, 201)
         if request.method == "PUT" and note_id is not None:
             note = next(n for n in self.notes.get(iid, []) if n["id"] == int(note_id))
+            if note["author"]["id"] != self.user_id:
+                return _json({"message": "403 Forbidden"}, 403)  # only the author may edit a note
             note["body"] = body["body"]
             return _json(note, 200)
         return _json({"message": "405"}, 405)

@@ -66,8 +66,31 @@ def test_updates_the_note_in_place_across_pages(fake_gitlab: FakeGitLab, base: s
     (put,) = fake_gitlab.writes()
     assert put.method == "PUT"
     assert put.path == f"/api/v4/projects/42/merge_requests/5/notes/{own}"
-    assert [s.query["page"] for s in fake_gitlab.sent if s.method == "GET"] == ["1", "2"]
+    assert [s.query["page"] for s in fake_gitlab.sent if s.method == "GET" and "page" in s.query] == [
+        "1",
+        "2",
+    ]
     assert fake_gitlab.notes[5][-1]["body"] == BODY
+
+
+def test_a_note_of_another_user_with_the_marker_is_left_alone(
+    fake_gitlab: FakeGitLab, base: str, tmp_path: Path
+) -> None:
+    # Anyone may write the marker in a note, and the bot of an earlier token wrote it in its own: only the
+    # author may edit a note, so updating theirs got 403 and the gate's note was never posted or updated.
+    tag = marker("registry.example.com/acme/web")
+    fake_gitlab.add(5, f"{tag}\nPASS (or so says a reviewer)", author=9)
+    code, out, _ = _run(_argv(tmp_path), _env(base))
+    assert code == 0
+    assert "note created on merge request !5" in out
+    own = fake_gitlab.notes[5][-1]
+    assert own["author"]["id"] == fake_gitlab.user_id and own["body"] == BODY
+    code, out, _ = _run(_argv(tmp_path, BODY + "again\n"), _env(base))
+    assert "note updated" in out
+    assert [n["body"] for n in fake_gitlab.notes[5]] == [
+        f"{tag}\nPASS (or so says a reviewer)",
+        BODY + "again\n",
+    ]
 
 
 def test_job_token_403_skips_and_exit_0(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
