@@ -528,7 +528,7 @@ def _facts(image: ImageDecision) -> list[list[str]]:
         facts += [("Digest", joined(info.repo_digests, 3)), ("Operating system", info.os)]
         if info.config_known:
             facts.append(("User", info.user or "(not set: root)"))
-        if info.created is not None:
+        if info.created is not None and info.created.year > 1:  # Go's zero time, 0001-01-01, means unknown
             facts.append(("Created", info.created.isoformat()))
         if info.size is not None:
             facts.append(("Size", f"{info.size / 1_000_000:.1f} MB"))

@@ -164,6 +164,15 @@ def test_images_left_out_are_the_passing_ones_first() -> None:
     assert comment.count(f"### ❌ {failing.images[0].name}: FAIL") == 3
 
 
+def test_go_zero_time_is_no_created_date() -> None:
+    # Trivy writes `created: 0001-01-01T00:00:00Z` when it knows no date (SBOM, filesystem, an image config
+    # without one); the image-age check reads it as unknown, and so does the summary.
+    need_shared()
+    text = summary.render(decide(REAL / "trivy" / "defectdojo-trivy--misconfigurations_and_secrets.json"))
+    assert "| Reference | . |" in text
+    assert "0001-01-01" not in text and "| Created |" not in text
+
+
 def test_summary_lists_findings_suppressed_before_the_gate_with_their_statement() -> None:
     from gate.ingest import read_report
     from gate.policy.engine import evaluate
