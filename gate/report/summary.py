@@ -298,11 +298,9 @@ def _headline(decision: Decision) -> Safe:
     violations = decision.violations
     fails = [v for v in violations if v.action is Action.FAIL]
     warns = [v for v in violations if v.action is Action.WARN]
+    # Rules of the policy, not rule results: a rule that several images fail counts once.
     fail_rules = {
-        (i, r.rule_id)
-        for i, image in enumerate(decision.images)
-        for r in image.rules
-        if r.triggered and r.action is Action.FAIL
+        r.rule_id for image in decision.images for r in image.rules if r.triggered and r.action is Action.FAIL
     }
     parts = []
     if fails:

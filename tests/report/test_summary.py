@@ -243,6 +243,17 @@ def test_headline_counts_findings_and_image_checks_apart(tmp_path: Path) -> None
     )
 
 
+def test_headline_counts_a_rule_several_images_fail_once(tmp_path: Path) -> None:
+    # Three images failing the same two rules failed two rules of the policy, not six.
+    policy = tmp_path / "gate.toml"
+    policy.write_text(_DEFAULT + _ROOT_FAILS, encoding="utf-8")
+    one = evaluate(synthetic_scan(2), load_policy(str(policy)), today=TODAY)
+    three = one.model_copy(update={"images": one.images * 3})
+    assert summary.render(three).splitlines()[2].split(". Policy ")[0] == (
+        "**6 failing findings and 3 failing image checks** under 2 rules, 3 warnings, 6 findings in 3 images"
+    )
+
+
 def test_headline_calls_a_stale_report_a_stale_report(tmp_path: Path) -> None:
     made = ReportTimes(source="grype.json", scanner="grype", created=_OLD, db_built=_OLD)
     scan = synthetic_scan(0).model_copy(update={"times": (made,)})
