@@ -46,6 +46,7 @@ _MAX_KEY = 200
 _MARKER_LINE = re.compile(r"^[ \t]*<!-- container-gate:(?P<key>[^\r\n]*?) -->[ \t]*\r?$", re.MULTILINE)
 _MARKER_LINES = re.compile(r"^[ \t]*<!-- container-gate:[^\r\n]*? -->[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]+")
+_DETAILS = re.compile(r"<(/?)details\b", re.IGNORECASE)
 _TOKEN_OK = re.compile(r"[\x21-\x7e]+")
 _CONTROL = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029]+"
@@ -101,7 +102,8 @@ def utf16_length(text: str) -> int:
 def fit(body: str, limit: int, note: str) -> str:
     """`body` unchanged when it is within `limit` UTF-16 units, else cut at a line end with `note` appended.
 
-    The marker line at the top is kept; an open code fence is closed so the note renders as text.
+    The marker line at the top is kept; an open code fence and open `<details>` folds are closed so the note
+    renders as text, and shows.
     """
     if utf16_length(body) <= limit:
         return body
@@ -120,9 +122,23 @@ def fit(body: str, limit: int, note: str) -> str:
     if line_end > len(text) // 2:
         text = text[:line_end]
     text = text.rstrip()
-    if sum(1 for line in text.splitlines() if line.lstrip().startswith("```")) % 2:
-        text += "\n```"
-    return text + tail
+    closing = _closing(text)
+    while closing and utf16_length(text + closing + tail) > limit and "\n" in text:
+        text = text[: text.rfind("\n")].rstrip()  # room for the closing tags: whole lines go
+        closing = _closing(text)
+    if utf16_length(text + closing + tail) > limit:
+        closing = _closing(text, details=False)
+    return text + closing + tail
+
+
+def _closing(text: str, *, details: bool = True) -> str:
+    """What closes the blocks a cut left open, so the note after them shows: a code fence, and each
+    `<details>` fold (the note would be folded away inside one)."""
+    closing = "\n```" if sum(1 for line in text.splitlines() if line.lstrip().startswith("```")) % 2 else ""
+    depth = 0
+    for found in _DETAILS.finditer(text) if details else ():
+        depth = max(0, depth - 1) if found.group(1) else depth + 1
+    return closing + "\n\n</details>" * depth
 
 
 def check_token(token: str, variable: str) -> None:

@@ -52,6 +52,16 @@ def test_fit_never_exceeds_the_limit(text: str, limit: int) -> None:
         assert fitted.startswith(marker("k"))
 
 
+def test_fit_closes_a_fold_the_cut_left_open() -> None:
+    # Cut inside a folded table, the note was folded away with it (and the fold never closed).
+    rows = "".join(f"| CVE-2024-{n:04} | pkg | 1.0 |\n" for n in range(400))
+    body = f"{marker('k')}\n## FAIL\n\n<details><summary>400 more</summary>\n\n{rows}\n</details>\n"
+    fitted = fit(body, 2000, "**Cut.**")
+    assert utf16_length(fitted) <= 2000
+    assert fitted.endswith("| pkg | 1.0 |\n\n</details>\n\n**Cut.**")
+    assert fitted.count("<details>") == fitted.count("</details>") == 1
+
+
 def test_fit_counts_utf16_units() -> None:
     assert utf16_length("a\U0001f600") == 3
     body = "\U0001f600" * 60
