@@ -20,7 +20,7 @@ from gate.identity import normalise_reference, repository
 from gate.model import Image
 from gate.policy.schema import ImageCheck
 
-__all__ = ["CHECKS", "CheckFunction", "CheckResult", "credential_reason", "runs_as_root"]
+__all__ = ["CHECKS", "CheckFunction", "CheckResult", "credential_reason", "redacted_history", "runs_as_root"]
 
 
 class CheckResult(BaseModel):
@@ -562,6 +562,36 @@ def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
                 pairs = [(name, value)]
             for name, value in pairs:
                 yield name, value, True
+
+
+def redacted_history(created_by: str) -> str:
+    """A history entry with the values `_assignments` reads from it (ENV, ARG, the build arguments of RUN)
+    written `<redacted>`: they may hold credentials. Other entries are returned as they are."""
+    text = created_by.strip()
+    found = _HISTORY_ARGS.match(text)
+    if found:
+        return text[: found.start(2)] + _redact_pairs(found.group(2), int(found.group(1)))
+    found = _HISTORY_ARG.match(text) or _HISTORY_ENV.search(text)
+    if not found:
+        return created_by
+    body = found.group(1)
+    if not _ASSIGNMENT.search(body) and " " in body.strip():  # the legacy `ENV NAME value` form
+        redacted = body.strip().partition(" ")[0] + " <redacted>"
+    else:
+        redacted = _redact_pairs(body, None)
+    return text[: found.start(1)] + redacted
+
+
+def _redact_pairs(text: str, count: int | None) -> str:
+    """`text` with the value of its first `count` (None: every) `NAME=value` assignments written `<redacted>`."""
+    done = 0
+
+    def redact(match: re.Match[str]) -> str:
+        nonlocal done
+        done += 1
+        return match[0] if count is not None and done > count else f"{match[1]}=<redacted>"
+
+    return _ASSIGNMENT.sub(redact, text)
 
 
 def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckResult:

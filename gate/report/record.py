@@ -28,6 +28,7 @@ from gate.policy.decision import (
     WaiverState,
     WaiverStatus,
 )
+from gate.policy.image_checks import redacted_history
 from gate.report._common import OnePerLine, json_chunks
 
 __all__ = ["RECORD_VERSION", "encode", "load_record", "record", "render"]
@@ -221,10 +222,13 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
 
 
 def _redacted(image: Image | None) -> Image | None:
-    """The image facts without environment values: they may hold credentials (names are kept)."""
+    """The image facts without environment values, nor the values of the ENV and ARG instructions and build
+    arguments the build history repeats: they may hold credentials (names are kept)."""
     if image is None:
         return None
-    return image.model_copy(update={"env": tuple(e.split("=", 1)[0] + "=<redacted>" for e in image.env)})
+    env = tuple(e.split("=", 1)[0] + "=<redacted>" for e in image.env)
+    history = tuple((redacted_history(created_by), empty) for created_by, empty in image.history)
+    return image.model_copy(update={"env": env, "history": history})
 
 
 def load_record(text: str | bytes, source: str) -> Decision:

@@ -80,6 +80,40 @@ def test_record_redacts_environment_values_and_round_trips() -> None:
     assert render(again) == text
 
 
+def test_record_redacts_the_values_the_build_history_repeats() -> None:
+    # ENV and ARG instructions and the build arguments of RUN are in the history with their values: the
+    # credentials the environment's redaction hides were in the record all the same.
+    from gate.model import Image, Scan
+    from gate.policy.engine import evaluate
+    from gate.policy.schema import load_policy
+    from gate.report.record import load_record, render
+    from tests.conftest import TODAY
+
+    history = (
+        ("/bin/sh -c #(nop)  ENV PASSWORD=hunter2 MODE=prod", True),
+        ("ENV TOKEN s3cr3t-legacy", True),
+        ("ARG NPM_TOKEN=npm_abcdef", True),
+        ("RUN |2 NPM_TOKEN=npm_abcdef uid=1001 /bin/sh -c make X=1", False),
+        ("COPY app /app # buildkit", False),
+    )
+    image = Image(reference="app:1", config_known=True, user="0", env=("PASSWORD=hunter2",), history=history)
+    scan = Scan(
+        source="r.json", scanner="trivy", artifact="app:1", artifact_type="container_image", image=image
+    )
+    text = render(evaluate(scan, load_policy("builtin:strict"), today=TODAY))
+    for secret in ("hunter2", "s3cr3t-legacy", "npm_abcdef", "=prod", "uid=1001"):
+        assert secret not in text, secret
+    written = [entry[0] for entry in json.loads(text)["images"][0]["image"]["history"]]
+    assert written == [
+        "/bin/sh -c #(nop)  ENV PASSWORD=<redacted> MODE=<redacted>",
+        "ENV TOKEN <redacted>",
+        "ARG NPM_TOKEN=<redacted>",
+        "RUN |2 NPM_TOKEN=<redacted> uid=<redacted> /bin/sh -c make X=1",
+        "COPY app /app # buildkit",
+    ]
+    assert render(load_record(text, "d.json")) == text
+
+
 def test_record_with_a_stale_report_validates_and_merges_back(
     validator: jsonschema.Draft202012Validator,
 ) -> None:
