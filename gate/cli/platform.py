@@ -54,7 +54,7 @@ def add_platform_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     comment.add_argument(
         "--author",
         metavar="LOGIN",
-        help="GitHub: update only a comment by LOGIN (default: github-actions[bot]; '' for anyone)",
+        help="GitHub: update only a comment by LOGIN (default: the token's own; '' for anyone's)",
     )
     comment.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -151,7 +151,7 @@ def _comment_github(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
             number=number,
             token=token,
             body=body,
-            author=github.BOT_LOGIN if args.author is None else args.author,
+            author=args.author,
             update_only=args.update_only,
         )
     finally:

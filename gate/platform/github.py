@@ -3,6 +3,11 @@
 The comment goes through the REST API (issues comments; a pull request is an issue): list the pull
 request's comments page by page, update the first one by `author` that carries the body's marker, else create
 one. A 403 (fork or Dependabot pull request: the token is read-only) skips the comment, never fails it.
+
+Without an `author`, the comment looked for is the token's own: the workflow's token comments as
+github-actions[bot], a personal access token as its user (`GET /user`), a GitHub App's token as the App's bot,
+whose name the token cannot look up (any bot's comment then counts; no person can write one). A comment someone
+else wrote with the marker is never taken for the gate's.
 """
 
 from __future__ import annotations
@@ -116,12 +121,13 @@ def upsert_comment(
     number: int,
     token: str,
     body: str,
-    author: str = BOT_LOGIN,
+    author: str | None = None,
     update_only: bool = False,
 ) -> Outcome:
     """Create or update the pull request's comment that carries the marker of `body`; return what happened.
 
-    `author` limits which comments may be updated ('' = anyone's). With `update_only`, a missing comment is
+    `author` limits which comments may be updated ('' = anyone's, None = the token's own: see the module's
+    docstring). With `update_only`, a missing comment is
     not created. A 403 gives a "skipped" Outcome. Raises InputError for a body without a marker or a bad
     repository name, OutputError for any other API failure; no message contains the token.
     """
@@ -140,7 +146,9 @@ def upsert_comment(
     comments_url = f"{api}/repos/{quote(repository)}/issues/{number}/comments"
     tag = marker(key)
     try:
-        existing = _find(session, comments_url, api, headers, token, tag, author)
+        existing = _own(
+            _find(session, comments_url, api, headers, token, tag), author, session, api, headers, token
+        )
         if existing is None:
             if update_only:
                 return Outcome("skipped", f"no comment of this workflow on pull request #{number} to update")
@@ -175,6 +183,47 @@ def upsert_comment(
         )
 
 
+_Comment = tuple[int, str, str, str, bool]
+"""A comment that carries the marker: id, body, web address, its author's login, and whether that is a bot."""
+
+
+def _own(
+    found: list[_Comment],
+    author: str | None,
+    session: requests.Session,
+    api: str,
+    headers: dict[str, str],
+    token: str,
+) -> tuple[int, str, str] | None:
+    """The first of the `found` comments by `author` (see upsert_comment), as (id, body, web address)."""
+    if author is None and found:
+        author = (
+            BOT_LOGIN if any(c[3] == BOT_LOGIN for c in found) else _token_login(session, api, headers, token)
+        )
+    for comment_id, text, url, login, bot in found:
+        if bot if author is None else (not author or login == author):  # None: an App's token
+            return comment_id, text, url
+    return None
+
+
+def _token_login(session: requests.Session, api: str, headers: dict[str, str], token: str) -> str | None:
+    """The login of the token's user (`GET /user`), or None for an App's token, which has no user."""
+    try:
+        response = request(
+            session, "GET", f"{api}/user", headers=headers, secret=token, what="read the token's user"
+        )
+    except ReadOnlyTokenError:  # "Resource not accessible by integration": the workflow's or an App's token
+        return None
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    login = data.get("login") if isinstance(data, Mapping) else None
+    if not isinstance(login, str) or not login:
+        raise OutputError("read the token's user: the API did not say who it is")
+    return login
+
+
 def _find(
     session: requests.Session,
     url: str,
@@ -182,13 +231,14 @@ def _find(
     headers: dict[str, str],
     token: str,
     tag: str,
-    author: str,
-) -> tuple[int, str, str] | None:
+) -> list[_Comment]:
+    """Every comment of the pull request that carries `tag`, in order."""
+    found: list[_Comment] = []
     next_url: str | None = url
     params: dict[str, str | int] | None = {"per_page": 100}
     for _ in range(MAX_PAGES):
         if next_url is None:
-            return None
+            return found
         if not same_origin(next_url, api):
             raise OutputError(
                 "the API's next-page link points to another host; stopped (the token stays here)"
@@ -205,8 +255,9 @@ def _find(
             text = item.get("body")
             user = item.get("user")
             login = user.get("login") if isinstance(user, Mapping) else None
-            if isinstance(text, str) and tag in text and (not author or login == author):
-                return int(item["id"]), text, str(item.get("html_url") or "")
+            bot = isinstance(user, Mapping) and user.get("type") == "Bot"
+            if isinstance(text, str) and tag in text:
+                found.append((int(item["id"]), text, str(item.get("html_url") or ""), str(login or ""), bot))
         next_url = response.links.get("next", {}).get("url")
         params = None  # the next link carries the query
     raise OutputError(f"list the comments: more than {MAX_PAGES} pages; stopped")

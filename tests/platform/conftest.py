@@ -43,6 +43,8 @@ class FakeGitHub:
     echo_token_in_errors: bool = False
     sent: list[Sent] = field(default_factory=list)
     next_id: int = 1000
+    login: str = "github-actions[bot]"
+    """Who the token comments as: a bot (the workflow's or an App's token, which `GET /user` refuses) or a user."""
 
     def add(self, number: int, body: str, login: str = "github-actions[bot]") -> int:
         """Add an existing comment; return its id."""
@@ -65,6 +67,10 @@ class FakeGitHub:
         if self.fail_with:
             message = f"boom {request.headers.get('Authorization')}" if self.echo_token_in_errors else "boom"
             return _json({"message": message}, self.fail_with)
+        if request.path == "/user" and request.method == "GET":
+            if self.login.endswith("[bot]"):
+                return _json({"message": "Resource not accessible by integration"}, 403)
+            return _json({"login": self.login, "type": "User"}, 200)
         listing = re.fullmatch(rf"/repos/{self.repository}/issues/(\d+)/comments", request.path)
         single = re.fullmatch(rf"/repos/{self.repository}/issues/comments/(\d+)", request.path)
         if listing and request.method == "GET":
@@ -80,7 +86,7 @@ class FakeGitHub:
         if self.read_only and request.method in ("POST", "PATCH"):
             return _json({"message": "Resource not accessible by integration"}, 403)
         if listing and request.method == "POST":
-            comment_id = self.add(int(listing.group(1)), body["body"])
+            comment_id = self.add(int(listing.group(1)), body["body"], self.login)
             return _json(self._get(comment_id), 201)
         if single and request.method == "PATCH":
             comment = self._get(int(single.group(1)))

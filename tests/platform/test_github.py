@@ -111,6 +111,34 @@ def test_a_comment_by_someone_else_with_the_marker_is_left_alone(
     assert fake_github._get(other)["body"].endswith("planted by a user")
 
 
+@pytest.mark.parametrize("login", ["acme-ci-app[bot]", "release-bot-user"])
+def test_a_token_of_an_app_or_a_user_updates_its_own_comment(
+    fake_github: FakeGitHub, tmp_path: Path, login: str
+) -> None:
+    # The action's github-token input may be a GitHub App's token (comments as the App's bot) or a personal
+    # access token (as its user): the second run updates the first run's comment instead of adding one.
+    fake_github.login = login
+    planted = fake_github.add(7, f"{marker(KEY)}\nplanted by a user", login="mallory")
+    argv = ["comment", "github", "--body", _body(tmp_path), "--scope", "image"]
+    env = _env(fake_github, tmp_path)
+    assert _run(argv, env)[0] == 0
+    assert _run(argv, env)[0] == 0
+    mine = [c for c in fake_github.comments[7] if c["user"]["login"] == login]
+    assert len(mine) == 1
+    assert [w.method for w in fake_github.writes()] == ["POST"]  # the second run found it up to date
+    assert fake_github._get(planted)["body"].endswith("planted by a user")
+
+
+def test_the_workflows_token_asks_no_user_when_its_comment_is_there(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.add(7, f"{marker(KEY)}\nold")
+    argv = ["comment", "github", "--body", _body(tmp_path), "--scope", "image"]
+    assert _run(argv, _env(fake_github, tmp_path))[0] == 0
+    assert [s.path for s in fake_github.sent if s.path == "/user"] == []
+    assert [w.method for w in fake_github.writes()] == ["PATCH"]
+
+
 def test_scopes_keep_one_comment_per_workflow(fake_github: FakeGitHub, tmp_path: Path) -> None:
     env = _env(fake_github, tmp_path)
     body = _body(tmp_path)
