@@ -425,31 +425,33 @@ def test_the_baseline_ratchet_counts_what_the_policy_gates_of_an_ignore_rule(tmp
     assert ": 1 new, 0 fixed, " in run.out and run.out.rstrip().endswith(": worse")
 
 
+def _openvex(tmp_path: Path, vulnerability: str, product: str) -> Path:
+    """An OpenVEX document in `tmp_path`: `vulnerability` is not_affected in `product`."""
+    statement = {
+        "vulnerability": {"name": vulnerability},
+        "products": [{"@id": product}],
+        "status": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path",
+    }
+    document = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/1",
+        "author": "security team",
+        "timestamp": "2026-11-01T00:00:00Z",
+        "version": 1,
+        "statements": [statement],
+    }
+    path = tmp_path / "app.vex.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
 def test_vex_statements_apply_to_the_baseline_too(tmp_path: Path) -> None:
     """A statement covering a finding of both the baseline and the pull request suppresses it in both: the
     same image compares as the same, not as better because only one side left the finding out."""
     base = tmp_path / "main.json"
     base.write_text(Path(FAIL).read_text(encoding="utf-8"), encoding="utf-8")
-    vex = tmp_path / "app.vex.json"
-    statement = {
-        "vulnerability": {"name": "CVE-2024-4741"},
-        "products": [{"@id": "pkg:apk/alpine/openssl@3.1.4-r5?arch=x86_64&distro=3.19.1"}],
-        "status": "not_affected",
-        "justification": "vulnerable_code_not_in_execute_path",
-    }
-    vex.write_text(
-        json.dumps(
-            {
-                "@context": "https://openvex.dev/ns/v0.2.0",
-                "@id": "https://example.com/vex/1",
-                "author": "security team",
-                "timestamp": "2026-11-01T00:00:00Z",
-                "version": 1,
-                "statements": [statement],
-            }
-        ),
-        encoding="utf-8",
-    )
+    vex = _openvex(tmp_path, "CVE-2024-4741", "pkg:apk/alpine/openssl@3.1.4-r5?arch=x86_64&distro=3.19.1")
     run = Run(["check", FAIL, "--baseline", str(base), "--vex", str(vex), "--today", "2026-11-27"])
     assert "1 suppressed by VEX" in run.out, run.out
     assert run.out.rstrip().endswith(": 0 new, 0 fixed, 1 still present: same"), run.out
@@ -458,16 +460,7 @@ def test_vex_statements_apply_to_the_baseline_too(tmp_path: Path) -> None:
 def test_a_vex_statement_about_one_cve_of_an_advisory(tmp_path: Path) -> None:
     """Grype's ALAS-2023-1234 covers CVE-2023-0001 and CVE-2023-0002: a statement about the first suppresses it
     where Trivy reports it (merged with Grype's match), but never the advisory itself, which also covers the second."""
-    vex = tmp_path / "app.vex.json"
-    statement = {
-        "vulnerability": {"name": "CVE-2023-0001"},
-        "products": [{"@id": "pkg:rpm/amzn/openssl-libs"}],
-        "status": "not_affected",
-        "justification": "vulnerable_code_not_in_execute_path",
-    }
-    document = {"@context": "https://openvex.dev/ns/v0.2.0", "@id": "https://example.com/vex/1", "author": "me",
-                "timestamp": "2026-11-01T00:00:00Z", "version": 1, "statements": [statement]}  # fmt: skip
-    vex.write_text(json.dumps(document), encoding="utf-8")
+    vex = _openvex(tmp_path, "CVE-2023-0001", "pkg:rpm/amzn/openssl-libs")
     trivy, grype = (str(TESTDATA / "vex" / f"amazon-advisory.{s}.json") for s in ("trivy", "grype"))
     record = tmp_path / "d.json"
     run = Run(["check", grype, "--vex", str(vex), "--today", "2026-11-27", "--json", str(record)])
