@@ -10,7 +10,8 @@ When scanners disagree:
 - severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
   when that scanner did not report the finding;
 - IDs: the other reports' IDs become aliases, but not CVEs the merged finding does not stand for (an advisory
-  lists all its CVEs; merged with the CVE another scanner named the finding by, only that CVE stays);
+  lists all its CVEs; merged with the CVE another scanner named the finding by, that CVE stays, and so do those
+  no other finding of the package is named by: they are the advisory's word alone);
 - fix: a fix known to either scanner counts (fixed versions are united), known exploited if either says so,
   the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
@@ -20,7 +21,7 @@ The other fields come from the report that decides the severity (`trivy`/`grype`
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 from datetime import date
 from typing import Literal, TypeVar
 
@@ -138,7 +139,16 @@ def merge_findings(
                 merged[target].append(finding)
         merged.extend(additions)
         index_items = [group[0] for group in merged]
-    return [_combine(group, severity) for group in merged]
+    named: set[tuple[str, tuple[str, str]]] = {
+        (f.id.upper(), _package_key(f)) for group in merged for f in group if f.id.upper().startswith("CVE-")
+    }
+    return [_combine(group, severity, named) for group in merged]
+
+
+def _package_key(finding: Finding) -> tuple[str, str]:
+    """The package's name and installed version, which the findings of one package share whoever reports it."""
+    package = finding.package
+    return (package.name.strip().lower(), package.version.strip()) if package else ("", "")
 
 
 def _same_version(a: Finding, b: Finding) -> bool:
@@ -147,7 +157,10 @@ def _same_version(a: Finding, b: Finding) -> bool:
     return version_a.strip() == version_b.strip()
 
 
-def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
+def _combine(
+    group: Sequence[Finding], choice: SeverityChoice, named: Set[tuple[str, tuple[str, str]]] = frozenset()
+) -> Finding:
+    """One finding of `group`; `named` holds each CVE some finding of the merge is named by, with its package."""
     if len(group) == 1:
         return group[0]
     first = group[0]
@@ -163,10 +176,16 @@ def _combine(group: Sequence[Finding], choice: SeverityChoice) -> Finding:
             if named_cve and key.startswith("CVE-") and key not in ids:
                 continue  # an advisory (ALAS, DSA) from another scanner also lists its other CVEs: not aliases
             ids.setdefault(key, i)
-    # The finding both reported is the CVE a scanner named it by: an advisory given first keeps only that CVE.
+    # The finding both reported is the CVE a scanner named it by: an advisory given first gives up the CVEs other
+    # findings of its package stand for, and keeps those no other scanner reported (they are its word alone).
     own = {f.id.upper() for f in group if f.id.upper().startswith("CVE-")}
     if own:
-        ids = {key: i for key, i in ids.items() if key in own or not key.startswith("CVE-")}
+        packages = {_package_key(f) for f in group}
+        ids = {
+            key: i
+            for key, i in ids.items()
+            if key in own or not key.startswith("CVE-") or not any((key, p) in named for p in packages)
+        }
     fixed = _unique(v for f in group for v in f.fixed_versions)
     fixable = any(f.fix_state is FixState.FIXED for f in group)
     states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]

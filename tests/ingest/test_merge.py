@@ -151,6 +151,23 @@ def test_cves_that_share_an_advisory_stay_apart_and_do_not_borrow_each_others_id
     assert (second.id, second.aliases, second.reported_by) == ("CVE-2024-2", ("ALAS-2024-9",), ("trivy",))
 
 
+def test_an_advisorys_cve_no_other_finding_stands_for_stays_with_it() -> None:
+    # Trivy reports only the first CVE of Grype's advisory: the second is Grype's word alone, so the merged
+    # advisory still covers it (a waiver or VEX statement about the first CVE must not let it through).
+    critical = _f("trivy", "CVE-2024-1", aliases=("ALAS-2024-9",), severity=Severity.CRITICAL)
+    advisory = _f("grype", "ALAS-2024-9", aliases=("CVE-2024-1", "CVE-2024-2"), severity=Severity.HIGH)
+    [merged] = merge_findings([[advisory], [critical]])
+    assert (merged.id, merged.aliases, merged.cves) == (
+        "ALAS-2024-9",
+        ("CVE-2024-1", "CVE-2024-2"),
+        ("CVE-2024-1", "CVE-2024-2"),
+    )
+    # Another package's CVE-2024-2 stands for that package only.
+    other = _f("trivy", "CVE-2024-2", version="2.0")
+    merged, _ = merge_findings([[advisory], [critical, other]])
+    assert merged.aliases == ("CVE-2024-1", "CVE-2024-2")
+
+
 def test_another_version_is_another_finding() -> None:
     merged = merge_findings([[_f("trivy", "CVE-1", version="1.0")], [_f("grype", "CVE-1", version="1.1")]])
     assert [f.reported_by for f in merged] == [("trivy",), ("grype",)]
