@@ -138,7 +138,7 @@ def differing_config(ours: Image, theirs: Image, fields: Collection[str]) -> lis
         if field == "user":
             a, b = a or "", b or ""
         if field in fields and None not in (a, b) and a != b:
-            differ.append(field.replace("_", " "))
+            differ.append("created date" if field == "created" else field.replace("_", " "))
     return differ
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -313,6 +314,13 @@ def test_a_config_of_the_same_layers_but_another_build_is_refused() -> None:
         attach([scan], config())  # the build without USER
     with pytest.raises(InputError, match="the same layers but another env"):
         attach([scan], config(User="1000", Env=["A=2"]))
+    built = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    dated = bare_report(config_known=True, user="1000", env=("A=1",), diff_ids=layers, created=built)
+    document = {"created": "2026-02-01T00:00:00Z", "rootfs": {"type": "layers", "diff_ids": list(layers)}}
+    document["config"] = {"Env": ["A=1"], "User": "1000"}
+    rebuilt = read_metadata("config.json", json.dumps(document).encode())
+    with pytest.raises(InputError, match=r"the same layers but another created date,"):
+        attach([dated], rebuilt)
     [merged] = attach([scan], config(User="1000"))
     assert merged.image is not None and merged.image.user == "1000"
     # A Docker-format copy keeps the healthcheck its OCI copy dropped: the same build, so it is taken.
