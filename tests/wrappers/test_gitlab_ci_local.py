@@ -313,3 +313,50 @@ def test_the_docs_rules_apply_to_both_jobs(tmp_path: Path) -> None:
     )
     assert re.search(r"^container-gate-report\s", listed.stdout, re.MULTILINE), listed.stdout
     assert re.search(r"^container-gate-enforce\s", listed.stdout, re.MULTILINE), listed.stdout
+
+
+_TEMPLATE_INCLUDE = re.compile(
+    r"- project: [^\n]+\n\s+ref: [^\n]+\n\s+file: gitlab/container-gate\.yml"
+    r"|- remote: https://\S+/gitlab/container-gate\.yml"
+    r"|- local: ci/container-gate\.yml"
+)
+
+
+def _docs_pipelines() -> list[tuple[str, str]]:
+    """Every YAML block of the docs and README that includes the template, with the include made local."""
+    found = []
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        text = doc.read_text(encoding="utf-8")
+        for n, block in enumerate(re.findall(r"^```yaml\n(.*?)^```$", text, re.MULTILINE | re.DOTALL)):
+            if "container-gate.yml" in block and "include:" in block:
+                local = _TEMPLATE_INCLUDE.sub("- local: gitlab/container-gate.yml", block)
+                assert "- local: gitlab/container-gate.yml" in local, f"{doc.name} block {n}: {block}"
+                found.append((f"{doc.name}-{n}", local))
+    return found
+
+
+DOCS_PIPELINES = _docs_pipelines()
+
+
+@pytest.mark.parametrize(("name", "ci"), DOCS_PIPELINES, ids=[name for name, _ in DOCS_PIPELINES])
+def test_every_documented_include_is_a_valid_pipeline(tmp_path: Path, name: str, ci: str) -> None:
+    """GitLab refuses a pipeline whose include leaves out a required input (`install`) or gives one outside its
+    options; each block of the docs that includes the template must create a pipeline with both jobs."""
+    tool = need("gitlab-ci-local")
+    repo = tmp_path / "repo"
+    (repo / "gitlab").mkdir(parents=True)
+    shutil.copy2(ROOT / "gitlab" / "container-gate.yml", repo / "gitlab" / "container-gate.yml")
+    (repo / ".gitlab-ci.yml").write_text(ci, encoding="utf-8")
+    git_commit(repo)
+    listed = subprocess.run(
+        [tool, "--list", "--variable", "CI_PIPELINE_SOURCE=merge_request_event"],
+        cwd=repo,
+        env=tool_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    log = _ANSI.sub("", listed.stdout + listed.stderr)
+    assert "configuration is invalid" not in log, log
+    assert re.search(r"^[\w.-]+-report\s", listed.stdout, re.MULTILINE), log
+    assert re.search(r"^[\w.-]+-enforce\s", listed.stdout, re.MULTILINE), log

@@ -47,7 +47,7 @@ def _install_inputs(config: Any) -> list[str]:
 def _documented_installs() -> dict[str, list[str]]:
     """The install commands from this project's URL, by the file that gives them."""
     found: dict[str, list[str]] = {}
-    for doc in (ROOT / "docs" / "gitlab.md", ROOT / "README.md"):
+    for doc in (ROOT / "docs" / "gitlab.md", ROOT / "docs" / "baseline.md", ROOT / "README.md"):
         found[doc.name] = [c for config in _yaml_blocks(doc) for c in _install_inputs(config)]
     for example in sorted((ROOT / "gitlab" / "examples").glob("*.yml")):
         config = _load(example.read_text(encoding="utf-8"))
