@@ -380,3 +380,59 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     leaked = [p for p in processes if p["token_in"] and p["argv"][:1] != ["comment"]]
     assert leaked == []
     assert all(p["token_in"] for p in processes if p["argv"][:1] == ["comment"])
+
+
+NO_INSTALL = """\
+name: no-install
+on: push
+jobs:
+  no-install:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {checkout}
+        with:
+          persist-credentials: false
+      - name: A runner whose python3 is too old for the gate
+        run: |
+          mkdir -p "$RUNNER_TEMP/old-python"
+          printf '#!/bin/sh\\nexit 1\\n' > "$RUNNER_TEMP/old-python/python3"
+          chmod +x "$RUNNER_TEMP/old-python/python3"
+          echo "$RUNNER_TEMP/old-python" >> "$GITHUB_PATH"
+      - id: gate
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+      - name: record
+        if: always()
+        env:
+          STEPS: ${{{{ toJSON(steps) }}}}
+          OUT: {out}
+        run: printf '%s' "$STEPS" > "$OUT/steps.json"
+"""
+
+
+def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -> None:
+    """No gate, no decision: the outputs say `error` (not empty, which a later `verdict == 'fail'` check would
+    read as no failure) and the step summary says the gate could not decide."""
+    need("act")
+    out = tmp_path / "out"
+    out.mkdir()
+    workspace = copy_project(tmp_path / "workspace")
+    (workspace / "reports").mkdir()
+    shutil.copy2(DATA / "clean.trivy.json", workspace / "reports" / "clean.trivy.json")
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    workflow = NO_INSTALL.format(checkout=CHECKOUT, out=out)
+    (workspace / ".github" / "workflows" / "no-install.yml").write_text(workflow, encoding="utf-8")
+    git_commit(workspace)
+
+    run = run_act(workspace, tmp_path / "act-cache")
+
+    assert run.job_result == "success", run.log[-4000:]
+    gate = json.loads((out / "steps.json").read_text(encoding="utf-8"))["gate"]
+    assert gate["outcome"] == "failure"
+    assert gate["outputs"]["verdict"] == "error"
+    assert gate["outputs"]["failed-count"] == ""
+    assert gate["outputs"]["sarif-file"] == ""
+    assert "could not decide" in _gate_summary(run)
+    assert any("needs Python 3.10 or newer" in c["arg"] for c in run.commands if c["command"] == "error")
