@@ -6,8 +6,9 @@ one. A 403 (fork or Dependabot pull request: the token is read-only) skips the c
 
 Without an `author`, the comment looked for is the token's own: the workflow's token comments as
 github-actions[bot], a personal access token as its user (`GET /user`), a GitHub App's token as the App's bot,
-whose name the token cannot look up (any bot's comment then counts; no person can write one). A comment someone
-else wrote with the marker is never taken for the gate's.
+whose name the token cannot look up (any bot's comment then counts; no person can write one). A comment by
+github-actions[bot] is taken first whatever the token (the comment of an earlier run with the workflow's token),
+so `GET /user` is asked only when there is none; no other person's comment with the marker is taken.
 """
 
 from __future__ import annotations
