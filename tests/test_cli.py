@@ -468,10 +468,10 @@ def test_a_vex_statement_about_one_cve_of_an_advisory(tmp_path: Path) -> None:
     assert [o["finding"]["id"] for o in json.loads(record.read_text())["images"][0]["outcomes"]] == [
         "ALAS-2023-1234"
     ]
-    for reports, merged in (([trivy, grype], "CVE-2023-0001"), ([grype, trivy], "ALAS-2023-1234")):
+    for reports in ([trivy, grype], [grype, trivy]):  # the same findings, whichever report comes first
         Run(["check", *reports, "--vex", str(vex), "--today", "2026-11-27", "--json", str(record)])
         [image] = json.loads(record.read_text())["images"]
-        assert [f["id"] for f in image["suppressed_findings"]] == [merged]
+        assert [f["id"] for f in image["suppressed_findings"]] == ["CVE-2023-0001"]
         assert sorted(image["suppressed_findings"][0]["found_by"]) == ["grype", "trivy"]
         assert [o["finding"]["id"] for o in image["outcomes"]] == ["CVE-2023-0002"]
 

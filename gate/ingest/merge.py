@@ -11,7 +11,8 @@ When scanners disagree:
   when that scanner did not report the finding;
 - IDs: the other reports' IDs become aliases, but not CVEs the merged finding does not stand for (an advisory
   lists all its CVEs; merged with the CVE another scanner named the finding by, that CVE stays, and so do those
-  no other finding of the package is named by: they are the advisory's word alone);
+  no other finding of the package is named by: they are the advisory's word alone); the merged finding is named
+  by the CVE, or by the advisory when it keeps more CVEs, whichever report came first;
 - fix: a fix known to either scanner counts (fixed versions are united), known exploited if either says so,
   the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
@@ -167,25 +168,25 @@ def _combine(
     chosen = [f for f in group if f.scanner == choice]
     severity = chosen[0].severity if chosen else max(f.severity for f in group)
     ids: dict[str, str] = {}
-    for i in first.all_ids:
-        ids.setdefault(i.upper(), i)
-    named_cve = any(key.startswith("CVE-") for key in ids)
-    for finding in group[1:]:
+    for finding in group:
         for i in finding.all_ids:
-            key = i.upper()
-            if named_cve and key.startswith("CVE-") and key not in ids:
-                continue  # an advisory (ALAS, DSA) from another scanner also lists its other CVEs: not aliases
-            ids.setdefault(key, i)
-    # The finding both reported is the CVE a scanner named it by: an advisory given first gives up the CVEs other
-    # findings of its package stand for, and keeps those no other scanner reported (they are its word alone).
+            ids.setdefault(i.upper(), i)
+    name = first.id
     own = {f.id.upper() for f in group if f.id.upper().startswith("CVE-")}
     if own:
+        # An advisory (Grype's ALAS-..., DSA-...) lists all its CVEs: merged with the CVE another scanner named the
+        # finding by, it gives up the CVEs other findings of its package stand for, and keeps those no other
+        # finding does (they are its word alone). The merged finding is named by the CVE, unless the advisory
+        # keeps more: then by the advisory, so a waiver or VEX statement of one CVE does not pass the others.
+        # Either way, whichever report came first.
         packages = {_package_key(f) for f in group}
         ids = {
             key: i
             for key, i in ids.items()
             if key in own or not key.startswith("CVE-") or not any((key, p) in named for p in packages)
         }
+        more = any(key.startswith("CVE-") and key not in own for key in ids)
+        name = next((f.id for f in group if f.id.upper().startswith("CVE-") is not more), name)
     fixed = _unique(v for f in group for v in f.fixed_versions)
     fixable = any(f.fix_state is FixState.FIXED for f in group)
     states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]
@@ -193,7 +194,8 @@ def _combine(
     active = [f for f in group if f.suppressed is None]
     return first.model_copy(
         update={
-            "aliases": tuple(i for key, i in ids.items() if key != first.id.upper()),
+            "id": name,
+            "aliases": tuple(i for key, i in ids.items() if key != name.upper()),
             "title": _first(f.title for f in group),
             "description": _first(f.description for f in group),
             "severity": severity,
