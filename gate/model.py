@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+from collections.abc import Collection
 from datetime import date, datetime
 from typing import Literal
 
@@ -318,6 +319,18 @@ class Finding(_Frozen):
     def cves(self) -> tuple[str, ...]:
         """The CVE IDs among the ID and aliases, upper case, once each (what KEV and EPSS know findings by)."""
         return tuple(dict.fromkeys(i.upper() for i in self.all_ids if _CVE.fullmatch(i)))
+
+    def cves_left_out(self, named: Collection[str]) -> tuple[str, ...]:
+        """The CVEs of an advisory finding that `named` (upper-case IDs) leaves out, sorted.
+
+        Grype names an advisory (Amazon Linux's ALAS-...) and lists all its CVEs as aliases: what a waiver or a
+        VEX statement says of some of them says nothing of the others. Empty when `named` names the finding
+        itself, or when it covers fewer than two CVEs.
+        """
+        cves = {i.upper() for i in self.all_ids if i.upper().startswith("CVE-")}
+        if self.id.upper() in named or len(cves) < 2:
+            return ()
+        return tuple(sorted(cves.difference(named)))
 
     @property
     def reported_by(self) -> tuple[Scanner, ...]:

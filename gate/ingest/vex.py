@@ -577,11 +577,10 @@ def _partial_note(statement: VexStatement, finding: Finding) -> str:
     Grype names an Amazon Linux advisory (ALAS-...) and lists its CVEs as aliases: a statement about one of them
     says nothing of the others, so it must not suppress the advisory (as a waiver of one CVE does not waive it).
     """
-    named = {i.upper() for i in statement.ids}
-    cves = set(finding.cves)
-    if finding.id.upper() in named or len(cves) < 2 or cves <= named:
+    left_out = finding.cves_left_out({i.upper() for i in statement.ids})
+    if not left_out:
         return ""
-    others = ", ".join(sorted(cves - named))
+    others = ", ".join(left_out)
     effect = (
         "not applied (the finding is not suppressed)"
         if statement.status in _SUPPRESSING

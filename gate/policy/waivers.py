@@ -67,11 +67,9 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | No
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
     if not waiver.aliases and finding.id.upper() != wanted:
         return f"its id {waiver.id} is an alias of {finding.id}, and aliases = false"
-    cves = {i.upper() for i in finding.all_ids if i.upper().startswith("CVE-")}
-    if wanted in cves and len(cves) > 1 and finding.id.upper() != wanted:
+    if wanted.startswith("CVE-") and (others := finding.cves_left_out({wanted})):
         # An advisory (Grype's ALAS-..., with all its CVEs as aliases): waiving one CVE leaves the others.
-        others = ", ".join(sorted(cves - {wanted}))
-        return f"{finding.id} also covers {others}; waive {finding.id} itself to waive all of them"
+        return f"{finding.id} also covers {', '.join(others)}; waive {finding.id} itself to waive all of them"
     package = finding.package
     if waiver.packages is not None and (missed := _missed(PackageGlobs(waiver.packages), package, "package")):
         return f"packages {list(waiver.packages)} does not match {missed}"
