@@ -17,6 +17,7 @@ from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import review_run, waiver_mismatch
 from gate.report.log import safe
+from gate.words import quantity
 
 __all__ = ["explain", "explain_rule", "find"]
 
@@ -38,7 +39,7 @@ def explain(finding_id: str, scans: Sequence[Scan], policy: Policy, *, today: da
     }
     blocks = [_block(f, scan, decisions[id(scan)], policy, today) for scan, f in hits]
     head = (
-        f"{safe(finding_id)}: {len(hits)} finding{'s' if len(hits) != 1 else ''} "
+        f"{safe(finding_id)}: {quantity(len(hits), 'finding')} "
         f"(policy {safe(policy.name)}, {today.isoformat()})"
     )
     return "\n\n".join([head, *blocks]) + "\n"
@@ -63,7 +64,7 @@ def explain_rule(rule_id: str, scans: Sequence[Scan], policy: Policy, *, today: 
     if not blocks:
         return None
     head = (
-        f"{safe(wanted)}: {len(blocks)} rule result{'s' if len(blocks) != 1 else ''} "
+        f"{safe(wanted)}: {quantity(len(blocks), 'rule result')} "
         f"(policy {safe(policy.name)}, {today.isoformat()})"
     )
     return "\n\n".join([head, *blocks]) + "\n"
@@ -200,11 +201,7 @@ def _data(f: Finding, policy: Policy, today: date) -> list[str]:
 def _when(day: date | None, today: date, unknown: str) -> str:
     if day is None:
         return f"unknown ({unknown})"
-    return f"{day.isoformat()} ({_days((today - day).days)} before {today.isoformat()})"
-
-
-def _days(count: int) -> str:
-    return f"{count} day{'' if count == 1 else 's'}"
+    return f"{day.isoformat()} ({quantity((today - day).days, 'day')} before {today.isoformat()})"
 
 
 def _no_fix_date(f: Finding) -> str:
@@ -281,10 +278,12 @@ def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> l
         if mismatch is not None:
             out.append(f"{head}: does not apply: {safe(mismatch, 300)}")
         elif w.expires < today:
-            out.append(f"{head}: EXPIRED {_days((today - w.expires).days)} ago; it no longer waives")
+            out.append(
+                f"{head}: EXPIRED {quantity((today - w.expires).days, 'day')} ago; it no longer waives"
+            )
         else:
             left = (w.expires - today).days
-            out.append(f"{head}: applies ({f'{_days(left)} left' if left else 'its last day'})")
+            out.append(f"{head}: applies ({quantity(left, 'day') + ' left' if left else 'its last day'})")
     return out
 
 

@@ -9,6 +9,7 @@ from typing import TextIO
 
 from gate.cli._common import ExitCode, Parser, UsageError, evaluation_date
 from gate.cli._io import read_input, write_output
+from gate.words import quantity
 
 __all__ = ["add_policy_command", "run_policy"]
 
@@ -72,13 +73,12 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except PolicyError as exc:
             for problem in exc.problems:
                 err.write(f"{exc.source}: {problem}\n")
-            noun = "problem" if len(exc.problems) == 1 else "problems"
-            err.write(f"gate: error: {args.path}: {len(exc.problems)} {noun}; fix them and run again\n")
+            err.write(
+                f"gate: error: {args.path}: {quantity(len(exc.problems), 'problem')}; fix them and run again\n"
+            )
             return ExitCode.ERROR
-        rules, waivers = len(policy.rules), len(policy.waivers)
         out.write(
-            f"{args.path}: valid ({rules} rule{'s' if rules != 1 else ''}, "
-            f"{waivers} waiver{'s' if waivers != 1 else ''})\n"
+            f"{args.path}: valid ({quantity(len(policy.rules), 'rule')}, {quantity(len(policy.waivers), 'waiver')})\n"
         )
         return ExitCode.PASS
     if args.policy_command == "init":
@@ -151,7 +151,7 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             raise UsageError(f"{target} exists; pass --force to overwrite it (or print to stdout and append)")
         write_output("--output", args.output, text, out)
     err.write(
-        f"gate: imported {len(imported.waivers)} waiver{'s' if len(imported.waivers) != 1 else ''} from "
+        f"gate: imported {quantity(len(imported.waivers), 'waiver')} from "
         f"{args.file} ({imported.kind}); {len(imported.skipped)} skipped\n"
     )
     return ExitCode.PASS

@@ -11,6 +11,7 @@ import re
 from datetime import datetime
 
 from gate.errors import InputError
+from gate.words import quantity
 
 __all__ = [
     "LONE_SURROGATE",
@@ -47,9 +48,8 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
     skipped = [line for line in skipped if line]
     shown = "; ".join(repr(shorten(line)) for line in skipped[:_MAX_SKIPPED_SHOWN])
     more = f" and {len(skipped) - _MAX_SKIPPED_SHOWN} more" if len(skipped) > _MAX_SKIPPED_SHOWN else ""
-    noun = "line" if len(skipped) == 1 else "lines"
     warning = (
-        f"{source}: skipped {len(skipped)} {noun} before the JSON document: {shown}{more} "
+        f"{source}: skipped {quantity(len(skipped), 'line')} before the JSON document: {shown}{more} "
         "(send the scanner's log to stderr)"
     )
     return data[match.start() :], [warning]

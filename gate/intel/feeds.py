@@ -16,6 +16,7 @@ from datetime import date
 from typing import Any
 
 from gate.errors import InputError
+from gate.words import quantity
 
 __all__ = [
     "MAX_EPSS_LINES",
@@ -70,8 +71,7 @@ class KevCatalog:
         """One line for the log: which catalog, how many entries."""
         version = f" {self.version}" if self.version else ""
         released = f", released {self.released[:10]}" if self.released else ""
-        count = len(self.entries)
-        return f"KEV catalog{version} ({count} {'entry' if count == 1 else 'entries'}{released})"
+        return f"KEV catalog{version} ({quantity(len(self.entries), 'entry', 'entries')}{released})"
 
 
 @dataclass(frozen=True)
@@ -101,8 +101,7 @@ class EpssData:
         """One line for the log: which scores, of when, how many."""
         when = f" of {self.score_date[:10]}" if self.score_date else ""
         model = f", model {self.model_version}" if self.model_version else ""
-        count = len(self.scores)
-        return f"EPSS scores{when} ({count} CVE{'' if count == 1 else 's'}{model})"
+        return f"EPSS scores{when} ({quantity(len(self.scores), 'CVE')}{model})"
 
 
 def parse_kev(data: bytes, source: str) -> KevCatalog:

@@ -35,6 +35,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from gate.errors import InputError
 from gate.intel.feeds import MAX_UNPACKED, gunzip
+from gate.words import quantity
 
 __all__ = [
     "MAX_WIRE_BYTES",
@@ -226,7 +227,8 @@ class Fetcher:
                 if delay > budget:
                     # Waiting longer would hold up the job: give up now, with the cache as a fallback.
                     cap = f"{self._options.max_wait:g} s of waiting, {self._options.deadline:g} s in all"
-                    return f"{failed.problem} ({_attempts(attempts)}; a wait of {delay:g} s more would pass {cap})"
+                    tried = quantity(attempts, "attempt")
+                    return f"{failed.problem} ({tried}; a wait of {delay:g} s more would pass {cap})"
                 self._sleep(delay)
                 waited += delay
             attempts += 1
@@ -236,7 +238,7 @@ class Fetcher:
             failed = outcome
             if not outcome.retry:
                 return outcome.problem
-        return f"{failed.problem} ({_attempts(attempts)})"
+        return f"{failed.problem} ({quantity(attempts, 'attempt')})"
 
     def _attempt(
         self, url: str, accept: Sequence[str], cached: _Cached | None, start: float
@@ -515,10 +517,6 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 def _via(shown: str, final_url: str) -> str:
     return f" from {final_url}" if final_url != shown else ""
-
-
-def _attempts(count: int) -> str:
-    return f"{count} attempt" if count == 1 else f"{count} attempts"
 
 
 def _stamp(when: datetime) -> str:

@@ -10,6 +10,7 @@ from typing import TypeVar
 from gate.errors import InputError
 from gate.intel.feeds import EpssData, KevCatalog, parse_epss, parse_kev
 from gate.intel.fetch import Fetched, Fetcher
+from gate.words import quantity
 
 __all__ = ["EPSS_TYPES", "KEV_TYPES", "file_age_note", "is_url", "load_epss", "load_kev"]
 
@@ -94,11 +95,7 @@ def file_age_note(feed: KevCatalog | EpssData, *, today: date, max_days: int) ->
     if age > max_days:
         return (
             f"{feed.source} is dated {day} ({key}), {age} days before {today}, over --intel-max-age "
-            f"({_days(max_days)}): {lacks}; download a current copy, or give {flag} the feed's URL to have it "
-            "downloaded and cached"
+            f"({quantity(max_days, 'day')}): {lacks}; download a current copy, or give {flag} the feed's URL to "
+            "have it downloaded and cached"
         )
     return ""
-
-
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"

@@ -30,6 +30,7 @@ from gate.policy.os_support import os_result
 from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import WaiverBook
+from gate.words import quantity
 
 __all__ = ["evaluate"]
 
@@ -64,9 +65,9 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     )
     notes.extend(os_notes)
     if unignored:
-        count = "1 finding" if unignored == 1 else f"{unignored} findings"
         notes.append(
-            f"{count} the scanner's ignore rules left out: gated all the same (honor_scanner_ignores = false); "
+            f"{quantity(unignored, 'finding')} the scanner's ignore rules left out: gated all the same "
+            "(honor_scanner_ignores = false); "
             "a finding that must pass needs a waiver of the policy"
         )
     # on_missing_intel = "warn": (rule, finding, what it lacked) for findings a rule could not check

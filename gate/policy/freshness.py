@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 from gate.model import ReportTimes, Severity
 from gate.policy.decision import DATABASE_AGE, REPORT_AGE, STALE_REPORT_RULE, Action, RuleResult, Violation
 from gate.policy.settings import Settings
+from gate.words import quantity
 
 __all__ = ["DATABASE_AGE", "REPORT_AGE", "stale_result"]
 
@@ -57,7 +58,8 @@ def stale_result(
                 problems.append(
                     (
                         REPORT_AGE,
-                        f"{t.source} was made on {_day(t.created)}, {_days(age)} before {today} (at most {max_report})",
+                        f"{t.source} was made on {_day(t.created)}, {quantity(age, 'day')} before {today} "
+                        f"(at most {max_report})",
                     )
                 )
     if max_db is not None:
@@ -78,7 +80,7 @@ def stale_result(
                     (
                         DATABASE_AGE,
                         f"{t.source} was scanned with a vulnerability database built on {_day(t.db_built)}, "
-                        f"{_days(age)} before {today} (at most {max_db})",
+                        f"{quantity(age, 'day')} before {today} (at most {max_db})",
                     )
                 )
     result = RuleResult(
@@ -129,14 +131,12 @@ def _day(when: datetime) -> str:
     return _utc_day(when).isoformat()
 
 
-def _days(count: int) -> str:
-    return f"{count} day" if count == 1 else f"{count} days"
-
-
 def _limits(max_report: int | None, max_db: int | None) -> str:
     parts = []
     if max_report is not None:
-        parts.append(f"every report is at most {_days(max_report)} old")
+        parts.append(f"every report is at most {quantity(max_report, 'day')} old")
     if max_db is not None:
-        parts.append(f"every vulnerability database that a report dates is at most {_days(max_db)} old")
+        parts.append(
+            f"every vulnerability database that a report dates is at most {quantity(max_db, 'day')} old"
+        )
     return " and ".join(parts)

@@ -18,6 +18,7 @@ from gate.policy.licenses import is_allowed, is_denied
 from gate.policy.package_names import PackageGlobs
 from gate.policy.schema import Comparison, Match, Rule
 from gate.policy.settings import CvssSource, MissingIntel, Settings
+from gate.words import quantity
 
 __all__ = [
     "DATA_KEYS",
@@ -369,7 +370,6 @@ def skip_note(rule: Rule, scr: Screen, count: int, *, unavailable: Collection[st
     """
     if scr.mode is not MissingIntel.SKIP or not count:
         return ""
-    noun = "finding" if count == 1 else "findings"
     keys = {k for found in scr.missing.values() for k in found}
     wanted = {_FEED_FLAGS[k] for k in keys if k in _FEED_FLAGS}
     flags = "/".join(sorted(wanted - set(unavailable), reverse=True))
@@ -382,7 +382,7 @@ def skip_note(rule: Rule, scr: Screen, count: int, *, unavailable: Collection[st
         advice = "; ".join(give) + (", or a report that carries it" if not failed else "")
     else:
         advice = "; ".join(give) + "; the rest only a report can carry"
-    return f"rule {rule.id} skipped {count} {noun}: {_kinds(scr, list(scr.missing))} unknown ({advice})"
+    return f"rule {rule.id} skipped {quantity(count, 'finding')}: {_kinds(scr, list(scr.missing))} unknown ({advice})"
 
 
 def annotate_counted(violation: Violation, scr: Screen, index: int) -> Violation:
@@ -445,7 +445,7 @@ def vex_result(findings: Sequence[Finding], action: Action) -> tuple[RuleResult,
         subject="findings",
         matched=len(hits),
         triggered=True,
-        explanation=f"{len(hits)} finding{'s' if len(hits) != 1 else ''} under investigation per VEX",
+        explanation=f"{quantity(len(hits), 'finding')} under investigation per VEX",
     )
     if action not in (Action.FAIL, Action.WARN):
         return result, []

@@ -19,6 +19,7 @@ from gate.policy.decision import (
     RuleResult,
     Violation,
 )
+from gate.words import quantity
 
 __all__ = ["os_result"]
 
@@ -84,9 +85,9 @@ def _not_scanned(report: ReportOs) -> str:
             "release Trivy does not support, or --scanners/--pkg-types left them out), so a clean report is not a "
             "clean image"
         )
-    count = "1 package" if report.unscanned == 1 else f"{report.unscanned} packages"
     return (
-        f"Grype did not check {count} of {report.name} for vulnerabilities (distro-unknown or distro-disabled: "
+        f"Grype did not check {quantity(report.unscanned, 'package')} of {report.name} for vulnerabilities "
+        "(distro-unknown or distro-disabled: "
         "a distribution it does not know or has no data for), so a clean report is not a clean image"
     )
 

@@ -27,6 +27,7 @@ from gate.policy.decision import (
 from gate.policy.package_names import PackageGlobs
 from gate.policy.schema import Policy, Waiver
 from gate.policy.settings import Settings
+from gate.words import quantity
 
 __all__ = [
     "EXPIRY_WARNING_DAYS",
@@ -217,9 +218,8 @@ class WaiverBook:
                 continue
             hits = [i for i in reviewed if self._state(i) is state]
             lines = [self._describe(i, state) for i in hits]
-            noun = "waiver" if len(hits) == 1 else "waivers"
             explanation = (
-                f"{len(hits)} {noun} {state.value}: " + "; ".join(lines)
+                f"{quantity(len(hits), 'waiver')} {state.value}: " + "; ".join(lines)
                 if hits
                 else f"no waiver {state.value}"
             )
@@ -257,10 +257,10 @@ class WaiverBook:
         who = f" ({who})" if who else ""
         if state is WaiverState.EXPIRED:
             still = self._matched[index]
-            tail = f"; it no longer waives {still} finding{'s' if still != 1 else ''}" if still else ""
+            tail = f"; it no longer waives {quantity(still, 'finding')}" if still else ""
             return f"waiver for {waiver.id} expired on {waiver.expires}{who}{tail}"
         if state is WaiverState.EXPIRING:
-            when = "today" if days == 0 else f"in {days} day{'s' if days != 1 else ''}"
+            when = "today" if days == 0 else f"in {quantity(days, 'day')}"
             return f"waiver for {waiver.id} expires {when} ({waiver.expires}){who}"
         return f"waiver for {waiver.id} matched no finding{who}"
 
@@ -290,7 +290,7 @@ def review_run(decision: Decision) -> Decision:
                 update={
                     "matched": len(left),
                     "triggered": bool(left),
-                    "explanation": f"{len(left)} waiver{'s' if len(left) != 1 else ''} unused: "
+                    "explanation": f"{quantity(len(left), 'waiver')} unused: "
                     + "; ".join(v.message for v in left)
                     if left
                     else "no waiver unused (in any image of this run)",

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
 from gate.report import _text
+from gate.words import quantity
 
 __all__ = ["render_log", "safe"]
 
@@ -38,16 +39,11 @@ def render_log(decision: Decision) -> str:
 def _headline(decision: Decision) -> str:
     fails = sum(1 for v in decision.violations if v.action is Action.FAIL)
     warns = sum(1 for v in decision.violations if v.action is Action.WARN)
-    images = len(decision.images)
-    where = f"{images} image" + ("s" if images != 1 else "")
+    where = quantity(len(decision.images), "image")
     return (
-        f"gate: {decision.verdict.value.upper()}: {fails} failing, {warns} {_plural(warns, 'warning')} in {where} "
+        f"gate: {decision.verdict.value.upper()}: {fails} failing, {quantity(warns, 'warning')} in {where} "
         f"(policy {safe(decision.policy)}, {decision.today.isoformat()})"
     )
-
-
-def _plural(count: int, noun: str) -> str:
-    return noun if count == 1 else noun + "s"
 
 
 def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
@@ -155,7 +151,7 @@ def _waiver_lines(image: ImageDecision) -> list[str]:
             )
         elif status.state is WaiverState.EXPIRING:
             days = status.days_left
-            when = "today" if days == 0 else f"in {days} {_plural(days, 'day')}"
+            when = "today" if days == 0 else f"in {quantity(days, 'day')}"
             lines.append(f"  WAIVER {safe(status.waiver_id)} expires {when} ({status.expires})")
         elif status.state is WaiverState.UNUSED:
             lines.append(

@@ -30,6 +30,7 @@ from gate.policy.decision import (
 )
 from gate.report import _text
 from gate.report._common import MAX_SARIF_RESULTS, advisory_url, digest, image_key, item_count, joined
+from gate.words import quantity
 
 __all__ = [
     "MAX_COMMENT_CHARS",
@@ -252,10 +253,6 @@ def _context(
     }
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
-
-
 _WAIVER_NOUNS = {rule_id: f"{state.value} waiver" for state, rule_id in WAIVER_RULE_IDS.items()}
 _FAILURE_NOUNS = (
     "failing finding",
@@ -290,7 +287,7 @@ def _failures(decision: Decision) -> str:
     for v in decision.violations:
         if v.action is Action.FAIL:
             counts[_failure_noun(v)] += 1
-    parts = [_plural(count, noun) for noun, count in counts.items() if count]
+    parts = [quantity(count, noun) for noun, count in counts.items() if count]
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
@@ -304,15 +301,15 @@ def _headline(decision: Decision) -> Safe:
     }
     parts = []
     if fails:
-        parts.append(f"**{_failures(decision)}** under {_plural(len(fail_rules), 'rule')}")
+        parts.append(f"**{_failures(decision)}** under {quantity(len(fail_rules), 'rule')}")
     else:
         parts.append("No rule failed")
-    parts.append(_plural(len(warns), "warning"))
+    parts.append(quantity(len(warns), "warning"))
     waived = sum(len(i.waived) for i in decision.images)
     if waived:
         parts.append(f"{waived} waived")
     findings = sum(len(i.outcomes) for i in decision.images)
-    parts.append(f"{_plural(findings, 'finding')} in {_plural(len(decision.images), 'image')}")
+    parts.append(f"{quantity(findings, 'finding')} in {quantity(len(decision.images), 'image')}")
     return Safe(
         ", ".join(parts) + f". Policy {_md(decision.policy, 200)}, evaluated {decision.today.isoformat()}."
     )
@@ -369,9 +366,9 @@ def _rule_view(
 
 def _waiver_state(state: WaiverState, days_left: int) -> str:
     if state is WaiverState.EXPIRED:
-        return f"expired {_plural(-days_left, 'day')} ago"  # a waiver expires the day after its `expires`
+        return f"expired {quantity(-days_left, 'day')} ago"  # a waiver expires the day after its `expires`
     if state is WaiverState.EXPIRING:
-        return f"expires in {_plural(days_left, 'day')}" if days_left else "expires today"
+        return f"expires in {quantity(days_left, 'day')}" if days_left else "expires today"
     return str(state.value)
 
 
@@ -512,7 +509,7 @@ def _merge_view(image: ImageDecision, detail: _Detail) -> dict[str, Any]:
         "ratchet": ratchet,
         "single": _block([*columns, "Found by"], rows(single, scanner=True), detail, "findings"),
         "single_text": Safe(
-            f"{len(single)} of {_plural(len(image.outcomes), 'finding')} reported by only one of the scanners "
+            f"{len(single)} of {quantity(len(image.outcomes), 'finding')} reported by only one of the scanners "
             f"({_md(joined(image.scanners), 100)})."
         ),
     }
@@ -535,7 +532,7 @@ def _facts(image: ImageDecision) -> list[list[str]]:
         if info.exposed_ports:
             facts.append(("Exposed ports", joined(info.exposed_ports, 10)))
         if info.labels:
-            facts.append(("Labels", _plural(len(info.labels), "label")))
+            facts.append(("Labels", quantity(len(info.labels), "label")))
     facts += [("Artifact type", image.artifact_type), ("Scanners", joined(image.scanners))]
     facts.append(("Reports", joined(image.sources, 3)))
     return [[label, _md(value, 200)] for label, value in facts if value]
