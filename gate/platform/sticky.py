@@ -43,6 +43,7 @@ __all__ = [
 TIMEOUT = 30.0
 MAX_PAGES = 100  # 10,000 comments at 100 a page: more means a misbehaving server, not a real thread
 _MAX_KEY = 200
+_MARKER_START = "<!-- container-gate:"
 _MARKER_LINE = re.compile(r"^[ \t]*<!-- container-gate:(?P<key>[^\r\n]*?) -->[ \t]*\r?$", re.MULTILINE)
 _MARKER_LINES = re.compile(r"^[ \t]*<!-- container-gate:[^\r\n]*? -->[ \t]*(?:\r?\n|\Z)", re.MULTILINE)
 _KEY_UNSAFE = re.compile(r"[^A-Za-z0-9._:/@+=-]+")
@@ -89,8 +90,12 @@ def body_key(body: str) -> str | None:
 
 
 def with_key(body: str, key: str) -> str:
-    """`body` with every marker line removed and the marker for `key` as its first line."""
-    rest = _MARKER_LINES.sub("", body).lstrip("\r\n")
+    """`body` with every marker line removed and the marker for `key` as its first line.
+
+    A marker inside a line is escaped (`&lt;!--`), so the comment carries no other key's marker: a body
+    from a fork's artifact cannot make its comment the one another key's run finds and updates.
+    """
+    rest = _MARKER_LINES.sub("", body).lstrip("\r\n").replace(_MARKER_START, f"&lt;{_MARKER_START[1:]}")
     return f"{marker(key)}\n{rest}"
 
 

@@ -40,6 +40,16 @@ def test_with_key_replaces_every_marker_line() -> None:
     assert body_key("x\r\n<!-- container-gate:k -->\r\n") == "k"
 
 
+def test_with_key_leaves_no_other_keys_marker_inside_a_line() -> None:
+    # A hand-written body (a fork's artifact) must not carry another key's marker: the comment would be the one
+    # that key's next run finds and updates, leaving that key's own comment stale.
+    body = "<!-- container-gate:a -->\nPASS x <!-- container-gate:b --> y\n"
+    posted = with_key(body, "a")
+    assert posted == "<!-- container-gate:a -->\nPASS x &lt;!-- container-gate:b --> y\n"
+    assert marker("b") not in posted
+    assert posted.count("<!-- container-gate:") == 1
+
+
 @given(st.text(min_size=0, max_size=3000), st.integers(min_value=120, max_value=2000))
 def test_fit_never_exceeds_the_limit(text: str, limit: int) -> None:
     body = marker("k") + "\n" + text
