@@ -90,6 +90,14 @@ CASES = [
         2,
         "/dev/null: top level: no rules, so every report would pass",
     ),
+    (
+        ["comment", "github", "--body", "c.md", "--pull-request", "12a"],
+        2,
+        "argument --pull-request: '12a' is not a pull request number (1 to 2147483647)",
+    ),
+    (["comment", "github", "--body", "c.md", "--pull-request", "0"], 2, "'0' is not a pull request number"),
+    (["comment", "gitlab", "--body", "c.md", "--pull-request", "3"], 2, "--pull-request applies to github"),
+    (["comment", "github", "--body", "c.md", "--pull-request", "3"], 2, "c.md: no such file"),
     (["frobnicate"], 2, "invalid choice"),
     ([], 2, "usage: gate"),
 ]
@@ -100,7 +108,7 @@ def test_cli_cases(args: list[str], code: int, text: str) -> None:
     run = Run(args)
     assert run.code == code, run.err
     assert text in run.out + run.err
-    if code == 2 and args and args[0] == "check":
+    if code == 2 and args and args[0] in ("check", "comment"):
         assert run.err.count("\n") == 1, "an error is one line"
         assert run.err.startswith("gate: error: ")
         assert "Traceback" not in run.err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -26,7 +27,8 @@ def add_platform_commands(sub: argparse._SubParsersAction[Parser]) -> None:
             "Post the body that gate check --comment wrote as one comment per key, found again by its hidden "
             "marker line and updated in place. Reads the platform's CI variables (GITHUB_*, CI_*). A token "
             "that may not write (HTTP 403: fork or Dependabot pull request, CI_JOB_TOKEN), a missing token or a "
-            "run outside a pull/merge request skips the comment with a notice and exit 0."
+            "run outside a pull/merge request skips the comment with a notice and exit 0. A fork's pull request is "
+            "commented on from a workflow_run job with --pull-request (docs/github.md)."
         ),
         epilog="Exit codes: 0 posted, updated or skipped; 2 usage, input or API error.",
     )
@@ -55,6 +57,13 @@ def add_platform_commands(sub: argparse._SubParsersAction[Parser]) -> None:
         "--author",
         metavar="LOGIN",
         help="GitHub: update only a comment by LOGIN (default: the token's own; '' for anyone's)",
+    )
+    comment.add_argument(
+        "--pull-request",
+        metavar="N",
+        type=_pull_request,
+        help="GitHub: comment on pull request N whatever the event; in a workflow_run job (a fork's pull request, "
+        "N from the gate run's artifact) only when its head is the commit that run gated",
     )
     comment.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
@@ -86,6 +95,17 @@ def add_platform_commands(sub: argparse._SubParsersAction[Parser]) -> None:
     outputs.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
+_MAX_NUMBER = 2**31 - 1  # GitHub's issue and pull request numbers are 32-bit
+
+
+def _pull_request(text: str) -> int:
+    """A pull request number: ASCII digits only, from 1 to 2**31 - 1 (it may come from a fork's artifact)."""
+    if not re.fullmatch(r"[0-9]{1,10}", text) or not 1 <= int(text) <= _MAX_NUMBER:
+        shown = repr(text) if len(text) <= 24 else f"{text[:20]!r}... ({len(text)} characters)"
+        raise argparse.ArgumentTypeError(f"{shown} is not a pull request number (1 to {_MAX_NUMBER})")
+    return int(text)
+
+
 def run_platform(args: argparse.Namespace, out: TextIO, stdin: TextIO, env: Mapping[str, str]) -> int:
     """`gate comment` and `gate outputs`: return the exit code.
 
@@ -94,6 +114,11 @@ def run_platform(args: argparse.Namespace, out: TextIO, stdin: TextIO, env: Mapp
     """
     if args.command == "outputs":
         return _outputs(args, out, stdin, env)
+    if args.platform == "gitlab" and args.pull_request is not None:
+        raise UsageError(
+            "--pull-request applies to github; a GitLab merge request pipeline names its merge request itself "
+            "(CI_MERGE_REQUEST_IID)"
+        )
     from gate.errors import InputError
     from gate.platform import sticky
 
@@ -123,11 +148,11 @@ def _comment_github(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
     if event_path:
         with contextlib.suppress(OSError, ValueError):
             event = json.loads(Path(event_path).read_bytes())
-    number = github.pull_request_number(
-        env.get("GITHUB_EVENT_NAME", ""), event if isinstance(event, dict) else {}, env.get("GITHUB_REF", "")
-    )
+    event_name, payload = env.get("GITHUB_EVENT_NAME", ""), event if isinstance(event, dict) else {}
+    number = args.pull_request or github.pull_request_number(event_name, payload, env.get("GITHUB_REF", ""))
     if number is None:
-        out.write("gate: not a pull request run; no PR comment\n")
+        hint = " (a fork's pull request: pass --pull-request)" if event_name == "workflow_run" else ""
+        out.write(f"gate: not a pull request run{hint}; no PR comment\n")
         return ExitCode.PASS
     token_variable = args.token_env or "GITHUB_TOKEN"
     token = env.get(token_variable, "")
@@ -153,6 +178,7 @@ def _comment_github(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
             body=body,
             author=args.author,
             update_only=args.update_only,
+            head_sha=github.run_head_sha(event_name, payload),
         )
     finally:
         session.close()

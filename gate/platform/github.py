@@ -4,6 +4,11 @@ The comment goes through the REST API (issues comments; a pull request is an iss
 request's comments page by page, update the first one by `author` that carries the body's marker, else create
 one. A 403 (fork or Dependabot pull request: the token is read-only) skips the comment, never fails it.
 
+A fork's pull request is commented on from a second workflow (`workflow_run`), which has a write token and gets
+the number from the first run's artifact, written by the fork. So in a `workflow_run` event the comment goes
+only to a pull request whose head is the commit that run gated (`head_sha`): a forged number cannot reach
+another pull request.
+
 Without an `author`, the comment looked for is the token's own: the workflow's token comments as
 github-actions[bot], a personal access token as its user (`GET /user`), a GitHub App's token as the App's bot,
 whose name the token cannot look up (any bot's comment then counts; no person can write one). A comment by
@@ -43,6 +48,7 @@ __all__ = [
     "notice",
     "output_text",
     "pull_request_number",
+    "run_head_sha",
     "run_url",
     "upsert_comment",
 ]
@@ -54,6 +60,7 @@ _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
 _PR_REF = re.compile(r"refs/pull/([0-9]+)/(?:merge|head)")
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment")
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 
 
 def escape_data(text: str) -> str:
@@ -94,17 +101,47 @@ def decision_outputs(record: Mapping[str, Any], source: str) -> dict[str, str]:
 
 
 def pull_request_number(event_name: str, event: Mapping[str, Any], ref: str = "") -> int | None:
-    """The pull request number of this run from the event payload (or `refs/pull/N/...`), None outside a PR."""
+    """The pull request number of this run from the event payload (or `refs/pull/N/...`), None outside a PR.
+
+    A `workflow_run` event names the pull request of the run it follows only for a branch of the same
+    repository: GitHub leaves `workflow_run.pull_requests` empty for a fork's.
+    """
     if event_name in _PR_EVENTS:
         pr = event.get("pull_request")
-        if isinstance(pr, Mapping) and isinstance(pr.get("number"), int):
+        if isinstance(pr, Mapping) and _is_number(pr.get("number")):
             return int(pr["number"])
     if event_name == "issue_comment":
         issue = event.get("issue")
-        if isinstance(issue, Mapping) and issue.get("pull_request") and isinstance(issue.get("number"), int):
+        if isinstance(issue, Mapping) and issue.get("pull_request") and _is_number(issue.get("number")):
             return int(issue["number"])
+    if event_name == "workflow_run":
+        run = event.get("workflow_run")
+        prs = run.get("pull_requests") if isinstance(run, Mapping) else None
+        if isinstance(prs, list) and prs and isinstance(prs[0], Mapping) and _is_number(prs[0].get("number")):
+            return int(prs[0]["number"])
     match = _PR_REF.fullmatch(ref)
     return int(match.group(1)) if match else None
+
+
+def run_head_sha(event_name: str, event: Mapping[str, Any]) -> str | None:
+    """In a `workflow_run` event, the commit the run it follows was for (`workflow_run.head_sha`); else None.
+
+    Raises InputError when a `workflow_run` event has none: the pull request to comment on cannot be checked.
+    """
+    if event_name != "workflow_run":
+        return None
+    run = event.get("workflow_run")
+    sha = run.get("head_sha") if isinstance(run, Mapping) else None
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+        raise InputError(
+            "the workflow_run event has no workflow_run.head_sha, so the pull request cannot be checked; "
+            "check GITHUB_EVENT_PATH"
+        )
+    return sha
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
 def run_url(server_url: str, repository: str, run_id: str) -> str:
@@ -124,12 +161,14 @@ def upsert_comment(
     body: str,
     author: str | None = None,
     update_only: bool = False,
+    head_sha: str | None = None,
 ) -> Outcome:
     """Create or update the pull request's comment that carries the marker of `body`; return what happened.
 
     `author` limits which comments may be updated ('' = anyone's, None = the token's own: see the module's
-    docstring). With `update_only`, a missing comment is
-    not created. A 403 gives a "skipped" Outcome. Raises InputError for a body without a marker or a bad
+    docstring). With `update_only`, a missing comment is not created. With `head_sha` (a `workflow_run`
+    event's), the pull request's head must be that commit, else no comment is written and the Outcome is
+    "skipped". A 403 gives a "forbidden" Outcome. Raises InputError for a body without a marker or a bad
     repository name, OutputError for any other API failure; no message contains the token.
     """
     key = body_key(body)
@@ -147,6 +186,16 @@ def upsert_comment(
     comments_url = f"{api}/repos/{quote(repository)}/issues/{number}/comments"
     tag = marker(key)
     try:
+        if head_sha is not None:
+            head = _head_sha(
+                session, f"{api}/repos/{quote(repository)}/pulls/{number}", headers, token, number
+            )
+            if head != head_sha:
+                return Outcome(
+                    "skipped",
+                    f"PR comment skipped: pull request #{number} is at {head[:12]}, not at {head_sha[:12]}, "
+                    "the commit the run was for (a later push, or a number that is not this run's)",
+                )
         existing = _own(
             _find(session, comments_url, api, headers, token, tag), author, session, api, headers, token
         )
@@ -205,6 +254,21 @@ def _own(
         if bot if author is None else (not author or login == author):  # None: an App's token
             return comment_id, text, url
     return None
+
+
+def _head_sha(session: requests.Session, url: str, headers: dict[str, str], token: str, number: int) -> str:
+    """The commit at the head of pull request `number` (`GET /repos/{repository}/pulls/{number}`)."""
+    what = f"read pull request #{number}"
+    response = request(session, "GET", url, headers=headers, secret=token, what=what)
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    head = data.get("head") if isinstance(data, Mapping) else None
+    sha = head.get("sha") if isinstance(head, Mapping) else None
+    if not isinstance(sha, str) or not _SHA.fullmatch(sha):
+        raise OutputError(f"{what}: the API did not give its head commit")
+    return sha
 
 
 def _token_login(session: requests.Session, api: str, headers: dict[str, str], token: str) -> str | None:

@@ -45,6 +45,8 @@ class FakeGitHub:
     next_id: int = 1000
     login: str = "github-actions[bot]"
     """Who the token comments as: a bot (the workflow's or an App's token, which `GET /user` refuses) or a user."""
+    heads: dict[int, str] = field(default_factory=dict)
+    """The head commit of each pull request (`GET /repos/{repository}/pulls/{number}`; others are 404)."""
 
     def add(self, number: int, body: str, login: str = "github-actions[bot]") -> int:
         """Add an existing comment; return its id."""
@@ -71,6 +73,10 @@ class FakeGitHub:
             if self.login.endswith("[bot]"):
                 return _json({"message": "Resource not accessible by integration"}, 403)
             return _json({"login": self.login, "type": "User"}, 200)
+        pull = re.fullmatch(rf"/repos/{self.repository}/pulls/(\d+)", request.path)
+        if pull and request.method == "GET" and int(pull.group(1)) in self.heads:
+            number = int(pull.group(1))
+            return _json({"number": number, "head": {"sha": self.heads[number]}}, 200)
         listing = re.fullmatch(rf"/repos/{self.repository}/issues/(\d+)/comments", request.path)
         single = re.fullmatch(rf"/repos/{self.repository}/issues/comments/(\d+)", request.path)
         if listing and request.method == "GET":

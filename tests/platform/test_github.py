@@ -243,6 +243,145 @@ def test_a_next_link_to_another_host_is_not_followed(fake_github: FakeGitHub, tm
     assert all(s.method == "GET" for s in fake_github.sent)
 
 
+# --- pull requests from forks: the workflow_run job ----------------------------------------------------------
+
+HEAD = "0123456789abcdef0123456789abcdef01234567"
+
+
+def _workflow_run_env(
+    fake: FakeGitHub, tmp_path: Path, pull_requests: list[int], head_sha: str | None = HEAD
+) -> dict[str, str]:
+    """The environment of a job `on: workflow_run`, after a run for commit `head_sha`."""
+    env = _env(fake, tmp_path, number=None)
+    run: dict[str, object] = {"id": 99, "event": "pull_request", "pull_requests": []}
+    run["pull_requests"] = [{"number": n, "head": {"sha": head_sha}} for n in pull_requests]
+    if head_sha:
+        run["head_sha"] = head_sha
+    Path(env["GITHUB_EVENT_PATH"]).write_text(json.dumps({"workflow_run": run}), encoding="utf-8")
+    return {**env, "GITHUB_EVENT_NAME": "workflow_run"}
+
+
+def test_pull_request_flag_posts_to_that_pull_request_in_any_run(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "12"]
+    code, out, _ = _run(
+        argv, _env(fake_github, tmp_path, number=None)
+    )  # a push: no pull request in the event
+    assert code == 0
+    assert "comment created on pull request #12" in out
+    (post,) = fake_github.writes()
+    assert post.path == "/repos/acme/web/issues/12/comments"
+
+
+def test_workflow_run_posts_a_forks_comment_with_the_number_from_the_artifact(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.heads[12] = HEAD
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "12", "--scope", "image"]
+    code, out, _ = _run(argv, _workflow_run_env(fake_github, tmp_path, []))
+    assert code == 0
+    assert "comment created on pull request #12" in out
+    assert fake_github.sent[0].path == "/repos/acme/web/pulls/12"
+    (post,) = fake_github.writes()
+    assert post.path == "/repos/acme/web/issues/12/comments"
+    assert post.body["body"].splitlines()[0] == marker(KEY)
+
+
+def test_workflow_run_of_a_same_repository_pull_request_needs_no_flag(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    fake_github.heads[9] = HEAD
+    code, out, _ = _run(
+        ["comment", "github", "--body", _body(tmp_path)], _workflow_run_env(fake_github, tmp_path, [9, 4])
+    )
+    assert code == 0
+    assert "comment created on pull request #9" in out
+    assert [w.path for w in fake_github.writes()] == ["/repos/acme/web/issues/9/comments"]
+
+
+def test_workflow_run_without_pull_requests_or_flag_posts_nothing(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    code, out, err = _run(
+        ["comment", "github", "--body", _body(tmp_path)], _workflow_run_env(fake_github, tmp_path, [])
+    )
+    assert (code, err) == (0, "")
+    assert out == "gate: not a pull request run (a fork's pull request: pass --pull-request); no PR comment\n"
+    assert fake_github.sent == []
+
+
+def test_a_number_that_is_not_the_runs_pull_request_gets_no_comment(
+    fake_github: FakeGitHub, tmp_path: Path
+) -> None:
+    # A fork writes the artifact: its number may name another pull request, whose head is another commit (or
+    # the run's pull request has been pushed to since, and its own later run will comment).
+    fake_github.heads[12] = "f" * 40
+    victim = fake_github.add(12, f"{marker(KEY)}\nthe real verdict")
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "12", "--scope", "image"]
+    code, out, _ = _run(argv, _workflow_run_env(fake_github, tmp_path, []))
+    assert code == 0
+    assert out == (
+        f"gate: PR comment skipped: pull request #12 is at {'f' * 12}, not at {HEAD[:12]}, the commit the run "
+        "was for (a later push, or a number that is not this run's)\n"
+    )
+    assert fake_github.writes() == []
+    assert [s.path for s in fake_github.sent] == ["/repos/acme/web/pulls/12"]
+    assert fake_github._get(victim)["body"].endswith("the real verdict")
+
+
+def test_a_number_that_is_no_pull_request_is_exit_2(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "31"]
+    code, _, err = _run(argv, _workflow_run_env(fake_github, tmp_path, []))
+    assert code == 2
+    assert err == "gate: error: read pull request #31: HTTP 404 Not Found\n"
+    assert fake_github.writes() == []
+
+
+def test_a_workflow_run_event_without_its_commit_is_exit_2(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    fake_github.heads[12] = HEAD
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "12"]
+    code, _, err = _run(argv, _workflow_run_env(fake_github, tmp_path, [], head_sha=None))
+    assert code == 2
+    assert "no workflow_run.head_sha" in err
+    assert fake_github.sent == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["0", "-1", "12a", "+12", " 12", "12\n", "1_2", "\u0661\u0662", "\u00b2", "2147483648", "9" * 5000, ""],
+)
+def test_a_bad_pull_request_number_is_one_line_and_exit_2(
+    fake_github: FakeGitHub, tmp_path: Path, value: str
+) -> None:
+    code, out, err = _run(
+        ["comment", "github", "--body", _body(tmp_path), f"--pull-request={value}"],
+        _workflow_run_env(fake_github, tmp_path, []),
+    )
+    assert (code, out) == (2, "")
+    assert err.startswith("gate: error: argument --pull-request: ")
+    assert "is not a pull request number (1 to 2147483647)" in err
+    assert err.count("\n") == 1
+    assert len(err) < 200
+    assert fake_github.sent == []
+
+
+def test_the_largest_pull_request_number_is_taken(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    argv = ["comment", "github", "--body", _body(tmp_path), "--pull-request", "2147483647"]
+    code, out, _ = _run(argv, _env(fake_github, tmp_path, number=None))
+    assert code == 0
+    assert "pull request #2147483647" in out
+
+
+def test_gitlab_refuses_the_pull_request_flag(tmp_path: Path) -> None:
+    code, _, err = _run(["comment", "gitlab", "--body", _body(tmp_path), "--pull-request", "3"], {})
+    assert code == 2
+    assert err == (
+        "gate: error: --pull-request applies to github; a GitLab merge request pipeline names its merge "
+        "request itself (CI_MERGE_REQUEST_IID)\n"
+    )
+
+
 def test_a_body_without_marker_needs_a_key(tmp_path: Path) -> None:
     code, _, err = _run(["comment", "github", "--body", _body(tmp_path, "no marker\n")], {})
     assert code == 2
@@ -258,6 +397,17 @@ def test_a_body_without_marker_needs_a_key(tmp_path: Path) -> None:
         ("issue_comment", {"issue": {"number": 9}}, "", None),
         ("push", {}, "refs/heads/main", None),
         ("workflow_dispatch", {}, "refs/pull/31/merge", 31),
+        (
+            "workflow_run",
+            {"workflow_run": {"pull_requests": [{"number": 5}, {"number": 6}]}},
+            "refs/heads/a",
+            5,
+        ),
+        ("workflow_run", {"workflow_run": {"pull_requests": []}}, "refs/heads/main", None),
+        ("workflow_run", {"workflow_run": {"pull_requests": [{"number": "5"}]}}, "", None),
+        ("workflow_run", {"workflow_run": {"pull_requests": [{"number": True}]}}, "", None),
+        ("workflow_run", {"workflow_run": None}, "", None),
+        ("pull_request", {"pull_request": {"number": 0}}, "", None),
     ],
 )
 def test_pull_request_number(event_name: str, event: dict[str, object], ref: str, number: int | None) -> None:

@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,11 +26,23 @@ def _run(argv: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
     return subprocess.run(argv, cwd=cwd, env=tool_env(), capture_output=True, text=True, timeout=120)
 
 
+def _fork_workflows(tmp_path: Path) -> list[Path]:
+    """The two workflows of docs/github.md's "Pull requests from forks", as files: the gate, the comment."""
+    text = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    section = text[text.index("## Pull requests from forks") : text.index("## SARIF and code scanning")]
+    blocks = re.findall(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 2, "the gate workflow and the comment workflow"
+    paths = [tmp_path / "fork-gate.yml", tmp_path / "fork-comment.yml"]
+    for path, block in zip(paths, blocks, strict=True):
+        path.write_text(block, encoding="utf-8")
+    return paths
+
+
 def _workflows(tmp_path: Path) -> list[Path]:
-    """The example workflows plus the docs' quick start, as files."""
+    """The example workflows plus the docs' quick start and fork workflows, as files."""
     quick = tmp_path / "quick-start.yml"
     quick.write_text(quick_start("github.md"), encoding="utf-8")
-    return [*EXAMPLES, quick]
+    return [*EXAMPLES, quick, *_fork_workflows(tmp_path)]
 
 
 def test_the_expected_files_exist() -> None:
@@ -78,6 +91,31 @@ def test_zizmor_finds_nothing_high(path: Path, tmp_path: Path) -> None:
         if f["determinations"]["severity"] == "High"
     ]
     assert high == []
+
+
+def _zizmor(path: Path) -> list[dict[str, Any]]:
+    proc = _run(
+        [need("zizmor"), "--offline", "--format", "json", "--config", str(DATA / "zizmor.yml"), str(path)]
+    )
+    assert proc.stdout.strip().startswith("["), proc.stderr
+    findings: list[dict[str, Any]] = json.loads(proc.stdout)
+    return findings
+
+
+def test_zizmor_finds_nothing_in_the_fork_workflows(tmp_path: Path) -> None:
+    """The fork pattern's two workflows have no finding of any severity. The comment workflow's `workflow_run`
+    trigger is ignored for `dangerous-triggers` alone, by a comment on that line that the docs explain; without
+    it zizmor reports exactly that, so the rest of the audit still runs on the file."""
+    gate, comment = _fork_workflows(tmp_path)
+    assert [_zizmor(gate), _zizmor(comment)] == [[], []]
+    assert "zizmor:" not in gate.read_text(encoding="utf-8")
+    text = comment.read_text(encoding="utf-8")
+    ignores = re.findall(r"zizmor: ignore\[([^\]]*)\]", text)
+    assert ignores == ["dangerous-triggers"]
+    assert re.search(r"^  workflow_run:  # zizmor: ignore\[dangerous-triggers\]", text, re.MULTILINE)
+    assert "actions/checkout" not in text.replace("# No actions/checkout", "")
+    comment.write_text(re.sub(r"  # zizmor: ignore\[.*", "", text), encoding="utf-8")
+    assert [f["ident"] for f in _zizmor(comment)] == ["dangerous-triggers"]
 
 
 def test_zizmor_would_catch_an_input_inside_run(tmp_path: Path) -> None:
