@@ -10,7 +10,9 @@ vulnerability, leaves a finding the same finding. Trivy and Grype name ecosystem
 An image is the same image in two reports when the config digest (image ID) matches, or a manifest digest
 matches, or (when either lacks an image ID) the normalised reference matches. Two images are of the same
 repository when their references without tag and digest match (`ghcr.io/org/app:pr-12` and
-`ghcr.io/org/app:main`).
+`ghcr.io/org/app:main`). Two images are for the same platform when both know it and their OS, architecture and
+(when both give one) variant match, after the usual aliases (`x86_64` is `amd64`, `aarch64` is `arm64`,
+`arm64/v8` is `arm64`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ __all__ = [
     "finding_identity",
     "group_indices",
     "image_identity",
+    "normalise_platform",
     "normalise_reference",
     "repository",
 ]
@@ -192,6 +195,8 @@ class ImageIdentity:
     """Normalised references (`docker.io/library/alpine:3.19`), from the reference and repo tags."""
     repositories: frozenset[str]
     """Normalised repositories without tag or digest (`docker.io/library/alpine`)."""
+    platform: tuple[str, str, str] = ("", "", "")
+    """(os, architecture, variant), normalised; ("", "", "") when unknown."""
 
     def same_image(self, other: ImageIdentity) -> bool:
         """True when both describe the same image (see the module docstring)."""
@@ -204,6 +209,13 @@ class ImageIdentity:
     def same_repository(self, other: ImageIdentity) -> bool:
         """True when both are of the same repository (any tag or digest), or are the same image."""
         return self.same_image(other) or not self.repositories.isdisjoint(other.repositories)
+
+    def same_platform(self, other: ImageIdentity) -> bool:
+        """True when both know their platform and it is the same (a variant only one gives does not count)."""
+        (os, arch, variant), (other_os, other_arch, other_variant) = self.platform, other.platform
+        return (
+            bool(os and arch) and (os, arch) == (other_os, other_arch) and _compatible(variant, other_variant)
+        )
 
 
 def image_identity(scan: Scan) -> ImageIdentity:
@@ -238,7 +250,25 @@ def image_identity(scan: Scan) -> ImageIdentity:
         else:
             references.add(normal)
         repositories.add(repository(ref))
-    return ImageIdentity(image_id, frozenset(digests), frozenset(references), frozenset(repositories))
+    platform = normalise_platform(image.platform) if image is not None else ("", "", "")
+    return ImageIdentity(
+        image_id, frozenset(digests), frozenset(references), frozenset(repositories), platform
+    )
+
+
+_ARCHITECTURES = {"x86_64": "amd64", "x86-64": "amd64", "aarch64": "arm64", "i386": "386", "armhf": "arm"}
+_DEFAULT_VARIANTS = {("arm64", "v8"), ("amd64", "v1")}
+
+
+def normalise_platform(platform: str) -> tuple[str, str, str]:
+    """(os, architecture, variant) of `os/architecture[/variant]`, lower case, aliases resolved and the default
+    variant dropped (`linux/aarch64/v8` -> ("linux", "arm64", "")); ("", "", "") when it is not one."""
+    parts = [p.strip().lower() for p in platform.split("/")]
+    if len(parts) not in (2, 3) or not parts[0] or not parts[1]:
+        return ("", "", "")
+    os, arch = parts[0], _ARCHITECTURES.get(parts[1], parts[1])
+    variant = parts[2] if len(parts) == 3 else ""
+    return (os, arch, "" if (arch, variant) in _DEFAULT_VARIANTS else variant)
 
 
 def normalise_reference(reference: str) -> str:

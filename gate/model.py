@@ -349,6 +349,9 @@ class Image(_Frozen):
     repo_digests: tuple[str, ...] = ()
     os: str = ""
     """Operating system family and version, e.g. `alpine 3.19.1`."""
+    platform: str = ""
+    """The platform the image is built for, `os/architecture[/variant]` as the image config or the scanner gives
+    it (`linux/arm64/v8`); "" when either the OS or the architecture is not known."""
     config_known: bool = False
     """True when the image config (user, labels, env, ...) was available; the fields below are then real."""
     user: str | None = None

@@ -8,9 +8,11 @@ import pytest
 
 from gate.identity import (
     FindingIndex,
+    ImageIdentity,
     finding_identity,
     group_indices,
     image_identity,
+    normalise_platform,
     normalise_reference,
     repository,
 )
@@ -161,6 +163,50 @@ def test_same_image_and_same_repository() -> None:
     assert main.same_repository(pr)
     assert pinned.same_image(same_digest)  # one manifest digest, two registries
     assert not main.same_repository(image_identity(_image_scan("ghcr.io/org/other:main")))
+
+
+@pytest.mark.parametrize(
+    ("platform", "normal"),
+    [
+        ("linux/amd64", ("linux", "amd64", "")),
+        ("Linux/x86_64", ("linux", "amd64", "")),
+        ("linux/aarch64/v8", ("linux", "arm64", "")),
+        ("linux/arm/v7", ("linux", "arm", "v7")),
+        ("linux", ("", "", "")),
+        ("/amd64", ("", "", "")),
+        ("linux/arm/v7/x", ("", "", "")),
+        ("", ("", "", "")),
+    ],
+)
+def test_platforms(platform: str, normal: tuple[str, str, str]) -> None:
+    assert normalise_platform(platform) == normal
+
+
+def test_same_platform_only_when_both_know_it() -> None:
+    def ident(platform: str) -> ImageIdentity:
+        return image_identity(
+            Scan(source="r", scanner="trivy", image=Image(reference="app:1", platform=platform))
+        )
+
+    assert ident("linux/arm64").same_platform(ident("linux/aarch64/v8"))
+    assert ident("linux/arm").same_platform(ident("linux/arm/v7"))  # a variant only one gives
+    assert not ident("linux/arm/v6").same_platform(ident("linux/arm/v7"))
+    assert not ident("linux/amd64").same_platform(ident("linux/arm64"))
+    assert not ident("").same_platform(ident(""))
+    assert not ident("linux/amd64").same_platform(ident(""))
+
+
+def test_real_reports_give_the_platform() -> None:
+    need_shared()
+    for name, platform in [
+        ("trivy/ci-twsecom--trivy-report.json", "linux/arm64"),
+        ("grype/ci-klass-web--grype-report.json", "linux/arm64"),
+        ("grype/defectdojo-grype--fix_available.json", "linux/amd64"),
+        ("grype/defectdojo-grype--many_vulns2.json", "linux/amd64"),  # not in the target: in its config
+        ("grype/defectdojo-grype--check_all_fields_with_ids_fabricated.json", ""),  # no config either
+    ]:
+        scan = read_report(name, (REAL / name).read_bytes())
+        assert scan.image is not None and scan.image.platform == platform, name
 
 
 def test_grouping_never_joins_two_image_ids() -> None:

@@ -16,7 +16,7 @@ from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
 from gate.ingest._wire import WIRE, CvssScore, FindingID, Probability, SeverityWord, Wire
-from gate.ingest.image import image_from_config
+from gate.ingest.image import image_from_config, platform_name
 from gate.ingest.purl import purl_version
 from gate.model import (
     Cvss,
@@ -181,6 +181,9 @@ class _Target(Wire):
     repoDigests: list[str] | None = None
     imageSize: int | None = None
     config: str | None = None
+    os: str | None = None
+    architecture: str | None = None
+    architectureVariant: str | None = None
 
 
 class GrypeSource(Wire):
@@ -321,6 +324,7 @@ def _source(info: GrypeSource | None, distro: _Distro | None, source: str) -> tu
         "os": os_name,
         "size": target.imageSize,
         "manifest_digest": target.manifestDigest or "",
+        "platform": platform_name(target.os, target.architecture, target.architectureVariant),
     }
     config = _decode_config(target.config, source) if target.config else None
     image = image_from_config(config, source, **facts) if config else Image(**facts)

@@ -29,6 +29,7 @@ __all__ = [
     "image_from_config",
     "normal_digest",
     "parse_created",
+    "platform_name",
 ]
 
 
@@ -62,6 +63,7 @@ class _Config(Wire):
     rootfs: _RootFS | None = None
     os: str | None = None
     architecture: str | None = None
+    variant: str | None = None
     size: int | None = Field(default=None, alias="Size")
 
 
@@ -106,9 +108,21 @@ def config_facts(
     }
     if wire.os:
         values["os"] = wire.os
+    platform = platform_name(wire.os, wire.architecture, wire.variant)
+    if platform:
+        values["platform"] = platform
     if entries:
         values["base_layers"] = base_boundary(entries, len(diff_ids))
     return values
+
+
+def platform_name(os: str | None, architecture: str | None, variant: str | None = None) -> str:
+    """`os/architecture[/variant]` as written (`linux/arm64/v8`); "" unless both the OS and the architecture are
+    given, or when a part holds a `/` (it would read as another platform)."""
+    parts = [(p or "").strip() for p in (os, architecture, variant)]
+    if not parts[0] or not parts[1] or any("/" in p for p in parts):
+        return ""
+    return "/".join(p for p in parts if p)
 
 
 CONFIG_FIELDS = ("user", "env", "labels", "exposed_ports", "healthcheck", "healthcheck_test", "created")

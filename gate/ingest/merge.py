@@ -263,6 +263,7 @@ def _merge_images(images: Sequence[Image | None]) -> Image | None:
             "repo_tags": _unique(t for i in present for t in i.repo_tags),
             "repo_digests": _unique(d for i in present for d in i.repo_digests),
             "os": _first(i.os for i in present),
+            "platform": _first(i.platform for i in present),
         }
     )
 

@@ -86,6 +86,8 @@ class _Inspect(Wire):
     Created: str | None = None
     Config: dict[str, Any] | None = None
     Os: str | None = None
+    Architecture: str | None = None
+    Variant: str | None = None
     Size: int | None = None
     RootFS: _InspectRootFS | None = None
     History: list[dict[str, Any]] | None = None
@@ -273,7 +275,13 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
     wire: _Inspect = _validate(_Inspect, obj, source, form)
     values: dict[str, Any] = {}
     if wire.Config is not None:
-        config: dict[str, Any] = {"created": wire.Created, "config": wire.Config, "os": wire.Os}
+        config: dict[str, Any] = {
+            "created": wire.Created,
+            "config": wire.Config,
+            "os": wire.Os,
+            "architecture": wire.Architecture,
+            "variant": wire.Variant,
+        }
         if wire.RootFS is not None:
             config["rootfs"] = {"diff_ids": wire.RootFS.Layers}
         if wire.History is not None:
@@ -312,6 +320,8 @@ _INSPECT_KEYS = {
     "config": "Config",
     "created": "Created",
     "os": "Os",
+    "architecture": "Architecture",
+    "variant": "Variant",
     "history": "History",
 }
 """The image config keys `_inspect` builds, by the inspect output's name for them (for messages)."""

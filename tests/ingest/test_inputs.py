@@ -639,3 +639,28 @@ def test_grype_fixed_versions_under_an_unknown_state_are_fixable(
     [finding] = read_report("r.json", json.dumps(report).encode()).findings
     assert finding.fix_state is state
     assert finding.fixable is (state is FixState.FIXED)
+
+
+def test_the_platform_of_the_image_from_trivy_and_grype() -> None:
+    """Trivy's image config and Grype's target (or its config) give `os/architecture[/variant]`."""
+    config = {"os": "linux", "architecture": "arm", "variant": "v7", "config": {}}
+    image_id = "sha256:" + "a" * 64
+    trivy = {
+        "SchemaVersion": 2,
+        "ArtifactName": "app:1",
+        "ArtifactType": "container_image",
+        "Metadata": {"ImageID": image_id, "ImageConfig": config},
+        "Results": [],
+    }
+    scan = read_report("t.json", json.dumps(trivy).encode())
+    assert scan.image is not None and scan.image.platform == "linux/arm/v7"
+
+    def grype(**target: str) -> str:
+        report = {"matches": [], "source": {"type": "image", "target": {"userInput": "app:1", **target}}}
+        scan = read_report("g.json", json.dumps(report).encode())
+        assert scan.image is not None
+        return scan.image.platform
+
+    assert grype(os="linux", architecture="arm", architectureVariant="v6") == "linux/arm/v6"
+    assert grype(os="linux", architecture="amd64") == "linux/amd64"
+    assert grype(architecture="amd64") == ""  # no os

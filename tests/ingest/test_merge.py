@@ -231,3 +231,16 @@ def test_reports_of_one_image_id_whose_configs_differ_are_named_in_a_note() -> N
     assert merge_scans([scan("trivy.json", "app"), scan("grype.json", "app")]).warnings == ()
     other_image = merge_scans([scan("a.json", "app"), scan("b.json", "root", "sha256:" + "b" * 64)])
     assert other_image.warnings == ()  # grouped by another identity (a reference): not one config
+
+
+def test_a_merged_image_keeps_the_platform_a_report_gives() -> None:
+    image_id = "sha256:" + "b" * 64
+    trivy = Scan(source="t.json", scanner="trivy", image=Image(reference="app:1", image_id=image_id))
+    grype = Scan(
+        source="g.json",
+        scanner="grype",
+        image=Image(reference="app:1", image_id=image_id, platform="linux/arm64"),
+    )
+    for scans in ([trivy, grype], [grype, trivy]):
+        merged = merge_scans(scans).image
+        assert merged is not None and merged.platform == "linux/arm64"

@@ -120,6 +120,21 @@ def test_real_docker_inspect_samples_run_as_root_by_default(path: Path) -> None:
     assert metadata.image.user == ""
     assert metadata.image.image_id.startswith("sha256:")
     assert metadata.image.size is not None and metadata.image.size > 4_000_000
+    assert metadata.image.platform == "linux/amd64"
+    assert "platform" in metadata.image.known
+
+
+def test_the_platform_is_known_from_os_and_architecture_with_the_variant_if_given() -> None:
+    inspect = b'{"Id": "a", "Os": "linux", "Architecture": "arm", "Variant": "v7", "Config": {}}'
+    assert read_metadata("i.json", inspect).image.platform == "linux/arm/v7"
+    config = (
+        b'{"os": "linux", "architecture": "arm64", "variant": "v8", "config": {}, "rootfs": {"diff_ids": []}}'
+    )
+    assert read_metadata("c.json", config).image.platform == "linux/arm64/v8"
+    no_arch = b'{"os": "linux", "config": {}, "rootfs": {"diff_ids": []}}'
+    assert read_metadata("c.json", no_arch).image.platform == ""
+    odd = b'{"os": "linux", "architecture": "arm64/v8", "config": {}, "rootfs": {"diff_ids": []}}'
+    assert read_metadata("c.json", odd).image.platform == ""
 
 
 def test_real_fanal_config_and_registry_manifest() -> None:
