@@ -6,8 +6,9 @@ the same package and path, whatever the version) and measures the ratchet: new, 
 or worse. Rules with `scope = "new"` (the default) then count only new findings; `scope = "all"` counts all.
 
 Which baseline belongs to which image (`pair_baselines`): the same image, else the same repository without
-tag or digest (`ghcr.io/org/app:pr-7` against `ghcr.io/org/app:main`); one image and one baseline are paired
-whatever their names, since a pull-request build is often tagged or stored differently.
+tag or digest (`ghcr.io/org/app:pr-7` against `ghcr.io/org/app:main`), and among several of those the images
+for the baseline's platform (a multi-architecture build: `linux/amd64` against `linux/amd64`); one image and one
+baseline are paired whatever their names, since a pull-request build is often tagged or stored differently.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from gate.errors import InputError
-from gate.identity import FindingIndex, image_identity
+from gate.identity import FindingIndex, image_identity, normalise_platform
 from gate.model import Finding, Scan, Severity
 from gate.policy.decision import Decision, Ratchet, Trend
 from gate.policy.settings import as_gated
@@ -35,8 +36,9 @@ def pair_baselines(images: Sequence[Scan], baselines: Sequence[Scan]) -> list[Sc
     """For each image (one merged scan per image), its baseline scan or None.
 
     One image and one baseline are paired whatever their names. Otherwise a baseline goes to the images
-    that are the same image or of the same repository. Raises InputError for a baseline that matches no
-    image, or an image that two baselines match.
+    that are the same image or of the same repository, and when it matches several, to those for its platform
+    if it and all of them know their platform. Raises InputError for a baseline that matches no image (or
+    none for its platform), or an image that two baselines match.
     """
     if not baselines:
         return [None] * len(images)
@@ -54,15 +56,54 @@ def pair_baselines(images: Sequence[Scan], baselines: Sequence[Scan]) -> list[Sc
                 f"checked ({_names(images)}); give a baseline of the same repository, or one report and one "
                 "baseline per run"
             )
+        hits = _same_platform(baseline, [images[i] for i in hits], hits)
         for i in hits:
             other = paired[i]
             if other is not None:
                 raise InputError(
                     f"{_sources(baseline)}: {scan_name(images[i])!r} already has the baseline "
-                    f"{_sources(other)}; give one baseline per image (Trivy and Grype reports of one image merge)"
+                    f"{_sources(other)}; give one baseline per image (Trivy and Grype reports of one image "
+                    f"merge){_platform_hint(images[i], baseline, other)}"
                 )
             paired[i] = baseline
     return paired
+
+
+def _same_platform(baseline: Scan, images: Sequence[Scan], positions: list[int]) -> list[int]:
+    """The `positions` of `images` (a baseline's matches) for the baseline's platform, when it matches several
+    and every one of them knows its platform; all of them otherwise. Raises InputError when none is for it."""
+    if len(images) < 2 or not _platform(baseline) or not all(_platform(image) for image in images):
+        return positions
+    wanted = image_identity(baseline)
+    kept = [
+        pos
+        for pos, image in zip(positions, images, strict=True)
+        if image_identity(image).same_platform(wanted)
+    ]
+    if not kept:
+        raise InputError(
+            f"{_sources(baseline)}: the baseline is of {scan_name(baseline)!r} for {_platform(baseline)!r}, "
+            f"and no image checked of its repository is for that platform "
+            f"({', '.join(repr(_platform(image)) for image in images)}); give a baseline of each image's platform"
+        )
+    return kept
+
+
+def _platform(scan: Scan) -> str:
+    """The platform a scan's image is for, as its report gives it; "" when unknown."""
+    platform = scan.image.platform if scan.image is not None else ""
+    return platform if any(normalise_platform(platform)) else ""
+
+
+def _platform_hint(*scans: Scan) -> str:
+    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks."""
+    unknown = [s for s in scans if not _platform(s)]
+    if not unknown:
+        return ""
+    return (
+        "; baselines of one repository pair with its images by platform when every report gives it (the image "
+        f"config's os and architecture), and none is given in {', '.join(_sources(s) for s in unknown)}"
+    )
 
 
 def _sources(scan: Scan) -> str:
@@ -168,10 +209,17 @@ def attach(decision: Decision, ratchet: Ratchet | None, *, note: str = "") -> De
 
 
 def mismatch_note(scan: Scan, baseline: Scan) -> str:
-    """A note when a baseline paired by position is of another repository than the image; "" otherwise."""
-    if image_identity(scan).same_repository(image_identity(baseline)):
-        return ""
-    return (
-        f"the baseline {scan_name(baseline)!r} is of another repository than {scan_name(scan)!r}; "
-        "it was used because it is the only baseline given"
-    )
+    """A note when a baseline paired by position is of another repository than the image, or for another
+    platform; "" otherwise."""
+    ours, theirs = image_identity(scan), image_identity(baseline)
+    if not ours.same_repository(theirs):
+        return (
+            f"the baseline {scan_name(baseline)!r} is of another repository than {scan_name(scan)!r}; "
+            "it was used because it is the only baseline given"
+        )
+    if _platform(scan) and _platform(baseline) and not ours.same_platform(theirs):
+        return (
+            f"the baseline {_sources(baseline)} is for {_platform(baseline)!r} and the image for "
+            f"{_platform(scan)!r}; it was used because it is the only baseline of its repository"
+        )
+    return ""

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import copy
+import io
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from gate.cli import main
 from gate.errors import InputError, PolicyError
 from gate.ingest import parse_report, read_report
 from gate.model import Image, Scan, Severity
@@ -270,6 +272,153 @@ def test_pairing_refuses_a_baseline_of_no_image_checked_and_two_for_one() -> Non
         pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/db:main")])
     with pytest.raises(InputError, match=r"already has the baseline"):
         pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/app:main"), _image("ghcr.io/org/app:v1")])
+
+
+def _platform_report(
+    tag: str, arch: str, cves: list[str], *, image_id: str = "", grype: bool = False
+) -> bytes:
+    """A report of `ghcr.io/acme/shop:tag` built for linux/`arch` ("" leaves the architecture out), with a
+    fixable critical finding in busybox for each of `cves`."""
+    image_id = image_id or "sha256:" + f"{tag}-{arch}".encode().hex().ljust(64, "0")[:64]
+    ref = f"ghcr.io/acme/shop:{tag}"
+    config: dict[str, Any] = {"os": "linux", "config": {"User": "app"}, "rootfs": {"diff_ids": []}}
+    if arch:
+        config["architecture"] = arch
+    if grype:
+        matches = [
+            {
+                "vulnerability": {
+                    "id": cve,
+                    "severity": "Critical",
+                    "fix": {"state": "fixed", "versions": ["2"]},
+                },
+                "artifact": {
+                    "name": "busybox",
+                    "version": "1",
+                    "type": "apk",
+                    "purl": "pkg:apk/alpine/busybox@1",
+                },
+            }
+            for cve in cves
+        ]
+        target = {"userInput": ref, "imageID": image_id, "tags": [ref], "os": "linux", "architecture": arch}
+        return json.dumps({"matches": matches, "source": {"type": "image", "target": target}}).encode()
+    vulns = [
+        {"VulnerabilityID": cve, "PkgName": "busybox", "InstalledVersion": "1", "FixedVersion": "2",
+         "Severity": "CRITICAL"}
+        for cve in cves
+    ]  # fmt: skip
+    return json.dumps(
+        {
+            "SchemaVersion": 2,
+            "ArtifactName": ref,
+            "ArtifactType": "container_image",
+            "Metadata": {"ImageID": image_id, "RepoTags": [ref], "ImageConfig": config},
+            "Results": [{"Target": "shop", "Class": "os-pkgs", "Type": "alpine", "Vulnerabilities": vulns}],
+        }
+    ).encode()
+
+
+def _platform_scan(tag: str, arch: str, cves: list[str], *, grype: bool = False) -> Scan:
+    return parse_report(_platform_report(tag, arch, cves, grype=grype), f"{tag}-{arch or 'unknown'}.json")
+
+
+@pytest.mark.parametrize("grype", [False, True], ids=["trivy", "grype"])
+def test_a_multi_arch_build_pairs_each_platform_with_its_own_baseline(grype: bool) -> None:
+    """Both baselines are of the image's repository; the platform decides, and each image is decided against
+    its own: the finding only the arm64 baseline has is new in the amd64 image."""
+    amd64 = _platform_scan("pr-7", "amd64", ["CVE-2026-1", "CVE-2026-2"], grype=grype)
+    arm64 = _platform_scan("pr-7", "arm64", ["CVE-2026-1", "CVE-2026-2"], grype=grype)
+    base_amd64 = _platform_scan("main", "amd64", ["CVE-2026-1"], grype=grype)
+    base_arm64 = _platform_scan("main", "arm64", ["CVE-2026-1", "CVE-2026-2"], grype=grype)
+    assert amd64.image is not None and amd64.image.platform == "linux/amd64"
+    for bases in ([base_amd64, base_arm64], [base_arm64, base_amd64]):
+        assert pair_baselines([amd64, arm64], bases) == [base_amd64, base_arm64]
+    assert pair_baselines([arm64, amd64], [base_amd64, base_arm64]) == [base_arm64, base_amd64]
+    policy = load_policy("builtin:default")
+    marked, ratchet = compare(amd64, base_amd64)
+    assert [(f.id, f.baseline) for f in marked.findings] == [
+        ("CVE-2026-1", "existing"),
+        ("CVE-2026-2", "new"),
+    ]
+    assert ratchet.new == 1 and evaluate(marked, policy, today=TODAY).verdict is Verdict.FAIL
+    marked, ratchet = compare(arm64, base_arm64)
+    assert ratchet.new == 0 and evaluate(marked, policy, today=TODAY).verdict is not Verdict.FAIL
+    # One baseline of one platform: the other platform's image has none (and gets the note in `gate check`).
+    assert pair_baselines([amd64, arm64], [base_arm64]) == [None, base_arm64]
+
+
+def test_platforms_are_compared_with_the_usual_aliases() -> None:
+    amd64, arm64 = _platform_scan("pr-7", "x86_64", []), _platform_scan("pr-7", "aarch64", [])
+    base_amd64, base_arm64 = _platform_scan("main", "amd64", []), _platform_scan("main", "arm64", [])
+    assert pair_baselines([amd64, arm64], [base_arm64, base_amd64]) == [base_amd64, base_arm64]
+
+
+def test_an_unknown_platform_keeps_the_refusal_and_says_what_would_pair() -> None:
+    amd64, arm64 = _platform_scan("pr-7", "amd64", []), _platform_scan("pr-7", "arm64", [])
+    base_amd64, unknown = _platform_scan("main", "amd64", []), _platform_scan("main", "", [])
+    assert unknown.image is not None and unknown.image.platform == ""
+    for bases in ([base_amd64, unknown], [unknown, base_amd64]):
+        with pytest.raises(InputError, match=r"already has the baseline") as caught:
+            pair_baselines([amd64, arm64], bases)
+        assert "by platform when every report gives it" in str(caught.value)
+        assert "none is given in main-unknown.json" in str(caught.value)
+    # Images of unknown platform: today's refusal, with the same hint.
+    pr_a, pr_b = _platform_scan("pr-7", "", []), _image("ghcr.io/acme/shop:pr-8")
+    with pytest.raises(InputError, match=r"none is given in pr-7-unknown.json"):
+        pair_baselines([pr_a, pr_b], [base_amd64, _platform_scan("main", "arm64", [])])
+    # Two baselines of one platform are still two baselines for one image: no hint, the platforms are known.
+    with pytest.raises(
+        InputError, match=r"give one baseline per image \(Trivy and Grype reports of one image merge\)$"
+    ):
+        pair_baselines([amd64, arm64], [base_amd64, _platform_scan("v1", "amd64", [])])
+
+
+def test_a_baseline_for_a_platform_no_image_is_for_is_refused() -> None:
+    amd64, arm64 = _platform_scan("pr-7", "amd64", []), _platform_scan("pr-7", "arm64", [])
+    with pytest.raises(InputError, match=r"for 'linux/s390x', and no image checked of its repository is for"):
+        pair_baselines([amd64, arm64], [_platform_scan("main", "s390x", [])])
+
+
+def test_one_image_and_one_baseline_pair_whatever_their_platforms() -> None:
+    amd64, base_arm64 = _platform_scan("pr-7", "amd64", []), _platform_scan("main", "arm64", [])
+    assert pair_baselines([amd64], [base_arm64]) == [base_arm64]
+    note = mismatch_note(amd64, base_arm64)
+    assert "is for 'linux/arm64' and the image for 'linux/amd64'" in note
+    assert mismatch_note(amd64, _platform_scan("main", "amd64", [])) == ""
+    assert mismatch_note(amd64, _platform_scan("main", "", [])) == ""
+    assert pair_baselines([_image("registry.local/other:1")], [base_arm64]) == [base_arm64]
+
+
+def test_gate_check_of_a_multi_arch_build_with_a_baseline_per_platform(tmp_path: Path) -> None:
+    files = {
+        "pr-amd64.json": _platform_report("pr-7", "amd64", ["CVE-2026-1", "CVE-2026-2"]),
+        "pr-arm64.json": _platform_report("pr-7", "arm64", ["CVE-2026-1", "CVE-2026-2"]),
+        "main-amd64.json": _platform_report("main", "amd64", ["CVE-2026-1"]),
+        "main-arm64.json": _platform_report("main", "arm64", ["CVE-2026-1", "CVE-2026-2"]),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    record = tmp_path / "decision.json"
+    args = [str(tmp_path / n) for n in ("pr-amd64.json", "pr-arm64.json")]
+    for base in ("main-arm64.json", "main-amd64.json"):
+        args += ["--baseline", str(tmp_path / base)]
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+    code = main(
+        ["check", *args, "--json", str(record)], stdout=out, stderr=err, stdin=stdin, env={}, today=TODAY
+    )
+    assert (code, err.getvalue()) == (1, "")
+    images = json.loads(record.read_text(encoding="utf-8"))["images"]
+    assert [(i["image"]["platform"], i["verdict"]) for i in images] == [
+        ("linux/amd64", "fail"),
+        ("linux/arm64", "pass"),
+    ]
+    assert [i["baseline"]["sources"] for i in images] == [
+        [str(tmp_path / "main-amd64.json")],
+        [str(tmp_path / "main-arm64.json")],
+    ]
+    assert [(i["baseline"]["new"], i["baseline"]["existing"]) for i in images] == [(1, 1), (0, 2)]
 
 
 def test_attach_puts_the_ratchet_on_the_image() -> None:
