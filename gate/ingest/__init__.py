@@ -16,6 +16,7 @@ from gate.errors import InputError, field_path, problem_and_value
 from gate.ingest import grype, trivy
 from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, shorten
 from gate.ingest._wire import misplaced_key
+from gate.ingest.merge import merge_duplicates
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]
@@ -86,6 +87,9 @@ def parse_report(document: bytes, source: str, warnings: list[str] | None = None
         if what is None:
             raise InputError(f"{source}: not JSON (it starts with {_opening(document)}); {_ASK_JSON}")
         raise InputError(f"{source}: the document is {what}, not a Trivy or Grype report; {_ASK_JSON}")
+    findings = merge_duplicates(scan.findings)  # a match Grype wrote twice (two matchers) is one finding
+    if len(findings) != len(scan.findings):
+        scan = scan.model_copy(update={"findings": findings})
     if not (scan.findings or scan.artifact or scan.artifact_type or scan.image):
         # A clean report names what was scanned; one that names nothing cannot be told from a placeholder.
         said = "ArtifactName and Metadata" if scan.scanner == "trivy" else "source.type and source.target"

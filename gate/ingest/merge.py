@@ -3,8 +3,9 @@
 Reports are grouped by image identity (gate.identity: image ID, manifest digest, normalised reference).
 Within a group, findings are deduplicated: two findings of different reports are one when they share an ID
 or alias, are in the same package (ecosystem, name, path where both give one) and at the same installed
-version. A report's own findings are never merged with each other: a scanner that lists one CVE twice (two
-paths) meant two findings. Each merged finding records every scanner that reported it (`found_by`).
+version. A report's own findings are merged only when they are exact duplicates (`merge_duplicates`): a
+scanner that lists one CVE twice on two paths, or in two packages, meant two findings. Each merged finding
+records every scanner that reported it (`found_by`).
 
 When scanners disagree:
 - severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
@@ -28,9 +29,9 @@ from typing import Literal, TypeVar
 
 from gate.identity import FindingIndex, group_indices, image_identity
 from gate.ingest.image import config_differences, config_note
-from gate.model import Cvss, Finding, FixState, Image, Package, Scan, Suppression
+from gate.model import Cvss, Finding, FindingKind, FixState, Image, Package, Scan, Suppression
 
-__all__ = ["SeverityChoice", "group_scans", "merge_findings", "merge_scans"]
+__all__ = ["SeverityChoice", "group_scans", "merge_duplicates", "merge_findings", "merge_scans"]
 
 SeverityChoice = Literal["max", "trivy", "grype"]
 """How the severity of a finding both scanners reported is picked."""
@@ -144,6 +145,36 @@ def merge_findings(
         (f.id.upper(), _package_key(f)) for group in merged for f in group if f.id.upper().startswith("CVE-")
     }
     return [_combine(group, severity, named) for group in merged]
+
+
+def merge_duplicates(findings: Sequence[Finding]) -> tuple[Finding, ...]:
+    """The findings of one report, each vulnerability once: exact duplicates merged into the first, in place.
+
+    Grype writes one match per matcher, so two matchers (a CPE and a language match) that find one vulnerability
+    in one package give the same match twice, and Trivy has listed a package of a JAR twice. A duplicate has the
+    same ID, package (name, version, type, purl, path) and target; another path or package is another finding.
+    Duplicates are merged as findings of several reports are (the highest severity, every fix and score), and
+    stay suppressed only when every copy is. Other kinds are left alone: two secrets of one rule in one file are
+    two secrets, though the gate keeps no line to tell them apart by.
+    """
+    first: dict[tuple[str, ...], int] = {}
+    groups: dict[int, list[Finding]] = {}
+    later: set[int] = set()
+    for at, finding in enumerate(findings):
+        if finding.kind is not FindingKind.VULNERABILITY:
+            continue
+        p = finding.package or _NO_PACKAGE
+        seen = first.setdefault((finding.id, p.name, p.version, p.type, p.purl, p.path, finding.target), at)
+        if seen != at:
+            groups.setdefault(seen, [findings[seen]]).append(finding)
+            later.add(at)
+    if not groups:
+        return tuple(findings)
+    merged = {at: _combine(group, "max").model_copy(update={"found_by": ()}) for at, group in groups.items()}
+    return tuple(merged.get(at, f) for at, f in enumerate(findings) if at not in later)
+
+
+_NO_PACKAGE = Package(name="")
 
 
 def _package_key(finding: Finding) -> tuple[str, str]:

@@ -452,10 +452,12 @@ def test_grype_report_times_in_shapes_no_grype_writes_are_unknown_not_refused(
 
 
 def test_grype_ignore_rules_are_told_apart_from_its_vex_and_matching_rules() -> None:
+    packages = iter(range(100))
+
     def ignored(rule: dict[str, object]) -> dict[str, object]:
-        match = {
+        match = {  # each in a package of its own: one match twice would be one finding
             "vulnerability": {"id": "CVE-1", "severity": "High"},
-            "artifact": {"name": "a", "version": "1"},
+            "artifact": {"name": f"a{next(packages)}", "version": "1"},
         }
         return {**match, "appliedIgnoreRules": [rule]}
 

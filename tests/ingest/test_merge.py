@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from gate.ingest import read_report
-from gate.ingest.merge import group_scans, merge_findings, merge_scans
+from gate.ingest.merge import group_scans, merge_duplicates, merge_findings, merge_scans
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
 from tests.conftest import REAL, TESTDATA, need_shared
 
@@ -244,3 +245,126 @@ def test_a_merged_image_keeps_the_platform_a_report_gives() -> None:
     for scans in ([trivy, grype], [grype, trivy]):
         merged = merge_scans(scans).image
         assert merged is not None and merged.platform == "linux/arm64"
+
+
+# Duplicates within one report: a match Grype wrote twice is one finding.
+
+_DJANGO: dict[str, object] = {
+    "name": "Django",
+    "version": "3.2.9",
+    "type": "python",
+    "purl": "pkg:pypi/Django@3.2.9",
+    "locations": [{"path": "/usr/lib/python3/site-packages/Django-3.2.9.dist-info/METADATA"}],
+}
+
+
+def _match(
+    artifact: dict[str, object] = _DJANGO, severity: str = "High", **vulnerability: object
+) -> dict[str, object]:
+    return {
+        "vulnerability": {
+            "id": "GHSA-v6rh-hp5x-86rv",
+            "severity": severity,
+            "fix": {"versions": ["3.2.10"], "state": "fixed"},
+            **vulnerability,
+        },
+        "artifact": artifact,
+    }
+
+
+def _grype(matches: list[dict[str, object]], ignored: list[dict[str, object]] | None = None) -> Scan:
+    report = {
+        "matches": matches,
+        "ignoredMatches": ignored or [],
+        "source": {"type": "image", "target": {"userInput": "app:1"}},
+        "descriptor": {"name": "grype", "version": "0.80.0"},
+    }
+    return read_report("grype.json", json.dumps(report).encode())
+
+
+def test_a_match_grype_wrote_twice_is_one_finding_with_what_either_copy_says() -> None:
+    """Two matchers (CPE and language) that find one vulnerability in one package: Grype writes two matches."""
+    cpe = _match(
+        cvss=[{"source": "nvd", "version": "3.1", "metrics": {"baseScore": 7.5}}],
+        fix={"versions": ["3.2.10"], "state": "fixed"},
+    )
+    purl = {
+        **_match(severity="Critical", fix={"versions": ["3.2.11"], "state": "fixed"}),
+        "relatedVulnerabilities": [{"id": "CVE-2021-44420"}],
+    }
+    [finding] = _grype([cpe, purl]).findings
+    assert finding.severity is Severity.CRITICAL  # the worse, as when two scanners disagree
+    assert finding.aliases == ("CVE-2021-44420",)
+    assert finding.fixed_versions == ("3.2.10", "3.2.11")
+    assert [(c.source, c.score) for c in finding.cvss] == [("nvd", 7.5)]
+    assert finding.found_by == () and finding.reported_by == ("grype",)
+    assert finding.suppressed is None
+
+
+def test_one_vulnerability_in_two_places_or_two_packages_stays_two_findings() -> None:
+    elsewhere = {
+        **_DJANGO,
+        "locations": [{"path": "/opt/venv/lib/site-packages/Django-3.2.9.dist-info/METADATA"}],
+    }
+    other_version = {**_DJANGO, "version": "3.2.8", "purl": "pkg:pypi/Django@3.2.8"}
+    findings = _grype([_match(), _match(elsewhere), _match(other_version), _match()]).findings
+    assert [(f.package.version, f.target) for f in findings if f.package] == [
+        ("3.2.9", "/usr/lib/python3/site-packages/Django-3.2.9.dist-info/METADATA"),
+        ("3.2.9", "/opt/venv/lib/site-packages/Django-3.2.9.dist-info/METADATA"),
+        ("3.2.8", "/usr/lib/python3/site-packages/Django-3.2.9.dist-info/METADATA"),
+    ]
+
+
+def test_a_duplicate_one_copy_of_which_an_ignore_rule_hides_is_not_hidden() -> None:
+    """Fail closed: an ignore rule that matched one copy (by matcher, say) does not hide the other."""
+    ignored = {
+        **_match(),
+        "appliedIgnoreRules": [{"vulnerability": "GHSA-v6rh-hp5x-86rv", "reason": "accepted"}],
+    }
+    [finding] = _grype([_match()], [ignored]).findings
+    assert finding.suppressed is None
+    [both] = _grype([], [ignored, ignored]).findings
+    assert both.suppressed is not None and both.suppressed.status == "ignored"
+
+
+@pytest.mark.parametrize("suppressed_first", [True, False])
+def test_merged_duplicates_stay_suppressed_only_when_every_copy_is(suppressed_first: bool) -> None:
+    ignored = Suppression(status="ignored", source="grype ignore rule")
+    copies = [_f("grype", "CVE-1", suppressed=ignored), _f("grype", "CVE-1")]
+    [finding] = merge_duplicates(copies if suppressed_first else copies[::-1])
+    assert finding.suppressed is None
+
+
+def test_trivy_duplicates_are_one_finding_but_not_across_targets_or_kinds() -> None:
+    def vuln(severity: str) -> dict[str, object]:
+        return {"VulnerabilityID": "CVE-1", "PkgName": "request", "InstalledVersion": "2.88.2",
+                "FixedVersion": "3.0.0", "Severity": severity}  # fmt: skip
+
+    secret = {"RuleID": "aws-access-key-id", "Severity": "CRITICAL"}
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": "app:1",
+        "ArtifactType": "container_image",
+        "Results": [
+            {
+                "Target": "app/package-lock.json",
+                "Type": "npm",
+                "Vulnerabilities": [vuln("HIGH"), vuln("CRITICAL")],
+            },
+            {"Target": "web/package-lock.json", "Type": "npm", "Vulnerabilities": [vuln("HIGH")]},
+            # Two secrets of one rule in one file (lines the gate does not keep) are two secrets.
+            {"Target": "app/.env", "Secrets": [secret, secret]},
+        ],
+    }
+    findings = read_report("trivy.json", json.dumps(report).encode()).findings
+    assert [(f.kind, f.target, f.severity) for f in findings] == [
+        (FindingKind.VULNERABILITY, "app/package-lock.json", Severity.CRITICAL),
+        (FindingKind.VULNERABILITY, "web/package-lock.json", Severity.HIGH),
+        (FindingKind.SECRET, "app/.env", Severity.CRITICAL),
+        (FindingKind.SECRET, "app/.env", Severity.CRITICAL),
+    ]
+
+
+def test_a_report_without_duplicates_keeps_its_findings() -> None:
+    findings = (_f("grype", "CVE-1"), _f("grype", "CVE-2"))
+    assert merge_duplicates(findings) == findings
