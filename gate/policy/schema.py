@@ -15,6 +15,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     WithJsonSchema,
     field_validator,
@@ -421,6 +422,21 @@ class Waiver(_Strict):
     purls: Strings | None = None
     owner: str = ""
     ticket: str = ""
+    _written_at: tuple[str, int] | None = PrivateAttr(default=None)
+
+    @property
+    def written_at(self) -> tuple[str, int] | None:
+        """Where load_policy read the waiver: (its file or builtin:NAME, its index in that file's `waivers`).
+
+        A waiver of a file `extends` names keeps that file's name, so a message can point at where it is written.
+        """
+        return self._written_at
+
+    def __eq__(self, other: object) -> bool:
+        """Equal when every field is: where a waiver was read is not part of it (pydantic compares that too)."""
+        if not isinstance(other, Waiver):
+            return NotImplemented
+        return type(self) is type(other) and self.__dict__ == other.__dict__
 
     @field_validator("reason")
     @classmethod
@@ -505,6 +521,8 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
             raise PolicyError(spec, [f"cannot read the policy file ({exc.strerror or exc})"]) from None
     data = _parse_toml(text, spec)
     policy, problems = _validate(data)
+    for i, waiver in enumerate(policy.waivers if policy else ()):
+        waiver._written_at = (spec, i)  # just validated from this file: no one else holds it yet
     extends = data.get("extends")
     if not isinstance(extends, str):  # absent, or not a string (then `problems` says so)
         if policy is None:

@@ -117,15 +117,22 @@ def check_horizon(policy: Policy, *, today: date) -> None:
     if limit is None:
         return
     problems = []
-    for waiver in policy.waivers:
+    for i, waiver in enumerate(policy.waivers):
         days = (waiver.expires - today).days
         if days > limit:
             problems.append(
-                f"waiver {waiver.id}: expires {waiver.expires} is {days} days after {today}, more than "
-                f"settings.max_waiver_days = {limit}; choose an earlier date"
+                f"{_written_at(policy, i, waiver)} ({waiver.id}): expires {waiver.expires} is {days} days after "
+                f"{today}, more than settings.max_waiver_days = {limit}; choose an earlier date"
             )
     if problems:
         raise PolicyError(policy.name or "policy", problems)
+
+
+def _written_at(policy: Policy, index: int, waiver: Waiver) -> str:
+    """`waivers[i]` in the policy's own file, or `extends: base.toml: waivers[i]` in a file it extends."""
+    source, index = waiver.written_at or (policy.name, index)
+    where = f"waivers[{index}]"
+    return where if source == policy.name else f"extends: {source}: {where}"
 
 
 class WaiverBook:

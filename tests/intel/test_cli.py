@@ -154,7 +154,7 @@ def test_waiver_horizon_is_a_policy_error(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "check", _report(), "--policy", policy, "--today", "2026-11-27")
     assert code == 2
     assert (
-        "waiver CVE-1: expires 2027-06-01 is 186 days after 2026-11-27, more than settings.max_waiver_days = 30"
+        "waivers[0] (CVE-1): expires 2027-06-01 is 186 days after 2026-11-27, more than settings.max_waiver_days = 30"
         in err
     )
 

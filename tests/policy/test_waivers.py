@@ -187,10 +187,32 @@ def test_horizon(tmp_path: Path) -> None:
         check_horizon(_policy(tmp_path, too_far, settings), today=TODAY)
     assert len(info.value.problems) == 2
     assert info.value.problems[0] == (
-        f"waiver {CVE}: expires {TODAY + timedelta(days=91)} is 91 days after {TODAY}, more than "
+        f"waivers[0] ({CVE}): expires {TODAY + timedelta(days=91)} is 91 days after {TODAY}, more than "
         "settings.max_waiver_days = 90; choose an earlier date"
     )
+    assert info.value.problems[1].startswith("waivers[1] (CVE-2): expires")
     check_horizon(_policy(tmp_path, too_far), today=TODAY)  # no limit set: anything goes
+
+
+def test_horizon_names_the_file_a_waiver_is_written_in(tmp_path: Path) -> None:
+    # The base's second waiver runs too far: the message points at the base file and its index there,
+    # not at the top file (which extends it) nor at the waiver's place in the merged list.
+    (tmp_path / "sub").mkdir()
+    near, far = _waiver(TODAY + timedelta(days=10)), _waiver(TODAY + timedelta(days=400))
+    base = tmp_path / "sub" / "base.toml"
+    base.write_text(f'extends = "builtin:default"\n{near}{far.replace(CVE, "CVE-BASE")}', encoding="utf-8")
+    top = tmp_path / "gate.toml"
+    top.write_text(
+        f'extends = "sub/base.toml"\n[settings]\nmax_waiver_days = 90\n{far.replace(CVE, "CVE-TOP")}',
+        encoding="utf-8",
+    )
+    with pytest.raises(PolicyError) as info:
+        check_horizon(load_policy(str(top)), today=TODAY)
+    assert info.value.source == str(top)
+    assert [p.split(": expires")[0] for p in info.value.problems] == [
+        f"extends: {base}: waivers[1] (CVE-BASE)",
+        "waivers[0] (CVE-TOP)",
+    ]
 
 
 @pytest.mark.parametrize(
