@@ -1,0 +1,114 @@
+"""action.yml's run step under bash with a stub gate: how the verdict of the decision record and fail-on decide
+the step's exit status, without act or a runner."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+# A stub for $GATE_BIN: `check --json=FILE ...` writes a record with the verdict in $STUB_VERDICT and exits 0
+# (as the gate does for pass or warn); any other command (`outputs github`) is written to ./calls and succeeds.
+STUB = """#!/usr/bin/env bash
+if [ "$1" = check ]; then
+  for arg in "$@"; do
+    case "$arg" in --json=*) printf '{"verdict": %s}' "$STUB_VERDICT" > "${arg#--json=}" ;; esac
+  done
+else
+  printf '%s\\n' "$*" >> calls
+fi
+exit 0
+"""
+
+
+def _run_step() -> str:
+    yaml = pytest.importorskip("yaml")
+    action = yaml.safe_load((ROOT / "action.yml").read_text(encoding="utf-8"))
+    step = next(s for s in action["runs"]["steps"] if s.get("id") == "gate")
+    return str(step["run"])
+
+
+def _run(tmp_path: Path, verdict: str, fail_on: str = "fail") -> subprocess.CompletedProcess[str]:
+    gate = tmp_path / "gate"
+    gate.write_text(STUB, encoding="utf-8")
+    gate.chmod(gate.stat().st_mode | stat.S_IXUSR)
+    (tmp_path / "r.json").write_text("{}", encoding="utf-8")
+    env = {
+        "PATH": os.environ["PATH"],
+        "STUB_VERDICT": json.dumps(verdict),
+        "GATE_BIN": str(gate),
+        "GATE_PYTHON": sys.executable,
+        "RUNNER_TEMP": str(tmp_path),
+        "GITHUB_OUTPUT": str(tmp_path / "output"),
+        "GITHUB_STEP_SUMMARY": str(tmp_path / "summary"),
+        "GATE_REPORTS": "r.json",
+        "GATE_FAIL_ON": fail_on,
+        "GATE_COMMENT": "never",
+        "GATE_SUMMARY": "false",
+        "GATE_ANNOTATIONS": "false",
+        "GATE_TOKEN": "",
+        **dict.fromkeys(
+            ["GATE_POLICY", "GATE_IMAGE_METADATA", "GATE_BASELINE", "GATE_KEV", "GATE_EPSS", "GATE_VEX"], ""
+        ),
+        "GATE_DOCKERFILE": "",
+        "GATE_SARIF_FILE": "",
+    }
+    return subprocess.run(
+        ["bash", "-e", "-c", _run_step()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
+    )
+
+
+@pytest.mark.parametrize(
+    ("verdict", "fail_on", "status"),
+    [
+        ("pass", "fail", 0),
+        ("warn", "fail", 0),
+        ("fail", "fail", 1),
+        ("pass", "warn", 0),
+        ("warn", "warn", 1),
+        ("fail", "warn", 1),
+        ("pass", "never", 0),
+        ("warn", "never", 0),
+        ("fail", "never", 0),
+    ],
+)
+def test_fail_on_picks_the_verdicts_that_fail_the_step(
+    tmp_path: Path, verdict: str, fail_on: str, status: int
+) -> None:
+    proc = _run(tmp_path, verdict, fail_on)
+    assert proc.returncode == status, proc.stdout + proc.stderr
+    assert "::error" not in proc.stdout
+
+
+@pytest.mark.parametrize("verdict", ["maybe", "error", "PASS", ""])
+def test_a_verdict_the_gate_does_not_write_fails_the_step(tmp_path: Path, verdict: str) -> None:
+    proc = _run(tmp_path, verdict, "never")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert f"::error title=container-gate::the decision record's verdict is {verdict}, not" in proc.stdout
+    assert (tmp_path / "calls").read_text(encoding="utf-8").startswith("outputs github --set=verdict=error ")
+
+
+@pytest.mark.parametrize("fail_on", ["fail", "warn", "never"])
+def test_an_unknown_verdict_fails_the_step_and_is_named_escaped(tmp_path: Path, fail_on: str) -> None:
+    """A record from a later version, or a corrupted one: its verdict is no reason to pass."""
+    proc = _run(tmp_path, "maybe\n::notice::100%", fail_on)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    errors = [line for line in proc.stdout.splitlines() if line.startswith("::error")]
+    assert errors == [
+        "::error title=container-gate::the decision record's verdict is maybe%0A::notice::100%25, "
+        "not pass, warn or fail"
+    ]
+    assert not any(line.startswith("::notice") for line in proc.stdout.splitlines())
+
+
+def test_an_unknown_fail_on_fails_the_step(tmp_path: Path) -> None:
+    proc = _run(tmp_path, "pass", "sometimes")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "::error title=container-gate::fail-on must be fail, warn or never" in proc.stdout
