@@ -51,6 +51,8 @@ MAX_GZIP_BYTES = 9_500_000
 _MAX_DESCRIPTION = 1024
 _MAX_MESSAGE = 2000
 _MAX_TAGS = 10
+_MAX_LISTED = 20
+"""Values of a list property (`fixedVersions`): a report may list thousands; the rest are counted."""
 _LEVEL_RANK = {"error": 0, "warning": 1, "note": 2}
 _DASH = "\u2013"
 _KEEP_DEFAULTS = frozenset({"level"})
@@ -158,9 +160,9 @@ def _run(
         for item, rule_id, fingerprint in zip(kept, rule_ids, prints, strict=True)
     ]
     properties: dict[str, Any] = {
-        "image": texts.line(image.name),
+        "image": texts.line(image.name, 300),
         "verdict": image.verdict.value,
-        "policy": texts.line(decision.policy),
+        "policy": texts.line(decision.policy, 300),
         "today": decision.today.isoformat(),
         "resultsTotal": len(every),
         "resultsIncluded": len(kept),
@@ -353,16 +355,18 @@ def _result(
     properties: dict[str, Any] = {
         "image": name,
         "severity": item.severity.value,
-        "policyRules": list(item.rules),
+        "policyRules": [texts.line(rule, 100) for rule in item.rules],
     }
     if item.waived is not None:
         properties["action"] = "waived"  # policyRules: the rules that would have caught it
     elif item.action is not None:
         properties["action"] = item.action.value
     if finding is not None and finding.package is not None:
-        properties["package"] = texts.line(item.package)
-        properties["installedVersion"] = texts.line(item.version)
-        properties["fixedVersions"] = [texts.line(v) for v in finding.fixed_versions]
+        properties["package"] = texts.line(item.package, 200)
+        properties["installedVersion"] = texts.line(item.version, 100)
+        properties["fixedVersions"] = [texts.line(v, 100) for v in finding.fixed_versions[:_MAX_LISTED]]
+        if len(finding.fixed_versions) > _MAX_LISTED:
+            properties["fixedVersionsLeftOut"] = len(finding.fixed_versions) - _MAX_LISTED
     suppressions = None
     if item.suppressed and finding is not None and finding.suppressed is not None:
         found = finding.suppressed
@@ -373,7 +377,7 @@ def _result(
                 justification=_suppression_text(found, texts, 1000),
                 properties={
                     "source": texts.line(found.source, 300),
-                    "status": texts.line(found.status),
+                    "status": texts.line(found.status, 40),
                 },
             )
         ]
@@ -385,7 +389,7 @@ def _result(
                 kind="external",
                 status="accepted",
                 justification=texts.line(w.reason, 1000) or "waived",
-                properties={"waiver": texts.line(w.waiver_id), "expires": w.expires.isoformat()},
+                properties={"waiver": texts.line(w.waiver_id, 100), "expires": w.expires.isoformat()},
             )
         ]
     return om.Result(

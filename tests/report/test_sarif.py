@@ -262,3 +262,33 @@ def test_a_stale_report_is_a_result_github_accepts() -> None:
     ]
     assert places == ["database-age", "report-age"]
     assert all(r["level"] == "error" for r in stale)
+
+
+def test_untrusted_properties_are_clipped() -> None:
+    # A hostile report: a 1 MB package name, a 100 kB version and image, 10,000 fixed versions. Every property
+    # of a result, a run and a suppression is shortened, so the file stays small and valid.
+    package = Package(name="n" * 1_000_000, version="v" * 100_000, type="deb")
+    fixed = tuple(f"{i}." + "x" * 200 for i in range(10_000))
+    decision = one_finding(package=package, fixed_versions=fixed, image="registry.example/" + "i" * 100_000)
+    text = sarif.render(decision)
+    assert len(text) < 100_000
+    log = json.loads(text)
+    assert [e.message for e in _validator().iter_errors(log)] == []
+    assert github_sarif_problems(log) == []
+    run = log["runs"][0]
+    props = run["results"][0]["properties"]
+    assert len(props["package"]) == 200 and props["package"].endswith("…")
+    assert len(props["installedVersion"]) == 100
+    assert len(props["image"]) == 300
+    assert len(run["properties"]["image"]) == 300
+    assert len(props["fixedVersions"]) == 20
+    assert all(len(v) == 100 for v in props["fixedVersions"])
+    assert props["fixedVersions"][0].startswith("0.xx")
+    assert props["fixedVersionsLeftOut"] == 9_980
+
+
+def test_a_few_short_fixed_versions_are_listed_whole() -> None:
+    log = json.loads(sarif.render(one_finding(fixed_versions=("1.1", "1.2"))))
+    props = log["runs"][0]["results"][0]["properties"]
+    assert props["fixedVersions"] == ["1.1", "1.2"]
+    assert "fixedVersionsLeftOut" not in props
