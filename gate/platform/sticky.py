@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from gate import __version__
 from gate.errors import InputError, OutputError
+from gate.report._text import utf16_length
 
 if TYPE_CHECKING:
     import requests
@@ -97,11 +98,6 @@ def with_key(body: str, key: str) -> str:
     """
     rest = _MARKER_LINES.sub("", body).lstrip("\r\n").replace(_MARKER_START, f"&lt;{_MARKER_START[1:]}")
     return f"{marker(key)}\n{rest}"
-
-
-def utf16_length(text: str) -> int:
-    """The length of `text` in UTF-16 code units, the unit the platforms' limits are checked in."""
-    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)
 
 
 def fit(body: str, limit: int, note: str) -> str:

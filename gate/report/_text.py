@@ -11,6 +11,8 @@
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
 - `no_commands` breaks what a CI runner would read as a workflow command in a line of text (`::`, `##`).
 - `command_message` / `command_property` escape GitHub workflow-command text (after `log.safe`).
+
+And `utf16_length`, the one measure of a comment body: what `render_comment` builds and `gate comment` cuts.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "markdown",
     "no_commands",
     "one_line",
+    "utf16_length",
     "xml",
 ]
 
@@ -195,3 +198,13 @@ def command_message(text: str) -> str:
 def command_property(text: str) -> str:
     """A workflow-command property value: like a message, plus `:` and `,` percent-encoded."""
     return command_message(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def utf16_length(text: str) -> int:
+    """The length of `text` in UTF-16 code units: how a comment or note body is measured against its limit.
+
+    GitHub's and GitLab's limits are in characters, counted by the server; UTF-16 units count a character
+    outside the Basic Multilingual Plane (most emoji) as two, so a body within the limit this way is within it
+    whichever way the server counts.
+    """
+    return len(text) + sum(1 for ch in text if ord(ch) > 0xFFFF)

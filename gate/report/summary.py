@@ -44,7 +44,8 @@ __all__ = [
 MAX_SUMMARY_BYTES = 1_000_000
 """GitHub aborts a step summary over 1 MiB (1,048,576 bytes); the gate keeps a margin."""
 MAX_COMMENT_CHARS = 60_000
-"""GitHub refuses a comment over 65,536 characters; the gate keeps a margin."""
+"""GitHub refuses a comment over 65,536 characters; the gate keeps a margin. Counted in UTF-16 units
+(`_text.utf16_length`, as `gate comment` counts), so an emoji-heavy comment is not cut again there."""
 _VISIBLE_ROWS = 10
 _ICONS = {Verdict.PASS: "✅", Verdict.WARN: "⚠️", Verdict.FAIL: "❌"}
 _DASH = "\u2013"
@@ -112,11 +113,11 @@ def render(decision: Decision) -> str:
 
 
 def render_comment(decision: Decision) -> str:
-    """The comment body: the comment marker, then the summary, at most MAX_COMMENT_CHARS characters."""
+    """The comment body: the comment marker, then the summary, at most MAX_COMMENT_CHARS UTF-16 units."""
     return _render(
         decision,
         marker=comment_marker(decision),
-        size=len,
+        size=_text.utf16_length,
         budget=MAX_COMMENT_CHARS,
         limit="65,536 characters (GitHub's comment limit)",
     )

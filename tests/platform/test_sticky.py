@@ -21,6 +21,7 @@ from gate.platform.sticky import (
     utf16_length,
     with_key,
 )
+from gate.report import _text
 
 
 @given(st.text())
@@ -74,6 +75,7 @@ def test_fit_closes_a_fold_the_cut_left_open() -> None:
 
 def test_fit_counts_utf16_units() -> None:
     assert utf16_length("a\U0001f600") == 3
+    assert utf16_length is _text.utf16_length  # one measure: the comment renderer's too
     body = "\U0001f600" * 60
     fitted = fit(body, 100, "n")
     assert utf16_length(fitted) <= 100

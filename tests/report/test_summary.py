@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 
 from gate.model import ReportOs, ReportTimes, Scan, Suppression
+from gate.platform import github, gitlab
+from gate.platform.sticky import fit, utf16_length
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
@@ -141,6 +143,26 @@ def test_huge_decision_stays_under_the_limits_and_says_so() -> None:
     assert "under 65,536 characters" in comment
     _tables_are_well_formed(text)
     _tables_are_well_formed(comment)
+
+
+def test_an_emoji_heavy_comment_is_measured_as_gate_comment_measures_it() -> None:
+    # Each 😀 is one code point and two UTF-16 units: counted in code points, the comment came out near 53,000
+    # characters but 76,000 units, and `gate comment` cut it again at GitHub's limit.
+    scan = synthetic_scan(400)
+    wide = tuple(
+        f.model_copy(update={"package": f.package.model_copy(update={"name": f"{i}" + "\U0001f600" * 150})})
+        for i, f in enumerate(scan.findings)
+        if f.package is not None
+    )
+    decision = evaluate(
+        scan.model_copy(update={"findings": wide}), load_policy("builtin:default"), today=TODAY
+    )
+    comment = summary.render_comment(decision)
+    assert utf16_length(comment) <= summary.MAX_COMMENT_CHARS
+    assert utf16_length(comment) > summary.MAX_COMMENT_CHARS // 2  # near the limit, not a trivial body
+    assert comment.count("\U0001f600") > 10_000
+    assert fit(comment, github.COMMENT_LIMIT, "cut") == comment
+    assert fit(comment, gitlab.NOTE_LIMIT, "cut") == comment
 
 
 def test_many_images_stay_under_the_comment_limit() -> None:
