@@ -38,6 +38,7 @@ __all__ = [
     "final_from_line",
     "image_key",
     "image_keys",
+    "image_titles",
     "item_count",
     "items",
     "joined",
@@ -170,6 +171,24 @@ def image_keys(decision: Decision) -> list[str]:
     for image in decision.images:
         keys.append(numbered(image_key(image.name), keys))
     return keys
+
+
+def image_titles(images: Sequence[ImageDecision]) -> list[str]:
+    """How each image is titled: its name, with its platform when images of that name are for several platforms
+    (a multi-architecture build gated in one run: `ghcr.io/org/app:pr-7 (linux/arm64)`)."""
+    platforms: dict[str, set[str]] = {}
+    for image in images:
+        platforms.setdefault(image.name, set()).add(_platform(image))
+    return [
+        f"{image.name} ({_platform(image)})"
+        if len(platforms[image.name]) > 1 and _platform(image)
+        else image.name
+        for image in images
+    ]
+
+
+def _platform(image: ImageDecision) -> str:
+    return image.image.platform if image.image is not None else ""
 
 
 def numbered(name: str, taken: Collection[str], form: str = "{}-{}") -> str:

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 from gate.policy.decision import Action, Decision, ImageDecision, RuleResult, Violation
 from gate.report import _text
-from gate.report._common import joined, numbered
+from gate.report._common import image_titles, joined, numbered
 
 __all__ = ["MAX_LINES", "render"]
 
@@ -27,9 +27,10 @@ def render(decision: Decision) -> str:
     suites = ET.Element("testsuites", {"name": "container-gate"})
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     names: set[str] = set()
-    for image in decision.images:
-        # Two images of one name (two architectures, two builds): GitLab keeps one test of a classname and name.
-        name = numbered(_x(image.name, 500) or "image", names, "{} ({})")
+    for image, title in zip(decision.images, image_titles(decision.images), strict=True):
+        # Two images of one name (two builds; two architectures when the reports do not say which): GitLab keeps
+        # one test of a classname and name.
+        name = numbered(_x(title, 500) or "image", names, "{} ({})")
         names.add(name)
         suite = _suite(image, decision, stamp, name)
         suites.append(suite)

@@ -11,6 +11,7 @@ from collections import defaultdict
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
 from gate.report import _text
+from gate.report._common import image_titles
 from gate.words import quantity
 
 __all__ = ["render_log", "safe"]
@@ -30,9 +31,9 @@ def safe(text: str, limit: int = 200) -> str:
 def render_log(decision: Decision) -> str:
     """The log text for a decision."""
     lines = [_headline(decision)]
-    for image in decision.images:
+    for image, title in zip(decision.images, image_titles(decision.images), strict=True):
         lines.append("")
-        lines.extend(_image_lines(image, multi=len(decision.images) > 1))
+        lines.extend(_image_lines(image, title, multi=len(decision.images) > 1))
     return "\n".join(lines) + "\n"
 
 
@@ -46,9 +47,9 @@ def _headline(decision: Decision) -> str:
     )
 
 
-def _image_lines(image: ImageDecision, *, multi: bool) -> list[str]:
+def _image_lines(image: ImageDecision, title: str, *, multi: bool) -> list[str]:
     lines = [
-        f"{safe(image.name)}: {image.verdict.value.upper()}"
+        f"{safe(title)}: {image.verdict.value.upper()}"
         + (f" ({safe(', '.join(image.sources), 300)})" if multi else "")
     ]
     for note in image.notes:

@@ -29,7 +29,15 @@ from gate.policy.decision import (
     WaiverState,
 )
 from gate.report import _text
-from gate.report._common import MAX_SARIF_RESULTS, advisory_url, digest, image_key, item_count, joined
+from gate.report._common import (
+    MAX_SARIF_RESULTS,
+    advisory_url,
+    digest,
+    image_key,
+    image_titles,
+    item_count,
+    joined,
+)
 from gate.words import quantity
 
 __all__ = [
@@ -227,6 +235,7 @@ def _context(
         # What failed, then what warned, survives the cut (in the decision's order within a verdict).
         shown = sorted(sorted(shown, key=lambda n: -every[n].verdict.rank)[: detail.images])
     images = [every[n] for n in shown]
+    titles = image_titles(every)
     notices = []
     if cut:
         notices.append(
@@ -249,7 +258,7 @@ def _context(
         "verdict": decision.verdict.value.upper(),
         "headline": _headline(decision),
         "notices": notices,
-        "images": [_image(image, detail, memo) for image in images],
+        "images": [_image(image, titles[n], detail, memo) for n, image in zip(shown, images, strict=True)],
         "images_dropped": dropped_images,
     }
 
@@ -373,7 +382,9 @@ def _waiver_state(state: WaiverState, days_left: int) -> str:
     return str(state.value)
 
 
-def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], Any]) -> dict[str, Any]:
+def _image(
+    image: ImageDecision, title: str, detail: _Detail, memo: dict[tuple[int, str], Any]
+) -> dict[str, Any]:
     failing = [r for r in image.rules if r.triggered and r.action is Action.FAIL]
     warnings = [r for r in image.rules if r.triggered and r.action is Action.WARN]
     waiver_rows = [
@@ -446,7 +457,7 @@ def _image(image: ImageDecision, detail: _Detail, memo: dict[tuple[int, str], An
         )
     return {
         "icon": Safe(_ICONS[image.verdict]),
-        "name": _md(image.name, 200),
+        "name": _md(title, 200),
         "verdict": image.verdict.value.upper(),
         "failing": [_rule_view(r, image, detail, memo) for r in failing],
         "warnings": [_rule_view(r, image, detail, memo) for r in warnings],

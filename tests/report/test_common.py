@@ -31,7 +31,7 @@ from gate.report._common import (
     to_json,
 )
 from tests.conftest import REAL, need_shared
-from tests.report.helpers import DATA, decide, fixture_decision, readable_fixtures
+from tests.report.helpers import DATA, decide, fixture_decision, one_finding, readable_fixtures
 
 
 @pytest.mark.parametrize(
@@ -316,3 +316,34 @@ def test_one_per_line_lists_are_split_into_pieces() -> None:
     pieces = list(json_chunks({"outcomes": OnePerLine([_FINDING] * 2_000)}))
     assert max(len(p) for p in pieces) < len(b"".join(pieces)) / 3
     assert b"".join(pieces).count(b"\n") == 2_000 + 4  # `{`, `"outcomes": [`, 2,000 findings, `]`, `}`
+
+
+def test_two_images_of_one_name_are_titled_by_platform_in_the_log_summary_and_junit() -> None:
+    from gate.report import junit, log, summary
+    from gate.report._common import image_titles
+
+    def on(platform: str) -> Any:
+        decision = one_finding()
+        [image] = decision.images
+        assert image.image is not None
+        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
+
+    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
+    name = amd.name
+    assert image_titles([amd, arm]) == [f"{name} (linux/amd64)", f"{name} (linux/arm64/v8)"]
+    assert image_titles([amd]) == [name]  # alone, the name is enough
+    assert image_titles([amd, amd]) == [
+        name,
+        name,
+    ]  # the platform would not tell them apart (JUnit numbers them)
+    assert image_titles([amd, on("")]) == [
+        f"{name} (linux/amd64)",
+        name,
+    ]  # unknown: the name (JUnit numbers it)
+    both = one_finding().model_copy(update={"images": (amd, arm)})
+    text = log.render_log(both)
+    assert f"{name} (linux/amd64): FAIL" in text and f"{name} (linux/arm64/v8): FAIL" in text
+    markdown = summary.render(both)
+    assert "(linux/amd64): FAIL" in markdown and "(linux/arm64/v8): FAIL" in markdown
+    suites = re.findall(r'<testsuite name="([^"]+)"', junit.render(both))
+    assert suites == [f"{name} (linux/amd64)", f"{name} (linux/arm64/v8)"]
