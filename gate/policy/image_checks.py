@@ -501,11 +501,22 @@ _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
 _HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
 # A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`.
 _INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
-# Build arguments with a default, as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`)
-# record them; `ARG A` without a value records nothing.
+# Build arguments as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`) record them;
+# buildah writes the names in scope without values (`ARG A B C`), and `ARG A` without a value records nothing.
 _HISTORY_ARG = re.compile(_INSTRUCTION + r"ARG\s+(.+)$", re.DOTALL)
+# The build arguments of a RUN: `|N A=b C=d <command>`, `RUN |N ... # buildkit` from BuildKit.
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
-_ASSIGNMENT = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)=("(?:[^"\\]|\\.)*"|'[^']*'|\S*)""")
+# A word of a history entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's text) may
+# hold blanks. Quotes have no escapes here, so an unclosed quote is read once, not once per quote.
+_ENTRY_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")
+_NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
+# The start of a RUN command after its build arguments: a shell and its first option (`/bin/sh -c`,
+# `/bin/bash -o pipefail -c`, `cmd /S /C`, `powershell -Command`). An exec-form command cannot be told apart
+# from a value's words.
+_SHELL = re.compile(
+    r"(?:\S*/)?(?:sh|bash|ash|dash|zsh|ksh|mksh)|cmd(?:\.exe)?|(?:powershell|pwsh)(?:\.exe)?", re.I
+)
+_BUILDKIT_MARK = " # buildkit"
 
 
 def credential_reason(name: str, value: str) -> str | None:
@@ -542,56 +553,87 @@ def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
         name, _, value = entry.partition("=")
         yield name, value, False
     for created_by, _ in image.history:
-        text = created_by.strip()
-        found = _HISTORY_ARGS.match(text)
-        if found:
-            for name, value in _ASSIGNMENT.findall(found.group(2))[: int(found.group(1))]:
-                yield name, value, True
-            continue
-        found = _HISTORY_ARG.match(text)
-        if found:
-            for name, value in _ASSIGNMENT.findall(found.group(1)):
-                yield name, value, True
-            continue
-        found = _HISTORY_ENV.search(text)
-        if found:
-            body = found.group(1).strip()
-            pairs = _ASSIGNMENT.findall(body)
-            if not pairs and " " in body:  # the legacy `ENV NAME value` form
-                name, _, value = body.partition(" ")
-                pairs = [(name, value)]
-            for name, value in pairs:
-                yield name, value, True
+        text, values = _history_values(created_by)
+        for name, start, end in values:
+            yield name, text[start:end], True
 
 
 def redacted_history(created_by: str) -> str:
     """A history entry with the values `_assignments` reads from it (ENV, ARG, the build arguments of RUN)
     written `<redacted>`: they may hold credentials. Other entries are returned as they are."""
+    text, values = _history_values(created_by)
+    if not values:
+        return created_by
+    parts, done = [], 0
+    for _, start, end in values:
+        parts += [text[done:start], "<redacted>"]
+        done = end
+    return "".join(parts) + text[done:]
+
+
+def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
+    """The history entry stripped, and (name, start, end) of each value it assigns: the one parser of the
+    ENV, ARG and RUN build-argument entries, for the secrets check and for the record's redaction alike.
+
+    Docker and BuildKit write values unquoted (`ENV A=x y`, `RUN |1 A=x y /bin/sh -c make`), so a word
+    without `=` continues the value before it. The legacy `ENV NAME value` form stays in buildah's history,
+    which copies the instruction's text; docker writes `ENV NAME=value` for it. ARG has no such form: buildah
+    writes the names of the build arguments in scope (`ARG A B C`), which are not values.
+    """
     text = created_by.strip()
     found = _HISTORY_ARGS.match(text)
     if found:
-        return text[: found.start(2)] + _redact_pairs(found.group(2), int(found.group(1)))
-    found = _HISTORY_ARG.match(text) or _HISTORY_ENV.search(text)
+        end = len(text) - len(_BUILDKIT_MARK) if text.endswith(_BUILDKIT_MARK) else len(text)
+        return text, _build_arguments(
+            list(_ENTRY_WORD.finditer(text, found.start(2), end)), int(found.group(1))
+        )
+    found = _HISTORY_ARG.match(text)
+    env = found is None
+    if env:
+        found = _HISTORY_ENV.search(text)
     if not found:
-        return created_by
-    body = found.group(1)
-    if not _ASSIGNMENT.search(body) and " " in body.strip():  # the legacy `ENV NAME value` form
-        redacted = body.strip().partition(" ")[0] + " <redacted>"
-    else:
-        redacted = _redact_pairs(body, None)
-    return text[: found.start(1)] + redacted
+        return text, []
+    words = list(_ENTRY_WORD.finditer(text, found.start(1)))
+    if env and len(words) > 1 and "=" not in words[0][0]:  # the legacy `ENV NAME value` form
+        return text, [(words[0][0], words[1].start(), words[-1].end())]
+    named = [i for i, word in enumerate(words) if _NAME_IS.match(word[0])]
+    return text, _spans(words, named, len(words))
 
 
-def _redact_pairs(text: str, count: int | None) -> str:
-    """`text` with the value of its first `count` (None: every) `NAME=value` assignments written `<redacted>`."""
-    done = 0
+def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, int, int]]:
+    """The values of the `count` build arguments that start `words`, up to the command.
 
-    def redact(match: re.Match[str]) -> str:
-        nonlocal done
-        done += 1
-        return match[0] if count is not None and done > count else f"{match[1]}=<redacted>"
+    Docker and BuildKit count the arguments, buildah the words of `NAME=value` joined by blanks (so a value
+    with a blank makes its count larger). The values run to the command's shell; an exec-form command cannot
+    be told apart from a value's words, so they run to the end. Every word of the `NAME=` form before the
+    command is a name when there are no more than `count` of them; when there are more, a value holds such a
+    word and only the first name is certain: its value then runs from the first `=` to the command.
+    """
+    if count == 0 or not words or not _NAME_IS.match(words[0][0]):
+        return []
+    named = [i for i, word in enumerate(words) if _NAME_IS.match(word[0])]
+    after = named[min(count, len(named)) - 1] + 1
+    command = next(
+        (
+            i
+            for i in range(after, len(words) - 1)
+            if _SHELL.fullmatch(words[i][0]) and words[i + 1][0][:1] in ("-", "/")
+        ),
+        len(words),
+    )
+    named = [i for i in named if i < command]
+    return _spans(words, named if len(named) <= count else named[:1], command)
 
-    return _ASSIGNMENT.sub(redact, text)
+
+def _spans(words: list[re.Match[str]], named: list[int], stop: int) -> list[tuple[str, int, int]]:
+    """(name, start, end) of each value: from the `=` of a named word to the word before the next name (or
+    before `stop`). Words before the first name are not values."""
+    spans = []
+    for k, i in enumerate(named):
+        name = words[i][0].partition("=")[0]
+        last = (named[k + 1] if k + 1 < len(named) else stop) - 1
+        spans.append((name, words[i].start() + len(name) + 1, words[last].end()))
+    return spans
 
 
 def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckResult:

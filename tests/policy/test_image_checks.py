@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from gate.ingest.metadata import attach, read_metadata
 from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
-from gate.policy.image_checks import CHECKS, credential_reason
+from gate.policy.image_checks import CHECKS, credential_reason, redacted_history
 from gate.policy.schema import ImageCheck, load_policy
 from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared
 
@@ -415,6 +416,44 @@ def test_build_args_and_env_in_the_history_are_checked(created_by: str) -> None:
 )
 def test_history_without_a_credential_passes(created_by: str) -> None:
     assert run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")[0] is True
+
+
+@pytest.mark.parametrize(
+    ("created_by", "names"),
+    [
+        (
+            "RUN |2 DB_TOKEN=tok3n tail0 DB_PASSWORD=hunter2 swordfish /bin/sh -c make # buildkit",
+            {"DB_TOKEN", "DB_PASSWORD"},
+        ),
+        (
+            "|4 DB_PASSWORD=hunter2 swordfish API_TOKEN=tok3n tail0 /bin/sh -c make",
+            {"DB_PASSWORD", "API_TOKEN"},
+        ),
+        # a value holds a word like NAME=...: the count says one, so API_TOKEN may be part of the value
+        ("|1 DB_PASSWORD=host=db7 API_TOKEN=tok3n /bin/sh -c make", {"DB_PASSWORD"}),
+        ("RUN |1 API_TOKEN=tok3n tail0 /app/build --out x # buildkit", {"API_TOKEN"}),
+        ("|0 /bin/sh -c make API_TOKEN=tok3n", set()),
+        ("/bin/sh -c #(nop)  ENV API_TOKEN=tok3n tail0", {"API_TOKEN"}),
+        ("/bin/sh -c #(nop) ENV API_TOKEN tok3n tail0", {"API_TOKEN"}),  # buildah keeps the legacy form
+        ("/bin/sh -c #(nop) ARG API_TOKEN DB_PASSWORD", set()),  # buildah: the names in scope, no values
+    ],
+)
+def test_the_check_reads_the_names_the_record_hides(created_by: str, names: set[str]) -> None:
+    # One parser for both: a name the record shows with its value hidden is a name the check judges.
+    passed, message = run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")
+    assert set(re.findall(r'"([A-Z_]+)" \(its name\)', message)) == names
+    assert set(re.findall(r"([A-Z_]+)[= ]<redacted>", redacted_history(created_by))) == names
+    assert passed is (not names)
+    for value in ("tok3n", "tail0", "hunter2", "swordfish", "db7"):
+        assert value not in message
+
+
+def test_a_value_with_blanks_is_read_whole() -> None:
+    history = (("RUN |1 BUILD_INFO=v1 AKIAIOSFODNN7EXAMPLE /bin/sh -c make # buildkit", False),)
+    passed, message = run("no-secrets-in-env", cfg(history=history), env="no-secrets")
+    assert passed is False
+    assert '"BUILD_INFO" (its value looks like an AWS access key ID)' in message
+    assert "AKIA" not in message
 
 
 def test_env_allow_and_clean_env() -> None:

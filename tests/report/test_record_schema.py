@@ -114,6 +114,84 @@ def test_record_redacts_the_values_the_build_history_repeats() -> None:
     assert render(load_record(text, "d.json")) == text
 
 
+# (history entry, as the record writes it, the values it must not carry). Docker and BuildKit write build
+# arguments and ENV values unquoted, so a value with a blank runs on to the next name or to the command.
+HISTORY_REDACTED = [
+    (  # BuildKit: values with blanks, the count says two
+        "RUN |2 TOKEN=tok3n tail0 PASSWORD=hunter2 swordfish /bin/sh -c make # buildkit",
+        "RUN |2 TOKEN=<redacted> PASSWORD=<redacted> /bin/sh -c make # buildkit",
+        ("tok3n", "tail0", "hunter2", "swordfish"),
+    ),
+    (  # the classic builder: no RUN, a SHELL of its own
+        "|1 NPM_TOKEN=npm_s3cr3t m0re /bin/bash -o pipefail -c npm ci",
+        "|1 NPM_TOKEN=<redacted> /bin/bash -o pipefail -c npm ci",
+        ("npm_s3cr3t", "m0re"),
+    ),
+    (  # buildah counts the words, not the arguments
+        "|4 PASSWORD=hunter2 swordfish TOKEN=tok3n tail0 /bin/sh -c make",
+        "|4 PASSWORD=<redacted> TOKEN=<redacted> /bin/sh -c make",
+        ("hunter2", "swordfish", "tok3n", "tail0"),
+    ),
+    (  # a value with a word like NAME=...: more such words than the count, so only the first name is certain
+        "|1 DSN=host=db7 login=appuser9 passwd=s3cr3t /bin/sh -c make",
+        "|1 DSN=<redacted> /bin/sh -c make",
+        ("db7", "login", "appuser9", "passwd", "s3cr3t"),
+    ),
+    (  # no shell to show where an exec-form command starts: all of it is hidden
+        "RUN |1 TOKEN=tok3n tail0 /app/build --out x # buildkit",
+        "RUN |1 TOKEN=<redacted> # buildkit",
+        ("tok3n", "tail0", "/app/build"),
+    ),
+    (  # quoted, as buildah copies the instruction
+        '/bin/sh -c #(nop) ENV PASSWORD="hunter2 swordfish" MODE=prod',
+        "/bin/sh -c #(nop) ENV PASSWORD=<redacted> MODE=<redacted>",
+        ("hunter2", "swordfish", "=prod"),
+    ),
+    (  # multi-line: the command keeps its lines, the value loses its own
+        "RUN |1 TOKEN=tok3n\ntail0 /bin/sh -c set -e\nmake X=1 # buildkit",
+        "RUN |1 TOKEN=<redacted> /bin/sh -c set -e\nmake X=1 # buildkit",
+        ("tok3n", "tail0"),
+    ),
+    (  # an `=` in the command is not a build argument; nor in a RUN without any (`|0`)
+        "|0 /bin/sh -c make TOKEN=visible",
+        "|0 /bin/sh -c make TOKEN=visible",
+        (),
+    ),
+    (
+        "/bin/sh -c #(nop)  ENV GPG_KEYS=05AB33110949707C 07E48665A34DCAFA 47309207D818FFD8",
+        "/bin/sh -c #(nop)  ENV GPG_KEYS=<redacted>",
+        ("05AB", "07E4", "4730"),
+    ),
+    (
+        "/bin/sh -c #(nop)  ARG SECRET=correct horse",
+        "/bin/sh -c #(nop)  ARG SECRET=<redacted>",
+        ("correct", "horse"),
+    ),
+    # buildah's ARG entry names the build arguments in scope: names, not values
+    ("/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME", "/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME", ()),
+]
+
+
+@pytest.mark.parametrize(("created_by", "written", "secrets"), HISTORY_REDACTED)
+def test_record_redacts_every_word_of_a_history_value(
+    created_by: str, written: str, secrets: tuple[str, ...]
+) -> None:
+    from gate.model import Image, Scan
+    from gate.report.record import load_record, render
+
+    image = Image(reference="app:1", config_known=True, user="0", history=((created_by, False),))
+    scan = Scan(
+        source="r.json", scanner="trivy", artifact="app:1", artifact_type="container_image", image=image
+    )
+    text = render(evaluate(scan, load_policy("builtin:strict"), today=TODAY))
+    assert [entry[0] for entry in json.loads(text)["images"][0]["image"]["history"]] == [written]
+    payload = json.dumps(written)[1:-1].encode()  # the entry as the record's bytes hold it
+    assert payload in text.encode()
+    for secret in secrets:
+        assert json.dumps(secret)[1:-1] not in text, secret
+    assert render(load_record(text, "d.json")) == text
+
+
 def test_record_with_a_stale_report_validates_and_merges_back(
     validator: jsonschema.Draft202012Validator,
 ) -> None:
