@@ -38,7 +38,9 @@ _UNWANTED = re.compile(
     "\u2028\u2029\ufeff\ufffe\uffff"  # line/paragraph separators, BOM, non-characters
     "\ud800-\udfff]"  # lone surrogates (JSON may carry them; UTF-8 cannot)
 )
-_XML_INVALID = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# What XML 1.0 forbids, spelt as the characters themselves: the complement of what it allows
+# ("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]") is the same set but takes 3 ms to compile.
+_XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # Backslash-escaped everywhere: emphasis, code, links and images, tables, strikethrough, headings, math, HTML.
 # The backslash comes first, so the backslashes added for the others are not doubled.
 _MD_ACTIVE = "\\`*_[]|~!#$^{}"
