@@ -185,12 +185,16 @@ def images_and_baselines(
     sides, so the ratchet compares like with like.
     """
     from gate.ingest.merge import group_scans, merge_scans
-    from gate.ingest.vex import apply_vex
     from gate.policy.baseline import pair_baselines
 
     how = policy.merge.severity
-    images = [apply_vex(merge_scans(group, severity=how), vex) for group in group_scans(scans)]
-    bases = [apply_vex(merge_scans(group, severity=how), vex) for group in group_scans(baselines)]
+    images = [merge_scans(group, severity=how) for group in group_scans(scans)]
+    bases = [merge_scans(group, severity=how) for group in group_scans(baselines)]
+    if vex:  # the VEX module is imported only when there are documents to apply
+        from gate.ingest.vex import apply_vex
+
+        images = [apply_vex(image, vex) for image in images]
+        bases = [apply_vex(base, vex) for base in bases]
     return list(zip(images, pair_baselines(images, bases), strict=True))
 
 
