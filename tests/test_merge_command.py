@@ -266,6 +266,40 @@ def test_merge_gives_images_of_one_repository_the_categories_gate_check_gives(tm
     assert merged == runs  # the same runs, results and fingerprints as one gate check of both
 
 
+def test_merge_names_and_categorises_the_platforms_of_one_image_whatever_the_order(tmp_path: Path) -> None:
+    # A multi-architecture build gated per platform (one job each, `trivy image --input app.tar`): each file keeps
+    # its platform's category and its name in either order of the records (`app.tar-2.sarif` was whichever came
+    # second).
+    report = json.loads((TESTDATA / "reports" / "trivy-fail.json").read_text(encoding="utf-8"))
+    records = {}
+    for n, arch in enumerate(("amd64", "arm64")):
+        report["ArtifactName"] = "app.tar"
+        report["Metadata"].update(ImageID="sha256:" + str(n) * 64, RepoTags=["example.com/app:pr-7"])
+        report["Metadata"]["ImageConfig"] = {"os": "linux", "architecture": arch}
+        path = _write(tmp_path, f"{arch}.json", json.dumps(report))
+        records[arch] = str(tmp_path / f"{arch}.record.json")
+        assert Run(["check", path, "--today", DAY, "--json", records[arch]]).code == 1
+    seen = []
+    for order in (["amd64", "arm64"], ["arm64", "amd64"]):
+        out = tmp_path / "-".join(order)
+        run = Run(["merge", *(records[arch] for arch in order), "--sarif", str(out) + "/"])
+        _skip_unless_available(run, "--sarif")
+        seen.append(
+            {
+                p.name: json.loads(p.read_text(encoding="utf-8"))["runs"][0]["automationDetails"]["id"]
+                for p in out.iterdir()
+            }
+        )
+    assert (
+        seen[0]
+        == seen[1]
+        == {
+            "app.tar-linux-amd64.sarif": "container-gate/app.tar/linux-amd64/",
+            "app.tar-linux-arm64.sarif": "container-gate/app.tar/linux-arm64/",
+        }
+    )
+
+
 def test_merge_writes_one_summary(tmp_path: Path) -> None:
     need_shared()
     records = _records(tmp_path, MATRIX)

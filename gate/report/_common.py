@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 import pydantic_core
 
+from gate.identity import normalise_platform
 from gate.model import Finding, FindingKind, Severity
 from gate.policy.decision import (
     Action,
@@ -45,6 +46,7 @@ __all__ = [
     "json_chunks",
     "kind_word",
     "numbered",
+    "platform_part",
     "pseudo_path",
     "security_score",
 ]
@@ -166,11 +168,25 @@ def image_key(name: str) -> str:
 
 def image_keys(decision: Decision) -> list[str]:
     """One distinct key per image, in order; a key taken before gets `-2`, `-3`, ... appended (never one that
-    another image's own key already is: GitHub refuses two runs of one category)."""
+    another image's own key already is: GitHub refuses two runs of one category).
+
+    Images of one repository for several platforms (a multi-architecture build gated in one run) have their
+    platform as one more part (`org/app/linux-arm64`, normalised: `aarch64` is `arm64`, no default variant), so
+    each keeps its SARIF category and pseudo-paths whatever the order of the reports.
+    """
+    named = [(image_key(image.name), platform_part(image)) for image in decision.images]
+    platforms: dict[str, set[str]] = {}
+    for key, platform in named:
+        platforms.setdefault(key, set()).add(platform)
     keys: list[str] = []
-    for image in decision.images:
-        keys.append(numbered(image_key(image.name), keys))
+    for key, platform in named:
+        keys.append(numbered(f"{key}/{platform}" if platform and len(platforms[key]) > 1 else key, keys))
     return keys
+
+
+def platform_part(image: ImageDecision) -> str:
+    """The image's platform as one key part (`linux-arm-v7`); "" when unknown."""
+    return "-".join(_NOT_KEY.sub("-", part) for part in normalise_platform(_platform(image)) if part)
 
 
 def image_titles(images: Sequence[ImageDecision]) -> list[str]:

@@ -347,3 +347,35 @@ def test_two_images_of_one_name_are_titled_by_platform_in_the_log_summary_and_ju
     assert "(linux/amd64): FAIL" in markdown and "(linux/arm64/v8): FAIL" in markdown
     suites = re.findall(r'<testsuite name="([^"]+)"', junit.render(both))
     assert suites == [f"{name} (linux/amd64)", f"{name} (linux/arm64/v8)"]
+
+
+def test_images_of_one_repository_for_several_platforms_are_keyed_by_platform_in_any_order() -> None:
+    # A multi-architecture build gated in one run (`trivy image --input app.tar` per platform, so one name): each
+    # image keeps its SARIF category and pseudo-paths whatever the order of the reports; numbered keys swapped
+    # between platforms when the reports came in another order, and GitHub moved the alerts with them.
+    def on(name: str, platform: str) -> Any:
+        decision = one_finding()
+        [image] = decision.images
+        assert image.image is not None
+        config = image.image.model_copy(update={"platform": platform})
+        return image.model_copy(update={"name": name, "image": config})
+
+    def keys(*images: Any) -> list[str]:
+        return image_keys(one_finding().model_copy(update={"images": images}))
+
+    amd, arm, v7 = (
+        on("app.tar", "linux/amd64"),
+        on("app.tar", "linux/arm64/v8"),
+        on("app.tar", "linux/arm/v7"),
+    )
+    assert keys(amd, arm, v7) == ["app.tar/linux-amd64", "app.tar/linux-arm64", "app.tar/linux-arm-v7"]
+    assert keys(v7, arm, amd) == ["app.tar/linux-arm-v7", "app.tar/linux-arm64", "app.tar/linux-amd64"]
+    # tags differ, the repository is one: still by platform (aarch64 is arm64, the default variant dropped)
+    tagged = (
+        on("ghcr.io/org/app:pr-7-amd64", "linux/x86_64"),
+        on("ghcr.io/org/app:pr-7-arm64", "linux/aarch64"),
+    )
+    assert keys(*tagged) == ["org/app/linux-amd64", "org/app/linux-arm64"]
+    assert keys(amd) == ["app.tar"]  # alone, or all for one platform: the repository's key as before
+    assert keys(amd, amd) == ["app.tar", "app.tar-2"]
+    assert keys(amd, on("app.tar", "")) == ["app.tar/linux-amd64", "app.tar"]
