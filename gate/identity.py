@@ -33,6 +33,7 @@ __all__ = [
     "image_identity",
     "normalise_platform",
     "normalise_reference",
+    "other_platform",
     "repository",
 ]
 
@@ -212,10 +213,18 @@ class ImageIdentity:
 
     def same_platform(self, other: ImageIdentity) -> bool:
         """True when both know their platform and it is the same (a variant only one gives does not count)."""
-        (os, arch, variant), (other_os, other_arch, other_variant) = self.platform, other.platform
-        return (
-            bool(os and arch) and (os, arch) == (other_os, other_arch) and _compatible(variant, other_variant)
-        )
+        return _same_platform(self.platform, other.platform)
+
+
+def other_platform(platform: str, other: str) -> bool:
+    """True when both name a platform (`os/architecture[/variant]`) and they are not the same one."""
+    ours, theirs = normalise_platform(platform), normalise_platform(other)
+    return bool(ours[0] and theirs[0]) and not _same_platform(ours, theirs)
+
+
+def _same_platform(ours: tuple[str, str, str], theirs: tuple[str, str, str]) -> bool:
+    (os, arch, variant), (other_os, other_arch, other_variant) = ours, theirs
+    return bool(os and arch) and (os, arch) == (other_os, other_arch) and _compatible(variant, other_variant)
 
 
 def image_identity(scan: Scan) -> ImageIdentity:

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError
+from gate.identity import other_platform
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
 from gate.ingest.image import (
@@ -38,6 +39,7 @@ from gate.ingest.image import (
     healthcheck_state,
     normal_digest,
     parse_created,
+    platform_name,
 )
 from gate.model import Image, Scan
 
@@ -110,6 +112,8 @@ class _Skopeo(Wire):
     Created: str | None = None
     Labels: dict[str, str] | None = None
     Os: str | None = None
+    Architecture: str | None = None
+    Variant: str | None = None
     Layers: list[str] | None = None
     LayersData: list[_LayerData] | None = None
     Env: list[str] | None = None
@@ -349,6 +353,7 @@ def _skopeo(obj: dict[str, Any], source: str) -> Metadata:
         values["repo_digests"] = (f"{wire.Name}@{wire.Digest}",)
         values["reference"] = wire.Name
     _put(values, "os", wire.Os or "")
+    _put(values, "platform", platform_name(wire.Os, wire.Architecture, wire.Variant))
     return _metadata(source, "skopeo inspect", values, [normal_digest(wire.Digest)])
 
 
@@ -501,10 +506,25 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
     theirs = metadata.image
     report_digests = _report_digests(report)
     ours_id, their_id = normal_digest(report.image_id), normal_digest(theirs.image_id)
+    if (
+        ours_id
+        and their_id
+        and (ours_id == their_id or their_id in report_digests or ours_id in metadata.digests)
+    ):
+        return ""
+    # The images of a multi-architecture build can have the same layers, user and date (architecture-free files,
+    # a reproducible build): only the platform tells their configs apart.
+    platform = (
+        f"it is for {_printable(theirs.platform)}, the report's image for {_printable(report.platform)}"
+        if other_platform(theirs.platform, report.platform)
+        else ""
+    )
     if ours_id and their_id:
-        if ours_id == their_id or their_id in report_digests or ours_id in metadata.digests:
-            return ""
-        return f"image ID {_short(their_id)}, the report's is {_short(ours_id)}"
+        return "; ".join(
+            filter(None, (f"image ID {_short(their_id)}, the report's is {_short(ours_id)}", platform))
+        )
+    if platform:
+        return platform
     if report.diff_ids and theirs.diff_ids:
         if [normal_digest(d) for d in report.diff_ids] == [normal_digest(d) for d in theirs.diff_ids]:
             return _other_config(report, theirs)

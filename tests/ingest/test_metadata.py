@@ -343,6 +343,50 @@ def test_a_config_of_the_same_layers_but_another_build_is_refused() -> None:
     assert merged.image is not None and merged.image.healthcheck is True
 
 
+def test_a_config_of_the_same_layers_for_another_platform_is_refused() -> None:
+    """A reproducible multi-architecture build (`buildah commit --timestamp 0`) of architecture-free files gives
+    its amd64 and arm64 images the same layers, user and date: the arm64 config was taken for the amd64 report,
+    and the record then said linux/arm64. Seen with real buildah, skopeo inspect --config and trivy."""
+    layers = ("sha256:" + "5" * 64,)
+    scan = bare_report(config_known=True, user="1000", diff_ids=layers, platform="linux/amd64")
+
+    def config(architecture: str, variant: str = "") -> Metadata:
+        document = {"architecture": architecture, "os": "linux", "config": {"User": "1000"}}
+        document |= {"rootfs": {"type": "layers", "diff_ids": list(layers)}}
+        if variant:
+            document["variant"] = variant
+        return read_metadata("config.json", json.dumps(document).encode())
+
+    with pytest.raises(
+        InputError,
+        match=r"another image than r\.json \(it is for linux/arm64/v8, the report's image for linux/amd64\)",
+    ):
+        attach([scan], config("arm64", "v8"))
+    [merged] = attach([scan], config("amd64"))
+    assert merged.image is not None and merged.image.platform == "linux/amd64"
+    # aliases and a default variant only one side gives are the same platform
+    arm = bare_report(config_known=True, user="1000", diff_ids=layers, platform="linux/aarch64")
+    [merged] = attach([arm], config("arm64", "v8"))
+    assert merged.image is not None and merged.image.platform == "linux/arm64/v8"
+    # different image IDs: the platform is the clearer reason
+    ided = bare_report(image_id="sha256:" + "1" * 64, platform="linux/amd64")
+    other = {"Id": "sha256:" + "2" * 64, "Os": "linux", "Architecture": "arm", "Variant": "v7", "Config": {}}
+    with pytest.raises(
+        InputError,
+        match=r"image ID sha256:222222222222, the report's is sha256:111111111111; it is"
+        r" for linux/arm/v7, the report's image for linux/amd64\)",
+    ):
+        attach([ided], read_metadata("inspect.json", json.dumps([other]).encode()))
+
+
+def test_skopeo_inspect_gives_the_platform() -> None:
+    # skopeo 1.9 prints Os and Architecture (no Variant); newer ones add Variant
+    document = {"Digest": "sha256:" + "4" * 64, "Layers": [], "Os": "linux", "Architecture": "arm64"}
+    assert read_metadata("m.json", json.dumps(document).encode()).image.platform == "linux/arm64"
+    document["Variant"] = "v8"
+    assert read_metadata("m.json", json.dumps(document).encode()).image.platform == "linux/arm64/v8"
+
+
 def test_digest_mismatch_without_ids_is_refused_and_a_match_is_not() -> None:
     scan = bare_report(repo_digests=("registry.example/app@sha256:" + "3" * 64,))
     other = read_metadata("m.json", json.dumps({"Digest": "sha256:" + "4" * 64, "Layers": []}).encode())
