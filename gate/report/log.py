@@ -88,12 +88,13 @@ def _image_lines(image: ImageDecision, title: str, *, multi: bool) -> list[str]:
     if by_vex:
         extra.append(f"{by_vex} suppressed by VEX (not_affected/fixed; see --summary or --json for why)")
     lines.append(f"  findings: {counts or 'none'}" + (f"; {', '.join(extra)}" if extra else ""))
-    lines.extend(_merge_lines(image))
+    lines.extend(_merge_lines(image, multi=multi))
     return lines
 
 
-def _merge_lines(image: ImageDecision) -> list[str]:
-    """Which scanner found what (merged reports), and the ratchet against the baseline."""
+def _merge_lines(image: ImageDecision, *, multi: bool) -> list[str]:
+    """Which scanner found what (merged reports), and the ratchet against the baseline: with several images, its
+    reports too, as the image's line gives its own (the baselines of a multi-architecture build share a name)."""
     lines = []
     if len(image.scanners) > 1:
         found = [o.finding.reported_by for o in image.outcomes]
@@ -105,7 +106,9 @@ def _merge_lines(image: ImageDecision) -> list[str]:
     ratchet = image.baseline
     if ratchet is not None:
         lines.append(
-            f"  baseline {safe(ratchet.baseline)}: {ratchet.new} new, {len(ratchet.fixed)} fixed, "
+            f"  baseline {safe(ratchet.baseline)}"
+            + (f" ({safe(', '.join(ratchet.sources), 300)})" if multi else "")
+            + f": {ratchet.new} new, {len(ratchet.fixed)} fixed, "
             f"{ratchet.existing} still present: {ratchet.trend.value}"
         )
     return lines

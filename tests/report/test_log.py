@@ -89,3 +89,29 @@ def test_waiver_days_are_counted_in_words(tmp_path: Path) -> None:
     assert "| CVE-2024-10000 | expires today |" in text
     assert "| CVE-2024-10001 | expires in 1 day |" in text
     assert "| CVE-2024-10002 | expired 1 day ago |" in text
+
+
+def test_with_several_images_the_baseline_line_names_its_reports() -> None:
+    # A multi-architecture build: every baseline is `app.tar` (trivy image --input app.tar per platform); only
+    # the report says which platform's baseline an image was paired with, as the image's own line does.
+    from gate.model import Severity
+    from gate.policy.decision import Ratchet, Trend
+
+    decision = evaluate(synthetic_scan(0), load_policy("builtin:default"), today=TODAY)
+    counts = dict.fromkeys(Severity, 0)
+    images = tuple(
+        image.model_copy(
+            update={
+                "baseline": Ratchet(
+                    baseline="app.tar", sources=(f"main-{arch}.json",), new=0, existing=0,
+                    before=counts, after=counts, trend=Trend.SAME,
+                )
+            }
+        )
+        for image, arch in zip(decision.images * 2, ("amd64", "arm64"), strict=True)
+    )  # fmt: skip
+    text = render_log(decision.model_copy(update={"images": images}))
+    assert "  baseline app.tar (main-amd64.json): 0 new" in text
+    assert "  baseline app.tar (main-arm64.json): 0 new" in text
+    alone = render_log(decision.model_copy(update={"images": images[:1]}))
+    assert "  baseline app.tar: 0 new" in alone  # one image: its line names no report either
