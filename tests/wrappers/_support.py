@@ -148,6 +148,16 @@ def quick_start(doc: str) -> str:
     return match.group(2)
 
 
+def fork_workflows() -> tuple[str, str]:
+    """The two fenced YAML blocks under docs/github.md's "Pull requests from forks": the gate workflow and the
+    comment workflow."""
+    text = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    section = text[text.index("## Pull requests from forks") : text.index("## SARIF and code scanning")]
+    blocks = re.findall(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 2, "the gate workflow and the comment workflow"
+    return blocks[0], blocks[1]
+
+
 @dataclass
 class ActRun:
     """What one `act --json` run reported."""

@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -22,11 +24,13 @@ from tests.wrappers._support import (
     DATA,
     ActRun,
     copy_project,
+    fork_workflows,
     git_commit,
     need,
     need_index,
     quick_start,
     run_act,
+    tool_env,
     vex_all,
     write_intel,
 )
@@ -436,3 +440,211 @@ def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -
     assert gate["outputs"]["sarif-file"] == ""
     assert "could not decide" in _gate_summary(run)
     assert any("needs Python 3.10 or newer" in c["arg"] for c in run.commands if c["command"] == "error")
+
+
+INSTALL_URL = "https://github.com/your-org/container-gate@<release commit SHA>"
+FORK_HEAD = "f0" * 20
+FORK_PUSHED = "f1" * 20
+OTHER_HEAD = "0b" * 20
+GATE_RUN_ID = 4242
+
+
+class _ForkRepo:
+    """A base repository holding both workflows of docs/github.md's "Pull requests from forks", run by act with
+    local stand-ins for the remote actions and GitHub's artifact storage in a folder."""
+
+    def __init__(self, tmp_path: Path, fake: FakeGitHub) -> None:
+        gate_yml, comment_yml = fork_workflows()
+        self.tmp = tmp_path
+        self.runs = 0
+        # The install line is the only one changed: the doc's placeholder URL (github.com, a commit to fill in)
+        # becomes this project as a git repository on disk, at its one commit. pip then does what it does on
+        # GitHub: clones it, builds it with flit-core and installs the dependencies, from the index.
+        project = copy_project(tmp_path / "container-gate")
+        git_commit(project)
+        sha = subprocess.run(
+            [need("git"), "rev-parse", "HEAD"], cwd=project, env=tool_env(), capture_output=True, text=True,
+            check=True, timeout=60,
+        ).stdout.strip()  # fmt: skip
+        for block in (gate_yml, comment_yml):
+            assert block.count(INSTALL_URL) == 1, (
+                "each workflow installs the gate once, from the placeholder URL"
+            )
+        local = f"file://{project}@{sha}"
+        self.report = tmp_path / "report.trivy.json"  # what the stand-in scanner gives
+        self.store = tmp_path / "artifacts"  # GitHub's artifact storage, shared by the two workflows
+        self.artifact = self.store / "container-gate-comment"
+        trivy = _stub(
+            tmp_path / "trivy-action", "trivy-action", ["image-ref", "format", "output"],
+            f'test "$IN_FORMAT" = json\ntest "$IN_IMAGE_REF" = ghcr.io/your-org/app:latest\n'
+            f'cp "{self.report}" "$IN_OUTPUT"',
+        )  # fmt: skip
+        # upload-artifact v4 uploads the paths that exist (one is enough) and replaces nothing of another run;
+        # download-artifact v4 with a name extracts its files into the workspace.
+        upload = _stub(
+            tmp_path / "upload-artifact", "upload-artifact", ["name", "path", "retention-days"],
+            f'rm -rf "{self.store}/$IN_NAME"\nmkdir -p "{self.store}/$IN_NAME"\n'
+            "printf '%s\\n' \"$IN_PATH\" | while read -r file; do\n"
+            f'  if [ -n "$file" ] && [ -e "$file" ]; then cp "$file" "{self.store}/$IN_NAME/"; fi\n'
+            "done",
+        )  # fmt: skip
+        download = _stub(
+            tmp_path / "download-artifact", "download-artifact", ["name", "run-id", "github-token"],
+            f'test "$IN_RUN_ID" = {GATE_RUN_ID}\ntest -n "$IN_GITHUB_TOKEN"\n'
+            f'cp "{self.store}/$IN_NAME/"* "$GITHUB_WORKSPACE/"',
+        )  # fmt: skip
+        self.workspace = tmp_path / "workspace"
+        workflows = self.workspace / ".github" / "workflows"
+        workflows.mkdir(parents=True)
+        (workflows / "container-gate.yml").write_text(gate_yml.replace(INSTALL_URL, local), encoding="utf-8")
+        (workflows / "container-gate-comment.yml").write_text(
+            comment_yml.replace(INSTALL_URL, local), encoding="utf-8"
+        )
+        git_commit(self.workspace)
+        trivy_ref = _uses(r"uses: (aquasecurity/trivy-action@\S+)", gate_yml)
+        upload_ref = _uses(r"uses: (actions/upload-artifact@\S+)", gate_yml)
+        download_ref = _uses(r"uses: (actions/download-artifact@\S+)", comment_yml)
+        self.args = [
+            "--local-repository", f"{trivy_ref}={trivy}",
+            "--local-repository", f"{upload_ref}={upload}",
+            "--local-repository", f"{download_ref}={download}",
+            "--env", f"GITHUB_API_URL={fake.base}", "--env", "GITHUB_REPOSITORY=acme/web",
+        ]  # fmt: skip
+
+    def _act(self, event: str, payload: Mapping[str, object], extra: list[str]) -> ActRun:
+        self.runs += 1  # each run in a fresh act cache: a fresh workspace and RUNNER_TEMP, as on GitHub
+        path = self.tmp / f"{event}-{self.runs}.json"
+        path.write_text(json.dumps(payload), encoding="utf-8")
+        return run_act(
+            self.workspace,
+            self.tmp / f"act-cache-{self.runs}",
+            event=event,
+            args=["-e", str(path), *extra, *self.args],
+        )
+
+    def gate(self, report: str, head: str) -> ActRun:
+        """The gate workflow on a fork's pull request #7 at `head`: no secrets, and a token that cannot write."""
+        self.report.write_bytes(report.encode() if report.startswith("{") else (DATA / report).read_bytes())
+        pr = {
+            "number": 7,
+            "head": {"sha": head, "ref": "patch-1", "repo": {"full_name": "forker/web", "fork": True}},
+            "base": {"ref": "main", "repo": {"full_name": "acme/web"}},
+        }
+        payload = {
+            "action": "synchronize",
+            "number": 7,
+            "pull_request": pr,
+            "repository": {"full_name": "acme/web"},
+        }
+        return self._act("pull_request", payload, [])
+
+    def comment(self, head: str, conclusion: str, event: str = "pull_request") -> ActRun:
+        """The comment workflow on `workflow_run` after the gate's run for `head`, as GitHub sends it for a fork."""
+        run = {
+            "id": GATE_RUN_ID,
+            "name": "container-gate",
+            "event": event,
+            "status": "completed",
+            "conclusion": conclusion,
+            "head_sha": head,
+            "head_branch": "patch-1",
+            "head_repository": {"full_name": "forker/web"},
+            "pull_requests": [],  # empty for a fork's pull request
+        }
+        payload = {"action": "completed", "workflow_run": run, "repository": {"full_name": "acme/web"}}
+        return self._act("workflow_run", payload, ["-s", f"GITHUB_TOKEN={TOKEN}"])
+
+
+def test_the_docs_fork_workflows_post_update_and_refuse_a_forged_number(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """Both workflows of "Pull requests from forks" exactly as docs/github.md has them (the install URL aside):
+    the gate on a fork's `pull_request` uploads comment.md and pr-number.txt; the comment workflow, on
+    `workflow_run`, downloads them and posts, updates the comment after the next push, and posts nothing when the
+    artifact names another pull request."""
+    need("act")
+    need_index()  # pip builds the gate from its git repository, with flit-core and the dependencies from the index
+    fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
+    repo = _ForkRepo(tmp_path, fake)
+
+    # A failing image: the gate's job fails, and its always() steps still upload the comment and the number.
+    first = repo.gate("failing.trivy.json", FORK_HEAD)
+    assert first.job_result == "failure", first.log[-4000:]
+    assert sorted(p.name for p in repo.artifact.iterdir()) == ["comment.md", "pr-number.txt"]
+    assert (repo.artifact / "pr-number.txt").read_text(encoding="utf-8") == "7\n"
+    written = (repo.artifact / "comment.md").read_text(encoding="utf-8")
+    assert fake.sent == [], "the gate workflow makes no API call"
+
+    fake.heads = {7: FORK_HEAD, 8: OTHER_HEAD}
+    posted = repo.comment(FORK_HEAD, "failure")
+    assert posted.job_result == "success", posted.log[-4000:]
+    assert TOKEN not in posted.log, "the token was printed"
+    assert [(s.method, s.path) for s in fake.sent] == [
+        ("GET", "/repos/acme/web/pulls/7"),  # its head is the commit the gate's run was for
+        ("GET", "/repos/acme/web/issues/7/comments"),
+        ("POST", "/repos/acme/web/issues/7/comments"),
+    ]
+    assert all(s.headers.get("Authorization") == f"Bearer {TOKEN}" for s in fake.sent)
+    (created,) = fake.comments[7]
+    marker = "<!-- container-gate:container-gate/acme/web -->"
+    # The body is the gate's comment.md, its marker line (the key, acme/web) replaced by one under --scope.
+    first_line, rest = written.split("\n", 1)
+    assert first_line == "<!-- container-gate:acme/web -->"
+    assert created["body"].rstrip("\n") == f"{marker}\n{rest}".rstrip("\n")
+    assert "container-gate: FAIL" in created["body"]
+    assert "CVE-2024-5535" in created["body"]
+
+    # The fork pushes a fix, a clean image: the next pair of runs updates the comment in place.
+    fake.sent.clear()
+    second = repo.gate("clean.trivy.json", FORK_PUSHED)
+    assert second.job_result == "success", second.log[-4000:]
+    fake.heads[7] = FORK_PUSHED
+    updated = repo.comment(FORK_PUSHED, "success")
+    assert updated.job_result == "success", updated.log[-4000:]
+    assert [(w.method, w.path) for w in fake.writes()] == [
+        ("PATCH", f"/repos/acme/web/issues/comments/{created['id']}")
+    ]
+    assert fake.comments[7] == [created]
+    assert created["body"].startswith(marker + "\n")
+    assert "container-gate: PASS" in created["body"]
+
+    # The fork's code wrote another number into the artifact: pull request 8, whose head is not this run's
+    # commit. The gate reads it and posts nothing; the step stays green.
+    fake.sent.clear()
+    (repo.artifact / "pr-number.txt").write_text("8\n", encoding="utf-8")
+    forged = repo.comment(FORK_PUSHED, "success")
+    assert forged.job_result == "success", forged.log[-4000:]
+    assert [(s.method, s.path) for s in fake.sent] == [("GET", "/repos/acme/web/pulls/8")]
+    assert fake.comments.keys() == {7}
+    assert "PR comment skipped: pull request #8 is at 0b0b0b0b0b0b, not at f1f1f1f1f1f1" in forged.log
+    assert "container-gate: PASS" in created["body"]
+
+
+def test_the_docs_fork_workflows_skip_the_comment_without_a_decision_or_a_pull_request(
+    tmp_path: Path, httpserver: HTTPServer
+) -> None:
+    """A gate that could not decide (exit 2) writes no comment.md: the artifact holds the number alone and the
+    comment step is skipped. A `workflow_run` after a run that was not for a pull request skips the job."""
+    need("act")
+    need_index()
+    fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(fake)
+    repo = _ForkRepo(tmp_path, fake)
+
+    undecided = repo.gate("{not a report", FORK_HEAD)
+    assert undecided.job_result == "failure", undecided.log[-4000:]
+    assert sorted(p.name for p in repo.artifact.iterdir()) == ["pr-number.txt"]
+    fake.heads = {7: FORK_HEAD}
+    skipped = repo.comment(FORK_HEAD, "failure")
+    assert skipped.job_result == "success", skipped.log[-4000:]
+    assert "Run Main Download the comment" in skipped.log
+    assert "Run Main Post the comment" not in skipped.log, (
+        "hashFiles('comment.md') is empty: the step is skipped"
+    )
+    assert fake.sent == []
+
+    pushed = repo.comment(FORK_HEAD, "success", event="push")
+    assert pushed.returncode == 0, pushed.log[-4000:]
+    assert "Run Main Download the comment" not in pushed.log, "the job runs after a pull request's run only"
+    assert fake.sent == []

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.wrappers._support import DATA, need, quick_start, tool_env
+from tests.wrappers._support import DATA, fork_workflows, need, quick_start, tool_env
 
 pytestmark = pytest.mark.tools
 
@@ -28,12 +28,8 @@ def _run(argv: list[str], cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
 
 def _fork_workflows(tmp_path: Path) -> list[Path]:
     """The two workflows of docs/github.md's "Pull requests from forks", as files: the gate, the comment."""
-    text = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
-    section = text[text.index("## Pull requests from forks") : text.index("## SARIF and code scanning")]
-    blocks = re.findall(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
-    assert len(blocks) == 2, "the gate workflow and the comment workflow"
     paths = [tmp_path / "fork-gate.yml", tmp_path / "fork-comment.yml"]
-    for path, block in zip(paths, blocks, strict=True):
+    for path, block in zip(paths, fork_workflows(), strict=True):
         path.write_text(block, encoding="utf-8")
     return paths
 
