@@ -445,6 +445,7 @@ def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -
 INSTALL_URL = "https://github.com/your-org/container-gate@<release commit SHA>"
 FORK_HEAD = "f0" * 20
 FORK_PUSHED = "f1" * 20
+NEWER_HEAD = "f2" * 20
 OTHER_HEAD = "0b" * 20
 GATE_RUN_ID = 4242
 
@@ -561,7 +562,7 @@ def test_the_docs_fork_workflows_post_update_and_refuse_a_forged_number(
     """Both workflows of "Pull requests from forks" exactly as docs/github.md has them (the install URL aside):
     the gate on a fork's `pull_request` uploads comment.md and pr-number.txt; the comment workflow, on
     `workflow_run`, downloads them and posts, updates the comment after the next push, and posts nothing when the
-    artifact names another pull request."""
+    artifact names another pull request or the pull request has moved on."""
     need("act")
     need_index()  # pip builds the gate from its git repository, with flit-core and the dependencies from the index
     fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
@@ -608,6 +609,14 @@ def test_the_docs_fork_workflows_post_update_and_refuse_a_forged_number(
     assert fake.comments[7] == [created]
     assert created["body"].startswith(marker + "\n")
     assert "container-gate: PASS" in created["body"]
+
+    # The fork pushed again before the comment workflow ran: this run's comment is stale, the next run posts.
+    fake.sent.clear()
+    fake.heads[7] = NEWER_HEAD
+    stale = repo.comment(FORK_PUSHED, "success")
+    assert stale.job_result == "success", stale.log[-4000:]
+    assert [(s.method, s.path) for s in fake.sent] == [("GET", "/repos/acme/web/pulls/7")]
+    assert "PR comment skipped: pull request #7 is at f2f2f2f2f2f2, not at f1f1f1f1f1f1" in stale.log
 
     # The fork's code wrote another number into the artifact: pull request 8, whose head is not this run's
     # commit. The gate reads it and posts nothing; the step stays green.
