@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from gate.policy.decision import Action, Decision, Violation
 from gate.report import _text
-from gate.report._common import FileLocation
+from gate.report._common import FileLocation, image_titles
 from gate.report.log import safe
 
 __all__ = ["MAX_PER_LEVEL", "render"]
@@ -28,10 +28,11 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
         where = f"file={_text.command_property(location.path)},line={location.line},"
     lines: list[str] = []
     left_out = 0
+    titles = image_titles(decision.images)  # images of one name for two platforms read as two
     for action, command in ((Action.FAIL, "error"), (Action.WARN, "warning")):
         found = [
-            (index, image.name, v)
-            for index, image in enumerate(decision.images)
+            (index, title, v)
+            for index, (image, title) in enumerate(zip(decision.images, titles, strict=True))
             for v in image.violations
             if v.action is action
         ]

@@ -15,7 +15,15 @@ from typing import Any
 from gate.model import Severity
 from gate.policy.decision import Action, Decision, ImageDecision, Violation
 from gate.report import _text
-from gate.report._common import FileLocation, check_scope, digest, image_keys, pseudo_path, to_json
+from gate.report._common import (
+    FileLocation,
+    check_scope,
+    digest,
+    image_keys,
+    image_titles,
+    pseudo_path,
+    to_json,
+)
 
 __all__ = ["render"]
 
@@ -42,9 +50,10 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
     # violations: each is escaped once (caches local to this call).
     line = functools.cache(_text.one_line)
     path = functools.cache(pseudo_path)
-    for image, key in zip(decision.images, image_keys(decision), strict=True):
+    titles = image_titles(decision.images)  # images of one name for two platforms read as two
+    for image, title, key in zip(decision.images, titles, image_keys(decision), strict=True):
         for violation in image.violations:
-            entry = _entry(violation, image, key, location, line, path)
+            entry = _entry(violation, image, title, key, location, line, path)
             if (entry["fingerprint"], entry["description"]) in written:
                 continue  # the same finding twice (found at two paths of one package)
             written.add((entry["fingerprint"], entry["description"]))
@@ -62,12 +71,14 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
 def _entry(
     v: Violation,
     image: ImageDecision,
+    title: str,
     key: str,
     location: FileLocation | None,
     line: Callable[[str, int | None], str],
     path: Callable[[str, str], str],
 ) -> dict[str, Any]:
-    """One entry; `line` is `_text.one_line` and `path` is `pseudo_path`, remembered across entries."""
+    """One entry; `title` names the image (`image_titles`); `line` is `_text.one_line` and `path` is `pseudo_path`,
+    remembered across entries."""
     f = v.finding
     subject = line(v.id, 200)
     if f is not None and f.package is not None:
@@ -81,8 +92,7 @@ def _entry(
         where = check_scope(v, image)
     verb = "fails" if v.action is Action.FAIL else "warns"
     description = (
-        f"{subject}, image {line(image.name, 200)}: {line(v.message, 300)} "
-        f"({verb} rule {line(v.rule_id, 100)})"
+        f"{subject}, image {line(title, 200)}: {line(v.message, 300)} ({verb} rule {line(v.rule_id, 100)})"
     )
     severity = _SEVERITY[v.severity]
     floor = _FLOOR.get(v.action, "info")

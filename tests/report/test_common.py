@@ -379,3 +379,26 @@ def test_images_of_one_repository_for_several_platforms_are_keyed_by_platform_in
     assert keys(amd) == ["app.tar"]  # alone, or all for one platform: the repository's key as before
     assert keys(amd, amd) == ["app.tar", "app.tar-2"]
     assert keys(amd, on("app.tar", "")) == ["app.tar/linux-amd64", "app.tar"]
+
+
+def test_annotations_and_code_quality_title_two_images_of_one_name_by_platform() -> None:
+    from gate.report import annotations, codequality
+
+    def on(platform: str) -> Any:
+        decision = one_finding()
+        [image] = decision.images
+        assert image.image is not None
+        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
+
+    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
+    name = amd.name
+    both = one_finding().model_copy(update={"images": (amd, arm)})
+    errors = [line for line in annotations.render(both).splitlines() if line.startswith("::error ")]
+    assert len(errors) == 2
+    assert f"image {name} (linux/amd64): " in errors[0] and f"image {name} (linux/arm64/v8): " in errors[1]
+    entries = [e for e in json.loads(codequality.render(both)) if e["check_name"] == "fixable-critical-high"]
+    assert len(entries) == 2
+    assert f"image {name} (linux/amd64): " in entries[0]["description"]
+    assert f"image {name} (linux/arm64/v8): " in entries[1]["description"]
+    alone = json.loads(codequality.render(one_finding().model_copy(update={"images": (amd,)})))
+    assert all(f"image {name}: " in e["description"] for e in alone)  # one image: its name is enough
