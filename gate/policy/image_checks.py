@@ -498,12 +498,15 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
 # Words of a name: split at separators and at camelCase humps (`dbPassword` is DB PASSWORD).
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-_HISTORY_ENV = re.compile(r"(?:^|#\(nop\)\s+|\s)ENV\s+(.+)$", re.DOTALL)
+# An ENV instruction. Buildah writes the instruction's line as the Dockerfile has it (`#(nop) env A=b`), and
+# instructions are case-insensitive, so at the start or after `#(nop)` any case is one.
+_HISTORY_ENV = re.compile(r"(?:(?:^|#\(nop\)\s+)(?i:ENV)|\sENV)\s+(.+)$", re.DOTALL)
 # A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`.
 _INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
 # Build arguments as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`) record them;
-# buildah writes the names in scope without values (`ARG A B C`), and `ARG A` without a value records nothing.
-_HISTORY_ARG = re.compile(_INSTRUCTION + r"ARG\s+(.+)$", re.DOTALL)
+# buildah writes the names in scope without values (`ARG A B C`; older buildah, the line as written, in any
+# case), and `ARG A` without a value records nothing.
+_HISTORY_ARG = re.compile(_INSTRUCTION + r"(?i:ARG)\s+(.+)$", re.DOTALL)
 # The build arguments of a RUN: `|N A=b C=d <command>`, `RUN |N ... # buildkit` from BuildKit.
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
 # A word of a history entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's text) may

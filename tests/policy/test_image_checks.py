@@ -436,6 +436,11 @@ def test_history_without_a_credential_passes(created_by: str) -> None:
         ("/bin/sh -c #(nop)  ENV API_TOKEN=tok3n tail0", {"API_TOKEN"}),
         ("/bin/sh -c #(nop) ENV API_TOKEN tok3n tail0", {"API_TOKEN"}),  # buildah keeps the legacy form
         ("/bin/sh -c #(nop) ARG API_TOKEN DB_PASSWORD", set()),  # buildah: the names in scope, no values
+        # buildah copies the instruction as written, in any case (Dockerfile instructions are case-insensitive)
+        ("/bin/sh -c #(nop) env API_TOKEN=tok3n tail0", {"API_TOKEN"}),
+        ("/bin/sh -c #(nop) Env API_TOKEN tok3n tail0", {"API_TOKEN"}),
+        ("/bin/sh -c #(nop) arg API_TOKEN=tok3n", {"API_TOKEN"}),  # older buildah: the ARG line as written
+        ("/bin/sh -c /usr/bin/env API_TOKEN=tok3n make", set()),  # a RUN's command, not an ENV
     ],
 )
 def test_the_check_reads_the_names_the_record_hides(created_by: str, names: set[str]) -> None:
