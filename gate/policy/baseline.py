@@ -95,14 +95,24 @@ def _platform(scan: Scan) -> str:
     return platform if any(normalise_platform(platform)) else ""
 
 
-def _platform_hint(*scans: Scan) -> str:
-    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks."""
-    unknown = [s for s in scans if not _platform(s)]
-    if not unknown:
+def _platform_hint(image: Scan, *baselines: Scan) -> str:
+    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks; or,
+    when all are known, which baselines are for another platform than the image (a job of one platform given
+    every platform's baseline)."""
+    unknown = [s for s in (image, *baselines) if not _platform(s)]
+    if unknown:
+        return (
+            "; baselines of one repository pair with its images by platform when every report gives it (the image "
+            f"config's os and architecture), and none is given in {', '.join(_sources(s) for s in unknown)}"
+        )
+    ours = image_identity(image)
+    others = [b for b in baselines if not image_identity(b).same_platform(ours)]
+    if not others:
         return ""
     return (
-        "; baselines of one repository pair with its images by platform when every report gives it (the image "
-        f"config's os and architecture), and none is given in {', '.join(_sources(s) for s in unknown)}"
+        f"; the image is for {_platform(image)!r} and "
+        f"{', '.join(f'{_sources(b)} for {_platform(b)!r}' for b in others)}: give a run only the baselines of "
+        "the platforms it checks"
     )
 
 

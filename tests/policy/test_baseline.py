@@ -428,3 +428,15 @@ def test_attach_puts_the_ratchet_on_the_image() -> None:
     assert decision.images[0].baseline == ratchet
     assert decision.images[0].notes[-1] == "a note"
     assert ratchet.sources == (JUICE,)
+
+
+def test_a_job_of_one_platform_given_every_platform_s_baseline_is_told_which_is_not_its_own() -> None:
+    # A matrix job checks one image and was given the baselines of every platform: the refusal says which baseline
+    # is for another platform, not only "one baseline per image" (the user gave one per platform).
+    amd64 = _platform_scan("pr-7", "amd64", [])
+    base_amd64, base_arm64 = _platform_scan("main", "amd64", []), _platform_scan("main", "arm64", [])
+    for bases in ([base_arm64, base_amd64], [base_amd64, base_arm64]):
+        with pytest.raises(InputError, match=r"already has the baseline") as caught:
+            pair_baselines([amd64], bases)
+        assert "the image is for 'linux/amd64' and main-arm64.json for 'linux/arm64'" in str(caught.value)
+        assert "main-amd64.json for" not in str(caught.value)
