@@ -25,7 +25,7 @@ from gate.policy.decision import (
     Violation,
     WaivedFinding,
 )
-from gate.report._text import one_line
+from gate.report._text import clip, one_line
 
 __all__ = [
     "IMAGE_CONFIG",
@@ -189,18 +189,30 @@ def platform_part(image: ImageDecision) -> str:
     return "-".join(_NOT_KEY.sub("-", part) for part in normalise_platform(_platform(image)) if part)
 
 
-def image_titles(images: Sequence[ImageDecision]) -> list[str]:
+def image_titles(images: Sequence[ImageDecision], limit: int | None = None) -> list[str]:
     """How each image is titled: its name, with its platform when images of that name are for several platforms
-    (a multi-architecture build gated in one run: `ghcr.io/org/app:pr-7 (linux/arm64)`)."""
+    (a multi-architecture build gated in one run: `ghcr.io/org/app:pr-7 (linux/arm64)`).
+
+    With `limit` (the length the renderer clips the title to), a long name is shortened before the platform,
+    which is what tells the images apart; the title is then at most `limit` characters.
+    """
     platforms: dict[str, set[str]] = {}
     for image in images:
         platforms.setdefault(image.name, set()).add(_platform(image))
-    return [
-        f"{image.name} ({_platform(image)})"
-        if len(platforms[image.name]) > 1 and _platform(image)
-        else image.name
-        for image in images
-    ]
+    titles = []
+    for image in images:
+        platform = _platform(image)
+        if len(platforms[image.name]) < 2 or not platform:
+            titles.append(image.name)
+            continue
+        suffix = f" ({clip(platform, _MAX_PLATFORM)})"
+        name = image.name if limit is None else clip(image.name, limit - len(suffix))
+        titles.append(name + suffix)
+    return titles
+
+
+_MAX_PLATFORM = 60
+"""A platform is `os/architecture[/variant]`: longer, a report's text, it is clipped."""
 
 
 def _platform(image: ImageDecision) -> str:

@@ -16,6 +16,7 @@ from gate.report.log import safe
 __all__ = ["MAX_PER_LEVEL", "render"]
 
 MAX_PER_LEVEL = 10
+_IMAGE_CHARS = 150
 
 
 def render(decision: Decision, *, location: FileLocation | None = None) -> str:
@@ -28,7 +29,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
         where = f"file={_text.command_property(location.path)},line={location.line},"
     lines: list[str] = []
     left_out = 0
-    titles = image_titles(decision.images)  # images of one name for two platforms read as two
+    titles = image_titles(decision.images, _IMAGE_CHARS)  # images of one name for two platforms read as two
     for action, command in ((Action.FAIL, "error"), (Action.WARN, "warning")):
         found = [
             (index, title, v)
@@ -60,4 +61,4 @@ def _message(v: Violation, image_name: str) -> str:
         subject += f" in {safe(f.package.name, 100)} {safe(f.package.version, 60)}".rstrip()
     elif f is not None and f.target:
         subject += f" in {safe(f.target, 100)}"
-    return f"{subject}, image {safe(image_name, 150)}: {safe(v.message, 200)}"
+    return f"{subject}, image {safe(image_name, _IMAGE_CHARS)}: {safe(v.message, 200)}"

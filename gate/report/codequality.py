@@ -35,6 +35,7 @@ _SEVERITY = {
     Severity.NEGLIGIBLE: "info",
     Severity.UNKNOWN: "info",
 }
+_IMAGE_CHARS = 200
 _RANK = ("info", "minor", "major", "critical", "blocker")
 _FLOOR = {Action.FAIL: "major", Action.WARN: "minor"}
 """A failing entry (a finding, an image check, a waiver, a stale report) is at least major, a warning at least
@@ -50,7 +51,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
     # violations: each is escaped once (caches local to this call).
     line = functools.cache(_text.one_line)
     path = functools.cache(pseudo_path)
-    titles = image_titles(decision.images)  # images of one name for two platforms read as two
+    titles = image_titles(decision.images, _IMAGE_CHARS)  # images of one name for two platforms read as two
     for image, title, key in zip(decision.images, titles, image_keys(decision), strict=True):
         for violation in image.violations:
             entry = _entry(violation, image, title, key, location, line, path)
@@ -91,9 +92,7 @@ def _entry(
     else:
         where = check_scope(v, image)
     verb = "fails" if v.action is Action.FAIL else "warns"
-    description = (
-        f"{subject}, image {line(title, 200)}: {line(v.message, 300)} ({verb} rule {line(v.rule_id, 100)})"
-    )
+    description = f"{subject}, image {line(title, _IMAGE_CHARS)}: {line(v.message, 300)} ({verb} rule {line(v.rule_id, 100)})"
     severity = _SEVERITY[v.severity]
     floor = _FLOOR.get(v.action, "info")
     if _RANK.index(floor) > _RANK.index(severity):

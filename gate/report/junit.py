@@ -17,6 +17,8 @@ from gate.report._common import image_titles, joined, numbered
 
 __all__ = ["MAX_LINES", "render"]
 
+_IMAGE_CHARS = 500
+"""The longest image title (suite name and classname); a longer name is cut before its platform."""
 MAX_LINES = 1_000
 """Findings listed per testcase; the rest are counted."""
 
@@ -27,10 +29,10 @@ def render(decision: Decision) -> str:
     suites = ET.Element("testsuites", {"name": "container-gate"})
     totals = {"tests": 0, "failures": 0, "skipped": 0}
     names: set[str] = set()
-    for image, title in zip(decision.images, image_titles(decision.images), strict=True):
+    for image, title in zip(decision.images, image_titles(decision.images, _IMAGE_CHARS), strict=True):
         # Two images of one name (two builds; two architectures when the reports do not say which): GitLab keeps
         # one test of a classname and name.
-        name = numbered(_x(title, 500) or "image", names, "{} ({})")
+        name = numbered(_x(title, _IMAGE_CHARS) or "image", names, "{} ({})")
         names.add(name)
         suite = _suite(image, decision, stamp, name)
         suites.append(suite)

@@ -20,6 +20,7 @@ _CONTROL = re.compile(
     r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffe\uffff]"
 )
 _MAX_PER_RULE = 20
+_IMAGE_CHARS = 200
 
 
 def safe(text: str, limit: int = 200) -> str:
@@ -31,7 +32,7 @@ def safe(text: str, limit: int = 200) -> str:
 def render_log(decision: Decision) -> str:
     """The log text for a decision."""
     lines = [_headline(decision)]
-    for image, title in zip(decision.images, image_titles(decision.images), strict=True):
+    for image, title in zip(decision.images, image_titles(decision.images, _IMAGE_CHARS), strict=True):
         lines.append("")
         lines.extend(_image_lines(image, title, multi=len(decision.images) > 1))
     return "\n".join(lines) + "\n"
@@ -49,7 +50,7 @@ def _headline(decision: Decision) -> str:
 
 def _image_lines(image: ImageDecision, title: str, *, multi: bool) -> list[str]:
     lines = [
-        f"{safe(title)}: {image.verdict.value.upper()}"
+        f"{safe(title, _IMAGE_CHARS)}: {image.verdict.value.upper()}"
         + (f" ({safe(', '.join(image.sources), 300)})" if multi else "")
     ]
     for note in image.notes:

@@ -49,6 +49,8 @@ __all__ = [
     "render_comment",
 ]
 
+_IMAGE_CHARS = 200
+"""The longest image title in a heading; a longer name is cut before its platform."""
 MAX_SUMMARY_BYTES = 1_000_000
 """GitHub aborts a step summary over 1 MiB (1,048,576 bytes); the gate keeps a margin."""
 MAX_COMMENT_CHARS = 60_000
@@ -235,7 +237,7 @@ def _context(
         # What failed, then what warned, survives the cut (in the decision's order within a verdict).
         shown = sorted(sorted(shown, key=lambda n: -every[n].verdict.rank)[: detail.images])
     images = [every[n] for n in shown]
-    titles = image_titles(every)
+    titles = image_titles(every, _IMAGE_CHARS)
     notices = []
     if cut:
         notices.append(
@@ -457,7 +459,7 @@ def _image(
         )
     return {
         "icon": Safe(_ICONS[image.verdict]),
-        "name": _md(title, 200),
+        "name": _md(title, _IMAGE_CHARS),
         "verdict": image.verdict.value.upper(),
         "failing": [_rule_view(r, image, detail, memo) for r in failing],
         "warnings": [_rule_view(r, image, detail, memo) for r in warnings],

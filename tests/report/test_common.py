@@ -402,3 +402,36 @@ def test_annotations_and_code_quality_title_two_images_of_one_name_by_platform()
     assert f"image {name} (linux/arm64/v8): " in entries[1]["description"]
     alone = json.loads(codequality.render(one_finding().model_copy(update={"images": (amd,)})))
     assert all(f"image {name}: " in e["description"] for e in alone)  # one image: its name is enough
+
+
+def test_a_long_name_is_shortened_before_the_platform_that_tells_two_images_apart() -> None:
+    from gate.report import annotations, codequality, log, summary
+    from gate.report._common import image_titles
+
+    name = "registry.example.com/" + "/".join(["team-platform-services"] * 8) + "/app:feature-1234"
+
+    def on(platform: str) -> Any:
+        decision = one_finding(image=name)
+        [image] = decision.images
+        assert image.image is not None
+        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
+
+    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
+    assert amd.name == name and len(name) > 200
+    titles = image_titles([amd, arm], limit=150)
+    assert [len(t) for t in titles] == [150, 150]
+    assert titles[0].endswith("… (linux/amd64)") and titles[1].endswith("… (linux/arm64/v8)")
+    assert image_titles([amd, arm]) == [
+        f"{name} (linux/amd64)",
+        f"{name} (linux/arm64/v8)",
+    ]  # no limit: whole
+    both = one_finding(image=name).model_copy(update={"images": (amd, arm)})
+    assert "(linux/amd64): FAIL" in log.render_log(both) and "(linux/arm64/v8): FAIL" in log.render_log(both)
+    markdown = summary.render(both)
+    assert "(linux/amd64): FAIL" in markdown and "(linux/arm64/v8): FAIL" in markdown
+    errors = [line for line in annotations.render(both).splitlines() if line.startswith("::error ")]
+    assert "(linux/amd64): " in errors[0] and "(linux/arm64/v8): " in errors[1]
+    described = [e["description"] for e in json.loads(codequality.render(both))]
+    assert any("(linux/amd64): " in d for d in described) and any(
+        "(linux/arm64/v8): " in d for d in described
+    )
