@@ -16,6 +16,7 @@ from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_m
 from gate.policy.schema import Policy, Rule
 from gate.policy.settings import MissingIntel, as_gated
 from gate.policy.waivers import review_run, waiver_mismatch
+from gate.report._common import image_titles
 from gate.report.log import safe
 from gate.words import quantity
 
@@ -48,6 +49,7 @@ def explain(finding_id: str, scans: Sequence[Scan], policy: Policy, *, today: da
 _SUBJECTS = ("findings", "waivers", "reports")
 """Rule subjects that are not an image check's ID (an ID of one of these names no rule)."""
 _MAX_VIOLATIONS = 20
+_IMAGE_CHARS = 200
 
 
 def explain_rule(rule_id: str, scans: Sequence[Scan], policy: Policy, *, today: date) -> str | None:
@@ -55,9 +57,10 @@ def explain_rule(rule_id: str, scans: Sequence[Scan], policy: Policy, *, today: 
     the run; None when no image has a result of that ID."""
     wanted = rule_id.strip()
     decision = review_run(combine(evaluate(scan, policy, today=today) for scan in scans))
+    titles = image_titles(decision.images, _IMAGE_CHARS)  # images of one name for two platforms read as two
     blocks = [
-        _rule_block(r.rule_id, r.subject, image)
-        for image in decision.images
+        _rule_block(r.rule_id, r.subject, image, title)
+        for image, title in zip(decision.images, titles, strict=True)
         for r in image.rules
         if r.rule_id == wanted or (r.subject == wanted and r.subject not in _SUBJECTS)
     ]
@@ -70,10 +73,10 @@ def explain_rule(rule_id: str, scans: Sequence[Scan], policy: Policy, *, today: 
     return "\n\n".join([head, *blocks]) + "\n"
 
 
-def _rule_block(rule_id: str, subject: str, image: ImageDecision) -> str:
+def _rule_block(rule_id: str, subject: str, image: ImageDecision, title: str) -> str:
     r = next(r for r in image.rules if r.rule_id == rule_id and r.subject == subject)
     state = f"triggered: {r.verdict.value.upper()}" if r.triggered else "passed"
-    lines = [f"{safe(r.name)} ({r.action.value}) on {safe(image.name)}: {state}"]
+    lines = [f"{safe(r.name)} ({r.action.value}) on {safe(title, _IMAGE_CHARS)}: {state}"]
     lines.append(f"  {safe(r.title)}: {safe(r.explanation, 1000)}")
     if r.triggered and r.help:
         lines.append(f"  what to do: {safe(r.help, 500)}")

@@ -321,3 +321,20 @@ def test_a_rule_switched_off_is_named_as_such_not_as_unknown(tmp_path: Path, rul
     assert err.startswith(f"gate: error: {asked}: the policy's rule ")
     assert 'is switched off (action = "off"), so it ran on no image' in err
     assert "check the ID" not in err
+
+
+def test_a_rule_on_images_of_one_name_for_two_platforms_names_each_platform() -> None:
+    from gate.explain import explain_rule
+    from tests.report.helpers import synthetic_scan
+
+    def on(platform: str, image_id: str) -> Scan:
+        scan = synthetic_scan(1)
+        assert scan.image is not None
+        image = scan.image.model_copy(update={"platform": platform, "image_id": image_id})
+        return scan.model_copy(update={"image": image, "source": f"{platform.replace('/', '-')}.json"})
+
+    scans = [on("linux/amd64", "sha256:" + "a" * 64), on("linux/arm64", "sha256:" + "b" * 64)]
+    out = explain_rule("non-root-user", scans, load_policy("builtin:default"), today=TODAY)
+    assert out is not None
+    assert "non-root-user (warn) on registry.example.com/big/app:1.0 (linux/amd64): triggered: WARN\n" in out
+    assert "non-root-user (warn) on registry.example.com/big/app:1.0 (linux/arm64): triggered: WARN\n" in out
