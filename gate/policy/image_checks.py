@@ -498,11 +498,11 @@ _VALUE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
 _REFERENCE_ONLY = re.compile(r"^\$\{?[A-Za-z_][A-Za-z0-9_]*\}?$")
 # Words of a name: split at separators and at camelCase humps (`dbPassword` is DB PASSWORD).
 _WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
-# An ENV instruction. Buildah writes the instruction's line as the Dockerfile has it (`#(nop) env A=b`), and
-# instructions are case-insensitive, so at the start or after `#(nop)` any case is one.
-_HISTORY_ENV = re.compile(r"(?:(?:^|#\(nop\)\s+)(?i:ENV)|\sENV)\s+(.+)$", re.DOTALL)
 # A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`.
 _INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
+# Only the instruction: `ENV A=b` in a RUN's command or a LABEL's text assigns nothing. Buildah writes the
+# instruction's line as the Dockerfile has it (`#(nop) env A=b`), and instructions are case-insensitive.
+_HISTORY_ENV = re.compile(_INSTRUCTION + r"(?i:ENV)\s+(.+)$", re.DOTALL)
 # Build arguments as the classic builder (`/bin/sh -c #(nop)  ARG A=b`) and BuildKit (`ARG A=b`) record them;
 # buildah writes the names in scope without values (`ARG A B C`; older buildah, the line as written, in any
 # case), and `ARG A` without a value records nothing.
@@ -593,7 +593,7 @@ def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
     found = _HISTORY_ARG.match(text)
     env = found is None
     if env:
-        found = _HISTORY_ENV.search(text)
+        found = _HISTORY_ENV.match(text)
     if not found:
         return text, []
     words = list(_ENTRY_WORD.finditer(text, found.start(1)))

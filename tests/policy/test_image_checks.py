@@ -419,6 +419,20 @@ def test_history_without_a_credential_passes(created_by: str) -> None:
 
 
 @pytest.mark.parametrize(
+    "created_by",
+    [
+        "/bin/sh -c echo ARG DB_PASSWORD=x is not an instruction",
+        "/bin/sh -c echo ENV DB_PASSWORD=x is not an instruction",
+        "RUN /bin/sh -c sed -i 's/ENV DB_PASSWORD=.*//' Dockerfile # buildkit",
+        '/bin/sh -c #(nop)  LABEL usage="set ENV DB_PASSWORD=x to log in"',
+    ],
+)
+def test_an_instruction_named_in_a_command_or_label_assigns_nothing(created_by: str) -> None:
+    assert run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")[0] is True
+    assert redacted_history(created_by) == created_by
+
+
+@pytest.mark.parametrize(
     ("created_by", "names"),
     [
         (
