@@ -515,10 +515,12 @@ _ENTRY_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")
 _NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
 # The start of a RUN command after its build arguments: a shell and its first option (`/bin/sh -c`,
 # `/bin/bash -o pipefail -c`, `cmd /S /C`, `powershell -Command`). An exec-form command cannot be told apart
-# from a value's words.
+# from a value's words. The option is `-x` or cmd's `/X`, not a path: in `A=x /opt/bash /bin/sh -c make` the
+# value ends in a shell's name and the shell follows it.
 _SHELL = re.compile(
     r"(?:\S*/)?(?:sh|bash|ash|dash|zsh|ksh|mksh)|cmd(?:\.exe)?|(?:powershell|pwsh)(?:\.exe)?", re.I
 )
+_SHELL_OPTION = re.compile(r"-|/[A-Za-z?]$")
 _BUILDKIT_MARK = " # buildkit"
 
 
@@ -620,7 +622,7 @@ def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, 
         (
             i
             for i in range(after, len(words) - 1)
-            if _SHELL.fullmatch(words[i][0]) and words[i + 1][0][:1] in ("-", "/")
+            if _SHELL.fullmatch(words[i][0]) and _SHELL_OPTION.match(words[i + 1][0])
         ),
         len(words),
     )

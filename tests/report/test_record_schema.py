@@ -152,6 +152,21 @@ HISTORY_REDACTED = [
         "RUN |1 TOKEN=<redacted> /bin/sh -c set -e\nmake X=1 # buildkit",
         ("tok3n", "tail0"),
     ),
+    (  # a value's last word names a shell: the shell's path after it is not an option, so it is not the command
+        "RUN |1 OPTS=s3cr3t /opt/tools/bash /bin/sh -c make # buildkit",
+        "RUN |1 OPTS=<redacted> /bin/sh -c make # buildkit",
+        ("s3cr3t", "/opt/tools/bash"),
+    ),
+    (
+        "|2 A=x B=--login zsh /bin/bash -o pipefail -c make",
+        "|2 A=<redacted> B=<redacted> /bin/bash -o pipefail -c make",
+        ("--login", "zsh"),
+    ),
+    (  # cmd's options are /S and /C
+        "|1 A=x cmd /S /C build.bat",
+        "|1 A=<redacted> cmd /S /C build.bat",
+        (),
+    ),
     (  # an `=` in the command is not a build argument; nor in a RUN without any (`|0`)
         "|0 /bin/sh -c make TOKEN=visible",
         "|0 /bin/sh -c make TOKEN=visible",
