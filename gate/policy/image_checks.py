@@ -513,6 +513,9 @@ _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
 # hold blanks. Quotes have no escapes here, so an unclosed quote is read once, not once per quote.
 _ENTRY_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")
 _NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
+# After the first name, a `NAME=` word with nothing after the `=` but `=` and quotes is a value's word (base64's
+# padding, `x hunter2=`) as likely as an assignment of nothing: it continues the value before it.
+_NAME_AND_VALUE = re.compile(r"""[A-Za-z_][A-Za-z0-9_.-]*=(?=["']*[^"'=])""")
 # The start of a RUN command after its build arguments: a shell and its first option (`/bin/sh -c`,
 # `/bin/bash -o pipefail -c`, `cmd /S /C`, `powershell -Command`). An exec-form command cannot be told apart
 # from a value's words. The option is `-x` or cmd's `/X`, not a path: in `A=x /opt/bash /bin/sh -c make` the
@@ -581,9 +584,11 @@ def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
     ENV, ARG and RUN build-argument entries, for the secrets check and for the record's redaction alike.
 
     Docker and BuildKit write values unquoted (`ENV A=x y`, `RUN |1 A=x y /bin/sh -c make`), so a word
-    without `=` continues the value before it. The legacy `ENV NAME value` form stays in buildah's history,
-    which copies the instruction's text; docker writes `ENV NAME=value` for it. ARG has no such form: buildah
-    writes the names of the build arguments in scope (`ARG A B C`), which are not values.
+    without `=` continues the value before it, and so does a `NAME=` word after the first with nothing but
+    `=` or quotes after its `=` (a value's `hunter2=` or base64 padding cannot be told from an empty value).
+    The legacy `ENV NAME value` form stays in buildah's history, which copies the instruction's text; docker
+    writes `ENV NAME=value` for it. ARG has no such form: buildah writes the names of the build arguments in
+    scope (`ARG A B C`), which are not values.
     """
     text = created_by.strip()
     found = _HISTORY_ARGS.match(text)
@@ -601,8 +606,7 @@ def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
     words = list(_ENTRY_WORD.finditer(text, found.start(1)))
     if env and len(words) > 1 and "=" not in words[0][0]:  # the legacy `ENV NAME value` form
         return text, [(words[0][0], words[1].start(), words[-1].end())]
-    named = [i for i, word in enumerate(words) if _NAME_IS.match(word[0])]
-    return text, _spans(words, named, len(words))
+    return text, _spans(words, _named(words), len(words))
 
 
 def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, int, int]]:
@@ -610,13 +614,14 @@ def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, 
 
     Docker and BuildKit count the arguments, buildah the words of `NAME=value` joined by blanks (so a value
     with a blank makes its count larger). The values run to the command's shell; an exec-form command cannot
-    be told apart from a value's words, so they run to the end. Every word of the `NAME=` form before the
-    command is a name when there are no more than `count` of them; when there are more, a value holds such a
-    word and only the first name is certain: its value then runs from the first `=` to the command.
+    be told apart from a value's words, so they run to the end. Every word of the `NAME=` form (after the
+    first, with a value) before the command is a name when there are no more than `count` of them; when there
+    are more, a value holds such a word and only the first name is certain: its value then runs from the
+    first `=` to the command.
     """
     if count == 0 or not words or not _NAME_IS.match(words[0][0]):
         return []
-    named = [i for i, word in enumerate(words) if _NAME_IS.match(word[0])]
+    named = _named(words)
     after = named[min(count, len(named)) - 1] + 1
     command = next(
         (
@@ -628,6 +633,12 @@ def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, 
     )
     named = [i for i in named if i < command]
     return _spans(words, named if len(named) <= count else named[:1], command)
+
+
+def _named(words: list[re.Match[str]]) -> list[int]:
+    """The words that start a value: the first of the `NAME=` form, then each `NAME=` word with a value."""
+    first = next((i for i, word in enumerate(words) if _NAME_IS.match(word[0])), len(words))
+    return [i for i in range(first, len(words)) if i == first or _NAME_AND_VALUE.match(words[i][0])]
 
 
 def _spans(words: list[re.Match[str]], named: list[int], stop: int) -> list[tuple[str, int, int]]:

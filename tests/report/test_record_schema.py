@@ -167,6 +167,21 @@ HISTORY_REDACTED = [
         "|1 A=<redacted> cmd /S /C build.bat",
         (),
     ),
+    # A word of the `NAME=` form with nothing after the `=` (or only `=` and quotes) is a value's word (base64's
+    # padding, a trailing `=`): an assignment of nothing after the first cannot be told from it, and is hidden.
+    (
+        "/bin/sh -c #(nop)  ENV KEYS=abc dGhpc2lzYXNlY3JldA==",
+        "/bin/sh -c #(nop)  ENV KEYS=<redacted>",
+        ("dGhpc2lzYXNlY3JldA",),
+    ),
+    ("ARG A=x hunter22= B=y", "ARG A=<redacted> B=<redacted>", ("hunter22",)),
+    ('/bin/sh -c #(nop) ENV A="\\" hunter22="', "/bin/sh -c #(nop) ENV A=<redacted>", ("hunter22",)),
+    (  # buildah counts the words: two here, one value
+        "|2 A=x dGhpc2lzYXNlY3JldA== /bin/sh -c make",
+        "|2 A=<redacted> /bin/sh -c make",
+        ("dGhpc2lzYXNlY3JldA",),
+    ),
+    ("|2 A= B=x /bin/sh -c make", "|2 A=<redacted> B=<redacted> /bin/sh -c make", ()),  # the first is a name
     (  # an `=` in the command is not a build argument; nor in a RUN without any (`|0`)
         "|0 /bin/sh -c make TOKEN=visible",
         "|0 /bin/sh -c make TOKEN=visible",
