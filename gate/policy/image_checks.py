@@ -509,9 +509,12 @@ _HISTORY_ENV = re.compile(_INSTRUCTION + r"(?i:ENV)\s+(.+)$", re.DOTALL)
 _HISTORY_ARG = re.compile(_INSTRUCTION + r"(?i:ARG)\s+(.+)$", re.DOTALL)
 # The build arguments of a RUN: `|N A=b C=d <command>`, `RUN |N ... # buildkit` from BuildKit.
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
-# A word of a history entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's text) may
-# hold blanks. Quotes have no escapes here, so an unclosed quote is read once, not once per quote.
+# A word of an ENV or ARG entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's text)
+# may hold blanks. Quotes have no escapes here, so an unclosed quote is read once, not once per quote. The
+# build arguments of a RUN are never quoted (every builder joins `NAME=value` with blanks): their words are
+# runs of non-blanks, and a quote in a value groups nothing.
 _ENTRY_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")
+_RUN_WORD = re.compile(r"\S+")
 _NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
 # After the first name, a `NAME=` word with nothing after the `=` but `=` and quotes is a value's word (base64's
 # padding, `x hunter2=`) as likely as an assignment of nothing: it continues the value before it.
@@ -595,7 +598,7 @@ def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
     if found:
         end = len(text) - len(_BUILDKIT_MARK) if text.endswith(_BUILDKIT_MARK) else len(text)
         return text, _build_arguments(
-            list(_ENTRY_WORD.finditer(text, found.start(2), end)), int(found.group(1))
+            list(_RUN_WORD.finditer(text, found.start(2), end)), int(found.group(1))
         )
     found = _HISTORY_ARG.match(text)
     env = found is None

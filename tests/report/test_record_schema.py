@@ -182,6 +182,12 @@ HISTORY_REDACTED = [
         ("dGhpc2lzYXNlY3JldA",),
     ),
     ("|2 A= B=x /bin/sh -c make", "|2 A=<redacted> B=<redacted> /bin/sh -c make", ()),  # the first is a name
+    (  # no builder quotes a build argument: a quote in its value groups nothing, the command stays shown
+        "RUN |1 MSG=it's /bin/sh -c echo 'done' # buildkit",
+        "RUN |1 MSG=<redacted> /bin/sh -c echo 'done' # buildkit",
+        ("it's",),
+    ),
+    ('|2 A=say "hi B=x /bin/sh -c echo "ok"', '|2 A=<redacted> B=<redacted> /bin/sh -c echo "ok"', ('"hi',)),
     (  # an `=` in the command is not a build argument; nor in a RUN without any (`|0`)
         "|0 /bin/sh -c make TOKEN=visible",
         "|0 /bin/sh -c make TOKEN=visible",
