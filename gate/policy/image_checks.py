@@ -509,15 +509,19 @@ _HISTORY_ENV = re.compile(_INSTRUCTION + r"(?i:ENV)\s+(.+)$", re.DOTALL)
 _HISTORY_ARG = re.compile(_INSTRUCTION + r"(?i:ARG)\s+(.+)$", re.DOTALL)
 # The build arguments of a RUN: `|N A=b C=d <command>`, `RUN |N ... # buildkit` from BuildKit.
 _HISTORY_ARGS = re.compile(r"^(?:RUN\s+)?\|(\d+)\s+(.+)$", re.DOTALL)
-# A word of an ENV or ARG entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's text)
-# may hold blanks. Quotes have no escapes here, so an unclosed quote is read once, not once per quote. The
-# build arguments of a RUN are never quoted (every builder joins `NAME=value` with blanks): their words are
-# runs of non-blanks, and a quote in a value groups nothing.
+# A word of an ENV or ARG entry: a run of non-blanks, where a quoted part (buildah copies the Dockerfile's
+# text) may hold blanks. The escapes are masked first (`_ESCAPED`), so an unclosed quote is read once, not
+# once per quote. The build arguments of a RUN are never quoted (every builder joins `NAME=value` with
+# blanks): their words are runs of non-blanks, and a quote in a value groups nothing.
 _ENTRY_WORD = re.compile(r"""(?:"[^"]*"|'[^']*'|\S)+""")
 _RUN_WORD = re.compile(r"\S+")
+# A quoted value's escapes in the Dockerfile's text that buildah copies (`"a\"b"`, `"C:\\"`): the words are
+# read with them masked (the same length, no blank, no quote, no name's character), so `\"` neither opens
+# nor closes a quote.
+_ESCAPED = re.compile(r'\\[\\"]')
 _NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
-# After the first name, a `NAME=` word with nothing after the `=` but `=` and quotes is a value's word (base64's
-# padding, `x hunter2=`) as likely as an assignment of nothing: it continues the value before it.
+# After the first name, a `NAME=` word with nothing after the `=` but `=` and quotes is a value's word
+# (base64's padding, `x hunter2=`) as likely as an assignment of nothing: it continues the value before it.
 _NAME_AND_VALUE = re.compile(r"""[A-Za-z_][A-Za-z0-9_.-]*=(?=["']*[^"'=])""")
 # The start of a RUN command after its build arguments: a shell and its first option (`/bin/sh -c`,
 # `/bin/bash -o pipefail -c`, `cmd /S /C`, `powershell -Command`). An exec-form command cannot be told apart
@@ -606,9 +610,9 @@ def _history_values(created_by: str) -> tuple[str, list[tuple[str, int, int]]]:
         found = _HISTORY_ENV.match(text)
     if not found:
         return text, []
-    words = list(_ENTRY_WORD.finditer(text, found.start(1)))
+    words = list(_ENTRY_WORD.finditer(_ESCAPED.sub("\0\0", text), found.start(1)))
     if env and len(words) > 1 and "=" not in words[0][0]:  # the legacy `ENV NAME value` form
-        return text, [(words[0][0], words[1].start(), words[-1].end())]
+        return text, [(text[words[0].start() : words[0].end()], words[1].start(), words[-1].end())]
     return text, _spans(words, _named(words), len(words))
 
 

@@ -188,6 +188,11 @@ HISTORY_REDACTED = [
         ("it's",),
     ),
     ('|2 A=say "hi B=x /bin/sh -c echo "ok"', '|2 A=<redacted> B=<redacted> /bin/sh -c echo "ok"', ('"hi',)),
+    (  # buildah copies the Dockerfile's text: `\"` inside quotes neither opens nor closes them
+        '/bin/sh -c #(nop) ENV PASSWORD="p\\" s3cr3t=\\"x" MODE=prod',
+        "/bin/sh -c #(nop) ENV PASSWORD=<redacted> MODE=<redacted>",
+        ("s3cr3t", "prod"),
+    ),
     (  # an `=` in the command is not a build argument; nor in a RUN without any (`|0`)
         "|0 /bin/sh -c make TOKEN=visible",
         "|0 /bin/sh -c make TOKEN=visible",
