@@ -9,6 +9,7 @@ Messages never contain the value of an environment variable.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime, timezone
 from fnmatch import fnmatchcase
@@ -532,6 +533,7 @@ _SHELL = re.compile(
 )
 _SHELL_OPTION = re.compile(r"-|/[A-Za-z?]$")
 _BUILDKIT_MARK = " # buildkit"
+_REDACTED_ARGUMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=<redacted>")
 
 
 def credential_reason(name: str, value: str) -> str | None:
@@ -628,18 +630,22 @@ def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, 
     """
     if count == 0 or not words or not _NAME_IS.match(words[0][0]):
         return []
-    named = _named(words)
-    after = named[min(count, len(named)) - 1] + 1
-    command = next(
-        (
-            i
-            for i in range(after, len(words) - 1)
-            if _SHELL.fullmatch(words[i][0]) and _SHELL_OPTION.match(words[i + 1][0])
-        ),
-        len(words),
-    )
-    named = [i for i in named if i < command]
-    return _spans(words, named if len(named) <= count else named[:1], command)
+    # Each argument starts with a `NAME=` word, one of nothing too: the command starts after the count-th. In
+    # the record read back, fewer names may stand before it (only the certain ones are shown), all hidden.
+    named = [i for i, word in enumerate(words) if _NAME_IS.match(word[0])]
+    shells = [
+        i
+        for i in range(1, len(words) - 1)
+        if _SHELL.fullmatch(words[i][0]) and _SHELL_OPTION.match(words[i + 1][0])
+    ]
+    if shells and all(_REDACTED_ARGUMENT.fullmatch(word[0]) for word in words[: shells[0]]):
+        command = shells[0]
+    else:
+        least = min(count, len(named))
+        command = next((i for i in shells if bisect_left(named, i) >= least), len(words))
+    if bisect_left(named, command) > count:
+        return _spans(words, named[:1], command)
+    return _spans(words, [i for i in _named(words) if i < command], command)
 
 
 def _named(words: list[re.Match[str]]) -> list[int]:

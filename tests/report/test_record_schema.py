@@ -182,6 +182,16 @@ HISTORY_REDACTED = [
         ("dGhpc2lzYXNlY3JldA",),
     ),
     ("|2 A= B=x /bin/sh -c make", "|2 A=<redacted> B=<redacted> /bin/sh -c make", ()),  # the first is a name
+    (  # only the first name is certain, and the command holds a `NAME=` word: read back, the record is the same
+        "|2 A=x C=z B=y /bin/sh -c TOKEN=1 make",
+        "|2 A=<redacted> /bin/sh -c TOKEN=1 make",
+        ("C=z", "B=y"),
+    ),
+    (  # two arguments of nothing: the command starts after the second `NAME=` word all the same
+        "|2 A= B= /bin/sh -c TOKEN=x make",
+        "|2 A=<redacted> /bin/sh -c TOKEN=x make",
+        (),
+    ),
     (  # no builder quotes a build argument: a quote in its value groups nothing, the command stays shown
         "RUN |1 MSG=it's /bin/sh -c echo 'done' # buildkit",
         "RUN |1 MSG=<redacted> /bin/sh -c echo 'done' # buildkit",
