@@ -665,6 +665,23 @@ def _spans(words: list[re.Match[str]], named: list[int], stop: int) -> list[tupl
     return spans
 
 
+# A `NAME=value` word in a history value: a build argument of its own when the count cannot tell.
+_HELD_ASSIGNMENT = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=(\S*)")
+
+
+def _held_credential(value: str, allow: list[str]) -> str | None:
+    """Why a history value holds a credential as a `NAME=value` word of its own, or None.
+
+    A RUN whose build arguments hold more `NAME=` words than its count shows only the first name: the others
+    are hidden in its value, where a word like `PASSWORD=hunter2` may be an argument of its own. The name is
+    not shown: it may be a word of the value.
+    """
+    for found in _HELD_ASSIGNMENT.finditer(value):
+        if not any(fnmatchcase(found[1].upper(), p) for p in allow) and credential_reason(found[1], found[2]):
+            return "its value holds an assignment that looks like a credential by its name"
+    return None
+
+
 def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckResult:
     if not image.has("env"):
         return _result("no-secrets-in-env", None, _need("the image's environment"))
@@ -676,6 +693,8 @@ def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckRe
             continue
         in_name = credential_reason("", name)
         reason = credential_reason(name, value) or (in_name and in_name.replace("its value", "its name"))
+        if not reason and historic:
+            reason = _held_credential(value, allow)
         if not reason:
             continue
         shown = name if in_name is None else "(a variable whose name looks like a secret)"
