@@ -643,6 +643,8 @@ def _build_arguments(words: list[re.Match[str]], count: int) -> list[tuple[str, 
     else:
         least = min(count, len(named))
         command = next((i for i in shells if bisect_left(named, i) >= least), len(words))
+        if command == len(words):  # buildah: `|N`, N words (split at each blank), then always `/bin/sh -c`
+            command = next((i for i in shells if i <= count and words[i][0] == "/bin/sh"), command)
     if bisect_left(named, command) > count:
         return _spans(words, named[:1], command)
     return _spans(words, [i for i in _named(words) if i < command], command)

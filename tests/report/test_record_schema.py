@@ -127,6 +127,11 @@ HISTORY_REDACTED = [
         "|1 NPM_TOKEN=<redacted> /bin/bash -o pipefail -c npm ci",
         ("npm_s3cr3t", "m0re"),
     ),
+    (  # buildah: two words, one argument, and always `/bin/sh -c` after them; a NAME= word in the command
+        "|2 CFLAGS=-O2 -g /bin/sh -c make install PREFIX=/usr",
+        "|2 CFLAGS=<redacted> /bin/sh -c make install PREFIX=/usr",
+        ("-O2",),
+    ),
     (  # buildah counts the words, not the arguments
         "|4 PASSWORD=hunter2 swordfish TOKEN=tok3n tail0 /bin/sh -c make",
         "|4 PASSWORD=<redacted> TOKEN=<redacted> /bin/sh -c make",
