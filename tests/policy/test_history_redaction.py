@@ -415,3 +415,11 @@ def test_a_hostile_entry_is_redacted_in_linear_time(line: str) -> None:
     start = time.perf_counter()
     redacted_history(line)
     assert time.perf_counter() - start < 1.0
+
+
+def test_a_hostile_entry_is_checked_in_linear_time() -> None:
+    # Only the first name is certain: the check reads each of the 125,000 `NAME=value` words of its value.
+    line = "|1 " + "A=b " * 125_000 + "/bin/sh -c make"
+    start = time.perf_counter()
+    assert _flagged(line) is False
+    assert time.perf_counter() - start < 2.0
