@@ -28,7 +28,7 @@ from gate.policy.decision import (
     WaiverState,
     WaiverStatus,
 )
-from gate.policy.image_checks import redacted_history
+from gate.policy.history import redacted_history
 from gate.report._common import OnePerLine, json_chunks
 
 __all__ = ["RECORD_VERSION", "encode", "load_record", "record", "render"]

@@ -19,7 +19,8 @@ from gate.ingest.metadata import attach, read_metadata
 from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
-from gate.policy.image_checks import CHECKS, credential_reason, redacted_history
+from gate.policy.history import redacted_history
+from gate.policy.image_checks import CHECKS, credential_reason
 from gate.policy.schema import ImageCheck, load_policy
 from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared
 

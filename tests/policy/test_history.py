@@ -18,7 +18,7 @@ A `--build-arg` value may hold anything, a newline included, so the RUN forms ta
 value is the Dockerfile's text, which a line continuation cannot break, but `$OTHER` can bring a build
 argument's newline into it, so they take any text too.
 
-The names the parser promises to show (`_history_values`, `_build_arguments`): a RUN's first name always; all
+The names the parser promises to show (`history_values`, `_build_arguments`): a RUN's first name always; all
 its names when the `NAME=` words before the command are no more than the count; in ENV and ARG, the first
 `NAME=` word and each later one with a value after its `=` (so the NAME of a value's own `NAME=x` word is
 shown, never its x). The command is kept from the shell on: the first shell after the count-th `NAME=` word.
@@ -36,11 +36,16 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gate.model import Image
-from gate.policy.image_checks import CHECKS, _assignments, redacted_history
+from gate.policy.history import redacted_history
+from gate.policy.image_checks import CHECKS, _assignments
 from gate.policy.schema import ImageCheck
 from tests.conftest import TODAY
 
-PROPERTY = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# Derandomized: the parser guesses where unquoted values end, and a new corner found by a random run belongs in
+# a change of its own, not in the test run of an unrelated one (to explore, drop derandomize and vary the seed).
+PROPERTY = settings(
+    max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
+)
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True)
 # Text a secret may hold: printable ASCII and blanks, other scripts, and the pieces the parser looks for.
@@ -246,9 +251,15 @@ def test_the_command_is_kept_when_no_value_holds_a_shell(
 ) -> None:
     if any(_SHELL_IN_VALUE.search(value) for _, value in args):
         return  # the adversarial case: test_a_value_holding_a_shell
-    if builder == "buildah" and any(re.search(r"[^\S ]", value) for _, value in args):
-        # buildah counts the words split at blanks only: with a tab or a newline in a value there are more
-        # words than the count, and a command holding a `NAME=` word is hidden with the values (never a leak).
+    if builder == "buildah" and any(len(f"{n}={v}".split(" ")) != len(f"{n}={v}".split()) for n, v in args):
+        # buildah counts the words split at each blank: with a tab, a newline or blanks side by side in a value
+        # the words are not its count, and a command holding a `NAME=` word is hidden with the values (never a
+        # leak).
+        return
+    if builder == "buildah" and _SHELL_IN_VALUE.search(command):
+        # buildah's count is of words, not arguments: when a value's words outnumber its names, the names of the
+        # command count too, and an inner shell (`A= sh -c ...`) can be read as the command's start, hiding the
+        # command before it with the values (never a leak).
         return
     line = RUNS[builder](args, shell, command)
     shell = "/bin/sh -c" if builder == "buildah" else shell
