@@ -14,6 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, Scan, Severity
+from gate.policy.decision import ImageDecision
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import _common, codequality
@@ -318,28 +319,27 @@ def test_one_per_line_lists_are_split_into_pieces() -> None:
     assert b"".join(pieces).count(b"\n") == 2_000 + 4  # `{`, `"outcomes": [`, 2,000 findings, `]`, `}`
 
 
+def _for_platform(platform: str, name: str | None = None) -> ImageDecision:
+    """The image decision of `one_finding()` for `platform` (and renamed to `name`)."""
+    [image] = one_finding().images
+    assert image.image is not None
+    config = image.image.model_copy(update={"platform": platform})
+    return image.model_copy(update={"image": config, **({"name": name} if name else {})})
+
+
 def test_two_images_of_one_name_are_titled_by_platform_in_the_log_summary_and_junit() -> None:
     from gate.report import junit, log, summary
     from gate.report._common import image_titles
 
-    def on(platform: str) -> Any:
-        decision = one_finding()
-        [image] = decision.images
-        assert image.image is not None
-        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
-
-    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
+    amd, arm = _for_platform("linux/amd64"), _for_platform("linux/arm64/v8")
     name = amd.name
     assert image_titles([amd, arm]) == [f"{name} (linux/amd64)", f"{name} (linux/arm64/v8)"]
     assert image_titles([amd]) == [name]  # alone, the name is enough
     assert image_titles([amd, amd]) == [
         name,
         name,
-    ]  # the platform would not tell them apart (JUnit numbers them)
-    assert image_titles([amd, on("")]) == [
-        f"{name} (linux/amd64)",
-        name,
-    ]  # unknown: the name (JUnit numbers it)
+    ]  # the platform does not tell them apart: JUnit numbers them
+    assert image_titles([amd, _for_platform("")]) == [f"{name} (linux/amd64)", name]  # unknown: the name
     both = one_finding().model_copy(update={"images": (amd, arm)})
     text = log.render_log(both)
     assert f"{name} (linux/amd64): FAIL" in text and f"{name} (linux/arm64/v8): FAIL" in text
@@ -353,12 +353,8 @@ def test_images_of_one_repository_for_several_platforms_are_keyed_by_platform_in
     # A multi-architecture build gated in one run (`trivy image --input app.tar` per platform, so one name): each
     # image keeps its SARIF category and pseudo-paths whatever the order of the reports; numbered keys swapped
     # between platforms when the reports came in another order, and GitHub moved the alerts with them.
-    def on(name: str, platform: str) -> Any:
-        decision = one_finding()
-        [image] = decision.images
-        assert image.image is not None
-        config = image.image.model_copy(update={"platform": platform})
-        return image.model_copy(update={"name": name, "image": config})
+    def on(name: str, platform: str) -> ImageDecision:
+        return _for_platform(platform, name)
 
     def keys(*images: Any) -> list[str]:
         return image_keys(one_finding().model_copy(update={"images": images}))
@@ -384,13 +380,7 @@ def test_images_of_one_repository_for_several_platforms_are_keyed_by_platform_in
 def test_annotations_and_code_quality_title_two_images_of_one_name_by_platform() -> None:
     from gate.report import annotations, codequality
 
-    def on(platform: str) -> Any:
-        decision = one_finding()
-        [image] = decision.images
-        assert image.image is not None
-        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
-
-    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
+    amd, arm = _for_platform("linux/amd64"), _for_platform("linux/arm64/v8")
     name = amd.name
     both = one_finding().model_copy(update={"images": (amd, arm)})
     errors = [line for line in annotations.render(both).splitlines() if line.startswith("::error ")]
@@ -410,14 +400,8 @@ def test_a_long_name_is_shortened_before_the_platform_that_tells_two_images_apar
 
     name = "registry.example.com/" + "/".join(["team-platform-services"] * 8) + "/app:feature-1234"
 
-    def on(platform: str) -> Any:
-        decision = one_finding(image=name)
-        [image] = decision.images
-        assert image.image is not None
-        return image.model_copy(update={"image": image.image.model_copy(update={"platform": platform})})
-
-    amd, arm = on("linux/amd64"), on("linux/arm64/v8")
-    assert amd.name == name and len(name) > 200
+    amd, arm = _for_platform("linux/amd64", name), _for_platform("linux/arm64/v8", name)
+    assert len(name) > 200
     titles = image_titles([amd, arm], limit=150)
     assert [len(t) for t in titles] == [150, 150]
     assert titles[0].endswith("… (linux/amd64)") and titles[1].endswith("… (linux/arm64/v8)")
