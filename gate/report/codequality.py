@@ -92,7 +92,10 @@ def _entry(
     else:
         where = check_scope(v, image)
     verb = "fails" if v.action is Action.FAIL else "warns"
-    description = f"{subject}, image {line(title, _IMAGE_CHARS)}: {line(v.message, 300)} ({verb} rule {line(v.rule_id, 100)})"
+    description = (
+        f"{subject}, image {line(title, _IMAGE_CHARS)}: {line(v.message, 300)} "
+        f"({verb} rule {line(v.rule_id, 100)})"
+    )
     severity = _SEVERITY[v.severity]
     floor = _FLOOR.get(v.action, "info")
     if _RANK.index(floor) > _RANK.index(severity):

@@ -2,8 +2,9 @@
 
 One run per image, its `automationDetails.id` a stable category (`container-gate/<image repository>/`, no tag
 or digest; `container-gate/<image repository>/linux-arm64/` for images of one repository for several platforms).
-One rule per vulnerability, secret, misconfiguration or image-check ID; one result per (package, version, ID), its level from the gate's decision, located on the Dockerfile's final FROM line when a
-Dockerfile is given and on a stable pseudo-path otherwise. Waived findings are suppressions with the waiver's
+One rule per vulnerability, secret, misconfiguration or image-check ID; one result per (package, version, ID),
+its level from the gate's decision, located on the Dockerfile's final FROM line when a Dockerfile is given and
+on a stable pseudo-path otherwise. Waived findings are suppressions with the waiver's
 reason. At most 5,000 results per run (most severe first) and under 10 MB gzipped; what was cut is stated in
 the run's properties. The limits are in PLATFORMS.md A.
 """
