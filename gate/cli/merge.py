@@ -104,22 +104,20 @@ def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision,
     platform when images of its name are for several: `app-linux-arm64.sarif`); with the image's decision and its
     key, the key it has in gate check's SARIF of all the images (images of one repository get their platform or
     `-2`, ...: GitHub keeps one upload per category, so each file needs its own)."""
-    from gate.report._common import image_keys, platform_part
+    from gate.report._common import image_keys, platform_part, several_platforms
 
     singles = [decision.model_copy(update={"verdict": i.verdict, "images": (i,)}) for i in decision.images]
     keys = image_keys(decision)
     platforms = [platform_part(image) for image in decision.images]
-    names: dict[str, set[str]] = {}
-    for image, platform in zip(decision.images, platforms, strict=True):
-        names.setdefault(image.name, set()).add(platform)
+    by_platform = several_platforms([image.name for image in decision.images], platforms)
     folder = Path(target)
     if len(singles) == 1 and not target.endswith(("/", os.sep)) and not folder.is_dir():
         return [(target, singles[0], keys[0])]
     out: list[tuple[str, Decision, str]] = []
     used: set[str] = set()
-    for single, key, platform in zip(singles, keys, platforms, strict=True):
+    for single, key, platform, several in zip(singles, keys, platforms, by_platform, strict=True):
         name = single.images[0].name
-        titled = f"{name[:100]}-{platform}" if platform and len(names[name]) > 1 else name
+        titled = f"{name[:100]}-{platform}" if platform and several else name
         stem = re.sub(r"[^A-Za-z0-9._-]+", "-", titled).strip("-.")[:140] or "image"
         name, n = stem, 1
         while name.lower() in used:

@@ -49,6 +49,7 @@ __all__ = [
     "platform_part",
     "pseudo_path",
     "security_score",
+    "several_platforms",
 ]
 
 IMAGE_CONFIG = "image-config"
@@ -174,14 +175,21 @@ def image_keys(decision: Decision) -> list[str]:
     platform as one more part (`org/app/linux-arm64`, normalised: `aarch64` is `arm64`, no default variant), so
     each keeps its SARIF category and pseudo-paths whatever the order of the reports.
     """
-    named = [(image_key(image.name), platform_part(image)) for image in decision.images]
-    platforms: dict[str, set[str]] = {}
-    for key, platform in named:
-        platforms.setdefault(key, set()).add(platform)
+    named = [image_key(image.name) for image in decision.images]
+    platforms = [platform_part(image) for image in decision.images]
     keys: list[str] = []
-    for key, platform in named:
-        keys.append(numbered(f"{key}/{platform}" if platform and len(platforms[key]) > 1 else key, keys))
+    for key, platform, several in zip(named, platforms, several_platforms(named, platforms), strict=True):
+        keys.append(numbered(f"{key}/{platform}" if platform and several else key, keys))
     return keys
+
+
+def several_platforms(groups: Sequence[str], platforms: Sequence[str]) -> list[bool]:
+    """For each image, whether the images of its group (its name or key) are for more than one platform ("" for
+    an unknown one counts as one): then, and only then, its platform tells it apart."""
+    seen: dict[str, set[str]] = {}
+    for group, platform in zip(groups, platforms, strict=True):
+        seen.setdefault(group, set()).add(platform)
+    return [len(seen[group]) > 1 for group in groups]
 
 
 def platform_part(image: ImageDecision) -> str:
@@ -196,13 +204,11 @@ def image_titles(images: Sequence[ImageDecision], limit: int | None = None) -> l
     With `limit` (the length the renderer clips the title to), a long name is shortened before the platform,
     which is what tells the images apart; the title is then at most `limit` characters.
     """
-    platforms: dict[str, set[str]] = {}
-    for image in images:
-        platforms.setdefault(image.name, set()).add(_platform(image))
+    names = [image.name for image in images]
+    platforms = [_platform(image) for image in images]
     titles = []
-    for image in images:
-        platform = _platform(image)
-        if len(platforms[image.name]) < 2 or not platform:
+    for image, platform, several in zip(images, platforms, several_platforms(names, platforms), strict=True):
+        if not (several and platform):
             titles.append(image.name)
             continue
         suffix = f" ({clip(platform, _MAX_PLATFORM)})"
