@@ -205,9 +205,10 @@ def image_titles(images: Sequence[ImageDecision], limit: int | None = None) -> l
     which is what tells the images apart; the title is then at most `limit` characters.
     """
     names = [image.name for image in images]
-    platforms = [_platform(image) for image in images]
+    # Platforms compare normalised, as in image_keys: `linux/arm64/v8` is `linux/arm64`, not a second platform.
+    by_platform = several_platforms(names, [platform_part(image) for image in images])
     titles = []
-    for image, platform, several in zip(images, platforms, several_platforms(names, platforms), strict=True):
+    for image, platform, several in zip(images, map(_platform, images), by_platform, strict=True):
         if not (several and platform):
             titles.append(image.name)
             continue

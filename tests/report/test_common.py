@@ -340,6 +340,11 @@ def test_two_images_of_one_name_are_titled_by_platform_in_the_log_summary_and_ju
         name,
     ]  # the platform does not tell them apart: JUnit numbers them
     assert image_titles([amd, _for_platform("")]) == [f"{name} (linux/amd64)", name]  # unknown: the name
+    # Two spellings of one platform are one platform, for titles as for keys (which number the second `-2`).
+    plain = _for_platform("linux/arm64")
+    assert image_titles([plain, arm]) == [name, name]
+    keys = image_keys(one_finding().model_copy(update={"images": (plain, arm)}))
+    assert keys[1] == f"{keys[0]}-2"
     both = one_finding().model_copy(update={"images": (amd, arm)})
     text = log.render_log(both)
     assert f"{name} (linux/amd64): FAIL" in text and f"{name} (linux/arm64/v8): FAIL" in text
