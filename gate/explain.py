@@ -277,7 +277,8 @@ def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> l
     for w in relevant:
         who = f", owner {safe(w.owner)}" if w.owner else ""
         head = f"{safe(w.id)} (expires {w.expires}{who}; reason: {safe(w.reason, 200)})"
-        mismatch = waiver_mismatch(w, f, image=image.name)
+        platform = image.image.platform if image.image is not None else ""
+        mismatch = waiver_mismatch(w, f, image=image.name, platform=platform)
         if mismatch is not None:
             out.append(f"{head}: does not apply: {safe(mismatch, 300)}")
         elif w.expires < today:

@@ -211,6 +211,8 @@ class WaiverStatus(_Frozen):
     matched: int = 0
     days_left: int
     """Days until expiry (negative once expired)."""
+    platforms: tuple[str, ...] | None = None
+    """The waiver's `platforms` scope as written; None when it has none."""
 
 
 class FindingOutcome(_Frozen):

@@ -49,7 +49,11 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     active = [f for f in findings if f.suppressed is None]
     suppressed = tuple(f for f in findings if f.suppressed is not None)
     book = WaiverBook(
-        policy.waivers, today=today, image=name, warning_days=policy.settings.expiry_warning_days
+        policy.waivers,
+        today=today,
+        image=name,
+        platform=scan.image.platform if scan.image is not None else "",
+        warning_days=policy.settings.expiry_warning_days,
     )
     waiver_of = [book.waiver_for(f) for f in active]
     expired_of = [book.expired_for(f) for f in active]

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,6 +24,7 @@ from pydantic import (
 )
 
 from gate.errors import PolicyError, field_problem, short_value
+from gate.identity import normalise_platform
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
@@ -40,6 +42,7 @@ __all__ = [
     "Kinds",
     "Match",
     "MergeSettings",
+    "Platform",
     "Policy",
     "Rule",
     "Severities",
@@ -178,6 +181,34 @@ _KINDS_SCHEMA = {
     ]
 }
 Kinds = Annotated[tuple[FindingKind, ...], WithJsonSchema(_KINDS_SCHEMA)]
+_PLATFORM_PART = r"\s*[^\s/*?\[\]]+\s*"
+_PLATFORM = re.compile(f"^{_PLATFORM_PART}/{_PLATFORM_PART}(/{_PLATFORM_PART})?$")
+_PLATFORM_SCHEMA = {
+    "type": "string",
+    "pattern": _PLATFORM.pattern,
+    "description": 'A platform, os/architecture[/variant] ("linux/arm64", "linux/arm/v7"); no globs.',
+}
+
+
+def _platform(raw: str) -> str:
+    """`raw` when it names one platform (`linux/arm64`, `linux/arm/v7`); an error for anything else, globs too."""
+    if not raw.strip():
+        raise ValueError('expected a platform such as "linux/arm64", not a blank string')
+    if any(c in raw for c in "*?[]"):
+        # Architectures have aliases (x86_64 is amd64): a glob over the spelling would miss some, so none at all.
+        raise ValueError(
+            f'"{raw}" is a glob; list each platform instead (such as "linux/amd64", "linux/arm64")'
+        )
+    if not _PLATFORM.match(raw) or not normalise_platform(raw)[0]:
+        raise ValueError(f'"{raw}" is not a platform; write os/architecture[/variant], such as "linux/arm64"')
+    return raw
+
+
+Platform = Annotated[str, AfterValidator(_platform), WithJsonSchema(_PLATFORM_SCHEMA)]
+"""One platform a waiver is scoped to, as written; compared normalised (gate.identity.normalise_platform)."""
+_PLATFORMS_SCHEMA = {
+    "anyOf": [_PLATFORM_SCHEMA, {"type": "array", "items": _PLATFORM_SCHEMA, "minItems": 1}],
+}
 
 
 class _Strict(BaseModel):
@@ -420,6 +451,8 @@ class Waiver(_Strict):
     images: Strings | None = None
     paths: Strings | None = None
     purls: Strings | None = None
+    platforms: Annotated[tuple[Platform, ...], WithJsonSchema(_PLATFORMS_SCHEMA)] | None = None
+    """Only images for these platforms (`linux/arm64`); an image whose platform is unknown is not waived."""
     owner: str = ""
     ticket: str = ""
     _written_at: tuple[str, int] | None = PrivateAttr(default=None)
@@ -450,6 +483,15 @@ class Waiver(_Strict):
     @classmethod
     def _strings(cls, raw: object) -> object:
         return _nonempty(_str_list(raw))
+
+    @field_validator("platforms", mode="before")
+    @classmethod
+    def _platforms(cls, raw: object) -> object:
+        # Each entry is checked by `Platform`, so an error names its index (waivers[0].platforms[1]).
+        platforms = _str_list(raw)
+        if not platforms:
+            raise ValueError('expected a non-empty list of platforms (such as ["linux/arm64"])')
+        return platforms
 
     @field_validator("expires", mode="before")
     @classmethod

@@ -13,6 +13,7 @@ from datetime import date
 from fnmatch import fnmatchcase
 
 from gate.errors import PolicyError
+from gate.identity import normalise_platform
 from gate.model import Finding, Package, Severity
 from gate.policy.decision import (
     WAIVER_RULE_IDS,
@@ -61,8 +62,11 @@ _HELP = {
 }
 
 
-def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | None:
-    """Why `waiver` does not apply to `finding` in `image` (one phrase), or None when it does (expiry aside)."""
+def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str, platform: str = "") -> str | None:
+    """Why `waiver` does not apply to `finding` in `image` (one phrase), or None when it does (expiry aside).
+
+    `platform` is the image's (`linux/arm64`), "" when unknown: then a waiver with `platforms` does not apply.
+    """
     wanted = waiver.id.upper()
     if not any(i.upper() == wanted for i in finding.all_ids):
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
@@ -84,17 +88,35 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | No
             return f"paths {list(waiver.paths)} does not match {' or '.join(paths) or 'no path'}"
     if not waiver_applies_to_image(waiver, image):
         return f"images {list(waiver.images or ())} does not match {image}"
-    return None
+    return _platform_mismatch(waiver, platform)
 
 
-def waiver_matches(waiver: Waiver, finding: Finding, *, image: str) -> bool:
+def waiver_matches(waiver: Waiver, finding: Finding, *, image: str, platform: str = "") -> bool:
     """True when the waiver's ID is the finding's ID or one of its aliases, and every scope given holds."""
-    return waiver_mismatch(waiver, finding, image=image) is None
+    return waiver_mismatch(waiver, finding, image=image, platform=platform) is None
 
 
 def waiver_applies_to_image(waiver: Waiver, image: str) -> bool:
     """True when the waiver has no `images` scope or one of its globs matches `image`."""
     return waiver.images is None or _glob(image, waiver.images)
+
+
+def _platform_mismatch(waiver: Waiver, platform: str) -> str | None:
+    """Why the waiver's `platforms` scope does not hold for an image of `platform` ("" unknown), or None."""
+    if waiver.platforms is None:
+        return None
+    if not normalise_platform(platform)[0]:  # fail closed: an image that may be any platform is not waived
+        return f"platforms {list(waiver.platforms)} does not match: the image's platform is unknown"
+    if any(_platform_covers(scope, platform) for scope in waiver.platforms):
+        return None
+    return f"platforms {list(waiver.platforms)} does not match {platform}"
+
+
+def _platform_covers(scope: str, platform: str) -> bool:
+    """True when an image of `platform` is for the platform `scope` names: its OS and architecture, and its
+    variant when `scope` gives one (`linux/arm` covers `linux/arm/v7`; `linux/arm/v7` not an unknown variant)."""
+    (os, arch, variant), image = normalise_platform(scope), normalise_platform(platform)
+    return bool(os and arch) and (os, arch) == image[:2] and variant in ("", image[2])
 
 
 def _glob(value: str, patterns: Sequence[str]) -> bool:
@@ -142,11 +164,19 @@ class WaiverBook:
     """
 
     def __init__(
-        self, waivers: Sequence[Waiver], *, today: date, image: str, warning_days: int = EXPIRY_WARNING_DAYS
+        self,
+        waivers: Sequence[Waiver],
+        *,
+        today: date,
+        image: str,
+        platform: str = "",
+        warning_days: int = EXPIRY_WARNING_DAYS,
     ) -> None:
         self._waivers = list(waivers)
         self._today = today
         self._image = image
+        self._platform = platform
+        self._platform_known = bool(normalise_platform(platform)[0])
         self._warning_days = warning_days
         self._matched = [0] * len(self._waivers)
         self._first: list[Finding | None] = [None] * len(self._waivers)
@@ -160,7 +190,11 @@ class WaiverBook:
         if not self._by_id:
             return []
         named = {i for id_ in finding.all_ids for i in self._by_id.get(id_.upper(), ())}
-        return [i for i in sorted(named) if waiver_matches(self._waivers[i], finding, image=self._image)]
+        return [
+            i
+            for i in sorted(named)
+            if waiver_matches(self._waivers[i], finding, image=self._image, platform=self._platform)
+        ]
 
     def waiver_for(self, finding: Finding) -> Waiver | None:
         """The first waiver in force that matches the finding; every matching waiver counts the match."""
@@ -188,8 +222,15 @@ class WaiverBook:
         return WaiverState.USED
 
     def _reviewed(self) -> list[int]:
-        """Indexes of the waivers that concern this image (no `images` scope, or one that names it)."""
-        return [i for i, w in enumerate(self._waivers) if waiver_applies_to_image(w, self._image)]
+        """Indexes of the waivers that concern this image: no `images` scope or one that names it, and no
+        `platforms` scope or one that names its platform. A `platforms` scope concerns an image whose platform
+        is unknown too: it cannot waive there, and is reported (unused, saying why) rather than say nothing."""
+        return [
+            i
+            for i, w in enumerate(self._waivers)
+            if waiver_applies_to_image(w, self._image)
+            and (not self._platform_known or _platform_mismatch(w, self._platform) is None)
+        ]
 
     def statuses(self) -> tuple[WaiverStatus, ...]:
         """What each waiver that concerns this image did: used, expiring soon, expired, or unused."""
@@ -205,6 +246,7 @@ class WaiverBook:
                     state=self._state(i),
                     matched=self._matched[i],
                     days_left=(waiver.expires - self._today).days,
+                    platforms=waiver.platforms,
                 )
             )
         return tuple(out)
@@ -269,7 +311,12 @@ class WaiverBook:
         if state is WaiverState.EXPIRING:
             when = "today" if days == 0 else f"in {quantity(days, 'day')}"
             return f"waiver for {waiver.id} expires {when} ({waiver.expires}){who}"
-        return f"waiver for {waiver.id} matched no finding{who}"
+        unknown = (
+            f"; it names platforms {list(waiver.platforms)} and the image's platform is unknown"
+            if waiver.platforms is not None and not self._platform_known
+            else ""
+        )
+        return f"waiver for {waiver.id} matched no finding{who}{unknown}"
 
 
 def review_run(decision: Decision) -> Decision:
@@ -322,5 +369,6 @@ def review_run(decision: Decision) -> Decision:
     )
 
 
-def _key(status: WaiverStatus) -> tuple[str, date, str, str]:
-    return (status.waiver_id, status.expires, status.reason, status.owner)
+def _key(status: WaiverStatus) -> tuple[str, date, str, str, tuple[str, ...] | None]:
+    # The platforms tell apart one waiver written per platform, each used only by its platform's image.
+    return (status.waiver_id, status.expires, status.reason, status.owner, status.platforms)

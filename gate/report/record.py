@@ -163,6 +163,7 @@ def _image(image: ImageDecision) -> dict[str, Any]:
                 "matched": w.matched,
                 "reason": w.reason,
                 "owner": w.owner or None,
+                "platforms": list(w.platforms) if w.platforms is not None else None,
             }
             for w in image.waivers
         ],
@@ -387,6 +388,7 @@ def _load_image(item: dict[str, Any]) -> ImageDecision:
             state=WaiverState(w["state"]),
             matched=w["matched"],
             days_left=w["days_left"],
+            platforms=w.get("platforms"),  # absent from records of gates before the `platforms` scope
         )
         for w in item["waivers"]
     )
