@@ -338,3 +338,29 @@ def test_a_rule_on_images_of_one_name_for_two_platforms_names_each_platform() ->
     assert out is not None
     assert "non-root-user (warn) on registry.example.com/big/app:1.0 (linux/amd64): triggered: WARN\n" in out
     assert "non-root-user (warn) on registry.example.com/big/app:1.0 (linux/arm64): triggered: WARN\n" in out
+
+
+def test_a_platform_scoped_waiver_is_explained_on_each_platform(tmp_path: Path) -> None:
+    from tests.report.helpers import synthetic_scan
+
+    def on(platform: str, image_id: str) -> Scan:
+        scan = synthetic_scan(1)
+        assert scan.image is not None
+        image = scan.image.model_copy(update={"platform": platform, "image_id": image_id})
+        return scan.model_copy(
+            update={"image": image, "source": f"{platform.replace('/', '-') or 'none'}.json"}
+        )
+
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-10000"\nreason = "r"\n'
+                      'expires = 2027-01-31\nplatforms = ["linux/arm64/v8"]\n')  # fmt: skip
+    scans = [on("linux/amd64", "sha256:" + "a" * 64), on("linux/aarch64", "sha256:" + "b" * 64), on("", "")]
+    text = explain("CVE-2024-10000", scans, load_policy(str(policy)), today=TODAY)
+    assert text is not None
+    head = "    CVE-2024-10000 (expires 2027-01-31; reason: r): "
+    said = [line.removeprefix(head) for line in text.splitlines() if line.startswith(head)]
+    assert said == [
+        "does not apply: platforms ['linux/arm64/v8'] does not match linux/amd64",
+        "applies (65 days left)",
+        "does not apply: platforms ['linux/arm64/v8'] does not match: the image's platform is unknown",
+    ]

@@ -6,11 +6,12 @@ import io
 import json
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from gate.cli import main
 from gate.report.record import load_record
-from tests.conftest import REAL, TESTDATA, TODAY, need_shared
+from tests.conftest import REAL, ROOT, TESTDATA, TODAY, need_shared
 
 DAY = TODAY.isoformat()
 JUICE = "trivy/securecodebox-trivy--juice-shop-v12.10.2.json"
@@ -362,3 +363,62 @@ def test_summary_shows_the_ratchet_and_what_one_scanner_found(tmp_path: Path) ->
     assert "**better ✅**" in text  # 2 CRITICAL fixed outweigh 1 LOW added
     assert "#### Found by one scanner only" in text
     assert "2 of 5 findings reported by only one of the scanners (trivy, grype)." in text
+
+
+def test_a_platform_scoped_waiver_waives_its_platform_only_in_check_and_merge(tmp_path: Path) -> None:
+    # A multi-architecture build, one report per platform of one image name: CVE-2024-5535 is waived on arm64
+    # only (written `linux/aarch64`, the report says arm64/v8); CVE-2024-4741 has a waiver per platform, and
+    # the arm64 build does not ship it, so the arm64 waiver is unused though its amd64 twin is used.
+    policy = tmp_path / "gate.toml"
+    waiver = '[[waivers]]\nid = "{}"\nreason = "r"\nexpires = 2027-01-31\nplatforms = ["{}"]\n'
+    policy.write_text('extends = "builtin:default"\n'
+                      + waiver.format("CVE-2024-5535", "linux/aarch64")
+                      + waiver.format("CVE-2024-4741", "linux/amd64")
+                      + waiver.format("CVE-2024-4741", "linux/arm64"))  # fmt: skip
+    report = json.loads((TESTDATA / "reports" / "trivy-fail.json").read_text(encoding="utf-8"))
+    reports, records = [], []
+    for n, (arch, variant) in enumerate((("amd64", ""), ("arm64", "v8"))):
+        report["ArtifactName"] = "app.tar"
+        report["Metadata"].update(ImageID="sha256:" + str(n) * 64, RepoTags=["example.com/app:pr-7"])
+        report["Metadata"]["ImageConfig"] = {"os": "linux", "architecture": arch, "variant": variant}
+        if arch == "arm64":
+            vulns = report["Results"][0]["Vulnerabilities"]
+            report["Results"][0]["Vulnerabilities"] = [
+                v for v in vulns if v["VulnerabilityID"] != "CVE-2024-4741"
+            ]
+        reports.append(_write(tmp_path, f"{arch}.json", json.dumps(report)))
+        records.append(str(tmp_path / f"{arch}.record.json"))
+        Run(["check", reports[-1], "--policy", str(policy), "--today", DAY, "--json", records[-1]])
+    together = tmp_path / "together.json"
+    check = Run(["check", *reports, "--policy", str(policy), "--today", DAY, "--json", str(together)])
+    assert check.code == 1, check.err
+    written = json.loads(together.read_text(encoding="utf-8"))
+    schema = json.loads((ROOT / "docs" / "decision-record.schema.json").read_text(encoding="utf-8"))
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(written)) == []
+    amd, arm = written["images"]
+    assert (amd["image"]["platform"], arm["image"]["platform"]) == ("linux/amd64", "linux/arm64/v8")
+    assert [w["waiver"] for w in amd["waived"]] == ["CVE-2024-4741"]
+    assert [v["id"] for v in amd["violations"] if v["rule"] == "fixable-critical-high"] == ["CVE-2024-5535"]
+    assert [w["waiver"] for w in arm["waived"]] == ["CVE-2024-5535"]
+    assert arm["verdict"] == "warn"
+    assert [(w["id"], w["state"], w["platforms"]) for w in amd["waivers"]] == [
+        ("CVE-2024-4741", "used", ["linux/amd64"])
+    ]
+    assert [(w["id"], w["state"], w["platforms"]) for w in arm["waivers"]] == [
+        ("CVE-2024-5535", "used", ["linux/aarch64"]),
+        ("CVE-2024-4741", "unused", ["linux/arm64"]),
+    ]
+    assert [v["id"] for v in arm["violations"] if v["rule"] == "waiver-unused"] == ["CVE-2024-4741"]
+    # The records of one job per platform keep the scope, and merge into what one check of both decides.
+    [status, _] = load_record(Path(records[1]).read_bytes(), records[1]).images[0].waivers
+    assert status.platforms == ("linux/aarch64",)
+    merged = tmp_path / "merged.json"
+    run = Run(["merge", *records, "--json", str(merged)])
+    assert run.code == check.code == 1
+    assert merged.read_text(encoding="utf-8") == together.read_text(encoding="utf-8")
+    # A record of an older gate has no `platforms`: read as a waiver without that scope.
+    data = json.loads(Path(records[1]).read_text(encoding="utf-8"))
+    for w in data["images"][0]["waivers"]:
+        del w["platforms"]
+    old = _write(tmp_path, "old.json", json.dumps(data))
+    assert {s.platforms for s in load_record(Path(old).read_bytes(), old).images[0].waivers} == {None}

@@ -429,3 +429,52 @@ def test_presets_validate_against_the_published_schema(name: str) -> None:
     document = tomllib.loads(preset.read_text(encoding="utf-8"))
     errors = [e.message for e in jsonschema.Draft202012Validator(policy_json_schema()).iter_errors(document)]
     assert errors == []
+
+
+def test_waiver_platforms_are_platforms_each_refused_at_its_place(tmp_path: Path) -> None:
+    waiver = '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\n'
+    body = (
+        'extends = "builtin:default"\n'
+        f'{waiver}platforms = ["linux/arm64", "arm64", "linux/", " ", "linux/*", "linux/arm/v7/x", "linux/arm64/"]\n'
+        f"{waiver}platforms = []\n"
+        f"{waiver}platforms = [64]\n"
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == (
+        'waivers[0].platforms[1]: "arm64" is not a platform; write os/architecture[/variant], such as "linux/arm64"',
+        'waivers[0].platforms[2]: "linux/" is not a platform; write os/architecture[/variant], such as "linux/arm64"',
+        'waivers[0].platforms[3]: expected a platform such as "linux/arm64", not a blank string',
+        'waivers[0].platforms[4]: "linux/*" is a glob; list each platform instead (such as "linux/amd64", '
+        '"linux/arm64")',
+        'waivers[0].platforms[5]: "linux/arm/v7/x" is not a platform; write os/architecture[/variant], such as '
+        '"linux/arm64"',
+        'waivers[0].platforms[6]: "linux/arm64/" is not a platform; write os/architecture[/variant], such as '
+        '"linux/arm64"',
+        'waivers[1].platforms: expected a non-empty list of platforms (such as ["linux/arm64"])',
+        "waivers[2].platforms: expected a string or a list of strings",
+    )
+    # One string is a list of one, as for the other scopes; kept as written (compared normalised).
+    [one] = load_policy(
+        _write(tmp_path, f'extends = "builtin:default"\n{waiver}platforms = "linux/x86_64"\n')
+    ).waivers
+    assert one.platforms == ("linux/x86_64",)
+
+
+def test_the_published_schema_takes_waiver_platforms_as_the_policy_does() -> None:
+    from datetime import date
+
+    import jsonschema
+    from pydantic import ValidationError
+
+    from gate.policy.schema import Waiver
+
+    validator = jsonschema.Draft202012Validator(policy_json_schema())
+    waiver = {"id": "CVE-1", "reason": "r", "expires": "2027-01-01"}
+    for good in ("linux/arm64", ["linux/arm64/v8", "linux/amd64"], [" linux / arm / v7 "]):
+        assert list(validator.iter_errors({"waivers": [{**waiver, "platforms": good}]})) == [], good
+        Waiver.model_validate({**waiver, "expires": date(2027, 1, 1), "platforms": good})
+    for bad in ("arm64", ["linux/*"], [], ["linux/"], ["linux/arm64/"], [" "], ["a/b/c/d"]):
+        assert list(validator.iter_errors({"waivers": [{**waiver, "platforms": bad}]})), bad
+        with pytest.raises(ValidationError):
+            Waiver.model_validate({**waiver, "expires": date(2027, 1, 1), "platforms": bad})

@@ -297,3 +297,95 @@ def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path
         False,
         "no waiver unused (in any image of this run)",
     )
+
+
+def _on(platform: str, *findings: Finding) -> Scan:
+    """A scan of one image name for `platform` ("" unknown), as each job of a multi-architecture build has."""
+    scan = _scan(*findings)
+    assert scan.image is not None
+    return scan.model_copy(update={"image": scan.image.model_copy(update={"platform": platform})})
+
+
+@pytest.mark.parametrize(
+    ("platforms", "platform", "words"),
+    [
+        ('"linux/arm64"', "linux/arm64", None),
+        ('"linux/arm64/v8"', "linux/arm64", None),  # arm64's default variant is dropped on both sides
+        ('["linux/ARM64"]', "linux/aarch64/v8", None),  # aarch64 is arm64, case aside
+        ('["linux/amd64", "linux/arm64"]', "linux/x86_64", None),
+        ('"linux/arm"', "linux/arm/v7", None),  # no variant named: every variant
+        ('"linux/arm64"', "linux/amd64", "platforms ['linux/arm64'] does not match linux/amd64"),
+        ('"linux/arm/v7"', "linux/arm/v6", "platforms ['linux/arm/v7'] does not match linux/arm/v6"),
+        # a variant named and none known: the image may be another variant, so it is not waived
+        ('"linux/arm/v7"', "linux/arm", "platforms ['linux/arm/v7'] does not match linux/arm"),
+        ('"windows/amd64"', "linux/amd64", "platforms ['windows/amd64'] does not match linux/amd64"),
+        ('"linux/arm64"', "", "platforms ['linux/arm64'] does not match: the image's platform is unknown"),
+        (
+            '"linux/arm64"',
+            "linux",
+            "platforms ['linux/arm64'] does not match: the image's platform is unknown",
+        ),
+    ],
+)
+def test_a_platforms_scope_says_why_it_does_not_match(
+    tmp_path: Path, platforms: str, platform: str, words: str | None
+) -> None:
+    [waiver] = _policy(tmp_path, _waiver(TODAY, f"platforms = {platforms}")).waivers
+    assert waiver_mismatch(waiver, _finding(), image="app", platform=platform) == words
+    [unscoped] = _policy(tmp_path, _waiver(TODAY)).waivers
+    assert waiver_mismatch(unscoped, _finding(), image="app", platform=platform) is None
+
+
+def test_a_platform_scoped_waiver_waives_on_its_platform_only(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, _waiver(TODAY + timedelta(days=60), 'platforms = ["linux/arm64/v8"]'))
+    arm = evaluate(_on("linux/arm64", _finding()), policy, today=TODAY).images[0]
+    assert arm.verdict is Verdict.PASS and [w.finding.id for w in arm.waived] == [CVE]
+    assert [(s.state, s.platforms) for s in arm.waivers] == [(WaiverState.USED, ("linux/arm64/v8",))]
+    amd = evaluate(_on("linux/amd64", _finding()), policy, today=TODAY).images[0]
+    assert amd.verdict is Verdict.FAIL and amd.waived == ()
+    # Not for this platform: not reviewed here, as a waiver for another image is not (no waiver-unused).
+    assert amd.waivers == () and not any(r.subject == "waivers" for r in amd.rules)
+
+
+def test_an_image_of_unknown_platform_is_not_waived_and_the_waiver_says_why(tmp_path: Path) -> None:
+    policy = _policy(tmp_path, _waiver(TODAY + timedelta(days=60), 'platforms = ["linux/arm64"]'))
+    decision = evaluate(_on("", _finding()), policy, today=TODAY)
+    image = decision.images[0]
+    assert decision.verdict is Verdict.FAIL and image.waived == ()
+    assert image.outcomes[0].rules == ("fixable-critical-high",)
+    # Reviewed all the same: a waiver that cannot apply is reported, not silently dropped.
+    assert [s.state for s in image.waivers] == [WaiverState.UNUSED]
+    triggered, explanation, _ = _rule(decision, "waiver-unused")
+    assert triggered
+    assert explanation.endswith(
+        "matched no finding (owner team-a, ticket SEC-42); it names platforms ['linux/arm64'] and the image's "
+        "platform is unknown"
+    )
+
+
+def test_unused_platform_scoped_waivers_over_the_images_of_a_multi_arch_run(tmp_path: Path) -> None:
+    from gate.policy.decision import combine
+    from gate.policy.waivers import review_run
+
+    expires = TODAY + timedelta(days=60)
+    # One waiver per platform, alike but for the platform: the arm64 one is used, the amd64 one is not (the
+    # amd64 build does not ship the package). A third names both platforms and is used by arm64 only.
+    policy = _policy(
+        tmp_path,
+        _waiver(expires, 'platforms = ["linux/arm64"]')
+        + _waiver(expires, 'platforms = ["linux/amd64"]')
+        + _waiver(expires, 'platforms = ["linux/amd64", "linux/arm64"]').replace(CVE, "GHSA-aaaa-bbbb-cccc"),
+    )
+    arm = evaluate(_on("linux/arm64", _finding()), policy, today=TODAY)
+    amd = evaluate(_on("linux/amd64"), policy, today=TODAY)
+    assert [s.platforms for s in amd.images[0].waivers] == [("linux/amd64",), ("linux/amd64", "linux/arm64")]
+    run = review_run(combine([arm, amd]))
+    arm_image, amd_image = run.images
+    assert [(s.waiver_id, s.state) for s in arm_image.waivers] == [
+        (CVE, WaiverState.USED),
+        ("GHSA-aaaa-bbbb-cccc", WaiverState.USED),
+    ]
+    # The amd64 waiver is unused in every image of the run: still reported. The one of both platforms is not.
+    assert [(s.waiver_id, s.platforms) for s in amd_image.waivers] == [(CVE, ("linux/amd64",))]
+    assert [v.id for v in amd_image.violations if v.rule_id == "waiver-unused"] == [CVE]
+    assert run.verdict is Verdict.WARN
