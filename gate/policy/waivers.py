@@ -67,6 +67,12 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str, platform: s
 
     `platform` is the image's (`linux/arm64`), "" when unknown: then a waiver with `platforms` does not apply.
     """
+    mismatch = _finding_mismatch(waiver, finding, image=image)
+    return mismatch if mismatch is not None else _platform_mismatch(waiver, platform)
+
+
+def _finding_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | None:
+    """Why `waiver` does not apply to `finding` in `image`, its `platforms` scope aside; None when it does."""
     wanted = waiver.id.upper()
     if not any(i.upper() == wanted for i in finding.all_ids):
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
@@ -88,7 +94,7 @@ def waiver_mismatch(waiver: Waiver, finding: Finding, *, image: str, platform: s
             return f"paths {list(waiver.paths)} does not match {' or '.join(paths) or 'no path'}"
     if not waiver_applies_to_image(waiver, image):
         return f"images {list(waiver.images or ())} does not match {image}"
-    return _platform_mismatch(waiver, platform)
+    return None
 
 
 def waiver_matches(waiver: Waiver, finding: Finding, *, image: str, platform: str = "") -> bool:
@@ -175,8 +181,9 @@ class WaiverBook:
         self._waivers = list(waivers)
         self._today = today
         self._image = image
-        self._platform = platform
         self._platform_known = bool(normalise_platform(platform)[0])
+        # The platform is the image's, one for the whole book: each waiver's `platforms` scope is judged once.
+        self._on_platform = [_platform_mismatch(w, platform) is None for w in self._waivers]
         self._warning_days = warning_days
         self._matched = [0] * len(self._waivers)
         self._first: list[Finding | None] = [None] * len(self._waivers)
@@ -193,7 +200,8 @@ class WaiverBook:
         return [
             i
             for i in sorted(named)
-            if waiver_matches(self._waivers[i], finding, image=self._image, platform=self._platform)
+            if self._on_platform[i]
+            and _finding_mismatch(self._waivers[i], finding, image=self._image) is None
         ]
 
     def waiver_for(self, finding: Finding) -> Waiver | None:
@@ -228,8 +236,7 @@ class WaiverBook:
         return [
             i
             for i, w in enumerate(self._waivers)
-            if waiver_applies_to_image(w, self._image)
-            and (not self._platform_known or _platform_mismatch(w, self._platform) is None)
+            if waiver_applies_to_image(w, self._image) and (self._on_platform[i] or not self._platform_known)
         ]
 
     def statuses(self) -> tuple[WaiverStatus, ...]:
