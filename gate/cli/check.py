@@ -89,7 +89,12 @@ def add_image_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--image-metadata",
         metavar="PATH",
-        help="docker/podman inspect, skopeo inspect [--config], or an OCI image config, manifest or index",
+        action="append",
+        help=(
+            "docker/podman inspect, skopeo inspect [--config], or an OCI image config, manifest or index; "
+            "repeatable: one per image (a multi-platform build: one per platform), each laid over the reports "
+            "of its own image"
+        ),
     )
     parser.add_argument(
         "--baseline",
@@ -121,7 +126,7 @@ def run_check(
     location = _dockerfile(args.dockerfile)
     render = renderers(location, schema or _GITLAB_SCHEMA)
     inputs = [*args.reports, *(args.baseline or ()), *(args.vex or ())]
-    inputs += [args.image_metadata, args.policy, args.dockerfile, args.kev, args.epss]
+    inputs += [*(args.image_metadata or ()), args.policy, args.dockerfile, args.kev, args.epss]
     quiet = stdout_output(args, inputs) is not None
     stdin_once([*args.reports, *(args.baseline or ())])
     not_its_own_baseline(args.reports, args.baseline or ())
@@ -288,16 +293,35 @@ def _dockerfile(path: str | None) -> FileLocation | None:
     return FileLocation(path=relative, line=line)
 
 
-def with_image_metadata(path: str | None, scans: list[Scan]) -> list[Scan]:
-    """The scans with --image-metadata laid over them (it wins over what a report embeds), layers attributed."""
+def with_image_metadata(paths: Sequence[str] | None, scans: list[Scan]) -> list[Scan]:
+    """The scans with each --image-metadata laid over the reports of its image (it wins over what a report
+    embeds), layers attributed."""
     from gate.errors import InputError
     from gate.ingest.layers import attribute
 
-    if path is not None:
-        from gate.ingest.metadata import attach, read_metadata
+    if paths:
+        from gate.ingest.metadata import attach_each, read_metadata
 
-        if path == "-":
+        if "-" in paths:
             raise InputError("--image-metadata does not read stdin; give the metadata file")
-        data = read_input(path, "image metadata", written_by="the inspect step wrote it")
-        scans = attach(scans, read_metadata(path, data))
+        _each_once(paths)
+        metadata = [
+            read_metadata(path, read_input(path, "image metadata", written_by="the inspect step wrote it"))
+            for path in paths
+        ]
+        scans = attach_each(scans, metadata)
     return [attribute(scan) for scan in scans]
+
+
+def _each_once(paths: Sequence[str]) -> None:
+    """Raise UsageError when one metadata file is given twice: it would be of two images at once."""
+    seen: dict[Path, str] = {}
+    for path in paths:
+        resolved = Path(path).resolve()
+        first = seen.get(resolved)
+        if first is not None:
+            same = "" if first == path else f" (as {first})"
+            raise UsageError(
+                f"--image-metadata {path} is given twice{same}; give each image's metadata file once"
+            )
+        seen[resolved] = path

@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError
-from gate.identity import other_platform
+from gate.identity import normalise_platform, other_platform
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
 from gate.ingest._wire import Wire
 from gate.ingest.image import (
@@ -43,7 +43,7 @@ from gate.ingest.image import (
 )
 from gate.model import Image, Scan
 
-__all__ = ["Metadata", "attach", "merge_image", "parse_metadata", "read_metadata"]
+__all__ = ["Metadata", "attach", "attach_each", "merge_image", "parse_metadata", "read_metadata"]
 
 _ASK = (
     "give docker/podman inspect, skopeo inspect [--config], an OCI image config, manifest or index "
@@ -459,13 +459,7 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
     is of an image, or when the metadata is of another image than a report (another image ID, other layers,
     or no manifest digest in common).
     """
-    targets = [i for i, scan in enumerate(scans) if scan.is_image or not scan.artifact_type]
-    if not targets:
-        kinds = ", ".join(sorted({scan.artifact_type for scan in scans}))
-        raise InputError(
-            f"{metadata.source}: none of the reports is of a container image ({kinds}); image metadata goes "
-            "with an image scan (trivy image, grype IMAGE)"
-        )
+    targets = _image_reports(scans, metadata.source)
     out = list(scans)
     for i in targets:
         scan = scans[i]
@@ -477,17 +471,120 @@ def attach(scans: Sequence[Scan], metadata: Metadata) -> list[Scan]:
                     "give the metadata of the image that was scanned (a copy converted between Docker and "
                     "OCI formats has another image ID)"
                 )
-        base = scan.image or Image(reference=scan.artifact)
-        differ = config_differences(base, metadata.image, metadata.image.known) if base.config_known else []
-        note = [config_note(metadata.source, scan.source, differ, f"the {metadata.form}'s")] if differ else []
-        out[i] = scan.model_copy(
-            update={
-                "image": merge_image(base, metadata.image),
-                "artifact_type": scan.artifact_type or "container_image",
-                "warnings": (*scan.warnings, *metadata.warnings, *note),
-            }
-        )
+        out[i] = _laid_over(scan, metadata)
     return out
+
+
+def attach_each(scans: Sequence[Scan], metadata: Sequence[Metadata]) -> list[Scan]:
+    """The scans with each metadata file laid over the image reports of its own image (see `attach`).
+
+    One file is `attach`: every image report must be of its image. Of several (a multi-architecture build: one
+    inspect per platform), each image report takes the one file that is of its image, and reports of one image
+    (Trivy and Grype) take the same file. Raises InputError, naming the files, when a report could be of
+    several files' image (it names too little to tell them apart), when a file is of no report's image (it was
+    meant for something), and when an image report has no file of its image: with one file every image report
+    must be its image, so with several every image report must have its own, not be decided silently without.
+    """
+    if len(metadata) == 1:
+        return attach(scans, metadata[0])
+    if not metadata:
+        return list(scans)
+    targets = _image_reports(scans, _files(metadata))
+    chosen: dict[int, int] = {}  # report position -> metadata position
+    for i in targets:
+        image = scans[i].image
+        fits = [k for k, m in enumerate(metadata) if image is None or not _mismatch(image, m)]
+        if len(fits) > 1:
+            candidates = [metadata[k] for k in fits]
+            raise InputError(
+                f"{scans[i].source}: the image metadata {_files(candidates)} could each be of its image; "
+                f"{_what_tells_apart(image, candidates)}"
+            )
+        if fits:
+            chosen[i] = fits[0]
+    used = set(chosen.values())
+    for orphan in (m for k, m in enumerate(metadata) if k not in used):
+        reasons = [f"{scans[i].source}: {_mismatch_of(scans[i], orphan)}" for i in targets]
+        raise InputError(
+            f"{orphan.source}: the {orphan.form} is of none of the images of the reports ({_first(reasons)}); "
+            "give the metadata of the images the run checks, one file per image"
+        )
+    for i in (i for i in targets if i not in chosen):
+        reasons = [f"{m.source}: {_mismatch_of(scans[i], m)}" for m in metadata]
+        raise InputError(
+            f"{scans[i].source}: none of the image metadata files is of its image ({_first(reasons)}); give "
+            "one file per image the run checks, or gate this report in a run of its own"
+        )
+    out = list(scans)
+    for i, k in chosen.items():
+        out[i] = _laid_over(scans[i], metadata[k])
+    return out
+
+
+def _image_reports(scans: Sequence[Scan], sources: str) -> list[int]:
+    """The positions of the reports metadata goes with: of an image, or of an unknown artifact. Raises
+    InputError, naming the metadata `sources`, when there are none."""
+    targets = [i for i, scan in enumerate(scans) if scan.is_image or not scan.artifact_type]
+    if not targets:
+        kinds = ", ".join(sorted({scan.artifact_type for scan in scans}))
+        raise InputError(
+            f"{sources}: none of the reports is of a container image ({kinds}); image metadata goes "
+            "with an image scan (trivy image, grype IMAGE)"
+        )
+    return targets
+
+
+def _laid_over(scan: Scan, metadata: Metadata) -> Scan:
+    """The scan with the metadata laid over its image facts, and the notes of where the two disagree."""
+    base = scan.image or Image(reference=scan.artifact)
+    differ = config_differences(base, metadata.image, metadata.image.known) if base.config_known else []
+    note = [config_note(metadata.source, scan.source, differ, f"the {metadata.form}'s")] if differ else []
+    return scan.model_copy(
+        update={
+            "image": merge_image(base, metadata.image),
+            "artifact_type": scan.artifact_type or "container_image",
+            "warnings": (*scan.warnings, *metadata.warnings, *note),
+        }
+    )
+
+
+def _mismatch_of(scan: Scan, metadata: Metadata) -> str:
+    return _mismatch(scan.image, metadata) if scan.image is not None else ""
+
+
+def _what_tells_apart(report: Image | None, files: Sequence[Metadata]) -> str:
+    """What the report would need to name to tell the `files` (all of which could be of its image) apart."""
+    facts = [_identity_facts(m.image, set(m.digests)) for m in files]
+    differing = [name for name in facts[0] if any(f[name] and f[name] != facts[0][name] for f in facts)]
+    ours = _identity_facts(report, _report_digests(report)) if report is not None else {}
+    lacking = [name for name in differing if not ours.get(name)]
+    if lacking:
+        return (
+            f"the report gives no {' or '.join(lacking)}, in which they differ: scan the image itself (trivy "
+            "image, grype IMAGE) so its report names it, or gate this report in a run with its own file"
+        )
+    return "they are of one image: give one metadata file per image"
+
+
+def _identity_facts(image: Image, digests: set[str]) -> dict[str, object]:
+    """What tells images apart (empty when unknown), by name for messages."""
+    platform = normalise_platform(image.platform)
+    return {
+        "image ID": normal_digest(image.image_id),
+        "layer list": tuple(normal_digest(d) for d in image.diff_ids),
+        "manifest digest": frozenset(digests | {normal_digest(image.manifest_digest)} - {""}),
+        "platform": platform if platform[0] else (),
+    }
+
+
+def _files(metadata: Sequence[Metadata]) -> str:
+    return ", ".join(m.source for m in metadata)
+
+
+def _first(reasons: Sequence[str], shown: int = 2) -> str:
+    """The first `shown` reasons, and how many more there are (a message stays one readable line)."""
+    more = f"; and {len(reasons) - shown} more" if len(reasons) > shown else ""
+    return "; ".join(reasons[:shown]) + more
 
 
 def merge_image(report: Image, metadata: Image) -> Image:
