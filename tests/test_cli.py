@@ -544,3 +544,91 @@ def test_policy_validate_counts_in_words(tmp_path: Path) -> None:
     run = Run(["policy", "validate", str(policy), "--today", "2026-11-27"])
     assert run.code == 0
     assert run.out == f"{policy}: valid (1 rule, 1 waiver)\n"
+
+
+def two_platforms(folder: Path) -> dict[str, str]:
+    """`amd64.json` and `arm64.json` (Trivy reports of one build's two platforms) and the `docker inspect` of each
+    (`amd64.inspect.json` runs as `app`, `arm64.inspect.json` as root), by file stem."""
+    paths = {}
+    for arch, digit, user in (("amd64", "1", "app"), ("arm64", "2", "")):
+        image_id = "sha256:" + digit * 64
+        report = json.loads(Path(CLEAN).read_text())
+        report["Metadata"] |= {"ImageID": image_id, "RepoDigests": []}
+        report["Metadata"]["ImageConfig"]["architecture"] = arch
+        inspect = [{"Id": image_id, "Os": "linux", "Architecture": arch, "Config": {"User": user}}]
+        for name, document in ((arch, report), (f"{arch}.inspect", inspect)):
+            paths[name] = str(folder / f"{name}.json")
+            Path(paths[name]).write_text(json.dumps(document))
+    return paths
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_each_image_metadata_goes_with_the_report_of_its_image(tmp_path: Path, reverse: bool) -> None:
+    paths = two_platforms(tmp_path)
+    files = [paths["amd64.inspect"], paths["arm64.inspect"]]
+    flags = [arg for path in (files[::-1] if reverse else files) for arg in ("--image-metadata", path)]
+    record = tmp_path / "d.json"
+    run = Run(
+        ["check", paths["amd64"], paths["arm64"], *flags, "--policy", "builtin:strict", "--json", str(record)]
+    )
+    assert run.code == 1, run.err
+    images = json.loads(record.read_text())["images"]
+    seen = {image["image"]["platform"]: (image["image"]["user"], image["verdict"]) for image in images}
+    assert seen == {"linux/amd64": ("app", "warn"), "linux/arm64": ("", "fail")}  # warn: no labels, no date
+    for image in images:  # the inspect output gives no Env or Labels: each note names the image's own file
+        arch = image["image"]["platform"].split("/")[1]
+        [note] = [note for note in image["notes"] if "give the image a different" in note]
+        assert note.startswith(
+            f"{paths[arch + '.inspect']} and {paths[arch]} give the image a different user"
+        )
+
+
+def test_image_metadata_refusals_name_the_files(tmp_path: Path) -> None:
+    paths = two_platforms(tmp_path)
+    amd64, arm64 = paths["amd64.inspect"], paths["arm64.inspect"]
+    cases = [
+        (
+            [paths["amd64"], "--image-metadata", amd64, "--image-metadata", amd64],
+            f"--image-metadata {amd64} is given twice;",
+        ),
+        (
+            [
+                paths["amd64"],
+                "--image-metadata",
+                amd64,
+                "--image-metadata",
+                f"{tmp_path}/./amd64.inspect.json",
+            ],
+            f"is given twice (as {amd64}); give each image's metadata file once",
+        ),
+        (
+            [paths["amd64"], "--image-metadata", amd64, "--image-metadata", "-"],
+            "--image-metadata does not read stdin",
+        ),
+        (
+            [paths["amd64"], "--image-metadata", amd64, "--image-metadata", arm64],
+            f"{arm64}: the docker inspect is of none of the images of the reports ({paths['amd64']}: image ID",
+        ),
+        (
+            [paths["amd64"], paths["arm64"], "--image-metadata", amd64],  # one file: today's refusal
+            f"{amd64}: is the docker inspect of another image than {paths['arm64']} (image ID sha256:111111111111",
+        ),
+        (
+            [
+                paths["amd64"],
+                paths["arm64"],
+                "--image-metadata",
+                arm64,
+                "--image-metadata",
+                amd64,
+                "--json",
+                amd64,
+            ],
+            f"--json {amd64} would overwrite {amd64}, which gate reads",
+        ),
+    ]
+    for args, text in cases:
+        run = Run(["check", *args])
+        assert run.code == 2, (args, run.err)
+        assert text in run.err, run.err
+        assert run.err.count("\n") == 1 and run.err.startswith("gate: error: ")

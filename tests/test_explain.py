@@ -263,6 +263,22 @@ def test_cli_explain_reads_the_baseline_and_the_metadata_as_check_does() -> None
     assert code == 2 and "no such file" in err
 
 
+def test_cli_explain_lays_each_image_metadata_over_its_own_image(tmp_path: Path) -> None:
+    from tests.test_cli import two_platforms
+
+    paths = two_platforms(tmp_path)
+    files = ["--image-metadata", paths["arm64.inspect"], "--image-metadata", paths["amd64.inspect"]]
+    args = ["non-root-user", paths["amd64"], paths["arm64"], *files, "--policy", "builtin:strict"]
+    code, out, err = _run("explain", *args, "--today", "2026-11-27")
+    assert (code, err) == (0, "")
+    amd64, arm64 = out.split("non-root-user (fail) on ")[1:]
+    assert amd64.startswith("registry.example.com/team/api:2.0.1 (linux/amd64): passed")
+    assert 'runs as user "app"' in amd64
+    assert arm64.startswith("registry.example.com/team/api:2.0.1 (linux/arm64): triggered: FAIL")
+    code, _, err = _run("explain", *args[:3], "--image-metadata", paths["arm64.inspect"])
+    assert code == 2 and f"{paths['arm64.inspect']}: is the docker inspect of another image than" in err
+
+
 @pytest.mark.parametrize("missing", ["--vex", "--kev", "--epss"])
 def test_cli_explain_refuses_missing_files(tmp_path: Path, missing: str) -> None:
     need_shared()

@@ -497,7 +497,7 @@ def attach_each(scans: Sequence[Scan], metadata: Sequence[Metadata]) -> list[Sca
         if len(fits) > 1:
             candidates = [metadata[k] for k in fits]
             raise InputError(
-                f"{scans[i].source}: the image metadata {_files(candidates)} could each be of its image; "
+                f"{scans[i].source}: the image metadata {_listed(candidates)} could each be of its image; "
                 f"{_what_tells_apart(image, candidates)}"
             )
         if fits:
@@ -555,7 +555,7 @@ def _mismatch_of(scan: Scan, metadata: Metadata) -> str:
 def _what_tells_apart(report: Image | None, files: Sequence[Metadata]) -> str:
     """What the report would need to name to tell the `files` (all of which could be of its image) apart."""
     facts = [_identity_facts(m.image, set(m.digests)) for m in files]
-    differing = [name for name in facts[0] if any(f[name] and f[name] != facts[0][name] for f in facts)]
+    differing = [name for name in facts[0] if len({f[name] for f in facts if f[name]}) > 1]
     ours = _identity_facts(report, _report_digests(report)) if report is not None else {}
     lacking = [name for name in differing if not ours.get(name)]
     if lacking:
@@ -572,13 +572,19 @@ def _identity_facts(image: Image, digests: set[str]) -> dict[str, object]:
     return {
         "image ID": normal_digest(image.image_id),
         "layer list": tuple(normal_digest(d) for d in image.diff_ids),
-        "manifest digest": frozenset(digests | {normal_digest(image.manifest_digest)} - {""}),
+        "manifest digest": frozenset({*digests, normal_digest(image.manifest_digest)} - {""}),
         "platform": platform if platform[0] else (),
     }
 
 
 def _files(metadata: Sequence[Metadata]) -> str:
     return ", ".join(m.source for m in metadata)
+
+
+def _listed(metadata: Sequence[Metadata]) -> str:
+    """`a and b`, `a, b and c`: the files as a sentence names them."""
+    *rest, last = [m.source for m in metadata]
+    return f"{', '.join(rest)} and {last}" if rest else last
 
 
 def _first(reasons: Sequence[str], shown: int = 2) -> str:
@@ -603,11 +609,7 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
     theirs = metadata.image
     report_digests = _report_digests(report)
     ours_id, their_id = normal_digest(report.image_id), normal_digest(theirs.image_id)
-    if (
-        ours_id
-        and their_id
-        and (ours_id == their_id or their_id in report_digests or ours_id in metadata.digests)
-    ):
+    if ours_id and their_id and ours_id == their_id:
         return ""
     # The images of a multi-architecture build can have the same layers, user and date (architecture-free files,
     # a reproducible build): only the platform tells their configs apart.
@@ -616,6 +618,10 @@ def _mismatch(report: Image, metadata: Metadata) -> str:
         if other_platform(theirs.platform, report.platform)
         else ""
     )
+    if ours_id and their_id and (their_id in report_digests or ours_id in metadata.digests):
+        # An ID that is a digest of the other's (containerd's docker inspect gives the index digest as Id) can
+        # name every platform of the image: only the platform, when both give it, tells them apart.
+        return platform
     if ours_id and their_id:
         return "; ".join(
             filter(None, (f"image ID {_short(their_id)}, the report's is {_short(ours_id)}", platform))

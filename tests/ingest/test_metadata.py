@@ -10,7 +10,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.ingest.metadata import Metadata, attach, merge_image, read_metadata
+from gate.ingest.metadata import Metadata, attach, attach_each, merge_image, read_metadata
 from gate.model import Image, Scan
 from tests.conftest import GENERATED, REAL, need_shared
 
@@ -412,6 +412,15 @@ def test_docker_inspect_id_that_is_the_index_digest_matches_the_repo_digest() ->
     scan = bare_report(image_id="sha256:" + "5" * 64, repo_digests=("app@sha256:" + "6" * 64,))
     metadata = read_metadata("m.json", json.dumps([{"Id": "sha256:" + "6" * 64, "Config": {}}]).encode())
     assert attach([scan], metadata)[0].image is not None
+    # The index names every platform of the image: the inspect of the arm64 image is not the amd64 image's.
+    amd64 = bare_report(
+        image_id="sha256:" + "5" * 64, repo_digests=scan.image.repo_digests, platform="linux/amd64"
+    )  # type: ignore[union-attr]
+    arm64 = [{"Id": "sha256:" + "6" * 64, "Os": "linux", "Architecture": "arm64", "Config": {}}]
+    with pytest.raises(InputError, match=r"\(it is for linux/arm64, the report's image for linux/amd64\)"):
+        attach([amd64], read_metadata("m.json", json.dumps(arm64).encode()))
+    arm64[0]["Architecture"] = "amd64"
+    assert attach([amd64], read_metadata("m.json", json.dumps(arm64).encode()))[0].image is not None
 
 
 def test_report_without_image_facts_takes_the_metadata_and_becomes_an_image_scan() -> None:
@@ -428,3 +437,179 @@ def test_metadata_with_only_directory_scans_is_refused() -> None:
     metadata = read_metadata("m.json", b'{"os": "linux", "config": {}}')
     with pytest.raises(InputError, match="none of the reports is of a container image"):
         attach([directory], metadata)
+
+
+# --- one file per image (--image-metadata repeated) --------------------------------------------------------
+
+LAYERS = ("sha256:" + "5" * 64,)
+"""A reproducible multi-architecture build of architecture-free files: every platform's image has these layers."""
+
+
+def platform_report(platform: str, source: str, scanner: str = "trivy", **image: object) -> Scan:
+    return Scan(
+        source=source,
+        scanner=scanner,
+        artifact="registry.example/app:1",
+        artifact_type="container_image",
+        image=Image(reference="registry.example/app:1", platform=platform, diff_ids=LAYERS, **image),  # type: ignore[arg-type]
+    )
+
+
+def platform_config(source: str, architecture: str, user: str, variant: str = "") -> Metadata:
+    document: dict[str, object] = {"architecture": architecture, "os": "linux", "config": {"User": user}}
+    document["rootfs"] = {"type": "layers", "diff_ids": list(LAYERS)}
+    if variant:
+        document["variant"] = variant
+    return read_metadata(source, json.dumps(document).encode())
+
+
+def platform_inspect(source: str, image_id: str, architecture: str, user: str) -> Metadata:
+    document = [{"Id": image_id, "Os": "linux", "Architecture": architecture, "Config": {"User": user}}]
+    return read_metadata(source, json.dumps(document).encode())
+
+
+@pytest.mark.parametrize("reverse_reports", [False, True])
+@pytest.mark.parametrize("reverse_files", [False, True])
+def test_each_platform_report_takes_the_config_of_its_platform(
+    reverse_reports: bool, reverse_files: bool
+) -> None:
+    """Same layers, user and date on every platform: only the platform tells the configs apart. The Trivy and
+    the Grype report of one image take the same file."""
+    scans = [
+        platform_report("linux/amd64", "amd64.trivy.json"),
+        platform_report("linux/amd64", "amd64.grype.json", scanner="grype"),
+        platform_report("linux/arm64", "arm64.trivy.json"),
+    ]
+    files = [
+        platform_config("amd64.config.json", "amd64", "1000"),
+        platform_config("arm64.config.json", "arm64", "0", "v8"),
+    ]
+    scans = scans[::-1] if reverse_reports else scans
+    files = files[::-1] if reverse_files else files
+    merged = attach_each(scans, files)
+    seen = {scan.source: (scan.image.platform, scan.image.user) for scan in merged if scan.image is not None}
+    assert seen == {
+        "amd64.trivy.json": ("linux/amd64", "1000"),
+        "amd64.grype.json": ("linux/amd64", "1000"),
+        "arm64.trivy.json": ("linux/arm64/v8", "0"),
+    }
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_each_image_report_takes_the_docker_inspect_of_its_image_id(reverse: bool) -> None:
+    amd, arm = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    scans = [
+        platform_report("linux/amd64", "amd64.json", image_id=amd),
+        platform_report("", "arm64.json", image_id=arm),
+    ]
+    files = [
+        platform_inspect("amd64.inspect.json", amd, "amd64", "app"),
+        platform_inspect("arm64.inspect.json", arm, "arm64", ""),
+    ]
+    merged = attach_each(scans, files[::-1] if reverse else files)
+    assert [(s.image.platform, s.image.user) for s in merged if s.image is not None] == [
+        ("linux/amd64", "app"),
+        ("linux/arm64", ""),
+    ]
+
+
+def test_one_file_is_attach_with_its_messages() -> None:
+    scan = platform_report("linux/amd64", "r.json")
+    config = platform_config("config.json", "amd64", "1000")
+    assert attach_each([scan], [config]) == attach([scan], config)
+    other = platform_config("config.json", "arm64", "1000", "v8")
+    with pytest.raises(InputError) as each:
+        attach_each([scan], [other])
+    with pytest.raises(InputError) as one:
+        attach([scan], other)
+    assert str(each.value) == str(one.value)
+    assert (
+        "config.json: is the OCI image config of another image than r.json (it is for linux/arm64/v8"
+        in str(one.value)
+    )
+    assert attach_each([scan], []) == [scan]
+
+
+def test_a_report_several_files_could_be_of_is_refused_saying_what_would_tell_them_apart() -> None:
+    files = [
+        platform_config("amd64.config.json", "amd64", "1000"),
+        platform_config("arm64.config.json", "arm64", "1000"),
+    ]
+    unplaced = platform_report("", "r.json")  # the same layers, and no platform
+    with pytest.raises(InputError) as caught:
+        attach_each([unplaced], files)
+    assert str(caught.value) == (
+        "r.json: the image metadata amd64.config.json and arm64.config.json could each be of its image; the "
+        "report gives no platform, in which they differ: scan the image itself (trivy image, grype IMAGE) so its "
+        "report names it, or gate this report in a run with its own file"
+    )
+    # A report that names nothing of its image could be of any file's.
+    bare = Scan(source="bare.json", scanner="trivy", artifact="app:1")
+    with pytest.raises(InputError, match=r"^bare\.json: the image metadata amd64\.config\.json and arm64"):
+        attach_each([bare], files)
+    # Two files of one image: nothing could tell them apart.
+    twice = [files[0], platform_config("copy.json", "amd64", "1000")]
+    with pytest.raises(
+        InputError, match=r"could each be of its image; they are of one image: give one metadata"
+    ):
+        attach_each([platform_report("linux/amd64", "r.json")], twice)
+
+
+def test_a_file_of_no_reports_image_is_refused_naming_it() -> None:
+    scans = [platform_report("linux/amd64", "amd64.json"), platform_report("linux/amd64", "amd64.grype.json")]
+    files = [
+        platform_config("amd64.config.json", "amd64", "1000"),
+        platform_config("armv7.config.json", "arm", "1000", "v7"),
+    ]
+    with pytest.raises(InputError) as caught:
+        attach_each(scans, files)
+    assert str(caught.value) == (
+        "armv7.config.json: the OCI image config is of none of the images of the reports (amd64.json: it is for "
+        "linux/arm/v7, the report's image for linux/amd64; amd64.grype.json: it is for linux/arm/v7, the report's "
+        "image for linux/amd64); give the metadata of the images the run checks, one file per image"
+    )
+
+
+def test_an_image_report_without_a_file_of_its_image_is_refused_naming_it() -> None:
+    """With one file every image report must be of its image: with several, none is decided without its own."""
+    scans = [platform_report("linux/amd64", "amd64.json"), platform_report("linux/arm64", "arm64.json")]
+    files = [
+        platform_config("amd64.config.json", "amd64", "1000"),
+        platform_config("copy.json", "amd64", "1000"),
+    ]
+    with pytest.raises(InputError, match="they are of one image"):
+        attach_each(scans, files)  # a copy of one file is two files of one image, not the other platform's
+    scans.append(platform_report("linux/s390x", "s390x.json"))
+    files = [files[0], platform_config("arm64.config.json", "arm64", "1000")]
+    with pytest.raises(InputError) as caught:
+        attach_each(scans, files)
+    assert str(caught.value) == (
+        "s390x.json: none of the image metadata files is of its image (amd64.config.json: it is for linux/amd64, "
+        "the report's image for linux/s390x; arm64.config.json: it is for linux/arm64, the report's image for "
+        "linux/s390x); give one file per image the run checks, or gate this report in a run of its own"
+    )
+
+
+def test_the_notes_of_each_file_name_that_file_and_its_reports() -> None:
+    amd, arm = "sha256:" + "a" * 64, "sha256:" + "b" * 64
+    scans = [
+        platform_report("linux/amd64", "amd64.json", image_id=amd, user="app", config_known=True),
+        platform_report("linux/arm64", "arm64.json", image_id=arm, user="app", config_known=True),
+    ]
+    files = [
+        platform_inspect("arm64.inspect.json", arm, "arm64", "root"),
+        platform_inspect("amd64.inspect.json", amd, "amd64", "app"),
+    ]
+    amd64, arm64 = attach_each(scans, files)
+    assert amd64.warnings == ()
+    assert arm64.warnings == (
+        "arm64.inspect.json and arm64.json give the image a different user; the gate used the docker inspect's "
+        "(both name one image, so one of the files was edited or misread)",
+    )
+
+
+def test_several_files_with_only_directory_scans_are_refused_naming_them() -> None:
+    directory = Scan(source="r.json", scanner="grype", artifact=".", artifact_type="directory")
+    files = [platform_config("a.json", "amd64", "1"), platform_config("b.json", "arm64", "1")]
+    with pytest.raises(InputError, match=r"^a\.json, b\.json: none of the reports is of a container image"):
+        attach_each([directory], files)
