@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -409,13 +410,12 @@ def test_metadata_that_shares_nothing_to_compare_with_the_report_is_refused(meta
 
 def test_docker_inspect_id_that_is_the_index_digest_matches_the_repo_digest() -> None:
     # Docker with the containerd image store reports the index digest as Id.
-    scan = bare_report(image_id="sha256:" + "5" * 64, repo_digests=("app@sha256:" + "6" * 64,))
+    index = ("app@sha256:" + "6" * 64,)
+    scan = bare_report(image_id="sha256:" + "5" * 64, repo_digests=index)
     metadata = read_metadata("m.json", json.dumps([{"Id": "sha256:" + "6" * 64, "Config": {}}]).encode())
     assert attach([scan], metadata)[0].image is not None
     # The index names every platform of the image: the inspect of the arm64 image is not the amd64 image's.
-    amd64 = bare_report(
-        image_id="sha256:" + "5" * 64, repo_digests=scan.image.repo_digests, platform="linux/amd64"
-    )  # type: ignore[union-attr]
+    amd64 = bare_report(image_id="sha256:" + "5" * 64, repo_digests=index, platform="linux/amd64")
     arm64 = [{"Id": "sha256:" + "6" * 64, "Os": "linux", "Architecture": "arm64", "Config": {}}]
     with pytest.raises(InputError, match=r"\(it is for linux/arm64, the report's image for linux/amd64\)"):
         attach([amd64], read_metadata("m.json", json.dumps(arm64).encode()))
@@ -445,7 +445,9 @@ LAYERS = ("sha256:" + "5" * 64,)
 """A reproducible multi-architecture build of architecture-free files: every platform's image has these layers."""
 
 
-def platform_report(platform: str, source: str, scanner: str = "trivy", **image: object) -> Scan:
+def platform_report(
+    platform: str, source: str, scanner: Literal["trivy", "grype"] = "trivy", **image: object
+) -> Scan:
     return Scan(
         source=source,
         scanner=scanner,
