@@ -15,9 +15,11 @@ import pytest
 from tests.conftest import ROOT
 
 # A stub for $GATE_BIN: `check --json=FILE ...` writes a record with the verdict in $STUB_VERDICT and exits 0
-# (as the gate does for pass or warn); any other command (`outputs github`) is written to ./calls and succeeds.
+# (as the gate does for pass or warn), its arguments one per line to ./check-args; any other command
+# (`outputs github`) is written to ./calls and succeeds.
 STUB = """#!/usr/bin/env bash
 if [ "$1" = check ]; then
+  printf '%s\\n' "$@" > check-args
   for arg in "$@"; do
     case "$arg" in --json=*) printf '{"verdict": %s}' "$STUB_VERDICT" > "${arg#--json=}" ;; esac
   done
@@ -35,7 +37,9 @@ def _run_step() -> str:
     return str(step["run"])
 
 
-def _run(tmp_path: Path, verdict: str, fail_on: str = "fail") -> subprocess.CompletedProcess[str]:
+def _run(
+    tmp_path: Path, verdict: str, fail_on: str = "fail", **inputs: str
+) -> subprocess.CompletedProcess[str]:
     gate = tmp_path / "gate"
     gate.write_text(STUB, encoding="utf-8")
     gate.chmod(gate.stat().st_mode | stat.S_IXUSR)
@@ -59,6 +63,7 @@ def _run(tmp_path: Path, verdict: str, fail_on: str = "fail") -> subprocess.Comp
         ),
         "GATE_DOCKERFILE": "",
         "GATE_SARIF_FILE": "",
+        **inputs,
     }
     return subprocess.run(
         ["bash", "-e", "-c", _run_step()], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
@@ -112,3 +117,20 @@ def test_an_unknown_fail_on_fails_the_step(tmp_path: Path) -> None:
     proc = _run(tmp_path, "pass", "sometimes")
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "::error title=container-gate::fail-on must be fail, warn or never" in proc.stdout
+
+
+def test_image_metadata_takes_several_paths_and_globs_each_its_own_flag(tmp_path: Path) -> None:
+    """One inspect per platform: each file reaches the gate as its own --image-metadata, a glob sorted."""
+    for name in ("arm64.config.json", "amd64.config.json"):
+        (tmp_path / name).write_text("{}", encoding="utf-8")
+    proc = _run(tmp_path, "pass", GATE_IMAGE_METADATA="inspect.json\n*.config.json")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    args = (tmp_path / "check-args").read_text(encoding="utf-8").splitlines()
+    assert [a for a in args if a.startswith("--image-metadata")] == [
+        "--image-metadata=inspect.json",
+        "--image-metadata=amd64.config.json",
+        "--image-metadata=arm64.config.json",
+    ]
+    assert args[-2:] == ["--", "r.json"]
+    _run(tmp_path, "pass")
+    assert not any("--image-metadata" in a for a in (tmp_path / "check-args").read_text().splitlines())
