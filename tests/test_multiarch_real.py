@@ -124,3 +124,30 @@ def test_the_image_config_of_another_platform_is_refused(reports: Path) -> None:
     assert "it is for linux/arm64/v8, the report's image for linux/amd64" in err
     code, _, err = gate(str(report), "--image-metadata", str(reports / "pr-amd64.config.json"))
     assert code == 1, err
+
+
+@pytest.mark.parametrize("order", [["amd64", "arm64", "armv7"], ["armv7", "amd64", "arm64"]])
+def test_one_run_takes_each_platforms_image_config(reports: Path, tmp_path: Path, order: list[str]) -> None:
+    """Every platform's report and every platform's `skopeo inspect --config` in one run: the configs have the
+    same layers, user and date, and only the platform tells them apart."""
+    images = [str(reports / f"pr-{name}.json") for name in order]
+    configs = [
+        arg
+        for name in reversed(order)
+        for arg in ("--image-metadata", str(reports / f"pr-{name}.config.json"))
+    ]
+    record = tmp_path / "d.json"
+    code, _, err = gate(*images, *configs, "--json", str(record))
+    assert code == 1, err
+    given = {
+        image["image"]["platform"]: (Path(image["sources"][0]).stem, image["image"]["user"])
+        for image in json.loads(record.read_text())["images"]
+    }
+    assert given == {
+        "linux/amd64": ("pr-amd64", "1000:1000"),
+        "linux/arm64/v8": ("pr-arm64", "1000:1000"),
+        "linux/arm/v7": ("pr-armv7", "1000:1000"),
+    }
+    # One platform's config left out: its report is refused, not decided on the report alone.
+    code, _, err = gate(*images, *configs[:4])
+    assert code == 2 and "none of the image metadata files is of its image" in err
