@@ -13,7 +13,9 @@ The form is detected from the content:
 
 Everything else (a scanner report, a container inspect, an unknown JSON shape) is refused with one line saying
 what it is and what to give instead. `attach` then checks the metadata is of the scanned image (image ID,
-else layer DiffIDs, else manifest digests) and lays it over the report's own image facts, field by field.
+else layer DiffIDs, else manifest digests; and the platform) and lays it over the report's own image facts, field
+by field. `attach_each` pairs several files (one per image, as a multi-architecture build has) with the reports of
+their images.
 """
 
 from __future__ import annotations
@@ -560,7 +562,7 @@ def _what_tells_apart(report: Image | None, files: Sequence[Metadata]) -> str:
     lacking = [name for name in differing if not ours.get(name)]
     if lacking:
         return (
-            f"the report gives no {' or '.join(lacking)}, in which they differ: scan the image itself (trivy "
+            f"the report gives no {_either(lacking)}, in which they differ: scan the image itself (trivy "
             "image, grype IMAGE) so its report names it, or gate this report in a run with its own file"
         )
     return "they are of one image: give one metadata file per image"
@@ -585,6 +587,12 @@ def _listed(metadata: Sequence[Metadata]) -> str:
     """`a and b`, `a, b and c`: the files as a sentence names them."""
     *rest, last = [m.source for m in metadata]
     return f"{', '.join(rest)} and {last}" if rest else last
+
+
+def _either(names: Sequence[str]) -> str:
+    """`a or b`, `a, b or c`."""
+    *rest, last = names
+    return f"{', '.join(rest)} or {last}" if rest else last
 
 
 def _first(reasons: Sequence[str], shown: int = 2) -> str:

@@ -547,8 +547,18 @@ def test_a_report_several_files_could_be_of_is_refused_saying_what_would_tell_th
     )
     # A report that names nothing of its image could be of any file's.
     bare = Scan(source="bare.json", scanner="trivy", artifact="app:1")
-    with pytest.raises(InputError, match=r"^bare\.json: the image metadata amd64\.config\.json and arm64"):
+    with pytest.raises(InputError) as caught:
         attach_each([bare], files)
+    assert str(caught.value).startswith(
+        "bare.json: the image metadata amd64.config.json and arm64.config.json could each be of its image; the "
+        "report gives no platform, in which they differ"
+    )
+    inspects = [
+        platform_inspect("a.json", "sha256:" + "a" * 64, "amd64", ""),
+        platform_inspect("b.json", "sha256:" + "b" * 64, "arm64", ""),
+    ]
+    with pytest.raises(InputError, match="the report gives no image ID or platform, in which they differ"):
+        attach_each([bare], inspects)
     # Two files of one image: nothing could tell them apart.
     twice = [files[0], platform_config("copy.json", "amd64", "1000")]
     with pytest.raises(
