@@ -96,18 +96,18 @@ def _checks(
     match: Match,
     today: date,
     cvss_source: CvssSource,
-    names: PackageGlobs | None = None,
-    purls: PackageGlobs | None = None,
+    *,
+    screened: bool = False,
 ) -> list[_Check]:
-    """The checks of every key `match` sets; `names` and `purls` are its `package` and `purl` globs when the
-    caller has them already (folded once for many findings)."""
+    """The checks of every key `match` sets; with `screened`, the caller has found that the keys of
+    `_SCREENED_KEYS` hold, and they are left out."""
     # One helper per key: each detail closure must see its own values, not a variable later reassigned.
     out: list[_Check] = []
-    if match.kind is not None:
+    if match.kind is not None and not screened:
         out.append(_kind(finding, match.kind))
-    if match.severity is not None:
+    if match.severity is not None and not screened:
         out.append(_severity(finding, match.severity))
-    if match.fixable is not None:
+    if match.fixable is not None and not screened:
         out.append(_fixable(finding, match.fixable))
     if match.kev is not None:
         out.append(_kev(finding, match.kev))
@@ -132,17 +132,21 @@ def _checks(
     if match.fix_age_days is not None:
         out.append(_fix_age(finding, match.fix_age_days, today))
     package = finding.package
-    if match.package is not None:
-        out.append(_package(package, names or PackageGlobs(match.package), "package"))
+    if match.package is not None and not screened:
+        out.append(_package(package, PackageGlobs(match.package), "package"))
     if match.package_type is not None:
         out.append(_glob("package_type", package.type if package else None, match.package_type))
-    if match.purl is not None:
-        out.append(_package(package, purls or PackageGlobs(match.purl, purl=True), "purl"))
+    if match.purl is not None and not screened:
+        out.append(_package(package, PackageGlobs(match.purl, purl=True), "purl"))
     if match.ids is not None:
         out.append(_ids(finding, match.ids))
     out.extend(_layer_and_licence(finding, match))
     return out
 
+
+_SCREENED_KEYS = frozenset({"kind", "severity", "fixable", "package", "purl"})
+"""The keys `screen()` tests itself, before any check is built: they pass or fail, data is never missing for
+them, and they rule most findings out."""
 
 _NO_PUBLISHED = "the report gives no published date (Grype reports never do)"
 
@@ -329,9 +333,11 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
     # Globs folded once for the rule, not once per finding (an ecosystem may fold names: package_names.py).
     names = PackageGlobs(match.package) if match.package is not None else None
     purls = PackageGlobs(match.purl, purl=True) if match.purl is not None else None
+    # Without other keys, a finding the screening keys let through is a hit: no check needs building.
+    other_keys = any(value is not None for key, value in match if key not in _SCREENED_KEYS)
     for i, finding in enumerate(findings):
-        # kind, severity, fixable, package and purl rule most findings out: tested first, as in _checks, without
-        # building checks
+        # kind, severity, fixable, package and purl rule most findings out: tested here, as _checks would test
+        # them, and once only (the checks below leave them out)
         if (
             (kinds is not None and finding.kind not in kinds)
             or (severities is not None and finding.severity not in severities)
@@ -340,7 +346,10 @@ def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today
             or (purls is not None and (finding.package is None or not purls.matches(finding.package)))
         ):
             continue
-        checks = _checks(finding, match, today, settings.cvss_source, names, purls)
+        if not other_keys:
+            hits.append(i)
+            continue
+        checks = _checks(finding, match, today, settings.cvss_source, screened=True)
         if any(state is KeyState.FAIL for _, state, _ in checks):
             continue
         lacking = tuple(key for key, state, _ in checks if state is KeyState.MISSING)
