@@ -7,36 +7,49 @@ of times, and each shared object is built (and validated) once. A pool lives for
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from typing import TypeVar
 
 from gate.model import Cvss, Layer, Package
 
 __all__ = ["Pool"]
 
-_T = TypeVar("_T")
-
 
 class Pool:
     """The shared objects of one report."""
 
+    # One dictionary per kind of object, looked up directly: these run once or more per finding, and a helper
+    # taking a factory would build a closure per call.
     def __init__(self) -> None:
-        self._objects: dict[Hashable, object] = {}
-
-    def shared(self, key: Hashable, make: Callable[[], _T]) -> _T:
-        """The object made for `key` before, else `make()` (kept for the next equal key)."""
-        found = self._objects.get(key)
-        if found is None:
-            found = self._objects[key] = make()
-        return found  # type: ignore[return-value]
+        self._layers: dict[tuple[str, str, str], Layer] = {}
+        self._packages: dict[tuple[str, str, str, str, str], Package] = {}
+        self._cvss: dict[tuple[str, str, float | None, str], Cvss] = {}
+        self._cvss_sets: dict[Hashable, tuple[Cvss, ...]] = {}
 
     def layer(self, digest: str, diff_id: str = "", created_by: str = "") -> Layer:
-        key = ("layer", digest, diff_id, created_by)
-        return self.shared(key, lambda: Layer(digest=digest, diff_id=diff_id, created_by=created_by))
+        key = (digest, diff_id, created_by)
+        found = self._layers.get(key)
+        if found is None:
+            found = self._layers[key] = Layer(digest=digest, diff_id=diff_id, created_by=created_by)
+        return found
 
     def package(self, name: str, version: str, type_: str, purl: str, path: str) -> Package:
-        key = ("package", name, version, type_, purl, path)
-        return self.shared(key, lambda: Package(name=name, version=version, type=type_, purl=purl, path=path))
+        key = (name, version, type_, purl, path)
+        found = self._packages.get(key)
+        if found is None:
+            found = self._packages[key] = Package(
+                name=name, version=version, type=type_, purl=purl, path=path
+            )
+        return found
 
     def cvss(self, source: str, version: str, score: float | None, vector: str) -> Cvss:
-        key = ("cvss", source, version, score, vector)
-        return self.shared(key, lambda: Cvss(source=source, version=version, score=score, vector=vector))  # type: ignore[arg-type]
+        key = (source, version, score, vector)
+        found = self._cvss.get(key)
+        if found is None:
+            found = self._cvss[key] = Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+        return found
+
+    def cvss_set(self, key: Hashable, make: Callable[[], tuple[Cvss, ...]]) -> tuple[Cvss, ...]:
+        """The scores made for `key` (what a report says of them, in full) before, else `make()`."""
+        found = self._cvss_sets.get(key)
+        if found is None:
+            found = self._cvss_sets[key] = make()
+        return found

@@ -352,8 +352,8 @@ def _cvss(scores: dict[str, _Cvss] | None, pool: Pool) -> tuple[Cvss, ...]:
         (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
         for source, e in entries
     )
-    return pool.shared(
-        ("cvss-set", key),
+    return pool.cvss_set(
+        key,
         lambda: tuple(
             pool.cvss(source, version, score, vector or "")
             for source, e in entries
