@@ -141,8 +141,13 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     results.extend(waiver_results)
     violations.extend(waiver_violations)
 
+    # Outcomes and waived findings are listed most severe first: the findings are sorted once, for both (a
+    # stable sort, so equal findings keep the report's order).
+    order_keys = [_finding_order(f) for f in active]
     outcomes = []
-    for i, finding in enumerate(active):
+    waived = []
+    for i in sorted(range(len(active)), key=order_keys.__getitem__):
+        finding = active[i]
         rules = caught.get(i, [])
         if len(rules) > 1:
             rules = sorted(rules, key=lambda r: _ACTION_ORDER[r.action])
@@ -156,9 +161,6 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
                 expired_waivers=tuple(w.id for w in expired_of[i]),
             )
         )
-    waived = []
-    for i, finding in enumerate(active):
-        waiver = waiver_of[i]
         if waiver is not None:
             waived.append(
                 WaivedFinding(
@@ -180,8 +182,8 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         verdict=Verdict.worst(r.verdict for r in results),
         rules=tuple(results),
         violations=tuple(sorted(violations, key=_violation_order)),
-        outcomes=tuple(sorted(outcomes, key=lambda o: _finding_order(o.finding))),
-        waived=tuple(sorted(waived, key=lambda w: _finding_order(w.finding))),
+        outcomes=tuple(outcomes),
+        waived=tuple(waived),
         suppressed=tuple(sorted(suppressed, key=_finding_order)),
         waivers=book.statuses(),
         notes=tuple(notes),
