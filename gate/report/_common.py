@@ -24,6 +24,7 @@ from gate.policy.decision import (
     ImageDecision,
     Violation,
     WaivedFinding,
+    WaiverStatus,
 )
 from gate.report._text import clip, one_line
 
@@ -195,6 +196,12 @@ def several_platforms(groups: Sequence[str], platforms: Sequence[str]) -> list[b
 def platform_part(image: ImageDecision) -> str:
     """The image's platform as one key part (`linux-arm-v7`); "" when unknown."""
     return "-".join(_NOT_KEY.sub("-", part) for part in normalise_platform(_platform(image)) if part)
+
+
+def waits_for_platform(status: WaiverStatus, image: ImageDecision) -> bool:
+    """True when the waiver names platforms and the image's platform is unknown: it could not apply, which is
+    not the same as matching nothing (what it needs is the platform, e.g. from --image-metadata)."""
+    return status.platforms is not None and not platform_part(image)
 
 
 def image_titles(images: Sequence[ImageDecision], limit: int | None = None) -> list[str]:

@@ -11,7 +11,7 @@ from collections import defaultdict
 
 from gate.policy.decision import Action, Decision, ImageDecision, Violation, WaiverState
 from gate.report import _text
-from gate.report._common import image_titles
+from gate.report._common import image_titles, waits_for_platform
 from gate.words import quantity
 
 __all__ = ["render_log", "safe"]
@@ -158,6 +158,12 @@ def _waiver_lines(image: ImageDecision) -> list[str]:
             days = status.days_left
             when = "today" if days == 0 else f"in {quantity(days, 'day')}"
             lines.append(f"  WAIVER {safe(status.waiver_id)} expires {when} ({status.expires})")
+        elif waits_for_platform(status, image):
+            platforms = safe(", ".join(status.platforms or ()), 120)
+            lines.append(
+                f"  WAIVER {safe(status.waiver_id)} did not apply: it is for {platforms} and the image's platform "
+                "is unknown (give --image-metadata with the image's config)"
+            )
         elif status.state is WaiverState.UNUSED:
             lines.append(
                 f"  WAIVER {safe(status.waiver_id)} matched nothing: remove it if it is no longer needed"

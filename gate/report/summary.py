@@ -37,6 +37,7 @@ from gate.report._common import (
     image_titles,
     item_count,
     joined,
+    waits_for_platform,
 )
 from gate.words import quantity
 
@@ -411,8 +412,18 @@ def _image(
         soon = by_state[WaiverState.EXPIRING]
         ids = _md(joined([f"{w.waiver_id} ({w.days_left} d)" for w in soon]), 300)
         waiver_lines.append(Safe(f"⚠️ Expiring soon: {ids}."))
-    if by_state[WaiverState.UNUSED]:
-        ids = _md(joined([w.waiver_id for w in by_state[WaiverState.UNUSED]]), 300)
+    waiting = [w for w in by_state[WaiverState.UNUSED] if waits_for_platform(w, image)]
+    unused = [w for w in by_state[WaiverState.UNUSED] if not waits_for_platform(w, image)]
+    if waiting:
+        ids = _md(joined([w.waiver_id for w in waiting]), 300)
+        waiver_lines.append(
+            Safe(
+                f"Not applied, the image's platform is unknown: {ids}. They name platforms; give "
+                "--image-metadata with the image's config."
+            )
+        )
+    if unused:
+        ids = _md(joined([w.waiver_id for w in unused]), 300)
         waiver_lines.append(Safe(f"Unused (matched nothing; remove them if no longer needed): {ids}."))
     waived_rows = []
     for w in image.waived:

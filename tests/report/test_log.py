@@ -91,6 +91,36 @@ def test_waiver_days_are_counted_in_words(tmp_path: Path) -> None:
     assert "| CVE-2024-10002 | expired 1 day ago |" in text
 
 
+def test_a_waiver_for_platforms_on_an_image_of_unknown_platform_says_what_it_needs(tmp_path: Path) -> None:
+    # The synthetic image gives no platform: the arm64 waiver cannot apply, which is not "matched nothing".
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'version = 1\nextends = "builtin:default"\n'
+        f'[[waivers]]\nid = "CVE-2024-10000"\nreason = "r"\nexpires = {TODAY + timedelta(days=90)}\n'
+        'platforms = ["linux/arm64"]\n'
+        f'[[waivers]]\nid = "CVE-2000-0001"\nreason = "r"\nexpires = {TODAY + timedelta(days=90)}\n',
+        encoding="utf-8",
+    )
+    scan = synthetic_scan(1)
+    decision = evaluate(scan, load_policy(str(policy)), today=TODAY)
+    log = render_log(decision)
+    assert (
+        "WAIVER CVE-2024-10000 did not apply: it is for linux/arm64 and the image's platform is unknown "
+        "(give --image-metadata with the image's config)"
+    ) in log
+    assert "WAIVER CVE-2000-0001 matched nothing: remove it if it is no longer needed" in log
+    text = summary.render(decision)
+    assert "Not applied, the image's platform is unknown: CVE-2024-10000. They name platforms;" in text
+    assert "Unused (matched nothing; remove them if no longer needed): CVE-2000-0001." in text
+    # Once the image is known to be arm64, the waiver waives: no such line.
+    assert scan.image is not None
+    arm = scan.model_copy(update={"image": scan.image.model_copy(update={"platform": "linux/arm64"})})
+    decided = evaluate(arm, load_policy(str(policy)), today=TODAY)
+    assert [w.finding.id for w in decided.images[0].waived] == ["CVE-2024-10000"]
+    assert "did not apply" not in render_log(decided)
+    assert "Not applied" not in summary.render(decided)
+
+
 def test_with_several_images_the_baseline_line_names_its_reports() -> None:
     # A multi-architecture build: every baseline is `app.tar` (trivy image --input app.tar per platform); only
     # the report says which platform's baseline an image was paired with, as the image's own line does.
