@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from gate.model import Scan
     from gate.policy.decision import Decision
     from gate.policy.schema import Policy
-    from gate.report._common import FileLocation
+    from gate.report._common import FileLocation, Results
 
 __all__ = [
     "add_check_command",
@@ -206,22 +206,34 @@ def images_and_baselines(
 def renderers(
     location: FileLocation | None = None, gitlab_schema: str = _GITLAB_SCHEMA
 ) -> dict[str, Callable[[Decision], str | Iterator[bytes]]]:
-    """The renderer of each output by destination, options bound; each imports its module only when it runs."""
+    """The renderer of each output by destination, options bound; each imports its module only when it runs.
+
+    The renderers of one dict share the results they list, image by image (`Results`).
+    """
+    made: list[Results] = []
+
+    def results() -> Results:
+        """The one `Results` of these renderers, made when the first runs (its module costs start-up time)."""
+        if not made:
+            from gate.report._common import Results
+
+            made.append(Results())
+        return made[0]
 
     def sarif(decision: Decision) -> str:
         from gate.report import sarif
 
-        return sarif.render(decision, location=location)
+        return sarif.render(decision, location=location, results=results())
 
     def summary(decision: Decision) -> str:
         from gate.report import summary
 
-        return summary.render(decision)
+        return summary.render(decision, results=results())
 
     def comment(decision: Decision) -> str:
         from gate.report import summary
 
-        return summary.render_comment(decision)
+        return summary.render_comment(decision, results=results())
 
     def junit(decision: Decision) -> str:
         from gate.report import junit
@@ -231,7 +243,7 @@ def renderers(
     def gitlab_report(decision: Decision) -> str:
         from gate.report import gitlab
 
-        return gitlab.render(decision, schema_version=gitlab_schema)
+        return gitlab.render(decision, schema_version=gitlab_schema, results=results())
 
     def codequality(decision: Decision) -> str:
         from gate.report import codequality

@@ -34,6 +34,7 @@ __all__ = [
     "FileLocation",
     "Item",
     "OnePerLine",
+    "Results",
     "advisory_url",
     "check_scope",
     "digest",
@@ -466,6 +467,36 @@ def item_count(image: ImageDecision, *, suppressed: bool = False) -> int:
     if suppressed:
         keys.update(_key(finding) for finding in image.suppressed)
     return len(keys)
+
+
+class Results:
+    """The results (`items`) of each image, built once for all the renderers of one run: the SARIF log and the
+    GitLab report list the same ones, and the summary counts them. Made by the caller for one decision; a
+    renderer given none builds its own.
+    """
+
+    def __init__(self) -> None:
+        # By the image's id, with the image itself: an id is only unique while its object lives.
+        self._built: dict[int, tuple[ImageDecision, list[Item]]] = {}
+
+    def items(self, image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
+        """`items(image, suppressed=suppressed)`: the suppressed results sort after the open ones and are added
+        only where no other result has their key, so leaving them out of the full list gives the same list."""
+        every = self._every(image)
+        return every if suppressed else [item for item in every if not item.suppressed]
+
+    def count(self, image: ImageDecision, *, suppressed: bool = False) -> int:
+        """`item_count(image, suppressed=suppressed)`, from the results when they were built already."""
+        built = self._built.get(id(image))
+        if built is None or built[0] is not image:
+            return item_count(image, suppressed=suppressed)
+        return len(self.items(image, suppressed=suppressed))
+
+    def _every(self, image: ImageDecision) -> list[Item]:
+        built = self._built.get(id(image))
+        if built is None or built[0] is not image:
+            built = self._built[id(image)] = (image, items(image, suppressed=True))
+        return built[1]
 
 
 def _violation_key(violation: Violation) -> tuple[str, str, str, str]:

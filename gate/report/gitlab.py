@@ -19,7 +19,7 @@ from gate.errors import OutputError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import Decision, ImageDecision
 from gate.report import _text
-from gate.report._common import advisory_url, image_keys, items, joined, to_json
+from gate.report._common import Results, advisory_url, image_keys, joined, to_json
 
 __all__ = ["DEFAULT_SCHEMA_VERSION", "render"]
 
@@ -40,14 +40,20 @@ _MAX_DESCRIPTION = 20_000
 _MAX_SOLUTION = 2_000
 
 
-def render(decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION) -> str:
-    """The report as JSON text. Raises OutputError when `schema_version` is not X.Y.Z."""
+def render(
+    decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION, results: Results | None = None
+) -> str:
+    """The report as JSON text; `results` holds the images' results when other renderers of the run share them.
+
+    Raises OutputError when `schema_version` is not X.Y.Z.
+    """
     if not _VERSION.fullmatch(schema_version):
         raise OutputError(f"--gitlab-schema-version {schema_version!r} is not a version like 15.0.7")
     stamp = f"{decision.today.isoformat()}T00:00:00"
+    results = Results() if results is None else results
     vulnerabilities: list[dict[str, Any]] = []
     for image, key in zip(decision.images, image_keys(decision), strict=True):
-        vulnerabilities.extend(_vulnerabilities(image, key))
+        vulnerabilities.extend(_vulnerabilities(image, key, results))
     scanners = sorted({s for image in decision.images for s in image.scanners})
     versions = sorted({v for image in decision.images for v in (image.scanner_version,) if v})
     scanner_id = "-".join(scanners) or "unknown"
@@ -83,7 +89,7 @@ def render(decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION) 
     return to_json(report)
 
 
-def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
+def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[dict[str, Any]]:
     out = []
     os_name = _text.one_line(image.image.os, 255) if image.image is not None else ""
     name = _text.one_line(image.name, 255) or "unknown"
@@ -93,7 +99,7 @@ def _vulnerabilities(image: ImageDecision, key: str) -> list[dict[str, Any]]:
     advisory = functools.cache(_advisory)
     solution = functools.cache(_solution)
     decided = functools.cache(_decided)
-    for item in items(image):
+    for item in results.items(image):
         finding = item.finding
         if finding is None or finding.kind is not FindingKind.VULNERABILITY or finding.package is None:
             continue

@@ -31,10 +31,10 @@ from gate.report._common import (
     MAX_SARIF_RESULTS,
     FileLocation,
     Item,
+    Results,
     advisory_url,
     digest,
     image_keys,
-    items,
     joined,
     kind_word,
     pseudo_path,
@@ -91,11 +91,16 @@ def category(key: str) -> str:
 
 
 def render(
-    decision: Decision, *, location: FileLocation | None = None, keys: Sequence[str] | None = None
+    decision: Decision,
+    *,
+    location: FileLocation | None = None,
+    keys: Sequence[str] | None = None,
+    results: Results | None = None,
 ) -> str:
     """The SARIF log as JSON text. With `location`, every result points at that Dockerfile line. `keys` are the
     images' keys (their categories) when the decision is one image of a larger run (`gate merge`, one file per
-    image); by default, `image_keys` of the decision.
+    image); by default, `image_keys` of the decision. `results` holds the images' results when other renderers
+    of the run share them.
 
     Raises OutputError when the decision has more images than GitHub accepts runs in one file.
     """
@@ -105,10 +110,11 @@ def render(
             f"{len(decision.images)}; run gate check on fewer reports at a time"
         )
     keys = image_keys(decision) if keys is None else keys
+    results = Results() if results is None else results  # each budget tried lists the same results
     text = ""
     for budget in _BUDGETS:
         runs = [
-            _run(image, key, decision, location, budget)
+            _run(image, key, decision, location, budget, results)
             for image, key in zip(decision.images, keys, strict=True)
         ]
         log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=runs)
@@ -144,9 +150,14 @@ class _Texts:
 
 
 def _run(
-    image: ImageDecision, key: str, decision: Decision, location: FileLocation | None, budget: _Budget
+    image: ImageDecision,
+    key: str,
+    decision: Decision,
+    location: FileLocation | None,
+    budget: _Budget,
+    shared: Results,
 ) -> om.Run:
-    every = items(image, suppressed=True)
+    every = shared.items(image, suppressed=True)
     kept = every[: budget.results]
     texts = _Texts({r.rule_id: r for r in image.rules})
     rule_ids = [_rule_id(item, texts) for item in kept]

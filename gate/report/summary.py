@@ -31,11 +31,11 @@ from gate.policy.decision import (
 from gate.report import _text
 from gate.report._common import (
     MAX_SARIF_RESULTS,
+    Results,
     advisory_url,
     digest,
     image_key,
     image_titles,
-    item_count,
     joined,
     waits_for_platform,
 )
@@ -112,18 +112,20 @@ def comment_marker(decision: Decision) -> str:
     return f"<!-- container-gate:{key} -->"
 
 
-def render(decision: Decision) -> str:
-    """The summary as Markdown, under MAX_SUMMARY_BYTES (UTF-8) whatever the decision holds."""
+def render(decision: Decision, *, results: Results | None = None) -> str:
+    """The summary as Markdown, under MAX_SUMMARY_BYTES (UTF-8) whatever the decision holds; `results` holds the
+    images' results (which it counts) when other renderers of the run share them."""
     return _render(
         decision,
         marker="",
         size=lambda text: len(text.encode("utf-8")),
         budget=MAX_SUMMARY_BYTES,
         limit="1 MiB (GitHub's step-summary limit)",
+        results=results,
     )
 
 
-def render_comment(decision: Decision) -> str:
+def render_comment(decision: Decision, *, results: Results | None = None) -> str:
     """The comment body: the comment marker, then the summary, at most MAX_COMMENT_CHARS UTF-16 units."""
     return _render(
         decision,
@@ -131,10 +133,19 @@ def render_comment(decision: Decision) -> str:
         size=_text.utf16_length,
         budget=MAX_COMMENT_CHARS,
         limit="65,536 characters (GitHub's comment limit)",
+        results=results,
     )
 
 
-def _render(decision: Decision, *, marker: str, size: Callable[[str], int], budget: int, limit: str) -> str:
+def _render(
+    decision: Decision,
+    *,
+    marker: str,
+    size: Callable[[str], int],
+    budget: int,
+    limit: str,
+    results: Results | None = None,
+) -> str:
     import jinja2
 
     # Not HTML: Markdown. `_finalize` escapes every printed value for Markdown instead (S701 is about HTML).
@@ -150,8 +161,11 @@ def _render(decision: Decision, *, marker: str, size: Callable[[str], int], budg
     template = env.get_template("summary.md.j2")
     text = ""
     memo: dict[tuple[int, str], Any] = {}
+    results = Results() if results is None else results
     for index, detail in enumerate(_LEVELS):
-        context = _context(decision, detail, marker=marker, cut=index > 0, limit=limit, memo=memo)
+        context = _context(
+            decision, detail, marker=marker, cut=index > 0, limit=limit, memo=memo, results=results
+        )
         if _cells(context) > budget and index < len(_LEVELS) - 1:
             continue  # the table cells alone are too long: no need to render this level
         text = _tidy(template.render(context))
@@ -231,6 +245,7 @@ def _context(
     cut: bool,
     limit: str,
     memo: dict[tuple[int, str], Any],
+    results: Results,
 ) -> dict[str, Any]:
     every = decision.images
     shown = list(range(len(every)))
@@ -261,7 +276,9 @@ def _context(
         "verdict": decision.verdict.value.upper(),
         "headline": _headline(decision),
         "notices": notices,
-        "images": [_image(image, titles[n], detail, memo) for n, image in zip(shown, images, strict=True)],
+        "images": [
+            _image(image, titles[n], detail, memo, results) for n, image in zip(shown, images, strict=True)
+        ],
         "images_dropped": dropped_images,
     }
 
@@ -386,7 +403,7 @@ def _waiver_state(state: WaiverState, days_left: int) -> str:
 
 
 def _image(
-    image: ImageDecision, title: str, detail: _Detail, memo: dict[tuple[int, str], Any]
+    image: ImageDecision, title: str, detail: _Detail, memo: dict[tuple[int, str], Any], results: Results
 ) -> dict[str, Any]:
     failing = [r for r in image.rules if r.triggered and r.action is Action.FAIL]
     warnings = [r for r in image.rules if r.triggered and r.action is Action.WARN]
@@ -459,7 +476,7 @@ def _image(
     count_columns = [s.value.capitalize() for s in counts] + ["Waived", "Suppressed (scanner or VEX)"]
     count_values = [str(n) for n in counts.values()] + [str(len(image.waived)), str(len(image.suppressed))]
     count_lines = []
-    total = _memo(memo, image, "sarif", lambda: item_count(image, suppressed=True))
+    total = _memo(memo, image, "sarif", lambda: results.count(image, suppressed=True))
     if total > MAX_SARIF_RESULTS:
         count_lines.append(
             Safe(

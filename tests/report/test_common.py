@@ -20,6 +20,7 @@ from gate.policy.schema import load_policy
 from gate.report import _common, codequality
 from gate.report._common import (
     OnePerLine,
+    Results,
     advisory_url,
     final_from_line,
     image_key,
@@ -198,6 +199,42 @@ def test_items_cover_every_active_finding() -> None:
         assert len(items(image)) == len(distinct) + len(checks), path.name
         assert item_count(image) == len(items(image)), path.name
         assert item_count(image, suppressed=True) == len(items(image, suppressed=True)), path.name
+
+
+def test_shared_results_are_the_items_of_each_image() -> None:
+    """One full list serves both views: left out, the suppressed results leave the list without them, in order
+    (a fixture with suppressed findings and one with waived findings, which sort among them)."""
+    need_shared()
+    for decision in (
+        fixture_decision(REAL / "trivy" / "ci-steadybit-shop--steadybit-orders.json"),
+        decide(REAL / "trivy" / "trivy-integ--alpine-39.json", "waivers.toml"),
+    ):
+        image = decision.images[0]
+        results = Results()
+        assert results.count(image, suppressed=True) == item_count(image, suppressed=True)  # not built yet
+        assert results.items(image) == items(image)
+        assert results.items(image, suppressed=True) == items(image, suppressed=True)
+        assert results.count(image) == len(items(image))
+        assert results.count(image, suppressed=True) == len(items(image, suppressed=True))
+        assert any(i.suppressed or i.waived for i in results.items(image, suppressed=True))
+
+
+def test_the_renderers_of_one_run_build_each_image_s_results_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gate.cli.check import renderers
+
+    need_shared()
+    decision = fixture_decision(REAL / "trivy" / "ci-steadybit-shop--steadybit-orders.json")
+    built: list[ImageDecision] = []
+
+    def counted(image: ImageDecision, *, suppressed: bool = False) -> list[_common.Item]:
+        built.append(image)
+        return items(image, suppressed=suppressed)
+
+    monkeypatch.setattr(_common, "items", counted)
+    render = renderers()
+    for output in ("sarif", "gitlab_report", "summary", "comment"):
+        render[output](decision)
+    assert built == list(decision.images)
 
 
 def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
