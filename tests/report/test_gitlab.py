@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gate.errors import OutputError
 from gate.model import FixState
@@ -78,6 +81,11 @@ def test_ids_are_stable_uuids() -> None:
     assert [v["id"] for v in one["vulnerabilities"]] == [v["id"] for v in two["vulnerabilities"]]
     assert all(re.fullmatch(r"[0-9a-f-]{36}", v["id"]) for v in one["vulnerabilities"])
     assert one["scan"]["scanner"]["version"] not in ("", None)
+
+
+@given(st.text(st.characters(exclude_categories=["Cs"])))  # the parts are one_line text: no lone surrogates
+def test_ids_are_the_uuid5_of_the_image_package_version_and_id(name: str) -> None:
+    assert gitlab._uuid5(name) == str(uuid.uuid5(gitlab._NAMESPACE, name))
 
 
 @pytest.mark.parametrize("fixed", ["@" * 400, "<" * 499 + "@", "1." + "#1" * 240])
