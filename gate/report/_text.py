@@ -142,8 +142,9 @@ def markdown(text: str, limit: int | None = None) -> str:
         _PLAIN.fullmatch(text)
         and not _MD_LEAD.match(text)
         and "://" not in text
-        and not _WWW.search(text)
-        and not _GH_REFERENCE.search(text)
+        # Plain text is ASCII: substring tests rule both expressions out first, several times faster on long text.
+        and not ("www." in text.lower() and _WWW.search(text))
+        and not (("h-" in text or "H-" in text) and _GH_REFERENCE.search(text))
     ):
         return text  # the common case (names, versions, most sentences): nothing to escape
     return _escape_markdown(text)

@@ -70,6 +70,8 @@ def _rendered(escaped: str) -> str:
     [
         ("GH-12", "GH-&#8203;12"),
         ("see gh-3.", "see gh-&#8203;3."),
+        ("see gH-3 and Gh-4", "see gH-&#8203;3 and Gh-&#8203;4"),  # plain text otherwise, in any case
+        ("go to WwW.example.com", "go to WwW&#8203;.example.com"),
         ("%6 of 7", "%&#8203;6 of 7"),
         ("&7", "&amp;&#8203;7"),
         ("$8", "\\$&#8203;8"),
