@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
@@ -205,7 +205,7 @@ def images_and_baselines(
 
 def renderers(
     location: FileLocation | None = None, gitlab_schema: str = _GITLAB_SCHEMA
-) -> dict[str, Callable[[Decision], str | Iterator[bytes]]]:
+) -> dict[str, Callable[[Decision], str | Iterable[bytes]]]:
     """The renderer of each output by destination, options bound; each imports its module only when it runs.
 
     The renderers of one dict share the results they list, image by image (`Results`).
@@ -220,10 +220,10 @@ def renderers(
             made.append(Results())
         return made[0]
 
-    def sarif(decision: Decision) -> str:
+    def sarif(decision: Decision) -> list[bytes]:
         from gate.report import sarif
 
-        return sarif.render(decision, location=location, results=results())
+        return sarif.encode(decision, location=location, results=results())
 
     def summary(decision: Decision) -> str:
         from gate.report import summary
@@ -240,17 +240,17 @@ def renderers(
 
         return junit.render(decision)
 
-    def gitlab_report(decision: Decision) -> str:
+    def gitlab_report(decision: Decision) -> list[bytes]:
         from gate.report import gitlab
 
-        return gitlab.render(decision, schema_version=gitlab_schema, results=results())
+        return gitlab.encode(decision, schema_version=gitlab_schema, results=results())
 
-    def codequality(decision: Decision) -> str:
+    def codequality(decision: Decision) -> list[bytes]:
         from gate.report import codequality
 
-        return codequality.render(decision, location=location)
+        return codequality.encode(decision, location=location)
 
-    def json_record(decision: Decision) -> Iterator[bytes]:
+    def json_record(decision: Decision) -> Iterable[bytes]:
         from gate.report import record
 
         return record.encode(decision)

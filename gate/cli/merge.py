@@ -92,7 +92,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
             from gate.report import sarif
 
             for path, single, key in _sarif_targets(target, merged):
-                write_output(flag, path, sarif.render(single, keys=(key,)), out)
+                write_output(flag, path, sarif.encode(single, keys=(key,)), out)
                 log.write(f"gate: wrote {path}\n")
         else:
             write_output(flag, target, render[dest](merged), out)

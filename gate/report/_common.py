@@ -45,6 +45,7 @@ __all__ = [
     "item_count",
     "items",
     "joined",
+    "json_bytes",
     "json_chunks",
     "kind_word",
     "numbered",
@@ -84,7 +85,13 @@ def to_json(document: Any) -> str:
     string once decoded): GitHub's runner reads a legacy `##[cmd]` anywhere in a line of a job's output, and
     Azure a `##vso[cmd]`, when the file goes to stdout. JSON lines start with indentation, never with `::`.
     """
-    return _no_commands(pydantic_core.to_json(document, indent=2)).decode("utf-8") + "\n"
+    return json_bytes(document)[0].decode("utf-8") + "\n"
+
+
+def json_bytes(document: Any) -> list[bytes]:
+    """The UTF-8 bytes of `to_json(document)` in two pieces, the text and its final newline, for writing: an
+    output as large as the report is neither decoded to text nor copied to add the newline."""
+    return [_no_commands(pydantic_core.to_json(document, indent=2)), b"\n"]
 
 
 def _no_commands(data: bytes) -> bytes:

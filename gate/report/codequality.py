@@ -21,11 +21,12 @@ from gate.report._common import (
     digest,
     image_keys,
     image_titles,
+    json_bytes,
     pseudo_path,
     to_json,
 )
 
-__all__ = ["render"]
+__all__ = ["encode", "render"]
 
 _SEVERITY = {
     Severity.CRITICAL: "critical",
@@ -44,6 +45,15 @@ minor, whatever the severity."""
 
 def render(decision: Decision, *, location: FileLocation | None = None) -> str:
     """The code-quality report as JSON text (an array; UTF-8 without BOM)."""
+    return to_json(_entries(decision, location))
+
+
+def encode(decision: Decision, *, location: FileLocation | None = None) -> list[bytes]:
+    """What `render` writes, as UTF-8 bytes in pieces (`json_bytes`): for writing a large report to a file."""
+    return json_bytes(_entries(decision, location))
+
+
+def _entries(decision: Decision, location: FileLocation | None) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
     written: set[tuple[str, str]] = set()
@@ -66,7 +76,7 @@ def render(decision: Decision, *, location: FileLocation | None = None) -> str:
             seen.add(fingerprint)
             entry["fingerprint"] = fingerprint
             entries.append(entry)
-    return to_json(entries)
+    return entries
 
 
 def _entry(

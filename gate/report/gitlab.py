@@ -20,9 +20,9 @@ from gate.errors import OutputError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import Decision, ImageDecision
 from gate.report import _text
-from gate.report._common import Results, advisory_url, image_keys, joined, to_json
+from gate.report._common import Results, advisory_url, image_keys, joined, json_bytes, to_json
 
-__all__ = ["DEFAULT_SCHEMA_VERSION", "render"]
+__all__ = ["DEFAULT_SCHEMA_VERSION", "encode", "render"]
 
 DEFAULT_SCHEMA_VERSION = "15.0.7"
 _VERSION = re.compile(r"^[0-9]+\.[0-9]+\.[0-9]+$")
@@ -48,6 +48,17 @@ def render(
 
     Raises OutputError when `schema_version` is not X.Y.Z.
     """
+    return to_json(_report(decision, schema_version, results))
+
+
+def encode(
+    decision: Decision, *, schema_version: str = DEFAULT_SCHEMA_VERSION, results: Results | None = None
+) -> list[bytes]:
+    """What `render` writes, as UTF-8 bytes in pieces (`json_bytes`): for writing a large report to a file."""
+    return json_bytes(_report(decision, schema_version, results))
+
+
+def _report(decision: Decision, schema_version: str, results: Results | None) -> dict[str, Any]:
     if not _VERSION.fullmatch(schema_version):
         raise OutputError(f"--gitlab-schema-version {schema_version!r} is not a version like 15.0.7")
     stamp = f"{decision.today.isoformat()}T00:00:00"
@@ -58,7 +69,7 @@ def render(
     scanners = sorted({s for image in decision.images for s in image.scanners})
     versions = sorted({v for image in decision.images for v in (image.scanner_version,) if v})
     scanner_id = "-".join(scanners) or "unknown"
-    report = {
+    return {
         "version": schema_version,
         "scan": {
             "analyzer": {
@@ -87,7 +98,6 @@ def render(
         "vulnerabilities": vulnerabilities,
         "remediations": [],
     }
-    return to_json(report)
 
 
 def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[dict[str, Any]]:

@@ -36,13 +36,13 @@ from gate.report._common import (
     digest,
     image_keys,
     joined,
+    json_bytes,
     kind_word,
     pseudo_path,
     security_score,
-    to_json,
 )
 
-__all__ = ["MAX_GZIP_BYTES", "MAX_RUNS", "SCHEMA_URI", "category", "render"]
+__all__ = ["MAX_GZIP_BYTES", "MAX_RUNS", "SCHEMA_URI", "category", "encode", "render"]
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
 MAX_RUNS = 20
@@ -104,6 +104,17 @@ def render(
 
     Raises OutputError when the decision has more images than GitHub accepts runs in one file.
     """
+    return b"".join(encode(decision, location=location, keys=keys, results=results)).decode("utf-8")
+
+
+def encode(
+    decision: Decision,
+    *,
+    location: FileLocation | None = None,
+    keys: Sequence[str] | None = None,
+    results: Results | None = None,
+) -> list[bytes]:
+    """What `render` writes, as UTF-8 bytes in pieces (`json_bytes`): for writing a large log to a file."""
     if len(decision.images) > MAX_RUNS:
         raise OutputError(
             f"--sarif: GitHub accepts at most {MAX_RUNS} runs (images) in one SARIF file and this run has "
@@ -111,7 +122,6 @@ def render(
         )
     keys = image_keys(decision) if keys is None else keys
     results = Results() if results is None else results  # each budget tried lists the same results
-    text = ""
     for budget in _BUDGETS:
         runs = [
             _run(image, key, decision, location, budget, results)
@@ -120,18 +130,21 @@ def render(
         log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=runs)
         document = _serialize(log)
         ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
-        text = to_json(ordered)
-        if _gzipped_fits(text.encode("utf-8")):
-            return text
+        pieces = json_bytes(ordered)
+        if _gzipped_fits(pieces):
+            return pieces
     raise OutputError(
         f"--sarif: the SARIF file stays over {MAX_GZIP_BYTES:,} bytes gzipped; gate fewer images at once"
     )
 
 
-def _gzipped_fits(data: bytes) -> bool:
-    """True when `data` gzipped stays within MAX_GZIP_BYTES, compressing only as hard as needed to tell."""
-    if len(data) + len(data) // 1000 + 64 <= MAX_GZIP_BYTES:  # gzip never grows data by more than this
+def _gzipped_fits(pieces: Sequence[bytes]) -> bool:
+    """True when the file made of `pieces` gzipped stays within MAX_GZIP_BYTES, compressing only as hard as
+    needed to tell."""
+    size = sum(len(piece) for piece in pieces)
+    if size + size // 1000 + 64 <= MAX_GZIP_BYTES:  # gzip never grows data by more than this
         return True
+    data = b"".join(pieces)
     # The fast level compresses less than the default level uploaders use: if it fits, theirs does too.
     return any(len(gzip.compress(data, level, mtime=0)) <= MAX_GZIP_BYTES for level in (1, 6))
 

@@ -17,7 +17,7 @@ from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, 
 from gate.policy.decision import ImageDecision
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
-from gate.report import _common, codequality
+from gate.report import _common, codequality, gitlab, sarif
 from gate.report._common import (
     OnePerLine,
     Results,
@@ -235,6 +235,22 @@ def test_the_renderers_of_one_run_build_each_image_s_results_once(monkeypatch: p
     for output in ("sarif", "gitlab_report", "summary", "comment"):
         render[output](decision)
     assert built == list(decision.images)
+
+
+def test_the_json_renderers_encode_what_they_render() -> None:
+    """The CLI writes `encode` (bytes in pieces); `render` is the text: the same, with `##` broken and one final
+    newline."""
+    need_shared()
+    decision = fixture_decision(REAL / "trivy" / "ci-steadybit-shop--steadybit-orders.json")
+    for encode, render in (
+        (sarif.encode, sarif.render),
+        (gitlab.encode, gitlab.render),
+        (codequality.encode, codequality.render),
+    ):
+        data = b"".join(encode(decision))
+        assert data == render(decision).encode("utf-8")
+        assert data.endswith((b"}\n", b"]\n"))
+    assert _common.json_bytes({"a": "##[error]"}) == [b'{\n  "a": "#\\u0023[error]"\n}', b"\n"]
 
 
 def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
