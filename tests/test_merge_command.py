@@ -422,3 +422,30 @@ def test_a_platform_scoped_waiver_waives_its_platform_only_in_check_and_merge(tm
         del w["platforms"]
     old = _write(tmp_path, "old.json", json.dumps(data))
     assert {s.platforms for s in load_record(Path(old).read_bytes(), old).images[0].waivers} == {None}
+
+
+def test_an_image_two_records_decide_is_noted_and_platforms_are_not(tmp_path: Path) -> None:
+    # One job per policy (or per scanner) over one image: both decisions count, and the log says so once.
+    report = str(TESTDATA / "reports" / "trivy-fail.json")
+    records = []
+    for policy in ("builtin:default", "builtin:strict"):
+        records.append(str(tmp_path / f"{policy[8:]}.json"))
+        assert Run(["check", report, "--policy", policy, "--today", DAY, "--json", records[-1]]).code == 1
+    run = Run(["merge", *records])
+    assert run.code == 1, run.err
+    name = load_record(Path(records[0]).read_text(encoding="utf-8"), records[0]).images[0].name
+    note = (
+        f"note: {name!r} is decided in {records[0]} too, so its findings count in both decisions; to decide it "
+        "once on every scanner's findings, give its reports to one gate check"
+    )
+    assert run.out.count(note) == 1, run.out
+    # The same name for two platforms is two images: no note.
+    report_data = json.loads((TESTDATA / "reports" / "trivy-fail.json").read_text(encoding="utf-8"))
+    platforms = []
+    for arch in ("amd64", "arm64"):
+        report_data["Metadata"]["ImageConfig"] = {"os": "linux", "architecture": arch}
+        report_data["Metadata"]["ImageID"] = ""
+        path = _write(tmp_path, f"{arch}.json", json.dumps(report_data))
+        platforms.append(str(tmp_path / f"{arch}.record.json"))
+        assert Run(["check", path, "--today", DAY, "--json", platforms[-1]]).code == 1
+    assert "too, so its findings count" not in Run(["merge", *platforms]).out

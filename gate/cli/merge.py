@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
@@ -14,7 +15,7 @@ from gate.cli.check import renderers
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
-    from gate.policy.decision import Decision
+    from gate.policy.decision import Decision, ImageDecision
 
 __all__ = ["add_merge_command", "run_merge"]
 
@@ -48,7 +49,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
     stdin_once(args.records)
 
     from gate.errors import InputError
-    from gate.policy.decision import Decision, ImageDecision, Verdict
+    from gate.policy.decision import Decision, Verdict
     from gate.policy.waivers import review_run
     from gate.report.log import render_log
     from gate.report.record import load_record
@@ -79,7 +80,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
             verdict=Verdict.worst(d.verdict for d in decisions),
             today=max(d.today for d in decisions),
             policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
-            images=tuple(image for d in decisions for image in d.images),
+            images=_noted_twice(seen),
         )
     )
     log = err if quiet else out
@@ -97,6 +98,37 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
         else:
             write_output(flag, target, render[dest](merged), out)
     return ExitCode.FAIL if merged.verdict is Verdict.FAIL else ExitCode.PASS
+
+
+def _noted_twice(decided: Sequence[tuple[ImageDecision, str]]) -> tuple[ImageDecision, ...]:
+    """The images of the records, in order; one another record decided too (the same name, platform and image
+    ID: say, one job per scanner) with a note, as its findings are counted in each decision."""
+    from gate.identity import other_platform
+
+    def image_id(image: ImageDecision) -> str:
+        return image.image.image_id.strip().lower() if image.image is not None else ""
+
+    def platform(image: ImageDecision) -> str:
+        return image.image.platform if image.image is not None else ""
+
+    out = []
+    for n, (image, path) in enumerate(decided):
+        earlier = [
+            where
+            for other, where in decided[:n]
+            if where != path
+            and other.name == image.name
+            and not other_platform(platform(other), platform(image))
+            and (not image_id(other) or not image_id(image) or image_id(other) == image_id(image))
+        ]
+        if earlier:
+            note = (
+                f"{image.name!r} is decided in {earlier[0]} too, so its findings count in both decisions; to "
+                "decide it once on every scanner's findings, give its reports to one gate check"
+            )
+            image = image.model_copy(update={"notes": (*image.notes, note)})
+        out.append(image)
+    return tuple(out)
 
 
 def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision, str]]:
