@@ -181,7 +181,7 @@ _KINDS_SCHEMA = {
     ]
 }
 Kinds = Annotated[tuple[FindingKind, ...], WithJsonSchema(_KINDS_SCHEMA)]
-_PLATFORM_PART = r"\s*[^\s/*?\[\]]+\s*"
+_PLATFORM_PART = r"\s*[A-Za-z0-9._-]+\s*"
 _PLATFORM = re.compile(f"^{_PLATFORM_PART}/{_PLATFORM_PART}(/{_PLATFORM_PART})?$")
 _PLATFORM_SCHEMA = {
     "type": "string",

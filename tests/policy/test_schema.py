@@ -474,7 +474,17 @@ def test_the_published_schema_takes_waiver_platforms_as_the_policy_does() -> Non
     for good in ("linux/arm64", ["linux/arm64/v8", "linux/amd64"], [" linux / arm / v7 "]):
         assert list(validator.iter_errors({"waivers": [{**waiver, "platforms": good}]})) == [], good
         Waiver.model_validate({**waiver, "expires": date(2027, 1, 1), "platforms": good})
-    for bad in ("arm64", ["linux/*"], [], ["linux/"], ["linux/arm64/"], [" "], ["a/b/c/d"]):
+    for bad in (
+        "arm64",
+        ["linux/*"],
+        [],
+        ["linux/"],
+        ["linux/arm64/"],
+        [" "],
+        ["a/b/c/d"],
+        ["linux/\x00"],
+        ["linux/<b>"],
+    ):
         assert list(validator.iter_errors({"waivers": [{**waiver, "platforms": bad}]})), bad
         with pytest.raises(ValidationError):
             Waiver.model_validate({**waiver, "expires": date(2027, 1, 1), "platforms": bad})
