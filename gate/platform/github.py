@@ -31,6 +31,7 @@ from gate.platform.sticky import (
     body_key,
     check_token,
     decision_counts,
+    json_field,
     marker,
     request,
     same_origin,
@@ -259,12 +260,7 @@ def _own(
 def _head_sha(session: requests.Session, url: str, headers: dict[str, str], token: str, number: int) -> str:
     """The commit at the head of pull request `number` (`GET /repos/{repository}/pulls/{number}`)."""
     what = f"read pull request #{number}"
-    response = request(session, "GET", url, headers=headers, secret=token, what=what)
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    head = data.get("head") if isinstance(data, Mapping) else None
+    head = json_field(request(session, "GET", url, headers=headers, secret=token, what=what), "head")
     sha = head.get("sha") if isinstance(head, Mapping) else None
     if not isinstance(sha, str) or not _SHA.fullmatch(sha):
         raise OutputError(f"{what}: the API did not give its head commit")
@@ -279,11 +275,7 @@ def _token_login(session: requests.Session, api: str, headers: dict[str, str], t
         )
     except ReadOnlyTokenError:  # "Resource not accessible by integration": the workflow's or an App's token
         return None
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    login = data.get("login") if isinstance(data, Mapping) else None
+    login = json_field(response, "login")
     if not isinstance(login, str) or not login:
         raise OutputError("read the token's user: the API did not say who it is")
     return login
@@ -329,8 +321,4 @@ def _find(
 
 
 def _html_url(response: requests.Response) -> str:
-    try:
-        data = response.json()
-    except ValueError:
-        return ""
-    return str(data.get("html_url") or "") if isinstance(data, dict) else ""
+    return str(json_field(response, "html_url") or "")

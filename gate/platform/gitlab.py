@@ -22,6 +22,7 @@ from gate.platform.sticky import (
     body_key,
     check_token,
     decision_counts,
+    json_field,
     marker,
     request,
 )
@@ -137,10 +138,9 @@ def _user_id(session: requests.Session, api_url: str, headers: dict[str, str], t
             secret=token,
             what="read the token's user",
         )
-        data = response.json()
-    except (ReadOnlyTokenError, OutputError, ValueError):
+    except (ReadOnlyTokenError, OutputError):
         return None
-    user_id = data.get("id") if isinstance(data, Mapping) else None
+    user_id = json_field(response, "id")
     return user_id if isinstance(user_id, int) else None
 
 

@@ -33,6 +33,7 @@ __all__ = [
     "clean_key",
     "decision_counts",
     "fit",
+    "json_field",
     "marker",
     "new_session",
     "request",
@@ -222,14 +223,19 @@ def request(
     return response
 
 
-def _server_message(response: requests.Response) -> str:
-    message = response.reason or ""
+def json_field(response: requests.Response, key: str) -> object:
+    """`key` of the response's JSON object; None when the body is not a JSON object or has no `key`."""
     try:
         data = response.json()
     except ValueError:
-        data = None
-    if isinstance(data, dict) and isinstance(data.get("message"), str):
-        message = data["message"]
+        return None
+    return data.get(key) if isinstance(data, Mapping) else None
+
+
+def _server_message(response: requests.Response) -> str:
+    message = json_field(response, "message")
+    if not isinstance(message, str):
+        message = response.reason or ""
     return _CONTROL.sub(" ", str(message)).strip()[:200]
 
 
