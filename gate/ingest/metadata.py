@@ -494,13 +494,13 @@ def attach_each(scans: Sequence[Scan], metadata: Sequence[Metadata]) -> list[Sca
     targets = _image_reports(scans, _files(metadata))
     chosen: dict[int, int] = {}  # report position -> metadata position
     for i in targets:
-        image = scans[i].image
-        fits = [k for k, m in enumerate(metadata) if image is None or not _mismatch(image, m)]
+        fits = [k for k, m in enumerate(metadata) if not _mismatch_of(scans[i], m)]
         if len(fits) > 1:
             candidates = [metadata[k] for k in fits]
+            files = _series([m.source for m in candidates], "and")
             raise InputError(
-                f"{scans[i].source}: the image metadata {_listed(candidates)} could each be of its image; "
-                f"{_what_tells_apart(image, candidates)}"
+                f"{scans[i].source}: the image metadata {files} could each be of its image; "
+                f"{_what_tells_apart(scans[i].image, candidates)}"
             )
         if fits:
             chosen[i] = fits[0]
@@ -562,7 +562,7 @@ def _what_tells_apart(report: Image | None, files: Sequence[Metadata]) -> str:
     lacking = [name for name in differing if not ours.get(name)]
     if lacking:
         return (
-            f"the report gives no {_either(lacking)}, in which they differ: scan the image itself (trivy "
+            f"the report gives no {_series(lacking, 'or')}, in which they differ: scan the image itself (trivy "
             "image, grype IMAGE) so its report names it, or gate this report in a run with its own file"
         )
     return "they are of one image: give one metadata file per image"
@@ -583,16 +583,10 @@ def _files(metadata: Sequence[Metadata]) -> str:
     return ", ".join(m.source for m in metadata)
 
 
-def _listed(metadata: Sequence[Metadata]) -> str:
-    """`a and b`, `a, b and c`: the files as a sentence names them."""
-    *rest, last = [m.source for m in metadata]
-    return f"{', '.join(rest)} and {last}" if rest else last
-
-
-def _either(names: Sequence[str]) -> str:
-    """`a or b`, `a, b or c`."""
-    *rest, last = names
-    return f"{', '.join(rest)} or {last}" if rest else last
+def _series(words: Sequence[str], conjunction: str) -> str:
+    """`a`, `a and b`, `a, b and c` as a sentence lists them (`a, b or c` with the `conjunction` "or")."""
+    *rest, last = words
+    return f"{', '.join(rest)} {conjunction} {last}" if rest else last
 
 
 def _first(reasons: Sequence[str], shown: int = 2) -> str:
