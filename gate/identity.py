@@ -34,6 +34,7 @@ __all__ = [
     "normalise_platform",
     "normalise_reference",
     "other_platform",
+    "platform_covers",
     "repository",
 ]
 
@@ -220,6 +221,17 @@ def other_platform(platform: str, other: str) -> bool:
     """True when both name a platform (`os/architecture[/variant]`) and they are not the same one."""
     ours, theirs = normalise_platform(platform), normalise_platform(other)
     return bool(ours[0] and theirs[0]) and not _same_platform(ours, theirs)
+
+
+def platform_covers(scope: str, platform: str) -> bool:
+    """True when an image of `platform` is for the platform `scope` names: its OS and architecture, and its
+    variant when `scope` gives one (`linux/arm` covers `linux/arm/v7`; `linux/arm/v7` not an unknown variant).
+
+    Stricter than `same_platform`, where a variant only one side gives does not count: a scope that names a
+    variant (a waiver's `platforms`) says nothing of an image that may be another one.
+    """
+    (os, arch, variant), image = normalise_platform(scope), normalise_platform(platform)
+    return bool(os and arch) and (os, arch) == image[:2] and variant in ("", image[2])
 
 
 def _same_platform(ours: tuple[str, str, str], theirs: tuple[str, str, str]) -> bool:

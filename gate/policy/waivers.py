@@ -13,7 +13,7 @@ from datetime import date
 from fnmatch import fnmatchcase
 
 from gate.errors import PolicyError
-from gate.identity import normalise_platform
+from gate.identity import normalise_platform, platform_covers
 from gate.model import Finding, Package, Severity
 from gate.policy.decision import (
     WAIVER_RULE_IDS,
@@ -113,16 +113,9 @@ def _platform_mismatch(waiver: Waiver, platform: str) -> str | None:
         return None
     if not normalise_platform(platform)[0]:  # fail closed: an image that may be any platform is not waived
         return f"platforms {list(waiver.platforms)} does not match: the image's platform is unknown"
-    if any(_platform_covers(scope, platform) for scope in waiver.platforms):
+    if any(platform_covers(scope, platform) for scope in waiver.platforms):
         return None
     return f"platforms {list(waiver.platforms)} does not match {platform}"
-
-
-def _platform_covers(scope: str, platform: str) -> bool:
-    """True when an image of `platform` is for the platform `scope` names: its OS and architecture, and its
-    variant when `scope` gives one (`linux/arm` covers `linux/arm/v7`; `linux/arm/v7` not an unknown variant)."""
-    (os, arch, variant), image = normalise_platform(scope), normalise_platform(platform)
-    return bool(os and arch) and (os, arch) == image[:2] and variant in ("", image[2])
 
 
 def _glob(value: str, patterns: Sequence[str]) -> bool:
