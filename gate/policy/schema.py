@@ -24,7 +24,6 @@ from pydantic import (
 )
 
 from gate.errors import PolicyError, field_problem, short_value
-from gate.identity import normalise_platform
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
@@ -199,13 +198,13 @@ def _platform(raw: str) -> str:
         raise ValueError(
             f'"{raw}" is a glob; list each platform instead (such as "linux/amd64", "linux/arm64")'
         )
-    if not _PLATFORM.match(raw) or not normalise_platform(raw)[0]:
+    if not _PLATFORM.match(raw):
         raise ValueError(f'"{raw}" is not a platform; write os/architecture[/variant], such as "linux/arm64"')
     return raw
 
 
 Platform = Annotated[str, AfterValidator(_platform), WithJsonSchema(_PLATFORM_SCHEMA)]
-"""One platform a waiver is scoped to, as written; compared normalised (gate.identity.normalise_platform)."""
+"""One platform a waiver is scoped to, as written; compared normalised (gate.identity.platform_covers)."""
 _PLATFORMS_SCHEMA = {
     "anyOf": [_PLATFORM_SCHEMA, {"type": "array", "items": _PLATFORM_SCHEMA, "minItems": 1}],
 }
