@@ -19,6 +19,7 @@ from gate.policy.decision import (
 from gate.policy.freshness import stale_result
 from gate.policy.image_checks import CHECKS
 from gate.policy.matching import (
+    FindingClasses,
     annotate_counted,
     counted_note,
     missing_intel_result,
@@ -58,6 +59,7 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
     waiver_of = [book.waiver_for(f) for f in active]
     expired_of = [book.expired_for(f) for f in active]
     open_idx = {i for i in range(len(active)) if waiver_of[i] is None}
+    classes = FindingClasses(active)
 
     results: list[RuleResult] = []
     violations: list[Violation] = []
@@ -80,7 +82,7 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         if rule.action is Action.OFF:
             continue
         if rule.match is not None:
-            scr = screen(rule, active, settings=policy.settings, today=today)
+            scr = screen(rule, active, settings=policy.settings, today=today, classes=classes)
             hits = list(scr.hits)
             existing = 0
             if rule.scope == "new":  # with a baseline, findings it already had do not count

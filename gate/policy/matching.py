@@ -11,6 +11,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from fnmatch import fnmatchcase
+from itertools import chain
 
 from gate.model import Cvss, Finding, FindingKind, Package, Severity
 from gate.policy.decision import MISSING_INTEL_RULE, VEX_RULE, Action, RuleResult, Violation
@@ -24,6 +25,7 @@ __all__ = [
     "DATA_KEYS",
     "MISSING_INTEL_RULE",
     "VEX_RULE",
+    "FindingClasses",
     "KeyCheck",
     "KeyState",
     "Screen",
@@ -322,34 +324,64 @@ class Screen:
         return ", ".join(DATA_KEYS[k] for k in self.missing.get(index, ()))
 
 
-def screen(rule: Rule, findings: Sequence[Finding], *, settings: Settings, today: date) -> Screen:
-    """Check `rule.match` against every finding; missing data is handled by the rule's on_missing_intel."""
+class FindingClasses:
+    """The findings of one image grouped by kind, severity and whether they have a fix: the keys most rules
+    select on, so each rule tests them once per group instead of once per finding."""
+
+    def __init__(self, findings: Sequence[Finding]) -> None:
+        self.groups: dict[tuple[FindingKind, Severity, bool], list[int]] = {}
+        for i, finding in enumerate(findings):
+            self.groups.setdefault((finding.kind, finding.severity, finding.fixable), []).append(i)
+
+    def selected(self, match: Match) -> list[int]:
+        """The indexes, in order, of the findings whose kind, severity and fix `match` lets through."""
+        kinds, severities, fixable = match.kind, match.severity, match.fixable
+        chosen = [
+            indexes
+            for (kind, severity, has_fix), indexes in self.groups.items()
+            if (kinds is None or kind in kinds)
+            and (severities is None or severity in severities)
+            and (fixable is None or has_fix is fixable)
+        ]
+        return chosen[0] if len(chosen) == 1 else sorted(chain.from_iterable(chosen))
+
+
+def screen(
+    rule: Rule,
+    findings: Sequence[Finding],
+    *,
+    settings: Settings,
+    today: date,
+    classes: FindingClasses | None = None,
+) -> Screen:
+    """Check `rule.match` against every finding; missing data is handled by the rule's on_missing_intel.
+
+    `classes` are the findings' classes, made once by a caller that screens several rules.
+    """
     assert rule.match is not None
     mode = rule.on_missing_intel or settings.on_missing_intel
     hits: list[int] = []
     missing: dict[int, tuple[str, ...]] = {}
     match = rule.match
-    kinds, severities, fixable = match.kind, match.severity, match.fixable
+    # kind, severity, fixable, package and purl rule most findings out: tested first, as _checks would test
+    # them, and once only (the checks below leave them out)
+    selected = (classes or FindingClasses(findings)).selected(match)
     # Globs folded once for the rule, not once per finding (an ecosystem may fold names: package_names.py).
     names = PackageGlobs(match.package) if match.package is not None else None
     purls = PackageGlobs(match.purl, purl=True) if match.purl is not None else None
+    if names is not None or purls is not None:
+        selected = [
+            i
+            for i in selected
+            if (package := findings[i].package) is not None
+            and (names is None or names.matches(package))
+            and (purls is None or purls.matches(package))
+        ]
     # Without other keys, a finding the screening keys let through is a hit: no check needs building.
-    other_keys = any(value is not None for key, value in match if key not in _SCREENED_KEYS)
-    for i, finding in enumerate(findings):
-        # kind, severity, fixable, package and purl rule most findings out: tested here, as _checks would test
-        # them, and once only (the checks below leave them out)
-        if (
-            (kinds is not None and finding.kind not in kinds)
-            or (severities is not None and finding.severity not in severities)
-            or (fixable is not None and finding.fixable is not fixable)
-            or (names is not None and (finding.package is None or not names.matches(finding.package)))
-            or (purls is not None and (finding.package is None or not purls.matches(finding.package)))
-        ):
-            continue
-        if not other_keys:
-            hits.append(i)
-            continue
-        checks = _checks(finding, match, today, settings.cvss_source, screened=True)
+    if not any(value is not None for key, value in match if key not in _SCREENED_KEYS):
+        return Screen(mode=mode, hits=tuple(selected))
+    for i in selected:
+        checks = _checks(findings[i], match, today, settings.cvss_source, screened=True)
         if any(state is KeyState.FAIL for _, state, _ in checks):
             continue
         lacking = tuple(key for key, state, _ in checks if state is KeyState.MISSING)

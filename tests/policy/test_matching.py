@@ -16,7 +16,7 @@ from gate.intel import enrich
 from gate.model import Cvss, Finding, FindingKind, FixState, Package, Scan, Severity
 from gate.policy.decision import Action, Decision, Verdict
 from gate.policy.engine import evaluate
-from gate.policy.matching import KeyState, check_match, chosen_cvss
+from gate.policy.matching import KeyState, check_match, chosen_cvss, screen
 from gate.policy.schema import Policy, load_policy
 from gate.policy.settings import CvssSource
 from tests.conftest import REAL, TODAY, need_shared
@@ -238,3 +238,44 @@ def test_cvss_source_setting_changes_the_decision(tmp_path: Path) -> None:
     assert evaluate(scan, _policy(tmp_path, rule), today=TODAY).verdict is Verdict.FAIL
     nvd = _policy(tmp_path, f'[settings]\ncvss_source = "nvd"\n{rule}')
     assert evaluate(scan, nvd, today=TODAY).verdict is Verdict.PASS
+
+
+@pytest.mark.parametrize(
+    "match",
+    [
+        'kind = "vulnerability", severity = ">=high", fixable = true',
+        'severity = ["low", "critical"]',
+        'kind = ["secret", "license"]',
+        "fixable = false",
+        'kind = "vulnerability", severity = "<medium", package = "lib*"',
+    ],
+)
+def test_screen_catches_in_report_order_what_check_match_passes(tmp_path: Path, match: str) -> None:
+    # screen() tests kind, severity and fixable once per group of alike findings, then lists its hits in order.
+    findings = [
+        Finding(
+            kind=kind,
+            id=f"ID-{n}",
+            severity=severity,
+            fix_state=fix,
+            package=Package(name=("libz" if n % 3 else "zlib"), version="1"),
+            scanner="trivy",
+        )
+        for n, (kind, severity, fix) in enumerate(
+            (kind, severity, fix)
+            for _ in range(2)  # each class twice, apart: the hits of several classes interleave
+            for severity in reversed(list(Severity))
+            for fix in (FixState.FIXED, FixState.NOT_FIXED)
+            for kind in FindingKind
+        )
+    ]
+    policy = _policy(tmp_path, f'version = 1\n[[rules]]\nid = "r"\nmatch = {{ {match} }}\n')
+    rule = policy.rules[0]
+    assert rule.match is not None
+    passed = tuple(
+        i
+        for i, f in enumerate(findings)
+        if KeyState.FAIL not in {c.state for c in check_match(f, rule.match, today=TODAY)}
+    )
+    assert passed
+    assert screen(rule, findings, settings=policy.settings, today=TODAY).hits == passed
