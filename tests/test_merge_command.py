@@ -82,6 +82,86 @@ def test_a_waiver_one_image_used_is_not_unused_in_the_merge_either(tmp_path: Pat
     assert json.loads(merged.read_text())["images"] == json.loads(together.read_text())["images"]
 
 
+def test_every_waiver_of_one_id_is_reviewed_on_its_own_in_check_and_merge(tmp_path: Path) -> None:
+    # api:2.0.0 ships both CVEs, api:2.0.1 neither. waivers[1] is waivers[0] for the other image: unused in every
+    # image. waivers[3], for api:2.0.1 only, is unused beside waivers[2] of its ID, which api:2.0.0 used.
+    policy = tmp_path / "gate.toml"
+    waiver = '[[waivers]]\nid = "{}"\nreason = "{}"\nexpires = 2027-01-31\n{}\n'
+    policy.write_text('extends = "builtin:default"\n[settings]\nwaiver_unused = "fail"\n'
+                      + waiver.format("CVE-2024-5535", "r", 'images = ["*/api:2.0.0"]')
+                      + waiver.format("CVE-2024-5535", "r", 'images = ["*/api:2.0.1"]')
+                      + waiver.format("CVE-2024-4741", "r", "")
+                      + waiver.format("CVE-2024-4741", "vendored copy", 'images = ["*/api:2.0.1"]'))  # fmt: skip
+    reports = [str(TESTDATA / "reports" / name) for name in ("trivy-fail.json", "trivy-clean.json")]
+    records = []
+    for i, report in enumerate(reports):
+        records.append(str(tmp_path / f"d{i}.json"))
+        Run(["check", report, "--policy", str(policy), "--today", DAY, "--json", records[-1]])
+    together, merged = tmp_path / "together.json", tmp_path / "merged.json"
+    check = Run(["check", *reports, "--policy", str(policy), "--today", DAY, "--json", str(together)])
+    run = Run(["merge", *records, "--json", str(merged)])
+    assert check.code == run.code == 1, check.err + run.err
+    assert merged.read_text(encoding="utf-8") == together.read_text(encoding="utf-8")
+    data = json.loads(together.read_text(encoding="utf-8"))
+    fail, clean = data["images"]
+    assert fail["verdict"] == "pass"
+    assert [(w["index"], w["state"]) for w in fail["waivers"]] == [(0, "used"), (2, "used")]
+    assert clean["verdict"] == "fail"
+    assert [(w["id"], w["index"], w["reason"]) for w in clean["waivers"]] == [
+        ("CVE-2024-5535", 1, "r"),
+        ("CVE-2024-4741", 3, "vendored copy"),
+    ]
+    assert sorted((v["waiver_index"], v["id"]) for v in clean["violations"]) == [
+        (1, "CVE-2024-5535"),
+        (3, "CVE-2024-4741"),
+    ]
+    schema = json.loads((ROOT / "docs" / "decision-record.schema.json").read_text(encoding="utf-8"))
+    assert list(jsonschema.Draft202012Validator(schema).iter_errors(data)) == []
+    assert "FAIL waiver-unused: No unused waivers: 2 waivers unused" in run.out
+    # Records of an older gate name no index: they load, and merge as that gate merged them (a waiver is its
+    # facts, a violation its waiver's ID), so here nothing is left unused.
+    old = []
+    for record in records:
+        doc = json.loads(Path(record).read_text(encoding="utf-8"))
+        for image in doc["images"]:
+            for w in image["waivers"]:
+                del w["index"]
+            for v in image["violations"]:
+                v.pop("waiver_index", None)
+        old.append(_write(tmp_path, f"old-{Path(record).name}", json.dumps(doc)))
+    again = tmp_path / "again.json"
+    assert Run(["merge", *old, "--json", str(again)]).code == 0
+    clean = json.loads(again.read_text(encoding="utf-8"))["images"][1]
+    assert [(w["id"], w["index"]) for w in clean["waivers"]] == [("CVE-2024-4741", None)]
+    assert clean["violations"] == []
+
+
+def test_merged_records_of_two_policies_compare_waivers_by_their_facts(tmp_path: Path) -> None:
+    # One job per policy: the CVE-2024-5535 waiver is waivers[0] of one and waivers[1] of the other. An index
+    # says where a waiver is in its own policy only: across policies a waiver is its facts, as it was before.
+    waiver = '[[waivers]]\nid = "{}"\nreason = "r"\nexpires = 2027-01-31\n'
+    first, second = tmp_path / "first.toml", tmp_path / "second.toml"
+    first.write_text('extends = "builtin:default"\n' + waiver.format("CVE-2024-5535"), encoding="utf-8")
+    second.write_text('extends = "builtin:default"\n' + waiver.format("CVE-0000-0001")
+                      + waiver.format("CVE-2024-5535"), encoding="utf-8")  # fmt: skip
+    records = [str(tmp_path / "d0.json"), str(tmp_path / "d1.json")]
+    Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--policy", str(first), "--today", DAY,
+         "--json", records[0]])  # fmt: skip
+    Run(["check", str(TESTDATA / "reports" / "trivy-clean.json"), "--policy", str(second), "--today", DAY,
+         "--json", records[1]])  # fmt: skip
+    merged = tmp_path / "merged.json"
+    run = Run(["merge", *records, "--json", str(merged)])
+    assert run.code == 1, run.err  # CVE-2024-4741 fails api:2.0.0
+    data = json.loads(merged.read_text(encoding="utf-8"))
+    assert data["policy"] == f"{first}, {second}"
+    fail, clean = data["images"]
+    [violation] = fail["violations"]
+    assert violation["rule"] == "fixable-critical-high" and "waiver_index" not in violation  # not a waiver's
+    # CVE-0000-0001 (index 0 of the second policy) is not the waiver at index 0 of the first, which was used.
+    assert [(w["id"], w["index"]) for w in clean["waivers"]] == [("CVE-0000-0001", 0)]
+    assert [(v["id"], v["waiver_index"]) for v in clean["violations"]] == [("CVE-0000-0001", 0)]
+
+
 def test_records_of_different_days_are_refused(tmp_path: Path) -> None:
     # A stale artifact of an earlier run: its waivers were still in force then.
     names = ("trivy-fail.json", "trivy-clean.json", "trivy-warn.json")

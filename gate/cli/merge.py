@@ -81,7 +81,8 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
             today=max(d.today for d in decisions),
             policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
             images=_noted_twice(seen),
-        )
+        ),
+        policies=[d.policy for d in decisions for _ in d.images],
     )
     log = err if quiet else out
     log.write(render_log(merged))

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from gate.model import Finding, Image, Severity
 
@@ -126,6 +126,9 @@ class Violation(_Frozen):
     message: str
     """Why it did not pass, in one sentence."""
     finding: Finding | None = None
+    waiver_index: int | None = Field(default=None, ge=0, strict=True)
+    """For the built-in waiver rules: the `index` of the WaiverStatus (of this image) the violation is about;
+    None for other rules, and in records of older gates."""
 
     @property
     def package(self) -> str | None:
@@ -213,6 +216,9 @@ class WaiverStatus(_Frozen):
     """Days until expiry (negative once expired)."""
     platforms: tuple[str, ...] | None = None
     """The waiver's `platforms` scope as written; None when it has none."""
+    index: int | None = Field(default=None, ge=0, strict=True)
+    """The waiver's place in the policy that decided the image: `waivers[index]` of its waivers, those of the
+    files it extends first. Two waivers alike in every fact above differ in it; None in records of older gates."""
 
 
 class FindingOutcome(_Frozen):

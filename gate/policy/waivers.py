@@ -247,6 +247,7 @@ class WaiverBook:
                     matched=self._matched[i],
                     days_left=(waiver.expires - self._today).days,
                     platforms=waiver.platforms,
+                    index=i,
                 )
             )
         return tuple(out)
@@ -293,6 +294,7 @@ class WaiverBook:
                         id=self._waivers[i].id,
                         severity=severity,
                         message=line,
+                        waiver_index=i,
                     )
                     for i, line in zip(hits, lines, strict=True)
                 )
@@ -319,25 +321,41 @@ class WaiverBook:
         return f"waiver for {waiver.id} matched no finding{who}{unknown}"
 
 
-def review_run(decision: Decision) -> Decision:
+def review_run(decision: Decision, *, policies: Sequence[str] | None = None) -> Decision:
     """`decision` with waivers that some image of the run used no longer reported unused by the others.
 
     The engine decides one image at a time, so a waiver used by image A is "unused" in image B. Over a run
     of several images a waiver is unused only when no image used it; for the others its status and its
     `waiver-unused` violation are dropped, and the verdicts are worked out again.
+
+    A waiver is its place in the policy (`WaiverStatus.index`) as well as its facts: two waivers alike but for a
+    scope the status does not carry (`packages`, `images`, ...) are two. `policies` names the policy that decided
+    each image, when they differ (a `gate merge` of records of several policies): an index of one policy says
+    nothing of another's, so across policies, as for records of older gates (no index), the facts alone count.
     """
     if len(decision.images) < 2:
         return decision
-    used = {_key(s) for image in decision.images for s in image.waivers if s.matched}
+    deciders = list(policies) if policies is not None else [decision.policy] * len(decision.images)
+    used: dict[_Facts, set[tuple[str, int | None]]] = {}
+    for image, policy in zip(decision.images, deciders, strict=True):
+        for status in image.waivers:
+            if status.matched:
+                used.setdefault(_facts(status), set()).add((policy, status.index))
+
+    def used_elsewhere(status: WaiverStatus, policy: str) -> bool:
+        return any(
+            other_policy != policy or index is None or status.index is None or index == status.index
+            for other_policy, index in used.get(_facts(status), ())
+        )
+
+    rule_id = WAIVER_RULES[WaiverState.UNUSED][0]
     images = []
-    for image in decision.images:
-        stale = [s for s in image.waivers if s.state is WaiverState.UNUSED and _key(s) in used]
+    for image, policy in zip(decision.images, deciders, strict=True):
+        stale = [s for s in image.waivers if s.state is WaiverState.UNUSED and used_elsewhere(s, policy)]
         if not stale:
             images.append(image)
             continue
-        gone = {s.waiver_id for s in stale}
-        rule_id = WAIVER_RULES[WaiverState.UNUSED][0]
-        violations = tuple(v for v in image.violations if not (v.rule_id == rule_id and v.id in gone))
+        violations = tuple(v for v in image.violations if not (v.rule_id == rule_id and _about(v, stale)))
         left = [v for v in violations if v.rule_id == rule_id]
         rules = tuple(
             r.model_copy(
@@ -369,6 +387,17 @@ def review_run(decision: Decision) -> Decision:
     )
 
 
-def _key(status: WaiverStatus) -> tuple[str, date, str, str, tuple[str, ...] | None]:
+_Facts = tuple[str, date, str, str, tuple[str, ...] | None]
+
+
+def _facts(status: WaiverStatus) -> _Facts:
     # The platforms tell apart one waiver written per platform, each used only by its platform's image.
     return (status.waiver_id, status.expires, status.reason, status.owner, status.platforms)
+
+
+def _about(violation: Violation, statuses: Sequence[WaiverStatus]) -> bool:
+    """True when the waiver violation is about one of `statuses` (of its image): by the waiver's index, or by
+    its ID in records of older gates, whose violations do not name the index."""
+    if violation.waiver_index is not None:
+        return violation.waiver_index in {s.index for s in statuses}
+    return violation.id in {s.waiver_id for s in statuses}

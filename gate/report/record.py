@@ -164,6 +164,7 @@ def _image(image: ImageDecision) -> dict[str, Any]:
                 "reason": w.reason,
                 "owner": w.owner or None,
                 "platforms": list(w.platforms) if w.platforms is not None else None,
+                "index": w.index,
             }
             for w in image.waivers
         ],
@@ -213,6 +214,8 @@ def _detail(image: ImageDecision) -> dict[str, Any]:
                 "severity": v.severity.value,
                 "message": v.message,
                 "outcome": index[id(v.finding)] if v.finding is not None else None,
+                # Only a waiver rule's violation names its waiver: the other lines stay as short as they were.
+                **({"waiver_index": v.waiver_index} if v.waiver_index is not None else {}),
             }
             for v in image.violations
         ),
@@ -389,6 +392,7 @@ def _load_image(item: dict[str, Any]) -> ImageDecision:
             matched=w["matched"],
             days_left=w["days_left"],
             platforms=w.get("platforms"),  # absent from records of gates before the `platforms` scope
+            index=w.get("index"),  # absent from records of older gates: review_run compares the facts
         )
         for w in item["waivers"]
     )
@@ -410,6 +414,7 @@ def _load_image(item: dict[str, Any]) -> ImageDecision:
             severity=v["severity"],
             message=v["message"],
             finding=_finding_at(outcomes, v["outcome"]) if v["outcome"] is not None else None,
+            waiver_index=v.get("waiver_index"),
         )
         for v in item["violations"]
     )

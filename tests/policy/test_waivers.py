@@ -9,7 +9,7 @@ import pytest
 
 from gate.errors import PolicyError
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity
-from gate.policy.decision import Action, Decision, Verdict, WaiverState
+from gate.policy.decision import Action, Decision, ImageDecision, Verdict, WaiverState
 from gate.policy.engine import evaluate
 from gate.policy.schema import Policy, load_policy
 from gate.policy.waivers import check_horizon, waiver_mismatch
@@ -297,6 +297,113 @@ def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path
         False,
         "no waiver unused (in any image of this run)",
     )
+
+
+def _unused(image: ImageDecision) -> tuple[list[tuple[str, int | None]], list[int | None]]:
+    """The image's unused waivers (ID, index) and the waiver index each of its waiver-unused violations names."""
+    statuses = [(s.waiver_id, s.index) for s in image.waivers if s.state is WaiverState.UNUSED]
+    return statuses, [v.waiver_index for v in image.violations if v.rule_id == "waiver-unused"]
+
+
+def test_waivers_alike_but_for_their_packages_are_two_over_a_run(tmp_path: Path) -> None:
+    from gate.policy.decision import combine
+    from gate.policy.waivers import review_run
+
+    expires = TODAY + timedelta(days=60)
+    # One CVE waived in two packages; no image ships libssl3, so waivers[1] is unused in every image.
+    policy = _policy(
+        tmp_path, _waiver(expires, 'packages = ["openssl"]') + _waiver(expires, 'packages = ["libssl3"]')
+    )
+    used = evaluate(_scan(_finding(), image="registry.example/a:1"), policy, today=TODAY)
+    other = evaluate(_scan(image="registry.example/b:1"), policy, today=TODAY)
+    a, b = review_run(combine([used, other])).images
+    assert [(s.index, s.state) for s in a.waivers] == [(0, WaiverState.USED), (1, WaiverState.UNUSED)]
+    assert _unused(a) == ([(CVE, 1)], [1])
+    assert _unused(b) == ([(CVE, 1)], [1])  # waivers[0], which image a used, is not unused here
+    assert (a.verdict, b.verdict) == (Verdict.WARN, Verdict.WARN)
+
+
+def test_an_unused_waiver_keeps_its_violation_beside_a_waiver_of_its_id_another_image_used(
+    tmp_path: Path,
+) -> None:
+    from gate.policy.decision import combine
+    from gate.policy.waivers import review_run
+
+    expires = TODAY + timedelta(days=60)
+    # waivers[1], for image b only, is unused; waivers[0] of the same ID is unused in b but used in a.
+    policy = _policy(
+        tmp_path,
+        _waiver(expires) + _waiver(expires, 'images = ["*/b:1"]').replace("not reachable", "vendored copy"),
+    )
+    used = evaluate(_scan(_finding(), image="registry.example/a:1"), policy, today=TODAY)
+    other = evaluate(_scan(image="registry.example/b:1"), policy, today=TODAY)
+    assert _unused(other.images[0]) == ([(CVE, 0), (CVE, 1)], [0, 1])
+    run = review_run(combine([used, other]))
+    b = run.images[1]
+    assert [s.reason for s in b.waivers] == ["vendored copy"]
+    assert _unused(b) == ([(CVE, 1)], [1])
+    assert _rule(run.model_copy(update={"images": (b,)}), "waiver-unused")[:2] == (
+        True,
+        f"1 waiver unused: waiver for {CVE} matched no finding (owner team-a, ticket SEC-42)",
+    )
+    assert b.verdict is Verdict.WARN
+
+
+def _without_index(decision: Decision) -> Decision:
+    """`decision` as read from the record of a gate before the waiver index."""
+    images = tuple(
+        image.model_copy(
+            update={
+                "waivers": tuple(s.model_copy(update={"index": None}) for s in image.waivers),
+                "violations": tuple(v.model_copy(update={"waiver_index": None}) for v in image.violations),
+            }
+        )
+        for image in decision.images
+    )
+    return decision.model_copy(update={"images": images})
+
+
+def test_without_an_index_waivers_are_told_apart_by_their_facts_as_before(tmp_path: Path) -> None:
+    from gate.policy.decision import combine
+    from gate.policy.waivers import review_run
+
+    expires = TODAY + timedelta(days=60)
+    policy = _policy(
+        tmp_path,
+        _waiver(expires)
+        + _waiver(expires, 'packages = ["libssl3"]')
+        + _waiver(expires).replace(CVE, "CVE-0"),
+    )
+    used = evaluate(_scan(_finding(), image="registry.example/a:1"), policy, today=TODAY)
+    other = evaluate(_scan(image="registry.example/b:1"), policy, today=TODAY)
+    a, b = review_run(_without_index(combine([used, other]))).images
+    # waivers[1] reads as waivers[0], which a used; CVE-0, unused everywhere, is still reported.
+    assert _unused(a) == ([("CVE-0", None)], [None])
+    assert _unused(b) == ([("CVE-0", None)], [None])
+    assert [v.id for v in b.violations] == ["CVE-0"]
+
+
+def test_the_index_of_one_policy_is_not_compared_with_anothers(tmp_path: Path) -> None:
+    from gate.policy.waivers import review_run
+
+    expires = TODAY + timedelta(days=60)
+    # Records of two policies merged: the CVE waiver is waivers[0] of one and waivers[1] of the other.
+    first = _policy(tmp_path, _waiver(expires))
+    second = _policy(tmp_path, _waiver(expires).replace(CVE, "CVE-0") + _waiver(expires))
+    used = evaluate(_scan(_finding(), image="registry.example/a:1"), first, today=TODAY)
+    other = evaluate(_scan(image="registry.example/b:1"), second, today=TODAY)
+    both = Decision(
+        verdict=Verdict.WARN,
+        today=TODAY,
+        policy="first.toml, second.toml",
+        images=(*used.images, *other.images),
+    )
+    b = review_run(both, policies=["first.toml", "second.toml"]).images[1]
+    # Across policies the facts alone count: the CVE waiver a used is that waiver. Its index 0 is CVE-0's in the
+    # second policy, and does not make CVE-0 used.
+    assert _unused(b) == ([("CVE-0", 0)], [0])
+    one_policy = review_run(both).images[1]  # as if one policy had decided both: waivers[1] is another waiver
+    assert _unused(one_policy) == ([("CVE-0", 0), (CVE, 1)], [0, 1])
 
 
 def _on(platform: str, *findings: Finding) -> Scan:
