@@ -407,6 +407,17 @@ def _image(
 ) -> dict[str, Any]:
     failing = [r for r in image.rules if r.triggered and r.action is Action.FAIL]
     warnings = [r for r in image.rules if r.triggered and r.action is Action.WARN]
+    # A `platforms` column only when a waiver here has that scope: the tables of other policies stay as they were.
+    scoped = any(w.platforms is not None for w in image.waivers)
+    waiver_columns = [
+        "Waiver",
+        "State",
+        "Expires",
+        "Matched",
+        "Owner",
+        *(["Platforms"] if scoped else []),
+        "Reason",
+    ]
     waiver_rows = [
         [
             _md(w.waiver_id, 100),
@@ -414,6 +425,7 @@ def _image(
             w.expires.isoformat(),
             str(w.matched),
             _md(w.owner, 60) if w.owner else _DASH,
+            *([_md(", ".join(w.platforms), 200) if w.platforms is not None else _DASH] if scoped else []),
             _md(w.reason, 300),
         ]
         for w in image.waivers
@@ -491,9 +503,7 @@ def _image(
         "verdict": image.verdict.value.upper(),
         "failing": [_rule_view(r, image, detail, memo) for r in failing],
         "warnings": [_rule_view(r, image, detail, memo) for r in warnings],
-        "waivers": _block(
-            ["Waiver", "State", "Expires", "Matched", "Owner", "Reason"], waiver_rows, detail, "waivers"
-        ),
+        "waivers": _block(waiver_columns, waiver_rows, detail, "waivers"),
         "waiver_lines": waiver_lines,
         "waived": _block(
             ["ID", "Package", "Installed", "Severity", "Waiver", "Expires"],

@@ -77,6 +77,38 @@ def test_waivers_in_every_state() -> None:
     assert "<details><summary>3 waived findings</summary>" in text
 
 
+_DASH = summary._DASH  # an empty cell
+
+
+def test_the_waiver_table_shows_platforms_only_when_a_waiver_has_them(tmp_path: Path) -> None:
+    policy = tmp_path / "gate.toml"
+    plain = _DEFAULT + _waiver("CVE-2000-0001", "2027-01-31")
+    policy.write_text(plain, encoding="utf-8")
+    text = summary.render(evaluate(synthetic_scan(0), load_policy(str(policy)), today=TODAY))
+    assert "| Waiver | State | Expires | Matched | Owner | Reason |" in text
+    assert f"| CVE-2000-0001 | unused | 2027-01-31 | 0 | {_DASH} | left over |" in text
+    policy.write_text(
+        plain + _waiver("CVE-2000-0002", "2027-01-31") + 'platforms = ["linux/arm64", "linux/arm/v7"]\n',
+        encoding="utf-8",
+    )
+    decision = evaluate(synthetic_scan(0), load_policy(str(policy)), today=TODAY)
+    text = summary.render(decision)
+    assert "| Waiver | State | Expires | Matched | Owner | Platforms | Reason |" in text
+    assert f"| CVE-2000-0001 | unused | 2027-01-31 | 0 | {_DASH} | {_DASH} | left over |" in text
+    assert (
+        f"| CVE-2000-0002 | unused | 2027-01-31 | 0 | {_DASH} | linux/arm64, linux/arm/v7 | left over |"
+        in text
+    )
+    # A record gate merge reads may say anything: the cell is escaped like every report string.
+    [image] = decision.images
+    hostile = image.waivers[1].model_copy(update={"platforms": ("linux/arm64 | <b>x</b>",)})
+    text = summary.render(
+        decision.model_copy(update={"images": (image.model_copy(update={"waivers": (hostile,)}),)})
+    )
+    _tables_are_well_formed(text)
+    assert "<b>" not in text and "linux/arm64 \\| " in text
+
+
 def test_long_lists_fold_under_details() -> None:
     need_shared()
     text = summary.render(decide(REAL / "grype" / "defectdojo-grype--many_vulns3.json"))
