@@ -22,6 +22,8 @@ WIRE = ConfigDict(extra="ignore", strict=True)
 
 
 def _known(text: str | None) -> str | None:
+    if text in _AS_WRITTEN:  # what scanners write for nearly every finding: no need to parse it
+        return text
     if (
         text
         and text.strip()
@@ -30,6 +32,10 @@ def _known(text: str | None) -> str | None:
     ):
         raise ValueError("not a severity word gate knows (critical, high, medium, low, negligible, unknown)")
     return text
+
+
+_AS_WRITTEN = frozenset(s.value for s in Severity) | {s.value.capitalize() for s in Severity}
+"""Trivy's words (CRITICAL) and Grype's (Critical)."""
 
 
 SeverityWord = Annotated[str | None, AfterValidator(_known)]
