@@ -594,6 +594,15 @@ def test_every_severity_word_scanners_write_is_read(word: str, severity: Severit
     assert finding.severity is severity
 
 
+def test_the_severity_words_accepted_without_parsing_are_words_gate_reads_as_themselves() -> None:
+    from gate.ingest._wire import _AS_WRITTEN
+
+    # They skip the check a misspelt word fails: each must be a word Severity.parse knows, not one read as UNKNOWN.
+    assert {"CRITICAL", "Critical", "Negligible", "UNKNOWN"} <= _AS_WRITTEN
+    for word in _AS_WRITTEN:
+        assert Severity.parse(word).value == word.upper()
+
+
 @pytest.mark.parametrize("level", [-1, 5, 9])
 def test_a_vendor_severity_trivy_does_not_write_is_refused(level: int) -> None:
     vulnerability = {"VulnerabilityID": "CVE-1", "VendorSeverity": {"nvd": 4, "redhat": level}}
