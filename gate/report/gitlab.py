@@ -102,20 +102,19 @@ def _report(decision: Decision, schema_version: str, results: Results | None) ->
 
 def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[dict[str, Any]]:
     out = []
-    os_name = _text.one_line(image.image.os, 255) if image.image is not None else ""
+    os_name = (_text.one_line(image.image.os, 255) if image.image is not None else "") or "unknown"
     name = _text.one_line(image.name, 255) or "unknown"
     # Advisories repeat across packages, and packages, versions and fixes across advisories: within one
     # image each distinct input is escaped once (caches local to this call, gone when it returns).
-    line = functools.cache(_text.one_line)
     advisory = functools.cache(_advisory)
     solution = functools.cache(_solution)
     decided = functools.cache(_decided)
+    located = functools.cache(functools.partial(_located, os_name, name))
     for item in results.items(image):
         finding = item.finding
         if finding is None or finding.kind is not FindingKind.VULNERABILITY or finding.package is None:
             continue
-        package = line(finding.package.name, 255) or "unknown"
-        version = line(finding.package.version, 255)
+        package, version, location = located(finding.package.name, finding.package.version)
         ident, title, text, identifiers = advisory(
             finding.id, finding.aliases, finding.title, finding.description
         )
@@ -125,32 +124,47 @@ def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[d
         )
         out.append(
             {
-                "id": _uuid5("|".join((key, package, version, ident))),
+                "id": _uuid5(f"{key}|{package}|{version}|{ident}"),
                 "name": title,
                 "description": description,
                 "severity": _SEVERITY[finding.severity],
                 "solution": solution(package, finding.fixed_versions, finding.fixable),
                 "identifiers": identifiers,
-                "location": {
-                    "dependency": {"package": {"name": package}, "version": version},
-                    "operating_system": os_name or "unknown",
-                    "image": name,
-                },
+                "location": location,
             }
         )
     return out
 
 
+def _located(
+    os_name: str, image_name: str, package_name: str, package_version: str
+) -> tuple[str, str, dict[str, Any]]:
+    """The package's name and version on one line, and the `location` of its vulnerabilities: one dict for all
+    of them (the encoder writes it out at each)."""
+    package = _text.one_line(package_name, 255) or "unknown"
+    version = _text.one_line(package_version, 255)
+    location = {
+        "dependency": {"package": {"name": package}, "version": version},
+        "operating_system": os_name,
+        "image": image_name,
+    }
+    return package, version, location
+
+
+# The namespace's hash state, copied for each ID rather than hashing its 16 bytes again.
+_NAMESPACE_SHA1 = hashlib.sha1(_NAMESPACE.bytes, usedforsecurity=False)
+_VARIANT = {digit: "89ab"[int(digit, 16) & 0x3] for digit in "0123456789abcdef"}
+"""The RFC 4122 variant in a UUID's 17th hex digit: its top two bits set to 10."""
+
+
 def _uuid5(name: str) -> str:
     """`str(uuid.uuid5(_NAMESPACE, name))`, the vulnerability's stable ID, without a UUID object per call (its
     integer arithmetic costs twice the hash, on tens of thousands of vulnerabilities)."""
-    raw = bytearray(
-        hashlib.sha1(_NAMESPACE.bytes + name.encode("utf-8"), usedforsecurity=False).digest()[:16]
-    )
-    raw[6] = 0x50 | (raw[6] & 0x0F)  # version 5
-    raw[8] = 0x80 | (raw[8] & 0x3F)  # the RFC 4122 variant
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    sha1 = _NAMESPACE_SHA1.copy()
+    sha1.update(name.encode("utf-8"))
+    text = sha1.hexdigest()
+    # version 5 in the 13th hex digit, the variant in the 17th
+    return f"{text[:8]}-{text[8:12]}-5{text[13:16]}-{_VARIANT[text[16]]}{text[17:20]}-{text[20:32]}"
 
 
 def _advisory(
