@@ -128,7 +128,7 @@ def encode(
             for image, key in zip(decision.images, keys, strict=True)
         ]
         log = om.SarifLog(version="2.1.0", schema_uri=SCHEMA_URI, runs=runs)
-        document = _serialize(log)
+        document = _Serializer().value(log)
         ordered = {"$schema": document.pop("$schema"), "version": document.pop("version"), **document}
         pieces = json_bytes(ordered)
         if _gzipped_fits(pieces):
@@ -153,13 +153,24 @@ def _gzipped_fits(pieces: Sequence[bytes]) -> bool:
 
 
 class _Texts:
-    """The image's policy rules by ID, and `one_line` and `markdown` remembered within one run: package names,
-    versions, the image name and the policy's texts repeat across thousands of results and rules."""
+    """The image's policy rules by ID, and `one_line`, `markdown` and `pseudo_path` remembered within one run:
+    package names, versions, the image name and the policy's texts repeat across thousands of results and
+    rules. What the gate did with each result (`decided`) is written in its result and again in its rule's
+    help text and Markdown."""
 
     def __init__(self, titles: dict[str, Any]) -> None:
         self.titles = titles
         self.line = functools.cache(_text.one_line)
         self.md = functools.cache(_text.markdown)
+        self.path = functools.cache(pseudo_path)
+        self._decided: dict[int, str] = {}  # by the item's id: the run's items outlive these texts
+
+    def decided(self, item: Item) -> str:
+        """`_decided(item, self)`, made once per item."""
+        text = self._decided.get(id(item))
+        if text is None:
+            text = self._decided[id(item)] = _decided(item, self)
+        return text
 
 
 def _run(
@@ -368,11 +379,11 @@ def _result(
         facts.append(fix)
     if item.violation is not None:
         facts.append(texts.line(item.violation.message, 300))
-    message = _plain_message(f"{subject} (image {name}): {', '.join(facts)}. {_decided(item, texts)}.")
+    message = _plain_message(f"{subject} (image {name}): {', '.join(facts)}. {texts.decided(item)}.")
     if location is not None:
         uri, line = quote(location.path, safe="/-._~"), location.line
     else:
-        uri, line = pseudo_path(key, item.where), 1
+        uri, line = texts.path(key, item.where), 1
     physical = om.PhysicalLocation(
         artifact_location=om.ArtifactLocation(uri=uri),
         region=om.Region(start_line=line, start_column=1, end_line=line, end_column=1),
@@ -464,7 +475,7 @@ def _help_text(
             what = f"Found in {texts.line(item.where, 200)}"
         fix = _fix(finding, texts)
         lines.append(
-            f"- {what}: {item.severity.value}" + (f", {fix}" if fix else "") + f". {_decided(item, texts)}."
+            f"- {what}: {item.severity.value}" + (f", {fix}" if fix else "") + f". {texts.decided(item)}."
         )
     if more:
         lines.append(f"- and {more} more in this image")
@@ -502,7 +513,7 @@ def _help_markdown(
         )
         lines.append(
             f"| {package} | {md(item.version, 100) or _DASH} | {fixed} | {item.severity.value} | "
-            f"{md(_decided(item, texts), 400)} |"
+            f"{md(texts.decided(item), 400)} |"
         )
     if more:
         lines.append(f"| and {more} more in this image | | | | |")
@@ -519,50 +530,48 @@ def _help_markdown(
 # --- serializer -----------------------------------------------------------------------------------------
 
 
-def _serialize(value: Any) -> Any:
-    """sarif-om objects as JSON-ready values: attrs fields under their SARIF names, None and defaults left out."""
-    return _Serializer().value(value)
-
-
 _SCALARS = frozenset({str, int, float, bool})
 """Leaves the serializer writes as they are, without a call per string (most of a SARIF file's values)."""
 
 
 class _Serializer:
-    """Walks a sarif-om tree; each class's fields are looked up once per file, not once per object."""
+    """sarif-om objects as JSON-ready values: attrs fields under their SARIF names, None and defaults left out.
+
+    Each class's fields are looked up once per file. Dicts (property bags, fingerprints) are the gate's own
+    JSON values and go to the encoder as they are; lists are walked, as they hold sarif-om objects.
+    """
 
     def __init__(self) -> None:
-        self._fields: dict[type, list[tuple[str, str, Any]] | None] = {}  # None: not an attrs class
+        self._fields: dict[type, dict[str, tuple[str, Any]] | None] = {}  # None: not an attrs class
 
     def value(self, value: Any) -> Any:
         kind = type(value)
+        if kind is list or kind is tuple:
+            return [self.value(item) for item in value]
         if kind in self._fields:
             fields = self._fields[kind]
         else:
             fields = self._fields[kind] = self._describe(kind) if attr.has(kind) else None
-        if fields is not None:
-            out: dict[str, Any] = {}
-            for name, prop, default in fields:
-                item = getattr(value, name)
-                if item is None or (default is not attr.NOTHING and item == default):
-                    continue
-                out[prop] = item if type(item) in _SCALARS else self.value(item)
-            return out
-        if isinstance(value, dict):
-            return {str(k): v if type(v) in _SCALARS else self.value(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [v if type(v) in _SCALARS else self.value(v) for v in value]
-        return value
+        if fields is None:
+            return value
+        out: dict[str, Any] = {}
+        # attrs' __init__ sets every field in declaration order: the object's dict is its fields in order.
+        for name, item in vars(value).items():
+            if item is not None:
+                prop, default = fields[name]
+                if default is attr.NOTHING or item != default:
+                    out[prop] = item if type(item) in _SCALARS else self.value(item)
+        return out
 
     @staticmethod
-    def _describe(cls: type) -> list[tuple[str, str, Any]]:
-        """(attribute, SARIF property, the default to leave out or attr.NOTHING) per field of `cls`."""
-        described = []
+    def _describe(cls: type) -> dict[str, tuple[str, Any]]:
+        """The SARIF property and the default to leave out (or attr.NOTHING) of each attribute of `cls`."""
+        described = {}
         for field in attr.fields(cls):
             default = field.default
             if isinstance(default, attr.Factory):  # type: ignore[arg-type]
                 default = default.factory()
-            if field.name in _KEEP_DEFAULTS:
-                default = attr.NOTHING
-            described.append((field.name, field.metadata.get("schema_property_name", field.name), default))
+            if field.name in _KEEP_DEFAULTS or default is None:
+                default = attr.NOTHING  # a None default: None is left out already
+            described[field.name] = (field.metadata.get("schema_property_name", field.name), default)
         return described
