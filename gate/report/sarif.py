@@ -248,6 +248,10 @@ def _rule(
             message = policy_rule.help  # one rule over several waivers: describe the rule
         full = texts.line(message) or short
     url = advisory_url(rule_id)
+    # The help text and its Markdown say the same: what both need is worked out once.
+    about = _About(
+        url, _cvss(first.finding, texts), texts.titles.get(first.rules[0]) if first.rules else None
+    )
     tags = ["security", kind_word(finding, first.scope).replace(" ", "-"), severity.value.lower()]
     if any(item.finding is not None and item.finding.fixable for item in group):
         tags.append("fixable")
@@ -263,8 +267,8 @@ def _rule(
             text=_text.clip(full, min(budget.text, _MAX_DESCRIPTION))
         ),
         help=om.MultiformatMessageString(
-            text=_help_text(rule_id, group, image, texts, budget),
-            markdown=_help_markdown(rule_id, group, image, texts, budget),
+            text=_help_text(rule_id, group, image, texts, budget, about),
+            markdown=_help_markdown(rule_id, group, image, texts, budget, about),
         ),
         help_uri=url,
         default_configuration=om.ReportingConfiguration(level=level),
@@ -455,12 +459,24 @@ def _cvss(finding: Finding | None, texts: _Texts) -> str:
     return joined(parts, 3)
 
 
+@dataclass(frozen=True)
+class _About:
+    """What a rule's help text and help Markdown both say besides its rows."""
+
+    url: str | None
+    """The advisory's link."""
+    cvss: str
+    """The first finding's CVSS scores in words (`_cvss`)."""
+    policy: Any
+    """The policy rule that caught the first result, or None."""
+
+
 def _help_rows(group: Sequence[Item], budget: _Budget) -> tuple[list[Item], int]:
     return list(group[: budget.help_rows]), max(0, len(group) - budget.help_rows)
 
 
 def _help_text(
-    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget
+    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget, about: _About
 ) -> str:
     first = group[0]
     lines = [
@@ -479,24 +495,22 @@ def _help_text(
         )
     if more:
         lines.append(f"- and {more} more in this image")
-    cvss = _cvss(first.finding, texts)
-    if cvss:
-        lines.append(f"CVSS: {cvss}.")
-    url = advisory_url(rule_id)
-    if url:
-        lines.append(f"Advisory: {url}")
-    policy = texts.titles.get(first.rules[0]) if first.rules else None
+    if about.cvss:
+        lines.append(f"CVSS: {about.cvss}.")
+    if about.url:
+        lines.append(f"Advisory: {about.url}")
+    policy = about.policy
     if policy is not None and policy.help:
         lines.append(texts.line(policy.help, budget.text))
     return "\n".join(lines)
 
 
 def _help_markdown(
-    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget
+    rule_id: str, group: Sequence[Item], image: ImageDecision, texts: _Texts, budget: _Budget, about: _About
 ) -> str:
     md = texts.md
     first = group[0]
-    url = advisory_url(rule_id)
+    url = about.url
     heading = f"[{md(rule_id)}]({url})" if url else f"**{md(rule_id, 200)}**"
     lines = [f"{heading} ({kind_word(first.finding, first.scope)}) in image **{md(image.name, 300)}**", ""]
     if first.finding is not None and first.finding.title:
@@ -518,10 +532,9 @@ def _help_markdown(
     if more:
         lines.append(f"| and {more} more in this image | | | | |")
     lines.append("")
-    cvss = _cvss(first.finding, texts)
-    if cvss:
-        lines += [f"CVSS: {md(cvss)}", ""]
-    policy = texts.titles.get(first.rules[0]) if first.rules else None
+    if about.cvss:
+        lines += [f"CVSS: {md(about.cvss)}", ""]
+    policy = about.policy
     if policy is not None and policy.help:
         lines += [md(policy.help, budget.text), ""]
     return "\n".join(lines).rstrip() + "\n"
