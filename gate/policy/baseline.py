@@ -63,7 +63,7 @@ def pair_baselines(images: Sequence[Scan], baselines: Sequence[Scan]) -> list[Sc
                 raise InputError(
                     f"{_sources(baseline)}: {scan_name(images[i])!r} already has the baseline "
                     f"{_sources(other)}; give one baseline per image (Trivy and Grype reports of one image "
-                    f"merge){_platform_hint(images[i], baseline, other)}"
+                    f"merge){_platform_hint(images[i], baseline, other, peers=[images[j] for j in hits])}"
                 )
             paired[i] = baseline
     return paired
@@ -95,11 +95,15 @@ def _platform(scan: Scan) -> str:
     return platform if any(normalise_platform(platform)) else ""
 
 
-def _platform_hint(image: Scan, *baselines: Scan) -> str:
-    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks; or,
-    when all are known, which baselines are for another platform than the image (a job of one platform given
-    every platform's baseline)."""
-    unknown = [s for s in (image, *baselines) if not _platform(s)]
+def _platform_hint(image: Scan, *baselines: Scan, peers: Sequence[Scan] = ()) -> str:
+    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks (of the
+    image, the baselines, or the `peers`: the other images of the repository a baseline went to); or, when all
+    are known, which baselines are for another platform than the image (a job of one platform given every
+    platform's baseline)."""
+    unknown: list[Scan] = []
+    for scan in (image, *peers, *baselines):
+        if not _platform(scan) and not any(scan is seen for seen in unknown):
+            unknown.append(scan)
     if unknown:
         return (
             "; baselines of one repository pair with its images by platform when every report gives it (the image "

@@ -374,6 +374,18 @@ def test_an_unknown_platform_keeps_the_refusal_and_says_what_would_pair() -> Non
         pair_baselines([amd64, arm64], [base_amd64, _platform_scan("v1", "amd64", [])])
 
 
+def test_an_image_of_unknown_platform_beside_known_ones_is_named_in_the_refusal() -> None:
+    """Every baseline gives its platform, and so does one image: the image that gives none is what keeps them
+    apart, not a baseline for another platform (the run checks both platforms)."""
+    amd64, unknown = _platform_scan("pr-7", "amd64", []), _platform_scan("pr-7", "", [])
+    bases = [_platform_scan("main", "arm64", []), _platform_scan("main", "amd64", [])]
+    for images in ([amd64, unknown], [unknown, amd64]):
+        with pytest.raises(InputError, match=r"already has the baseline") as caught:
+            pair_baselines(images, bases)
+        assert "none is given in pr-7-unknown.json" in str(caught.value)
+        assert "give a run only the baselines of the platforms it checks" not in str(caught.value)
+
+
 def test_a_baseline_for_a_platform_no_image_is_for_is_refused() -> None:
     amd64, arm64 = _platform_scan("pr-7", "amd64", []), _platform_scan("pr-7", "arm64", [])
     with pytest.raises(InputError, match=r"for 'linux/s390x', and no image checked of its repository is for"):
