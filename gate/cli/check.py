@@ -159,7 +159,7 @@ def run_check(
 
 def _decide(pairs: Sequence[tuple[Scan, Scan | None]], policy: Policy, when: date) -> Decision:
     """Each image decided (against its baseline, if it has one), the worst verdict wins."""
-    from gate.policy.baseline import attach, compare, mismatch_note
+    from gate.policy.baseline import attach, compare, mismatch_note, platformless_note
     from gate.policy.decision import combine
     from gate.policy.engine import evaluate
 
@@ -175,7 +175,9 @@ def _decide(pairs: Sequence[tuple[Scan, Scan | None]], policy: Policy, when: dat
             marked, ratchet = compare(
                 image, base, honor_scanner_ignores=policy.settings.honor_scanner_ignores
             )
-            decision = attach(evaluate(marked, policy, today=when), ratchet, note=mismatch_note(image, base))
+            sharing = [other for other, its in pairs if its is base]
+            note = mismatch_note(image, base) or platformless_note(base, sharing)
+            decision = attach(evaluate(marked, policy, today=when), ratchet, note=note)
         decisions.append(decision)
     return combine(decisions)
 

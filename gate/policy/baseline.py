@@ -22,7 +22,7 @@ from gate.model import Finding, Scan, Severity
 from gate.policy.decision import Decision, Ratchet, Trend
 from gate.policy.settings import as_gated
 
-__all__ = ["attach", "compare", "mismatch_note", "pair_baselines", "scan_name"]
+__all__ = ["attach", "compare", "mismatch_note", "pair_baselines", "platformless_note", "scan_name"]
 
 
 def scan_name(scan: Scan) -> str:
@@ -237,3 +237,19 @@ def mismatch_note(scan: Scan, baseline: Scan) -> str:
             f"{_platform(scan)!r}; it was used because it is the only baseline of its repository"
         )
     return ""
+
+
+def platformless_note(baseline: Scan, images: Sequence[Scan]) -> str:
+    """A note when a baseline that gives no platform went to the `images` of its repository (all those it is
+    paired with) and they are for several platforms: each is decided against a baseline that may be of another
+    platform's image; "" otherwise."""
+    if _platform(baseline):
+        return ""
+    platforms = list(dict.fromkeys(_platform(image) for image in images if _platform(image)))
+    if len({normalise_platform(p) for p in platforms}) < 2:
+        return ""
+    return (
+        f"the baseline {_sources(baseline)} gives no platform, so it was used for the images of every platform "
+        f"of its repository ({', '.join(repr(p) for p in platforms)}); give a baseline of each platform's image "
+        "(its report with the image config) to compare each with its own"
+    )

@@ -14,7 +14,7 @@ from gate.cli import main
 from gate.errors import InputError, PolicyError
 from gate.ingest import parse_report, read_report
 from gate.model import Image, Scan, Severity
-from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines
+from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines, platformless_note
 from gate.policy.decision import Trend, Verdict
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
@@ -452,3 +452,41 @@ def test_a_job_of_one_platform_given_every_platform_s_baseline_is_told_which_is_
             pair_baselines([amd64], bases)
         assert "the image is for 'linux/amd64' and main-arm64.json for 'linux/arm64'" in str(caught.value)
         assert "main-amd64.json for" not in str(caught.value)
+
+
+def test_a_baseline_without_a_platform_for_every_platform_says_so(tmp_path: Path) -> None:
+    """One baseline that gives no platform goes to the images of both platforms; each image is then decided
+    against what may be the other platform's baseline, and the log says so."""
+    files = {
+        "pr-amd64.json": _platform_report("pr-7", "amd64", ["CVE-2026-1", "CVE-2026-2"]),
+        "pr-arm64.json": _platform_report("pr-7", "arm64", ["CVE-2026-1", "CVE-2026-2"]),
+        "main.json": _platform_report("main", "", ["CVE-2026-1", "CVE-2026-2"]),
+    }
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    record = tmp_path / "decision.json"
+    args = [str(tmp_path / n) for n in ("pr-amd64.json", "pr-arm64.json")]
+    out, err = io.StringIO(), io.StringIO()
+    stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
+    code = main(
+        ["check", *args, "--baseline", str(tmp_path / "main.json"), "--json", str(record)],
+        stdout=out,
+        stderr=err,
+        stdin=stdin,
+        env={},
+        today=TODAY,
+    )
+    assert (code, err.getvalue()) == (0, "")
+    images = json.loads(record.read_text(encoding="utf-8"))["images"]
+    note = (
+        f"the baseline {tmp_path / 'main.json'} gives no platform, so it was used for the images of every platform "
+        "of its repository ('linux/amd64', 'linux/arm64')"
+    )
+    assert [any(n.startswith(note) for n in image["notes"]) for image in images] == [True, True]
+    # One image, or images of one platform: nothing to say.
+    assert platformless_note(_platform_scan("main", "", []), [_platform_scan("pr-7", "amd64", [])]) == ""
+    amd64 = _platform_scan("pr-7", "amd64", [])
+    assert (
+        platformless_note(_platform_scan("main", "arm64", []), [amd64, _platform_scan("pr-7", "arm64", [])])
+        == ""
+    )
