@@ -529,3 +529,27 @@ def test_an_image_two_records_decide_is_noted_and_platforms_are_not(tmp_path: Pa
         platforms.append(str(tmp_path / f"{arch}.record.json"))
         assert Run(["check", path, "--today", DAY, "--json", platforms[-1]]).code == 1
     assert "too, so its findings count" not in Run(["merge", *platforms]).out
+
+
+def test_the_merged_record_is_refused_among_its_records_when_the_merge_reviewed_every_waiver(
+    tmp_path: Path,
+) -> None:
+    # Each image uses the waiver the other leaves unused: the merge drops both from the `unused` review, so no
+    # image of the merged record is byte for byte one of its records'. Given again, it is still refused.
+    need_shared()
+    policy = tmp_path / "gate.toml"
+    waiver = '[[waivers]]\nid = "{}"\nreason = "r"\nexpires = 2027-06-30\n'
+    policy.write_text('extends = "builtin:default"\n' + waiver.format("CVE-2019-14697")
+                      + waiver.format("CVE-2026-41254"))  # fmt: skip
+    records = []
+    for i, name in enumerate(MATRIX[:2]):
+        records.append(str(tmp_path / f"d{i}.json"))
+        run = Run(["check", real(name), "--policy", str(policy), "--today", DAY, "--json", records[-1]])
+        assert run.code == 0, run.err
+    merged = str(tmp_path / "merged.json")
+    assert Run(["merge", *records, "--json", merged]).code == 0
+    for args in ([*records, merged], [merged, records[1]]):
+        run = Run(["merge", *args])
+        assert run.code == 2, run.out
+        assert "give each record once (is the merged record among the inputs?)" in run.err
+        assert run.err.count("\n") == 1

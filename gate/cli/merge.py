@@ -56,17 +56,20 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
 
     decisions = []
     seen: list[tuple[ImageDecision, str]] = []
+    checked: list[tuple[ImageDecision, str]] = []  # `seen` as _as_checked gives each image
     for path in args.records:
         data = read_input(path, "decision record", stdin=stdin, written_by="the job uploaded it")
         decision = load_record(data, "<stdin>" if path == "-" else path)
         for image in decision.images:
-            earlier = next((where for other, where in seen if other == image), None)
+            as_checked = _as_checked(image)
+            earlier = next((where for other, where in checked if other == as_checked), None)
             if earlier is not None:
                 raise InputError(
                     f"{path}: the decision for {image.name!r} is also in {earlier}; give each record once "
                     "(is the merged record among the inputs?)"
                 )
             seen.append((image, path))
+            checked.append((as_checked, path))
         decisions.append(decision)
     days = sorted({d.today for d in decisions})
     if (days[-1] - days[0]).days > 1:  # a matrix may run over midnight, not over days: a record was reused
@@ -99,6 +102,25 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
         else:
             write_output(flag, target, render[dest](merged), out)
     return ExitCode.FAIL if merged.verdict is Verdict.FAIL else ExitCode.PASS
+
+
+def _as_checked(image: ImageDecision) -> ImageDecision:
+    """`image` without what a merge changes (the unused-waiver review over the run, the note of an image decided
+    twice): a merged record's image is then its record's again, and the merged record among the inputs is refused
+    even when the review changed every image of it."""
+    from gate.policy.decision import Verdict, WaiverState
+    from gate.policy.waivers import WAIVER_RULES
+
+    unused = WAIVER_RULES[WaiverState.UNUSED][0]
+    return image.model_copy(
+        update={
+            "verdict": Verdict.PASS,
+            "rules": tuple(r for r in image.rules if r.rule_id != unused),
+            "violations": tuple(v for v in image.violations if v.rule_id != unused),
+            "waivers": tuple(w for w in image.waivers if w.state is not WaiverState.UNUSED),
+            "notes": (),
+        }
+    )
 
 
 def _noted_twice(decided: Sequence[tuple[ImageDecision, str]]) -> tuple[ImageDecision, ...]:
