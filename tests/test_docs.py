@@ -53,8 +53,8 @@ connect CI platforms. Every command exits with one of three codes:
 | 2 | usage, policy-file or input error: a `gate: error:` line on stderr says what was wrong and what to do; a policy file's problems are listed one per line |
 
 A count is never an exit code, and a flag is never silently ignored. Bad input (an empty, truncated,
-mis-encoded or foreign file, a field of the wrong type, a severity or fix state no scanner writes) is exit 2,
-never a pass. Keys a scanner writes that gate does not know are ignored, except where they could hide
+mis-encoded or foreign file, a field of the wrong type, a severity or fix state no scanner writes, a finding
+ID that is blank or only invisible characters) is exit 2, never a pass. Keys a scanner writes that gate does not know are ignored, except where they could hide
 findings: a Trivy `results`, `vulnerabilities` or `Vulnerabilites` (keys rewritten or misspelt), or findings
 under a name Trivy does not use (a list, an object, or nested), is exit 2 rather than a clean result. Log lines
 before a report's JSON are skipped with a note that quotes them; text after it (the scanner's closing log sent into

@@ -49,13 +49,23 @@ Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 def _named(text: str) -> str:
-    if not text.strip():
+    if not _visible(text):
         raise ValueError("empty; every finding a scanner writes has an ID")
     return text
 
 
+def _visible(text: str) -> bool:
+    """True when `text` shows a character. An ID of only blanks and invisible characters (bidi marks, zero-width
+    or control characters, which the outputs drop) names nothing: GitLab refuses a report whose vulnerability
+    has no identifier."""
+    if text.isprintable():  # the common case: no invisible character to look past
+        return bool(text.strip())
+    return any(c.isprintable() and not c.isspace() for c in text)
+
+
 FindingID = Annotated[str, AfterValidator(_named)]
-"""A finding's ID (CVE, GHSA, a rule ID): blank is a malformed report, not a finding no output can name."""
+"""A finding's ID (CVE, GHSA, a rule ID): blank (or only invisible characters) is a malformed report, not a finding
+no output can name."""
 
 
 class Wire(BaseModel):

@@ -97,6 +97,19 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
             r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an ID",
         ),
         (b'{"matches": [{"vulnerability": {"id": ""}}], "source": {}}', r"vulnerability\.id: empty"),
+        # Invisible characters (bidi marks, a zero-width space, a control byte) are as blank in every output.
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [{"VulnerabilityID": "\\u200f"}]}]}',
+            r"Vulnerabilities\[0\]\.VulnerabilityID: empty; every finding a scanner writes has an ID \(got '\\u200f'\)",
+        ),
+        (
+            b'{"SchemaVersion": 2, "Results": [{"Target": "t", "Secrets": [{"RuleID": " \\u202e\\u200b\\u0001 "}]}]}',
+            r"Secrets\[0\]\.RuleID: empty",
+        ),
+        (
+            b'{"matches": [{"vulnerability": {"id": "\\u2066\\u2069"}}], "source": {}}',
+            r"vulnerability\.id: empty",
+        ),
         # A finding list under a key Trivy does not write (another case, a typo, another name) would read
         # as a clean result: the report was rewritten.
         (
