@@ -234,9 +234,34 @@ def test_error_messages_quote_report_and_policy_text_on_their_own_line(tmp_path:
     for args, lines in cases:
         run = Run(args)
         assert run.code == 2, run.err
-        assert "::warning" in run.err and "\x1b" not in run.err and "\r" not in run.err
+        # quoted, with `::` broken
+        assert ": :warning" in run.err and "\x1b" not in run.err and "\r" not in run.err
         assert len(run.err.splitlines()) == lines
         assert all(not line.lstrip().startswith("::") for line in run.err.splitlines())
+
+
+def test_error_messages_break_workflow_commands_anywhere_in_their_line(tmp_path: Path) -> None:
+    # GitHub's runner reads a legacy `##[cmd]` anywhere in a line, and Azure a `##vso[cmd]`: quoted report or
+    # policy text must not carry one to stderr whole, in an error, a policy problem or an import warning.
+    command = "##vso[task.setvariable variable=x]y ##[error]z ::error::w"
+    report = tmp_path / "r.json"
+    report.write_text(Path(CLEAN).read_text() + "\n" + command + "\n")  # text after the JSON is quoted
+    policy = tmp_path / "p.toml"
+    policy.write_text(f'version = 1\n[[rules]]\nid = "y"\nmatch = {{ severity = "{command}" }}\n')
+    ignore = tmp_path / ".grype.yaml"  # a rule gate cannot import is a warning that quotes its ID
+    ignore.write_text(f'ignore:\n  - vulnerability: "CVE-1\\n{command}"\n    fix-state: unknown\n')
+    for args in (
+        ["check", str(report)],
+        ["check", CLEAN, "--policy", str(policy)],
+        ["policy", "validate", str(policy)],
+        ["policy", "import", str(ignore), "--reason", "r", "--expires", "30d"],
+        ["check", CLEAN, f"--{command}"],
+    ):
+        run = Run(args)
+        assert "task.setvariable" in run.err, (args, run.err)
+        assert all(not line.lstrip().startswith(":") for line in run.err.splitlines()), (args, run.err)
+        for text in ("##", "::"):
+            assert text not in run.err, (args, run.err)
 
 
 def test_a_lone_surrogate_in_any_input_is_refused_not_a_half_written_record(tmp_path: Path) -> None:

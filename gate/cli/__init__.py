@@ -18,7 +18,7 @@ from datetime import date
 from typing import TextIO
 
 from gate import __version__
-from gate.cli._common import OUTPUTS, ExitCode, Parser, UsageError
+from gate.cli._common import OUTPUTS, ExitCode, Parser, UsageError, log_line
 from gate.cli._io import stdout_problem
 from gate.cli.check import add_check_command, run_check
 from gate.cli.explain import add_explain_command, run_explain
@@ -88,7 +88,7 @@ def main(
         parser.print_help(out)
         return ExitCode.ERROR
     except UsageError as exc:
-        err.write(f"gate: error: {exc}\n")
+        err.write(f"gate: error: {log_line(str(exc))}\n")
         return ExitCode.ERROR
     except Exception as exc:
         from gate.errors import GateError
@@ -105,7 +105,7 @@ def main(
 
             traceback.print_exc(file=err)
         err.write(
-            f"gate: internal error: {type(exc).__name__}: {_one_line(str(exc))}. This is a bug in gate "
+            f"gate: internal error: {type(exc).__name__}: {log_line(str(exc))}. This is a bug in gate "
             f"{__version__}; please report it with the command line (add --debug for a traceback).\n"
         )
         return ExitCode.ERROR
@@ -136,16 +136,10 @@ def run() -> None:
 def _message(exc: Exception) -> str:
     """The error's message for stderr: one line per policy problem, else one line.
 
-    Messages quote report and policy text: control characters go, and no quoted newline starts a line (a CI
-    log reads a line that starts with `::` as a workflow command).
+    Messages quote report and policy text: each line is a `log_line` (a CI log reads `::` at the start of a line,
+    and `##[` or `##vso[` anywhere in one, as a workflow command).
     """
     from gate.errors import PolicyError
 
     lines = str(exc).split("\n") if isinstance(exc, PolicyError) else [str(exc)]
-    return "\n  ".join(_one_line(line) for line in lines)
-
-
-def _one_line(text: str) -> str:
-    from gate.report._text import clean
-
-    return " ".join(clean(text).split())
+    return "\n  ".join(log_line(line) for line in lines)

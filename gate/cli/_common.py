@@ -23,6 +23,7 @@ __all__ = [
     "check_waiver_horizon",
     "evaluation_date",
     "load_policy",
+    "log_line",
     "read_scan",
     "stdin_once",
     "stdout_output",
@@ -47,6 +48,15 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("--codequality", "codequality", "GitLab code-quality report"),
     ("--comment", "comment", "pull/merge-request comment body (Markdown, at most 65,536 characters)"),
 )
+
+
+def log_line(text: str) -> str:
+    """A message for stderr, which quotes report and policy text, made one harmless line of the CI log: no control
+    characters, no newline to start a line with `::`, and no `::` or `##` anywhere (GitHub's runner reads a legacy
+    `##[cmd]` anywhere in a line, Azure a `##vso[cmd]`)."""
+    from gate.report._text import clean, no_commands
+
+    return no_commands(" ".join(clean(text).split()))
 
 
 class UsageError(Exception):

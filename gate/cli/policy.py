@@ -7,7 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import TextIO
 
-from gate.cli._common import ExitCode, Parser, UsageError, evaluation_date
+from gate.cli._common import ExitCode, Parser, UsageError, evaluation_date, log_line
 from gate.cli._io import read_input, write_output
 from gate.words import quantity
 
@@ -72,9 +72,9 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             check_horizon(policy, today=when)
         except PolicyError as exc:
             for problem in exc.problems:
-                err.write(f"{exc.source}: {problem}\n")
+                err.write(log_line(f"{exc.source}: {problem}") + "\n")
             err.write(
-                f"gate: error: {args.path}: {quantity(len(exc.problems), 'problem')}; fix them and run again\n"
+                f"gate: error: {log_line(args.path)}: {quantity(len(exc.problems), 'problem')}; fix them and run again\n"
             )
             return ExitCode.ERROR
         out.write(
@@ -139,9 +139,9 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         ticket=args.ticket,
     )
     for line in imported.skipped:
-        err.write(f"gate: warning: {args.file}: {line}\n")
+        err.write(f"gate: warning: {log_line(f'{args.file}: {line}')}\n")
     for line in imported.expired:
-        err.write(f"gate: warning: {args.file}: {line}; it will fail as waiver-expired\n")
+        err.write(f"gate: warning: {log_line(f'{args.file}: {line}')}; it will fail as waiver-expired\n")
     text = render_waivers(imported)
     if args.output == "-":
         out.write(text)
