@@ -83,8 +83,9 @@ def test_a_waiver_one_image_used_is_not_unused_in_the_merge_either(tmp_path: Pat
 
 
 def test_every_waiver_of_one_id_is_reviewed_on_its_own_in_check_and_merge(tmp_path: Path) -> None:
-    # api:2.0.0 ships both CVEs, api:2.0.1 neither. waivers[1] is waivers[0] for the other image: unused in every
-    # image. waivers[3], for api:2.0.1 only, is unused beside waivers[2] of its ID, which api:2.0.0 used.
+    # api:2.0.0 ships both CVEs, api:2.0.1 neither. waivers[1] is waivers[0] for the other image: unused in
+    # every image. waivers[3], for api:2.0.1 only, is unused beside waivers[2] of its ID, which api:2.0.0
+    # used.
     policy = tmp_path / "gate.toml"
     waiver = '[[waivers]]\nid = "{}"\nreason = "{}"\nexpires = 2027-01-31\n{}\n'
     policy.write_text('extends = "builtin:default"\n[settings]\nwaiver_unused = "fail"\n'

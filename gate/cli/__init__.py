@@ -136,8 +136,8 @@ def run() -> None:
 def _message(exc: Exception) -> str:
     """The error's message for stderr: one line per policy problem, else one line.
 
-    Messages quote report and policy text: each line is a `log_line` (a CI log reads `::` at the start of a line,
-    and `##[` or `##vso[` anywhere in one, as a workflow command).
+    Messages quote report and policy text: each line is a `log_line` (a CI log reads `::` at the start of a
+    line, and `##[` or `##vso[` anywhere in one, as a workflow command).
     """
     from gate.errors import PolicyError
 

@@ -51,9 +51,9 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
 
 
 def log_line(text: str) -> str:
-    """A message for stderr, which quotes report and policy text, made one harmless line of the CI log: no control
-    characters, no newline to start a line with `::`, and no `::` or `##` anywhere (GitHub's runner reads a legacy
-    `##[cmd]` anywhere in a line, Azure a `##vso[cmd]`)."""
+    """A message for stderr, which quotes report and policy text, made one harmless line of the CI log: no
+    control characters, no newline to start a line with `::`, and no `::` or `##` anywhere (GitHub's runner
+    reads a legacy `##[cmd]` anywhere in a line, Azure a `##vso[cmd]`)."""
     from gate.report._text import clean, no_commands
 
     return no_commands(" ".join(clean(text).split()))

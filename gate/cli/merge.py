@@ -105,9 +105,9 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
 
 
 def _as_checked(image: ImageDecision) -> ImageDecision:
-    """`image` without what a merge changes (the unused-waiver review over the run, the note of an image decided
-    twice): a merged record's image is then its record's again, and the merged record among the inputs is refused
-    even when the review changed every image of it."""
+    """`image` without what a merge changes (the unused-waiver review over the run, the note of an image
+    decided twice): a merged record's image is then its record's again, and the merged record among the inputs
+    is refused even when the review changed every image of it."""
     from gate.policy.decision import Verdict, WaiverState
     from gate.policy.waivers import WAIVER_RULES
 

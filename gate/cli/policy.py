@@ -73,9 +73,8 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         except PolicyError as exc:
             for problem in exc.problems:
                 err.write(log_line(f"{exc.source}: {problem}") + "\n")
-            err.write(
-                f"gate: error: {log_line(args.path)}: {quantity(len(exc.problems), 'problem')}; fix them and run again\n"
-            )
+            problems = quantity(len(exc.problems), "problem")
+            err.write(f"gate: error: {log_line(args.path)}: {problems}; fix them and run again\n")
             return ExitCode.ERROR
         out.write(
             f"{args.path}: valid ({quantity(len(policy.rules), 'rule')}, {quantity(len(policy.waivers), 'waiver')})\n"

@@ -55,17 +55,17 @@ def _named(text: str) -> str:
 
 
 def _visible(text: str) -> bool:
-    """True when `text` shows a character. An ID of only blanks and invisible characters (bidi marks, zero-width
-    or control characters, which the outputs drop) names nothing: GitLab refuses a report whose vulnerability
-    has no identifier."""
+    """True when `text` shows a character. An ID of only blanks and invisible characters (bidi marks,
+    zero-width or control characters, which the outputs drop) names nothing: GitLab refuses a report whose
+    vulnerability has no identifier."""
     if text.isprintable():  # the common case: no invisible character to look past
         return bool(text.strip())
     return any(c.isprintable() and not c.isspace() for c in text)
 
 
 FindingID = Annotated[str, AfterValidator(_named)]
-"""A finding's ID (CVE, GHSA, a rule ID): blank (or only invisible characters) is a malformed report, not a finding
-no output can name."""
+"""A finding's ID (CVE, GHSA, a rule ID): blank (or only invisible characters) is a malformed report, not a
+finding no output can name."""
 
 
 class Wire(BaseModel):

@@ -96,9 +96,9 @@ def _platform(scan: Scan) -> str:
 
 
 def _platform_hint(image: Scan, *baselines: Scan, peers: Sequence[Scan] = ()) -> str:
-    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks (of the
-    image, the baselines, or the `peers`: the other images of the repository a baseline went to); or, when all
-    are known, which baselines are for another platform than the image (a job of one platform given every
+    """What would let the gate tell two baselines of one image's repository apart: the platforms it lacks (of
+    the image, the baselines, or the `peers`: the other images of the repository a baseline went to); or, when
+    all are known, which baselines are for another platform than the image (a job of one platform given every
     platform's baseline)."""
     unknown: list[Scan] = []
     for scan in (image, *peers, *baselines):
@@ -248,8 +248,9 @@ def platformless_note(baseline: Scan, images: Sequence[Scan]) -> str:
     platforms = list(dict.fromkeys(_platform(image) for image in images if _platform(image)))
     if len({normalise_platform(p) for p in platforms}) < 2:
         return ""
+    listed = ", ".join(repr(p) for p in platforms)
     return (
-        f"the baseline {_sources(baseline)} gives no platform, so it was used for the images of every platform "
-        f"of its repository ({', '.join(repr(p) for p in platforms)}); give a baseline of each platform's image "
-        "(its report with the image config) to compare each with its own"
+        f"the baseline {_sources(baseline)} gives no platform, so it was used for the images of every "
+        f"platform of its repository ({listed}); give a baseline of each platform's image (its report with "
+        "the image config) to compare each with its own"
     )

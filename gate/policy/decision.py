@@ -218,7 +218,8 @@ class WaiverStatus(_Frozen):
     """The waiver's `platforms` scope as written; None when it has none."""
     index: int | None = Field(default=None, ge=0, strict=True)
     """The waiver's place in the policy that decided the image: `waivers[index]` of its waivers, those of the
-    files it extends first. Two waivers alike in every fact above differ in it; None in records of older gates."""
+    files it extends first. Two waivers alike in every fact above differ in it; None in records of older
+    gates."""
 
 
 class FindingOutcome(_Frozen):

@@ -328,10 +328,11 @@ def review_run(decision: Decision, *, policies: Sequence[str] | None = None) -> 
     of several images a waiver is unused only when no image used it; for the others its status and its
     `waiver-unused` violation are dropped, and the verdicts are worked out again.
 
-    A waiver is its place in the policy (`WaiverStatus.index`) as well as its facts: two waivers alike but for a
-    scope the status does not carry (`packages`, `images`, ...) are two. `policies` names the policy that decided
-    each image, when they differ (a `gate merge` of records of several policies): an index of one policy says
-    nothing of another's, so across policies, as for records of older gates (no index), the facts alone count.
+    A waiver is its place in the policy (`WaiverStatus.index`) as well as its facts: two waivers alike but for
+    a scope the status does not carry (`packages`, `images`, ...) are two. `policies` names the policy that
+    decided each image, when they differ (a `gate merge` of records of several policies): an index of one
+    policy says nothing of another's, so across policies, as for records of older gates (no index), the facts
+    alone count.
     """
     if len(decision.images) < 2:
         return decision

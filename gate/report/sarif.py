@@ -548,7 +548,7 @@ _SCALARS = frozenset({str, int, float, bool})
 
 
 class _Serializer:
-    """sarif-om objects as JSON-ready values: attrs fields under their SARIF names, None and defaults left out.
+    """sarif-om objects as JSON-ready values: fields under their SARIF names, None and defaults left out.
 
     Each class's fields are looked up once per file. Dicts (property bags, fingerprints) are the gate's own
     JSON values and go to the encoder as they are; lists are walked, as they hold sarif-om objects.

@@ -407,7 +407,8 @@ def _image(
 ) -> dict[str, Any]:
     failing = [r for r in image.rules if r.triggered and r.action is Action.FAIL]
     warnings = [r for r in image.rules if r.triggered and r.action is Action.WARN]
-    # A `platforms` column only when a waiver here has that scope: the tables of other policies stay as they were.
+    # A `platforms` column only when a waiver here has that scope: the tables of other policies stay as they
+    # were.
     scoped = any(w.platforms is not None for w in image.waivers)
     waiver_columns = [
         "Waiver",

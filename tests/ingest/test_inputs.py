@@ -610,7 +610,8 @@ def test_every_severity_word_scanners_write_is_read(word: str, severity: Severit
 def test_the_severity_words_accepted_without_parsing_are_words_gate_reads_as_themselves() -> None:
     from gate.ingest._wire import _AS_WRITTEN
 
-    # They skip the check a misspelt word fails: each must be a word Severity.parse knows, not one read as UNKNOWN.
+    # They skip the check a misspelt word fails: each must be a word Severity.parse knows, not one read as
+    # UNKNOWN.
     assert {"CRITICAL", "Critical", "Negligible", "UNKNOWN"} <= _AS_WRITTEN
     for word in _AS_WRITTEN:
         assert Severity.parse(word).value == word.upper()

@@ -251,7 +251,8 @@ def test_cvss_source_setting_changes_the_decision(tmp_path: Path) -> None:
     ],
 )
 def test_screen_catches_in_report_order_what_check_match_passes(tmp_path: Path, match: str) -> None:
-    # screen() tests kind, severity and fixable once per group of alike findings, then lists its hits in order.
+    # screen() tests kind, severity and fixable once per group of alike findings, then lists its hits in
+    # order.
     findings = [
         Finding(
             kind=kind,

@@ -300,7 +300,8 @@ def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path
 
 
 def _unused(image: ImageDecision) -> tuple[list[tuple[str, int | None]], list[int | None]]:
-    """The image's unused waivers (ID, index) and the waiver index each of its waiver-unused violations names."""
+    """The image's unused waivers (ID, index) and the waiver index each of its waiver-unused violations
+    names."""
     statuses = [(s.waiver_id, s.index) for s in image.waivers if s.state is WaiverState.UNUSED]
     return statuses, [v.waiver_index for v in image.violations if v.rule_id == "waiver-unused"]
 
@@ -399,8 +400,8 @@ def test_the_index_of_one_policy_is_not_compared_with_anothers(tmp_path: Path) -
         images=(*used.images, *other.images),
     )
     b = review_run(both, policies=["first.toml", "second.toml"]).images[1]
-    # Across policies the facts alone count: the CVE waiver a used is that waiver. Its index 0 is CVE-0's in the
-    # second policy, and does not make CVE-0 used.
+    # Across policies the facts alone count: the CVE waiver a used is that waiver. Its index 0 is CVE-0's in
+    # the second policy, and does not make CVE-0 used.
     assert _unused(b) == ([("CVE-0", 0)], [0])
     one_policy = review_run(both).images[1]  # as if one policy had decided both: waivers[1] is another waiver
     assert _unused(one_policy) == ([("CVE-0", 0), (CVE, 1)], [0, 1])
