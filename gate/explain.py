@@ -34,11 +34,12 @@ def explain(finding_id: str, scans: Sequence[Scan], policy: Policy, *, today: da
     hits = find(finding_id, scans)
     if not hits:
         return None
-    decisions = {
-        id(scan): evaluate(scan, policy, today=today).images[0]
-        for scan in {id(s): s for s, _ in hits}.values()
-    }
-    blocks = [_block(f, scan, decisions[id(scan)], policy, today) for scan, f in hits]
+    # Every image is decided, not only those with the finding: an image of one name for two platforms (a
+    # multi-architecture build) is titled with its platform, as gate check titles it.
+    decided = [evaluate(scan, policy, today=today).images[0] for scan in scans]
+    titles = dict(zip(map(id, scans), image_titles(decided, _IMAGE_CHARS), strict=True))
+    decisions = dict(zip(map(id, scans), decided, strict=True))
+    blocks = [_block(f, scan, decisions[id(scan)], titles[id(scan)], policy, today) for scan, f in hits]
     head = (
         f"{safe(finding_id)}: {quantity(len(hits), 'finding')} "
         f"(policy {safe(policy.name)}, {today.isoformat()})"
@@ -98,9 +99,11 @@ def _rule_block(rule_id: str, subject: str, image: ImageDecision, title: str) ->
     return "\n".join(lines)
 
 
-def _block(reported: Finding, scan: Scan, image: ImageDecision, policy: Policy, today: date) -> str:
+def _block(
+    reported: Finding, scan: Scan, image: ImageDecision, title: str, policy: Policy, today: date
+) -> str:
     f = as_gated(reported, policy.settings.honor_scanner_ignores)
-    lines = [_title(f), f"  image: {safe(image.name)} ({safe(scan.source)}, {_scanner(scan)})"]
+    lines = [_title(f), f"  image: {safe(title)} ({safe(scan.source)}, {_scanner(scan)})"]
     lines.append(f"  outcome: {_outcome(f, image)}")
     lines.append("  data:")
     lines += [f"    {line}" for line in _data(f, policy, today)]

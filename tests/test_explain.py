@@ -356,6 +356,33 @@ def test_a_rule_on_images_of_one_name_for_two_platforms_names_each_platform() ->
     assert "non-root-user (warn) on registry.example.com/big/app:1.0 (linux/arm64): triggered: WARN\n" in out
 
 
+def test_a_finding_of_images_of_one_name_for_two_platforms_names_each_platform() -> None:
+    from tests.report.helpers import synthetic_scan
+
+    def on(platform: str, image_id: str, findings: int) -> Scan:
+        scan = synthetic_scan(findings)
+        assert scan.image is not None
+        image = scan.image.model_copy(update={"platform": platform, "image_id": image_id})
+        return scan.model_copy(update={"image": image, "source": f"{platform.replace('/', '-')}.json"})
+
+    # The second finding is the arm64 image's only: its platform still tells it from the amd64 image of the run.
+    scans = [on("linux/amd64", "sha256:" + "a" * 64, 1), on("linux/arm64", "sha256:" + "b" * 64, 2)]
+    policy = load_policy("builtin:default")
+    both, arm64_only = (scans[1].findings[0].id, scans[1].findings[1].id)
+    images = [
+        line for line in (explain(both, scans, policy, today=TODAY) or "").splitlines() if "image:" in line
+    ]
+    assert images == [
+        "  image: registry.example.com/big/app:1.0 (linux/amd64) (linux-amd64.json, trivy)",
+        "  image: registry.example.com/big/app:1.0 (linux/arm64) (linux-arm64.json, trivy)",
+    ]
+    text = explain(arm64_only, scans, policy, today=TODAY) or ""
+    assert "  image: registry.example.com/big/app:1.0 (linux/arm64) (linux-arm64.json" in text
+    # One platform alone: the name, as before.
+    text = explain(both, scans[:1], policy, today=TODAY) or ""
+    assert "  image: registry.example.com/big/app:1.0 (linux-amd64.json" in text
+
+
 def test_a_platform_scoped_waiver_is_explained_on_each_platform(tmp_path: Path) -> None:
     from tests.report.helpers import synthetic_scan
 
