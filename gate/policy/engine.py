@@ -55,6 +55,7 @@ def _evaluate_image(scan: Scan, policy: Policy, today: date) -> ImageDecision:
         image=name,
         platform=scan.image.platform if scan.image is not None else "",
         warning_days=policy.settings.expiry_warning_days,
+        policy_name=policy.name,
     )
     waiver_of = [book.waiver_for(f) for f in active]
     expired_of = [book.expired_for(f) for f in active]

@@ -142,18 +142,18 @@ def check_horizon(policy: Policy, *, today: date) -> None:
         days = (waiver.expires - today).days
         if days > limit:
             problems.append(
-                f"{_written_at(policy, i, waiver)} ({waiver.id}): expires {waiver.expires} is {days} days after "
+                f"{_written_at(policy.name, i, waiver)} ({waiver.id}): expires {waiver.expires} is {days} days after "
                 f"{today}, more than settings.max_waiver_days = {limit}; choose an earlier date"
             )
     if problems:
         raise PolicyError(policy.name or "policy", problems)
 
 
-def _written_at(policy: Policy, index: int, waiver: Waiver) -> str:
+def _written_at(policy_name: str, index: int, waiver: Waiver) -> str:
     """`waivers[i]` in the policy's own file, or `extends: base.toml: waivers[i]` in a file it extends."""
-    source, index = waiver.written_at or (policy.name, index)
+    source, index = waiver.written_at or (policy_name, index)
     where = f"waivers[{index}]"
-    return where if source == policy.name else f"extends: {source}: {where}"
+    return where if source == policy_name else f"extends: {source}: {where}"
 
 
 class WaiverBook:
@@ -170,8 +170,10 @@ class WaiverBook:
         image: str,
         platform: str = "",
         warning_days: int = EXPIRY_WARNING_DAYS,
+        policy_name: str = "",
     ) -> None:
         self._waivers = list(waivers)
+        self._policy_name = policy_name
         self._today = today
         self._image = image
         self._platform_known = bool(normalise_platform(platform)[0])
@@ -302,6 +304,9 @@ class WaiverBook:
 
     def _describe(self, index: int, state: WaiverState) -> str:
         waiver = self._waivers[index]
+        name = waiver.id
+        if len(self._by_id[waiver.id.upper()]) > 1:  # several waivers of one ID: say which one
+            name += f" ({_written_at(self._policy_name, index, waiver)})"
         days = (waiver.expires - self._today).days
         who = ", ".join(x for x in (f"owner {waiver.owner}" if waiver.owner else "",
                                     f"ticket {waiver.ticket}" if waiver.ticket else "") if x)  # fmt: skip
@@ -309,16 +314,16 @@ class WaiverBook:
         if state is WaiverState.EXPIRED:
             still = self._matched[index]
             tail = f"; it no longer waives {quantity(still, 'finding')}" if still else ""
-            return f"waiver for {waiver.id} expired on {waiver.expires}{who}{tail}"
+            return f"waiver for {name} expired on {waiver.expires}{who}{tail}"
         if state is WaiverState.EXPIRING:
             when = "today" if days == 0 else f"in {quantity(days, 'day')}"
-            return f"waiver for {waiver.id} expires {when} ({waiver.expires}){who}"
+            return f"waiver for {name} expires {when} ({waiver.expires}){who}"
         unknown = (
             f"; it names platforms {list(waiver.platforms)} and the image's platform is unknown"
             if waiver.platforms is not None and not self._platform_known
             else ""
         )
-        return f"waiver for {waiver.id} matched no finding{who}{unknown}"
+        return f"waiver for {name} matched no finding{who}{unknown}"
 
 
 def review_run(decision: Decision, *, policies: Sequence[str] | None = None) -> Decision:

@@ -345,9 +345,32 @@ def test_an_unused_waiver_keeps_its_violation_beside_a_waiver_of_its_id_another_
     assert _unused(b) == ([(CVE, 1)], [1])
     assert _rule(run.model_copy(update={"images": (b,)}), "waiver-unused")[:2] == (
         True,
-        f"1 waiver unused: waiver for {CVE} matched no finding (owner team-a, ticket SEC-42)",
+        f"1 waiver unused: waiver for {CVE} (waivers[1]) matched no finding (owner team-a, ticket SEC-42)",
     )
     assert b.verdict is Verdict.WARN
+
+
+def test_a_waiver_of_an_id_another_waiver_has_says_where_it_is_written(tmp_path: Path) -> None:
+    expires = TODAY + timedelta(days=60)
+    base = tmp_path / "base.toml"
+    base.write_text(
+        'extends = "builtin:default"\n' + _waiver(expires, 'packages = ["zlib"]'), encoding="utf-8"
+    )
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        f'extends = "{base}"\n'
+        + _waiver(expires, 'packages = ["libssl3"]')
+        + _waiver(expires).replace(CVE, "CVE-0"),
+        encoding="utf-8",
+    )
+    decision = evaluate(_scan(_finding(name="openssl")), load_policy(str(policy)), today=TODAY)
+    messages = [v.message for v in decision.violations if v.rule_id == "waiver-unused"]
+    # The two waivers of one CVE (one in the file this one extends) are named by their place; CVE-0's is alone.
+    assert messages == [
+        "waiver for CVE-0 matched no finding (owner team-a, ticket SEC-42)",
+        f"waiver for {CVE} (extends: {base}: waivers[0]) matched no finding (owner team-a, ticket SEC-42)",
+        f"waiver for {CVE} (waivers[0]) matched no finding (owner team-a, ticket SEC-42)",
+    ]
 
 
 def _without_index(decision: Decision) -> Decision:
