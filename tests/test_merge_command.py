@@ -137,6 +137,22 @@ def test_every_waiver_of_one_id_is_reviewed_on_its_own_in_check_and_merge(tmp_pa
     assert clean["violations"] == []
 
 
+def test_a_record_whose_waiver_violation_names_no_waiver_of_its_image_is_refused(tmp_path: Path) -> None:
+    policy = tmp_path / "gate.toml"
+    policy.write_text('extends = "builtin:default"\n[[waivers]]\nid = "CVE-0000-0001"\nreason = "r"\n'
+                      "expires = 2027-01-31\n", encoding="utf-8")  # fmt: skip
+    record = tmp_path / "d.json"
+    Run(["check", str(TESTDATA / "reports" / "trivy-clean.json"), "--policy", str(policy), "--today", DAY,
+         "--json", str(record)])  # fmt: skip
+    doc = json.loads(record.read_text(encoding="utf-8"))
+    [violation] = doc["images"][0]["violations"]
+    assert violation["waiver_index"] == 0
+    violation["waiver_index"] = 7  # would drop the warning of another waiver in a merge
+    run = Run(["merge", _write(tmp_path, "edited.json", json.dumps(doc))])
+    assert run.code == 2
+    assert "names waiver index 7, which none of its waivers has; the record was edited or damaged" in run.err
+
+
 def test_merged_records_of_two_policies_compare_waivers_by_their_facts(tmp_path: Path) -> None:
     # One job per policy: the CVE-2024-5535 waiver is waivers[0] of one and waivers[1] of the other. An index
     # says where a waiver is in its own policy only: across policies a waiver is its facts, as it was before.

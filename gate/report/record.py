@@ -281,7 +281,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
 
     `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not. So each
     image has rule results (a policy always has rules), a findings rule triggered exactly when its matches are
-    over its budget, each finding's rules among them, and each violation a triggered rule of its action.
+    over its budget, each finding's rules among them, and each violation a triggered rule of its action (and,
+    for a waiver rule's, one of the image's waivers).
     """
     damaged = "the record was edited or damaged, write it again with gate check --json"
     if not decision.images:
@@ -314,11 +315,17 @@ def _check_consistent(decision: Decision, source: str) -> None:
                     f"{caught[r.rule_id]} findings; {damaged}"
                 )
         triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
+        waivers = {w.index for w in image.waivers}
         for v in image.violations:
             if (v.rule_id, v.action) not in triggered:
                 raise InputError(
                     f"{source}: {image.name!r} has a {v.action.value} violation of rule {v.rule_id!r} but no "
                     f"such rule triggered; {damaged}"
+                )
+            if v.waiver_index is not None and v.waiver_index not in waivers:
+                raise InputError(
+                    f"{source}: a {v.rule_id!r} violation of {image.name!r} names waiver index {v.waiver_index}, "
+                    f"which none of its waivers has; {damaged}"
                 )
         expected = Verdict.worst(r.verdict for r in image.rules)
         if image.verdict is not expected:
