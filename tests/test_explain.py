@@ -365,7 +365,8 @@ def test_a_finding_of_images_of_one_name_for_two_platforms_names_each_platform()
         image = scan.image.model_copy(update={"platform": platform, "image_id": image_id})
         return scan.model_copy(update={"image": image, "source": f"{platform.replace('/', '-')}.json"})
 
-    # The second finding is the arm64 image's only: its platform still tells it from the amd64 image of the run.
+    # The second finding is the arm64 image's only: its platform still tells it from the amd64 image of the
+    # run.
     scans = [on("linux/amd64", "sha256:" + "a" * 64, 1), on("linux/arm64", "sha256:" + "b" * 64, 2)]
     policy = load_policy("builtin:default")
     both, arm64_only = (scans[1].findings[0].id, scans[1].findings[1].id)

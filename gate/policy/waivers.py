@@ -142,8 +142,8 @@ def check_horizon(policy: Policy, *, today: date) -> None:
         days = (waiver.expires - today).days
         if days > limit:
             problems.append(
-                f"{_written_at(policy.name, i, waiver)} ({waiver.id}): expires {waiver.expires} is {days} days after "
-                f"{today}, more than settings.max_waiver_days = {limit}; choose an earlier date"
+                f"{_written_at(policy.name, i, waiver)} ({waiver.id}): expires {waiver.expires} is {days} "
+                f"days after {today}, more than settings.max_waiver_days = {limit}; choose an earlier date"
             )
     if problems:
         raise PolicyError(policy.name or "policy", problems)

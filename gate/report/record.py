@@ -324,8 +324,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
                 )
             if v.waiver_index is not None and v.waiver_index not in waivers:
                 raise InputError(
-                    f"{source}: a {v.rule_id!r} violation of {image.name!r} names waiver index {v.waiver_index}, "
-                    f"which none of its waivers has; {damaged}"
+                    f"{source}: a {v.rule_id!r} violation of {image.name!r} names waiver index "
+                    f"{v.waiver_index}, which none of its waivers has; {damaged}"
                 )
         expected = Verdict.worst(r.verdict for r in image.rules)
         if image.verdict is not expected:

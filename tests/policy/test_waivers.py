@@ -365,7 +365,8 @@ def test_a_waiver_of_an_id_another_waiver_has_says_where_it_is_written(tmp_path:
     )
     decision = evaluate(_scan(_finding(name="openssl")), load_policy(str(policy)), today=TODAY)
     messages = [v.message for v in decision.violations if v.rule_id == "waiver-unused"]
-    # The two waivers of one CVE (one in the file this one extends) are named by their place; CVE-0's is alone.
+    # The two waivers of one CVE (one in the file this one extends) are named by their place; CVE-0's is
+    # alone.
     assert messages == [
         "waiver for CVE-0 matched no finding (owner team-a, ticket SEC-42)",
         f"waiver for {CVE} (extends: {base}: waivers[0]) matched no finding (owner team-a, ticket SEC-42)",
