@@ -537,22 +537,14 @@ def _action_rank(action: Action) -> int:
 
 
 def _order(item: Item) -> tuple[int, int, int, str, str, str, str]:
-    finding = item.finding
-    package = finding.package if finding is not None else None
-    # `item.where` and `item.version`, each property read once: this key is made for every result of a run.
-    if finding is None:
-        where, version, kind = item.scope or IMAGE_CONFIG, "", "image"
-    else:
-        name = package.name if package is not None else ""
-        where = name or finding.target or _KIND_VALUES[finding.kind]
-        version, kind = (package.version if package is not None else ""), _KIND_VALUES[finding.kind]
+    kind = _KIND_VALUES[item.finding.kind] if item.finding is not None else "image"
     return (
         item.waived is not None or item.suppressed,
         _LEVEL_RANK[item.level],
         -_SEVERITY_RANKS[item.severity],
         item.rule_id,
-        where,
-        version,
+        item.where,
+        item.version,
         kind,
     )
 
