@@ -24,6 +24,9 @@ WIRE = ConfigDict(extra="ignore", strict=True)
 def _known(text: str | None) -> str | None:
     if text in _AS_WRITTEN:  # what scanners write for nearly every finding: no need to parse it
         return text
+    if text is not None and not text.strip():
+        # Blank says no more than empty: None, so a Trivy finding still takes its vendor severity
+        return None
     if (
         text
         and text.strip()

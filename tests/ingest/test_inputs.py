@@ -644,6 +644,15 @@ def test_a_trivy_finding_without_severity_takes_its_vendor_severity(
     assert finding.severity is severity
 
 
+@pytest.mark.parametrize("blank", ["", "  ", "\t\n"])
+def test_a_trivy_finding_with_a_blank_severity_takes_its_vendor_severity(blank: str) -> None:
+    # Blank says no more than empty: read as UNKNOWN, a critical finding would pass a gate on severity.
+    vulnerability = {"VulnerabilityID": "CVE-1", "Severity": blank, "VendorSeverity": {"nvd": 4}}
+    report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.severity is Severity.CRITICAL
+
+
 @pytest.mark.parametrize(
     ("fix", "state"),
     [
