@@ -7,7 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 import pydantic_core
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import AfterValidator, ConfigDict, Field, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError, field_path, problem_and_value, short_value
@@ -103,6 +103,18 @@ class _Secret:
     Layer: _Layer | None = None
 
 
+def _misconfiguration_status(text: str | None) -> str | None:
+    if text is None or not text.strip():  # none given: a failure, as when Trivy leaves it out
+        return None
+    if text.upper() not in _MISCONFIGURATION_STATUSES:
+        # A word read as a pass would drop the finding: a failed check would go unchecked.
+        raise ValueError("not a status Trivy writes (PASS, FAIL, EXCEPTION)")
+    return text
+
+
+_MISCONFIGURATION_STATUSES = frozenset({"PASS", "FAIL", "EXCEPTION"})
+
+
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Misconfiguration:
     ID: FindingID
@@ -114,7 +126,8 @@ class _Misconfiguration:
     Resolution: str | None = None
     Severity: SeverityWord = None
     PrimaryURL: str | None = None
-    Status: str | None = None
+    Status: Annotated[str | None, AfterValidator(_misconfiguration_status)] = None
+    """Only a failed check is a finding (misconfigurations are few: a Python check each is cheap)."""
     Layer: _Layer | None = None
 
 

@@ -698,3 +698,23 @@ def test_the_platform_of_the_image_from_trivy_and_grype() -> None:
     assert grype(os="linux", architecture="arm", architectureVariant="v6") == "linux/arm/v6"
     assert grype(os="linux", architecture="amd64") == "linux/amd64"
     assert grype(architecture="amd64") == ""  # no os
+
+
+@pytest.mark.parametrize(("status", "failed"), [("FAIL", True), ("fail", True), (None, True), ("  ", True),
+                                                 ("PASS", False), ("EXCEPTION", False)])  # fmt: skip
+def test_only_a_failed_trivy_misconfiguration_is_a_finding(status: str | None, failed: bool) -> None:
+    misconfiguration = {"ID": "DS002", "Severity": "HIGH", "Status": status}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "Dockerfile", "Misconfigurations": [misconfiguration]}]}
+    findings = read_report("r.json", json.dumps(report).encode()).findings
+    assert [f.id for f in findings] == (["DS002"] if failed else [])
+
+
+@pytest.mark.parametrize("status", ["FAILED", "failure", "ERROR", "\u200bFAIL"])
+def test_a_trivy_misconfiguration_status_trivy_does_not_write_is_refused(status: str) -> None:
+    # Read as anything but a failure, a failed check would be dropped without a word.
+    misconfiguration = {"ID": "DS002", "Severity": "HIGH", "Status": status}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "Dockerfile", "Misconfigurations": [misconfiguration]}]}
+    with pytest.raises(
+        InputError, match=r"^r\.json: Results\[0\]\.Misconfigurations\[0\]\.Status: not a status Trivy writes"
+    ):
+        read_report("r.json", json.dumps(report).encode())
