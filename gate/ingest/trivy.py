@@ -198,13 +198,20 @@ class _Metadata(Wire):
     Size: int | None = None
 
 
+_ArtifactType = Literal[
+    "container_image", "filesystem", "repository", "cyclonedx", "spdx", "aws_account", "vm"
+]
+"""What Trivy scanned. A report of anything but an image skips the image checks: another word (a damaged or
+rewritten report) would skip them too, and pass what was never checked."""
+
+
 class TrivyReport(Wire):
     """The fields of a Trivy report the gate reads."""
 
     SchemaVersion: int | None = None
     CreatedAt: str | None = None
     ArtifactName: str | None = None
-    ArtifactType: str | None = None
+    ArtifactType: _ArtifactType | None = None
     Metadata: _Metadata | None = None
     Results: list[TrivyResult] | None = None
     # The 0.19 object form kept these at the top level.

@@ -718,3 +718,18 @@ def test_a_trivy_misconfiguration_status_trivy_does_not_write_is_refused(status:
         InputError, match=r"^r\.json: Results\[0\]\.Misconfigurations\[0\]\.Status: not a status Trivy writes"
     ):
         read_report("r.json", json.dumps(report).encode())
+
+
+@pytest.mark.parametrize("artifact_type", ["CONTAINER_IMAGE", "container-image", "image", "", "\u200b"])
+def test_a_trivy_artifact_type_trivy_does_not_write_is_refused(artifact_type: str) -> None:
+    # Read as not an image, it would skip the image checks and pass an image never checked.
+    report = {**CLEAN_TRIVY, "ArtifactType": artifact_type, "Metadata": {"RepoTags": ["alpine:3.19"]}}
+    with pytest.raises(InputError, match=r"^r\.json: ArtifactType: expected 'container_image', 'filesystem'"):
+        read_report("r.json", json.dumps(report).encode())
+
+
+@pytest.mark.parametrize("artifact_type", ["container_image", "filesystem", "repository", "vm"])
+def test_the_artifact_types_trivy_writes_are_read(artifact_type: str) -> None:
+    scan = read_report("r.json", json.dumps({**CLEAN_TRIVY, "ArtifactType": artifact_type}).encode())
+    assert scan.artifact_type == artifact_type
+    assert scan.is_image is (artifact_type == "container_image")
