@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, Field
 from pydantic.dataclasses import dataclass
@@ -186,10 +186,15 @@ class _Target(Wire):
     architectureVariant: str | None = None
 
 
+_SourceType = Literal["image", "directory", "file", "sbom-file", "purl", "cpe", "snap", "unknown"]
+"""What Grype scanned. A report of anything but an image skips the image checks: another word (a damaged or
+rewritten report) would skip them too, and pass what was never checked."""
+
+
 class GrypeSource(Wire):
     """Grype's `source`: what was scanned."""
 
-    type: str | None = None
+    type: _SourceType | None = None
     target: _Target | str | None = None
 
 

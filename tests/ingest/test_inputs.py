@@ -733,3 +733,24 @@ def test_the_artifact_types_trivy_writes_are_read(artifact_type: str) -> None:
     scan = read_report("r.json", json.dumps({**CLEAN_TRIVY, "ArtifactType": artifact_type}).encode())
     assert scan.artifact_type == artifact_type
     assert scan.is_image is (artifact_type == "container_image")
+
+
+@pytest.mark.parametrize("source_type", ["IMAGE", "Image", "container_image", "", "docker"])
+def test_a_grype_source_type_grype_does_not_write_is_refused(source_type: str) -> None:
+    # Read as not an image, it would skip the image checks and pass an image never checked.
+    report = {**CLEAN_GRYPE, "source": {"type": source_type, "target": {"userInput": "alpine:3.19"}}}
+    with pytest.raises(InputError, match=r"^r\.json: source\.type: expected 'image', 'directory'"):
+        read_report("r.json", json.dumps(report).encode())
+
+
+@pytest.mark.parametrize(
+    ("source_type", "target"),
+    [("image", {"userInput": "alpine:3.19"}), ("directory", "."), ("file", "app.jar"), ("sbom-file", "s.json"),
+     ("unknown", "unknown")],
+)  # fmt: skip
+def test_the_source_types_grype_writes_are_read(source_type: str, target: object) -> None:
+    scan = read_report(
+        "r.json", json.dumps({**CLEAN_GRYPE, "source": {"type": source_type, "target": target}}).encode()
+    )
+    assert scan.is_image is (source_type == "image")
+    assert scan.artifact_type == ("container_image" if source_type == "image" else source_type)
