@@ -15,7 +15,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from gate.model import Severity
 
-__all__ = ["WIRE", "CvssScore", "FindingID", "Probability", "SeverityWord", "Wire", "misplaced_key"]
+__all__ = [
+    "WIRE",
+    "ByteCount",
+    "CvssScore",
+    "FindingID",
+    "Probability",
+    "SeverityWord",
+    "Wire",
+    "misplaced_key",
+]
 
 WIRE = ConfigDict(extra="ignore", strict=True)
 """The configuration of every wire type."""
@@ -49,6 +58,8 @@ CvssScore = Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]
 """A CVSS base score: 0 to 10. NaN, an infinity or a score out of range would match no `cvss` rule."""
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 """An EPSS probability or percentile: 0 to 1, for the same reason."""
+ByteCount = Annotated[int, Field(ge=0)]
+"""An image's or a layer's size in bytes: a negative size would pass any `max_size_mb`."""
 
 
 def _named(text: str) -> str:

@@ -15,7 +15,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError
 from gate.ingest._pool import Pool
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
-from gate.ingest._wire import WIRE, CvssScore, FindingID, Probability, SeverityWord, Wire
+from gate.ingest._wire import WIRE, ByteCount, CvssScore, FindingID, Probability, SeverityWord, Wire
 from gate.ingest.image import image_from_config, platform_name
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -179,7 +179,7 @@ class _Target(Wire):
     manifestDigest: str | None = None
     tags: list[str] | None = None
     repoDigests: list[str] | None = None
-    imageSize: int | None = None
+    imageSize: ByteCount | None = None
     config: str | None = None
     os: str | None = None
     architecture: str | None = None

@@ -14,7 +14,7 @@ from pydantic import Field, ValidationError
 
 from gate.errors import InputError, field_path, problem_and_value
 from gate.ingest._text import parse_timestamp
-from gate.ingest._wire import Wire
+from gate.ingest._wire import ByteCount, Wire
 from gate.ingest.layers import base_boundary
 from gate.model import Image
 
@@ -64,7 +64,7 @@ class _Config(Wire):
     os: str | None = None
     architecture: str | None = None
     variant: str | None = None
-    size: int | None = Field(default=None, alias="Size")
+    size: ByteCount | None = Field(default=None, alias="Size")
 
 
 def image_from_config(config: Mapping[str, Any], source: str, **facts: Any) -> Image:

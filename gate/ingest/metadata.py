@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gate.errors import InputError
 from gate.identity import normalise_platform, other_platform
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
-from gate.ingest._wire import Wire
+from gate.ingest._wire import ByteCount, Wire
 from gate.ingest.image import (
     CONFIG_FIELDS,
     config_differences,
@@ -92,7 +92,7 @@ class _Inspect(Wire):
     Os: str | None = None
     Architecture: str | None = None
     Variant: str | None = None
-    Size: int | None = None
+    Size: ByteCount | None = None
     RootFS: _InspectRootFS | None = None
     History: list[dict[str, Any]] | None = None
     # podman keeps these at the top level
@@ -105,7 +105,7 @@ class _Inspect(Wire):
 
 class _LayerData(Wire):
     Digest: str | None = None
-    Size: int | None = None
+    Size: ByteCount | None = None
 
 
 class _Skopeo(Wire):
@@ -124,7 +124,7 @@ class _Skopeo(Wire):
 class _Descriptor(Wire):
     mediaType: str | None = None
     digest: str
-    size: int | None = None
+    size: ByteCount | None = None
     annotations: dict[str, str] | None = None
 
 

@@ -13,7 +13,7 @@ from pydantic.dataclasses import dataclass
 from gate.errors import InputError, field_path, problem_and_value, short_value
 from gate.ingest._pool import Pool
 from gate.ingest._text import parse_timestamp, shorten
-from gate.ingest._wire import WIRE, CvssScore, FindingID, SeverityWord, Wire, misplaced_key
+from gate.ingest._wire import WIRE, ByteCount, CvssScore, FindingID, SeverityWord, Wire, misplaced_key
 from gate.ingest.image import image_from_config
 from gate.ingest.purl import purl_version
 from gate.model import (
@@ -195,7 +195,7 @@ class _Metadata(Wire):
     RepoTags: list[str] | None = None
     RepoDigests: list[str] | None = None
     ImageConfig: dict[str, Any] | None = None
-    Size: int | None = None
+    Size: ByteCount | None = None
 
 
 _ArtifactType = Literal[

@@ -754,3 +754,17 @@ def test_the_source_types_grype_writes_are_read(source_type: str, target: object
     )
     assert scan.is_image is (source_type == "image")
     assert scan.artifact_type == ("container_image" if source_type == "image" else source_type)
+
+
+@pytest.mark.parametrize(
+    ("report", "where"),
+    [
+        ({**CLEAN_TRIVY, "Metadata": {"Size": -500_000_000}}, r"Metadata\.Size"),
+        ({**CLEAN_GRYPE, "source": {"type": "image", "target": {"userInput": "a:1", "imageSize": -1}}},
+         r"source\.target\.imageSize"),
+    ],
+)  # fmt: skip
+def test_a_negative_image_size_in_a_report_is_refused(report: dict[str, object], where: str) -> None:
+    # It would pass any image-size limit.
+    with pytest.raises(InputError, match=rf"^r\.json: {where}: must be at least 0 \(got -"):
+        read_report("r.json", json.dumps(report).encode())

@@ -625,3 +625,20 @@ def test_several_files_with_only_directory_scans_are_refused_naming_them() -> No
     files = [platform_config("a.json", "amd64", "1"), platform_config("b.json", "arm64", "1")]
     with pytest.raises(InputError, match=r"^a\.json, b\.json: none of the reports is of a container image"):
         attach_each([directory], files)
+
+
+@pytest.mark.parametrize(
+    ("document", "where"),
+    [
+        ({"Id": "sha256:" + "1" * 64, "Config": {}, "Size": -1}, r"Size"),
+        ({"Name": "a", "Digest": "sha256:" + "2" * 64, "Layers": ["sha256:" + "3" * 64],
+          "LayersData": [{"Digest": "sha256:" + "3" * 64, "Size": -5}]},
+         r"LayersData\[0\]\.Size"),
+        ({"schemaVersion": 2, "config": {"digest": "sha256:" + "4" * 64, "size": 10},
+          "layers": [{"digest": "sha256:" + "5" * 64, "size": -5}]}, r"layers\[0\]\.size"),
+    ],
+)  # fmt: skip
+def test_a_negative_size_in_image_metadata_is_refused(document: dict[str, object], where: str) -> None:
+    # A negative image or layer size would pass any image-size limit.
+    with pytest.raises(InputError, match=rf"^m\.json: .*({where}).*must be at least 0"):
+        read_metadata("m.json", json.dumps(document).encode())
