@@ -130,13 +130,18 @@ class _RulePackage:
     upstream_name: str | None = Field(default=None, alias="upstream-name")
 
 
+_VexStatus = Literal["", "not_affected", "fixed", "affected", "under_investigation"]
+
+
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _IgnoreRule:
     vulnerability: str | None = None
     reason: str | None = None
     namespace: str | None = None
-    vex_status: str | None = Field(default=None, alias="vex-status")
-    """Set on the rules Grype makes from a VEX document (`--vex`): the statement's status."""
+    vex_status: _VexStatus | None = Field(default=None, alias="vex-status")
+    """Set on the rules Grype makes from a VEX document (`--vex`): the statement's status. Another word could
+    pass for one that suppresses even where ignore rules are not honored (`filtered`, the gate's word for
+    Grype's matching rules)."""
     match_type: str | None = Field(default=None, alias="match-type")
     """Set, without a `vulnerability`, on Grype's own rules that drop indirect matches (kernel headers)."""
     package: _RulePackage | None = None

@@ -141,10 +141,16 @@ class _License:
     Link: str | None = None
 
 
+_ModifiedStatus = Literal["ignored", "unknown", "not_affected", "affected", "fixed", "under_investigation"]
+"""Why Trivy left a finding out: an ignore rule (`ignored`) or a VEX statement. Another word could pass for
+one that suppresses even where ignore rules are not honored (`filtered`, the gate's word for Grype's
+matching rules)."""
+
+
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Modified:
     Type: str | None = None
-    Status: str | None = None
+    Status: _ModifiedStatus | None = None
     Statement: str | None = None
     Source: str | None = None
     Finding: dict[str, Any] | None = None

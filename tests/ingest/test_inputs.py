@@ -745,8 +745,8 @@ def test_a_grype_source_type_grype_does_not_write_is_refused(source_type: str) -
 
 @pytest.mark.parametrize(
     ("source_type", "target"),
-    [("image", {"userInput": "alpine:3.19"}), ("directory", "."), ("file", "app.jar"), ("sbom-file", "s.json"),
-     ("unknown", "unknown")],
+    [("image", {"userInput": "alpine:3.19"}), ("directory", "."), ("file", "app.jar"),
+     ("sbom-file", "s.json"), ("unknown", "unknown")],
 )  # fmt: skip
 def test_the_source_types_grype_writes_are_read(source_type: str, target: object) -> None:
     scan = read_report(
@@ -768,3 +768,47 @@ def test_a_negative_image_size_in_a_report_is_refused(report: dict[str, object],
     # It would pass any image-size limit.
     with pytest.raises(InputError, match=rf"^r\.json: {where}: must be at least 0 \(got -"):
         read_report("r.json", json.dumps(report).encode())
+
+
+MODIFIED_CRITICAL = {
+    "VulnerabilityID": "CVE-1",
+    "PkgName": "x",
+    "InstalledVersion": "1",
+    "Severity": "CRITICAL",
+}
+
+
+@pytest.mark.parametrize("status", ["filtered", "NOT_AFFECTED", "waived"])
+def test_a_trivy_modified_finding_status_trivy_does_not_write_is_refused(status: str) -> None:
+    # `filtered` would pass for Grype's own matching rules, which suppress even where ignore rules are not
+    # honored.
+    modified = {"Type": "vulnerability", "Status": status, "Finding": MODIFIED_CRITICAL}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "t", "ExperimentalModifiedFindings": [modified]}]}
+    with pytest.raises(
+        InputError,
+        match=r"^r\.json: Results\[0\]\.ExperimentalModifiedFindings\[0\]\.Status: expected 'ignored'",
+    ):
+        read_report("r.json", json.dumps(report).encode())
+
+
+@pytest.mark.parametrize(("status", "ignore_rule"), [("ignored", True), ("not_affected", False),
+                                                     ("fixed", False), ("affected", True),
+                                                     ("under_investigation", True)])  # fmt: skip
+def test_the_modified_finding_statuses_trivy_writes_are_read(status: str, ignore_rule: bool) -> None:
+    modified = {"Type": "vulnerability", "Status": status, "Finding": MODIFIED_CRITICAL}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "t", "ExperimentalModifiedFindings": [modified]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.suppressed is not None and finding.suppressed.by_ignore_rule is ignore_rule
+
+
+@pytest.mark.parametrize("status", ["filtered", "NOT_AFFECTED", "waived"])
+def test_a_grype_vex_status_grype_does_not_write_is_refused(status: str) -> None:
+    ignored = {
+        "vulnerability": {"id": "CVE-1", "severity": "Critical"},
+        "artifact": {"name": "x", "version": "1"},
+        "appliedIgnoreRules": [{"vulnerability": "CVE-1", "vex-status": status}],
+    }
+    with pytest.raises(
+        InputError, match=r"^r\.json: ignoredMatches\[0\]\.appliedIgnoreRules\[0\]\.vex-status: expected ''"
+    ):
+        read_report("r.json", json.dumps({**CLEAN_GRYPE, "ignoredMatches": [ignored]}).encode())
