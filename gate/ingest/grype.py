@@ -347,6 +347,10 @@ def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
         config = json.loads(raw)
     except (binascii.Error, ValueError) as exc:
         raise InputError(f"{source}: source.target.config is not base64 JSON ({exc})") from None
+    except RecursionError:  # the report's own parser has a nesting limit; this one overflows the stack
+        raise InputError(
+            f"{source}: source.target.config is nested too deeply to be an image config; the report is damaged"
+        ) from None
     if has_lone_surrogate(raw, config):
         raise InputError(f"{source}: source.target.config holds {LONE_SURROGATE}; the report is damaged")
     if not isinstance(config, dict):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import codecs
 import json
 
@@ -812,3 +813,11 @@ def test_a_grype_vex_status_grype_does_not_write_is_refused(status: str) -> None
         InputError, match=r"^r\.json: ignoredMatches\[0\]\.appliedIgnoreRules\[0\]\.vex-status: expected ''"
     ):
         read_report("r.json", json.dumps({**CLEAN_GRYPE, "ignoredMatches": [ignored]}).encode())
+
+
+def test_a_grype_image_config_nested_too_deeply_is_refused() -> None:
+    config = "[" * 100_000 + "]" * 100_000
+    target = {"userInput": "a:1", "config": base64.b64encode(config.encode()).decode()}
+    report = {**CLEAN_GRYPE, "source": {"type": "image", "target": target}}
+    with pytest.raises(InputError, match=r"^r\.json: source\.target\.config is nested too deeply"):
+        read_report("r.json", json.dumps(report).encode())
