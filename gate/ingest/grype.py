@@ -99,7 +99,8 @@ class _Vulnerability:
     fixedInVersion: str | None = None
     knownExploited: list[_Kev] | None = None
     epss: list[_Epss] | None = None
-    risk: float | None = None
+    risk: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    """Grype's risk score, shown as it is: NaN or an infinity is no score."""
 
 
 @dataclass(config=WIRE, slots=True, kw_only=True)

@@ -821,3 +821,13 @@ def test_a_grype_image_config_nested_too_deeply_is_refused() -> None:
     report = {**CLEAN_GRYPE, "source": {"type": "image", "target": target}}
     with pytest.raises(InputError, match=r"^r\.json: source\.target\.config is nested too deeply"):
         read_report("r.json", json.dumps(report).encode())
+
+
+@pytest.mark.parametrize("score", ["NaN", "Infinity", "-Infinity"])
+def test_a_grype_risk_that_is_not_a_number_is_refused(score: str) -> None:
+    match = {"vulnerability": {"id": "CVE-1", "severity": "High", "risk": 0.5}, "artifact": {"name": "x"}}
+    document = json.dumps({**CLEAN_GRYPE, "matches": [match]}).replace("0.5", score)
+    with pytest.raises(
+        InputError, match=r"^r\.json: matches\[0\]\.vulnerability\.risk: expected a finite number"
+    ):
+        read_report("r.json", document.encode())
