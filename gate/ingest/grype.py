@@ -192,7 +192,9 @@ class _Target(Wire):
     architectureVariant: str | None = None
 
 
-_SourceType = Literal["image", "directory", "file", "sbom-file", "purl", "cpe", "snap", "unknown"]
+_SourceType = Literal[
+    "image", "directory", "file", "sbom-file", "purl-file", "purl", "cpe", "snap", "unknown"
+]
 """What Grype scanned. A report of anything but an image skips the image checks: another word (a damaged or
 rewritten report) would skip them too, and pass what was never checked."""
 

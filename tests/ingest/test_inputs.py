@@ -747,7 +747,7 @@ def test_a_grype_source_type_grype_does_not_write_is_refused(source_type: str) -
 @pytest.mark.parametrize(
     ("source_type", "target"),
     [("image", {"userInput": "alpine:3.19"}), ("directory", "."), ("file", "app.jar"),
-     ("sbom-file", "s.json"), ("unknown", "unknown")],
+     ("sbom-file", "s.json"), ("purl-file", "purls.txt"), ("purl", "pkg:npm/a@1"), ("unknown", "unknown")],
 )  # fmt: skip
 def test_the_source_types_grype_writes_are_read(source_type: str, target: object) -> None:
     scan = read_report(
