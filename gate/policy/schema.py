@@ -545,8 +545,20 @@ _NO_RULES = (
 )
 
 
+def _same_policy(spec: str, other: str) -> bool:
+    """True when two specs name one policy: `a.toml` and `sub/../a.toml` (or its absolute path) are one file."""
+    if spec.startswith("builtin:") or other.startswith("builtin:"):
+        return spec == other
+    try:
+        return spec == other or Path(spec).resolve() == Path(other).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: reading it fails with its own message
+        return False
+
+
 def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Policy:
-    if spec in chain:
+    # Compared as files, not as text: `extends = "../a.toml"` back from `sub/b.toml` spells the same file
+    # differently on each lap, and would otherwise be followed until the process runs out of memory.
+    if any(_same_policy(spec, seen) for seen in chain):
         raise PolicyError(spec, [f"extends: circular ({' -> '.join([*chain, spec])})"])
     if spec.startswith("builtin:"):
         name = spec.removeprefix("builtin:")

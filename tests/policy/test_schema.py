@@ -488,3 +488,22 @@ def test_the_published_schema_takes_waiver_platforms_as_the_policy_does() -> Non
         assert list(validator.iter_errors({"waivers": [{**waiver, "platforms": bad}]})), bad
         with pytest.raises(ValidationError):
             Waiver.model_validate({**waiver, "expires": date(2027, 1, 1), "platforms": bad})
+
+
+def test_circular_extends_through_a_parent_directory_is_an_error(tmp_path: Path) -> None:
+    # `sub/deeper/../a.toml` is `sub/a.toml` spelled otherwise: without comparing files the loop never ended.
+    (tmp_path / "sub" / "deeper").mkdir(parents=True)
+    _write(tmp_path, 'extends = "deeper/b.toml"\n', "sub/a.toml")
+    _write(tmp_path, 'extends = "../a.toml"\n', "sub/deeper/b.toml")
+    reads: list[Path] = []
+
+    def read(path: Path) -> bytes:
+        reads.append(path)
+        assert len(reads) < 10, "extends followed in a loop"
+        return path.read_bytes()
+
+    with pytest.raises(PolicyError, match="circular") as caught:
+        load_policy(str(tmp_path / "sub" / "a.toml"), read=read)
+    assert caught.value.problems[-1].endswith(
+        f"circular ({tmp_path}/sub/a.toml -> {tmp_path}/sub/deeper/b.toml -> {tmp_path}/sub/deeper/../a.toml)"
+    )
