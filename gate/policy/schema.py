@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 import re
 import sys
@@ -79,6 +80,10 @@ def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | No
     if isinstance(raw, bool):
         raise ValueError('expected a comparison like ">=7.0" or a number')
     if isinstance(raw, (int, float)):
+        if not math.isfinite(
+            raw
+        ):  # TOML's nan and inf: `>= nan` holds for no value, `>= inf` for none finite
+            raise ValueError(f"{raw} is not a number to compare with (write a finite number)")
         op, value = ">=", float(raw)
     elif isinstance(raw, str):
         found = _COMPARISON.match(raw)
@@ -146,37 +151,59 @@ _SEVERITY_SCHEMA = {
                     {"type": "string", "pattern": f"^\\s*{_SEVERITY_NAMES}\\s*$"},
                 ]
             },
+            "minItems": 1,
         },
     ],
     "description": 'A severity with an optional comparison (">=high") or a list of severities.',
 }
-_COMPARISON_SCHEMA = {
-    "anyOf": [
-        {"type": "number"},
-        {"type": "string", "pattern": "^\\s*(>=|<=|==|>|<)?\\s*[0-9]*\\.?[0-9]+\\s*$"},
-    ],
-    "description": 'A number with an optional comparison (">=7.0"); a bare number means ">=".',
-}
-_STRINGS_SCHEMA = {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}]}
+
+
+def _comparison_schema(maximum: float | None = None) -> dict[str, Any]:
+    """A number in range, or a comparison string; the string's range is left to `gate policy validate`."""
+    number: dict[str, Any] = {"type": "number", "minimum": 0}
+    if maximum is not None:
+        number["maximum"] = maximum
+    return {
+        "anyOf": [
+            number,
+            {"type": "string", "pattern": "^\\s*(>=|<=|==|>|<)?\\s*[0-9]*\\.?[0-9]+\\s*$"},
+        ],
+        "description": 'A number with an optional comparison (">=7.0"); a bare number means ">=".',
+    }
+
+
+# Globs and names: a blank one, or an empty list, matches nothing, and the policy refuses it.
+_NONBLANK_STRING = {"type": "string", "pattern": "\\S"}
+_STRINGS_SCHEMA = {"anyOf": [_NONBLANK_STRING, {"type": "array", "items": _NONBLANK_STRING, "minItems": 1}]}
 _DIGEST_SCHEMA = {
     "anyOf": [
         {"enum": ["base", "reference"]},
-        {"type": "array", "items": {"enum": ["base", "reference"]}},
+        {"type": "array", "items": {"enum": ["base", "reference"]}, "minItems": 1},
     ],
     "description": 'What must be pinned by digest: "base", "reference", or both.',
 }
+_PORT_SCHEMA = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 65535},
+        {
+            "type": "string",
+            "pattern": "^\\s*[0-9]+(/([tT][cC][pP]|[uU][dD][pP]|[sS][cC][tT][pP]))?\\s*$",
+        },
+    ]
+}
 _PORTS_SCHEMA = {
-    "type": "array",
-    "items": {"anyOf": [{"type": "integer", "minimum": 1, "maximum": 65535}, {"type": "string"}]},
-    "description": 'Ports: 22 (any protocol) or "22/tcp".',
+    "anyOf": [_PORT_SCHEMA, {"type": "array", "items": _PORT_SCHEMA, "minItems": 1}],
+    "description": 'Ports: 22 (any protocol) or "22/tcp", or a list of them.',
 }
 Severities = Annotated[frozenset[Severity], WithJsonSchema(_SEVERITY_SCHEMA)]
-Compared = Annotated[Comparison, WithJsonSchema(_COMPARISON_SCHEMA)]
+Compared = Annotated[Comparison, WithJsonSchema(_comparison_schema())]
+Probability = Annotated[Comparison, WithJsonSchema(_comparison_schema(1))]
+Score = Annotated[Comparison, WithJsonSchema(_comparison_schema(10))]
 Strings = Annotated[tuple[str, ...], WithJsonSchema(_STRINGS_SCHEMA)]
 _KINDS_SCHEMA = {
     "anyOf": [
         {"enum": [k.value for k in FindingKind]},
-        {"type": "array", "items": {"enum": [k.value for k in FindingKind]}},
+        {"type": "array", "items": {"enum": [k.value for k in FindingKind]}, "minItems": 1},
     ]
 }
 Kinds = Annotated[tuple[FindingKind, ...], WithJsonSchema(_KINDS_SCHEMA)]
@@ -221,9 +248,9 @@ class Match(_Strict):
     severity: Severities | None = None
     fixable: bool | None = Field(default=None, strict=True)
     kev: bool | None = Field(default=None, strict=True)
-    epss: Compared | None = None
-    epss_percentile: Compared | None = None
-    cvss: Compared | None = None
+    epss: Probability | None = None
+    epss_percentile: Probability | None = None
+    cvss: Score | None = None
     age_days: Compared | None = None
     fix_age_days: Compared | None = None
     package: Strings | None = None
@@ -347,8 +374,9 @@ class ImageCheck(_Strict):
     @field_validator("max_size_mb", mode="before")
     @classmethod
     def _number(cls, raw: object) -> object:
-        if isinstance(raw, bool):
-            raise ValueError("expected a number of MB")
+        # Lax pydantic reads "500" and "inf" too; an infinite size would be a check that never fails.
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            raise ValueError("expected a number of MB, such as 500 (no quotes)")
         return raw
 
     @field_validator("forbidden_ports", mode="before")
@@ -439,11 +467,11 @@ class MergeSettings(_Strict):
 class Waiver(_Strict):
     """Lets matching findings through until `expires`, for a stated `reason`."""
 
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, json_schema_extra={"pattern": "\\S"})
     """A vulnerability or rule ID; also matches a finding's aliases (GHSA <-> CVE) unless `aliases` is false."""
     aliases: bool = Field(default=True, strict=True)
     """False: `id` matches the finding's own ID only (as a Grype ignore rule without include-aliases does)."""
-    reason: str = Field(min_length=1)
+    reason: str = Field(min_length=1, json_schema_extra={"pattern": "\\S"})
     expires: date
     """Last day the waiver applies (TOML date: 2027-02-01)."""
     packages: Strings | None = None
@@ -469,6 +497,13 @@ class Waiver(_Strict):
         if not isinstance(other, Waiver):
             return NotImplemented
         return type(self) is type(other) and self.__dict__ == other.__dict__
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not value.strip():  # no finding has a blank ID: the waiver would waive nothing
+            raise ValueError("expected the ID of a vulnerability or rule, such as CVE-2024-3094")
+        return value
 
     @field_validator("reason")
     @classmethod

@@ -507,3 +507,90 @@ def test_circular_extends_through_a_parent_directory_is_an_error(tmp_path: Path)
     assert caught.value.problems[-1].endswith(
         f"circular ({tmp_path}/sub/a.toml -> {tmp_path}/sub/deeper/b.toml -> {tmp_path}/sub/deeper/../a.toml)"
     )
+
+
+def test_nan_and_infinite_limits_are_refused_not_left_to_never_trigger(tmp_path: Path) -> None:
+    # `cvss >= nan` and `age_days >= inf` hold for no finding; `max_size_mb = "inf"` passes every image.
+    body = (
+        '[[rules]]\nid = "a"\nmatch = { cvss = nan }\n'
+        '[[rules]]\nid = "b"\nmatch = { age_days = inf }\n'
+        '[[rules]]\nid = "c"\nimage = { max_size_mb = "inf" }\n'
+        '[[rules]]\nid = "d"\nimage = { max_size_mb = "500" }\n'
+        '[[rules]]\nid = "e"\nimage = { max_size_mb = inf }\n'
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == (
+        "rules[0].match.cvss: nan is not a number to compare with (write a finite number)",
+        "rules[1].match.age_days: inf is not a number to compare with (write a finite number)",
+        "rules[2].image.max_size_mb: expected a number of MB, such as 500 (no quotes)",
+        "rules[3].image.max_size_mb: expected a number of MB, such as 500 (no quotes)",
+        "rules[4].image.max_size_mb: expected a number of MB, such as 500 (no quotes)",
+    )
+    [rule] = load_policy(_write(tmp_path, '[[rules]]\nid = "a"\nimage = { max_size_mb = 2.5 }\n')).rules
+    assert rule.image is not None and rule.image.max_size_mb == 2.5
+
+
+def test_a_blank_waiver_id_is_refused(tmp_path: Path) -> None:
+    body = 'extends = "builtin:default"\n[[waivers]]\nid = "  "\nreason = "r"\nexpires = 2027-01-01\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == (
+        "waivers[0].id: expected the ID of a vulnerability or rule, such as CVE-2024-3094",
+    )
+
+
+def _schema_errors(document: dict[str, object]) -> list[str]:
+    import jsonschema
+
+    return [e.message for e in jsonschema.Draft202012Validator(policy_json_schema()).iter_errors(document)]
+
+
+@pytest.mark.parametrize(
+    "image",
+    [
+        {"forbidden_ports": 22},  # one port, not in a list: the policy takes it
+        {"forbidden_ports": "23/TCP"},
+        {"forbidden_ports": [22, "53/udp"]},
+        {"max_size_mb": 2.5},
+    ],
+)
+def test_the_published_schema_accepts_the_image_checks_the_policy_accepts(image: dict[str, object]) -> None:
+    from gate.policy.schema import ImageCheck
+
+    ImageCheck.model_validate(image)
+    assert _schema_errors({"version": 1, "rules": [{"id": "a", "image": image}]}) == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "table"),
+    [
+        ({"match": {"kind": []}}, "match"),
+        ({"match": {"severity": []}}, "match"),
+        ({"match": {"package": []}}, "match"),
+        ({"match": {"package": " "}}, "match"),
+        ({"match": {"ids": ["CVE-1", ""]}}, "match"),
+        ({"match": {"cvss": 11}}, "match"),
+        ({"match": {"epss": 1.5}}, "match"),
+        ({"match": {"age_days": -1}}, "match"),
+        ({"image": {"forbidden_ports": []}}, "image"),
+        ({"image": {"forbidden_ports": ["ssh"]}}, "image"),
+        ({"image": {"digest": []}}, "image"),
+        ({"image": {"labels": []}}, "image"),
+    ],
+)
+def test_the_published_schema_flags_what_the_policy_refuses(rule: dict[str, object], table: str) -> None:
+    from pydantic import ValidationError
+
+    from gate.policy.schema import ImageCheck
+
+    with pytest.raises(ValidationError):
+        (Match if table == "match" else ImageCheck).model_validate(rule[table])
+    assert _schema_errors({"version": 1, "rules": [{"id": "a", **rule}]}) != []
+
+
+def test_the_published_schema_flags_blank_waiver_ids_and_reasons() -> None:
+    waiver = {"id": "CVE-1", "reason": "r", "expires": "2027-01-01"}
+    assert _schema_errors({"waivers": [waiver]}) == []
+    assert _schema_errors({"waivers": [{**waiver, "id": " "}]}) != []
+    assert _schema_errors({"waivers": [{**waiver, "reason": " "}]}) != []
