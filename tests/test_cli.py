@@ -172,6 +172,22 @@ def test_default_policy_is_gate_toml_in_the_working_directory(
     assert "policy gate.toml" in run.out
 
 
+@pytest.mark.parametrize("kind", ["folder", "dangling link"])
+def test_a_gate_toml_that_cannot_be_read_is_an_error_not_the_default_policy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    # A policy symlinked from a checkout that is missing must not quietly become builtin:default.
+    if kind == "folder":
+        (tmp_path / "gate.toml").mkdir()
+    else:
+        (tmp_path / "gate.toml").symlink_to(tmp_path / "central" / "gate.toml")
+    monkeypatch.chdir(tmp_path)
+    run = Run(["check", WARN])
+    assert run.code == 2
+    reason = "Is a directory" if kind == "folder" else "No such file or directory"
+    assert run.err == f"gate: error: gate.toml: cannot read the policy file ({reason})\n"
+
+
 def test_policy_validate_reports_every_problem(tmp_path: Path) -> None:
     path = tmp_path / "gate.toml"
     path.write_text('[[rules]]\nid = "a"\nmatch = { severity = "hihg" }\n[[waivers]]\nid = "CVE-1"\n')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import enum
+import os
 from collections.abc import Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -119,7 +120,9 @@ def load_policy(spec: str | None) -> Policy:
     from gate.policy.schema import load_policy as load
 
     if spec is None:
-        spec = "gate.toml" if Path("gate.toml").is_file() else "builtin:default"
+        # Anything named gate.toml is the team's policy: a folder or a dangling link is an error to fix, not a
+        # reason to gate with builtin:default instead.
+        spec = "gate.toml" if os.path.lexists("gate.toml") else "builtin:default"
     return load(spec)
 
 
