@@ -244,6 +244,10 @@ class _Strict(BaseModel):
 class Match(_Strict):
     """Which findings a rule is about. Every key given must hold (AND); absent keys match anything."""
 
+    model_config = ConfigDict(
+        json_schema_extra={"not": {"required": ["license_allow", "license_deny"]}}  # as _license_lists says
+    )
+
     kind: Kinds | None = None
     severity: Severities | None = None
     fixable: bool | None = Field(default=None, strict=True)
@@ -331,8 +335,16 @@ def _port_list(raw: object) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _image_check_schema(schema: dict[str, Any]) -> None:
+    # What ImageCheck._one_check refuses, for editors: no check at all, or `env_allow` without `env`.
+    schema["anyOf"] = [{"required": [key]} for key in _IMAGE_CHECK_IDS]
+    schema["dependentRequired"] = {"env_allow": ["env"]}
+
+
 class ImageCheck(_Strict):
     """Checks of the image itself. Each key is one check with a fixed ID (see docs/image-checks.md)."""
+
+    model_config = ConfigDict(json_schema_extra=_image_check_schema)
 
     user: Literal["non-root"] | None = None
     """`non-root-user`: the image must not run as root (missing, empty, `root` or `0` user)."""
@@ -412,8 +424,23 @@ _IMAGE_CHECK_IDS = {
 }
 
 
+def _rule_schema(schema: dict[str, Any]) -> None:
+    # What _rule_shape and _not_builtin refuse, for editors: exactly one of `match` and `image`, the keys of
+    # `match` rules only on those, and no built-in rule's id.
+    schema["oneOf"] = [
+        {"required": ["match"]},
+        {"required": ["image"], "not": {"anyOf": [{"required": [key]} for key in _MATCH_ONLY]}},
+    ]
+    schema["properties"]["id"]["not"] = {"enum": sorted(BUILTIN_RULE_IDS)}
+
+
+_MATCH_ONLY = ("max", "scope", "on_missing_intel")
+
+
 class Rule(_Strict):
     """One rule: what it matches (findings or the image), and what happens when it triggers."""
+
+    model_config = ConfigDict(json_schema_extra=_rule_schema)
 
     id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
     title: str = ""

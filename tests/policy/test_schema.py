@@ -540,6 +540,15 @@ def test_a_blank_waiver_id_is_refused(tmp_path: Path) -> None:
     )
 
 
+def _inline(value: object) -> str:
+    """`value` as TOML: a table inline, a bool in lower case, a string quoted."""
+    import json
+
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{k} = {_inline(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
 def _schema_errors(document: dict[str, object]) -> list[str]:
     import jsonschema
 
@@ -577,6 +586,9 @@ def test_the_published_schema_accepts_the_image_checks_the_policy_accepts(image:
         ({"image": {"forbidden_ports": ["ssh"]}}, "image"),
         ({"image": {"digest": []}}, "image"),
         ({"image": {"labels": []}}, "image"),
+        ({"image": {}}, "image"),
+        ({"image": {"user": "non-root", "env_allow": ["X"]}}, "image"),
+        ({"match": {"kind": "license", "license_allow": ["MIT"], "license_deny": ["GPL-*"]}}, "match"),
     ],
 )
 def test_the_published_schema_flags_what_the_policy_refuses(rule: dict[str, object], table: str) -> None:
@@ -594,3 +606,23 @@ def test_the_published_schema_flags_blank_waiver_ids_and_reasons() -> None:
     assert _schema_errors({"waivers": [waiver]}) == []
     assert _schema_errors({"waivers": [{**waiver, "id": " "}]}) != []
     assert _schema_errors({"waivers": [{**waiver, "reason": " "}]}) != []
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"id": "a"},
+        {"id": "a", "match": {"kev": True}, "image": {"user": "non-root"}},
+        {"id": "a", "image": {"user": "non-root"}, "max": 1},
+        {"id": "a", "image": {"user": "non-root"}, "scope": "all"},
+        {"id": "a", "image": {"user": "non-root"}, "on_missing_intel": "skip"},
+        {"id": "waiver-expired", "match": {"kev": True}},
+    ],
+)
+def test_the_published_schema_flags_rules_of_the_wrong_shape(tmp_path: Path, rule: dict[str, object]) -> None:
+    policy = _write(tmp_path, "[[rules]]\n" + "".join(f"{k} = {_inline(v)}\n" for k, v in rule.items()))
+    with pytest.raises(PolicyError) as info:
+        load_policy(policy)
+    assert not any("invalid TOML" in problem for problem in info.value.problems)
+    assert _schema_errors({"rules": [rule]}) != []
+    assert _schema_errors({"rules": [{"id": "a", "match": {"kev": True}, "max": 1, "scope": "all"}]}) == []
