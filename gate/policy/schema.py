@@ -305,13 +305,22 @@ class Match(_Strict):
 
     @model_validator(mode="after")
     def _license_lists(self) -> Match:
-        if self.license_allow is not None and self.license_deny is not None:
-            raise ValueError("give `license_allow` or `license_deny` in one rule, not both (write two rules)")
-        if (self.license_allow or self.license_deny) and self.kind and FindingKind.LICENSE not in self.kind:
-            raise ValueError(
-                '`license_allow` / `license_deny` match license findings; add "license" to `kind`'
-            )
+        keys = {key for key in self.model_fields_set if getattr(self, key) is not None}
+        problem = _match_combination(keys, [k.value for k in self.kind] if self.kind else None)
+        if problem:
+            raise ValueError(problem)
         return self
+
+
+def _match_combination(keys: Collection[str], kinds: Collection[str] | None) -> str | None:
+    """What is wrong with a `match` table of `keys` and `kind` values `kinds`, judged by them alone; None for
+    nothing. Also checked on the TOML as written (_raw_problems), so it is reported beside other problems."""
+    licence_keys = {"license_allow", "license_deny"} & set(keys)
+    if len(licence_keys) == 2:
+        return "give `license_allow` or `license_deny` in one rule, not both (write two rules)"
+    if licence_keys and kinds and FindingKind.LICENSE.value not in kinds:
+        return '`license_allow` / `license_deny` match license findings; add "license" to `kind`'
+    return None
 
 
 def _nonempty(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -398,10 +407,9 @@ class ImageCheck(_Strict):
 
     @model_validator(mode="after")
     def _one_check(self) -> ImageCheck:
-        if self.env_allow is not None and self.env is None:
-            raise ValueError('`env_allow` goes with env = "no-secrets"')
-        if not self.model_fields_set & set(_IMAGE_CHECK_IDS):
-            raise ValueError('name at least one image check (e.g. user = "non-root")')
+        problem = _image_combination(self.model_fields_set)
+        if problem:
+            raise ValueError(problem)
         return self
 
     def check_ids(self) -> list[str]:
@@ -608,7 +616,7 @@ _NO_RULES = (
 
 
 def _same_policy(spec: str, other: str) -> bool:
-    """True when two specs name one policy: `a.toml` and `sub/../a.toml` (or its absolute path) are one file."""
+    """True when two specs name one policy: `a.toml` and `sub/../a.toml` (or its absolute path) are one."""
     if spec.startswith("builtin:") or other.startswith("builtin:"):
         return spec == other
     try:
@@ -694,6 +702,25 @@ def _validate(data: dict[str, Any]) -> tuple[Policy | None, list[str]]:
     return (None, raw) if raw else (policy, [])
 
 
+def _image_combination(keys: Collection[str]) -> str | None:
+    """What is wrong with an `image` table of `keys`, judged by the keys alone; None for nothing. Also checked
+    on the TOML as written (_raw_problems), so it is reported beside other problems."""
+    if "env_allow" in keys and "env" not in keys:
+        return '`env_allow` goes with env = "no-secrets"'
+    if not set(keys) & set(_IMAGE_CHECK_IDS):
+        return 'name at least one image check (e.g. user = "non-root")'
+    return None
+
+
+def _written_kinds(raw: object) -> list[str] | None:
+    """The `kind` values of a `match` table as written; None when some are not kinds (reported apart)."""
+    kinds = [raw] if isinstance(raw, str) else raw
+    known = {k.value for k in FindingKind}
+    if isinstance(kinds, list) and kinds and all(isinstance(k, str) and k in known for k in kinds):
+        return kinds
+    return None
+
+
 def _raw_problems(data: dict[str, Any]) -> list[str]:
     """Checks made on the TOML as written, so they are reported even when other keys fail validation.
 
@@ -709,6 +736,13 @@ def _raw_problems(data: dict[str, Any]) -> list[str]:
             continue
         if (shape := _rule_shape(rule.keys())) is not None:
             problems.append(f"rules[{i}]: {shape}")
+        match, image = rule.get("match"), rule.get("image")
+        if isinstance(match, dict) and (
+            wrong := _match_combination(match, _written_kinds(match.get("kind")))
+        ):
+            problems.append(f"rules[{i}].match: {wrong}")
+        if isinstance(image, dict) and (wrong := _image_combination(image)):
+            problems.append(f"rules[{i}].image: {wrong}")
         rule_id = rule.get("id")
         if isinstance(rule_id, str):
             if rule_id in first:

@@ -626,3 +626,26 @@ def test_the_published_schema_flags_rules_of_the_wrong_shape(tmp_path: Path, rul
     assert not any("invalid TOML" in problem for problem in info.value.problems)
     assert _schema_errors({"rules": [rule]}) != []
     assert _schema_errors({"rules": [{"id": "a", "match": {"kev": True}, "max": 1, "scope": "all"}]}) == []
+
+
+def test_keys_that_do_not_go_together_are_reported_beside_the_other_problems(tmp_path: Path) -> None:
+    # These were checked only once every other key of their table was valid: a second run showed them.
+    body = (
+        '[[rules]]\nid = "a"\n'
+        'match = { severity = "hihg", license_allow = ["MIT"], license_deny = ["GPL-*"] }\n'
+        '[[rules]]\nid = "b"\nimage = { env_allow = ["X"], max_layers = "many" }\n'
+        '[[rules]]\nid = "c"\nmatch = { kind = "vulnerability", license_deny = ["GPL-*"], cvss = "high" }\n'
+        '[[rules]]\nid = "d"\nimage = { }\n'
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert sorted(info.value.problems) == [
+        'rules[0].match.severity: "hihg" is not a severity (write ">=high", "critical", or a list; one of '
+        "unknown, negligible, low, medium, high, critical)",
+        "rules[0].match: give `license_allow` or `license_deny` in one rule, not both (write two rules)",
+        "rules[1].image.max_layers: expected a whole number (got 'many')",
+        'rules[1].image: `env_allow` goes with env = "no-secrets"',
+        'rules[2].match.cvss: "high" is not a comparison (write it like ">=7.0")',
+        'rules[2].match: `license_allow` / `license_deny` match license findings; add "license" to `kind`',
+        'rules[3].image: name at least one image check (e.g. user = "non-root")',
+    ]
