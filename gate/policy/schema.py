@@ -445,12 +445,15 @@ def _rule_schema(schema: dict[str, Any]) -> None:
 _MATCH_ONLY = ("max", "scope", "on_missing_intel")
 
 
+_RULE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 class Rule(_Strict):
     """One rule: what it matches (findings or the image), and what happens when it triggers."""
 
     model_config = ConfigDict(json_schema_extra=_rule_schema)
 
-    id: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    id: str = Field(min_length=1, json_schema_extra={"pattern": _RULE_ID.pattern})
     title: str = ""
     help: str = ""
     action: Action = Action.FAIL
@@ -465,6 +468,13 @@ class Rule(_Strict):
     @field_validator("id")
     @classmethod
     def _not_builtin(cls, value: str) -> str:
+        if not _RULE_ID.fullmatch(
+            value
+        ):  # the id names the rule in file names, SARIF and logs: keep it plain
+            raise ValueError(
+                f"{short_value(value, toml=True)} is not a rule id: use letters, digits, `.`, `_` and `-`, "
+                "starting with a letter or digit"
+            )
         # The engine adds these rules itself: a second rule of that id would mix with its results.
         if value in BUILTIN_RULE_IDS:
             raise ValueError(

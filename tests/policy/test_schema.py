@@ -649,3 +649,15 @@ def test_keys_that_do_not_go_together_are_reported_beside_the_other_problems(tmp
         'rules[2].match: `license_allow` / `license_deny` match license findings; add "license" to `kind`',
         'rules[3].image: name at least one image check (e.g. user = "non-root")',
     ]
+
+
+def test_a_rule_id_that_is_not_plain_says_what_an_id_may_hold(tmp_path: Path) -> None:
+    body = '[[rules]]\nid = "no fixable"\nmatch = { kev = true }\n[[rules]]\nid = "a\\n"\nmatch = { kev = true }\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    plain = "use letters, digits, `.`, `_` and `-`, starting with a letter or digit"
+    assert info.value.problems == (
+        f"rules[0].id: 'no fixable' is not a rule id: {plain}",
+        f"rules[1].id: 'a\\n' is not a rule id: {plain}",
+    )
+    assert _schema_errors({"rules": [{"id": "no fixable", "match": {"kev": True}}]}) != []
