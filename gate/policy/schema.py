@@ -335,8 +335,11 @@ def _port_list(raw: object) -> tuple[str, ...]:
     for item in items:
         usable = isinstance(item, (int, str)) and not isinstance(item, bool)
         text = str(item).strip().lower() if usable else ""
-        number, _, proto = text.partition("/")
-        if not number.isdigit() or not 1 <= int(number) <= 65535 or proto not in ("", "tcp", "udp", "sctp"):
+        number, slash, proto = text.partition("/")
+        # ASCII digits only: "²" is a digit to isdigit() and not to int(). "22/" names no protocol.
+        plain = number.isascii() and number.isdigit()
+        protocols = ("tcp", "udp", "sctp") if slash else ("",)
+        if not plain or not 1 <= int(number) <= 65535 or proto not in protocols:
             raise ValueError(f'{item!r} is not a port (write 22 or "22/tcp")')
         out.append(f"{int(number)}/{proto}" if proto else str(int(number)))
     if not out:

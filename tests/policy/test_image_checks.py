@@ -66,6 +66,10 @@ def test_every_check_id_has_a_policy_key() -> None:
         ('image = { max_size_mb = "big" }', "image.max_size_mb"),
         ("image = { forbidden_ports = [70000] }", "70000 is not a port"),
         ('image = { forbidden_ports = ["22/icmp"] }', "is not a port"),
+        # A digit to str.isdigit() but not to int() (once a message from int's internals), and a slash
+        # with no protocol after it.
+        ('image = { forbidden_ports = ["²"] }', """'²' is not a port (write 22 or "22/tcp")"""),
+        ('image = { forbidden_ports = ["22/"] }', """'22/' is not a port (write 22 or "22/tcp")"""),
         ('image = { digest = "tag" }', "image.digest"),
         ("image = { labels = [] }", "non-empty list"),
         ('image = { env_allow = ["X"] }', 'env_allow` goes with env = "no-secrets"'),
