@@ -173,8 +173,12 @@ def _comparison_schema(maximum: float | None = None) -> dict[str, Any]:
 
 
 # Globs and names: a blank one, or an empty list, matches nothing, and the policy refuses it.
+# Names (packages, IDs, images, licences, labels) have no blanks around them either: `"openssl "` would match
+# nothing. Paths may.
+_NAME_STRING = {"type": "string", "pattern": "^\\S(.*\\S)?$"}
 _NONBLANK_STRING = {"type": "string", "pattern": "\\S"}
-_STRINGS_SCHEMA = {"anyOf": [_NONBLANK_STRING, {"type": "array", "items": _NONBLANK_STRING, "minItems": 1}]}
+_STRINGS_SCHEMA = {"anyOf": [_NAME_STRING, {"type": "array", "items": _NAME_STRING, "minItems": 1}]}
+_PATHS_SCHEMA = {"anyOf": [_NONBLANK_STRING, {"type": "array", "items": _NONBLANK_STRING, "minItems": 1}]}
 _DIGEST_SCHEMA = {
     "anyOf": [
         {"enum": ["base", "reference"]},
@@ -200,6 +204,7 @@ Compared = Annotated[Comparison, WithJsonSchema(_comparison_schema())]
 Probability = Annotated[Comparison, WithJsonSchema(_comparison_schema(1))]
 Score = Annotated[Comparison, WithJsonSchema(_comparison_schema(10))]
 Strings = Annotated[tuple[str, ...], WithJsonSchema(_STRINGS_SCHEMA)]
+Paths = Annotated[tuple[str, ...], WithJsonSchema(_PATHS_SCHEMA)]
 _KINDS_SCHEMA = {
     "anyOf": [
         {"enum": [k.value for k in FindingKind]},
@@ -301,7 +306,7 @@ class Match(_Strict):
     @field_validator("package", "package_type", "purl", "ids", "license_allow", "license_deny", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
-        return _nonempty(_str_list(raw))
+        return _names(_str_list(raw))
 
     @model_validator(mode="after")
     def _license_lists(self) -> Match:
@@ -326,6 +331,15 @@ def _match_combination(keys: Collection[str], kinds: Collection[str] | None) -> 
 def _nonempty(values: tuple[str, ...]) -> tuple[str, ...]:
     if not values or not all(v.strip() for v in values):
         raise ValueError("expected a non-empty list of non-empty strings")
+    return values
+
+
+def _names(values: tuple[str, ...]) -> tuple[str, ...]:
+    """`values` when each is a name or glob without blanks around it: no package, ID or image has them, so
+    `"openssl "` would make a rule that never triggers or a waiver of nothing."""
+    for value in _nonempty(values):
+        if value != value.strip():
+            raise ValueError(f"{value!r} has blanks around it; no name has, so it would match nothing")
     return values
 
 
@@ -386,7 +400,7 @@ class ImageCheck(_Strict):
     @field_validator("registries", "labels", "env_allow", "base_images", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
-        return _nonempty(_str_list(raw))
+        return _names(_str_list(raw))
 
     @field_validator("digest", mode="before")
     @classmethod
@@ -515,7 +529,7 @@ class MergeSettings(_Strict):
 class Waiver(_Strict):
     """Lets matching findings through until `expires`, for a stated `reason`."""
 
-    id: str = Field(min_length=1, json_schema_extra={"pattern": "\\S"})
+    id: str = Field(min_length=1, json_schema_extra={"pattern": _NAME_STRING["pattern"]})
     """A vulnerability or rule ID; also matches a finding's aliases (GHSA <-> CVE) unless `aliases` is false."""
     aliases: bool = Field(default=True, strict=True)
     """False: `id` matches the finding's own ID only (as a Grype ignore rule without include-aliases does)."""
@@ -524,7 +538,7 @@ class Waiver(_Strict):
     """Last day the waiver applies (TOML date: 2027-02-01)."""
     packages: Strings | None = None
     images: Strings | None = None
-    paths: Strings | None = None
+    paths: Paths | None = None
     purls: Strings | None = None
     platforms: Annotated[tuple[Platform, ...], WithJsonSchema(_PLATFORMS_SCHEMA)] | None = None
     """Only images for these platforms (`linux/arm64`); an image whose platform is unknown is not waived."""
@@ -551,7 +565,7 @@ class Waiver(_Strict):
     def _id(cls, value: str) -> str:
         if not value.strip():  # no finding has a blank ID: the waiver would waive nothing
             raise ValueError("expected the ID of a vulnerability or rule, such as CVE-2024-3094")
-        return value
+        return _names((value,))[0]
 
     @field_validator("reason")
     @classmethod
@@ -561,9 +575,14 @@ class Waiver(_Strict):
         return value
 
     # An empty list (or a blank glob) would waive nothing; `images = []` would not even be reported unused.
-    @field_validator("packages", "images", "paths", "purls", mode="before")
+    @field_validator("packages", "images", "purls", mode="before")
     @classmethod
     def _strings(cls, raw: object) -> object:
+        return _names(_str_list(raw))
+
+    @field_validator("paths", mode="before")
+    @classmethod
+    def _paths(cls, raw: object) -> object:
         return _nonempty(_str_list(raw))
 
     @field_validator("platforms", mode="before")

@@ -661,3 +661,28 @@ def test_a_rule_id_that_is_not_plain_says_what_an_id_may_hold(tmp_path: Path) ->
         f"rules[1].id: 'a\\n' is not a rule id: {plain}",
     )
     assert _schema_errors({"rules": [{"id": "no fixable", "match": {"kev": True}}]}) != []
+
+
+def test_names_with_blanks_around_them_are_refused_for_they_match_nothing(tmp_path: Path) -> None:
+    # `package = "openssl "` made a rule that never triggered, `id = "CVE-1 "` a waiver of nothing.
+    body = (
+        'extends = "builtin:default"\n'
+        '[[rules]]\nid = "a"\nmatch = { package = "openssl ", ids = [" CVE-1"] }\n'
+        '[[rules]]\nid = "b"\nimage = { registries = ["ghcr.io/org/*\\t"] }\n'
+        '[[waivers]]\nid = "CVE-1 "\nreason = "r"\nexpires = 2027-01-01\npurls = ["pkg:npm/x "]\n'
+        '[[waivers]]\nid = "CVE-2"\nreason = "r"\nexpires = 2027-01-01\npaths = ["/srv/my app/ "]\n'
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    nothing = "has blanks around it; no name has, so it would match nothing"
+    assert info.value.problems == (
+        f"rules[0].match.package: 'openssl ' {nothing}",
+        f"rules[0].match.ids: ' CVE-1' {nothing}",
+        f"rules[1].image.registries: 'ghcr.io/org/*\\t' {nothing}",
+        f"waivers[0].id: 'CVE-1 ' {nothing}",
+        f"waivers[0].purls: 'pkg:npm/x ' {nothing}",
+    )
+    waiver = {"id": "CVE-1", "reason": "r", "expires": "2027-01-01"}
+    assert _schema_errors({"waivers": [{**waiver, "paths": "/srv/my app/ "}]}) == []  # a path may end so
+    assert _schema_errors({"waivers": [{**waiver, "id": "CVE-1 "}]}) != []
+    assert _schema_errors({"rules": [{"id": "a", "match": {"package": "openssl "}}]}) != []
