@@ -107,7 +107,12 @@ def _severity_set(raw: object) -> frozenset[Severity]:
             raise ValueError(f"expected a non-empty list of severities (one of {', '.join(names)})")
         out = set()
         for item in raw:
-            if not isinstance(item, str) or item.strip().upper() not in Severity.__members__:
+            # ASCII only: a dotless i upper-cases to HIGH ("h\u0131gh"), and no schema or reader expects that.
+            if (
+                not isinstance(item, str)
+                or not item.isascii()
+                or item.strip().upper() not in Severity.__members__
+            ):
                 raise ValueError(f"{item!r} is not a severity (one of {', '.join(names)})")
             out.add(Severity[item.strip().upper()])
         return frozenset(out)

@@ -686,3 +686,13 @@ def test_names_with_blanks_around_them_are_refused_for_they_match_nothing(tmp_pa
     assert _schema_errors({"waivers": [{**waiver, "paths": "/srv/my app/ "}]}) == []  # a path may end so
     assert _schema_errors({"waivers": [{**waiver, "id": "CVE-1 "}]}) != []
     assert _schema_errors({"rules": [{"id": "a", "match": {"package": "openssl "}}]}) != []
+
+
+def test_a_severity_in_a_list_is_spelled_in_ascii() -> None:
+    # A dotless i upper-cases to HIGH; the published schema refuses it, and so does the policy now.
+    from pydantic import ValidationError
+
+    dotless = "h\u0131gh"
+    with pytest.raises(ValidationError, match=f"'{dotless}' is not a severity"):
+        Match.model_validate({"severity": [dotless]})
+    assert _schema_errors({"rules": [{"id": "a", "match": {"severity": [dotless]}}]}) != []
