@@ -703,7 +703,10 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
             "name": spec,
             "rules": _merge_rules(base.rules, policy.rules),
             "waivers": base.waivers + policy.waivers,
-            "merge": policy.merge if "merge" in policy.model_fields_set else base.merge,
+            # Key by key, as settings: an empty `[merge]` keeps the base's choice rather than reset it.
+            "merge": base.merge.model_copy(
+                update={key: getattr(policy.merge, key) for key in policy.merge.model_fields_set}
+            ),
             "settings": merge_settings(base.settings, policy.settings),
         }
     )

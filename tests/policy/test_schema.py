@@ -696,3 +696,14 @@ def test_a_severity_in_a_list_is_spelled_in_ascii() -> None:
     with pytest.raises(ValidationError, match=f"'{dotless}' is not a severity"):
         Match.model_validate({"severity": [dotless]})
     assert _schema_errors({"rules": [{"id": "a", "match": {"severity": [dotless]}}]}) != []
+
+
+def test_merge_combines_with_the_base_key_by_key(tmp_path: Path) -> None:
+    _write(
+        tmp_path, '[[rules]]\nid = "a"\nmatch = { kev = true }\n[merge]\nseverity = "grype"\n', "base.toml"
+    )
+    # An empty [merge] table used to reset the base's choice to the default.
+    assert load_policy(_write(tmp_path, 'extends = "base.toml"\n[merge]\n')).merge.severity == "grype"
+    assert load_policy(_write(tmp_path, 'extends = "base.toml"\n')).merge.severity == "grype"
+    own = 'extends = "base.toml"\n[merge]\nseverity = "trivy"\n'
+    assert load_policy(_write(tmp_path, own)).merge.severity == "trivy"
