@@ -794,6 +794,8 @@ def _raw_problems(data: dict[str, Any]) -> list[str]:
 
 
 _UNKNOWN_KEY = "unknown key (see docs/policy.md for the keys this table takes)"
+_TOP_LEVEL_KEYS = ("version", "extends")
+_MOVE_UP = "is a top-level key: move it above the first [table] or [[table]] header"
 
 
 def _problem(err: Any) -> str:
@@ -806,6 +808,10 @@ def _problem(err: Any) -> str:
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
         message = _UNKNOWN_KEY
+        key = err["loc"][-1]
+        if len(err["loc"]) > 1 and key in _TOP_LEVEL_KEYS:
+            # TOML puts every key after a [table] header into that table: a common slip for these.
+            message = f"unknown key; `{key}` {_MOVE_UP}"
     elif kind == "missing":
         message = "required"
     elif kind == "tuple_type" and len(err["loc"]) == 1 and isinstance(value, dict):

@@ -707,3 +707,17 @@ def test_merge_combines_with_the_base_key_by_key(tmp_path: Path) -> None:
     assert load_policy(_write(tmp_path, 'extends = "base.toml"\n')).merge.severity == "grype"
     own = 'extends = "base.toml"\n[merge]\nseverity = "trivy"\n'
     assert load_policy(_write(tmp_path, own)).merge.severity == "trivy"
+
+
+def test_a_top_level_key_written_under_a_table_says_where_it_belongs(tmp_path: Path) -> None:
+    # TOML reads `extends` after [[rules]] as a key of that rule: the message says why it is unknown there.
+    body = (
+        '[[rules]]\nid = "a"\nmatch = { kev = true }\nextends = "builtin:default"\n[settings]\nversion = 1\n'
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    move = "is a top-level key: move it above the first [table] or [[table]] header"
+    assert info.value.problems == (
+        f"rules[0].extends: unknown key; `extends` {move}",
+        f"settings.version: unknown key; `version` {move}",
+    )
