@@ -616,7 +616,7 @@ class Policy(_Strict):
 
     version: Literal[1] = 1
     """The format version; only 1 exists."""
-    extends: str | None = None
+    extends: str | None = Field(default=None, json_schema_extra={"pattern": "\\S"})
     rules: tuple[Rule, ...] = ()
     waivers: tuple[Waiver, ...] = ()
     merge: MergeSettings = MergeSettings()
@@ -632,6 +632,15 @@ class Policy(_Strict):
         if type(raw) is not int or raw != 1:
             raise ValueError("expected the integer 1 (the only format version)")
         return raw
+
+    @field_validator("extends")
+    @classmethod
+    def _extends(cls, value: str) -> str:
+        if not value.strip():  # read as a path, "" is the policy's own folder
+            raise ValueError(
+                'expected a preset ("builtin:default", "builtin:strict") or a policy file\'s path'
+            )
+        return value
 
 
 def load_policy(spec: str, *, read: Callable[[Path], bytes] | None = None) -> Policy:
@@ -684,7 +693,7 @@ def _load(spec: str, read: Callable[[Path], bytes], chain: Sequence[str]) -> Pol
     for i, waiver in enumerate(policy.waivers if policy else ()):
         waiver._written_at = (spec, i)  # just validated from this file: no one else holds it yet
     extends = data.get("extends")
-    if not isinstance(extends, str):  # absent, or not a string (then `problems` says so)
+    if not isinstance(extends, str) or not extends.strip():  # absent, or not a path (`problems` says so)
         if policy is None:
             raise PolicyError(spec, problems)
         return policy.model_copy(update={"name": spec})

@@ -721,3 +721,14 @@ def test_a_top_level_key_written_under_a_table_says_where_it_belongs(tmp_path: P
         f"rules[0].extends: unknown key; `extends` {move}",
         f"settings.version: unknown key; `version` {move}",
     )
+
+
+@pytest.mark.parametrize("extends", ['""', '" "'])
+def test_a_blank_extends_is_refused_not_read_as_the_policys_folder(tmp_path: Path, extends: str) -> None:
+    body = f'extends = {extends}\n[[rules]]\nid = "a"\nmatch = {{ kev = true }}\n'
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    assert info.value.problems == (
+        'extends: expected a preset ("builtin:default", "builtin:strict") or a policy file\'s path',
+    )
+    assert _schema_errors({"extends": "", "rules": [{"id": "a", "match": {"kev": True}}]}) != []
