@@ -804,7 +804,28 @@ def _raw_problems(data: dict[str, Any]) -> list[str]:
 
 _UNKNOWN_KEY = "unknown key (see docs/policy.md for the keys this table takes)"
 _TOP_LEVEL_KEYS = ("version", "extends")
+_TABLES: dict[tuple[str, ...], type[BaseModel]] = {
+    (): Policy,
+    ("rules",): Rule,
+    ("rules", "match"): Match,
+    ("rules", "image"): ImageCheck,
+    ("waivers",): Waiver,
+    ("settings",): Settings,
+    ("merge",): MergeSettings,
+}
+"""Each table of the file by its path (array indexes left out), for suggesting a misspelt key's spelling."""
 _MOVE_UP = "is a top-level key: move it above the first [table] or [[table]] header"
+
+
+def _nearest_key(loc: Sequence[int | str]) -> str | None:
+    """The key of the table at `loc` (its last part an unknown key) spelled most like it, if one is close."""
+    import difflib
+
+    table = _TABLES.get(tuple(part for part in loc[:-1] if isinstance(part, str)))
+    if table is None or not isinstance(loc[-1], str):
+        return None
+    keys = [key for key in table.model_fields if key != "name"]
+    return next(iter(difflib.get_close_matches(loc[-1], keys, n=1, cutoff=0.75)), None)
 
 
 def _problem(err: Any) -> str:
@@ -821,6 +842,10 @@ def _problem(err: Any) -> str:
         if len(err["loc"]) > 1 and key in _TOP_LEVEL_KEYS:
             # TOML puts every key after a [table] header into that table: a common slip for these.
             message = f"unknown key; `{key}` {_MOVE_UP}"
+        elif near := _nearest_key(err["loc"]):
+            message = (
+                f"unknown key; did you mean `{near}`? (see docs/policy.md for the keys this table takes)"
+            )
     elif kind == "missing":
         message = "required"
     elif kind == "tuple_type" and len(err["loc"]) == 1 and isinstance(value, dict):

@@ -732,3 +732,22 @@ def test_a_blank_extends_is_refused_not_read_as_the_policys_folder(tmp_path: Pat
         'extends: expected a preset ("builtin:default", "builtin:strict") or a policy file\'s path',
     )
     assert _schema_errors({"extends": "", "rules": [{"id": "a", "match": {"kev": True}}]}) != []
+
+
+def test_a_misspelt_key_is_named_with_the_key_it_is_closest_to(tmp_path: Path) -> None:
+    body = (
+        'extend = "builtin:default"\nxyz = 1\n'
+        '[[rules]]\nid = "a"\nmatch = { severty = "high" }\n'
+        '[[waivers]]\nid = "CVE-1"\nreson = "r"\nreason = "r"\nexpires = 2027-01-01\n'
+        '[settings]\nwaiver_unsued = "info"\n'
+    )
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, body))
+    see = "(see docs/policy.md for the keys this table takes)"
+    assert sorted(info.value.problems) == [
+        f"extend: unknown key; did you mean `extends`? {see}",
+        f"rules[0].match.severty: unknown key; did you mean `severity`? {see}",
+        f"settings.waiver_unsued: unknown key; did you mean `waiver_unused`? {see}",
+        f"waivers[0].reson: unknown key; did you mean `reason`? {see}",
+        f"xyz: unknown key {see}",
+    ]
