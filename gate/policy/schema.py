@@ -83,9 +83,8 @@ def _number_comparison(raw: object, *, minimum: float = 0.0, maximum: float | No
     if isinstance(raw, bool):
         raise ValueError('expected a comparison like ">=7.0" or a number')
     if isinstance(raw, (int, float)):
-        if not math.isfinite(
-            raw
-        ):  # TOML's nan and inf: `>= nan` holds for no value, `>= inf` for none finite
+        # TOML's nan and inf: `>= nan` holds for no value, `>= inf` for no finite one.
+        if not math.isfinite(raw):
             raise ValueError(f"{raw} is not a number to compare with (write a finite number)")
         op, value = ">=", float(raw)
     elif isinstance(raw, str):
@@ -493,9 +492,8 @@ class Rule(_Strict):
     @field_validator("id")
     @classmethod
     def _not_builtin(cls, value: str) -> str:
-        if not _RULE_ID.fullmatch(
-            value
-        ):  # the id names the rule in file names, SARIF and logs: keep it plain
+        # The id names the rule in logs, SARIF and reports: keep it plain.
+        if not _RULE_ID.fullmatch(value):
             raise ValueError(
                 f"{short_value(value, toml=True)} is not a rule id: use letters, digits, `.`, `_` and `-`, "
                 "starting with a letter or digit"
