@@ -32,6 +32,7 @@ from gate.platform.sticky import (
     check_token,
     decision_counts,
     json_field,
+    json_list,
     marker,
     request,
     same_origin,
@@ -303,10 +304,7 @@ def _find(
         response = request(
             session, "GET", next_url, headers=headers, secret=token, what="list the comments", params=params
         )
-        items = response.json()
-        if not isinstance(items, list):
-            raise OutputError("list the comments: the API did not return a list")
-        for item in items:
+        for item in json_list(response, "list the comments", "GITHUB_API_URL"):
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), int):
                 continue
             text = item.get("body")

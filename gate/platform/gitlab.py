@@ -23,6 +23,7 @@ from gate.platform.sticky import (
     check_token,
     decision_counts,
     json_field,
+    json_list,
     marker,
     request,
 )
@@ -158,10 +159,7 @@ def _find(
             what="list the notes",
             params={"per_page": 100, "page": page, "sort": "asc", "order_by": "created_at"},
         )
-        items = response.json()
-        if not isinstance(items, list):
-            raise OutputError("list the notes: the API did not return a list")
-        for item in items:
+        for item in json_list(response, "list the notes", "CI_API_V4_URL"):
             if not isinstance(item, Mapping) or not isinstance(item.get("id"), int) or item.get("system"):
                 continue
             user = item.get("author")

@@ -34,6 +34,7 @@ __all__ = [
     "decision_counts",
     "fit",
     "json_field",
+    "json_list",
     "marker",
     "new_session",
     "request",
@@ -230,6 +231,23 @@ def json_field(response: requests.Response, key: str) -> object:
     except ValueError:
         return None
     return data.get(key) if isinstance(data, Mapping) else None
+
+
+def json_list(response: requests.Response, what: str, api_variable: str) -> list[object]:
+    """The response's JSON list (a page of comments or notes).
+
+    Raises OutputError when the body is not JSON or not a list: a proxy's or a sign-in page answering 200, or
+    an API URL (`api_variable`) that points at the web pages instead of the API.
+    """
+    try:
+        data = response.json()
+    except ValueError:
+        data = None
+    if not isinstance(data, list):
+        raise OutputError(
+            f"{what}: the API did not return a JSON list; check that ${api_variable} is the API's URL"
+        )
+    return data
 
 
 def _server_message(response: requests.Response) -> str:

@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from gate.cli import main
 from gate.errors import InputError, OutputError
@@ -241,6 +242,22 @@ def test_a_next_link_to_another_host_is_not_followed(fake_github: FakeGitHub, tm
     assert code == 2
     assert "another host" in err
     assert all(s.method == "GET" for s in fake_github.sent)
+
+
+@pytest.mark.parametrize("page", ["<html><body>Sign in</body></html>", '{"message": "not a list"}'])
+def test_a_list_that_is_not_json_is_one_line_and_exit_2(
+    httpserver: HTTPServer, tmp_path: Path, page: str
+) -> None:
+    """A proxy's or sign-in page answering 200, or GITHUB_API_URL set to the web pages: not an internal error."""
+    httpserver.expect_request(re.compile(".*")).respond_with_data(page, content_type="text/html")
+    fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
+    code, out, err = _run(["comment", "github", "--body", _body(tmp_path)], _env(fake, tmp_path))
+    assert code == 2, out
+    assert err == (
+        "gate: error: list the comments: the API did not return a JSON list; "
+        "check that $GITHUB_API_URL is the API's URL\n"
+    )
+    assert [r.method for r, _ in httpserver.log] == ["GET"]
 
 
 # --- pull requests from forks: the workflow_run job ----------------------------------------------------------

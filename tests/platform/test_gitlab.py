@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from gate.cli import main
 from gate.errors import OutputError
@@ -134,6 +136,21 @@ def test_a_wrong_token_is_exit_2(fake_gitlab: FakeGitLab, base: str, tmp_path: P
     assert code == 2
     assert "HTTP 401" in err
     assert "glpat-wrong" not in err
+
+
+def test_a_list_that_is_not_json_is_one_line_and_exit_2(httpserver: HTTPServer, tmp_path: Path) -> None:
+    """A proxy's or sign-in page answering 200, or CI_API_V4_URL set to the web pages: not an internal error."""
+    httpserver.expect_request(re.compile(".*")).respond_with_data(
+        "<html>Sign in</html>", content_type="text/html"
+    )
+    base = httpserver.url_for("").rstrip("/")
+    code, out, err = _run(_argv(tmp_path), _env(base))
+    assert code == 2, out
+    assert err == (
+        "gate: error: list the notes: the API did not return a JSON list; "
+        "check that $CI_API_V4_URL is the API's URL\n"
+    )
+    assert [r.method for r, _ in httpserver.log] == ["GET", "GET"]  # the token's user, then the notes
 
 
 # --- dotenv ---------------------------------------------------------------------------------------------
