@@ -442,6 +442,59 @@ def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -
     assert any("needs Python 3.10 or newer" in c["arg"] for c in run.commands if c["command"] == "error")
 
 
+BROKEN_PROJECT = """\
+name: broken-project
+on: push
+jobs:
+  broken-project:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: {checkout}
+        with:
+          persist-credentials: false
+      - id: gate
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+      - name: record
+        if: always()
+        env:
+          STEPS: ${{{{ toJSON(steps) }}}}
+          OUT: {out}
+        run: printf '%s' "$STEPS" > "$OUT/steps.json"
+"""
+
+
+def test_a_gate_that_pip_cannot_install_fails_the_step_with_an_error(tmp_path: Path) -> None:
+    """The pinned dependencies install, the gate itself does not (a broken checkout of the action): the step
+    fails with an error annotation that says so, outside the folded install log; the verdict is `error`."""
+    need("act")
+    need_index()  # the pinned dependencies install from the index before the gate's own install fails
+    out = tmp_path / "out"
+    out.mkdir()
+    workspace = copy_project(tmp_path / "workspace")
+    (workspace / "pyproject.toml").write_text("[project\n", encoding="utf-8")
+    (workspace / "reports").mkdir()
+    shutil.copy2(DATA / "clean.trivy.json", workspace / "reports" / "clean.trivy.json")
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    workflow = BROKEN_PROJECT.format(checkout=CHECKOUT, out=out)
+    (workspace / ".github" / "workflows" / "broken-project.yml").write_text(workflow, encoding="utf-8")
+    git_commit(workspace)
+
+    run = run_act(workspace, tmp_path / "act-cache")
+
+    assert run.job_result == "success", run.log[-4000:]
+    gate = json.loads((out / "steps.json").read_text(encoding="utf-8"))["gate"]
+    assert gate["outcome"] == "failure"
+    assert gate["outputs"]["verdict"] == "error"
+    assert "could not be installed" in _gate_summary(run)
+    errors = [c["arg"] for c in run.commands if c["command"] == "error"]
+    assert errors == ["pip could not install the gate from this action's checkout; see its message above"]
+    setup_log = run.log[run.log.index("Install container-gate into") :]
+    assert setup_log.index("::endgroup::") < setup_log.index("pip could not install the gate")
+
+
 INSTALL_URL = "https://github.com/your-org/container-gate@<release commit SHA>"
 FORK_HEAD = "f0" * 20
 FORK_PUSHED = "f1" * 20
