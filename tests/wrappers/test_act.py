@@ -534,7 +534,7 @@ class _ForkRepo:
             f'cp "{self.report}" "$IN_OUTPUT"',
         )  # fmt: skip
         # upload-artifact v4 uploads the paths that exist (one is enough) and replaces nothing of another run;
-        # download-artifact v4 with a name extracts its files into the workspace.
+        # download-artifact v4 with a name extracts its files and folders into `path` (default: workspace).
         upload = _stub(
             tmp_path / "upload-artifact", "upload-artifact", ["name", "path", "retention-days"],
             f'rm -rf "{self.store}/$IN_NAME"\nmkdir -p "{self.store}/$IN_NAME"\n'
@@ -543,9 +543,10 @@ class _ForkRepo:
             "done",
         )  # fmt: skip
         download = _stub(
-            tmp_path / "download-artifact", "download-artifact", ["name", "run-id", "github-token"],
+            tmp_path / "download-artifact", "download-artifact", ["name", "path", "run-id", "github-token"],
             f'test "$IN_RUN_ID" = {GATE_RUN_ID}\ntest -n "$IN_GITHUB_TOKEN"\n'
-            f'cp "{self.store}/$IN_NAME/"* "$GITHUB_WORKSPACE/"',
+            'mkdir -p "$GITHUB_WORKSPACE/$IN_PATH"\n'
+            f'cp -R "{self.store}/$IN_NAME/"* "$GITHUB_WORKSPACE/$IN_PATH/"',
         )  # fmt: skip
         self.workspace = tmp_path / "workspace"
         workflows = self.workspace / ".github" / "workflows"
@@ -615,7 +616,8 @@ def test_the_docs_fork_workflows_post_update_and_refuse_a_forged_number(
     """Both workflows of "Pull requests from forks" exactly as docs/github.md has them (the install URL aside):
     the gate on a fork's `pull_request` uploads comment.md and pr-number.txt; the comment workflow, on
     `workflow_run`, downloads them and posts, updates the comment after the next push, and posts nothing when the
-    artifact names another pull request or the pull request has moved on."""
+    artifact names another pull request or the pull request has moved on. Python modules the fork adds to the
+    artifact never run."""
     need("act")
     need_index()  # pip builds the gate from its git repository, with flit-core and the dependencies from the index
     fake = FakeGitHub(base=httpserver.url_for("").rstrip("/"))
@@ -630,8 +632,18 @@ def test_the_docs_fork_workflows_post_update_and_refuse_a_forged_number(
     written = (repo.artifact / "comment.md").read_text(encoding="utf-8")
     assert fake.sent == [], "the gate workflow makes no API call"
 
+    # The fork's code can upload anything under the artifact's name: here also modules named like the ones the
+    # comment workflow's install runs with `python -m` (venv, pip). Python must never import them.
+    ran = tmp_path / "artifact-code-ran"
+    for module in ("venv", "pip"):
+        (repo.artifact / module).mkdir()
+        (repo.artifact / module / "__init__.py").write_text(
+            f"open({str(ran)!r}, 'a').close()\n", encoding="utf-8"
+        )
+        (repo.artifact / module / "__main__.py").write_text("", encoding="utf-8")
     fake.heads = {7: FORK_HEAD, 8: OTHER_HEAD}
     posted = repo.comment(FORK_HEAD, "failure")
+    assert not ran.exists(), "the comment workflow ran a module from the fork's artifact"
     assert posted.job_result == "success", posted.log[-4000:]
     assert TOKEN not in posted.log, "the token was printed"
     assert [(s.method, s.path) for s in fake.sent] == [
@@ -702,7 +714,7 @@ def test_the_docs_fork_workflows_skip_the_comment_without_a_decision_or_a_pull_r
     assert skipped.job_result == "success", skipped.log[-4000:]
     assert "Run Main Download the comment" in skipped.log
     assert "Run Main Post the comment" not in skipped.log, (
-        "hashFiles('comment.md') is empty: the step is skipped"
+        "hashFiles('container-gate-comment/comment.md') is empty: the step is skipped"
     )
     assert fake.sent == []
 
