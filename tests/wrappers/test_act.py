@@ -256,6 +256,14 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     ]
     (workspace / "reports" / "inspect.json").write_text(json.dumps(inspect), encoding="utf-8")
     (workspace / "Dockerfile").write_text("FROM debian:12\n", encoding="utf-8")
+    # The pull request's checkout is the working directory: modules there named like the ones the action runs
+    # (python -m venv, python -m pip) must never be imported.
+    ran = tmp_path / "checkout-code-ran"
+    for module in ("venv", "pip"):
+        (workspace / module).mkdir()
+        (workspace / module / "__init__.py").write_text(
+            f"open({str(ran)!r}, 'a').close()\n", encoding="utf-8"
+        )
     write_intel(workspace / "reports")
     (workspace / ".github" / "workflows").mkdir(parents=True)
     # A file name that looks like an option, matched by a reports glob, and a VEX document that would suppress
@@ -295,6 +303,7 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     )  # fmt: skip
 
     assert TOKEN not in run.log, "the token was printed"
+    assert not ran.exists(), "the action ran a module of the checkout"
     assert run.job_result == "success", run.log[-4000:]
     steps = json.loads((out / "steps.json").read_text(encoding="utf-8"))
     names = (

@@ -134,3 +134,11 @@ def test_image_metadata_takes_several_paths_and_globs_each_its_own_flag(tmp_path
     assert args[-2:] == ["--", "r.json"]
     _run(tmp_path, "pass")
     assert not any("--image-metadata" in a for a in (tmp_path / "check-args").read_text().splitlines())
+
+
+def test_a_json_module_in_the_checkout_cannot_pick_the_verdict(tmp_path: Path) -> None:
+    """The step runs in the pull request's checkout: a json.py there must not be what reads the decision
+    record (it would say pass for a failing image)."""
+    (tmp_path / "json.py").write_text("def load(_file):\n    return {'verdict': 'pass'}\n", encoding="utf-8")
+    proc = _run(tmp_path, "fail")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
