@@ -38,7 +38,7 @@ pytestmark = pytest.mark.tools
 def _install(tmp_path: Path) -> str:
     """The `install` input: pip install from a snapshot of this checkout (the working tree may be changing)."""
     project = copy_project(tmp_path / "container-gate")
-    return f"python -m pip install --quiet --disable-pip-version-check {shlex.quote(str(project))}"
+    return f"python -I -m pip install --quiet --disable-pip-version-check {shlex.quote(str(project))}"
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -92,8 +92,17 @@ def _from_docs(install: str) -> str:
 def test_the_docs_quick_start_passes_a_clean_image_and_fails_a_failing_one(
     tmp_path: Path, report: str, verdict: str
 ) -> None:
+    # The merge request's checkout is the jobs' working directory: modules there named like the ones the report
+    # job runs (python -m venv, python -m pip) must never be imported.
+    ran = tmp_path / "checkout-code-ran"
+    for module in ("venv", "pip"):
+        (tmp_path / "repo" / module).mkdir(parents=True)
+        (tmp_path / "repo" / module / "__init__.py").write_text(
+            f"open({str(ran)!r}, 'a').close()\n", encoding="utf-8"
+        )
     pipeline = _run_pipeline(tmp_path / "repo", _from_docs(_install(tmp_path)), {"trivy.json": report})
 
+    assert not ran.exists(), "the report job ran a module of the checkout"
     expected = {
         "container-gate-report": "PASS",
         "container-gate-enforce": "PASS" if verdict == "pass" else "FAIL",

@@ -95,7 +95,7 @@ def test_a_documented_install_works_in_an_image_without_git(
     (bin_dir / "mktemp").symlink_to(mktemp)
     local = URL.sub(lambda m: (m.group(1) or "") + archive.as_uri(), command)
     script = (
-        'gate_venv="$(mktemp -d)/venv" && python3 -m venv "$gate_venv" && . "$gate_venv/bin/activate"\n'
+        'gate_venv="$(mktemp -d)/venv" && python3 -I -m venv "$gate_venv" && . "$gate_venv/bin/activate"\n'
         f"{local}\n"
         "gate --version\n"
     )
