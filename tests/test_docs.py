@@ -6,6 +6,7 @@ Regenerate docs/cli.md with `UPDATE_DOCS=1 python -m pytest tests/test_docs.py`.
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import shlex
@@ -279,3 +280,63 @@ def test_policy_md_names_every_key_of_the_policy_file() -> None:
         if not field.exclude
     }
     assert [key for key in sorted(keys) if not re.search(rf"`{re.escape(key[1])}\b", doc)] == []
+
+
+# --- the files of the docs/outputs.md example -------------------------------------------------------------
+# The example run writes every output; the page shows their sizes, the summary as rendered, the JUnit file
+# whole and excerpts of the JSON files (`…` marks what is left out). All must be what the run wrote.
+
+_OUTPUTS_DOC = ROOT / "docs" / "outputs.md"
+_OUTPUTS_RUN = "GITHUB_ACTIONS=true gate check trivy-integ--alpine-39.json --policy gate.toml"
+
+
+@pytest.fixture(scope="module")
+def outputs_example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The files the docs/outputs.md example run writes, by name."""
+    need_shared()
+    argv = next(example for example in EXAMPLES if example[1].startswith(_OUTPUTS_RUN))[2]
+    folder = tmp_path_factory.mktemp("outputs-example")
+    for name, source in READER_FILES[_OUTPUTS_RUN].items():
+        if isinstance(source, Path):
+            (folder / name).symlink_to(source)
+        else:
+            (folder / name).write_text(source, encoding="utf-8")
+    before = Path.cwd()
+    os.chdir(folder)
+    try:
+        env = dict(word.split("=", 1) for word in argv[: argv.index("gate")])
+        main(argv[argv.index("gate") + 1 :], stdout=io.StringIO(), stderr=io.StringIO(), env=env, today=TODAY)
+    finally:
+        os.chdir(before)
+    return {path.name: path.read_text(encoding="utf-8") for path in (folder / "out").iterdir()}
+
+
+def test_outputs_md_gives_the_example_files_sizes(outputs_example: dict[str, str]) -> None:
+    table = dict(re.findall(r"^\| `([^`]+)` \| ([\d,]+) \|$", _OUTPUTS_DOC.read_text(encoding="utf-8"), re.M))
+    sizes = {name: f"{len(text.encode('utf-8')):,}" for name, text in outputs_example.items()}
+    assert table == sizes
+
+
+def test_outputs_md_shows_the_example_summary_and_junit_as_written(outputs_example: dict[str, str]) -> None:
+    doc = _OUTPUTS_DOC.read_text(encoding="utf-8")
+    rendered = re.search(r"as GitHub renders it:\n\n(.*?)\n\n(?!>)", doc, re.S)
+    assert rendered
+    assert re.sub(r"^> ?", "", rendered.group(1), flags=re.M) + "\n" == outputs_example["summary.md"]
+    assert f"```xml\n{outputs_example['TEST-container-gate.xml']}```" in doc
+
+
+def test_outputs_md_json_excerpts_are_from_the_example_files(outputs_example: dict[str, str]) -> None:
+    """Each line of a JSON excerpt is a line of its file as pretty-printed JSON."""
+    blocks = re.findall(r"```json\n(.*?)```", _OUTPUTS_DOC.read_text(encoding="utf-8"), re.S)
+    files = [
+        "gate.sarif",
+        "gl-container-scanning-report.json",
+        "gl-code-quality-report.json",
+        "decision.json",
+    ]
+    assert len(blocks) == len(files)
+    for block, name in zip(blocks, files, strict=True):
+        written = json.dumps(json.loads(outputs_example[name]), indent=2, ensure_ascii=False).splitlines()
+        shown = [line.strip().rstrip(",") for line in block.splitlines() if line.strip() not in ("…", "")]
+        lines = {line.strip().rstrip(",") for line in written}
+        assert [line for line in shown if line not in lines] == [], name
