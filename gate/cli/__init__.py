@@ -85,8 +85,10 @@ def main(
             return run_explain(args, out, err, source_in, environ, today)
         if args.command in ("comment", "outputs"):
             return run_platform(args, out, source_in, environ)
-        parser.print_help(out)
-        return ExitCode.ERROR
+        # Exit 2 says what was wrong on stderr, as every usage error does; the help is one flag away.
+        raise UsageError(
+            "choose a command: check, merge, comment, outputs, explain or policy (see gate --help)"
+        )
     except UsageError as exc:
         err.write(f"gate: error: {log_line(str(exc))}\n")
         return ExitCode.ERROR
