@@ -383,6 +383,14 @@ def test_every_output_flag_has_a_renderer() -> None:
     assert sorted(renderers()) == sorted(dest for _, dest, _ in OUTPUTS)
 
 
+def test_the_comment_flag_gives_the_limit_the_renderer_keeps() -> None:
+    from gate.cli import OUTPUTS
+    from gate.report.summary import MAX_COMMENT_CHARS
+
+    (help_text,) = [what for flag, _, what in OUTPUTS if flag == "--comment"]
+    assert f"at most {MAX_COMMENT_CHARS:,} characters" in help_text
+
+
 # (arguments before the file, what the directory error asks for, the advice when the file is missing)
 READERS = [
     (["check"], "give the report file", "check the path or that the scan step wrote it"),

@@ -47,7 +47,7 @@ OUTPUTS: tuple[tuple[str, str, str], ...] = (
     ("--junit", "junit", "JUnit XML"),
     ("--gitlab-report", "gitlab_report", "GitLab container-scanning report"),
     ("--codequality", "codequality", "GitLab code-quality report"),
-    ("--comment", "comment", "pull/merge-request comment body (Markdown, at most 65,536 characters)"),
+    ("--comment", "comment", "pull/merge-request comment body (Markdown, at most 60,000 characters)"),
 )
 
 
