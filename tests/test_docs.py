@@ -340,3 +340,16 @@ def test_outputs_md_json_excerpts_are_from_the_example_files(outputs_example: di
         shown = [line.strip().rstrip(",") for line in block.splitlines() if line.strip() not in ("…", "")]
         lines = {line.strip().rstrip(",") for line in written}
         assert [line for line in shown if line not in lines] == [], name
+
+
+def test_no_doc_installs_the_gate_by_its_bare_name() -> None:
+    """The name container-gate on PyPI is not this project: every install names a pinned source."""
+    # The name as a requirement of its own: not part of a URL or path, not `container-gate[x] @ URL`, and not
+    # the warning that quotes it ("`pip install container-gate` would run ...").
+    bare = re.compile(r"pip install [^\n`]*?(?<![\w/.-])container-gate(\[\w+\])?(?![\w/.-]|\S* *@|` would)")
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for path in EXAMPLE_DOCS
+        for match in bare.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert found == []
