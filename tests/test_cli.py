@@ -205,6 +205,14 @@ def test_policy_validate_reports_every_problem(tmp_path: Path) -> None:
     assert lines[-1].endswith("3 problems; fix them and run again")
 
 
+def test_policy_validate_of_one_problem_asks_to_fix_it(tmp_path: Path) -> None:
+    path = tmp_path / "gate.toml"
+    path.write_text("")
+    run = Run(["policy", "validate", str(path)])
+    assert run.code == 2
+    assert run.err.splitlines()[-1] == f"gate: error: {path}: 1 problem; fix it and run again"
+
+
 def test_policy_init_writes_a_valid_starter(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     assert Run(["policy", "init"]).code == 0

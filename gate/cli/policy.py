@@ -74,7 +74,8 @@ def run_policy(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             for problem in exc.problems:
                 err.write(log_line(f"{exc.source}: {problem}") + "\n")
             problems = quantity(len(exc.problems), "problem")
-            err.write(f"gate: error: {log_line(args.path)}: {problems}; fix them and run again\n")
+            them = "them" if len(exc.problems) > 1 else "it"
+            err.write(f"gate: error: {log_line(args.path)}: {problems}; fix {them} and run again\n")
             return ExitCode.ERROR
         out.write(
             f"{args.path}: valid ({quantity(len(policy.rules), 'rule')}, {quantity(len(policy.waivers), 'waiver')})\n"
