@@ -42,7 +42,10 @@ def add_explain_command(sub: argparse._SubParsersAction[Parser]) -> None:
             "VEX statement or scanner suppression. For the ID of a rule (the policy's or a built-in one such "
             "as stale-report) or of an image check (non-root-user, ...): how it came out on each image, and why."
         ),
-        epilog="Exit codes: 0 explained, 2 the ID is in no report or policy (or names a rule switched off), or a usage, policy or input error.",
+        epilog=(
+            "Exit codes: 0 explained, 2 the ID is in no report or policy (or names a rule switched off, or a "
+            "built-in rule that did not run), or a usage, policy or input error."
+        ),
     )
     explain.add_argument(
         "id",
