@@ -56,6 +56,11 @@ CASES = [
     ),
     (["check", CLEAN, "--intel-max-age", "3"], 2, "--intel-max-age applies to --kev and --epss, and neither"),
     (["explain", "CVE-1", CLEAN, "--intel-retries", "0"], 2, "--intel-retries applies to downloads"),
+    (
+        ["check", CLEAN, "--kev", "https://example.com/kev.json", "--offline", "--intel-retries", "3"],
+        2,
+        "--intel-retries applies to downloads and --offline makes none; drop one of them",
+    ),
     (["explain", " ", CLEAN], 2, "gate: error: the ID is empty; give a CVE, GHSA or other vulnerability ID"),
     (
         ["explain", "CVE-0000-0000", CLEAN],

@@ -74,8 +74,8 @@ def _positive_days(text: str) -> int:
 
 
 def check_download_flags(args: argparse.Namespace) -> None:
-    """Raise UsageError when a download flag is given but --kev and --epss name no URL, or --intel-max-age (which
-    also dates files) is given without either: it would do nothing."""
+    """Raise UsageError when a download flag is given but --kev and --epss name no URL, --intel-retries with
+    --offline, or --intel-max-age (which also dates files) without either: it would do nothing."""
     if args.intel_max_age is not None and not (args.kev or args.epss):
         raise UsageError(
             "--intel-max-age applies to --kev and --epss, and neither is given; drop it, or give one"
@@ -91,6 +91,8 @@ def check_download_flags(args: argparse.Namespace) -> None:
     ]
     if not given:
         return
+    if args.offline and args.intel_retries is not None:
+        raise UsageError("--intel-retries applies to downloads and --offline makes none; drop one of them")
     from gate.intel.load import is_url
 
     if not any(s and is_url(s) for s in (args.kev, args.epss)):
