@@ -423,9 +423,11 @@ def test_an_aws_key_is_flagged_in_every_form(
     ],
 )
 def test_a_hostile_entry_is_redacted_in_linear_time(line: str) -> None:
+    # About 0.4 s here on an idle machine; quadratic work on 500,000 characters would take minutes. The bound
+    # leaves room for a shared, loaded runner.
     start = time.perf_counter()
     redacted_history(line)
-    assert time.perf_counter() - start < 1.0
+    assert time.perf_counter() - start < 5.0
 
 
 def test_a_hostile_entry_is_checked_in_linear_time() -> None:
@@ -433,4 +435,4 @@ def test_a_hostile_entry_is_checked_in_linear_time() -> None:
     line = "|1 " + "A=b " * 125_000 + "/bin/sh -c make"
     start = time.perf_counter()
     assert _flagged(line) is False
-    assert time.perf_counter() - start < 2.0
+    assert time.perf_counter() - start < 10.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import re
+import time
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -348,6 +349,11 @@ def test_image_size_and_layer_count() -> None:
         # A URL with an empty user and a password.
         ("REDIS_URL", "redis://:s3cretpw@redis:6379/0", True),
         ("REDIS_URL", "redis://redis:6379/0", False),
+        # The scheme is the whole run of scheme characters before `://`, digits first included.
+        ("CONN", "jdbc:postgresql://app:s3cret@db/app", True),
+        ("CONN", "9p+tcp://app:s3cret@db/app", True),
+        ("CONN", "__://app:s3cret@db/app", False),
+        ("AUTH", "Bearer eyJhbGciOiJI.eyJzdWIiOiIx.SflKxwRJSMeKKF2QT4fw", True),
         # A describing last word exempts only a value of the shape it describes.
         ("DB_PASSWORD_ENABLED", "hunter2", True),
         ("DB_PASSWORD_ENABLED", "1", False),
@@ -370,6 +376,20 @@ def test_image_size_and_layer_count() -> None:
 )
 def test_credential_reason(name: str, value: str, secret: bool) -> None:
     assert (credential_reason(name, value) is not None) is secret
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x" * 500_000, "a1" * 250_000, "eyJa-" * 100_000, "a." * 250_000, "glpat-" * 80_000],
+    ids=["word", "alternating", "jwt-like", "dotted", "token-like"],
+)
+def test_a_hostile_value_is_checked_in_linear_time(value: str) -> None:
+    # A pattern that starts again from every letter of a long word takes minutes here (4 s on a tenth of the
+    # word); this takes well under a second on an idle machine.
+    start = time.perf_counter()
+    for name in ("X", "DB_PASSWORD_FILE", "SECRET_DIR", "TOKEN_TTL", "SECRET_URL", value):
+        credential_reason(name, value)
+    assert time.perf_counter() - start < 10.0
 
 
 def test_no_secrets_in_env_never_prints_a_value() -> None:
