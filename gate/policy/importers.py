@@ -324,9 +324,10 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
 def _yaml(text: str, source: str) -> Any:
     try:
         import yaml
-    except ImportError:  # pragma: no cover - PyYAML is in the `yaml` and `test` extras
+    except ImportError:  # PyYAML is in the `yaml` and `test` extras
         raise InputError(
-            f"{source}: reading YAML needs PyYAML; install it with: pip install 'container-gate[yaml]'"
+            f"{source}: reading YAML needs PyYAML; install it into the gate's environment (pip install PyYAML), "
+            "or install the gate with its `yaml` extra from the source you install it from"
         ) from None
     try:
         return yaml.safe_load(text)

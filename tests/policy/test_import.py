@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -53,6 +54,15 @@ def test_missing_reason_or_expiry_is_asked_for_by_flag() -> None:
         _import(".trivyignore", reason=None)
     with pytest.raises(InputError, match=r"3 entries have no expires: .*; pass --expires YYYY-MM-DD"):
         _import(".trivyignore", expires=None)
+
+
+def test_a_yaml_file_without_pyyaml_says_how_to_install_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "yaml", None)  # `import yaml` raises ImportError
+    # Not `pip install container-gate[yaml]`: that name on PyPI is not this project.
+    with pytest.raises(
+        InputError, match=r"needs PyYAML; install it into the gate's environment \(pip install PyYAML\)"
+    ):
+        _import(".trivyignore.yaml")
 
 
 def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
