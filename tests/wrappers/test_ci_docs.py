@@ -33,7 +33,7 @@ def _run(script: str, tmp_path: Path, report: str | None) -> tuple[int, Path]:
     """Run `script` without its install line, with .gate pointing at an installed gate."""
     # Both spellings (python3 in the commands, python in CircleCI): the install line must never run here, where
     # .gate is a link to the environment running the tests.
-    script = "\n".join(line for line in script.splitlines() if not re.match(r"python3? -m venv ", line))
+    script = "\n".join(line for line in script.splitlines() if not re.match(r"python3? -I -m venv ", line))
     (tmp_path / ".gate").symlink_to(VENV, target_is_directory=True)
     if report:
         shutil.copy2(DATA / f"{report}.trivy.json", tmp_path / "trivy.json")
@@ -71,6 +71,22 @@ def test_the_documented_commands_give_the_documented_exit_codes(
         assert failures.group(1) == ("1" if report == "failing" else "0")
     else:
         assert not junit.exists()
+
+
+def test_a_json_module_in_the_checkout_cannot_pass_a_warning(tmp_path: Path) -> None:
+    # The fail-on-warn line imports json with the checkout as the working directory: isolated, it is the
+    # standard library's, not a json.py the change under test adds.
+    (tmp_path / "json.py").write_text("raise SystemExit(0)\n", encoding="utf-8")
+    code, _ = _run(_commands()[1], tmp_path, "warning")
+    assert code == 1
+
+
+def test_every_documented_install_runs_python_isolated() -> None:
+    installs = re.findall(r"^.*-m venv .*$", DOC, re.MULTILINE)
+    assert len(installs) == 4
+    assert all(
+        re.search(r"python3? -I -m venv \.gate && \.gate/bin/python -I -m pip ", line) for line in installs
+    )
 
 
 @pytest.mark.parametrize(("report", "expected"), [("clean", 0), ("failing", 1), (None, 2)])
