@@ -72,6 +72,11 @@ CASES = [
         2,
         "applies to --gitlab-report, which was not given",
     ),
+    (
+        ["check", CLEAN, "--dockerfile", "Dockerfile", "--json", "-"],
+        2,
+        "--dockerfile applies to --sarif, --codequality and GitHub annotations, and none is written",
+    ),
     (["check", FAIL, "--baseline", FAIL], 2, f"--baseline {FAIL} is the report being gated ({FAIL})"),
     (
         ["check", CLEAN, "--json", "o.json", "--sarif", "./o.json"],

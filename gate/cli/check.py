@@ -122,6 +122,11 @@ def run_check(
             raise UsageError(f"--gitlab-schema-version {schema!r} is not a version like 15.0.7")
         if not args.gitlab_report:
             raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
+    if args.dockerfile and not (args.sarif or args.codequality) and env.get("GITHUB_ACTIONS") != "true":
+        raise UsageError(
+            "--dockerfile applies to --sarif, --codequality and GitHub annotations, and none is written; "
+            "drop it, or give --sarif or --codequality"
+        )
     check_download_flags(args)
     location = _dockerfile(args.dockerfile)
     render = renderers(location, schema or _GITLAB_SCHEMA)
