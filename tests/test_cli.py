@@ -61,6 +61,13 @@ CASES = [
         2,
         "--intel-retries applies to downloads and --offline makes none; drop one of them",
     ),
+    (
+        ["check", CLEAN, "--kev", "http://user:hunter22@feeds.example/kev.json"],
+        2,
+        "--kev http://***@feeds.example/kev.json: plain http can be changed on the way, and a feed with entries "
+        "taken out passes what should fail; give an https:// URL, or download the file and give its path",
+    ),
+    (["explain", "CVE-1", CLEAN, "--epss", "http://10.0.0.5/epss.csv.gz"], 2, "--epss http://10.0.0.5/"),
     (["explain", " ", CLEAN], 2, "gate: error: the ID is empty; give a CVE, GHSA or other vulnerability ID"),
     (
         ["explain", "CVE-0000-0000", CLEAN],

@@ -31,7 +31,9 @@ def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
         help="CISA KEV catalog (known_exploited_vulnerabilities.json), a file or an https:// URL",
     )
     parser.add_argument(
-        "--epss", metavar="PATH|URL", help="FIRST EPSS scores (epss_scores-*.csv or .csv.gz), a file or a URL"
+        "--epss",
+        metavar="PATH|URL",
+        help="FIRST EPSS scores (epss_scores-*.csv or .csv.gz), a file or an https:// URL",
     )
     parser.add_argument(
         "--offline", action="store_true", help="never download: use --kev/--epss URLs only from the cache"
@@ -74,8 +76,18 @@ def _positive_days(text: str) -> int:
 
 
 def check_download_flags(args: argparse.Namespace) -> None:
-    """Raise UsageError when a download flag is given but --kev and --epss name no URL, --intel-retries with
-    --offline, or --intel-max-age (which also dates files) without either: it would do nothing."""
+    """Raise UsageError for a --kev or --epss URL of plain http to another machine, a download flag given when
+    --kev and --epss name no URL, --intel-retries with --offline, or --intel-max-age (which also dates files)
+    without either: it would do nothing."""
+    for flag, spec in (("--kev", args.kev), ("--epss", args.epss)):
+        if spec and spec.lower().startswith("http://"):
+            from gate.intel.fetch import plain_http_elsewhere, redact
+
+            if plain_http_elsewhere(spec):
+                raise UsageError(
+                    f"{flag} {redact(spec)}: plain http can be changed on the way, and a feed with entries taken "
+                    "out passes what should fail; give an https:// URL, or download the file and give its path"
+                )
     if args.intel_max_age is not None and not (args.kev or args.epss):
         raise UsageError(
             "--intel-max-age applies to --kev and --epss, and neither is given; drop it, or give one"

@@ -16,6 +16,7 @@ note, an error, or the cache header.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import json
 import os
 import re
@@ -45,6 +46,7 @@ __all__ = [
     "IntelUnavailable",
     "Origin",
     "open_session",
+    "plain_http_elsewhere",
     "redact",
 ]
 
@@ -477,12 +479,29 @@ def _scrub(text: str, url: str) -> str:
     return text
 
 
+def plain_http_elsewhere(url: str) -> bool:
+    """True for a plain http URL to another machine: anyone on the way can change the answer, and a KEV entry
+    taken out would pass what the policy fails. This machine (a mirror or a test server on loopback) is kept."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "http":
+        return False
+    host = (parts.hostname or "").rstrip(".")
+    if host == "localhost":
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        return True
+
+
 def _refused_redirect(current: str, target: str) -> str:
     scheme = urlsplit(target).scheme.lower()
     if scheme not in {"http", "https"}:
         return f"redirected to {redact(target)}, not an http(s) URL; refused"
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":
         return f"redirected from https to plain http ({redact(target)}); refused (a downgrade)"
+    if plain_http_elsewhere(target):
+        return f"redirected to plain http on another machine ({redact(target)}); refused"
     return ""
 
 

@@ -18,6 +18,7 @@ from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
 from gate.intel import Fetcher, FetchOptions, IntelUnavailable, load_epss, parse_kev
+from gate.intel.fetch import plain_http_elsewhere
 from tests.intel.conftest import INTEL, NOW, MakeFetcher, later
 
 KEV = (INTEL / "kev.json").read_bytes()
@@ -108,6 +109,37 @@ def test_a_redirect_to_a_file_url_is_refused(feed_server: HTTPServer, make_fetch
         IntelUnavailable, match=r"redirected to file:///etc/passwd, not an http\(s\) URL; refused"
     ):
         make_fetcher().get(feed_server.url_for("/kev.json"), parse_kev, accept=ACCEPT)
+
+
+def test_a_redirect_to_plain_http_on_another_machine_is_refused(
+    feed_server: HTTPServer, make_fetcher: MakeFetcher
+) -> None:
+    # Loopback http is kept (a local mirror); sent on from there over plain http, the answer could be changed.
+    elsewhere = "http://192.0.2.1/kev.json"  # TEST-NET-1: never connected to
+    feed_server.expect_request("/kev.json").respond_with_response(_redirect(elsewhere))
+    with pytest.raises(
+        IntelUnavailable, match=rf"redirected to plain http on another machine \({elsewhere}\); refused"
+    ):
+        make_fetcher().get(feed_server.url_for("/kev.json"), parse_kev, accept=ACCEPT)
+
+
+@pytest.mark.parametrize(
+    ("url", "elsewhere"),
+    [
+        ("http://localhost:8080/kev.json", False),
+        ("http://LOCALHOST./kev.json", False),
+        ("http://127.0.0.1/kev.json", False),
+        ("http://127.8.9.10/kev.json", False),
+        ("http://[::1]:9000/kev.json", False),
+        ("https://mirror.example/kev.json", False),
+        ("http://mirror.example/kev.json", True),
+        ("HTTP://10.0.0.5/kev.json", True),
+        ("http://[2001:db8::1]/kev.json", True),
+        ("http://localhost.evil.example/kev.json", True),
+    ],
+)
+def test_plain_http_is_told_apart_by_its_host(url: str, elsewhere: bool) -> None:
+    assert plain_http_elsewhere(url) is elsewhere
 
 
 # --- 2. truncation -----------------------------------------------------------------------------------------
