@@ -649,11 +649,25 @@ def load_policy(spec: str, *, read: Callable[[Path], bytes] | None = None) -> Po
 
     A policy without rules (an empty file, or one that forgot `extends`) is refused: it would pass every report.
     """
-    reader = read or Path.read_bytes
+    reader = read or _read_policy_file
     policy = _load(spec, reader, chain=())
     if not policy.rules:
         raise PolicyError(spec, [_NO_RULES])
     return policy
+
+
+_MAX_POLICY_BYTES = 16 * 1024 * 1024
+"""A policy is kilobytes, or a few megabytes of waivers: a bigger file (a device that never ends) is not one."""
+
+
+def _read_policy_file(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(_MAX_POLICY_BYTES + 1)
+    if len(data) > _MAX_POLICY_BYTES:
+        raise OSError(
+            f"over {_MAX_POLICY_BYTES // (1024 * 1024)} MiB, far more than a policy; is it the right file?"
+        )
+    return data
 
 
 _NO_RULES = (
