@@ -193,7 +193,7 @@ def _comment_gitlab(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
     from gate.platform import gitlab, sticky
 
     iid = env.get("CI_MERGE_REQUEST_IID", "")
-    if not iid.isdigit():
+    if not (iid.isascii() and iid.isdigit()):  # isdigit alone takes "²", which int() does not
         out.write("gate: not a merge request pipeline; no MR note\n")
         return ExitCode.PASS
     token_variable = args.token_env or "GATE_GITLAB_TOKEN"

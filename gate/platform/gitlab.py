@@ -169,7 +169,7 @@ def _find(
             if isinstance(text, str) and tag in text:
                 return int(item["id"]), text
         next_page = response.headers.get("X-Next-Page", "").strip()
-        if not next_page.isdigit() or int(next_page) <= page:
+        if not (next_page.isascii() and next_page.isdigit()) or int(next_page) <= page:
             return None
         page = int(next_page)
     raise OutputError(f"list the notes: more than {MAX_PAGES} pages; stopped")

@@ -119,6 +119,8 @@ class FakeGitLab:
     next_id: int = 500
     user_id: int = 77
     """The id of the token's user (`GET /user`), the author of the notes the gate writes."""
+    next_page: str | None = None
+    """The X-Next-Page header of every page when set, in place of the real next page."""
 
     def add(self, iid: int, body: str, *, system: bool = False, author: int | None = None) -> int:
         """Add an existing note (by the token's user unless `author` says otherwise); return its id."""
@@ -145,7 +147,8 @@ class FakeGitLab:
             items = self.notes.get(iid, [])
             chunk = items[(page - 1) * per_page : page * per_page]
             more = page * per_page < len(items)
-            return _json(chunk, 200, {"X-Next-Page": str(page + 1) if more else ""})
+            next_page = str(page + 1) if more else ""
+            return _json(chunk, 200, {"X-Next-Page": next_page if self.next_page is None else self.next_page})
         if self.read_only:
             return _json({"message": "403 Forbidden"}, 403)
         if request.method == "POST" and note_id is None:

@@ -117,11 +117,22 @@ def test_truncates_at_the_note_limit(fake_gitlab: FakeGitLab, base: str, tmp_pat
     )
 
 
-def test_not_a_merge_request_pipeline(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
-    code, out, _ = _run(_argv(tmp_path), _env(base, iid=""))
+@pytest.mark.parametrize("iid", ["", "²", "\u0661\u0662"])  # Unicode digits that int() refuses
+def test_not_a_merge_request_pipeline(fake_gitlab: FakeGitLab, base: str, tmp_path: Path, iid: str) -> None:
+    code, out, _ = _run(_argv(tmp_path), _env(base, iid=iid))
     assert code == 0
     assert "not a merge request pipeline" in out
     assert fake_gitlab.sent == []
+
+
+def test_a_next_page_that_is_not_a_plain_number_ends_the_listing(
+    fake_gitlab: FakeGitLab, base: str, tmp_path: Path
+) -> None:
+    fake_gitlab.add(5, "another note")
+    fake_gitlab.next_page = "²"
+    code, out, _ = _run(_argv(tmp_path), _env(base))
+    assert code == 0, out
+    assert [write.method for write in fake_gitlab.writes()] == ["POST"]
 
 
 def test_an_empty_token_variable_skips(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
