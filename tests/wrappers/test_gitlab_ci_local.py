@@ -228,9 +228,9 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     }, pipeline.log[-4000:]
     assert not pwned.exists(), "a GATE_INSTALL variable was run"
     inject = (pipeline.builds / "gate-inject-report" / "gate-inject" / "gate.env").read_text(encoding="utf-8")
-    assert inject == "GATE_VERDICT=error\nGATE_EXIT_CODE=2\n"
+    assert re.fullmatch(r"GATE_VERDICT=error\nGATE_EXIT_CODE=2\nGATE_PIPELINE_ID=\d+\n", inject)
     broken = (pipeline.builds / "gate-broken-report" / "gate-broken" / "gate.env").read_text(encoding="utf-8")
-    assert broken == "GATE_VERDICT=error\nGATE_EXIT_CODE=2\n"
+    assert re.fullmatch(r"GATE_VERDICT=error\nGATE_EXIT_CODE=2\nGATE_PIPELINE_ID=\d+\n", broken)
     never = pipeline.builds / "gate-never-report" / "gate-never"
     assert (
         json.loads((never / "gl-container-scanning-report.json").read_text(encoding="utf-8"))["version"]
