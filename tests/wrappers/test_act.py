@@ -15,6 +15,7 @@ import shutil
 import subprocess
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -395,84 +396,71 @@ def test_the_action_contract_on_a_pull_request(tmp_path: Path, httpserver: HTTPS
     assert all(p["token_in"] for p in processes if p["argv"][:1] == ["comment"])
 
 
-NO_INSTALL = """\
-name: no-install
+GATE_STEP_FAILS = """\
+name: {name}
 on: push
 jobs:
-  no-install:
+  {name}:
     runs-on: ubuntu-latest
     steps:
       - uses: {checkout}
         with:
           persist-credentials: false
+{setup}      - id: gate
+        continue-on-error: true
+        uses: ./
+        with:
+          reports: reports/clean.trivy.json
+      - name: record
+        if: always()
+        env:
+          STEPS: ${{{{ toJSON(steps) }}}}
+          OUT: {out}
+        run: printf '%s' "$STEPS" > "$OUT/steps.json"
+"""
+OLD_PYTHON = """\
       - name: A runner whose python3 is too old for the gate
         run: |
           mkdir -p "$RUNNER_TEMP/old-python"
           printf '#!/bin/sh\\nexit 1\\n' > "$RUNNER_TEMP/old-python/python3"
           chmod +x "$RUNNER_TEMP/old-python/python3"
           echo "$RUNNER_TEMP/old-python" >> "$GITHUB_PATH"
-      - id: gate
-        continue-on-error: true
-        uses: ./
-        with:
-          reports: reports/clean.trivy.json
-      - name: record
-        if: always()
-        env:
-          STEPS: ${{{{ toJSON(steps) }}}}
-          OUT: {out}
-        run: printf '%s' "$STEPS" > "$OUT/steps.json"
 """
+
+
+def _failing_gate_step(
+    tmp_path: Path, workspace: Path, name: str, setup: str = ""
+) -> tuple[ActRun, dict[str, Any]]:
+    """Run, in `workspace` (a copy of the project), a workflow whose gate step fails (continue-on-error) on
+    the clean report after the `setup` steps; act's run and the gate step's outcome and outputs."""
+    out = tmp_path / "out"
+    out.mkdir()
+    (workspace / "reports").mkdir()
+    shutil.copy2(DATA / "clean.trivy.json", workspace / "reports" / "clean.trivy.json")
+    (workspace / ".github" / "workflows").mkdir(parents=True)
+    workflow = GATE_STEP_FAILS.format(name=name, checkout=CHECKOUT, out=out, setup=setup)
+    (workspace / ".github" / "workflows" / f"{name}.yml").write_text(workflow, encoding="utf-8")
+    git_commit(workspace)
+
+    run = run_act(workspace, tmp_path / "act-cache")
+
+    assert run.job_result == "success", run.log[-4000:]
+    steps: dict[str, dict[str, Any]] = json.loads((out / "steps.json").read_text(encoding="utf-8"))
+    assert steps["gate"]["outcome"] == "failure"
+    assert steps["gate"]["outputs"]["verdict"] == "error"
+    return run, steps["gate"]
 
 
 def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -> None:
     """No gate, no decision: the outputs say `error` (not empty, which a later `verdict == 'fail'` check would
     read as no failure) and the step summary says the gate could not decide."""
     need("act")
-    out = tmp_path / "out"
-    out.mkdir()
     workspace = copy_project(tmp_path / "workspace")
-    (workspace / "reports").mkdir()
-    shutil.copy2(DATA / "clean.trivy.json", workspace / "reports" / "clean.trivy.json")
-    (workspace / ".github" / "workflows").mkdir(parents=True)
-    workflow = NO_INSTALL.format(checkout=CHECKOUT, out=out)
-    (workspace / ".github" / "workflows" / "no-install.yml").write_text(workflow, encoding="utf-8")
-    git_commit(workspace)
-
-    run = run_act(workspace, tmp_path / "act-cache")
-
-    assert run.job_result == "success", run.log[-4000:]
-    gate = json.loads((out / "steps.json").read_text(encoding="utf-8"))["gate"]
-    assert gate["outcome"] == "failure"
-    assert gate["outputs"]["verdict"] == "error"
+    run, gate = _failing_gate_step(tmp_path, workspace, "no-install", OLD_PYTHON)
     assert gate["outputs"]["failed-count"] == ""
     assert gate["outputs"]["sarif-file"] == ""
     assert "could not decide" in _gate_summary(run)
     assert any("needs Python 3.10 or newer" in c["arg"] for c in run.commands if c["command"] == "error")
-
-
-BROKEN_PROJECT = """\
-name: broken-project
-on: push
-jobs:
-  broken-project:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: {checkout}
-        with:
-          persist-credentials: false
-      - id: gate
-        continue-on-error: true
-        uses: ./
-        with:
-          reports: reports/clean.trivy.json
-      - name: record
-        if: always()
-        env:
-          STEPS: ${{{{ toJSON(steps) }}}}
-          OUT: {out}
-        run: printf '%s' "$STEPS" > "$OUT/steps.json"
-"""
 
 
 def test_a_gate_that_pip_cannot_install_fails_the_step_with_an_error(tmp_path: Path) -> None:
@@ -480,23 +468,9 @@ def test_a_gate_that_pip_cannot_install_fails_the_step_with_an_error(tmp_path: P
     fails with an error annotation that says so, outside the folded install log; the verdict is `error`."""
     need("act")
     need_index()  # the pinned dependencies install from the index before the gate's own install fails
-    out = tmp_path / "out"
-    out.mkdir()
     workspace = copy_project(tmp_path / "workspace")
     (workspace / "pyproject.toml").write_text("[project\n", encoding="utf-8")
-    (workspace / "reports").mkdir()
-    shutil.copy2(DATA / "clean.trivy.json", workspace / "reports" / "clean.trivy.json")
-    (workspace / ".github" / "workflows").mkdir(parents=True)
-    workflow = BROKEN_PROJECT.format(checkout=CHECKOUT, out=out)
-    (workspace / ".github" / "workflows" / "broken-project.yml").write_text(workflow, encoding="utf-8")
-    git_commit(workspace)
-
-    run = run_act(workspace, tmp_path / "act-cache")
-
-    assert run.job_result == "success", run.log[-4000:]
-    gate = json.loads((out / "steps.json").read_text(encoding="utf-8"))["gate"]
-    assert gate["outcome"] == "failure"
-    assert gate["outputs"]["verdict"] == "error"
+    run, _ = _failing_gate_step(tmp_path, workspace, "broken-project")
     assert "could not be installed" in _gate_summary(run)
     errors = [c["arg"] for c in run.commands if c["command"] == "error"]
     assert errors == ["pip could not install the gate from this action's checkout; see its message above"]
