@@ -102,7 +102,11 @@ CASES = [
     (["policy", "import", CLEAN, "--expires", "99999999d"], 2, "is over ten years"),
     (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
     (["policy", "validate", "nope.toml"], 2, "cannot read"),
-    (["check", CLEAN, "--policy", "/dev/zero"], 2, "/dev/zero: cannot read the policy file (over 16 MiB, far"),
+    (
+        ["check", CLEAN, "--policy", "/dev/zero"],
+        2,
+        "/dev/zero: cannot read the policy file (over 16 MiB, far",
+    ),
     (
         ["check", CLEAN, "--policy", "/dev/null"],
         2,
