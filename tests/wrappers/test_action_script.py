@@ -136,6 +136,22 @@ def test_image_metadata_takes_several_paths_and_globs_each_its_own_flag(tmp_path
     assert not any("--image-metadata" in a for a in (tmp_path / "check-args").read_text().splitlines())
 
 
+@pytest.mark.parametrize(
+    ("sarif", "annotations", "passed"),
+    [("gate.sarif", "false", True), ("", "true", True), ("", "false", False)],
+)
+def test_the_dockerfile_reaches_the_gate_only_where_an_output_points_at_it(
+    tmp_path: Path, sarif: str, annotations: str, passed: bool
+) -> None:
+    # The gate refuses --dockerfile with neither SARIF nor annotations: the input then does nothing.
+    proc = _run(
+        tmp_path, "pass", GATE_DOCKERFILE="Dockerfile", GATE_SARIF_FILE=sarif, GATE_ANNOTATIONS=annotations
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    args = (tmp_path / "check-args").read_text(encoding="utf-8").splitlines()
+    assert ("--dockerfile=Dockerfile" in args) is passed
+
+
 def test_a_json_module_in_the_checkout_cannot_pick_the_verdict(tmp_path: Path) -> None:
     """The step runs in the pull request's checkout: a json.py there must not be what reads the decision
     record (it would say pass for a failing image)."""
