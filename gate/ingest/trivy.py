@@ -315,14 +315,23 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
         for secret in result.Secrets or ():
             yield _secret(secret, target, pool)
         for misconf in result.Misconfigurations or ():
-            if (misconf.Status or "FAIL").upper() == "FAIL":
+            status = (misconf.Status or "FAIL").upper()
+            if status == "FAIL":
                 yield _misconfiguration(misconf, target, pool)
+            elif status == "EXCEPTION":  # PASS is no finding
+                yield _misconfiguration(misconf, target, pool).model_copy(update={"suppressed": _EXCEPTED})
         for lic in result.Licenses or ():
             yield _license(lic, target)
         for number, modified in enumerate(result.ExperimentalModifiedFindings or ()):
             at = f"{where}[{index}].ExperimentalModifiedFindings[{number}]"
             yield _modified(modified, target, result.Type or "", f"{source}: {at}", pool)
 
+
+_EXCEPTED = Suppression(
+    status="ignored", source="an exception in Trivy's checks configuration (Status EXCEPTION)"
+)
+"""A failed check that an exception of the scanner's configuration let through: an ignore rule, which a policy
+that does not honor them (honor_scanner_ignores = false) gates."""
 
 _FINDING_LISTS = (
     "Vulnerabilities",

@@ -702,12 +702,25 @@ def test_the_platform_of_the_image_from_trivy_and_grype() -> None:
 
 
 @pytest.mark.parametrize(("status", "failed"), [("FAIL", True), ("fail", True), (None, True), ("  ", True),
-                                                 ("PASS", False), ("EXCEPTION", False)])  # fmt: skip
+                                                 ("PASS", False)])  # fmt: skip
 def test_only_a_failed_trivy_misconfiguration_is_a_finding(status: str | None, failed: bool) -> None:
     misconfiguration = {"ID": "DS002", "Severity": "HIGH", "Status": status}
     report = {**CLEAN_TRIVY, "Results": [{"Target": "Dockerfile", "Misconfigurations": [misconfiguration]}]}
     findings = read_report("r.json", json.dumps(report).encode()).findings
-    assert [f.id for f in findings] == (["DS002"] if failed else [])
+    assert [(f.id, f.suppressed) for f in findings] == ([("DS002", None)] if failed else [])
+
+
+@pytest.mark.parametrize("status", ["EXCEPTION", "exception"])
+def test_a_trivy_misconfiguration_excepted_by_the_scanner_is_suppressed_by_an_ignore_rule(
+    status: str,
+) -> None:
+    # A failed check an exception of Trivy's configuration let through: gated under honor_scanner_ignores = false.
+    misconfiguration = {"ID": "DS002", "Severity": "HIGH", "Status": status}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "Dockerfile", "Misconfigurations": [misconfiguration]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.id == "DS002"
+    assert finding.suppressed is not None and finding.suppressed.by_ignore_rule
+    assert "Status EXCEPTION" in finding.suppressed.source
 
 
 @pytest.mark.parametrize("status", ["FAILED", "failure", "ERROR", "\u200bFAIL"])

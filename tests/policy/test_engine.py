@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -153,6 +154,25 @@ def test_what_real_trivy_ignored_is_gated_when_the_policy_does_not_honor_it(tmp_
     strict = policy(tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n')
     image = evaluate(report, strict, today=TODAY).images[0]  # type: ignore[arg-type]
     assert image.suppressed == () and "CVE-2024-5535" in {v.id for v in image.violations}
+
+
+def test_a_misconfiguration_excepted_by_trivy_is_gated_when_the_policy_does_not_honor_it(
+    tmp_path: Path,
+) -> None:
+    check = {"ID": "DS002", "AVDID": "AVD-DS-0002", "Severity": "HIGH", "Status": "EXCEPTION"}
+    report = {
+        "SchemaVersion": 2,
+        "ArtifactName": "app:1",
+        "ArtifactType": "container_image",
+        "Results": [{"Target": "Dockerfile", "Class": "config", "Misconfigurations": [check]}],
+    }
+    found = read_report("r.json", json.dumps(report).encode())
+    rule = '[[rules]]\nid = "no-misconfig"\nmatch = { kind = "misconfig" }\n'
+    honored = evaluate(found, policy(tmp_path, rule), today=TODAY).images[0]  # type: ignore[arg-type]
+    assert honored.verdict is Verdict.PASS and [f.id for f in honored.suppressed] == ["DS002"]
+    strict = policy(tmp_path, rule + "[settings]\nhonor_scanner_ignores = false\n")
+    gated = evaluate(found, strict, today=TODAY).images[0]  # type: ignore[arg-type]
+    assert gated.verdict is Verdict.FAIL and {v.id for v in gated.violations} == {"DS002"}
 
 
 def test_budget_triggers_only_over_max(tmp_path: Path) -> None:
