@@ -1,8 +1,10 @@
-"""How counts read in messages (gate/words.py)."""
+"""How counts read in messages, and how whole numbers are read from text (gate/words.py)."""
 
 from __future__ import annotations
 
-from gate.words import quantity
+import pytest
+
+from gate.words import quantity, whole_number
 
 
 def test_one_is_singular_and_every_other_count_plural() -> None:
@@ -10,3 +12,12 @@ def test_one_is_singular_and_every_other_count_plural() -> None:
     assert [quantity(n, "day") for n in (0, 2, -3)] == ["0 days", "2 days", "-3 days"]
     assert quantity(1, "entry", "entries") == "1 entry"
     assert quantity(21, "entry", "entries") == "21 entries"
+
+
+def test_a_whole_number_is_ascii_digits_and_nothing_else() -> None:
+    assert [whole_number(t) for t in ("0", "7", "0042", "65535")] == [0, 7, 42, 65535]
+
+
+@pytest.mark.parametrize("text", ["", " 7", "7 ", "-1", "+1", "1.0", "1e3", "²", "\u0661", "7\u00b2"])
+def test_anything_else_is_not_a_whole_number(text: str) -> None:
+    assert whole_number(text) is None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gate.cli._common import ExitCode, UsageError
 from gate.cli._io import read_input
+from gate.words import whole_number
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -192,8 +193,8 @@ def _comment_github(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
 def _comment_gitlab(args: argparse.Namespace, body: str, out: TextIO, env: Mapping[str, str]) -> int:
     from gate.platform import gitlab, sticky
 
-    iid = env.get("CI_MERGE_REQUEST_IID", "")
-    if not (iid.isascii() and iid.isdigit()):  # isdigit alone takes "²", which int() does not
+    iid = whole_number(env.get("CI_MERGE_REQUEST_IID", ""))
+    if iid is None:
         out.write("gate: not a merge request pipeline; no MR note\n")
         return ExitCode.PASS
     token_variable = args.token_env or "GATE_GITLAB_TOKEN"
@@ -219,7 +220,7 @@ def _comment_gitlab(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
             session,
             api_url=api_url,
             project_id=project,
-            merge_request_iid=int(iid),
+            merge_request_iid=iid,
             token=token,
             token_variable=token_variable,
             body=body,

@@ -37,6 +37,7 @@ from gate.platform.sticky import (
     request,
     same_origin,
 )
+from gate.words import whole_number
 
 if TYPE_CHECKING:
     import requests
@@ -148,7 +149,7 @@ def _is_number(value: object) -> bool:
 
 def run_url(server_url: str, repository: str, run_id: str) -> str:
     """The workflow run's page, where the full step summary is (empty when something is missing)."""
-    if not (server_url and repository and run_id.isascii() and run_id.isdigit()):
+    if not (server_url and repository and whole_number(run_id) is not None):
         return ""
     return f"{server_url.rstrip('/')}/{repository}/actions/runs/{run_id}"
 

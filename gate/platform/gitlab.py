@@ -27,6 +27,7 @@ from gate.platform.sticky import (
     marker,
     request,
 )
+from gate.words import whole_number
 
 if TYPE_CHECKING:
     import requests
@@ -168,8 +169,8 @@ def _find(
             text = item.get("body")
             if isinstance(text, str) and tag in text:
                 return int(item["id"]), text
-        next_page = response.headers.get("X-Next-Page", "").strip()
-        if not (next_page.isascii() and next_page.isdigit()) or int(next_page) <= page:
+        next_page = whole_number(response.headers.get("X-Next-Page", "").strip())
+        if next_page is None or next_page <= page:
             return None
-        page = int(next_page)
+        page = next_page
     raise OutputError(f"list the notes: more than {MAX_PAGES} pages; stopped")

@@ -28,6 +28,7 @@ from gate.errors import PolicyError, field_problem, short_value
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
+from gate.words import whole_number
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -357,12 +358,11 @@ def _port_list(raw: object) -> tuple[str, ...]:
         usable = isinstance(item, (int, str)) and not isinstance(item, bool)
         text = str(item).strip().lower() if usable else ""
         number, slash, proto = text.partition("/")
-        # ASCII digits only: "²" is a digit to isdigit() and not to int(). "22/" names no protocol.
-        plain = number.isascii() and number.isdigit()
-        protocols = ("tcp", "udp", "sctp") if slash else ("",)
-        if not plain or not 1 <= int(number) <= 65535 or proto not in protocols:
+        port = whole_number(number)
+        protocols = ("tcp", "udp", "sctp") if slash else ("",)  # "22/" names no protocol
+        if port is None or not 1 <= port <= 65535 or proto not in protocols:
             raise ValueError(f'{item!r} is not a port (write 22 or "22/tcp")')
-        out.append(f"{int(number)}/{proto}" if proto else str(int(number)))
+        out.append(f"{port}/{proto}" if proto else str(port))
     if not out:
         raise ValueError("expected a non-empty list of ports")
     return tuple(out)
