@@ -100,6 +100,11 @@ CASES = [
     (["merge", "d.json", "--json", "./d.json"], 2, "--json ./d.json would overwrite d.json"),
     (["policy"], 2, "choose an action"),
     (["policy", "import", CLEAN, "--expires", "99999999d"], 2, "is over ten years"),
+    (
+        ["policy", "import", CLEAN, "--expires", "\u00b2d"],
+        2,
+        "is not a date (YYYY-MM-DD) or a day count (90d)",
+    ),
     (["policy", "validate", "builtin:strict"], 0, "valid (10 rules, 0 waivers)"),
     (["policy", "validate", "nope.toml"], 2, "cannot read"),
     (

@@ -9,7 +9,7 @@ from typing import TextIO
 
 from gate.cli._common import ExitCode, Parser, UsageError, evaluation_date, log_line
 from gate.cli._io import read_input, write_output
-from gate.words import quantity
+from gate.words import quantity, whole_number
 
 __all__ = ["add_policy_command", "run_policy"]
 
@@ -116,10 +116,11 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     expires = None
     if args.expires:
         text = args.expires.strip()
-        if text.endswith("d") and text[:-1].isdigit():
-            if int(text[:-1]) > 3660:  # beyond ten years no waiver is a waiver (and the date would overflow)
+        days = whole_number(text[:-1]) if text.endswith("d") else None
+        if days is not None:
+            if days > 3660:  # beyond ten years no waiver is a waiver (and the date would overflow)
                 raise UsageError(f"--expires {text!r} is over ten years; waivers are meant to be reviewed")
-            expires = when + timedelta(days=int(text[:-1]))
+            expires = when + timedelta(days=days)
         else:
             try:
                 expires = date.fromisoformat(text)

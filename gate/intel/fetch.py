@@ -36,7 +36,7 @@ from urllib3.exceptions import ProtocolError, ReadTimeoutError
 
 from gate.errors import InputError
 from gate.intel.feeds import MAX_UNPACKED, gunzip
-from gate.words import quantity
+from gate.words import quantity, whole_number
 
 __all__ = [
     "MAX_WIRE_BYTES",
@@ -321,9 +321,9 @@ class Fetcher:
         if encoding not in {"", "identity", "gzip", "x-gzip"}:
             return _Failed(f"served with Content-Encoding {encoding}, which gate does not decode")
         limit = self._options.max_bytes
-        length = response.headers.get("Content-Length", "")
-        if length.isdigit() and int(length) > limit:
-            return _Failed(f"the body is {int(length):,} bytes, more than the limit of {_size(limit)}")
+        length = whole_number(response.headers.get("Content-Length", ""))
+        if length is not None and length > limit:
+            return _Failed(f"the body is {length:,} bytes, more than the limit of {_size(limit)}")
         chunks: list[bytes] = []
         size = 0
         try:
@@ -507,8 +507,9 @@ def _refused_redirect(current: str, target: str) -> str:
 
 def _retry_after(value: str, now: datetime) -> float | None:
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = whole_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError):

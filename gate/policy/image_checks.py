@@ -20,6 +20,7 @@ from gate.identity import normalise_reference, repository
 from gate.model import Image
 from gate.policy.history import INSTRUCTION, history_values
 from gate.policy.schema import ImageCheck
+from gate.words import whole_number
 
 __all__ = ["CHECKS", "CheckFunction", "CheckResult", "credential_reason", "runs_as_root"]
 
@@ -605,10 +606,12 @@ def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckRe
 
 def _port_range(exposed: str) -> tuple[int, int, str] | None:
     number, _, proto = exposed.strip().lower().partition("/")
-    low, _, high = number.partition("-")
-    if not low.isdigit() or (high and not high.isdigit()):
+    low_text, _, high_text = number.partition("-")
+    low = whole_number(low_text)
+    high = whole_number(high_text) if high_text else low
+    if low is None or high is None:
         return None
-    return int(low), int(high or low), proto or "tcp"
+    return low, high, proto or "tcp"
 
 
 def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResult:

@@ -313,6 +313,21 @@ def test_retry_after_is_honoured_within_the_cap(
     assert sleeps == [2.0]
 
 
+def test_a_retry_after_that_is_not_a_number_is_no_wait_of_its_own(
+    feed_server: HTTPServer, make_fetcher: MakeFetcher, sleeps: list[float]
+) -> None:
+    # isdigit() takes "²", which is no number of seconds: the backoff applies, as without the header.
+    feed_server.expect_ordered_request("/kev.json").respond_with_data(
+        "busy", status=503, headers={"Retry-After": "\u00b2"}
+    )
+    feed_server.expect_ordered_request("/kev.json").respond_with_data(KEV, headers=JSON)
+    fetched = make_fetcher(retries=1, backoff=1.0).get(
+        feed_server.url_for("/kev.json"), parse_kev, accept=ACCEPT
+    )
+    assert fetched.origin == "network"
+    assert sleeps == [1.0]
+
+
 # --- 6. size limits ----------------------------------------------------------------------------------------
 
 

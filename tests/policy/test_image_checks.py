@@ -537,6 +537,9 @@ def test_env_allow_and_clean_env() -> None:
         (("2222/tcp", "8080/tcp"), [22], True),
         (("20-30/tcp",), [22], False),
         ((), [22], True),
+        # A port int() cannot read is not one: no internal error, and the ports that are still count.
+        (("\u00b2/tcp", "20-\u00b2/tcp", "22/tcp"), [22], False),
+        (("\u00b2/tcp",), [22], True),
     ],
 )
 def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], passed: bool) -> None:
