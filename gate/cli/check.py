@@ -122,7 +122,8 @@ def run_check(
             raise UsageError(f"--gitlab-schema-version {schema!r} is not a version like 15.0.7")
         if not args.gitlab_report:
             raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
-    if args.dockerfile and not (args.sarif or args.codequality) and env.get("GITHUB_ACTIONS") != "true":
+    annotations = env.get("GITHUB_ACTIONS") == "true"
+    if args.dockerfile and not (args.sarif or args.codequality or annotations):
         raise UsageError(
             "--dockerfile applies to --sarif, --codequality and GitHub annotations, and none is written; "
             "drop it, or give --sarif or --codequality"
@@ -149,7 +150,7 @@ def run_check(
     # Over several images, a waiver one image used is not reported unused by the others.
     decision = review_run(_decide(images_and_baselines(scans, baselines, policy, vex), policy, when))
     (err if quiet else out).write(render_log(decision))
-    if env.get("GITHUB_ACTIONS") == "true":
+    if annotations:
         from gate.report.annotations import render as render_annotations
 
         (err if quiet else out).write(render_annotations(decision, location=location))

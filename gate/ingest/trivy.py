@@ -103,13 +103,15 @@ class _Secret:
     Layer: _Layer | None = None
 
 
-def _misconfiguration_status(text: str | None) -> str | None:
-    if text is None or not text.strip():  # none given: a failure, as when Trivy leaves it out
-        return None
-    if text.upper() not in _MISCONFIGURATION_STATUSES:
+def _misconfiguration_status(text: str | None) -> str:
+    """The status in capitals; FAIL when none is given, as when Trivy leaves it out."""
+    if text is None or not text.strip():
+        return "FAIL"
+    status = text.upper()
+    if status not in _MISCONFIGURATION_STATUSES:
         # A word read as a pass would drop the finding: a failed check would go unchecked.
         raise ValueError("not a status Trivy writes (PASS, FAIL, EXCEPTION)")
-    return text
+    return status
 
 
 _MISCONFIGURATION_STATUSES = frozenset({"PASS", "FAIL", "EXCEPTION"})
@@ -126,7 +128,7 @@ class _Misconfiguration:
     Resolution: str | None = None
     Severity: SeverityWord = None
     PrimaryURL: str | None = None
-    Status: Annotated[str | None, AfterValidator(_misconfiguration_status)] = None
+    Status: Annotated[str | None, AfterValidator(_misconfiguration_status)] = "FAIL"
     """Only a failed check is a finding (misconfigurations are few: a Python check each is cheap)."""
     Layer: _Layer | None = None
 
@@ -315,10 +317,9 @@ def _findings(results: Iterable[TrivyResult], source: str, where: str) -> Iterat
         for secret in result.Secrets or ():
             yield _secret(secret, target, pool)
         for misconf in result.Misconfigurations or ():
-            status = (misconf.Status or "FAIL").upper()
-            if status == "FAIL":
+            if misconf.Status == "FAIL":
                 yield _misconfiguration(misconf, target, pool)
-            elif status == "EXCEPTION":  # PASS is no finding
+            elif misconf.Status == "EXCEPTION":  # PASS is no finding
                 yield _misconfiguration(misconf, target, pool).model_copy(update={"suppressed": _EXCEPTED})
         for lic in result.Licenses or ():
             yield _license(lic, target)
