@@ -236,6 +236,24 @@ def _examples() -> list[tuple[str, str, list[str], str, int | None]]:
 EXAMPLES = _examples()
 
 
+def _lay_out(files: dict[str, Path | str], folder: Path) -> None:
+    """Put a pasted example's files in `folder`: links to the fixtures, or the text given."""
+    for name, source in files.items():
+        if isinstance(source, Path):
+            (folder / name).symlink_to(source)
+        else:
+            (folder / name).write_text(source, encoding="utf-8")
+
+
+def _run_pasted(argv: list[str]) -> tuple[int, str]:
+    """Run a pasted command line in the working directory, its leading `NAME=value` words as the environment;
+    the exit code and what it printed (stdout, then stderr)."""
+    env = dict(word.split("=", 1) for word in argv[: argv.index("gate")])
+    out, err = io.StringIO(), io.StringIO()
+    code = main(argv[argv.index("gate") + 1 :], stdout=out, stderr=err, env=env, today=TODAY)
+    return code, out.getvalue() + err.getvalue()
+
+
 def test_docs_have_pasted_examples() -> None:
     assert len(EXAMPLES) >= 8
     assert all(any(line.startswith(key) for _, line, *_ in EXAMPLES) for key in READER_FILES)
@@ -250,18 +268,12 @@ def test_pasted_examples_are_what_the_gate_prints(
     if files is not None or "../shared/" in line:
         need_shared()
     if files is not None:
-        for name, source in files.items():
-            if isinstance(source, Path):
-                (tmp_path / name).symlink_to(source)
-            else:
-                (tmp_path / name).write_text(source, encoding="utf-8")
+        _lay_out(files, tmp_path)
         monkeypatch.chdir(tmp_path)
     else:
         monkeypatch.chdir(ROOT)
-    env = dict(word.split("=", 1) for word in argv[: argv.index("gate")])
-    out, err = io.StringIO(), io.StringIO()
-    exit_code = main(argv[argv.index("gate") + 1 :], stdout=out, stderr=err, env=env, today=TODAY)
-    got = (out.getvalue() + err.getvalue()).rstrip("\n")
+    exit_code, printed_now = _run_pasted(argv)
+    got = printed_now.rstrip("\n")
     assert got == printed.rstrip("\n"), f"{where}: `{line}` prints something else now"
     if code is not None:
         assert exit_code == code, f"{where}: `{line}` exits {exit_code}"
@@ -296,18 +308,10 @@ def outputs_example(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     need_shared()
     argv = next(example for example in EXAMPLES if example[1].startswith(_OUTPUTS_RUN))[2]
     folder = tmp_path_factory.mktemp("outputs-example")
-    for name, source in READER_FILES[_OUTPUTS_RUN].items():
-        if isinstance(source, Path):
-            (folder / name).symlink_to(source)
-        else:
-            (folder / name).write_text(source, encoding="utf-8")
-    before = Path.cwd()
-    os.chdir(folder)
-    try:
-        env = dict(word.split("=", 1) for word in argv[: argv.index("gate")])
-        main(argv[argv.index("gate") + 1 :], stdout=io.StringIO(), stderr=io.StringIO(), env=env, today=TODAY)
-    finally:
-        os.chdir(before)
+    _lay_out(READER_FILES[_OUTPUTS_RUN], folder)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(folder)
+        _run_pasted(argv)
     return {path.name: path.read_text(encoding="utf-8") for path in (folder / "out").iterdir()}
 
 
