@@ -224,12 +224,17 @@ def request(
     return response
 
 
-def json_field(response: requests.Response, key: str) -> object:
-    """`key` of the response's JSON object; None when the body is not a JSON object or has no `key`."""
+def _json(response: requests.Response) -> object:
+    """The response's body as JSON; None when it is not JSON."""
     try:
-        data = response.json()
+        return response.json()
     except ValueError:
         return None
+
+
+def json_field(response: requests.Response, key: str) -> object:
+    """`key` of the response's JSON object; None when the body is not a JSON object or has no `key`."""
+    data = _json(response)
     return data.get(key) if isinstance(data, Mapping) else None
 
 
@@ -239,10 +244,7 @@ def json_list(response: requests.Response, what: str, api_variable: str) -> list
     Raises OutputError when the body is not JSON or not a list: a proxy's or a sign-in page answering 200, or
     an API URL (`api_variable`) that points at the web pages instead of the API.
     """
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
+    data = _json(response)
     if not isinstance(data, list):
         raise OutputError(
             f"{what}: the API did not return a JSON list; check that ${api_variable} is the API's URL"
