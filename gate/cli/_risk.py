@@ -79,11 +79,11 @@ def check_download_flags(args: argparse.Namespace) -> None:
     """Raise UsageError for a --kev or --epss URL of plain http to another machine, a download flag given when
     --kev and --epss name no URL, --intel-retries with --offline, or --intel-max-age (which also dates files)
     without either: it would do nothing."""
-    for flag, spec in (("--kev", args.kev), ("--epss", args.epss)):
-        if spec and spec.lower().startswith("http://"):
-            from gate.intel.fetch import plain_http_elsewhere, redact
+    if args.kev or args.epss:  # with either, the feeds' modules are imported next anyway
+        from gate.intel.fetch import plain_http_elsewhere, redact
 
-            if plain_http_elsewhere(spec):
+        for flag, spec in (("--kev", args.kev), ("--epss", args.epss)):
+            if spec and plain_http_elsewhere(spec):
                 raise UsageError(
                     f"{flag} {redact(spec)}: plain http can be changed on the way, and a feed with entries taken "
                     "out passes what should fail; give an https:// URL, or download the file and give its path"
