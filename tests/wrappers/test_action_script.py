@@ -3,11 +3,13 @@ the step's exit status, without act or a runner."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import stat
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import pytest
@@ -15,16 +17,23 @@ import pytest
 from tests.conftest import ROOT
 
 # A stub for $GATE_BIN: `check --json=FILE ...` writes a record with the verdict in $STUB_VERDICT and exits 0
-# (as the gate does for pass or warn), its arguments one per line to ./check-args; any other command
-# (`outputs github`) is written to ./calls and succeeds.
+# (as the gate does for pass or warn), its arguments one per line to ./check-args, and a comment body to
+# --comment=FILE; any other command (`outputs github`, `comment github`) is written to ./calls, followed by the
+# body it posts, and succeeds.
 STUB = """#!/usr/bin/env bash
 if [ "$1" = check ]; then
   printf '%s\\n' "$@" > check-args
   for arg in "$@"; do
-    case "$arg" in --json=*) printf '{"verdict": %s}' "$STUB_VERDICT" > "${arg#--json=}" ;; esac
+    case "$arg" in
+      --json=*) printf '{"verdict": %s}' "$STUB_VERDICT" > "${arg#--json=}" ;;
+      --comment=*) printf 'the image comment\\n' > "${arg#--comment=}" ;;
+    esac
   done
 else
   printf '%s\\n' "$*" >> calls
+  for arg in "$@"; do
+    case "$arg" in --body=*) cat "${arg#--body=}" >> calls ;; esac
+  done
 fi
 exit 0
 """
@@ -63,6 +72,7 @@ def _run(
         ),
         "GATE_DOCKERFILE": "",
         "GATE_SARIF_FILE": "",
+        "GATE_MATRIX": "null",
         **inputs,
     }
     return subprocess.run(
@@ -158,3 +168,64 @@ def test_a_json_module_in_the_checkout_cannot_pick_the_verdict(tmp_path: Path) -
     (tmp_path / "json.py").write_text("def load(_file):\n    return {'verdict': 'pass'}\n", encoding="utf-8")
     proc = _run(tmp_path, "fail")
     assert proc.returncode == 1, proc.stdout + proc.stderr
+
+
+def _comment(tmp_path: Path, verdict: str, matrix: str) -> str:
+    """The calls the step makes to post comments (with their bodies) for a job whose matrix is `matrix`."""
+    for leftover in ("calls", "output"):
+        (tmp_path / leftover).unlink(missing_ok=True)
+    proc = _run(
+        tmp_path,
+        verdict,
+        GATE_COMMENT="always",
+        GATE_MATRIX=matrix,
+        GITHUB_JOB="gate",
+        GITHUB_WORKFLOW="images",
+        GITHUB_SERVER_URL="https://github.example",
+        GITHUB_REPOSITORY="org/repo",
+        GITHUB_RUN_ID="7",
+    )
+    assert proc.returncode == (0 if verdict == "pass" else 2), proc.stdout + proc.stderr
+    calls = (tmp_path / "calls").read_text(encoding="utf-8")
+    return calls[calls.index("comment github") :]
+
+
+def _leg_key(matrix: Mapping[str, object]) -> str:
+    return "gate/" + hashlib.sha256(json.dumps(matrix, sort_keys=True).encode()).hexdigest()[:12] + "/error"
+
+
+def test_without_a_matrix_the_error_comment_is_keyed_by_the_job(tmp_path: Path) -> None:
+    posted = _comment(tmp_path, "maybe", "null")
+    assert posted.startswith("comment github --scope=images --key=gate/error --body=")
+    assert (
+        "could not decide (exit code 2) in job `gate`; see the job log: https://github.example/org/repo/"
+        in posted
+    )
+
+
+def test_each_job_of_a_matrix_has_its_own_error_comment_named_by_its_values(tmp_path: Path) -> None:
+    """The jobs of a matrix share $GITHUB_JOB: one job's error must not overwrite, or be marked decided by,
+    another's. The key is a digest of the job's matrix values, so a re-run, or the same values in another order,
+    finds the same comment; the values are shown in a code span with anything that could end it replaced."""
+    amd64 = {"image": "app`<b>\n", "platform": "linux/amd64", "debug": False}
+    posted = _comment(tmp_path, "maybe", json.dumps(amd64, indent=2))
+    assert posted.startswith(f"comment github --scope=images --key={_leg_key(amd64)} --body=")
+    assert "in job `gate` (`debug=false, image=app??b??, platform=linux/amd64`); see the job log" in posted
+
+    reordered = json.dumps(dict(reversed(list(amd64.items()))))
+    assert _comment(tmp_path, "maybe", reordered).startswith(
+        f"comment github --scope=images --key={_leg_key(amd64)} "
+    )
+    arm64 = {**amd64, "platform": "linux/arm64"}
+    assert _leg_key(arm64) != _leg_key(amd64)
+    assert f"--key={_leg_key(arm64)} " in _comment(tmp_path, "maybe", json.dumps(arm64))
+
+
+def test_a_matrix_job_that_decides_updates_only_its_own_error_comment(tmp_path: Path) -> None:
+    matrix = {"image": "api"}
+    posted = _comment(tmp_path, "pass", json.dumps(matrix))
+    image_comment, error_update = posted.split("comment github ")[1:]
+    assert image_comment.startswith("--scope=images --body=") and "the image comment" in image_comment
+    assert error_update.startswith(f"--scope=images --key={_leg_key(matrix)} --body=")
+    assert error_update.rstrip().endswith("is up to date.") and "--update-only" in error_update
+    assert "A later run of job `gate` (`image=api`) decided after an error" in error_update
