@@ -166,15 +166,26 @@ _SEVERITY_SCHEMA = {
 }
 
 
-def _comparison_schema(maximum: float | None = None) -> dict[str, Any]:
-    """A number in range, or a comparison string; the string's range is left to `gate policy validate`."""
+# The numbers a comparison string may hold, as _COMPARISON reads them, up to each maximum the policy has: an
+# editor then flags `epss = ">=5"` (a percentage where a probability belongs) as the gate does.
+_NUMBERS_UP_TO = {
+    None: "[0-9]*\\.?[0-9]+",
+    1: "(0*\\.[0-9]+|0+|0*1(\\.0+)?)",
+    10: "(0*[0-9]?\\.[0-9]+|0*[0-9]|0*10(\\.0+)?)",
+}
+
+
+def _comparison_schema(maximum: int | None = None) -> dict[str, Any]:
+    """A number in range, or a comparison string in range; a comparison that matches nothing (`"<0"`) is left
+    to `gate policy validate`."""
     number: dict[str, Any] = {"type": "number", "minimum": 0}
     if maximum is not None:
         number["maximum"] = maximum
+    numbers = _NUMBERS_UP_TO[maximum]
     return {
         "anyOf": [
             number,
-            {"type": "string", "pattern": "^\\s*(>=|<=|==|>|<)?\\s*[0-9]*\\.?[0-9]+\\s*$"},
+            {"type": "string", "pattern": f"^\\s*(>=|<=|==|>|<)?\\s*{numbers}\\s*$"},
         ],
         "description": 'A number with an optional comparison (">=7.0"); a bare number means ">=".',
     }

@@ -751,3 +751,33 @@ def test_a_misspelt_key_is_named_with_the_key_it_is_closest_to(tmp_path: Path) -
         f"waivers[0].reson: unknown key; did you mean `reason`? {see}",
         f"xyz: unknown key {see}",
     ]
+
+
+@pytest.mark.parametrize(
+    ("key", "maximum"), [("epss", 1.0), ("epss_percentile", 1.0), ("cvss", 10.0), ("age_days", None)]
+)
+def test_the_published_schema_and_the_policy_agree_on_comparison_strings(
+    key: str, maximum: float | None
+) -> None:
+    """Every comparison string the policy accepts the schema accepts, and every number out of range it flags
+    too (`epss = ">=5"`, a percentage where a probability belongs); only a comparison in range that matches
+    nothing (`"<0"`, `">1"`) is left to `gate policy validate`."""
+    from pydantic import ValidationError
+
+    numbers = ["0", "00", "0.0", ".5", "0.25", "1", "01", "1.0", "1.00", "1.5", "5", "9.99", "09.5", "10"]
+    numbers += ["10.0", "10.01", "11", "100", "30"]
+    for op in ("", ">=", "<=", "==", ">", "<", ">= "):
+        for number in numbers:
+            text = f"{op}{number}"
+            try:
+                Match.model_validate({key: text})
+            except ValidationError:
+                accepted = False
+            else:
+                accepted = True
+            value = float(number)
+            in_range = maximum is None or value <= maximum
+            matches_nothing = (op == "<" and value == 0) or (op == ">" and value == maximum)
+            assert accepted == (in_range and not matches_nothing), text
+            flagged = _schema_errors({"version": 1, "rules": [{"id": "a", "match": {key: text}}]}) != []
+            assert flagged == (not in_range), text
