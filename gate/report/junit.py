@@ -1,6 +1,7 @@
 """JUnit XML (`--junit`) for GitLab's test report, Jenkins and Azure.
 
-A testsuite per image; a testcase per policy rule (classname = the image, which GitLab shows as the suite):
+A testsuite per image; a testcase per policy rule, or per image check of a rule that runs several (classname =
+the image, which GitLab shows as the suite):
 a failing rule fails with its findings, a warning rule passes with the findings in system-out, and each
 waived finding is a skipped testcase carrying the waiver's reason. Valid XML 1.0 whatever the reports hold:
 characters XML forbids are dropped and ElementTree escapes the rest. Written to stdout in a CI job, no line
@@ -21,6 +22,8 @@ _IMAGE_CHARS = 500
 """The longest image title (suite name and classname); a longer name is cut before its platform."""
 MAX_LINES = 1_000
 """Findings listed per testcase; the rest are counted."""
+_NOT_A_CHECK = frozenset({"findings", "waivers", "reports"})
+"""The subjects of rule results that are not one image check (`RuleResult.subject`)."""
 
 
 def render(decision: Decision) -> str:
@@ -106,9 +109,12 @@ def _unique(name: str, used: set[str]) -> str:
 def _rule_case(rule: RuleResult, image: ImageDecision, classname: str, used: set[str]) -> ET.Element:
     title = _x(rule.title, 300)
     rule_id = _x(rule.rule_id, 200)
-    label = rule_id if title == rule_id else f"{rule_id}: {title}"
+    name = _x(rule.name, 300)  # with the image check, for a rule that runs several (a case for each)
+    label = name if title == rule_id else f"{name}: {title}"
     case = ET.Element("testcase", {"name": _unique(label, used), "classname": classname, "time": "0"})
     hits = [v for v in image.violations if v.rule_id == rule.rule_id]
+    if rule.subject not in _NOT_A_CHECK:  # the violation of this case's image check, not of the rule's others
+        hits = [v for v in hits if v.finding is None and v.id == rule.subject]
     explanation = _x(rule.explanation, 500)
     if rule.triggered and rule.action is Action.FAIL:
         failure = ET.SubElement(case, "failure", {"message": explanation, "type": rule_id})

@@ -8,10 +8,12 @@ from pathlib import Path
 import pytest
 
 from gate.model import Package
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
 from gate.report import junit
 from gate.report._text import no_commands
-from tests.conftest import REAL, need_shared
-from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures
+from tests.conftest import REAL, TODAY, need_shared
+from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, synthetic_scan
 
 
 def _parse(text: str) -> ET.Element:
@@ -67,6 +69,28 @@ def test_failures_warnings_and_waivers() -> None:
         "static copy; expires 2026-12-05"
     )
     assert cases["known-exploited: No vulnerabilities known to be exploited"].find("*") is None
+
+
+def test_a_rule_of_several_image_checks_has_a_case_for_each_check(tmp_path: Path) -> None:
+    # One rule, two image checks, both failing: each case is named by its check and lists its own violation,
+    # as the log and the summary show them (it was "hygiene: Image hygiene" twice, each with both violations).
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'version = 1\n[[rules]]\nid = "hygiene"\ntitle = "Image hygiene"\naction = "fail"\n'
+        'image = { user = "non-root", labels = ["org.opencontainers.image.source"] }\n',
+        encoding="utf-8",
+    )
+    root = _parse(junit.render(evaluate(synthetic_scan(1), load_policy(str(policy)), today=TODAY)))
+    cases = {c.get("name"): c for c in root.iter("testcase")}
+    assert set(cases) == {
+        "hygiene (non-root-user): Image hygiene",
+        "hygiene (required-labels): Image hygiene",
+    }
+    for check, other in (("non-root-user", "required-labels"), ("required-labels", "non-root-user")):
+        failure = cases[f"hygiene ({check}): Image hygiene"].find("failure")
+        assert failure is not None and failure.get("type") == "hygiene"
+        assert (failure.text or "").startswith(f"{check}: ")
+        assert f"{other}:" not in (failure.text or "")
 
 
 @pytest.mark.parametrize(
