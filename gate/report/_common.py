@@ -335,7 +335,9 @@ def security_score(finding: Finding | None, severity: Severity) -> float:
 
 # --- Dockerfile ----------------------------------------------------------------------------------------
 
-_DIRECTIVE = re.compile(r"^#\s*escape\s*=\s*(\S)\s*$", re.IGNORECASE)
+# A parser directive as BuildKit reads one (`# syntax=...`, `# escape=...`, `# check=...`, in any order and case).
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+_DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _FROM = re.compile(r"^\s*FROM(\s|$)", re.IGNORECASE)
 _HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 
@@ -343,15 +345,20 @@ _HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
 def final_from_line(text: str) -> int | None:
     """The 1-based line where the Dockerfile's last `FROM` instruction starts, or None when it has none.
 
-    Honours parser directives (`# escape=`), line continuations, comments, blank lines and heredocs.
+    Honours parser directives (`# escape=`), line continuations, comments, blank lines and heredocs. Lines are
+    counted as BuildKit counts them: a UTF-8 byte order mark before the first is no part of it, and only a line
+    feed (with the carriage return before it) ends a line.
     """
     escape = "\\"
-    lines = text.splitlines()
-    for line in lines:  # parser directives come first, before any other line
-        found = _DIRECTIVE.match(line.strip())
-        if not found:
+    lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
+    for line in lines:  # parser directives come first, in any order, before any other line
+        found = _DIRECTIVE.match(line.lstrip())
+        name = found.group(1).lower() if found else ""
+        # An instruction, a comment, a blank line or an unknown directive ends them.
+        if name not in _DIRECTIVES:
             break
-        escape = found.group(1)
+        if name == "escape" and found is not None and found.group(2) in ("\\", "`"):
+            escape = found.group(2)
     last: int | None = None
     continued = False
     heredocs: list[str] = []

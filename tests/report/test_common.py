@@ -165,6 +165,17 @@ def test_security_score(severity: Severity, scores: tuple[float, ...], expected:
         ("RUN x\n", None),
         ("", None),
         ("# FROM commented\n", None),
+        # BuildKit drops a UTF-8 byte order mark before the first line (an editor on Windows writes one)
+        ("\ufeffFROM alpine\n", 1),
+        ("\ufeff# escape=`\nFROM a\nWORKDIR C:\\\nFROM b\n", 4),
+        # directives in any order: `# escape=` after `# syntax=` still sets the escape character
+        ("# syntax=docker/dockerfile:1\n# escape=`\nFROM a AS build\nWORKDIR C:\\\nFROM b\n", 5),
+        ("# Syntax = docker/dockerfile:1\n# ESCAPE = `\nFROM a\nWORKDIR C:\\\nFROM b\n", 5),
+        # an unknown directive ends them: the `# escape=` after it is a comment
+        ("# unknown=x\n# escape=`\nFROM a\nWORKDIR C:\\\nFROM b\n", 3),
+        # only a line feed ends a line, as BuildKit reads the file
+        ("FROM a\r\nRUN x\r\nFROM b\r\n", 3),
+        ('FROM a\nLABEL x="a\u2028b\x0cc\x85d\x1ee"\nFROM b\n', 3),
     ],
 )
 def test_final_from_line(text: str, line: int | None) -> None:
