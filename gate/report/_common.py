@@ -339,7 +339,9 @@ def security_score(finding: Finding | None, severity: Severity) -> float:
 _DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _FROM = re.compile(r"^\s*FROM(\s|$)", re.IGNORECASE)
-_HEREDOC = re.compile(r"<<(-?)[\"']?([A-Za-z_][A-Za-z0-9_]*)[\"']?")
+# A heredoc as BuildKit reads one: a whole word (`<<EOF`, `<<-"EOT"`, `3<<X`) of a RUN, COPY or ADD instruction.
+_HEREDOC = re.compile(r"[0-9]*<<(-?)[\"']?([a-zA-Z][a-zA-Z0-9_]*)[\"']?")
+_HEREDOC_INSTRUCTIONS = frozenset({"RUN", "COPY", "ADD"})
 
 
 def final_from_line(text: str) -> int | None:
@@ -361,6 +363,8 @@ def final_from_line(text: str) -> int | None:
             escape = found.group(2)
     last: int | None = None
     continued = False
+    instruction = ""
+    pending: list[str] = []  # the heredocs of the instruction being read: their bodies follow its last line
     heredocs: list[str] = []
     for number, line in enumerate(lines, start=1):
         stripped = line.strip()
@@ -370,10 +374,18 @@ def final_from_line(text: str) -> int | None:
             continue
         if not stripped or stripped.startswith("#"):
             continue  # blank and comment lines, also inside a continued instruction
-        if not continued and _FROM.match(line):
-            last = number
-        heredocs = [f"{dash}{word}" for dash, word in _HEREDOC.findall(line)]
+        words = stripped.split()
+        if not continued:
+            instruction = words[0].upper()
+            if instruction == "ONBUILD" and len(words) > 1:  # `ONBUILD RUN <<EOF` has a heredoc too
+                instruction = words[1].upper()
+            if _FROM.match(line):
+                last = number
+        if instruction in _HEREDOC_INSTRUCTIONS:  # `$((1<<N))` or `"<<EOF"` is no heredoc: a word must be one
+            pending += [f"{m[1]}{m[2]}" for word in words if (m := _HEREDOC.fullmatch(word))]
         continued = stripped.endswith(escape)
+        if not continued:
+            heredocs, pending = pending, []
     return last
 
 

@@ -175,6 +175,13 @@ def test_security_score(severity: Severity, scores: tuple[float, ...], expected:
         ("# unknown=x\n# escape=`\nFROM a\nWORKDIR C:\\\nFROM b\n", 3),
         # only a line feed ends a line, as BuildKit reads the file
         ("FROM a\r\nRUN x\r\nFROM b\r\n", 3),
+        # a heredoc is a word of its own, of RUN, COPY or ADD, and its body follows the instruction's last line
+        ("FROM golang AS build\nRUN echo $((1<<SHIFT))\nFROM alpine\n", 3),
+        ('FROM a\nRUN echo "<<EOF"\nFROM b\n', 3),
+        ("FROM a\nENV A <<EOF\nFROM b\n", 3),
+        ("FROM a\nONBUILD RUN <<EOF\nFROM inside\nEOF\nFROM b\n", 5),
+        ("FROM a\nRUN <<EOF \\\n  && true\nFROM inside\nEOF\nFROM b\n", 6),
+        ("FROM a\nCOPY <<one 2<<-two /x/\nFROM in-one\none\n\tFROM in-two\n\ttwo\nFROM b\n", 7),
         ('FROM a\nLABEL x="a\u2028b\x0cc\x85d\x1ee"\nFROM b\n', 3),
     ],
 )
