@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import functools
 import gzip
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -289,13 +290,24 @@ def _fingerprints(kept: Sequence[Item], rule_ids: Sequence[str], key: str) -> li
     seen: set[str] = set()
     out = []
     for n, (item, rule_id) in enumerate(zip(kept, rule_ids, strict=True)):
-        for extra in ((), (item.version,), (item.version, str(n))):
+        for extra in _extras(item.version, n):
             printed = digest(category(key), item.where, rule_id, *extra) + ":1"
             if printed not in seen:
                 break
         seen.add(printed)
         out.append(printed)
     return out
+
+
+def _extras(version: str, n: int) -> Iterator[tuple[str, ...]]:
+    """What a fingerprint adds, tried in order until it is one no earlier result has: nothing, the version, then
+    the result's place in the run, then a count after it. A version may hold `|`, which `digest` joins with, so
+    the place alone can give an earlier result's fingerprint (`a|4` of one, `a` and place 4 of another)."""
+    yield ()
+    yield (version,)
+    yield (version, str(n))
+    for m in itertools.count(2):
+        yield (version, str(n), str(m))
 
 
 def _rule_id(item: Item, texts: _Texts) -> str:

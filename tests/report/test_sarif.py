@@ -13,7 +13,7 @@ import pytest
 
 from gate.errors import OutputError
 from gate.ingest import read_report
-from gate.model import Package
+from gate.model import Package, Severity
 from gate.policy.decision import Decision
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
@@ -134,6 +134,31 @@ def test_fingerprints_survive_a_version_bump_and_the_dockerfile_option() -> None
     assert before == prints(_log(decide(path), location=FileLocation(path="Dockerfile", line=3)))
     assert len(set(before.values())) == len(before)
     assert all(value.endswith(":1") for value in before.values())
+
+
+def test_no_two_results_share_a_fingerprint_whatever_the_versions_say() -> None:
+    # Three results of one package and rule (IDs that read alike on one line) and a version holding `|`: the
+    # fallback of the last result (version `a`, place 4) was the fingerprint of the third (version `a|4`), so
+    # GitHub would fold the two into one alert.
+    scan = synthetic_scan(1)
+    first = scan.findings[0].model_copy(
+        update={"id": "CVE-2024-1", "package": Package(name="p", version="a", type="deb")}
+    )
+    findings = (
+        first,
+        first.model_copy(update={"id": "CVE-2024-1 "}),
+        first.model_copy(
+            update={"severity": Severity.HIGH, "package": Package(name="p", version="a|4", type="deb")}
+        ),
+        first.model_copy(update={"id": "CVE-2024-1  ", "severity": Severity.MEDIUM}),
+    )
+    decision = evaluate(
+        scan.model_copy(update={"findings": findings}), load_policy("builtin:default"), today=TODAY
+    )
+    results = _log(decision)["runs"][0]["results"]
+    assert [r["ruleId"] for r in results].count("CVE-2024-1") == 4
+    prints = [r["partialFingerprints"]["primaryLocationLineHash"] for r in results]
+    assert len(set(prints)) == len(prints)
 
 
 def test_one_run_per_image_with_distinct_categories() -> None:
