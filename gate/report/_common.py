@@ -445,11 +445,17 @@ def items(image: ImageDecision, *, suppressed: bool = False) -> list[Item]:
     """
     actions = {r.rule_id: r.action for r in image.rules}
     waived_by_key = {_key(w.finding): w for w in image.waived}
+    # The rules that flag each finding: the built-in `vex-under-investigation` and `missing-intel` warn or fail
+    # about findings that no rule caught (its outcome does not name them).
+    flagged: dict[tuple[str, str, str, str], list[tuple[str, Action]]] = {}
+    for violation in image.violations:
+        if violation.finding is not None:
+            flagged.setdefault(_key(violation.finding), []).append((violation.rule_id, violation.action))
     found: dict[tuple[str, str, str, str], Item] = {}
     for outcome in image.outcomes:
         key = _key(outcome.finding)
         waived = waived_by_key.get(key) if outcome.waiver_id else None
-        item = _finding_item(outcome, waived, actions)
+        item = _finding_item(outcome, waived, actions, flagged.get(key, ()))
         other = found.get(key)
         if other is None or _order(item) < _order(other):
             found[key] = item
@@ -542,13 +548,25 @@ _KIND_VALUES = {kind: kind.value for kind in FindingKind}
 """Each kind's value, looked up by dict: an enum's `.value` is a descriptor call, tens of thousands a run."""
 
 
-def _finding_item(outcome: FindingOutcome, waived: WaivedFinding | None, actions: dict[str, Action]) -> Item:
+def _finding_item(
+    outcome: FindingOutcome,
+    waived: WaivedFinding | None,
+    actions: dict[str, Action],
+    flagged: Sequence[tuple[str, Action]] = (),
+) -> Item:
+    """The result of a finding: with what its rules decided, and the rules of its violations that its outcome does
+    not name (`flagged`: the built-in rules that warn or fail about findings), the strongest first."""
     finding = outcome.finding
     if waived is not None:
         would = [actions[r] for r in waived.rules if r in actions]
         action = min(would, key=_action_rank) if would else None
         return Item(finding.id, finding.severity, action, waived.rules, finding=finding, waived=waived)
-    return Item(finding.id, finding.severity, outcome.action, outcome.rules, finding=finding)
+    extra = {rule: action for rule, action in flagged if rule not in outcome.rules}
+    if not extra:
+        return Item(finding.id, finding.severity, outcome.action, outcome.rules, finding=finding)
+    ranked = [(rule, actions[rule]) for rule in outcome.rules if rule in actions] + list(extra.items())
+    ranked.sort(key=lambda pair: _action_rank(pair[1]))  # stable: the outcome's order within an action
+    return Item(finding.id, finding.severity, ranked[0][1], tuple(r for r, _ in ranked), finding=finding)
 
 
 def _action_rank(action: Action) -> int:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, Scan, Severity
+from gate.model import Cvss, Finding, FindingKind, Image, Package, ReportTimes, Scan, Severity, Vex, VexStatus
 from gate.policy.decision import ImageDecision
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
@@ -32,8 +32,15 @@ from gate.report._common import (
     security_score,
     to_json,
 )
-from tests.conftest import REAL, need_shared
-from tests.report.helpers import DATA, decide, fixture_decision, one_finding, readable_fixtures
+from tests.conftest import REAL, TODAY, need_shared
+from tests.report.helpers import (
+    DATA,
+    decide,
+    fixture_decision,
+    one_finding,
+    readable_fixtures,
+    synthetic_scan,
+)
 
 
 @pytest.mark.parametrize(
@@ -187,6 +194,39 @@ def test_security_score(severity: Severity, scores: tuple[float, ...], expected:
 )
 def test_final_from_line(text: str, line: int | None) -> None:
     assert final_from_line(text) == line
+
+
+@pytest.mark.parametrize(("setting", "level"), [("warn", "warning"), ("fail", "error")])
+def test_a_finding_only_a_built_in_rule_flags_is_a_result_of_that_rule(
+    tmp_path: Path, setting: str, level: str
+) -> None:
+    # A medium finding no policy rule catches, under investigation per VEX: the built-in vex-under-investigation
+    # rule warns (or fails) about it, and its result says so (it was a note "no rule of the policy gates it").
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        f'version = 1\nextends = "builtin:default"\n[settings]\nvex_under_investigation = "{setting}"\n',
+        encoding="utf-8",
+    )
+    scan = synthetic_scan(1)
+    vex = Vex(status=VexStatus.UNDER_INVESTIGATION, statement="checking", source="app.vex.json")
+    finding = scan.findings[0].model_copy(update={"severity": Severity.MEDIUM, "vex": vex})
+    decision = evaluate(
+        scan.model_copy(update={"findings": (finding,)}), load_policy(str(policy)), today=TODAY
+    )
+    image = decision.images[0]
+    assert [(v.rule_id, v.action.value) for v in image.violations if v.finding is not None] == [
+        ("vex-under-investigation", setting)
+    ]
+    (item,) = [i for i in items(image) if i.finding is not None]
+    assert (item.level, item.rules) == (level, ("vex-under-investigation",))
+    result = next(
+        r for r in json.loads(sarif.render(decision))["runs"][0]["results"] if r["ruleId"] == finding.id
+    )
+    assert result["level"] == level
+    assert result["properties"]["policyRules"] == ["vex-under-investigation"]
+    assert "rule vex-under-investigation" in result["message"]["text"]
+    (entry,) = json.loads(gitlab.render(decision))["vulnerabilities"]
+    assert entry["description"].endswith("container-gate policy rules: vex-under-investigation")
 
 
 def test_items_dedupe_and_order() -> None:
