@@ -243,7 +243,9 @@ def _rule(
         full = texts.line(finding.description) or title or short
     else:
         policy_rule = texts.titles.get(first.rules[0]) if first.rules else None
-        short = texts.line(policy_rule.title if policy_rule else rule_id)
+        # GitHub takes an empty description for a missing one, and refuses the file: a title of only control or
+        # invisible characters (`"\u007f"`) is none.
+        short = (texts.line(policy_rule.title) if policy_rule else "") or rule_id
         message = first.violation.message if first.violation else ""
         if first.scope != IMAGE_CONFIG and policy_rule is not None and policy_rule.help:
             message = policy_rule.help  # one rule over several waivers: describe the rule
@@ -340,7 +342,8 @@ def _decided(item: Item, texts: _Texts) -> str:
         return "Reported; no rule of the policy gates it"
     rule = texts.titles.get(item.rules[0])
     name = texts.line(item.rules[0], 100)
-    title = f" ({texts.line(rule.title, 200)})" if rule is not None and rule.title != item.rules[0] else ""
+    shown = texts.line(rule.title, 200) if rule is not None and rule.title != item.rules[0] else ""
+    title = f" ({shown})" if shown else ""
     verb = "Fails" if item.action is Action.FAIL else "Warns by"
     return f"{verb} rule {name}{title}"
 

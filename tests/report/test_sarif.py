@@ -161,6 +161,23 @@ def test_no_two_results_share_a_fingerprint_whatever_the_versions_say() -> None:
     assert len(set(prints)) == len(prints)
 
 
+def test_a_policy_title_of_only_invisible_characters_leaves_no_description_empty(tmp_path: Path) -> None:
+    # GitHub takes an empty shortDescription for a missing one and refuses the whole file. A policy (which a pull
+    # request may change) can give a rule a title of control or invisible characters, which the gate drops.
+    policy = tmp_path / "gate.toml"
+    policy.write_text(
+        'version = 1\n[[rules]]\nid = "hygiene"\ntitle = "\\ufffe\\u007f"\naction = "fail"\n'
+        'image = { user = "non-root" }\n',
+        encoding="utf-8",
+    )
+    log = _log(evaluate(synthetic_scan(1), load_policy(str(policy)), today=TODAY))
+    assert github_sarif_problems(log) == []
+    (rule,) = [r for r in log["runs"][0]["tool"]["driver"]["rules"] if r["id"] == "non-root-user"]
+    assert rule["shortDescription"]["text"] == "non-root-user"
+    (result,) = [r for r in log["runs"][0]["results"] if r["ruleId"] == "non-root-user"]
+    assert result["message"]["text"].endswith("Fails rule hygiene.")
+
+
 def test_one_run_per_image_with_distinct_categories() -> None:
     need_shared()
     one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
