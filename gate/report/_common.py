@@ -336,7 +336,8 @@ def security_score(finding: Finding | None, severity: Severity) -> float:
 # --- Dockerfile ----------------------------------------------------------------------------------------
 
 # A parser directive as BuildKit reads one (`# syntax=...`, `# escape=...`, `# check=...`, in any order and case).
-_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=\s*(.+?)\s*$")
+# Its value is stripped in code: a lazy `(.+?)\s*$` backtracks quadratically over a long run of blanks.
+_DIRECTIVE = re.compile(r"^#\s*([a-zA-Z][a-zA-Z0-9]*)\s*=(.*)$")
 _DIRECTIVES = frozenset({"syntax", "escape", "check"})
 _FROM = re.compile(r"^\s*FROM(\s|$)", re.IGNORECASE)
 # A heredoc as BuildKit reads one: a whole word (`<<EOF`, `<<-"EOT"`, `3<<X`) of a RUN, COPY or ADD instruction.
@@ -355,12 +356,12 @@ def final_from_line(text: str) -> int | None:
     lines = [line.removesuffix("\r") for line in text.removeprefix("\ufeff").split("\n")]
     for line in lines:  # parser directives come first, in any order, before any other line
         found = _DIRECTIVE.match(line.lstrip())
-        name = found.group(1).lower() if found else ""
-        # An instruction, a comment, a blank line or an unknown directive ends them.
-        if name not in _DIRECTIVES:
+        name, value = (found.group(1).lower(), found.group(2).strip()) if found else ("", "")
+        # An instruction, a comment, a blank line or an unknown or empty directive ends them.
+        if name not in _DIRECTIVES or not value:
             break
-        if name == "escape" and found is not None and found.group(2) in ("\\", "`"):
-            escape = found.group(2)
+        if name == "escape" and value in ("\\", "`"):
+            escape = value
     last: int | None = None
     continued = False
     instruction = ""

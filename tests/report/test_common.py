@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,16 @@ def test_security_score(severity: Severity, scores: tuple[float, ...], expected:
 )
 def test_final_from_line(text: str, line: int | None) -> None:
     assert final_from_line(text) == line
+
+
+@pytest.mark.parametrize(
+    "first", ["# syntax=x" + " " * 200_000 + "y", "# escape=" + "\t" * 200_000, "#" * 200_000]
+)
+def test_a_hostile_first_line_is_read_in_linear_time(first: str) -> None:
+    """A pull request's Dockerfile is untrusted: a long run of blanks in a directive took seconds per 10,000."""
+    started = time.perf_counter()
+    assert final_from_line(f"{first}\nFROM a\n") == 2
+    assert time.perf_counter() - started < 10
 
 
 @pytest.mark.parametrize(("setting", "level"), [("warn", "warning"), ("fail", "error")])
