@@ -246,6 +246,23 @@ def test_a_record_with_a_scope_all_rule_and_a_baseline_merges(tmp_path: Path) ->
     assert again.read_text(encoding="utf-8") == record.read_text(encoding="utf-8")
 
 
+def test_a_job_without_a_baseline_is_noted_in_the_merge_as_in_one_check(tmp_path: Path) -> None:
+    # One job gates its image against the target branch's, the other has no baseline: one gate check of both
+    # notes that the second counts every finding, and so does the merge of their records.
+    reports = TESTDATA / "reports"
+    pr, main, other = (str(reports / n) for n in ("trivy-fail.json", "trivy-clean.json", "grype-kev.json"))
+    together = tmp_path / "together.json"
+    Run(["check", pr, other, "--baseline", main, "--today", DAY, "--json", str(together)])
+    first, second = tmp_path / "first.json", tmp_path / "second.json"
+    Run(["check", pr, "--baseline", main, "--today", DAY, "--json", str(first)])
+    Run(["check", other, "--today", DAY, "--json", str(second)])
+    merged = tmp_path / "merged.json"
+    run = Run(["merge", str(first), str(second), "--json", str(merged)])
+    assert run.code == 1, run.err
+    assert "no baseline of this image was given; every finding counts" in run.out
+    assert merged.read_text(encoding="utf-8") == together.read_text(encoding="utf-8")
+
+
 def _write(tmp_path: Path, name: str, text: str) -> str:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")

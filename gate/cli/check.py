@@ -165,7 +165,7 @@ def run_check(
 
 def _decide(pairs: Sequence[tuple[Scan, Scan | None]], policy: Policy, when: date) -> Decision:
     """Each image decided (against its baseline, if it has one), the worst verdict wins."""
-    from gate.policy.baseline import attach, compare, mismatch_note, platformless_note
+    from gate.policy.baseline import NO_BASELINE_NOTE, attach, compare, mismatch_note, platformless_note
     from gate.policy.decision import combine
     from gate.policy.engine import evaluate
 
@@ -175,8 +175,7 @@ def _decide(pairs: Sequence[tuple[Scan, Scan | None]], policy: Policy, when: dat
         if base is None:
             decision = evaluate(image, policy, today=when)
             if with_baselines:
-                note = "no baseline of this image was given; every finding counts"
-                decision = attach(decision, None, note=note)
+                decision = attach(decision, None, note=NO_BASELINE_NOTE)
         else:
             marked, ratchet = compare(
                 image, base, honor_scanner_ignores=policy.settings.honor_scanner_ignores

@@ -83,7 +83,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
             verdict=Verdict.worst(d.verdict for d in decisions),
             today=max(d.today for d in decisions),
             policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
-            images=_noted_twice(seen),
+            images=_noted_twice(_without_baseline_noted(seen)),
         ),
         policies=[d.policy for d in decisions for _ in d.images],
     )
@@ -121,6 +121,23 @@ def _as_checked(image: ImageDecision) -> ImageDecision:
             "notes": (),
         }
     )
+
+
+def _without_baseline_noted(
+    decided: Sequence[tuple[ImageDecision, str]],
+) -> list[tuple[ImageDecision, str]]:
+    """The images of the records; when some have a baseline, those without one noted as gate check notes them
+    in a run of all the reports: the job of an image with no baseline did not know that others had one."""
+    from gate.policy.baseline import NO_BASELINE_NOTE
+
+    if all(image.baseline is None for image, _ in decided):
+        return list(decided)
+    return [
+        (image, path)
+        if image.baseline is not None or NO_BASELINE_NOTE in image.notes
+        else (image.model_copy(update={"notes": (*image.notes, NO_BASELINE_NOTE)}), path)
+        for image, path in decided
+    ]
 
 
 def _noted_twice(decided: Sequence[tuple[ImageDecision, str]]) -> tuple[ImageDecision, ...]:

@@ -22,7 +22,18 @@ from gate.model import Finding, Scan, Severity
 from gate.policy.decision import Decision, Ratchet, Trend
 from gate.policy.settings import as_gated
 
-__all__ = ["attach", "compare", "mismatch_note", "pair_baselines", "platformless_note", "scan_name"]
+__all__ = [
+    "NO_BASELINE_NOTE",
+    "attach",
+    "compare",
+    "mismatch_note",
+    "pair_baselines",
+    "platformless_note",
+    "scan_name",
+]
+
+NO_BASELINE_NOTE = "no baseline of this image was given; every finding counts"
+"""The note of an image gated on every finding in a run (or a merged matrix) where other images have a baseline."""
 
 
 def scan_name(scan: Scan) -> str:
