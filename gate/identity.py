@@ -7,8 +7,9 @@ and the image digest are deliberately not part of it: a rebuild, or a version bu
 vulnerability, leaves a finding the same finding. Trivy and Grype name ecosystems and paths differently
 (`alpine` vs `apk`, `app/x.jar` vs `/app/x.jar`); both are normalised here so their findings can be compared.
 
-An image is the same image in two reports when the config digest (image ID) matches, or a manifest digest
-matches, or (when either lacks an image ID) the normalised reference matches. Two images are of the same
+An image is the same image in two reports when the config digest (image ID) matches, or (when either lacks an
+image ID) a manifest digest or the normalised reference matches and they are not for two platforms: one tag, or
+the digest of a multi-architecture index, names the images of every platform. Two images are of the same
 repository when their references without tag and digest match (`ghcr.io/org/app:pr-12` and
 `ghcr.io/org/app:main`). Two images are for the same platform when both know it and their OS, architecture and
 (when both give one) variant match, after the usual aliases (`x86_64` is `amd64`, `aarch64` is `arm64`,
@@ -204,6 +205,9 @@ class ImageIdentity:
         """True when both describe the same image (see the module docstring)."""
         if self.image_id and other.image_id:
             return self.image_id == other.image_id
+        if self.platform[0] and other.platform[0] and not self.same_platform(other):
+            # One tag, or the digest of a multi-architecture index, names the image of every platform.
+            return False
         if not self.digests.isdisjoint(other.digests):
             return True
         return not self.references.isdisjoint(other.references)
@@ -347,27 +351,33 @@ def _full_repository(name: str) -> str:
 def group_indices(identities: Sequence[ImageIdentity]) -> list[list[int]]:
     """Indices grouped by `same_image`, in first-appearance order.
 
-    Grouping is transitive, except that it never puts two different image IDs in one group (a report
-    without an image ID whose reference matches two different images joins the first).
+    Grouping is transitive, except that it never puts two different image IDs, nor images of two platforms, in
+    one group (a report without either whose reference matches two different images joins the first).
     """
     groups: list[list[int]] = []
-    group_ids: list[set[str]] = []
+
+    def apart(members: Sequence[int], others: Sequence[int]) -> bool:
+        return any(_two_images(identities[a], identities[b]) for a in members for b in others)
+
     for i, identity in enumerate(identities):
         joined: int | None = None
         for g, members in enumerate(groups):
             if not any(identity.same_image(identities[m]) for m in members):
                 continue
-            ids = group_ids[g] | ({identity.image_id} if identity.image_id else set())
-            if joined is None and len(ids) <= 1:
+            if joined is None and not apart(members, [i]):
                 members.append(i)
-                group_ids[g] = ids
                 joined = g
-            elif joined is not None and len(group_ids[joined] | group_ids[g]) <= 1:
+            elif joined is not None and not apart(groups[joined], members):
                 groups[joined].extend(members)
                 groups[joined].sort()
-                group_ids[joined] |= group_ids[g]
                 members.clear()
         if joined is None:
             groups.append([i])
-            group_ids.append({identity.image_id} if identity.image_id else set())
     return [g for g in groups if g]
+
+
+def _two_images(a: ImageIdentity, b: ImageIdentity) -> bool:
+    """True when `a` and `b` cannot be one image: they have two image IDs, or are for two platforms."""
+    if a.image_id and b.image_id and a.image_id != b.image_id:
+        return True
+    return bool(a.platform[0] and b.platform[0]) and not a.same_platform(b)

@@ -217,6 +217,23 @@ def test_grouping_never_joins_two_image_ids() -> None:
     assert group_indices([a, b, c, d]) == [[0, 1], [2], [3]]
 
 
+def test_one_tag_or_index_digest_of_two_platforms_is_two_images() -> None:
+    # Reports without image IDs of a multi-architecture build: the tag and the index digest name every
+    # platform's image. Grouped as one image, the arm64 findings were decided as the amd64 image's (its
+    # platform, its waivers).
+    index = ("ghcr.io/org/app@sha256:" + "4" * 64,)
+
+    def ident(platform: str, digests: tuple[str, ...] = ()) -> ImageIdentity:
+        image = Image(reference="ghcr.io/org/app:pr-7", platform=platform, repo_digests=digests)
+        return image_identity(Scan(source=platform, scanner="trivy", image=image))
+
+    amd64, arm64 = ident("linux/amd64"), ident("linux/arm64")
+    assert not amd64.same_image(arm64) and amd64.same_repository(arm64)
+    assert not ident("linux/amd64", index).same_image(ident("linux/arm64", index))
+    assert amd64.same_image(ident("linux/x86_64")) and amd64.same_image(ident(""))  # one platform, or unknown
+    assert group_indices([amd64, arm64, ident("linux/arm64/v8"), ident("")]) == [[0, 3], [1, 2]]
+
+
 def test_real_reports_of_one_image_group_together() -> None:
     need_shared()
     names = [
