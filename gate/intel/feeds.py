@@ -113,6 +113,10 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
         raise InputError(
             f"{source}: not the KEV catalog: invalid JSON ({exc.msg} at line {exc.lineno})"
         ) from None
+    except RecursionError:
+        raise InputError(f"{source}: not the KEV catalog: invalid JSON (nested too deeply)") from None
+    except ValueError:  # a number of more than 4,300 digits: int() refuses to read it
+        raise InputError(f"{source}: not the KEV catalog: invalid JSON (a number too long to read)") from None
     if not isinstance(document, dict) or not isinstance(document.get("vulnerabilities"), list):
         raise InputError(
             f"{source}: not the KEV catalog (no `vulnerabilities` list); give "
@@ -161,6 +165,14 @@ def parse_epss(data: bytes, source: str) -> EpssData:
         except ValueError as exc:
             raise InputError(f"{source}: {exc}; download it again") from None
     text = _text(data, source, "EPSS scores (CSV)")
+    try:
+        return _epss(text, source)
+    except csv.Error as exc:  # a field over csv's limit, a bare carriage return inside a line, ...
+        reason = str(exc).split(" - ", 1)[0]  # not csv's advice on how to open a file
+        raise InputError(f"{source}: not an EPSS CSV ({reason}); the file is damaged") from None
+
+
+def _epss(text: str, source: str) -> EpssData:
     # Lines are read one at a time: a list of them is what a file of blank lines blows up into.
     lines = _counted(io.StringIO(text), source)
     model_version = score_date = ""

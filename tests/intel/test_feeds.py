@@ -85,6 +85,8 @@ def test_epss_plain_and_gzipped_are_the_same() -> None:
         (b'{"version": "15.0.7", "vulnerabilities": [], "remediations": []}', "lists no vulnerabilities"),
         (b'{"vulnerabilities": [{"cveID": "not-a-cve"}]}', r"vulnerabilities\[0\].cveID"),
         (b"\xff\xfe\x00garbage", "not UTF-8"),
+        (b'{"vulnerabilities": ' + b"[" * 100_000, "nested too deeply"),
+        (b'{"vulnerabilities": [], "count": 1' + b"0" * 5000 + b"}", "a number too long to read"),
     ],
 )
 def test_kev_refuses(data: bytes, words: str) -> None:
@@ -106,6 +108,11 @@ def _sync_flushed(data: bytes) -> bytes:
         (b"cve,epss,percentile\nCVE-2024-1,high,0.5\n", "line 2: .* are not numbers"),
         (b"cve,epss,percentile\nCVE-2024-1,1.5,0.5\n", "between 0 and 1"),
         (b"cve,epss,percentile\n", "no scores"),
+        (
+            b"cve,epss,percentile\nCVE-2024-1234," + b"1" * 200_000 + b",0.5\n",
+            "field larger than field limit",
+        ),
+        (b"cve,epss,percentile\rCVE-2024-1234,0.1,0.5\r", r"not an EPSS CSV \(new-line character seen"),
         (gzip.compress(EPSS)[:-20], "gzip data is (damaged|truncated)"),
         (_sync_flushed(EPSS[: EPSS.index(b"CVE-2023-44487")]), "gzip data is truncated"),
     ],
