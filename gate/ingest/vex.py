@@ -119,12 +119,11 @@ def read_vex(path: str, data: bytes) -> VexDocument:
     document, _ = json_document(data, path)
     try:
         parsed = json.loads(document)
-    except (json.JSONDecodeError, RecursionError) as exc:
-        detail = (
-            f"{exc.msg} at line {exc.lineno}"
-            if isinstance(exc, json.JSONDecodeError)
-            else "nested too deeply"
-        )
+    except (ValueError, RecursionError) as exc:  # ValueError: a number of more than 4,300 digits, too
+        if isinstance(exc, json.JSONDecodeError):
+            detail = f"{exc.msg} at line {exc.lineno}"
+        else:
+            detail = "a number too long to read" if isinstance(exc, ValueError) else "nested too deeply"
         raise InputError(f"{path}: not a VEX document: invalid JSON ({detail})") from None
     if has_lone_surrogate(document, parsed):
         raise InputError(f"{path}: the VEX document holds {LONE_SURROGATE}; the file is damaged")
@@ -165,6 +164,8 @@ def _openvex(doc: dict[str, Any], path: str) -> VexDocument:
         status = _status(raw.get("status"), where)
         ids = _openvex_ids(raw.get("vulnerability"), where)
         justification = raw.get("justification", "")
+        if not isinstance(justification, str):
+            raise _Bad(f"{where}.justification: must be a string")
         if justification and justification not in _OPENVEX_JUSTIFICATIONS:
             raise _Bad(f"{where}.justification: {str(justification)[:60]!r} is not an OpenVEX justification")
         impact = _text(raw.get("impact_statement"), f"{where}.impact_statement")
@@ -256,9 +257,12 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
                 f"{where}.analysis.state: missing (a VEX entry says what state the vulnerability is in)"
             )
         state = analysis["state"]
-        if state not in _CDX_STATES:
+        if not isinstance(state, str) or state not in _CDX_STATES:
             raise _Bad(f"{where}.analysis.state: {str(state)[:40]!r} is not one of {', '.join(_CDX_STATES)}")
-        aliases = [r.get("id") for r in raw.get("references", []) if isinstance(r, dict)]
+        references = raw.get("references", [])
+        if not isinstance(references, list):
+            raise _Bad(f"{where}.references: must be a list")
+        aliases = [r.get("id") for r in references if isinstance(r, dict)]
         affects = raw.get("affects")
         if not isinstance(affects, list) or not affects:
             raise _Bad(f"{where}.affects: a VEX entry must name what it affects")
@@ -270,6 +274,8 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
             versions = _cdx_versions(item.get("versions"), f"{where}.affects[{i}].versions")
             products.append(VexProduct(id=refs.get(_bom_ref(ref), ref), versions=versions))
         justification = analysis.get("justification", "")
+        if not isinstance(justification, str):
+            raise _Bad(f"{where}.analysis.justification: must be a string")
         stamp = _time(analysis.get("lastUpdated"), f"{where}.analysis.lastUpdated") or _time(
             analysis.get("firstIssued"), f"{where}.analysis.firstIssued"
         )
@@ -321,7 +327,7 @@ def _cdx_versions(raw: object, where: str) -> tuple[VexVersion, ...]:
 def _cdx_components(doc: dict[str, Any]) -> dict[str, str]:
     """bom-ref -> purl of every component (metadata.component included, nested ones too)."""
     out: dict[str, str] = {}
-    stack: list[Any] = list(doc.get("components") or [])
+    stack: list[Any] = list(_components(doc.get("components"), "components"))
     meta = doc.get("metadata")
     if isinstance(meta, dict) and isinstance(meta.get("component"), dict):
         stack.append(meta["component"])
@@ -332,8 +338,16 @@ def _cdx_components(doc: dict[str, Any]) -> dict[str, str]:
         ref, purl = item.get("bom-ref"), item.get("purl")
         if isinstance(ref, str) and isinstance(purl, str) and purl:
             out[ref] = purl
-        stack.extend(item.get("components") or [])
+        stack.extend(_components(item.get("components"), f"components of {shorten(str(ref), 60)}"))
     return out
+
+
+def _components(raw: object, where: str) -> list[Any]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _Bad(f"{where}: must be a list")
+    return raw
 
 
 def _bom_ref(ref: str) -> str:

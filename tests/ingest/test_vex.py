@@ -171,6 +171,42 @@ def test_parser_accepts_what_the_schema_accepts() -> None:
             b' "affects": [{"ref": "x", "versions": [{"version": "1", "range": "vers:deb/1"}]}]}]}',
             r"versions\[0\]: needs exactly one of `version` and `range`",
         ),
+        # Wrong types and huge numbers were internal errors (TypeError, ValueError), not a line about the file.
+        (
+            b'{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {"name": "CVE-1"},'
+            b' "status": "affected", "x": 1' + b"0" * 5000 + b"}]}",
+            "invalid JSON \\(a number too long to read\\)",
+        ),
+        (
+            b'{"@context": "https://openvex.dev/ns/v0.2.0", "statements": [{"vulnerability": {"name": "CVE-1"},'
+            b' "status": "not_affected", "justification": ["component_not_present"]}]}',
+            r"statements\[0\].justification: must be a string",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": ["in_triage"]},'
+            b' "affects": [{"ref": "x"}]}]}',
+            r"vulnerabilities\[0\].analysis.state: .* is not one of",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "not_affected",'
+            b' "justification": {"code": "code_not_present"}}, "affects": [{"ref": "x"}]}]}',
+            r"vulnerabilities\[0\].analysis.justification: must be a string",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "vulnerabilities": [{"id": "CVE-1", "analysis": {"state": "in_triage"},'
+            b' "references": {"id": "GHSA-1"}, "affects": [{"ref": "x"}]}]}',
+            r"vulnerabilities\[0\].references: must be a list",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "components": 5, "vulnerabilities": [{"id": "CVE-1",'
+            b' "analysis": {"state": "in_triage"}, "affects": [{"ref": "x"}]}]}',
+            r"components: must be a list",
+        ),
+        (
+            b'{"bomFormat": "CycloneDX", "components": [{"bom-ref": "app", "components": 5}], "vulnerabilities":'
+            b' [{"id": "CVE-1", "analysis": {"state": "in_triage"}, "affects": [{"ref": "x"}]}]}',
+            r"components of app: must be a list",
+        ),
     ],
 )
 def test_malformed_vex_is_one_line(data: bytes, words: str) -> None:
