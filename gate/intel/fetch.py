@@ -410,7 +410,7 @@ class Fetcher:
             shown, final_url, sha256 = str(meta["url"]), str(meta["final_url"]), str(meta["sha256"])
             etag, last_modified = str(meta.get("etag", "")), str(meta.get("last_modified", ""))
             stamps = {key: datetime.fromisoformat(meta[key]) for key in ("fetched", "confirmed")}
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             return "its header is damaged"
         if shown != redact(url):
             return f"it holds {shown}, not this URL"

@@ -255,6 +255,19 @@ def test_a_cache_time_in_the_future_or_without_a_zone_makes_the_copy_unusable(
         make_fetcher(offline=True).get(url, parse_kev, accept=ACCEPT)
 
 
+@pytest.mark.parametrize("header", [b"[" * 100_000, b'{"url": 1' + b"0" * 5000 + b"}", b"\xff\xfe"])
+def test_a_damaged_cache_header_makes_the_copy_unusable(
+    feed_server: HTTPServer, make_fetcher: MakeFetcher, tmp_path: Path, header: bytes
+) -> None:
+    url = _cached(make_fetcher, feed_server)
+    [entry] = (tmp_path / "cache").glob("*.feed")
+    entry.write_bytes(header + b"\n" + entry.read_bytes().partition(b"\n")[2])
+    with pytest.raises(
+        IntelUnavailable, match="offline and the cached copy is unusable: its header is damaged"
+    ):
+        make_fetcher(offline=True).get(url, parse_kev, accept=ACCEPT)
+
+
 def test_a_cache_time_within_a_day_ahead_is_accepted(
     feed_server: HTTPServer, make_fetcher: MakeFetcher
 ) -> None:
