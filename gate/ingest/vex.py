@@ -8,7 +8,8 @@ every output lists it with its reason; `affected` and `under_investigation` leav
 Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
 its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
 purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
-name alone, and the scan gets a note saying so) or a package seen in the report (for a Go module, in the same
+name alone, and the scan gets a note saying so; an `arch` qualifier must be the image's architecture, and a `tag`
+one, without a digest, one of its tags) or a package seen in the report (for a Go module, in the same
 binary as the finding), and a subcomponent's purl matches the finding's package. A product without subcomponents
 applies when it is the scanned image (every finding with that ID) or its purl matches the finding's package.
 Purls match on type, namespace and name; a version or qualifiers in the statement must also match. When several
@@ -36,6 +37,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
+from gate.identity import normalise_platform
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp, shorten
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
@@ -422,7 +424,7 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
         chosen = None
         for position in sorted(candidates, reverse=True):  # the latest statement that applies wins
             statement, source = candidates[position]
-            applies, note = _applies(statement, finding, packages, repos, digests)
+            applies, note = _applies(statement, finding, packages, repos, digests, scan.image)
             if applies and (partial := _partial_note(statement, finding)):
                 applies, note = statement.status not in _SUPPRESSING, partial
             if note:
@@ -469,6 +471,7 @@ def _applies(
     packages: dict[tuple[str, str, str], set[tuple[Purl, str]]],
     repos: set[tuple[str, str]],
     digests: set[str],
+    image: Image | None,
 ) -> tuple[bool, str]:
     """Whether `statement` applies to `finding`, and a note when a version range could not be decided or the
     statement was taken to be about the image by its name alone."""
@@ -477,7 +480,7 @@ def _applies(
     undecided = by_name = ""  # by_name: a product that names the image by name alone applied
     for product in statement.products:
         product_purl = parse_purl(product.id)
-        is_image = product_purl is not None and _is_image(product_purl, repos, digests)
+        is_image = product_purl is not None and _is_image(product_purl, repos, digests, image)
         if not product.subcomponents:
             if is_image:
                 installed = digests
@@ -634,15 +637,45 @@ def _by_name_note(product: str) -> str:
     )
 
 
-def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str]) -> bool:
+def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str], image: Image | None) -> bool:
+    """Whether the `pkg:oci` purl names the scanned image: its name (and `repository_url`), its digest when it
+    gives one, its `arch` and, without a digest, its `tag`. An `arch` or `tag` the image is not known by is
+    another image (fail closed: an image whose platform or tags are unknown is not taken to be it)."""
     if purl.type != "oci" or not repos:
         return False
     if purl.version and purl.version.lower() not in digests:
         return False
-    url = dict(purl.qualifiers).get("repository_url")
+    qualifiers = dict(purl.qualifiers)
+    url = qualifiers.get("repository_url")
     if url:
-        return (_normal_repo(url), purl.name) in {(r, n) for r, n in repos}
-    return any(name == purl.name for _, name in repos)
+        named = (_normal_repo(url), purl.name) in {(r, n) for r, n in repos}
+    else:
+        named = any(name == purl.name for _, name in repos)
+    if not named or image is None:
+        return named
+    arch = qualifiers.get("arch")
+    if arch and not _same_arch(arch, image.platform):
+        return False  # a multi-architecture index's digest is each platform's image's too: the arch decides
+    tag = qualifiers.get("tag")
+    return not tag or bool(purl.version) or tag in _image_tags(image)
+
+
+def _same_arch(arch: str, platform: str) -> bool:
+    """Whether a purl's `arch` (`amd64`, `arm64`, `arm/v7`; `x86_64` is `amd64`) is the image's architecture
+    (and variant, when it gives one)."""
+    _, want, want_variant = normalise_platform(f"linux/{arch}")
+    _, have, have_variant = normalise_platform(platform)
+    return bool(want) and want == have and (not want_variant or want_variant == have_variant)
+
+
+def _image_tags(image: Image) -> set[str]:
+    """The tags the image is known by (`3.19` of `alpine:3.19`)."""
+    tags = set()
+    for ref in (image.reference, *image.repo_tags):
+        last = ref.split("@", 1)[0].rsplit("/", 1)[-1]
+        if ":" in last:
+            tags.add(last.split(":", 1)[1])
+    return tags
 
 
 def _image_repos(image: Image | None) -> set[tuple[str, str]]:

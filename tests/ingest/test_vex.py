@@ -295,6 +295,43 @@ def test_a_statement_about_an_image_by_name_alone_applies_with_a_note(
     )  # fmt: skip
 
 
+_API = "pkg:oci/api?repository_url=registry.example.com/team/api"
+_INDEX = "sha256:" + "b" * 64
+"""A multi-architecture index's digest: every platform's image pulled through it has it among its repo digests."""
+
+
+@pytest.mark.parametrize(
+    ("product", "platform", "applies"),
+    [
+        (_API + "&arch=amd64", "linux/amd64", True),
+        (_API + "&arch=x86_64", "linux/amd64", True),
+        (_API + "&arch=amd64", "linux/arm64", False),  # a statement about another platform's image
+        (f"pkg:oci/api@{_INDEX.replace(':', '%3A')}?arch=amd64", "linux/arm64/v8", False),
+        (f"pkg:oci/api@{_INDEX.replace(':', '%3A')}?arch=arm64", "linux/arm64/v8", True),
+        (_API + "&arch=arm/v7", "linux/arm/v6", False),
+        (_API + "&arch=arm", "linux/arm/v6", True),
+        (_API + "&arch=amd64", "", False),  # the image's platform is unknown: not taken to be it
+        (_API + "&tag=2.0.0", "linux/amd64", True),
+        (_API + "&tag=1.0.0", "linux/amd64", False),  # a statement about another version of the image
+        (f"pkg:oci/api@{_INDEX.replace(':', '%3A')}?tag=1.0.0", "linux/amd64", True),  # the digest decides
+    ],
+)
+def test_an_image_product_with_arch_or_tag_applies_only_to_that_image(
+    product: str, platform: str, applies: bool
+) -> None:
+    reference = "registry.example.com/team/api:2.0.0"
+    image = Image(
+        reference=reference,
+        repo_tags=(reference,),
+        repo_digests=(f"registry.example.com/team/api@{_INDEX}",),
+        platform=platform,
+    )
+    scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX)).model_copy(update={"image": image})
+    for products in ([{"@id": product}], [{"@id": product, "subcomponents": [{"@id": BUSYBOX}]}]):
+        decided = apply_vex(scan, [_openvex(*products)])
+        assert (decided.findings[0].suppressed is not None) is applies
+
+
 def test_a_statement_that_also_pins_the_image_gets_no_by_name_note() -> None:
     reference = "registry.example.com/team/api:2.0.0"
     scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX))
