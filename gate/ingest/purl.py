@@ -26,13 +26,17 @@ class Purl:
     name: str
     version: str = ""
     qualifiers: tuple[tuple[str, str], ...] = ()
+    subpath: str = ""
+    """A path inside the package (`http2` of a Go module): what a purl with one names is only that part."""
 
     def covers(self, other: Purl) -> bool:
-        """True when this (a statement's) purl names `other` (a package's): same package, and any version
-        or qualifiers given here are also there."""
+        """True when this (a statement's) purl names `other` (a package's): same package, and any version,
+        qualifiers or subpath given here are also there."""
         if (self.type, self.namespace, self.name) != (other.type, other.namespace, other.name):
             return False
         if self.version and self.version != other.version:
+            return False
+        if self.subpath and self.subpath != other.subpath:
             return False
         theirs = dict(other.qualifiers)
         return all(theirs.get(k) == v for k, v in self.qualifiers)
@@ -42,7 +46,7 @@ def parse_purl(text: str) -> Purl | None:
     """Parse `pkg:type/namespace/name@version?qualifiers#subpath`; None when `text` is not a purl."""
     if not text.startswith("pkg:"):
         return None
-    rest = text[4:].lstrip("/").split("#", 1)[0]
+    rest, _, subpath = text[4:].lstrip("/").partition("#")
     rest, _, query = rest.partition("?")
     rest, _, version = rest.rpartition("@") if "@" in rest else (rest, "", "")
     parts = [unquote(p) for p in rest.split("/") if p]
@@ -60,7 +64,8 @@ def parse_purl(text: str) -> Purl | None:
         key, _, value = pair.partition("=")
         if key:
             qualifiers.append((key.lower(), unquote(value)))
-    return Purl(kind, namespace, name, unquote(version), tuple(sorted(qualifiers)))
+    subpath = "/".join(unquote(p) for p in subpath.split("/") if p not in ("", ".", ".."))
+    return Purl(kind, namespace, name, unquote(version), tuple(sorted(qualifiers)), subpath)
 
 
 def purl_version(text: str) -> str:

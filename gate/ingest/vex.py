@@ -12,8 +12,8 @@ name alone, and the scan gets a note saying so; an `arch` qualifier must be the 
 one, without a digest, one of its tags) or a package seen in the report (for a Go module, in the same
 binary as the finding), and a subcomponent's purl matches the finding's package. A product without subcomponents
 applies when it is the scanned image (every finding with that ID) or its purl matches the finding's package.
-Purls match on type, namespace and name; a version or qualifiers in the statement must also match. When several
-statements apply, the one with the latest timestamp wins (document order breaks ties; later wins). A statement
+Purls match on type, namespace and name; a version, qualifiers or a subpath in the statement must also match.
+When several statements apply, the one with the latest timestamp wins (document order breaks ties; later wins). A statement
 that names only some of the CVEs of an advisory finding (Grype's ALAS-..., with all its CVEs as aliases) never
 suppresses it, and the scan gets a note.
 

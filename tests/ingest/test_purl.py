@@ -91,3 +91,23 @@ def test_a_statement_covers_only_the_spellings_the_purl_type_calls_one_package(
     mine, theirs = parse_purl(statement), parse_purl(package)
     assert mine is not None and theirs is not None
     assert mine.covers(theirs) is covers
+
+
+@pytest.mark.parametrize(
+    ("statement", "package", "covers"),
+    [
+        ("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.13.0", True),
+        ("pkg:golang/golang.org/x/net", "pkg:golang/golang.org/x/net@v0.13.0#http2", True),
+        ("pkg:golang/golang.org/x/net#http2", "pkg:golang/golang.org/x/net@v0.13.0#http2", True),
+        ("pkg:golang/golang.org/x/net#/http2/", "pkg:golang/golang.org/x/net@v0.13.0#http2", True),
+        # A statement about one package of a module says nothing of the module's others.
+        ("pkg:golang/golang.org/x/net#http2", "pkg:golang/golang.org/x/net@v0.13.0", False),
+        ("pkg:golang/golang.org/x/net#http2", "pkg:golang/golang.org/x/net@v0.13.0#html", False),
+    ],
+)
+def test_a_statement_with_a_subpath_covers_only_that_subpath(
+    statement: str, package: str, covers: bool
+) -> None:
+    mine, theirs = parse_purl(statement), parse_purl(package)
+    assert mine is not None and theirs is not None
+    assert mine.covers(theirs) is covers
