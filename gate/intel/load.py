@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gate.errors import InputError
-from gate.intel.feeds import EpssData, KevCatalog, parse_epss, parse_kev
+from gate.intel.feeds import MAX_UNPACKED, EpssData, KevCatalog, parse_epss, parse_kev
 from gate.intel.fetch import Fetched, Fetcher
 from gate.words import quantity
 
@@ -36,14 +36,14 @@ def is_url(spec: str) -> bool:
 
 
 def load_kev(
-    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] = Path.read_bytes
+    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] | None = None
 ) -> Fetched[KevCatalog]:
     """The KEV catalog from a file or URL. Raises InputError (bad file) or IntelUnavailable (URL, no cache)."""
     return _load(spec, parse_kev, KEV_TYPES, fetcher, read)
 
 
 def load_epss(
-    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] = Path.read_bytes
+    spec: str, *, fetcher: Fetcher | None, read: Callable[[Path], bytes] | None = None
 ) -> Fetched[EpssData]:
     """EPSS scores from a CSV/CSV.gz file or URL. Raises InputError (bad file) or IntelUnavailable (URL, no cache)."""
     return _load(spec, parse_epss, EPSS_TYPES, fetcher, read)
@@ -54,14 +54,14 @@ def _load(
     parse: Callable[[bytes, str], _T],
     accept: tuple[str, ...],
     fetcher: Fetcher | None,
-    read: Callable[[Path], bytes],
+    read: Callable[[Path], bytes] | None,
 ) -> Fetched[_T]:
     if is_url(spec):
         if fetcher is None:
             raise InputError(f"{spec}: a URL needs the network; give a file instead")
         return fetcher.get(spec, parse, accept=accept)
     try:
-        data = read(Path(spec))
+        data = (read or _read_feed_file)(Path(spec))
     except IsADirectoryError:
         raise InputError(f"{spec}: is a directory; give the feed file") from None
     except FileNotFoundError:
@@ -69,6 +69,21 @@ def _load(
     except OSError as exc:
         raise InputError(f"{spec}: cannot read ({exc.strerror or exc})") from None
     return Fetched(parse(data, spec), "file")
+
+
+_MAX_FILE_BYTES = MAX_UNPACKED
+"""Bytes a feed file may have: FIRST's EPSS CSV is about 15 MB unpacked; a bigger file (a device that never
+ends, /dev/zero) is not a feed."""
+
+
+def _read_feed_file(path: Path) -> bytes:
+    with path.open("rb") as handle:
+        data = handle.read(_MAX_FILE_BYTES + 1)
+    if len(data) > _MAX_FILE_BYTES:
+        raise OSError(
+            f"over {_MAX_FILE_BYTES // (1024 * 1024)} MiB, far more than a feed; is it the right file?"
+        )
+    return data
 
 
 def file_age_note(feed: KevCatalog | EpssData, *, today: date, max_days: int) -> str:

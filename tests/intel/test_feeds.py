@@ -6,6 +6,7 @@ import gzip
 import json
 import zlib
 from datetime import date
+from pathlib import Path
 
 import pytest
 
@@ -155,6 +156,16 @@ def test_files_are_read_and_missing_files_refused(tmp_path: object) -> None:
         load_epss(str(INTEL), fetcher=None)
     with pytest.raises(InputError, match="needs the network"):
         load_kev("https://example.invalid/kev.json", fetcher=None)
+
+
+def test_a_feed_file_is_read_only_up_to_its_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A device that never ends (--kev /dev/zero) was read until memory ran out.
+    monkeypatch.setattr("gate.intel.load._MAX_FILE_BYTES", 1024 * 1024)
+    big = tmp_path / "kev.json"
+    big.write_bytes(b" " * (1024 * 1024 + 1))
+    with pytest.raises(InputError, match=r"kev.json: cannot read \(over 1 MiB, far more than a feed"):
+        load_kev(str(big), fetcher=None)
+    assert load_kev(str(INTEL / "kev.json"), fetcher=None).origin == "file"  # the real size is far below
 
 
 def test_one_entry_is_counted_in_the_singular() -> None:
