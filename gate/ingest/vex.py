@@ -179,7 +179,7 @@ def _openvex(doc: dict[str, Any], path: str) -> VexDocument:
         out.append(
             VexStatement(
                 ids=ids,
-                products=tuple(_openvex_products(raw.get("products"), where)),
+                products=tuple(_openvex_products(raw.get("products"), raw.get("subcomponents"), where)),
                 status=status,
                 justification=str(justification),
                 statement=words,
@@ -208,20 +208,23 @@ def _openvex_ids(raw: object, where: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([raw["name"], *aliases]))
 
 
-def _openvex_products(raw: object, where: str) -> Iterable[VexProduct]:
+def _openvex_products(raw: object, shared: object, where: str) -> Iterable[VexProduct]:
+    """The statement's products. `shared` is OpenVEX 0.0.1's statement-level `subcomponents` (a list of strings
+    beside `products`): the subcomponents of every product that names none of its own."""
     if raw is None:
         return
     if not isinstance(raw, list):
         raise _Bad(f"{where}.products: must be a list")
+    if shared is not None and not isinstance(shared, list):
+        raise _Bad(f"{where}.subcomponents: must be a list")
+    common = tuple(_component_id(s, f"{where}.subcomponents[{i}]") for i, s in enumerate(shared or ()))
     for index, item in enumerate(raw):
         spot = f"{where}.products[{index}]"
         subs = item.get("subcomponents", []) if isinstance(item, dict) else []
         if not isinstance(subs, list):
             raise _Bad(f"{spot}.subcomponents: must be a list")
-        yield VexProduct(
-            id=_component_id(item, spot),
-            subcomponents=tuple(_component_id(s, f"{spot}.subcomponents[{i}]") for i, s in enumerate(subs)),
-        )
+        own = tuple(_component_id(s, f"{spot}.subcomponents[{i}]") for i, s in enumerate(subs))
+        yield VexProduct(id=_component_id(item, spot), subcomponents=own or common)
 
 
 def _component_id(raw: object, where: str) -> str:

@@ -332,6 +332,34 @@ def test_an_image_product_with_arch_or_tag_applies_only_to_that_image(
         assert (decided.findings[0].suppressed is not None) is applies
 
 
+def test_openvex_0_0_1_statement_level_subcomponents_narrow_its_products() -> None:
+    # OpenVEX 0.0.1 (go-vex before 0.2) lists products and subcomponents as strings beside each other: the statement
+    # is about busybox in the image, not every package of the image with that CVE.
+    raw = {
+        "@context": "https://openvex.dev/ns",
+        "@id": "https://example.com/vex-0.0.1",
+        "author": "me",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": "1",
+        "statements": [
+            {
+                "vulnerability": "CVE-2024-1",
+                "products": ["pkg:oci/api?repository_url=registry.example.com/team/api"],
+                "subcomponents": ["pkg:apk/alpine/busybox"],
+                "status": "not_affected",
+                "justification": "vulnerable_code_not_in_execute_path",
+            }
+        ],
+    }
+    doc = read_vex("vex.json", json.dumps(raw).encode())
+    assert doc.statements[0].products[0].subcomponents == ("pkg:apk/alpine/busybox",)
+    musl = _vuln("CVE-2024-1", "pkg:apk/alpine/musl@1.2.5-r0", name="musl", version="1.2.5-r0")
+    scan = _image_scan("registry.example.com/team/api:2.0.0", _vuln("CVE-2024-1", BUSYBOX), musl)
+    busybox_after, musl_after = apply_vex(scan, [doc]).findings
+    assert busybox_after.suppressed is not None
+    assert musl_after.suppressed is None and musl_after.vex is None
+
+
 def test_a_statement_that_also_pins_the_image_gets_no_by_name_note() -> None:
     reference = "registry.example.com/team/api:2.0.0"
     scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX))
