@@ -5,8 +5,9 @@ it returns a new Scan whose findings carry the statement that applies to them (`
 and `fixed` also suppress the finding (`Finding.suppressed`, status and justification as the statement), so
 every output lists it with its reason; `affected` and `under_investigation` leave it active.
 
-Which findings a statement applies to: the statement names the finding's ID or one of its aliases, and one of
-its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
+Which findings a statement applies to: the statement's name is the finding's ID or one of its aliases, or one of
+the statement's aliases is the finding's ID (an alias of both is not enough: an advisory such as DSA-... is an
+alias of each CVE it fixes), and one of its products applies. A product with subcomponents applies when the product is the scanned image (a `pkg:oci`
 purl naming the image's repository, and its digest when it gives one; one with neither names the image by its
 name alone, and the scan gets a note saying so; an `arch` qualifier must be the image's architecture, and a `tag`
 one, without a digest, one of its tags) or a package seen in the report (for a Go module, in the same
@@ -413,17 +414,25 @@ def apply_vex(scan: Scan, documents: Sequence[VexDocument]) -> Scan:
         ((s.timestamp, d, o, s) for d, doc in enumerate(documents) for o, s in enumerate(doc.statements)),
         key=lambda item: (item[0], item[1], item[2]),
     )
-    by_id: dict[str, list[tuple[int, VexStatement, str]]] = {}
+    # Each ID with whether it is the statement's name (True) or one of its aliases (False).
+    by_id: dict[str, list[tuple[int, VexStatement, str, bool]]] = {}
     for position, (_, d, _, statement) in enumerate(ordered):
-        for vid in statement.ids:
-            by_id.setdefault(vid.upper(), []).append((position, statement, documents[d].source))
+        for index, vid in enumerate(statement.ids):
+            by_id.setdefault(vid.upper(), []).append((position, statement, documents[d].source, index == 0))
     packages = _packages(scan.findings)
     repos = _image_repos(scan.image)
     digests = _image_digests(scan.image)
     findings = []
     notes: dict[str, None] = {}
     for finding in scan.findings:
-        candidates = {pos: (s, src) for vid in finding.all_ids for pos, s, src in by_id.get(vid.upper(), [])}
+        # The statement's name is one of the finding's IDs, or one of its aliases is the finding's own ID. An alias
+        # shared by both is not enough: an advisory (DSA-..., USN-...) is an alias of each CVE it fixes.
+        candidates = {
+            pos: (s, src)
+            for at, vid in enumerate(finding.all_ids)
+            for pos, s, src, named in by_id.get(vid.upper(), [])
+            if named or at == 0
+        }
         chosen = None
         for position in sorted(candidates, reverse=True):  # the latest statement that applies wins
             statement, source = candidates[position]

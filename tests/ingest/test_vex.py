@@ -360,6 +360,51 @@ def test_openvex_0_0_1_statement_level_subcomponents_narrow_its_products() -> No
     assert musl_after.suppressed is None and musl_after.vex is None
 
 
+def _named(name: str, *aliases: str) -> VexDocument:
+    statement = {
+        "vulnerability": {"name": name, "aliases": list(aliases)},
+        "products": [{"@id": "pkg:deb/debian/libxml2"}],
+        "status": "not_affected",
+        "justification": "vulnerable_code_not_in_execute_path",
+    }
+    raw = {
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex-aliases",
+        "author": "me",
+        "timestamp": "2026-11-20T10:00:00Z",
+        "version": 1,
+        "statements": [statement],
+    }
+    return read_vex("vex.json", json.dumps(raw).encode())
+
+
+@pytest.mark.parametrize(
+    ("document", "finding_id", "finding_aliases", "suppressed"),
+    [
+        (("CVE-2024-1", "DSA-5001-1"), "CVE-2024-1", ("DSA-5001-1",), True),
+        (
+            ("CVE-2024-1", "GHSA-aaaa-bbbb-cccc"),
+            "GHSA-aaaa-bbbb-cccc",
+            ("CVE-2024-1",),
+            True,
+        ),  # its alias is the ID
+        (("GHSA-aaaa-bbbb-cccc", "CVE-2024-1"), "CVE-2024-1", (), True),
+        (("DSA-5001-1",), "CVE-2024-2", ("DSA-5001-1",), True),  # a statement about the advisory itself
+        # Trivy lists the Debian advisory that fixes both CVEs with each: CVE-2024-1's statement is not CVE-2024-2's.
+        (("CVE-2024-1", "DSA-5001-1"), "CVE-2024-2", ("DSA-5001-1",), False),
+    ],
+)
+def test_a_statement_applies_by_its_name_not_by_an_alias_it_shares_with_another_vulnerability(
+    document: tuple[str, ...], finding_id: str, finding_aliases: tuple[str, ...], suppressed: bool
+) -> None:
+    libxml2 = "pkg:deb/debian/libxml2@2.9.14%2Bdfsg-1.3?distro=debian-12"
+    finding = _vuln(finding_id, libxml2, name="libxml2", version="2.9.14+dfsg-1.3")
+    finding = finding.model_copy(update={"aliases": finding_aliases})
+    decided = apply_vex(_image_scan("debian:12", finding), [_named(*document)])
+    assert (decided.findings[0].suppressed is not None) is suppressed
+    assert (decided.findings[0].vex is not None) is suppressed
+
+
 def test_a_statement_that_also_pins_the_image_gets_no_by_name_note() -> None:
     reference = "registry.example.com/team/api:2.0.0"
     scan = _image_scan(reference, _vuln("CVE-2024-1", BUSYBOX))
