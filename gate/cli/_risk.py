@@ -76,9 +76,13 @@ def _positive_days(text: str) -> int:
 
 
 def check_download_flags(args: argparse.Namespace) -> None:
-    """Raise UsageError for a --kev or --epss URL of plain http to another machine, a download flag given when
-    --kev and --epss name no URL, --intel-retries with --offline, or --intel-max-age (which also dates files)
-    without either: it would do nothing."""
+    """Raise UsageError for an empty --kev or --epss, a --kev or --epss URL of plain http to another machine, a
+    download flag given when --kev and --epss name no URL, --intel-retries with --offline, or --intel-max-age
+    (which also dates files) without either: it would do nothing."""
+    for flag, spec in (("--kev", args.kev), ("--epss", args.epss)):
+        # An unset CI variable (--kev "$KEV_FILE") would otherwise drop the feed, and rules that need it pass.
+        if spec is not None and not spec.strip():
+            raise UsageError(f"{flag}: empty; give the feed's file or https:// URL (is a variable unset?)")
     if args.kev or args.epss:  # with either, the feeds' modules are imported next anyway
         from gate.intel.fetch import plain_http_elsewhere, redact
 

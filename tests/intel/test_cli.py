@@ -140,6 +140,16 @@ def test_malformed_vex_is_exit_2_and_one_line(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.parametrize("flag", ["--kev", "--epss"])
+@pytest.mark.parametrize("command", ["check", "explain"])
+def test_an_empty_feed_flag_is_a_usage_error(tmp_path: Path, flag: str, command: str) -> None:
+    # It was dropped without a word: a KEV rule that skips missing data then passed what the catalog lists.
+    args = ["CVE-2023-44487", _report()] if command == "explain" else [_report()]
+    code, _, err = _run(tmp_path, command, *args, flag, " ")
+    assert code == 2
+    assert err == f"gate: error: {flag}: empty; give the feed's file or https:// URL (is a variable unset?)\n"
+
+
 def test_intel_max_age_must_be_positive(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "check", "r.json", "--intel-max-age", "0")
     assert code == 2 and "must be at least 1 day" in err
