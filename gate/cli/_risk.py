@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 __all__ = ["add_risk_arguments", "check_download_flags", "with_risk_data"]
 
 _MAX_AGE_DAYS = 7
+_MAX_DAYS = 36_500
+"""The most --intel-max-age takes: a century."""
 _RETRIES = 2
 
 
@@ -72,6 +74,8 @@ def _positive_days(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1 day")
+    if value > _MAX_DAYS:  # a longer span is no limit, and past timedelta's range it was an internal error
+        raise argparse.ArgumentTypeError(f"must be at most {_MAX_DAYS:,} days")
     return value
 
 

@@ -155,6 +155,14 @@ def test_intel_max_age_must_be_positive(tmp_path: Path) -> None:
     assert code == 2 and "must be at least 1 day" in err
 
 
+def test_intel_max_age_beyond_a_century_is_refused(tmp_path: Path) -> None:
+    # With a URL, a number of days past timedelta's range was an internal error (OverflowError).
+    args = ["check", _report(), "--kev", "https://127.0.0.1:9/kev.json", "--intel-max-age", "9999999999"]
+    code, _, err = _run(tmp_path, *args)
+    assert code == 2 and "must be at most 36,500 days" in err
+    assert _run(tmp_path, "check", _report(), "--kev", str(KEV), "--intel-max-age", "36500")[0] in (0, 1)
+
+
 def test_waiver_horizon_is_a_policy_error(tmp_path: Path) -> None:
     policy = _policy(
         tmp_path,
