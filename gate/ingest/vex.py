@@ -390,7 +390,10 @@ def check_dates(documents: Sequence[VexDocument], today: date) -> None:
     written tomorrow included. Raises InputError naming the document and the vulnerability.
     """
     # Compared, not converted to UTC: a time at the calendar's edge (9999-12-31T23:00-05:00) has no UTC date.
-    limit = datetime.combine(today + timedelta(days=2), time.min, timezone.utc)
+    try:
+        limit = datetime.combine(today + timedelta(days=2), time.min, timezone.utc)
+    except OverflowError:  # --today 9999-12-30 or later: no date can come after the day's grace
+        return
     for document in documents:
         for statement in document.statements:
             if statement.timestamp >= limit:

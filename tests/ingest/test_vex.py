@@ -571,6 +571,10 @@ def test_the_latest_statement_wins(tmp_path: Path) -> None:
     ):
         check_dates([edge], date(2026, 5, 30))
     check_dates([read_vex("old.json", doc("affected", "0001-01-01T00:00:00+05:00", {}))], date(2026, 5, 30))
+    # An evaluation date at the calendar's end (--today 9999-12-31) has no day's grace after it: nothing is later.
+    for last in (date(9999, 12, 30), date(9999, 12, 31)):
+        check_dates([edge], last)
+        check_dates([], last)
 
     # The vulnerability's name is the document's text: shortened and printable in the one-line message.
     named = json.loads(doc("affected", "2027-01-01T00:00:00Z", {}))
