@@ -88,9 +88,15 @@ def check_download_flags(args: argparse.Namespace) -> None:
         if spec is not None and not spec.strip():
             raise UsageError(f"{flag}: empty; give the feed's file or https:// URL (is a variable unset?)")
     if args.kev or args.epss:  # with either, the feeds' modules are imported next anyway
-        from gate.intel.fetch import plain_http_elsewhere, redact
+        from gate.intel.fetch import plain_http_elsewhere, redact, url_problem
+        from gate.intel.load import is_url
 
         for flag, spec in (("--kev", args.kev), ("--epss", args.epss)):
+            if spec and is_url(spec) and (problem := url_problem(spec)):
+                shown = redact(spec)  # "(a URL that cannot be parsed)" when it cannot
+                raise UsageError(
+                    f"{flag}{'' if shown.startswith('(') else ' ' + shown}: {problem}; check the URL"
+                )
             if spec and plain_http_elsewhere(spec):
                 raise UsageError(
                     f"{flag} {redact(spec)}: plain http can be changed on the way, and a feed with entries taken "

@@ -48,6 +48,7 @@ __all__ = [
     "open_session",
     "plain_http_elsewhere",
     "redact",
+    "url_problem",
 ]
 
 _T = TypeVar("_T")
@@ -274,10 +275,17 @@ class Fetcher:
                 return _Failed(f"the connection failed ({_scrub(_reason(exc), current)})", retry=True)
             except requests.RequestException as exc:
                 return _Failed(f"the request failed ({_scrub(_first_line(exc), current)})")
+            except (
+                ValueError
+            ) as exc:  # requests reads a redirect's Location itself, even one it will not follow
+                return _Failed(f"the answer cannot be used ({_scrub(_first_line(exc), current)}); refused")
             with response:
                 status = response.status_code
                 if status in _REDIRECT_STATUS:
-                    target = urljoin(current, response.headers.get("Location", ""))
+                    try:
+                        target = urljoin(current, response.headers.get("Location", ""))
+                    except ValueError:
+                        return _Failed("redirected to a Location that is not a URL; refused")
                     refused = _refused_redirect(current, target)
                     if refused:
                         return _Failed(refused)
@@ -479,13 +487,32 @@ def _scrub(text: str, url: str) -> str:
     return text
 
 
+def url_problem(url: str) -> str:
+    """Why `url` cannot be downloaded from, "" when it can: not http(s), no host, or a host or port that does
+    not parse (`http://[zz]/`, `https://host:99999999/`)."""
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port
+    except ValueError as exc:
+        return f"not a URL that can be read ({exc})"
+    if parts.scheme.lower() not in {"http", "https"}:
+        return "not an http(s) URL"
+    if not host:
+        return "it names no host"
+    return ""
+
+
 def plain_http_elsewhere(url: str) -> bool:
     """True for a plain http URL to another machine: anyone on the way can change the answer, and a KEV entry
     taken out would pass what the policy fails. This machine (a mirror or a test server on loopback) is kept."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+    except ValueError:  # not an http URL that can be used anywhere (url_problem says why)
+        return False
     if parts.scheme.lower() != "http":
         return False
-    host = (parts.hostname or "").rstrip(".")
+    host = (hostname or "").rstrip(".")
     if host == "localhost":
         return False
     try:
@@ -500,6 +527,8 @@ def _refused_redirect(current: str, target: str) -> str:
         return f"redirected to {redact(target)}, not an http(s) URL; refused"
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":
         return f"redirected from https to plain http ({redact(target)}); refused (a downgrade)"
+    if problem := url_problem(target):
+        return f"redirected to {redact(target)}: {problem}; refused"
     if plain_http_elsewhere(target):
         return f"redirected to plain http on another machine ({redact(target)}); refused"
     return ""

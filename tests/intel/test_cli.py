@@ -150,6 +150,23 @@ def test_an_empty_feed_flag_is_a_usage_error(tmp_path: Path, flag: str, command:
     assert err == f"gate: error: {flag}: empty; give the feed's file or https:// URL (is a variable unset?)\n"
 
 
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("http://[zz]/kev.json", "--kev: not a URL that can be read ('zz' does not appear to be an IPv4 or IPv6 "
+         "address); check the URL"),
+        ("https://[::1/kev.json", "--kev: not a URL that can be read (Invalid IPv6 URL); check the URL"),
+        ("https://mirror.example:99999999/kev.json", "--kev https://mirror.example:99999999/kev.json: not a URL "
+         "that can be read (Port out of range 0-65535); check the URL"),
+        ("https:///kev.json", "--kev https:///kev.json: it names no host; check the URL"),
+    ],
+)  # fmt: skip
+def test_a_feed_url_that_does_not_parse_is_a_usage_error(tmp_path: Path, url: str, message: str) -> None:
+    # It was an internal error (ValueError from urllib.parse).
+    code, _, err = _run(tmp_path, "check", _report(), "--kev", url)
+    assert code == 2 and err == f"gate: error: {message}\n"
+
+
 def test_intel_max_age_must_be_positive(tmp_path: Path) -> None:
     code, _, err = _run(tmp_path, "check", "r.json", "--intel-max-age", "0")
     assert code == 2 and "must be at least 1 day" in err

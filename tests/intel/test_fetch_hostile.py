@@ -59,6 +59,14 @@ def _redirect(location: str) -> Response:
     return Response(status=301, headers={"Location": location, "Content-Length": "0"})
 
 
+class _RawLocation(Response):
+    """A redirect whose Location goes out as written: werkzeug would make it a URI first, and fail on one that does
+    not parse."""
+
+    def get_wsgi_headers(self, environ: object) -> object:  # type: ignore[override]
+        return self.headers
+
+
 def _header(cache: Path) -> dict[str, str]:
     [entry] = cache.glob("*.feed")
     return json.loads(entry.read_bytes().partition(b"\n")[0])  # type: ignore[no-any-return]
@@ -108,6 +116,25 @@ def test_a_redirect_to_a_file_url_is_refused(feed_server: HTTPServer, make_fetch
     with pytest.raises(
         IntelUnavailable, match=r"redirected to file:///etc/passwd, not an http\(s\) URL; refused"
     ):
+        make_fetcher().get(feed_server.url_for("/kev.json"), parse_kev, accept=ACCEPT)
+
+
+@pytest.mark.parametrize(
+    ("location", "words"),
+    [
+        ("http://[::1/kev.json", r"the answer cannot be used \(Invalid IPv6 URL\); refused"),
+        ("https://[zz]/kev.json", r"the answer cannot be used \('zz' does not appear to be an IPv4 or IPv6"),
+        ("https://mirror.example:99999999/kev.json", r"not a URL that can be read \(Port out of range"),
+        ("https:///kev.json", "it names no host; refused"),
+    ],
+)
+def test_a_redirect_to_a_url_that_does_not_parse_is_refused(
+    feed_server: HTTPServer, make_fetcher: MakeFetcher, location: str, words: str
+) -> None:
+    # A hostile server's Location was an internal error (ValueError from urllib.parse).
+    raw = _RawLocation(status=301, headers={"Location": location, "Content-Length": "0"})
+    feed_server.expect_request("/kev.json").respond_with_response(raw)
+    with pytest.raises(IntelUnavailable, match=words):
         make_fetcher().get(feed_server.url_for("/kev.json"), parse_kev, accept=ACCEPT)
 
 
