@@ -3,7 +3,8 @@
 The note goes through the REST API (merge request notes): list the notes page by page, update the first
 note of the token's own user (`GET /user`) that carries the body's marker, else create one. Only its author may
 edit a note, so a note someone else wrote with the marker (another user, the bot of an earlier token) must not
-stand in for the gate's own. CI_JOB_TOKEN may only read notes: its 403 (like any 403) skips the note, never
+stand in for the gate's own: when `GET /user` does not answer, the notes with the marker are tried in turn, and
+one GitLab refuses to let this token edit is passed over. CI_JOB_TOKEN may only read notes: its 403 (like any 403) skips the note, never
 fails it. Posting needs a project/group access token with `api` scope.
 """
 
@@ -94,33 +95,36 @@ def upsert_note(
     where = f"merge request !{merge_request_iid}"
     try:
         author = _user_id(session, api_url, headers, token)
-        existing = _find(session, notes_url, headers, token, tag, author)
-        if existing is None:
-            if update_only:
-                return Outcome("skipped", f"no note of this pipeline on {where} to update")
-            request(
-                session,
-                "POST",
-                notes_url,
-                headers=headers,
-                secret=token,
-                what=f"create a note on {where}",
-                payload={"body": body},
-            )
-            return Outcome("created", f"note created on {where}")
-        note_id, old_body = existing
-        if old_body.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
-            return Outcome("unchanged", f"note on {where} is up to date")
+        for note_id, old_body in _find(session, notes_url, headers, token, tag, author):
+            if old_body.replace("\r\n", "\n") == body.replace("\r\n", "\n"):
+                return Outcome("unchanged", f"note on {where} is up to date")
+            try:
+                request(
+                    session,
+                    "PUT",
+                    f"{notes_url}/{note_id}",
+                    headers=headers,
+                    secret=token,
+                    what=f"update note {note_id}",
+                    payload={"body": body},
+                )
+            except ReadOnlyTokenError:
+                if author is not None:
+                    raise
+                continue  # whose note it is was not known: someone else's (a read-only token fails below too)
+            return Outcome("updated", f"note updated on {where}")
+        if update_only:
+            return Outcome("skipped", f"no note of this pipeline on {where} to update")
         request(
             session,
-            "PUT",
-            f"{notes_url}/{note_id}",
+            "POST",
+            notes_url,
             headers=headers,
             secret=token,
-            what=f"update note {note_id}",
+            what=f"create a note on {where}",
             payload={"body": body},
         )
-        return Outcome("updated", f"note updated on {where}")
+        return Outcome("created", f"note created on {where}")
     except ReadOnlyTokenError:
         return Outcome(
             "forbidden",
@@ -146,9 +150,16 @@ def _user_id(session: requests.Session, api_url: str, headers: dict[str, str], t
     return user_id if isinstance(user_id, int) else None
 
 
+_MAX_TRIED = 5
+"""Notes with the marker tried when the token's user is not known (each may be someone else's)."""
+
+
 def _find(
     session: requests.Session, url: str, headers: dict[str, str], token: str, tag: str, author: int | None
-) -> tuple[int, str] | None:
+) -> list[tuple[int, str]]:
+    """The notes to update, in the order written: the first with the marker by `author`; when `author` is not
+    known, the first few with the marker by anyone."""
+    found: list[tuple[int, str]] = []
     page = 1
     for _ in range(MAX_PAGES):
         response = request(
@@ -168,9 +179,11 @@ def _find(
                 continue
             text = item.get("body")
             if isinstance(text, str) and tag in text:
-                return int(item["id"]), text
+                found.append((int(item["id"]), text))
+                if author is not None or len(found) == _MAX_TRIED:
+                    return found
         next_page = whole_number(response.headers.get("X-Next-Page", "").strip())
         if next_page is None or next_page <= page:
-            return None
+            return found
         page = next_page
     raise OutputError(f"list the notes: more than {MAX_PAGES} pages; stopped")

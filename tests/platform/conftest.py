@@ -119,6 +119,8 @@ class FakeGitLab:
     next_id: int = 500
     user_id: int = 77
     """The id of the token's user (`GET /user`), the author of the notes the gate writes."""
+    user_unknown: bool = False
+    """`GET /user` answers 404 (an API that does not say whose the token is)."""
     next_page: str | None = None
     """The X-Next-Page header of every page when set, in place of the real next page."""
 
@@ -135,6 +137,8 @@ class FakeGitLab:
         if request.headers.get("PRIVATE-TOKEN") != GITLAB_TOKEN:
             return _json({"message": "401 Unauthorized"}, 401)
         if request.path == "/api/v4/user" and request.method == "GET":
+            if self.user_unknown:
+                return _json({"message": "404 Not Found"}, 404)
             return _json({"id": self.user_id, "username": f"project_{self.project}_bot"}, 200)
         match = re.fullmatch(
             rf"/api/v4/projects/{self.project}/merge_requests/(\d+)/notes(?:/(\d+))?", request.path

@@ -95,6 +95,29 @@ def test_a_note_of_another_user_with_the_marker_is_left_alone(
     ]
 
 
+def test_without_the_tokens_user_a_note_someone_else_wrote_is_passed_over(
+    fake_gitlab: FakeGitLab, base: str, tmp_path: Path
+) -> None:
+    # When GET /user does not answer, whose note is whose is unknown: a note with the marker that GitLab will not
+    # let this token edit (403) was taken for the gate's, and the verdict was never posted.
+    fake_gitlab.user_unknown = True
+    tag = marker("registry.example.com/acme/web")
+    fake_gitlab.add(5, f"{tag}\nPASS (or so says a reviewer)", author=9)
+    code, out, _ = _run(_argv(tmp_path, BODY, "--update-only"), _env(base))
+    assert code == 0 and "no note of this pipeline on merge request !5 to update" in out
+    code, out, _ = _run(_argv(tmp_path), _env(base))
+    assert code == 0 and "note created on merge request !5" in out
+    code, out, _ = _run(_argv(tmp_path, BODY + "again\n"), _env(base))
+    assert code == 0 and "note updated on merge request !5" in out
+    assert [(n["author"]["id"], n["body"]) for n in fake_gitlab.notes[5]] == [
+        (9, f"{tag}\nPASS (or so says a reviewer)"),
+        (fake_gitlab.user_id, BODY + "again\n"),
+    ]
+    fake_gitlab.read_only = True  # a token that may write nothing is still told apart
+    code, out, _ = _run(_argv(tmp_path, BODY + "once more\n"), _env(base))
+    assert code == 0 and "MR note skipped" in out
+
+
 def test_job_token_403_skips_and_exit_0(fake_gitlab: FakeGitLab, base: str, tmp_path: Path) -> None:
     fake_gitlab.read_only = True
     code, out, err = _run(_argv(tmp_path), _env(base))
