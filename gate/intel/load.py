@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gate.errors import InputError
+from gate.files import read_capped
 from gate.intel.feeds import MAX_UNPACKED, EpssData, KevCatalog, parse_epss, parse_kev
 from gate.intel.fetch import Fetched, Fetcher
 from gate.words import quantity
@@ -77,13 +78,7 @@ ends, /dev/zero) is not a feed."""
 
 
 def _read_feed_file(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        data = handle.read(_MAX_FILE_BYTES + 1)
-    if len(data) > _MAX_FILE_BYTES:
-        raise OSError(
-            f"over {_MAX_FILE_BYTES // (1024 * 1024)} MiB, far more than a feed; is it the right file?"
-        )
-    return data
+    return read_capped(path, _MAX_FILE_BYTES, "a feed")
 
 
 def file_age_note(feed: KevCatalog | EpssData, *, today: date, max_days: int) -> str:

@@ -25,6 +25,7 @@ from pydantic import (
 )
 
 from gate.errors import PolicyError, field_problem, short_value
+from gate.files import read_capped
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, Action
 from gate.policy.settings import MissingIntel, Settings, merge_settings
@@ -672,13 +673,7 @@ _MAX_POLICY_BYTES = 16 * 1024 * 1024
 
 
 def _read_policy_file(path: Path) -> bytes:
-    with path.open("rb") as handle:
-        data = handle.read(_MAX_POLICY_BYTES + 1)
-    if len(data) > _MAX_POLICY_BYTES:
-        raise OSError(
-            f"over {_MAX_POLICY_BYTES // (1024 * 1024)} MiB, far more than a policy; is it the right file?"
-        )
-    return data
+    return read_capped(path, _MAX_POLICY_BYTES, "a policy")
 
 
 _NO_RULES = (
