@@ -113,6 +113,16 @@ CASES = [
         "/dev/zero: cannot read the policy file (over 16 MiB, far",
     ),
     (
+        ["check", CLEAN, "--vex", "/dev/zero"],
+        2,
+        "/dev/zero: cannot read the VEX document (over 256 MiB, far more than a VEX document",
+    ),
+    (
+        ["check", CLEAN, "--image-metadata", "/dev/zero"],
+        2,
+        "/dev/zero: cannot read (over 64 MiB, far more than an image's metadata; is it the right file?)",
+    ),
+    (
         ["check", CLEAN, "--policy", "/dev/null"],
         2,
         "/dev/null: top level: no rules, so every report would pass",

@@ -65,8 +65,11 @@ is exit 2, since a broken step could have left it. So is an
 output that could not be written, standard output included: `gate check trivy.json --json - | head` exits 2,
 because the record did not arrive whole. Each output goes to its own file, or one of them to standard output
 (`-`); two outputs naming one file, or an output naming a file gate reads (a report, the policy), are refused
-rather than one replacing the other. An internal error also exits 2 and says it is a bug; `--debug` adds the
-traceback.
+rather than one replacing the other. Files that have a sensible size are read only up to a bound, far above any
+real one, and a bigger file (`/dev/zero`, the wrong file) is exit 2 rather than a read until memory runs out:
+the policy 16 MiB, a `--kev` or `--epss` file 128 MiB, a `--vex` document 256 MiB, `--image-metadata` 64 MiB.
+Reports have no bound (they can be hundreds of megabytes). An internal error also exits 2 and says it is a bug;
+`--debug` adds the traceback.
 
 Typical use:
 

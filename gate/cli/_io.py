@@ -7,22 +7,32 @@ from pathlib import Path
 from typing import TextIO
 
 from gate.errors import InputError, OutputError
+from gate.files import read_capped
 
 __all__ = ["read_input", "stdout_problem", "write_output"]
 
 _WRITE_SLICE = 1 << 20
 
 
-def read_input(path: str, what: str, *, stdin: TextIO | None = None, written_by: str = "") -> bytes:
+def read_input(
+    path: str,
+    what: str,
+    *,
+    stdin: TextIO | None = None,
+    written_by: str = "",
+    limit: tuple[int, str] | None = None,
+) -> bytes:
     """The bytes of the input file `path`; '-' reads `stdin` when one is given (else '-' is a file name).
 
     `what` the file is ("report", "VEX document", ...) and, for files a CI step makes, `written_by` ("the scan
-    step wrote it") go into the errors. Raises InputError when the file is a directory, missing or unreadable.
+    step wrote it") go into the errors. Raises InputError when the file is a directory, missing or unreadable, or
+    holds more than `limit` bytes when one is given, with what the file should be ("a VEX document"); reports have
+    none: they can be hundreds of megabytes.
     """
     if path == "-" and stdin is not None:
         return stdin.buffer.read() if hasattr(stdin, "buffer") else stdin.read().encode("utf-8")
     try:
-        return Path(path).read_bytes()
+        return Path(path).read_bytes() if limit is None else read_capped(Path(path), *limit)
     except IsADirectoryError:
         noun = what if what.endswith("file") else f"{what} file"
         raise InputError(f"{path}: is a directory; give the {noun}") from None

@@ -23,6 +23,8 @@ _MAX_AGE_DAYS = 7
 _MAX_DAYS = 36_500
 """The most --intel-max-age takes: a century."""
 _RETRIES = 2
+_VEX_LIMIT = (256 * 1024 * 1024, "a VEX document")
+"""A vendor's VEX document for a whole image is megabytes; a bigger file (a device that never ends) is not one."""
 
 
 def add_risk_arguments(parser: argparse.ArgumentParser) -> None:
@@ -152,7 +154,9 @@ def with_risk_data(
         open_session,
     )
 
-    documents = [read_vex(path, read_input(path, "VEX document")) for path in args.vex or ()]
+    documents = [
+        read_vex(path, read_input(path, "VEX document", limit=_VEX_LIMIT)) for path in args.vex or ()
+    ]
     check_dates(documents, today)
     notes: list[str] = []
     unavailable: list[str] = []

@@ -46,6 +46,9 @@ __all__ = [
 
 _GITLAB_SCHEMA = "15.0.7"
 """gate.report.gitlab.DEFAULT_SCHEMA_VERSION, without importing the renderer at start-up (a test pins both)."""
+_INSPECT_STEP = "the inspect step wrote it"
+_METADATA_LIMIT = (64 * 1024 * 1024, "an image's metadata")
+"""docker inspect of an image is kilobytes; a bigger file (a device that never ends) is not one."""
 
 
 def add_check_command(sub: argparse._SubParsersAction[Parser]) -> None:
@@ -325,7 +328,9 @@ def with_image_metadata(paths: Sequence[str] | None, scans: list[Scan]) -> list[
             raise InputError("--image-metadata does not read stdin; give the metadata file")
         _each_once(paths)
         metadata = [
-            read_metadata(path, read_input(path, "image metadata", written_by="the inspect step wrote it"))
+            read_metadata(
+                path, read_input(path, "image metadata", written_by=_INSPECT_STEP, limit=_METADATA_LIMIT)
+            )
             for path in paths
         ]
         scans = attach_each(scans, metadata)
