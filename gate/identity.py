@@ -36,6 +36,7 @@ __all__ = [
     "normalise_reference",
     "other_platform",
     "platform_covers",
+    "reference_tag",
     "repository",
 ]
 
@@ -205,8 +206,7 @@ class ImageIdentity:
         """True when both describe the same image (see the module docstring)."""
         if self.image_id and other.image_id:
             return self.image_id == other.image_id
-        if self.platform[0] and other.platform[0] and not self.same_platform(other):
-            # One tag, or the digest of a multi-architecture index, names the image of every platform.
+        if _two_images(self, other):  # one tag, or an index digest, names the image of every platform
             return False
         if not self.digests.isdisjoint(other.digests):
             return True
@@ -310,6 +310,11 @@ def normalise_reference(reference: str) -> str:
     if digest:
         return f"{repo}@{digest}"
     return f"{repo}:{tag or 'latest'}"
+
+
+def reference_tag(reference: str) -> str:
+    """The tag of a reference (`3.19` of `alpine:3.19@sha256:...`), "" when it names none (a tag holds no `@`)."""
+    return _split_tag(reference.strip().partition("@")[0])[1]
 
 
 def repository(reference: str) -> str:

@@ -14,6 +14,7 @@ from gate.identity import (
     image_identity,
     normalise_platform,
     normalise_reference,
+    reference_tag,
     repository,
 )
 from gate.ingest import read_report
@@ -245,3 +246,17 @@ def test_real_reports_of_one_image_group_together() -> None:
     ]
     scans = [read_report(n, (REAL / n).read_bytes()) for n in names]
     assert group_indices([image_identity(s) for s in scans]) == [[0, 2], [1], [3, 4]]
+
+
+@pytest.mark.parametrize(
+    ("reference", "tag"),
+    [
+        ("alpine:3.19", "3.19"),
+        ("alpine", ""),
+        ("registry:5000/app", ""),  # a registry's port is no tag
+        ("registry:5000/app:1.0@sha256:" + "a" * 64, "1.0"),
+        ("app@sha256:abc", ""),  # a tag holds no '@'
+    ],
+)
+def test_the_tag_of_a_reference(reference: str, tag: str) -> None:
+    assert reference_tag(reference) == tag

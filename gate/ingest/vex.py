@@ -38,7 +38,7 @@ from typing import Any, Literal
 from urllib.parse import unquote
 
 from gate.errors import InputError
-from gate.identity import normalise_platform
+from gate.identity import normalise_platform, platform_covers, reference_tag
 from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp, shorten
 from gate.ingest.purl import Purl, parse_purl
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
@@ -677,20 +677,13 @@ def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str], image:
 
 def _same_arch(arch: str, platform: str) -> bool:
     """Whether a purl's `arch` (`amd64`, `arm64`, `arm/v7`; `x86_64` is `amd64`) is the image's architecture
-    (and variant, when it gives one)."""
-    _, want, want_variant = normalise_platform(f"linux/{arch}")
-    _, have, have_variant = normalise_platform(platform)
-    return bool(want) and want == have and (not want_variant or want_variant == have_variant)
+    (and variant, when it gives one), as a waiver's platform covers an image's."""
+    return platform_covers(f"{normalise_platform(platform)[0]}/{arch}", platform)
 
 
 def _image_tags(image: Image) -> set[str]:
     """The tags the image is known by (`3.19` of `alpine:3.19`)."""
-    tags = set()
-    for ref in (image.reference, *image.repo_tags):
-        last = ref.split("@", 1)[0].rsplit("/", 1)[-1]
-        if ":" in last:
-            tags.add(last.split(":", 1)[1])
-    return tags
+    return {tag for ref in (image.reference, *image.repo_tags) if (tag := reference_tag(ref))}
 
 
 def _image_repos(image: Image | None) -> set[tuple[str, str]]:
