@@ -46,7 +46,6 @@ __all__ = [
 
 _GITLAB_SCHEMA = "15.0.7"
 """gate.report.gitlab.DEFAULT_SCHEMA_VERSION, without importing the renderer at start-up (a test pins both)."""
-_INSPECT_STEP = "the inspect step wrote it"
 _METADATA_LIMIT = (64 * 1024 * 1024, "an image's metadata")
 """docker inspect of an image is kilobytes; a bigger file (a device that never ends) is not one."""
 
@@ -329,7 +328,10 @@ def with_image_metadata(paths: Sequence[str] | None, scans: list[Scan]) -> list[
         _each_once(paths)
         metadata = [
             read_metadata(
-                path, read_input(path, "image metadata", written_by=_INSPECT_STEP, limit=_METADATA_LIMIT)
+                path,
+                read_input(
+                    path, "image metadata", written_by="the inspect step wrote it", limit=_METADATA_LIMIT
+                ),
             )
             for path in paths
         ]

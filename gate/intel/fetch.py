@@ -275,9 +275,8 @@ class Fetcher:
                 return _Failed(f"the connection failed ({_scrub(_reason(exc), current)})", retry=True)
             except requests.RequestException as exc:
                 return _Failed(f"the request failed ({_scrub(_first_line(exc), current)})")
-            except (
-                ValueError
-            ) as exc:  # requests reads a redirect's Location itself, even one it will not follow
+            # requests reads a redirect's Location itself, even one it will not follow
+            except ValueError as exc:
                 return _Failed(f"the answer cannot be used ({_scrub(_first_line(exc), current)}); refused")
             with response:
                 status = response.status_code
@@ -488,15 +487,13 @@ def _scrub(text: str, url: str) -> str:
 
 
 def url_problem(url: str) -> str:
-    """Why `url` cannot be downloaded from, "" when it can: not http(s), no host, or a host or port that does
-    not parse (`http://[zz]/`, `https://host:99999999/`)."""
+    """Why the http(s) URL `url` cannot be downloaded from, "" when it can: no host, or a host or port that does
+    not parse (`http://[zz]/`, `https://host:99999999/`). Its callers have checked the scheme."""
     try:
         parts = urlsplit(url)
         host, _ = parts.hostname, parts.port
     except ValueError as exc:
         return f"not a URL that can be read ({exc})"
-    if parts.scheme.lower() not in {"http", "https"}:
-        return "not an http(s) URL"
     if not host:
         return "it names no host"
     return ""

@@ -4,8 +4,8 @@ The note goes through the REST API (merge request notes): list the notes page by
 note of the token's own user (`GET /user`) that carries the body's marker, else create one. Only its author may
 edit a note, so a note someone else wrote with the marker (another user, the bot of an earlier token) must not
 stand in for the gate's own: when `GET /user` does not answer, the notes with the marker are tried in turn, and
-one GitLab refuses to let this token edit is passed over. CI_JOB_TOKEN may only read notes: its 403 (like any 403) skips the note, never
-fails it. Posting needs a project/group access token with `api` scope.
+one GitLab refuses to let this token edit is passed over. CI_JOB_TOKEN may only read notes: its 403 (like any
+403) skips the note, never fails it. Posting needs a project/group access token with `api` scope.
 """
 
 from __future__ import annotations
