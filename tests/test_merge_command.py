@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import date, timedelta
 from pathlib import Path
 
 import jsonschema
@@ -27,10 +28,10 @@ MATRIX = [
 
 
 class Run:
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], today: date = TODAY) -> None:
         out, err = io.StringIO(), io.StringIO()
         stdin = io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8")
-        self.code = main(args, stdout=out, stderr=err, stdin=stdin, env={}, today=TODAY)
+        self.code = main(args, stdout=out, stderr=err, stdin=stdin, env={}, today=today)
         self.out, self.err = out.getvalue(), err.getvalue()
 
 
@@ -189,6 +190,29 @@ def test_records_of_different_days_are_refused(tmp_path: Path) -> None:
     assert run.code == 2
     assert "the records were decided on 2026-06-01 and 2026-11-27" in run.err
     assert Run(["merge", records[1], records[2]]).code == 0  # a matrix that ran over midnight: one run
+
+
+def test_records_merged_days_after_their_run_are_refused(tmp_path: Path) -> None:
+    # The merge job re-run on its own days later: the waiver that passed the image has expired since.
+    policy = tmp_path / "gate.toml"
+    waiver = f'[[waivers]]\nid = "{{}}"\nreason = "r"\nexpires = {TODAY + timedelta(days=1)}\n'
+    policy.write_text('extends = "builtin:default"\n' + waiver.format("CVE-2024-5535")
+                      + waiver.format("CVE-2024-4741"), encoding="utf-8")  # fmt: skip
+    record = str(tmp_path / "d.json")
+    report = str(TESTDATA / "reports" / "trivy-fail.json")
+    waived = Run(["check", report, "--policy", str(policy), "--today", DAY, "--json", record])
+    assert waived.code == 0, waived.err
+    later = TODAY + timedelta(days=3)
+    assert Run(["check", report, "--policy", str(policy)], today=later).code == 1
+    run = Run(["merge", record], today=later)
+    assert run.code == 2
+    assert run.err == (
+        f"gate: error: the records were decided on {DAY} and today is {later}; waivers and ages depend on the "
+        "day, so re-run the gate check jobs (or give --today to merge them as of their day)\n"
+    )
+    assert Run(["merge", record], today=TODAY + timedelta(days=1)).code == 0  # the run went over midnight
+    assert Run(["merge", record, "--today", DAY], today=later).code == 0  # asked for as of that day
+    assert Run(["merge", record, "--today", "2026-13-01"]).code == 2
 
 
 def test_merge_of_passing_and_warning_records_exits_0(tmp_path: Path) -> None:

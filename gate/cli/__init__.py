@@ -80,7 +80,7 @@ def main(
         if args.command == "policy":
             return run_policy(args, out, err)
         if args.command == "merge":
-            return run_merge(args, out, err, source_in)
+            return run_merge(args, out, err, source_in, today)
         if args.command == "explain":
             return run_explain(args, out, err, source_in, environ, today)
         if args.command in ("comment", "outputs"):

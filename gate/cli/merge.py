@@ -6,10 +6,11 @@ import argparse
 import os
 import re
 from collections.abc import Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
-from gate.cli._common import OUTPUTS, ExitCode, UsageError, stdin_once, stdout_output
+from gate.cli._common import OUTPUTS, ExitCode, UsageError, evaluation_date, stdin_once, stdout_output
 from gate.cli._io import read_input, write_output
 from gate.cli.check import renderers
 
@@ -29,6 +30,11 @@ def add_merge_command(sub: argparse._SubParsersAction[Parser]) -> None:
         epilog="Exit codes: 0 pass (warnings allowed), 1 the policy failed, 2 usage or input error.",
     )
     merge.add_argument("records", nargs="+", metavar="DECISION.json", help="decision record ('-' for stdin)")
+    merge.add_argument(
+        "--today",
+        metavar="YYYY-MM-DD",
+        help="the day of the merge: records decided before yesterday are refused (default: today, UTC)",
+    )
     for flag, dest, what in OUTPUTS:
         text = f"write {what} to PATH ('-' for stdout)"
         if dest == "sarif":
@@ -37,13 +43,15 @@ def add_merge_command(sub: argparse._SubParsersAction[Parser]) -> None:
     merge.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
 
 
-def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO) -> int:
+def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO, today: date | None) -> int:
     """`gate merge`: decision records of a matrix -> one decision, its outputs; return the exit code.
 
-    Raises UsageError for bad flags, InputError for bad or repeated records, OutputError for unwritable outputs.
+    Raises UsageError for bad flags, InputError for bad, repeated or stale records, OutputError for unwritable
+    outputs.
     """
     if args.sarif == "-":
         raise UsageError("--sarif takes a directory (one SARIF file per image), not stdout ('-')")
+    when = evaluation_date(args.today, today)
     render = renderers()
     quiet = stdout_output(args, args.records) is not None
     stdin_once(args.records)
@@ -76,6 +84,13 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO)
         raise InputError(
             f"the records were decided on {days[0].isoformat()} and {days[-1].isoformat()}; waivers and ages "
             "depend on the day, so merge the records of one run (re-run the jobs of the older records)"
+        )
+    # A merge job re-run days after its check jobs would pass what they passed, though a waiver may have expired
+    # since or a finding grown old enough for an age rule: the records no longer decide today.
+    if (when - days[0]).days > 1:
+        raise InputError(
+            f"the records were decided on {days[0].isoformat()} and today is {when.isoformat()}; waivers and "
+            "ages depend on the day, so re-run the gate check jobs (or give --today to merge them as of their day)"
         )
     # As one gate check over every image would: a waiver one image used is not unused in the others.
     merged = review_run(
