@@ -59,6 +59,9 @@ _MILESTONE = re.compile(r'%(?=[\w"])')
 # A `%` and the punctuation after it (`%-` of `%-1`, `%%` of `%%d`): each `%` of the run starts a name when a word
 # character follows. The match takes the whole run: a lookahead from each `%` would scan the run once for each.
 _MILESTONE_RUN = re.compile(r'%[^\s"\w]+')
+# GitLab's `[type:ID]` references (`[vulnerability:1]`, `[vulnerability:group/project/1]`) and iterations
+# (`*iteration:1`, `*iteration:"name"`): their bracket and star are escaped by now, which GitLab still reads.
+_TYPED_REFERENCE = re.compile(r"(\\\[)(?=[A-Za-z_]+:)|(\\\*)(?=(?i:iteration):)")
 # GitHub links `GH-1` only after a non-word character (not inside `GHSA-6ggh-882h-...`).
 _GH_REFERENCE = re.compile(r"(?i)(?<![\w/-])(gh-)(?=\d)")
 # A character of each escaped sigil (`\\#`, `\\!`, `\\$`, `&amp;`): testing long text for single characters is
@@ -135,7 +138,8 @@ def markdown(text: str, limit: int | None = None) -> str:
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
     `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and a
     digit, and after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
-    `%-1`, but not `100%.`) stops mentions, autolinks and references.
+    `%-1`, but not `100%.`) or a GitLab `[type:` or `*iteration:` reference stops mentions, autolinks and
+    references.
     """
     text = one_line(text, limit)
     if (
@@ -169,6 +173,8 @@ def _escape_markdown(text: str) -> str:
         text = _MILESTONE.sub("%" + _ZWSP, _MILESTONE_RUN.sub(_break_milestone_run, text))
     if "h-" in text or "H-" in text:
         text = _GH_REFERENCE.sub(r"\1" + _ZWSP, text)
+    if ":" in text and ("[" in text or "*" in text):
+        text = _TYPED_REFERENCE.sub(lambda m: m[0] + _ZWSP, text)
     return text
 
 

@@ -56,8 +56,10 @@ def test_markdown_is_inert(text: str) -> None:
 
 # What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones by
 # number; labels (`~bug`, `~"a b"`) and milestones (`%v1`, `%-1`, `%"a b"`) by name, as GitLab's patterns read
-# them. No label or milestone name starts with the zero-width space.
-_REFERENCE = re.compile(r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")')
+# them; GitLab's `[vulnerability:1]` and `*iteration:1`. No label or milestone name starts with the zero-width space.
+_REFERENCE = re.compile(
+    r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")|\[[a-z_]+:|\*iteration:'
+)
 
 
 def _rendered(escaped: str) -> str:
@@ -99,6 +101,11 @@ def _rendered(escaped: str) -> str:
         ("a ~ b ~~", "a \\~ b \\~\\~"),
         ("50 % of 100%. (7%), 8%; 9%! %", "50 % of 100%. (7%), 8%; 9%\\! %"),  # no name follows: unchanged
         ('%-"x" %', '%-"x" %'),
+        # GitLab's typed references and iterations
+        ("[vulnerability:123]", "\\[&#8203;vulnerability:123\\]"),
+        ("see [Vulnerability:grp/app/7]", "see \\[&#8203;Vulnerability:grp/app/7\\]"),
+        ('*iteration:"Sprint 3" *iteration:4', '\\*&#8203;iteration:"Sprint 3" \\*&#8203;iteration:4'),
+        ("[1:2] *x: [a b:c]", "\\[1:2\\] \\*x: \\[a b:c\\]"),  # no reference: left as escaped
     ],
 )
 def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
