@@ -56,8 +56,12 @@ lock: $(TOOLS)/bin/uv-$(UV_VERSION)
 	PYTHON=$(PYTHON) UPGRADE=$(UPGRADE) bash scripts/lock.sh $(TOOLS)/bin/uv-$(UV_VERSION) $(LOCK)
 
 ## bench: synthetic 10 MB and 100 MB reports; gate check vs json.load vs trivy convert
-bench: $(VENV)/.installed
+bench: $(VENV)/.bench
 	$(BIN)/python bench/run.py
+
+$(VENV)/.bench: $(VENV)/.installed
+	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
+	touch $@
 
 ## compat: the suite on every installed Python 3.10 to 3.13 (a venv each, .venv-3.X)
 compat:

@@ -14,6 +14,7 @@ failed (gate check must exit 0 or 1, trivy convert 0 or 1, everything else 0).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -51,6 +52,7 @@ TARGET_SIZE_MB = 100
 OK_CODES = {
     "json.load": {0},
     "decode floor": {0},
+    "decode floor msgspec": {0},
     "gate --json": {0, 1},
     "gate all outputs": {0, 1},
     "gate --json --vex": {0, 1},
@@ -197,6 +199,13 @@ def _cases(gate: list[str], outputs: list[str], trivy: str | None) -> dict[str, 
         "typed decode of 6 fields (issue's reference, no gate)",
     )
     common = [json_load, floor, gate_json]
+    if importlib.util.find_spec("msgspec") is not None:
+        floor_msgspec = Case(
+            "decode floor msgspec",
+            (sys.executable, str(Path(__file__).resolve().with_name("decode_floor_msgspec.py")), "{report}"),
+            "the same 6 fields decoded by msgspec (reference)",
+        )
+        common.insert(2, floor_msgspec)
     if outputs:
         argv = list(gate_json.argv)
         for flag in outputs:
