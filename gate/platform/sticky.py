@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
 from gate import __version__
-from gate.errors import InputError, OutputError
+from gate.errors import InputError, OutputError, short_value
 from gate.report._text import utf16_length
 
 if TYPE_CHECKING:
@@ -159,16 +159,23 @@ def check_token(token: str, variable: str) -> None:
 def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, int]:
     """The verdict, failed count and warned count of a decision record (`source` names it in errors).
 
-    Raises InputError when `record` is not a decision record.
+    Raises InputError when `record` is not a decision record or a count is not a whole number, 0 or more.
     """
     verdict = record.get("verdict")
     counts = record.get("counts")
     if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
         raise InputError(f"{source}: not a decision record (write one with gate check --json)")
-    failed, warned = counts.get("failed"), counts.get("warned")
-    if not isinstance(failed, int) or not isinstance(warned, int):
+    if "failed" not in counts or "warned" not in counts:
         raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
-    return str(verdict), failed, warned
+    for name in ("failed", "warned"):
+        value = counts[name]
+        # JSON's true is an int to Python, and neither it nor a negative count is one gate check writes.
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise InputError(
+                f"{source}: counts.{name} must be a whole number, 0 or more (got {short_value(value)}); "
+                "write the record again with gate check --json"
+            )
+    return str(verdict), counts["failed"], counts["warned"]
 
 
 def new_session() -> requests.Session:

@@ -211,6 +211,19 @@ def test_dotenv_from_the_decision_record(tmp_path: Path) -> None:
     )
 
 
+def test_dotenv_refuses_a_record_with_a_boolean_count(tmp_path: Path) -> None:
+    record = tmp_path / "decision.json"
+    record.write_text(
+        json.dumps({"verdict": "pass", "counts": {"failed": True, "warned": 0}}), encoding="utf-8"
+    )
+    target = tmp_path / "gate.env"
+    code, _, err = _run(["outputs", "gitlab", "--decision", str(record), "--output", str(target)], {})
+    assert code == 2
+    assert err.count("\n") == 1
+    assert "counts.failed must be a whole number, 0 or more (got true)" in err
+    assert not target.exists()
+
+
 @pytest.mark.parametrize("value", ["two words", "a\nb", "'q'", "#x", "$HOME", "back\\slash"])
 def test_dotenv_refuses_values_gitlab_cannot_parse(value: str) -> None:
     with pytest.raises(OutputError, match="may not contain"):

@@ -115,3 +115,21 @@ def test_both_platforms_read_a_decision_record_alike() -> None:
         for read in (decision_counts, github.decision_outputs, gitlab.decision_variables):
             with pytest.raises(InputError, match=rf"^r\.json: not a decision record \({re.escape(why)}\)$"):
                 read(bad, "r.json")
+
+
+@pytest.mark.parametrize(
+    ("counts", "why"),
+    [
+        ({"failed": True, "warned": 0}, "counts.failed must be a whole number, 0 or more (got true)"),
+        ({"failed": 0, "warned": -1}, "counts.warned must be a whole number, 0 or more (got -1)"),
+        ({"failed": 1.0, "warned": 0}, "counts.failed must be a whole number, 0 or more (got 1.0)"),
+        ({"failed": "3", "warned": 0}, "counts.failed must be a whole number, 0 or more (got '3')"),
+    ],
+)
+def test_a_count_that_gate_check_never_writes_is_refused(counts: dict[str, Any], why: str) -> None:
+    # A hand-edited record must not put "True" or "-1" into a step output or dotenv variable.
+    record = {"verdict": "fail", "counts": counts}
+    with pytest.raises(
+        InputError, match=rf"^r\.json: {re.escape(why)}; write the record again with gate check"
+    ):
+        decision_counts(record, "r.json")
