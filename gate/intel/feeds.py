@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from gate.errors import InputError
+from gate.errors import InputError, short_value
 from gate.words import quantity
 
 __all__ = [
@@ -31,6 +31,9 @@ __all__ = [
 ]
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
+# How FIRST writes a score: 0.00043, 0.99960. float() also reads "1_0", " 0.1 ", "1e-1", "nan" and the digits
+# of other scripts, none of which the feed holds.
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 MAX_UNPACKED = 128 * 1024 * 1024
 """Bytes gzip data may unpack to: FIRST's EPSS CSV is about 15 MB, the KEV catalog about 1.5 MB."""
 MAX_EPSS_LINES = 3_000_000
@@ -203,12 +206,13 @@ def _epss(text: str, source: str) -> EpssData:
                 f"{source}: line {at}: expected cve,epss,percentile; the file is truncated or damaged"
             )
         cve = row[0].strip().upper()
-        try:
-            epss, percentile = float(row[1]), float(row[2])
-        except ValueError:
+        if not (_DECIMAL.fullmatch(row[1]) and _DECIMAL.fullmatch(row[2])):
+            name, number_text = ("epss", row[1]) if not _DECIMAL.fullmatch(row[1]) else ("percentile", row[2])
             raise InputError(
-                f"{source}: line {at}: {row[1]!r}/{row[2]!r} are not numbers; the file is damaged"
-            ) from None
+                f"{source}: line {at}: the {name} {short_value(number_text)} is not a plain decimal number "
+                "(like 0.00043); the file is damaged"
+            )
+        epss, percentile = float(row[1]), float(row[2])
         if not _CVE.fullmatch(cve) or not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
             raise InputError(
                 f"{source}: line {at}: not a CVE with scores between 0 and 1; the file is damaged"
