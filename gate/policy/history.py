@@ -11,10 +11,14 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-__all__ = ["INSTRUCTION", "history_values", "redacted_history"]
+__all__ = ["INSTRUCTION", "NAME", "history_values", "redacted_history"]
 
 INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
 """A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`."""
+NAME = r"\w[\w.-]*"
+"""A variable's name: docker and BuildKit take whatever stands before the `=`, so `1PASSWORD` and `PASSWÖRD` are
+names too (letters and digits of any script and `_`, then `.` and `-`). A word that starts otherwise
+(`--opt=x`, `-Dkey=x`, `https://h/?a=b`) is read as a value's word: shown as a name, it would show the value."""
 
 # Only the instruction: `ENV A=b` in a RUN's command or a LABEL's text assigns nothing. Buildah writes the
 # instruction's line as the Dockerfile has it (`#(nop) env A=b`), and instructions are case-insensitive.
@@ -35,10 +39,10 @@ _RUN_WORD = re.compile(r"\S+")
 # read with them masked (the same length, no blank, no quote, no name's character), so `\"` neither opens
 # nor closes a quote.
 _ESCAPED = re.compile(r'\\[\\"]')
-_NAME_IS = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=")
+_NAME_IS = re.compile(NAME + "=")
 # After the first name, a `NAME=` word with nothing after the `=` but `=` and quotes is a value's word
 # (base64's padding, `x hunter2=`) as likely as an assignment of nothing: it continues the value before it.
-_NAME_AND_VALUE = re.compile(r"""[A-Za-z_][A-Za-z0-9_.-]*=(?=["']*[^"'=])""")
+_NAME_AND_VALUE = re.compile(NAME + r"""=(?=["']*[^"'=])""")
 # The start of a RUN command after its build arguments: a shell and its first option (`/bin/sh -c`,
 # `/bin/bash -o pipefail -c`, `cmd /S /C`, `powershell -Command`). An exec-form command cannot be told apart
 # from a value's words. The option is `-x` or cmd's `/X`, not a path: in `A=x /opt/bash /bin/sh -c make` the
@@ -48,7 +52,7 @@ _SHELL = re.compile(
 )
 _SHELL_OPTION = re.compile(r"-|/[A-Za-z?]$")
 _BUILDKIT_MARK = " # buildkit"
-_REDACTED_ARGUMENT = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*=<redacted>")
+_REDACTED_ARGUMENT = re.compile(NAME + "=<redacted>")
 
 
 def redacted_history(created_by: str) -> str:

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gate.identity import normalise_reference, repository
 from gate.model import Image
-from gate.policy.history import INSTRUCTION, history_values
+from gate.policy.history import INSTRUCTION, NAME, history_values
 from gate.policy.schema import ImageCheck
 from gate.words import whole_number
 
@@ -552,7 +552,7 @@ def _assignments(image: Image) -> Iterator[tuple[str, str, bool]]:
 
 
 # A `NAME=value` word in a history value: a build argument of its own when the count cannot tell.
-_HELD_ASSIGNMENT = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=(\S*)")
+_HELD_ASSIGNMENT = re.compile(rf"(?:^|\s)({NAME})=(\S*)")
 
 
 def _held_credential(value: str, allow: list[str]) -> str | None:

@@ -47,7 +47,8 @@ PROPERTY = settings(
     max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 
-NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,11}", fullmatch=True)
+# Docker takes whatever stands before the `=` as the name: one may start with a digit or hold other scripts' letters.
+NAMES = st.from_regex(r"[A-Za-z0-9_Ö密][A-Za-z0-9_Ö密]{0,11}", fullmatch=True)
 # Text a secret may hold: printable ASCII and blanks, other scripts, and the pieces the parser looks for.
 PIECES = st.sampled_from(
     [" ", "  ", "\t", "\n", "=", '"', "'", "#", "|", "|2", "-c", "/bin/sh", "sh", "#(nop)", "ENV", "ARG",
@@ -155,7 +156,7 @@ def assert_hidden(line: str, values: list[str], rest: str) -> str:
     that of `NAME=` or `NAME==` (base64's padding), which is never shown.
     """
     written = redacted_history(line)
-    held = re.findall(r"""(?:^|\s)([A-Za-z_][A-Za-z0-9_.-]*)=(?=["']*[^"'=\s])""", " ".join(values))
+    held = re.findall(r"""(?:^|\s)(\w[\w.-]*)=(?=["']*[^"'=\s])""", " ".join(values))
     rest += " " + " ".join(held)
     for value in values:
         for word in _words(value):

@@ -493,6 +493,27 @@ def test_the_check_reads_the_names_the_record_hides(created_by: str, names: set[
 
 
 @pytest.mark.parametrize(
+    ("created_by", "name"),
+    [
+        ("ENV 1API_TOKEN=tok3n", "1API_TOKEN"),
+        ("ARG 9PASSWORD=hunter2", "9PASSWORD"),
+        ("RUN |1 2FA_SECRET=JBSWY3DP /bin/sh -c make # buildkit", "2FA_SECRET"),
+        ("/bin/sh -c #(nop)  ENV MODE=prod 2FA_SECRET=JBSWY3DP", "2FA_SECRET"),
+        ("/bin/sh -c #(nop)  ENV D\u00c9PLOY_TOKEN=tok3n", "D\u00c9PLOY_TOKEN"),
+    ],
+)
+def test_a_name_docker_takes_but_a_shell_would_not_is_checked(created_by: str, name: str) -> None:
+    # Docker's name is whatever stands before the `=`: one that starts with a digit or holds other scripts'
+    # letters was read as no assignment at all (and its value written into the record as it was).
+    passed, message = run("no-secrets-in-env", cfg(history=((created_by, True),)), env="no-secrets")
+    assert passed is False
+    assert f'"{name}" (its name)' in message
+    assert f"{name}=<redacted>" in redacted_history(created_by)
+    for value in ("tok3n", "hunter2", "JBSWY3DP", "prod"):
+        assert value not in message and value not in redacted_history(created_by)
+
+
+@pytest.mark.parametrize(
     "created_by",
     [
         "|2 OPTS=--foo x=1 PASSWORD=hunter2 /bin/sh -c make",  # the count says two, three NAME= words
@@ -959,6 +980,33 @@ def test_cli_passes_the_labelled_non_root_image_under_strict() -> None:
     )
     assert code == 0, out
     assert "PASS" in out
+
+
+def test_cli_hides_and_checks_a_history_value_whatever_its_name(tmp_path: Path) -> None:
+    # An image config as skopeo inspect --config gives it; docker takes 1API_TOKEN and a name in other letters.
+    report = TESTDATA / "reports" / "trivy-clean.json"
+    config = json.loads(report.read_text("utf-8"))["Metadata"]["ImageConfig"]
+    config["history"] += [
+        {
+            "created_by": "ENV 1API_TOKEN=tok3n-value",
+            "comment": "buildkit.dockerfile.v0",
+            "empty_layer": True,
+        },
+        {"created_by": "/bin/sh -c #(nop)  ENV PASSW\u00d6RD=hunter2-value MODE=prod", "empty_layer": True},
+    ]
+    metadata, record = tmp_path / "config.json", tmp_path / "record.json"
+    metadata.write_text(json.dumps(config), encoding="utf-8")
+    code, out, err = cli(
+        str(report), "--image-metadata", str(metadata), "--policy", "builtin:strict", "--json", str(record)
+    )
+    assert code == 1, err
+    assert '"1API_TOKEN" (its name)' in out
+    text = record.read_text("utf-8")
+    for value in ("tok3n-value", "hunter2-value", "=prod"):
+        assert value not in out and value not in text
+    history = [entry[0] for entry in json.loads(text)["images"][0]["image"]["history"]]
+    assert "ENV 1API_TOKEN=<redacted>" in history
+    assert "/bin/sh -c #(nop)  ENV PASSW\u00d6RD=<redacted> MODE=<redacted>" in history
 
 
 def test_cli_refuses_metadata_of_another_image() -> None:

@@ -225,6 +225,21 @@ HISTORY_REDACTED = [
     ),
     # buildah's ARG entry names the build arguments in scope: names, not values
     ("/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME", "/bin/sh -c #(nop) ARG BASE_DIGEST BASE_NAME", ()),
+    # docker takes whatever stands before the `=` as the name: a digit may start it
+    ("ENV 1API_TOKEN=tok3n", "ENV 1API_TOKEN=<redacted>", ("tok3n",)),
+    (
+        "/bin/sh -c #(nop)  ENV 1PASSWORD=hunter2 MODE=prod",
+        "/bin/sh -c #(nop)  ENV 1PASSWORD=<redacted> MODE=<redacted>",
+        ("hunter2", "prod"),
+    ),
+    ("ENV MODE=prod 2FA_SECRET=JBSWY3DP", "ENV MODE=<redacted> 2FA_SECRET=<redacted>", ("prod", "JBSWY3DP")),
+    (
+        "RUN |1 9TOKEN=tok3n /bin/sh -c make # buildkit",
+        "RUN |1 9TOKEN=<redacted> /bin/sh -c make # buildkit",
+        ("tok3n",),
+    ),
+    # a word that starts with another character is a value's word: its name would show the value
+    ("ENV URL=x https://u/?pass=hunter2", "ENV URL=<redacted>", ("https", "hunter2")),
 ]
 
 
