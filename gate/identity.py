@@ -302,7 +302,7 @@ def normalise_reference(reference: str) -> str:
     Anything that is not an image reference (a tarball path, a directory) comes back stripped only.
     """
     ref = reference.strip()
-    if not ref or " " in ref or ref.endswith((".tar", ".tar.gz", ".tgz")):
+    if _not_a_reference(ref):
         return ref
     name, digest = _split_digest(ref)
     name, tag = _split_tag(name)
@@ -320,11 +320,17 @@ def reference_tag(reference: str) -> str:
 def repository(reference: str) -> str:
     """The normalised repository of a reference, without tag or digest (`docker.io/library/alpine`)."""
     ref = reference.strip()
-    if not ref or " " in ref or ref.endswith((".tar", ".tar.gz", ".tgz")):
+    if _not_a_reference(ref):
         return ref
     name, _ = _split_digest(ref)
     name, _ = _split_tag(name)
     return _full_repository(name)
+
+
+def _not_a_reference(ref: str) -> bool:
+    """True for what names no image in a registry: a tarball's path, a Windows path (`C:\\out\\oci`, as a Trivy
+    report made on Windows names it: no reference holds a `\\`), a name with a blank."""
+    return not ref or " " in ref or "\\" in ref or ref.endswith((".tar", ".tar.gz", ".tgz"))
 
 
 def _split_digest(ref: str) -> tuple[str, str]:

@@ -141,6 +141,9 @@ def test_real_trivy_and_grype_findings_of_one_image_match() -> None:
         ("bkimminich/juice-shop:v12.10.2", "docker.io/bkimminich/juice-shop:v12.10.2", "docker.io/bkimminich/juice-shop"),
         ("testdata/fixtures/images/alpine-310.tar.gz", "testdata/fixtures/images/alpine-310.tar.gz",
          "testdata/fixtures/images/alpine-310.tar.gz"),
+        # a Windows path (Trivy on Windows) names no image in a registry, like a tarball's path
+        ("C:\\out\\oci", "C:\\out\\oci", "C:\\out\\oci"),
+        ("C:\\build\\app.tar", "C:\\build\\app.tar", "C:\\build\\app.tar"),
     ],
 )  # fmt: skip
 def test_references(reference: str, normal: str, repo: str) -> None:
@@ -164,6 +167,12 @@ def test_same_image_and_same_repository() -> None:
     assert main.same_repository(pr)
     assert pinned.same_image(same_digest)  # one manifest digest, two registries
     assert not main.same_repository(image_identity(_image_scan("ghcr.io/org/other:main")))
+
+
+def test_two_windows_directories_are_not_one_repository() -> None:
+    # `C:\out\app` was read as the image `c` with the tag `\out\app`: every OCI layout on drive C one repository.
+    app, worker = (image_identity(_image_scan(f"C:\\out\\{name}")) for name in ("app", "worker"))
+    assert not app.same_repository(worker)
 
 
 @pytest.mark.parametrize(

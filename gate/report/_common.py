@@ -158,9 +158,13 @@ def image_key(name: str) -> str:
     """A stable key for an image: its repository path without registry, tag or digest.
 
     `ghcr.io/org/app:1.2@sha256:...` -> `org/app`; `docker.io/library/alpine:3.19` -> `alpine`. Names that
-    are not image references (paths, URLs) are reduced to letters, digits, `.`, `_`, `-` and `/`.
+    are not image references (paths, URLs) are reduced to letters, digits, `.`, `_`, `-` and `/`; a Windows
+    path is read with `/` for `\\` (`C:\\build\\app.tar` -> `build/app.tar`, as `/build/app.tar`).
     """
     text = one_line(name).strip().strip("\"'")
+    # A Trivy report made on Windows names a tarball `C:\build\app.tar` (no reference holds a `\`): its drive
+    # then goes as a registry would, and the key is the one of the same path with `/`.
+    text = text.replace("\\", "/")
     text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text)  # a URL's scheme
     text = _DIGEST.sub("", text)
     text = re.sub(r"\s*\(.*\)$", "", text)  # Trivy's "alpine:3.19 (alpine 3.19.1)"

@@ -55,6 +55,12 @@ from tests.report.helpers import (
         ("registry.example.com:5000/team/api", "team/api"),
         ("https://github.com/org/repo", "org/repo"),
         ("../fixtures/report.json", "fixtures/report.json"),
+        ("/build/app.tar", "build/app.tar"),
+        # Trivy on Windows: the key of the same path with `/` (the drive goes as a registry would)
+        ("C:\\build\\app.tar", "build/app.tar"),
+        ("C:\\build\\app.tar (alpine 3.19.1)", "build/app.tar"),
+        ("D:\\app.tar", "app.tar"),
+        ("out\\oci", "out/oci"),
         ("user input with spaces", "user-input-with-spaces"),
         ('"."', "image"),
         ("", "image"),

@@ -193,6 +193,21 @@ def test_one_run_per_image_with_distinct_categories() -> None:
     assert github_sarif_problems(log) == []
 
 
+def test_a_windows_path_has_the_category_of_the_same_path_with_slashes() -> None:
+    # Trivy run on Windows names a tarball `C:\build\app.tar`. Keyed `C`, every tarball on drive C shared one
+    # category, and the upload of one image's SARIF closed the alerts of another's.
+    need_shared()
+    one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
+
+    def category(name: str) -> str:
+        image = one.images[0].model_copy(update={"name": name})
+        run = _log(one.model_copy(update={"images": (image,)}))["runs"][0]
+        return str(run["automationDetails"]["id"])
+
+    assert category("C:\\build\\app.tar") == category("/build/app.tar") == "container-gate/build/app.tar/"
+    assert category("C:\\build\\worker.tar") == "container-gate/build/worker.tar/"
+
+
 def test_too_many_images_is_an_output_error() -> None:
     need_shared()
     one = decide(REAL / "trivy" / "trivy-integ--alpine-39.json")
