@@ -44,6 +44,9 @@ _CREATED = "org.opencontainers.image.created"
 # The digests OCI registers: anything shorter, upper case or of another algorithm names no content.
 _DIGEST = re.compile(r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
 _FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
+# A Windows drive, as a Trivy report made on Windows names an OCI layout (`C:\out\app`): no registry is one (a
+# port has digits).
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 
 
 def _result(check_id: str, passed: bool | None, message: str) -> CheckResult:
@@ -108,6 +111,8 @@ def _looks_like_reference(text: str) -> bool:
         any(ch.isspace() for ch in ref)
         or ref.endswith(_FILE_SUFFIXES)
         or ref.startswith(("/", "./", "../", "~"))
+        or _DRIVE.match(ref)
+        or "\\" in ref  # a Windows path: no reference holds a `\`
         or "://" in ref
     )
 

@@ -161,6 +161,10 @@ def test_non_root_user_is_unknown_without_the_user() -> None:
         (Image(reference="localhost:5000/app@sha256:" + "a" * 64), ["localhost:5000/*"], True),
         (Image(reference="app.tar"), ["docker.io/*"], None),
         (Image(reference="app-oci"), ["docker.io/*"], None),
+        # Windows paths (Trivy on Windows): `C:\out\oci` was the image `c`, from docker.io/library
+        (Image(reference="C:\\out\\oci"), ["docker.io/library/*"], None),
+        (Image(reference="C:/out/oci"), ["docker.io/library/*"], None),
+        (Image(reference="out\\oci"), ["docker.io/library/*"], None),
         (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/org/*"], True),
         (Image(reference="ghcr.io/org/app:1@sha256:" + "c" * 64), ["ghcr.io/other/*"], False),
         (Image(repo_digests=("ghcr.io/org/app:1@sha256:" + "c" * 64,)), ["ghcr.io/org/app"], True),
@@ -189,6 +193,7 @@ BASE = "org.opencontainers.image.base."
         (Image(reference="ghcr.io/o/a@sha256:" + "c" * 64), "reference", True),
         (Image(reference="ghcr.io/o/a:1"), "reference", False),
         (Image(reference="a.tar"), "reference", None),
+        (Image(reference="C:\\out\\oci"), "reference", None),  # a Windows path, not a tag
         (cfg(reference="ghcr.io/o/a:1"), ["base", "reference"], False),
         # Only a real digest pins: sha256 with 64 or sha512 with 128 lower-case hex digits.
         (Image(reference="ghcr.io/o/a@sha512:" + "c" * 128), "reference", True),
