@@ -31,9 +31,9 @@ __all__ = [
 ]
 
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]{4,}")
-# How FIRST writes a score: 0.00043, 0.99960. float() also reads "1_0", " 0.1 ", "1e-1", "nan" and the digits
-# of other scripts, none of which the feed holds.
-_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?")
+# How FIRST writes a score: 0.00043, 0.99960; a mirror re-written by a CSV library may use an exponent (4.3e-05).
+# float() also reads "1_0", " 0.1 ", "nan" and the digits of other scripts, none of which such a file holds.
+_DECIMAL = re.compile(r"[0-9]+(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 MAX_UNPACKED = 128 * 1024 * 1024
 """Bytes gzip data may unpack to: FIRST's EPSS CSV is about 15 MB, the KEV catalog about 1.5 MB."""
 MAX_EPSS_LINES = 3_000_000
@@ -209,8 +209,8 @@ def _epss(text: str, source: str) -> EpssData:
         if not (_DECIMAL.fullmatch(row[1]) and _DECIMAL.fullmatch(row[2])):
             name, number_text = ("epss", row[1]) if not _DECIMAL.fullmatch(row[1]) else ("percentile", row[2])
             raise InputError(
-                f"{source}: line {at}: the {name} {short_value(number_text)} is not a plain decimal number "
-                "(like 0.00043); the file is damaged"
+                f"{source}: line {at}: the {name} {short_value(number_text)} is not a decimal number (like "
+                "0.00043); the file is damaged"
             )
         epss, percentile = float(row[1]), float(row[2])
         if not _CVE.fullmatch(cve) or not (0.0 <= epss <= 1.0 and 0.0 <= percentile <= 1.0):
