@@ -851,16 +851,48 @@ def test_licence_lists_on_the_real_trivy_licence_report(tmp_path: Path) -> None:
 
 
 def test_licence_expressions() -> None:
-    from gate.policy.licenses import alternatives, is_allowed, is_denied
+    from gate.policy.licenses import is_allowed, is_denied
 
-    assert alternatives("(GPL-2.0-only WITH Classpath-exception-2.0) AND BSD-3-Clause") == [
-        ["GPL-2.0-only", "BSD-3-Clause"]
-    ]
+    with_exception = "(GPL-2.0-only WITH Classpath-exception-2.0) AND BSD-3-Clause"
+    assert is_allowed(with_exception, ["GPL-2.0-only", "BSD-*"])
+    assert not is_allowed(with_exception, ["GPL-2.0-only"])
     assert is_allowed("MIT OR GPL-3.0", ["mit"])  # you may choose MIT
     assert not is_denied("MIT OR GPL-3.0", ["GPL-*"])
     assert is_denied("MIT AND GPL-3.0", ["GPL-*"])
     assert not is_allowed("MIT AND GPL-3.0", ["MIT"])
     assert not is_allowed("", ["MIT"])
+
+
+def test_licence_expressions_group_by_parentheses() -> None:
+    """`(A OR B) AND C` needs C whichever of A and B is chosen: read flat, as `A OR B AND C`, it was allowed by
+    [A] alone and never denied by [C] (encoding_rs and unicode-ident crates are licensed so)."""
+    from gate.policy.licenses import is_allowed, is_denied
+
+    crate = "(Apache-2.0 OR MIT) AND BSD-3-Clause"
+    assert not is_allowed(crate, ["MIT", "Apache-2.0"])
+    assert is_allowed(crate, ["MIT", "BSD-3-Clause"])
+    assert is_denied(crate, ["BSD-*"])
+    assert not is_denied(crate, ["MIT"])
+    assert not is_denied("MIT OR (GPL-3.0 AND BSD-3-Clause)", ["GPL-*"])
+    assert is_denied("(MIT OR GPL-3.0) AND (GPL-2.0 OR LGPL-2.1)", ["GPL-*", "LGPL-*"])
+    assert not is_allowed("(MIT OR GPL-3.0) AND (GPL-2.0 OR LGPL-2.1)", ["MIT", "GPL-3.0"])
+    assert is_allowed("(MIT OR GPL-3.0) AND (GPL-2.0 OR LGPL-2.1)", ["MIT", "LGPL-2.1"])
+
+
+def test_licence_expressions_machine_written_oddities() -> None:
+    """Unbalanced or deeply nested parentheses are read, not refused, and no licence gets easier to allow."""
+    from gate.policy.licenses import is_allowed, is_denied
+
+    assert is_allowed("MIT OR (Apache-2.0", ["Apache-2.0"])
+    assert is_denied("GPL-3.0) AND MIT", ["GPL-*"])
+    assert not is_allowed("MIT (GPL-3.0)", ["MIT"])
+    assert is_allowed("Public Domain OR GPL-3.0", ["public domain"])
+    deep = "(" * 5000 + "GPL-3.0 AND MIT" + ")" * 5000
+    assert is_denied(deep, ["GPL-*"])
+    assert not is_allowed(deep, ["MIT"])
+    many = " AND ".join(f"(MIT OR GPL-{i}.0)" for i in range(200))  # 2**200 alternatives
+    assert is_allowed(many, ["MIT"])
+    assert not is_denied(many, ["GPL-*"])
 
 
 def test_licence_keys_never_match_other_kinds() -> None:
