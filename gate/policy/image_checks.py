@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from fnmatch import fnmatchcase
 from itertools import pairwise
 
@@ -351,13 +351,32 @@ def _utc_date(when: datetime) -> date:
         return when.date()
 
 
+# An RFC 3339 time after the date: its UTC offset moves the UTC day (`2026-08-30T01:00:00+14:00` is 29 August).
+_LABEL_TIME = re.compile(
+    r"[Tt ]([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:[Zz]|([+-])([0-9]{2}):?([0-9]{2}))$"
+)
+
+
 def _label_date(text: str | None) -> date | None:
+    """The UTC date of an `org.opencontainers.image.created` label (RFC 3339), as the config's is read; a date
+    alone, or a time without an offset, as written."""
     if not text or len(text.strip()) < 10:
         return None
+    text = text.strip()
     try:
-        return date.fromisoformat(text.strip()[:10])
+        day = date.fromisoformat(text[:10])
     except ValueError:
         return None
+    found = _LABEL_TIME.fullmatch(text, 10)
+    if not found or not found[3]:
+        return day
+    sign = 1 if found[3] == "+" else -1
+    local = int(found[1]) * 60 + int(found[2])
+    minutes = local - sign * (int(found[4]) * 60 + int(found[5]))
+    try:
+        return day + timedelta(days=minutes // (24 * 60))
+    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
+        return day
 
 
 def _image_size(image: Image, check: ImageCheck, _today: date) -> CheckResult:

@@ -243,6 +243,29 @@ def test_image_age(created: datetime | None, label: str | None, today: date, pas
         assert "rebuild" in message
 
 
+@pytest.mark.parametrize(
+    ("label", "created", "passed"),
+    [
+        # 2026-08-28 in UTC: 91 days before TODAY
+        ("2026-08-29T01:00:00+14:00", datetime(2026, 8, 28, 11, tzinfo=timezone.utc), False),
+        ("2026-08-29T00:30:00.5+0100", datetime(2026, 8, 28, 23, 30, tzinfo=timezone.utc), False),
+        # 2026-08-29 in UTC: 90 days
+        ("2026-08-28T23:30:00-05:00", datetime(2026, 8, 29, 4, 30, tzinfo=timezone.utc), True),
+        ("2026-08-29T01:00:00Z", datetime(2026, 8, 29, 1, tzinfo=timezone.utc), True),
+        ("2026-08-29", None, True),  # a date alone, as written
+    ],
+)
+def test_image_age_reads_the_created_label_in_utc_as_the_config(
+    label: str, created: datetime | None, passed: bool
+) -> None:
+    """The label stands in for the config's `created`, whose UTC date counts: a label written with a UTC offset
+    east of Greenwich was read a day younger than it is."""
+    labels = (("org.opencontainers.image.created", label),)
+    assert run("image-age", cfg(labels=labels), TODAY, max_age_days=90)[0] is passed
+    if created is not None:  # the config's date of the same moment comes out alike
+        assert run("image-age", cfg(created=created), TODAY, max_age_days=90)[0] is passed
+
+
 ZERO = datetime(1, 1, 1, tzinfo=timezone.utc)
 
 
