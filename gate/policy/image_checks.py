@@ -127,10 +127,9 @@ def _names(image: Image) -> list[str]:
 
 
 def _full_pattern(pattern: str, *, registry_host: bool) -> str:
-    """A pattern in the normalised form references are compared in (`alpine:3.*` -> `docker.io/library/alpine:3.*`)."""
+    """A pattern in the normalised form references are compared in (`alpine:3.*` -> `docker.io/library/alpine:3.*`):
+    the repository lower case, as normalised references have it; a tag as written, as registries compare tags."""
     text = pattern.strip()
-    if not text or text[0] in "*?[":
-        return text.lower()
     host = text.partition(":")[0]
     if registry_host and "/" not in text and ("." in host or host == "localhost"):
         return text.lower().rstrip("/") + "/*"
@@ -140,11 +139,14 @@ def _full_pattern(pattern: str, *, registry_host: bool) -> str:
         slash, colon = name.rfind("/"), name.rfind(":")
         if colon > slash:
             name, tag = name[:colon], name[colon:]
-    return repository(name) + tag + (at + digest.lower() if at else "")
+    # A pattern that starts with a glob has no registry to normalise: lower case is all it can share.
+    name = name.lower() if not name or name[0] in "*?[" else repository(name)
+    return name + tag + (at + digest.lower() if at else "")
 
 
 def _matches_any(candidates: Sequence[str], patterns: Sequence[str]) -> bool:
-    return any(fnmatchcase(c.lower(), p) for c in candidates for p in patterns)
+    """True when a normalised reference (repository lower case, tag as written) matches a _full_pattern."""
+    return any(fnmatchcase(c, p) for c in candidates for p in patterns)
 
 
 def _allowed_registries(image: Image, check: ImageCheck, _today: date) -> CheckResult:

@@ -699,6 +699,12 @@ def test_config_healthcheck_states(test: list[str], state: bool | str | None) ->
         (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine@sha256:" + "d" * 64], True),
         (((BASE + "name", "alpine:3.19@sha256:" + "d" * 64),), (), ["alpine:3.20"], False),
         (((BASE + "name", "alpine@sha256:" + "d" * 64),), (), ["alpine:latest"], False),
+        # Repositories compare lower case, as normalised; tags as written, as registries compare them.
+        (((BASE + "name", "ghcr.io/org/base:1.0-RC1"),), (), ["ghcr.io/org/base:1.0-RC1"], True),
+        (((BASE + "name", "ghcr.io/org/base:1.0-RC1"),), (), ["ghcr.io/org/base:1.0-RC*"], True),
+        (((BASE + "name", "ghcr.io/org/base:1.0-RC1"),), (), ["*/base:1.0-RC1"], True),
+        (((BASE + "name", "ghcr.io/org/base:1.0-RC1"),), (), ["GHCR.io/Org/base:1.0-RC1"], True),
+        (((BASE + "name", "ghcr.io/org/base:1.0-RC1"),), (), ["ghcr.io/org/base:1.0-rc1"], False),
     ],
 )
 def test_approved_base_image(labels: Any, annotations: Any, patterns: list[str], passed: bool | None) -> None:
