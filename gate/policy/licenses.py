@@ -68,13 +68,14 @@ def _parse(expression: str) -> _Tree:
             pos += 2 if pos + 1 < len(tokens) and word(pos + 1) not in ("(", ")") else 1
         return " ".join(name)
 
-    tree = either()
+    operands = [either()]
     while pos < len(tokens):  # words the grammar did not expect (`MIT (Apache-2.0)`): all of them apply
         if tokens[pos] == ")":  # closing a group that ended early, as `(MIT (Apache-2.0))` makes
             pos += 1
         else:
-            tree = ("AND", [tree, either()])
-    return tree
+            operands.append(either())
+    # One level for all of them: nesting one `AND` in the next would be as deep as the words are many.
+    return operands[0] if len(operands) == 1 else ("AND", operands)
 
 
 _MAX_DEPTH = 32

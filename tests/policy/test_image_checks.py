@@ -922,6 +922,10 @@ def test_licence_expressions_machine_written_oddities() -> None:
     many = " AND ".join(f"(MIT OR GPL-{i}.0)" for i in range(200))  # 2**200 alternatives
     assert is_allowed(many, ["MIT"])
     assert not is_denied(many, ["GPL-*"])
+    groups = "MIT " + "(Apache-2.0) " * 5000  # each group left over applies too, none nested in the next
+    assert not is_allowed(groups, ["MIT"])
+    assert is_allowed(groups, ["MIT", "Apache-2.0"])
+    assert is_denied(groups, ["Apache-*"])
 
 
 def test_licence_keys_never_match_other_kinds() -> None:
