@@ -85,16 +85,17 @@ _MAX_DEPTH = 32
 def _kept_parentheses(tokens: list[str]) -> list[str]:
     """`tokens` without a `)` that closes nothing and without parentheses nested deeper than _MAX_DEPTH."""
     kept: list[str] = []
-    opened: list[bool] = []  # for each open `(`: whether it was kept
+    depth = 0  # of the `(` open here; those at depth _MAX_DEPTH and deeper are the ones passed over
     for token in tokens:
         if token == "(":
-            keep = sum(opened) < _MAX_DEPTH
-            opened.append(keep)
-            if keep:
+            if depth < _MAX_DEPTH:
                 kept.append(token)
+            depth += 1
         elif token == ")":
-            if opened and opened.pop():
-                kept.append(token)
+            if depth:
+                depth -= 1
+                if depth < _MAX_DEPTH:
+                    kept.append(token)
         else:
             kept.append(token)
     return kept

@@ -927,6 +927,11 @@ def test_licence_expressions_machine_written_oddities() -> None:
     assert is_allowed(groups, ["MIT", "Apache-2.0"])
     assert is_denied(groups, ["Apache-*"])
 
+    unclosed = "(" * 100_000 + "GPL-3.0"  # linear: each `(` is counted once, not against every one before it
+    started = time.perf_counter()
+    assert is_denied(unclosed, ["GPL-*"])
+    assert time.perf_counter() - started < 5  # about 0.05 s; quadratic, it took minutes
+
 
 def test_licence_keys_never_match_other_kinds() -> None:
     from gate.policy.matching import matches
