@@ -304,7 +304,8 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
             base = f"pkg:{GRYPE_PURL_TYPES[kind] if kind else '*'}/*"
             if version:  # exactly that version, as Grype compares it; purls write `+` as is or as %2B
                 spelled = dict.fromkeys((version, quote(version, safe=".-_~:")))
-                purls = tuple(f"{base}@{v}{tail}" for v in spelled for tail in ("", "?*"))
+                # `[?]` is the purl's `?` itself: a bare `?` is any character, so v0.13 would waive v0.13.0.
+                purls = tuple(f"{base}@{v}{tail}" for v in spelled for tail in ("", "[?]*"))
             else:
                 purls = (base,)
         entries.append(

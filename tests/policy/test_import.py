@@ -107,7 +107,7 @@ def test_grype_rules_convert_or_are_skipped_never_widened() -> None:
     scoped = waivers[1]
     assert (scoped.packages, scoped.purls, scoped.paths) == (
         ("golang.org/x/net",),
-        ("pkg:golang/*@v0.13.0", "pkg:golang/*@v0.13.0?*"),  # exactly that version, qualifiers or not
+        ("pkg:golang/*@v0.13.0", "pkg:golang/*@v0.13.0[?]*"),  # exactly that version, qualifiers or not
         ("/app/gitea/gitea",),
     )
     assert not any(w.aliases for w in waivers)  # Grype matched the rule's ID only
@@ -135,6 +135,29 @@ def test_imported_grype_waiver_waives_the_real_finding() -> None:
         update={"package": x_net.package.model_copy(update={"purl": "pkg:golang/golang.org/x/net@v0.17.0"})}  # type: ignore[union-attr]
     )
     assert not waiver_matches(waiver, other_version, image="gitea/gitea:1.20.4")
+
+
+def test_an_imported_grype_version_matches_that_version_only() -> None:
+    # Grype compares package.version as a string: v0.13 is not v0.13.0, nor v0.13.0 v0.13.0-rc1.
+    need_shared()
+    path = REAL / "grype" / "analysis-model--grype-report-wo-description.json"
+    [x_net] = [f for f in read_report(str(path), path.read_bytes()).findings if f.id == "GHSA-4374-p667-p6c8"]
+
+    def waives(version: str, purl: str) -> bool:
+        rule = f"ignore:\n  - vulnerability: GHSA-4374-p667-p6c8\n    package: {{type: go-module, version: {version}}}\n"
+        [(_, waiver)] = import_ignore_file(
+            "x.yaml", rule.encode(), reason="r", expires=EXPIRES, today=TODAY
+        ).waivers
+        package = x_net.package.model_copy(update={"purl": purl})  # type: ignore[union-attr]
+        return waiver_matches(
+            waiver, x_net.model_copy(update={"package": package}), image="gitea/gitea:1.20.4"
+        )
+
+    assert waives("v0.13.0", "pkg:golang/golang.org/x/net@v0.13.0")
+    assert waives("v0.13.0", "pkg:golang/golang.org/x/net@v0.13.0?type=module")
+    assert not waives("v0.13", "pkg:golang/golang.org/x/net@v0.13.0")
+    assert not waives("v0.13.0", "pkg:golang/golang.org/x/net@v0.13.0-rc1")
+    assert not waives("v0.13.0", "pkg:golang/golang.org/x/net@v0.13.01")
 
 
 @pytest.mark.parametrize("name", [".trivyignore", ".trivyignore.yaml", ".grype.yaml"])
