@@ -1,15 +1,15 @@
 """`gate policy import`: turn a scanner's ignore file into gate waivers (TOML), so a team switches in one step.
 
-Reads `.trivyignore` (one ID per line, optional `exp:YYYY-MM-DD`; the comment lines right above an entry
-become its reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`, `licenses`
-entries with `id`, `paths`, `purls`, `expired_at`, `statement`) and Grype's config (`.grype.yaml`, the
-`ignore:` rules). What the file lacks, the caller supplies: a reason and an expiry for every entry without one.
-Rules a waiver cannot express exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression
-in `package.name`, a path pattern with `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`) are skipped
-and listed, never widened. What maps exactly is kept exact: a Grype rule matches its ID only (`aliases =
-false`) unless it says `include-aliases: true`, a Grype `package.version` is that version, and a Trivy
-`expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before. Pure:
-bytes in, waivers and TOML text out; PyYAML is imported only for YAML files.
+Reads `.trivyignore` (one ID per line, optional `exp:YYYY-MM-DD`; the comment lines right above an entry become its
+reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`, `licenses` entries with `id`,
+`paths`, `purls`, `expired_at`, `statement`) and Grype's config (`.grype.yaml`, the `ignore:` rules). What the file
+lacks, the caller supplies: a reason and an expiry for every entry without one. Rules a waiver cannot express
+exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `package.name`, a path pattern with
+`*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
+and listed, never widened. What maps exactly is kept exact: a Grype rule matches its ID only (`aliases = false`)
+unless it says `include-aliases: true`, a Grype `package.version` is that version, and a Trivy `expired_at`/`exp:`
+date (the first day the scanner stops ignoring) becomes `expires` the day before. Pure: bytes in, waivers and TOML
+text out; PyYAML is imported only for YAML files.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
@@ -226,6 +226,14 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
             if patterns:
                 skipped.append(f"{where}: {item['id']}: {_PATH_GLOB.format(patterns[0][:80])}")
                 continue
+            purls = _strings(item.get("purls"), source, f"{where}.purls")
+            globs = [_trivy_purl_globs(p, source, f"{where}.purls") for p in purls]
+            if (odd := next((p for p, g in zip(purls, globs, strict=True) if g is None), None)) is not None:
+                skipped.append(
+                    f"{where}: {item['id']}: purl {odd[:80]!r}: Trivy matches its qualifiers or subpath in any "
+                    "order, a purl glob as written; not imported (write this waiver by hand)"
+                )
+                continue
             entries.append(
                 _Entry(
                     where=where,
@@ -235,7 +243,7 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
                     if expiry is not None
                     else None,
                     paths=paths,
-                    purls=_strings(item.get("purls"), source, f"{where}.purls"),
+                    purls=tuple(dict.fromkeys(g for each in globs if each for g in each)),
                 )
             )
     return entries
@@ -245,6 +253,37 @@ _PATH_GLOB = (
     "path pattern {!r}: its `*`, `?`, `[` or `{{` does not cross `/` in the scanner, and a waiver's `*` does; "
     "not imported (write this waiver by hand with the paths it means)"
 )
+
+
+def _trivy_purl_globs(purl: str, source: str, where: str) -> tuple[str, ...] | None:
+    """Globs of the package URLs Trivy's `purls` entry `purl` matches, None when it has qualifiers or a subpath.
+
+    Trivy compares parsed purls: the same package, and the version only when the entry gives one (without one,
+    every version). A report writes its purl encoded (`%40babel`, `%2B`), so both spellings are kept.
+    """
+    if not purl.startswith("pkg:") or "/" not in purl:
+        raise InputError(f"{source}: {where}: {purl[:80]!r} is not a package URL (pkg:TYPE/NAME[@VERSION])")
+    if "?" in purl or "#" in purl:
+        return None
+    kind, _, path = purl[4:].partition("/")
+    path, at, version = path.rpartition("@") if "@" in path.rsplit("/", 1)[-1] else (path, "", "")
+    bases = dict.fromkeys(
+        f"pkg:{_literal(kind)}/{_literal(p)}" for p in (path, "/".join(_encoded(s) for s in path.split("/")))
+    )
+    if not at:  # any version: the purl ends after the name, or goes on with `@`, `?` or `#`
+        return tuple(f"{b}{tail}" for b in bases for tail in ("", "@*", "[?]*", "#*"))
+    versions = dict.fromkeys(_literal(v) for v in (version, _encoded(version)))
+    return tuple(f"{b}@{v}{tail}" for b in bases for v in versions for tail in ("", "[?]*", "#*"))
+
+
+def _encoded(part: str) -> str:
+    """One part of a purl as scanners write it: percent-encoded (`@` as %40, `+` as %2B)."""
+    return quote(unquote(part), safe=".-_~:")
+
+
+def _literal(text: str) -> str:
+    """`text` as a glob that matches only itself."""
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
 
 
 def _is_pattern(path: str) -> bool:

@@ -81,9 +81,43 @@ def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
     assert first.reason == "Accept the risk"
     assert first.paths == ("usr/local/lib/python3.9/site-packages/setuptools-58.1.0.dist-info/METADATA",)
     assert (first.owner, first.ticket) == ("team-a", "SEC-7")
-    assert waivers["CVE-2023-3446"].purls == ("pkg:npm/%40babel/traverse@7.23.2",)
+    assert waivers["CVE-2023-3446"].purls == (  # that version, with qualifiers or a subpath or not
+        "pkg:npm/%40babel/traverse@7.23.2",
+        "pkg:npm/%40babel/traverse@7.23.2[?]*",
+        "pkg:npm/%40babel/traverse@7.23.2#*",
+    )
     assert waivers["CVE-2023-3446"].expires == date(2027, 2, 28)  # expired_at 2027-03-01: the day before
     assert waivers["AVD-DS-0002"].reason == "The image needs root privileges"
+
+
+def test_trivy_purls_match_as_trivy_matches_them() -> None:
+    # Trivy compares parsed purls: no version is every version, and a report writes `+` as %2B.
+    need_shared()
+    path = REAL / "trivy" / "ci-hapifhir--trivy-report.json"
+    [libc6] = [f for f in read_report(str(path), path.read_bytes()).findings if f.id == "CVE-2026-0861"]
+    assert libc6.package.purl == "pkg:deb/debian/libc6@2.41-12%2Bdeb13u1?arch=amd64&distro=debian-13.3"  # type: ignore[union-attr]
+
+    def waives(purl: str) -> bool:
+        data = f"vulnerabilities:\n  - id: CVE-2026-0861\n    purls: ['{purl}']\n".encode()
+        [(_, waiver)] = import_ignore_file("x.yaml", data, reason="r", expires=EXPIRES, today=TODAY).waivers
+        return waiver_matches(waiver, libc6, image="hapiproject/hapi:latest")
+
+    assert waives("pkg:deb/debian/libc6")
+    assert waives("pkg:deb/debian/libc6@2.41-12+deb13u1")
+    assert waives("pkg:deb/debian/libc6@2.41-12%2Bdeb13u1")
+    assert not waives("pkg:deb/debian/libc")
+    assert not waives("pkg:deb/debian/libc6@2.41-12")
+    assert not waives("pkg:deb/debian/libc6-dev")
+
+
+def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None:
+    data = b"vulnerabilities:\n  - id: CVE-1\n    purls: ['pkg:deb/debian/libc6?arch=amd64']\n  - id: CVE-2\n"
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [w.id for w in _waivers(imported)] == ["CVE-2"]
+    assert imported.skipped[0].startswith("vulnerabilities[0]: CVE-1: purl 'pkg:deb/debian/libc6?arch=amd64'")
+    with pytest.raises(InputError, match=r"vulnerabilities\[0\]\.purls: 'libc6' is not a package URL"):
+        import_ignore_file(".trivyignore.yaml", data.replace(b"pkg:deb/debian/libc6?arch=amd64", b"libc6"),
+                           reason="r", expires=EXPIRES, today=TODAY)  # fmt: skip
 
 
 def test_a_yaml_date_time_expiry_ends_the_day_before() -> None:
