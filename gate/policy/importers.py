@@ -198,12 +198,15 @@ def _trivyignore(text: str, source: str) -> list[_Entry]:
             continue
         fields = line.split()
         expiry = None
+        comment = False
         for extra in fields[1:]:
-            if extra.startswith("#"):
-                break
-            if not extra.startswith("exp:"):
+            comment = comment or extra.startswith("#")
+            if extra.startswith("exp:"):
+                # Trivy takes the first `exp:` of the line, one in a comment too, and reads no other.
+                if expiry is None:
+                    expiry = _last_day(_date(extra.removeprefix("exp:"), source, f"line {number}"))
+            elif not comment:
                 raise InputError(f"{source}: line {number}: {extra[:40]!r} is not exp:YYYY-MM-DD")
-            expiry = _last_day(_date(extra.removeprefix("exp:"), source, f"line {number}"))
         reason = " ".join(c for c in comments if c)
         entries.append(_Entry(where=f"line {number}", id=fields[0], reason=reason, expires=expiry))
         comments = []

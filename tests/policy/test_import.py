@@ -232,6 +232,18 @@ def test_trivy_yaml_path_patterns_are_skipped_not_widened() -> None:
     assert imported.skipped[0].startswith("vulnerabilities[0]: CVE-1: path pattern 'usr/local/lib/*'")
 
 
+def test_trivyignore_expiry_is_the_first_exp_on_the_line_as_in_trivy() -> None:
+    # Trivy reads the first `exp:` field of a line, one in a comment included; later ones it never reads.
+    data = (
+        b"CVE-2026-1 # until Debian ships the fix exp:2026-03-01\nCVE-2026-2 exp:2026-02-01 exp:2027-01-01\n"
+    )
+    imported = import_ignore_file(".trivyignore", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [(w.id, w.expires) for w in _waivers(imported)] == [
+        ("CVE-2026-1", date(2026, 2, 28)),
+        ("CVE-2026-2", date(2026, 1, 31)),
+    ]
+
+
 def test_already_expired_entries_are_reported() -> None:
     data = b"CVE-2020-1 exp:2020-01-01\n"
     imported = import_ignore_file(".trivyignore", data, reason="r", expires=None, today=TODAY)
