@@ -221,6 +221,16 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
             raise InputError(f"{source}: {section}: must be a list of entries")
         for index, item in enumerate(items):
             where = f"{section}[{index}]"
+            if (
+                isinstance(item, dict)
+                and item.get("id") in (None, "")
+                and (item.get("paths") or item.get("purls"))
+            ):
+                # Trivy ignores every finding of such an entry's paths or purls, whatever its ID
+                skipped.append(
+                    f"{where}: no `id`; an entry that ignores by path or purl alone has no waiver form"
+                )
+                continue
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
                 raise InputError(f"{source}: {where}: needs an `id`")
             expiry = item.get("expired_at")

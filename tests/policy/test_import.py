@@ -120,6 +120,21 @@ def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None
                            reason="r", expires=EXPIRES, today=TODAY)  # fmt: skip
 
 
+def test_trivy_yaml_entries_without_id_are_skipped() -> None:
+    # Trivy (since its id-optional entries) ignores every finding of the paths or purls of an entry without an
+    # `id`; a waiver names an ID, so the entry is listed, and the file's other entries are imported.
+    data = (
+        b"vulnerabilities:\n  - purls: ['pkg:deb/ubuntu/linux-libc-dev']\n    statement: headers\n"
+        b"  - id: CVE-2024-9999\nsecrets:\n  - paths: ['tests/**']\n"
+    )
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [w.id for w in _waivers(imported)] == ["CVE-2024-9999"]
+    assert imported.skipped == (
+        "vulnerabilities[0]: no `id`; an entry that ignores by path or purl alone has no waiver form",
+        "secrets[0]: no `id`; an entry that ignores by path or purl alone has no waiver form",
+    )
+
+
 def test_a_yaml_date_time_expiry_ends_the_day_before() -> None:
     # Trivy stops ignoring at 12:30 that day; a waiver lasts whole days, so it ends the day before.
     for expiry in (b"2027-03-01T12:30:00Z", b'"2027-03-01T12:30:00Z"'):
@@ -264,7 +279,7 @@ def test_already_expired_entries_are_reported() -> None:
         ("x.yaml", b"foo: [1, 2\n", "invalid YAML at line"),
         ("x.yaml", b"output: json\n", "neither a Grype config"),
         ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
-        ("x.yaml", b"vulnerabilities:\n  - paths: [a]\n", r"vulnerabilities\[0\]: needs an `id`"),
+        ("x.yaml", b"vulnerabilities:\n  - statement: all\n", r"vulnerabilities\[0\]: needs an `id`"),
         (".trivyignore", b"\xff\xfe\xfa", "not UTF-8"),
         # The wrong file, named as such: not "line 2: '2,' is not exp:YYYY-MM-DD".
         (
