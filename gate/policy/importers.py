@@ -306,6 +306,8 @@ def _is_pattern(path: str) -> bool:
 
 def _last_day(first_expired: date) -> date:
     """The last day a waiver applies for a scanner entry that stops applying on `first_expired`."""
+    if first_expired == date.min:  # the entry never applied; no day precedes it, so the waiver is expired too
+        return first_expired
     return first_expired - timedelta(days=1)
 
 

@@ -265,6 +265,19 @@ def test_already_expired_entries_are_reported() -> None:
     assert imported.expired == ("line 1: CVE-2020-1 expired on 2019-12-31",)
 
 
+def test_an_expiry_on_the_first_day_there_is_imports_as_expired(tmp_path: Path) -> None:
+    # The day before 0001-01-01 is no date: the entry never applied, and its waiver is expired (not a crash).
+    for name, data in (
+        (".trivyignore", b"CVE-2020-1 exp:0001-01-01\n"),
+        ("x.yaml", b"vulnerabilities:\n  - id: CVE-2020-1\n    expired_at: 0001-01-01\n"),
+    ):
+        imported = import_ignore_file(name, data, reason="r", expires=None, today=TODAY)
+        assert imported.expired[0].endswith("CVE-2020-1 expired on 0001-01-01")
+        path = tmp_path / "gate.toml"
+        path.write_text('extends = "builtin:default"\n' + render_waivers(imported), encoding="utf-8")
+        assert [w.expires for w in load_policy(str(path)).waivers] == [date(1, 1, 1)]
+
+
 @pytest.mark.parametrize(
     ("name", "data", "words"),
     [
