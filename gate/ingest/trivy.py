@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
 from typing import Annotated, Any, Literal
@@ -476,7 +477,7 @@ def _misconfiguration(m: _Misconfiguration, target: str, pool: Pool) -> Finding:
     return Finding(
         kind=FindingKind.MISCONFIG,
         id=m.ID,
-        aliases=(m.AVDID,) if m.AVDID and m.AVDID != m.ID else (),
+        aliases=check_aliases(m.ID, m.AVDID),
         title=m.Title or m.ID,
         description=" ".join(p for p in (m.Message, m.Resolution) if p) or (m.Description or ""),
         severity=Severity.parse(m.Severity),
@@ -485,6 +486,29 @@ def _misconfiguration(m: _Misconfiguration, target: str, pool: Pool) -> Finding:
         url=m.PrimaryURL or "",
         scanner="trivy",
     )
+
+
+# The names one Trivy check has had: `DS002` with `AVD-DS-0002` beside it, then `DS-0002` alone (trivy-checks
+# renamed them); cloud checks were `AVD-AWS-0086`, now `AWS-0086`.
+_CHECK_ID = re.compile(r"(?:AVD-)?([A-Z]+)-([0-9]{4})")
+_SHORT_CHECK_ID = re.compile(r"([A-Z]+)([0-9]{3,4})")
+_SHORT_PREFIXES = frozenset({"DS", "KSV"})
+"""The checks that had a short name (`DS002`, `KSV001`) before the `AVD-` one."""
+
+
+def check_aliases(check_id: str, avd_id: str | None) -> tuple[str, ...]:
+    """The other names of the Trivy check `check_id` (`DS-0002` -> `AVD-DS-0002`, `DS002`), so that a rule's
+    `ids` or a waiver written for one Trivy release holds for the reports of another."""
+    names = dict.fromkeys(n for n in (check_id, avd_id) if n)
+    for name in list(names):
+        found = _CHECK_ID.fullmatch(name.upper()) or _SHORT_CHECK_ID.fullmatch(name.upper())
+        if found is None:
+            continue
+        prefix, number = found[1], int(found[2])
+        names.update(dict.fromkeys((f"AVD-{prefix}-{number:04d}", f"{prefix}-{number:04d}")))
+        if prefix in _SHORT_PREFIXES and number < 1000:
+            names[f"{prefix}{number:03d}"] = None
+    return tuple(n for n in names if n.upper() != check_id.upper())
 
 
 def _license(lic: _License, target: str) -> Finding:

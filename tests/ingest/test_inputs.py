@@ -710,6 +710,29 @@ def test_only_a_failed_trivy_misconfiguration_is_a_finding(status: str | None, f
     assert [(f.id, f.suppressed) for f in findings] == ([("DS002", None)] if failed else [])
 
 
+@pytest.mark.parametrize(
+    ("check", "aliases"),
+    [
+        ({"ID": "DS-0002"}, ("AVD-DS-0002", "DS002")),  # Trivy 0.6x and later
+        ({"ID": "DS002", "AVDID": "AVD-DS-0002"}, ("AVD-DS-0002", "DS-0002")),  # earlier releases
+        ({"ID": "AWS-0086"}, ("AVD-AWS-0086",)),
+        ({"ID": "AVD-AWS-0143", "AVDID": "AVD-AWS-0143"}, ("AWS-0143",)),
+        ({"ID": "KSV001", "AVDID": "AVD-KSV-0001"}, ("AVD-KSV-0001", "KSV-0001")),
+        ({"ID": "custom-check", "AVDID": "custom-check"}, ()),
+        ({"ID": "team-1", "AVDID": "AVD-TEAM-0001"}, ("AVD-TEAM-0001", "TEAM-0001")),
+    ],
+)
+def test_a_trivy_check_has_the_names_of_every_trivy_release(
+    check: dict[str, str], aliases: tuple[str, ...]
+) -> None:
+    # trivy-checks renamed DS002 / AVD-DS-0002 to DS-0002: a rule's ids or a waiver written for one release would
+    # not name the same check in another's report.
+    misconfiguration = {**check, "Severity": "HIGH", "Status": "FAIL"}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "Dockerfile", "Misconfigurations": [misconfiguration]}]}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert (finding.id, finding.aliases) == (check["ID"], aliases)
+
+
 @pytest.mark.parametrize("status", ["EXCEPTION", "exception"])
 def test_a_trivy_misconfiguration_excepted_by_the_scanner_is_suppressed_by_an_ignore_rule(
     status: str,

@@ -826,12 +826,13 @@ def test_each_check_fires_exactly_where_the_ground_truth_says(letter: str, name:
 
 
 @pytest.mark.parametrize("name", ["trivy.docker-archive.json", "trivy.oci.json"])
-def test_trivy_image_config_misconfigs_are_gated_by_kind(tmp_path: Path, name: str) -> None:
+@pytest.mark.parametrize("check_id", ["DS-0002", "DS002", "AVD-DS-0002"])  # as each Trivy release names it
+def test_trivy_image_config_misconfigs_are_gated_by_kind(tmp_path: Path, name: str, check_id: str) -> None:
     need_shared()
     path = tmp_path / "gate.toml"
     path.write_text(
         'version = 1\n[[rules]]\nid = "misconfig-high"\naction = "fail"\n'
-        'match = { kind = "misconfig", severity = ">=high", ids = ["DS-0002"] }\n',
+        f'match = {{ kind = "misconfig", severity = ">=high", ids = ["{check_id}"] }}\n',
         encoding="utf-8",
     )
     policy = load_policy(str(path))
