@@ -59,9 +59,10 @@ lock: $(TOOLS)/bin/uv-$(UV_VERSION)
 bench: $(VENV)/.bench
 	$(BIN)/python bench/run.py
 
+# msgspec is only a second reference decoder: without it the bench runs and leaves that row out.
 $(VENV)/.bench: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'
-	touch $@
+	if $(BIN)/python -m pip install --quiet -e '.[test,lint,bench]'; then touch $@; \
+	else echo "bench: msgspec did not install; measuring without its reference decoder"; fi
 
 ## compat: the suite on every installed Python 3.10 to 3.13 (a venv each, .venv-3.X)
 compat:
