@@ -106,6 +106,7 @@ class _Vulnerability:
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Related:
     id: str
+    severity: SeverityWord = None
     cvss: list[_Cvss] | None = None
 
 
@@ -380,6 +381,11 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
     aliases = tuple(
         dict.fromkeys(r.id for r in match.relatedVulnerabilities or () if r.id and r.id != vuln.id)
     )
+    severity = Severity.parse(vuln.severity)
+    if severity is Severity.UNKNOWN and match.relatedVulnerabilities:
+        # The record named has no severity of its own (with `--by-cve`, the CVE's that NVD has not scored yet, in
+        # place of the advisory that matched): the highest of the same vulnerability's other records, fail closed.
+        severity = max((Severity.parse(r.severity) for r in match.relatedVulnerabilities), default=severity)
     epss = _epss(vuln)
     location = art.locations[0] if art.locations else None
     available = (fix.available or []) if fix else []
@@ -389,7 +395,7 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
         id=vuln.id,
         aliases=aliases,
         description=vuln.description or "",
-        severity=Severity.parse(vuln.severity),
+        severity=severity,
         package=pool.package(
             art.name,
             art.version or purl_version(art.purl or ""),

@@ -11,6 +11,7 @@ import pytest
 from gate.errors import InputError
 from gate.ingest import read_report
 from gate.model import FixState, ReportOs, Severity
+from tests.conftest import REAL, need_shared
 
 CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
 CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput": "alpine:3.19"}},
@@ -652,6 +653,37 @@ def test_a_trivy_finding_with_a_blank_severity_takes_its_vendor_severity(blank: 
     report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
     [finding] = read_report("r.json", json.dumps(report).encode()).findings
     assert finding.severity is Severity.CRITICAL
+
+
+@pytest.mark.parametrize(
+    ("own", "related", "severity"),
+    [
+        # `grype --by-cve`: the CVE's record, which NVD has not scored, in place of the advisory that matched
+        (None, ["High"], Severity.HIGH),
+        ("Unknown", ["Medium", "Critical"], Severity.CRITICAL),  # the highest: fail closed
+        ("Low", ["Critical"], Severity.LOW),  # the record's own word stands
+        ("Negligible", ["High"], Severity.NEGLIGIBLE),
+        (None, [None], Severity.UNKNOWN),
+    ],
+)
+def test_a_grype_match_without_severity_takes_its_related_vulnerabilities(
+    own: str | None, related: list[str | None], severity: Severity
+) -> None:
+    vulnerability: dict[str, object] = {"id": "CVE-1", "fix": {"versions": ["1.26.0"], "state": "fixed"}}
+    if own is not None:
+        vulnerability["severity"] = own
+    others = [{"id": f"GHSA-{n}", **({"severity": s} if s else {})} for n, s in enumerate(related)]
+    match = {"vulnerability": vulnerability, "relatedVulnerabilities": others, "artifact": {"name": "a"}}
+    [finding] = read_report("r.json", json.dumps({"matches": [match], "source": {}}).encode()).findings
+    assert finding.severity is severity
+
+
+def test_a_real_grype_by_cve_match_without_severity_is_gated_as_its_advisory() -> None:
+    need_shared()
+    path = REAL / "grype" / "defectdojo-grype--issue_9618.json"
+    findings = read_report(str(path), path.read_bytes()).findings
+    [finding] = [f for f in findings if f.id == "CVE-2024-26308"]
+    assert (finding.severity, finding.fixable) == (Severity.HIGH, True)  # GHSA-4265-ccf5-phj5: High
 
 
 @pytest.mark.parametrize(

@@ -50,8 +50,10 @@ GOLDEN: list[tuple[str, str, int, int, list[str]]] = [
     ("grype/ci-klass-web--grype-report.json", "pass", 0, 0, []),
     ("grype/defectdojo-grype--fix_available.json", "fail", 1, 0, ["CVE-2009-3882"]),
     ("grype/defectdojo-grype--fix_not_available.json", "warn", 0, 1, []),
-    ("grype/defectdojo-grype--issue_9618.json", "fail", 9, 10,
-     ["CVE-2023-2828", "CVE-2023-3341", "CVE-2023-39410", "CVE-2023-44981"]),
+    # CVE-2024-26308 (`grype --by-cve`) has no severity of its own; the advisory that matched, GHSA-4265-ccf5-phj5,
+    # says High, and a fix exists: it fails.
+    ("grype/defectdojo-grype--issue_9618.json", "fail", 10, 10,
+     ["CVE-2023-2828", "CVE-2023-3341", "CVE-2023-39410", "CVE-2023-44981", "CVE-2024-26308"]),
     ("grype/defectdojo-grype--many_vulns3.json", "fail", 2, 27, ["CVE-2016-1255", "CVE-2019-3466"]),
     ("grype/grype-presenter--TestJsonImgsPresenter.json", "fail", 1, 2, ["CVE-1999-0002"]),
     ("grype/grype-explain--keycloak-test.json", "pass", 0, 0, []),
