@@ -9,7 +9,7 @@ records every scanner that reported it (`found_by`).
 
 When scanners disagree:
 - severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
-  when that scanner did not report the finding;
+  when that scanner did not report the finding or gave it no severity (UNKNOWN);
 - IDs: the other reports' IDs become aliases, but not CVEs the merged finding does not stand for (an advisory
   lists all its CVEs; merged with the CVE another scanner named the finding by, that CVE stays, and so do those
   no other finding of the package is named by: they are the advisory's word alone); the merged finding is named
@@ -29,7 +29,7 @@ from typing import Literal, TypeVar
 
 from gate.identity import FindingIndex, group_indices, image_identity
 from gate.ingest.image import config_differences, config_note
-from gate.model import Cvss, Finding, FindingKind, FixState, Image, Package, Scan, Suppression
+from gate.model import Cvss, Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
 
 __all__ = ["SeverityChoice", "group_scans", "merge_duplicates", "merge_findings", "merge_scans"]
 
@@ -196,8 +196,9 @@ def _combine(
     if len(group) == 1:
         return group[0]
     first = group[0]
-    chosen = [f for f in group if f.scanner == choice]
-    severity = chosen[0].severity if chosen else max(f.severity for f in group)
+    # The named scanner's word, unless it has none (UNKNOWN says nothing, and would unrate the other's): fail closed.
+    chosen = [f.severity for f in group if f.scanner == choice and f.severity is not Severity.UNKNOWN]
+    severity = chosen[0] if chosen else max(f.severity for f in group)
     ids: dict[str, str] = {}
     for finding in group:
         for i in finding.all_ids:

@@ -68,6 +68,22 @@ def test_severity_setting_picks_when_scanners_disagree(choice: str, medium: int,
     assert disputed.severity is (Severity.LOW if choice == "grype" else Severity.MEDIUM)
 
 
+@pytest.mark.parametrize("choice", ["trivy", "grype"])
+def test_the_named_scanner_without_a_severity_does_not_unrate_the_other_scanners(choice: str) -> None:
+    # Grype gives CVE-2023-38545 (curl, alpine 3.18) as Unknown where Trivy falls back to NVD's CRITICAL: taking
+    # Grype's "no severity" over it would pass a fixable critical.
+    rated, unrated = ("grype", "trivy") if choice == "trivy" else ("trivy", "grype")
+    found = _f(rated, "CVE-2023-38545", severity=Severity.CRITICAL)
+    blank = _f(unrated, "CVE-2023-38545", severity=Severity.UNKNOWN)
+    for reports in ([[found], [blank]], [[blank], [found]]):
+        [merged] = merge_findings(reports, severity=choice)  # type: ignore[arg-type]
+        assert merged.severity is Severity.CRITICAL
+    # The named scanner's own word still stands, lower or not.
+    low = _f(unrated, "CVE-2023-38545", severity=Severity.LOW)
+    [merged] = merge_findings([[found], [low]], severity=choice)  # type: ignore[arg-type]
+    assert merged.severity is Severity.LOW
+
+
 def test_order_of_reports_does_not_change_the_merged_findings() -> None:
     trivy, grype = _pair()
     one = merge_scans([trivy, grype])
