@@ -420,11 +420,14 @@ def _finding(match: GrypeMatch, suppressed: Suppression | None, unlisted: bool |
 
 
 def _epss(vuln: _Vulnerability) -> _Epss | None:
-    entries = [e for e in vuln.epss or () if e.epss is not None]
-    for entry in entries:
-        if entry.cve == vuln.id:
-            return entry
-    return entries[0] if entries else None
+    """The highest score of those listed: an advisory lists one per CVE, and Grype ranks it by the highest."""
+    entries = vuln.epss
+    if not entries:
+        return None
+    if len(entries) == 1:  # the common case: one CVE
+        return entries[0] if entries[0].epss is not None else None
+    scored = [e for e in entries if e.epss is not None]
+    return max(scored, key=lambda e: (e.epss or 0.0, e.percentile or 0.0)) if scored else None
 
 
 def _cvss(match: GrypeMatch, pool: Pool) -> Iterator[Cvss]:

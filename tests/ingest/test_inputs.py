@@ -686,6 +686,21 @@ def test_a_real_grype_by_cve_match_without_severity_is_gated_as_its_advisory() -
     assert (finding.severity, finding.fixable) == (Severity.HIGH, True)  # GHSA-4265-ccf5-phj5: High
 
 
+def test_a_grype_match_scored_for_several_cves_takes_the_highest_epss() -> None:
+    # An advisory (GHSA, ALAS) lists the EPSS of each of its CVEs; Grype ranks a match by the highest (its
+    # presenter's epssPercentile), and so does `--epss`. The first, or the one named like the match, could be the
+    # lowest, and an `epss` limit would pass the advisory.
+    scores = [
+        {"cve": "CVE-2024-1", "epss": 0.001, "percentile": 0.2, "date": "2025-06-18"},
+        {"cve": "CVE-2024-2", "epss": 0.9, "percentile": 0.99, "date": "2025-06-18"},
+    ]
+    for named in ("ALAS-2024-9", "CVE-2024-1"):
+        vulnerability = {"id": named, "severity": "High", "epss": scores}
+        match = {"vulnerability": vulnerability, "artifact": {"name": "a", "version": "1"}}
+        [finding] = read_report("r.json", json.dumps({"matches": [match], "source": {}}).encode()).findings
+        assert (finding.epss, finding.epss_percentile) == (0.9, 0.99)
+
+
 @pytest.mark.parametrize(
     ("fix", "state"),
     [
