@@ -477,7 +477,7 @@ def _misconfiguration(m: _Misconfiguration, target: str, pool: Pool) -> Finding:
     return Finding(
         kind=FindingKind.MISCONFIG,
         id=m.ID,
-        aliases=check_aliases(m.ID, m.AVDID),
+        aliases=_check_aliases(m.ID, m.AVDID),
         title=m.Title or m.ID,
         description=" ".join(p for p in (m.Message, m.Resolution) if p) or (m.Description or ""),
         severity=Severity.parse(m.Severity),
@@ -496,7 +496,7 @@ _SHORT_PREFIXES = frozenset({"DS", "KSV"})
 """The checks that had a short name (`DS002`, `KSV001`) before the `AVD-` one."""
 
 
-def check_aliases(check_id: str, avd_id: str | None) -> tuple[str, ...]:
+def _check_aliases(check_id: str, avd_id: str | None) -> tuple[str, ...]:
     """The other names of the Trivy check `check_id` (`DS-0002` -> `AVD-DS-0002`, `DS002`), so that a rule's
     `ids` or a waiver written for one Trivy release holds for the reports of another."""
     names = dict.fromkeys(n for n in (check_id, avd_id) if n)
