@@ -4,7 +4,8 @@ python:3.12-slim (the default `image` of both jobs) has Python, pip and venv but
 `git+https://...` URL there ("Cannot find command 'git'"): a pipeline copied from the docs fails in the report
 job before the gate runs. Each documented install from this project's placeholder URL is run here as the report
 job runs it (in a fresh, activated venv), with no git on PATH and the URL pointed at an archive of this checkout
-laid out as GitLab serves one (`/-/archive/<ref>/<project>-<ref>.tar.gz`).
+laid out as GitLab serves one (`/-/archive/<ref>/<project>-<ref>.tar.gz`), in a working directory that holds a
+`pip/` folder, as a merge request's checkout can.
 """
 
 from __future__ import annotations
@@ -94,6 +95,12 @@ def test_a_documented_install_works_in_an_image_without_git(
     assert mktemp
     (bin_dir / "mktemp").symlink_to(mktemp)
     local = URL.sub(lambda m: (m.group(1) or "") + archive.as_uri(), command)
+    # The report job runs in the merge request's checkout: a pip/ folder there must not run as pip (it could
+    # install a gate that passes everything), so the install runs pip isolated (`python -I -m pip`).
+    ran = tmp_path / "checkout-pip-ran"
+    (tmp_path / "pip").mkdir()
+    for module in ("__init__.py", "__main__.py"):
+        (tmp_path / "pip" / module).write_text(f"open({str(ran)!r}, 'a').close()\n", encoding="utf-8")
     script = (
         'gate_venv="$(mktemp -d)/venv" && python3 -I -m venv "$gate_venv" && . "$gate_venv/bin/activate"\n'
         f"{local}\n"
@@ -103,5 +110,6 @@ def test_a_documented_install_works_in_an_image_without_git(
     proc = subprocess.run(
         ["/bin/sh", "-ec", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300
     )
+    assert not ran.exists(), f"{command}: ran the pip/ folder of the working directory"
     assert proc.returncode == 0, f"{command}\n{proc.stdout}{proc.stderr}"
     assert proc.stdout.startswith("gate ")
