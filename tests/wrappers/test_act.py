@@ -427,6 +427,19 @@ OLD_PYTHON = """\
           echo "$RUNNER_TEMP/old-python" >> "$GITHUB_PATH"
 """
 
+NO_VENV = """\
+      - name: A runner whose python3 cannot create a virtual environment (Debian's without python3-venv)
+        run: |
+          mkdir -p "$RUNNER_TEMP/no-venv"
+          {
+            echo '#!/bin/sh'
+            echo 'case " $* " in *" venv "*) echo "ensurepip is not available: install python3-venv"; exit 1 ;; esac'
+            echo "exec $(command -v python3) \\"\\$@\\""
+          } > "$RUNNER_TEMP/no-venv/python3"
+          chmod +x "$RUNNER_TEMP/no-venv/python3"
+          echo "$RUNNER_TEMP/no-venv" >> "$GITHUB_PATH"
+"""
+
 
 def _failing_gate_step(
     tmp_path: Path, workspace: Path, name: str, setup: str = ""
@@ -461,6 +474,21 @@ def test_an_install_that_fails_gives_verdict_error_and_says_so(tmp_path: Path) -
     assert gate["outputs"]["sarif-file"] == ""
     assert "could not decide" in _gate_summary(run)
     assert any("needs Python 3.10 or newer" in c["arg"] for c in run.commands if c["command"] == "error")
+
+
+def test_a_python_without_venv_fails_the_step_with_an_error(tmp_path: Path) -> None:
+    """python3 is new enough but cannot create the venv (Debian and Ubuntu ship venv apart, as python3-venv):
+    an error annotation says so, outside the folded install log, next to Python's own message."""
+    need("act")
+    workspace = copy_project(tmp_path / "workspace")
+    run, _ = _failing_gate_step(tmp_path, workspace, "no-venv", NO_VENV)
+    assert "could not be installed" in _gate_summary(run)
+    errors = [c["arg"] for c in run.commands if c["command"] == "error"]
+    assert len(errors) == 1 and "could not create a virtual environment" in errors[0], errors
+    assert "python3-venv" in errors[0] and "actions/setup-python" in errors[0]
+    setup_log = run.log[run.log.index("Install container-gate into") :]
+    assert setup_log.index("ensurepip is not available") < setup_log.index("::endgroup::")
+    assert setup_log.index("::endgroup::") < setup_log.index("could not create a virtual environment")
 
 
 def test_a_gate_that_pip_cannot_install_fails_the_step_with_an_error(tmp_path: Path) -> None:
