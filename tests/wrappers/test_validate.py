@@ -160,6 +160,11 @@ def test_gitlab_template_matches_the_gitlab_ci_schema(tmp_path: Path) -> None:
     quick.write_text(quick_start("gitlab.md"), encoding="utf-8")
     proc = _run([tool, "--builtin-schema", "vendor.gitlab-ci", str(pipeline), str(quick)])
     assert proc.returncode == 0, proc.stdout + proc.stderr
+    # The examples use `!reference`, which only the gitlab-ci data transform reads.
+    examples = [str(p) for p in sorted((ROOT / "gitlab" / "examples").glob("*.yml"))]
+    assert examples
+    proc = _run([tool, "--builtin-schema", "vendor.gitlab-ci", "--data-transform", "gitlab-ci", *examples])
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
     broken = tmp_path / "broken.yml"
     broken.write_text(pipeline.read_text(encoding="utf-8").replace("  script:", "  scriptt:", 1))
