@@ -28,7 +28,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Generic, Literal, TypeVar
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import HTTPError as TransportError
@@ -461,7 +461,7 @@ def open_session(user_agent: str) -> requests.Session:
 def redact(url: str) -> str:
     """`url` fit to show or store: a user and password become `***`, each query value `***`, no fragment."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         host = parts.netloc.rpartition("@")[2]
         netloc = f"***@{host}" if "@" in parts.netloc else host
         query = "&".join(
@@ -490,7 +490,7 @@ def url_problem(url: str) -> str:
     """Why the http(s) URL `url` cannot be downloaded from, "" when it can: no host, or a host or port that does
     not parse (`http://[zz]/`, `https://host:99999999/`). Its callers have checked the scheme."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         host, _ = parts.hostname, parts.port
     except ValueError as exc:
         return f"not a URL that can be read ({exc})"
@@ -499,11 +499,21 @@ def url_problem(url: str) -> str:
     return ""
 
 
+def _split(url: str) -> SplitResult:
+    """`urlsplit(url)` with the check of a host in brackets that `urlsplit` makes itself from Python 3.11.4 on, on
+    every Python (before it, `http://[zz]/` parsed and `zz` was looked up). Raises ValueError."""
+    parts = urlsplit(url)
+    host = parts.hostname if "[" in parts.netloc else None
+    if host and isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address):
+        raise ValueError("An IPv4 address cannot be in brackets")
+    return parts
+
+
 def plain_http_elsewhere(url: str) -> bool:
     """True for a plain http URL to another machine: anyone on the way can change the answer, and a KEV entry
     taken out would pass what the policy fails. This machine (a mirror or a test server on loopback) is kept."""
     try:
-        parts = urlsplit(url)
+        parts = _split(url)
         hostname = parts.hostname
     except ValueError:  # not an http URL that can be used anywhere (url_problem says why)
         return False
@@ -519,7 +529,12 @@ def plain_http_elsewhere(url: str) -> bool:
 
 
 def _refused_redirect(current: str, target: str) -> str:
-    scheme = urlsplit(target).scheme.lower()
+    try:
+        scheme = _split(target).scheme.lower()
+    except (
+        ValueError
+    ) as exc:  # requests itself refuses it first where urllib.parse checks more (Python 3.11.4+)
+        return f"redirected to a Location that is not a URL ({exc}); refused"
     if scheme not in {"http", "https"}:
         return f"redirected to {redact(target)}, not an http(s) URL; refused"
     if urlsplit(current).scheme.lower() == "https" and scheme == "http":

@@ -123,7 +123,8 @@ def test_a_redirect_to_a_file_url_is_refused(feed_server: HTTPServer, make_fetch
     ("location", "words"),
     [
         ("http://[::1/kev.json", r"the answer cannot be used \(Invalid IPv6 URL\); refused"),
-        ("https://[zz]/kev.json", r"the answer cannot be used \('zz' does not appear to be an IPv4 or IPv6"),
+        # requests refuses it first where urllib.parse checks the host (Python 3.11.4 on), the gate before that
+        ("https://[zz]/kev.json", r"\('zz' does not appear to be an IPv4 or IPv6 address\); refused"),
         ("https://mirror.example:99999999/kev.json", r"not a URL that can be read \(Port out of range"),
         ("https:///kev.json", "it names no host; refused"),
     ],
