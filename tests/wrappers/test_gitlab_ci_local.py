@@ -190,6 +190,10 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     # would suppress every finding of the failing report if that name were taken as --vex=.trivy.json.
     (repo / "--vex=.trivy.json").write_text(vex_all(), encoding="utf-8")
     (repo / ".trivy.json").write_text(vex_all(), encoding="utf-8")
+    # Reports committed where the job writes its own: the job that cannot decide must not publish them.
+    (repo / "gate-broken").mkdir()
+    for stale in ("gl-container-scanning-report.json", "gl-codequality.json", "junit.xml", "summary.md"):
+        (repo / "gate-broken" / stale).write_text("{}", encoding="utf-8")
     pwned = tmp_path / "pwned"
     variables = {
         "GATE_NOTE_TOKEN": GITLAB_TOKEN,
@@ -231,6 +235,8 @@ def test_fail_on_the_error_path_and_the_mr_note(tmp_path: Path, httpserver: HTTP
     assert re.fullmatch(r"GATE_VERDICT=error\nGATE_EXIT_CODE=2\nGATE_PIPELINE_ID=\d+\n", inject)
     broken = (pipeline.builds / "gate-broken-report" / "gate-broken" / "gate.env").read_text(encoding="utf-8")
     assert re.fullmatch(r"GATE_VERDICT=error\nGATE_EXIT_CODE=2\nGATE_PIPELINE_ID=\d+\n", broken)
+    written = sorted(p.name for p in (pipeline.builds / "gate-broken-report" / "gate-broken").iterdir())
+    assert written == ["error.md", "gate.env"], "a committed report was left for the job's artifacts"
     never = pipeline.builds / "gate-never-report" / "gate-never"
     assert (
         json.loads((never / "gl-container-scanning-report.json").read_text(encoding="utf-8"))["version"]
