@@ -249,8 +249,14 @@ def _base_pinned(image: Image) -> tuple[bool | None, str]:
             " (the base.digest manifest annotation does not count: buildah writes it for every build, "
             "whatever FROM named)"
         )
+    label = (
+        f"its {_BASE_DIGEST} label {_show(digest)} is not a digest (sha256: and 64 or sha512: and 128 lower-case "
+        "hex digits)"
+        if digest
+        else f"no {_BASE_DIGEST} label"
+    )
     return False, (
-        f"the image does not record a base image pinned by digest: no {_BASE_DIGEST} label{note}; "
+        f"the image does not record a base image pinned by digest: {label}{note}; "
         "build FROM name@sha256:... and label the digest"
     )
 

@@ -210,6 +210,14 @@ def test_digest_pinned(image: Image, scopes: str | list[str], passed: bool | Non
     assert run("digest-pinned", image, digest=scopes)[0] is passed
 
 
+def test_a_base_digest_label_that_is_no_digest_is_named_not_called_missing() -> None:
+    image = cfg(labels=((BASE + "digest", "sha256:abc"),))
+    passed, message = run("digest-pinned", image, digest="base")
+    assert passed is False
+    assert "no org.opencontainers.image.base.digest label" not in message
+    assert 'label "sha256:abc" is not a digest' in message
+
+
 def test_buildah_base_digest_annotation_is_explained_not_counted() -> None:
     image = cfg(annotations=((BASE + "digest", "sha256:" + "a" * 64),))
     assert "buildah writes it for every build" in run("digest-pinned", image, digest="base")[1]
