@@ -72,7 +72,7 @@ CASES = [
     (
         ["explain", "CVE-0000-0000", CLEAN],
         2,
-        "CVE-0000-0000: no finding in the reports (0 searched) and no rule or image check of the policy has this ID",
+        "CVE-0000-0000: no finding of the reports (0 findings in all) and no rule or image check of the policy has this ID",
     ),
     (
         ["check", CLEAN, "--gitlab-schema-version", "15.2.1"],

@@ -244,8 +244,8 @@ def test_cli_explain(tmp_path: Path) -> None:
     code, out, err = _run("explain", "CVE-1999-9999", report, *common)
     assert code == 2 and out == ""
     assert err == (
-        "gate: error: CVE-1999-9999: no finding in the reports (33 searched) and no rule or image check of the "
-        "policy has this ID; check the ID\n"
+        "gate: error: CVE-1999-9999: no finding of the reports (33 findings in all) and no rule or image check of "
+        "the policy has this ID; check the ID\n"
     )
 
 

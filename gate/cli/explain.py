@@ -23,6 +23,7 @@ from gate.cli.check import (
     not_its_own_baseline,
     with_image_metadata,
 )
+from gate.words import quantity
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -111,8 +112,8 @@ def run_explain(
     if text is None:
         count = sum(len(s.findings) for s in images)
         raise InputError(
-            f"{args.id}: no finding in the reports ({count} searched) and no rule or image check of the policy has "
-            "this ID; check the ID"
+            f"{args.id}: no finding of the reports ({quantity(count, 'finding')} in all) and no rule or image check "
+            "of the policy has this ID; check the ID"
         )
     out.write(text)
     return ExitCode.PASS
