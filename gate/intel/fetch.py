@@ -529,11 +529,10 @@ def plain_http_elsewhere(url: str) -> bool:
 
 
 def _refused_redirect(current: str, target: str) -> str:
+    # Where urllib.parse checks a host in brackets itself (Python 3.11.4 on), requests refuses such a Location first.
     try:
         scheme = _split(target).scheme.lower()
-    except (
-        ValueError
-    ) as exc:  # requests itself refuses it first where urllib.parse checks more (Python 3.11.4+)
+    except ValueError as exc:
         return f"redirected to a Location that is not a URL ({exc}); refused"
     if scheme not in {"http", "https"}:
         return f"redirected to {redact(target)}, not an http(s) URL; refused"
