@@ -78,13 +78,18 @@ def merge_scans(scans: Sequence[Scan], *, severity: SeverityChoice = "max") -> S
 
 
 def _warnings(scans: Sequence[Scan]) -> tuple[str, ...]:
-    """Each reader's warning once; prefixed with its reports unless every report gave it."""
+    """Each reader's warning once; prefixed with its reports unless every report gave it, or it names its one
+    report already (`a.json: skipped 1 line before the JSON document`)."""
     sources: dict[str, list[str]] = {}
     for scan in scans:
         for warning in scan.warnings:
             sources.setdefault(warning, []).append(scan.source)
+
+    def named(text: str, where: list[str]) -> bool:
+        return len(where) == len(scans) or (len(set(where)) == 1 and text.startswith(f"{where[0]}: "))
+
     return tuple(
-        text if len(where) == len(scans) else f"{', '.join(dict.fromkeys(where))}: {text}"
+        text if named(text, where) else f"{', '.join(dict.fromkeys(where))}: {text}"
         for text, where in sources.items()
     )
 

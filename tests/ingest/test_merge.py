@@ -234,6 +234,16 @@ def test_reader_warnings_are_kept_once() -> None:
     assert merged.warnings == ("same", "a.json: only a")
 
 
+def test_a_reader_warning_that_names_its_report_is_not_prefixed_with_it_again() -> None:
+    """A log line skipped before a report's JSON is noted as `a.json: skipped 1 line ...`: merged with another
+    report of the image it stays so, not `a.json: a.json: skipped ...`."""
+    skipped = "a.json: skipped 1 line before the JSON document: 'WARN x' (send the scanner's log to stderr)"
+    merged = merge_scans(
+        [Scan(source="a.json", scanner="grype", warnings=(skipped,)), Scan(source="b.json", scanner="trivy")]
+    )
+    assert merged.warnings == (skipped,)
+
+
 def test_reports_of_one_image_id_whose_configs_differ_are_named_in_a_note() -> None:
     def scan(source: str, user: str, image_id: str = "sha256:" + "a" * 64) -> Scan:
         image = Image(image_id=image_id, config_known=True, user=user, env=("PATH=/bin",))
