@@ -15,10 +15,12 @@ __all__ = ["INSTRUCTION", "NAME", "history_values", "redacted_history"]
 
 INSTRUCTION = r"^(?:[^#]*#\(nop\)\s*)?"
 """A Dockerfile instruction at the start of a history entry, after the classic builder's `<shell> #(nop)`."""
-NAME = r"\w[\w.-]*"
+NAME = r"\w[^\s\x00-,/:-@\[-^`{-\x7f]*"
 """A variable's name: docker and BuildKit take whatever stands before the `=`, so `1PASSWORD` and `PASSWÖRD` are
-names too (letters and digits of any script and `_`, then `.` and `-`). A word that starts otherwise
-(`--opt=x`, `-Dkey=x`, `https://h/?a=b`) is read as a value's word: shown as a name, it would show the value."""
+names too (a letter or digit of any script or `_`, then those, `.`, `-` and any other non-blank outside ASCII: the
+marks and joiners many scripts write letters with, as in `पासवर्ड` or a decomposed `Ö`). A word that starts
+otherwise or holds other ASCII (`--opt=x`, `-Dkey=x`, `https://h/?a=b`) is read as a value's word: shown as a
+name, it would show the value."""
 
 # Only the instruction: `ENV A=b` in a RUN's command or a LABEL's text assigns nothing. Buildah writes the
 # instruction's line as the Dockerfile has it (`#(nop) env A=b`), and instructions are case-insensitive.

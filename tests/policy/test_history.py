@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gate.model import Image
-from gate.policy.history import redacted_history
+from gate.policy.history import NAME, redacted_history
 from gate.policy.image_checks import CHECKS, _assignments
 from gate.policy.schema import ImageCheck
 from tests.conftest import TODAY
@@ -47,8 +47,9 @@ PROPERTY = settings(
     max_examples=250, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow]
 )
 
-# Docker takes whatever stands before the `=` as the name: one may start with a digit or hold other scripts' letters.
-NAMES = st.from_regex(r"[A-Za-z0-9_Ö密][A-Za-z0-9_Ö密]{0,11}", fullmatch=True)
+# Docker takes whatever stands before the `=` as the name: one may start with a digit or hold other scripts' letters,
+# and the marks and joiners they are written with (`पासवर्ड`, a decomposed `Ö`).
+NAMES = st.from_regex(r"[A-Za-z0-9_Ö密प][A-Za-z0-9_Ö密पा्\u0308\u200d]{0,11}", fullmatch=True)
 # Text a secret may hold: printable ASCII and blanks, other scripts, and the pieces the parser looks for.
 PIECES = st.sampled_from(
     [" ", "  ", "\t", "\n", "=", '"', "'", "#", "|", "|2", "-c", "/bin/sh", "sh", "#(nop)", "ENV", "ARG",
@@ -156,7 +157,7 @@ def assert_hidden(line: str, values: list[str], rest: str) -> str:
     that of `NAME=` or `NAME==` (base64's padding), which is never shown.
     """
     written = redacted_history(line)
-    held = re.findall(r"""(?:^|\s)(\w[\w.-]*)=(?=["']*[^"'=\s])""", " ".join(values))
+    held = re.findall(rf"""(?:^|\s)({NAME})=(?=["']*[^"'=\s])""", " ".join(values))
     rest += " " + " ".join(held)
     for value in values:
         for word in _words(value):
@@ -195,6 +196,7 @@ def test_a_build_argument_value_is_never_written(
 @given(st.sampled_from(sorted(INSTRUCTIONS)), ARGS)
 @example("classic ENV", [("A", "x dGhpc2lzYXNlY3JldA==")])
 @example("BuildKit ARG", [("A", "x hunter22=")])
+@example("BuildKit ENV", [("पासवर्ड", "hunter22")])
 def test_an_env_or_arg_value_is_never_written(form: str, args: list[tuple[str, str]]) -> None:
     line = INSTRUCTIONS[form](args)
     assert_hidden(
