@@ -359,9 +359,11 @@ def _utc_date(when: datetime) -> date:
         return when.date()
 
 
-# An RFC 3339 time after the date: its UTC offset moves the UTC day (`2026-08-30T01:00:00+14:00` is 29 August).
+# An RFC 3339 time after the date: its UTC offset moves the UTC day (`2026-08-30T01:00:00+14:00` is 29 August). An
+# hour or an offset out of range (`T99:00`, `-99:00`) is no time: read as one, it moved the day up to eight days.
 _LABEL_TIME = re.compile(
-    r"[Tt ]([0-9]{2}):([0-9]{2})(?::[0-9]{2}(?:\.[0-9]+)?)?\s*(?:[Zz]|([+-])([0-9]{2}):?([0-9]{2}))$"
+    r"[Tt ]([01][0-9]|2[0-3]):([0-5][0-9])(?::[0-9]{2}(?:\.[0-9]+)?)?\s*"
+    r"(?:[Zz]|([+-])([01][0-9]|2[0-3]):?([0-5][0-9]))$"
 )
 
 

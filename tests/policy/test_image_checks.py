@@ -261,6 +261,10 @@ def test_image_age(created: datetime | None, label: str | None, today: date, pas
         ("2026-08-28T23:30:00-05:00", datetime(2026, 8, 29, 4, 30, tzinfo=timezone.utc), True),
         ("2026-08-29T01:00:00Z", datetime(2026, 8, 29, 1, tzinfo=timezone.utc), True),
         ("2026-08-29", None, True),  # a date alone, as written
+        # An hour or offset out of range: the date as written (2026-08-28), not moved days by the garbage
+        ("2026-08-28T23:00:00-99:00", None, False),
+        ("2026-08-28T99:00:00-01:00", None, False),
+        ("2026-08-28T23:30:00-00:99", None, False),
     ],
 )
 def test_image_age_reads_the_created_label_in_utc_as_the_config(
