@@ -167,7 +167,9 @@ def image_key(name: str) -> str:
     text = text.replace("\\", "/")
     text = re.sub(r"^[A-Za-z][A-Za-z0-9+.-]*://", "", text)  # a URL's scheme
     text = _DIGEST.sub("", text)
-    text = re.sub(r"\s*\(.*\)$", "", text)  # Trivy's "alpine:3.19 (alpine 3.19.1)"
+    if text.endswith(")") and "(" in text:  # Trivy's "alpine:3.19 (alpine 3.19.1)"
+        # Cut at the first `(`, not by `\s*\(.*\)$`: that tries each `(` to the end, minutes on a long run of them.
+        text = text[: text.index("(")].rstrip()
     parts = [p for p in text.split("/") if p]
     if len(parts) > 1 and ("." in parts[0] or ":" in parts[0] or parts[0] == "localhost"):
         parts = parts[1:]  # the registry

@@ -70,6 +70,21 @@ def test_image_key(name: str, key: str) -> None:
     assert image_key(name) == key
 
 
+@pytest.mark.parametrize("name", ["(" * 200_000, "a (" * 70_000 + "b", "\t(" * 100_000 + ") x"])
+def test_image_key_of_a_hostile_name_takes_linear_time(name: str) -> None:
+    # A few milliseconds here; cutting Trivy's `(...)` by a regular expression took minutes on such a name.
+    start = time.perf_counter()
+    image_key(name)
+    assert time.perf_counter() - start < 5.0
+
+
+@given(st.text(st.sampled_from("a (\t)/:"), max_size=12))
+def test_image_key_drops_a_trailing_parenthesis_as_trivy_writes_it(name: str) -> None:
+    # `alpine:3.19 (alpine 3.19.1)`: from the first `(`, with the blanks before it, when the name ends in `)`
+    trivy = re.sub(r"\s*\(.*\)$", "", " ".join(name.split()))
+    assert image_key(name) == image_key(trivy or "image")
+
+
 def test_image_key_ignores_tag_and_digest() -> None:
     assert image_key("ghcr.io/org/app:pr-12") == image_key("ghcr.io/org/app:main@sha256:" + "1" * 64)
 
