@@ -136,11 +136,23 @@ def test_trivy_yaml_entries_without_id_are_skipped() -> None:
 
 
 def test_a_yaml_date_time_expiry_ends_the_day_before() -> None:
-    # Trivy stops ignoring at 12:30 that day; a waiver lasts whole days, so it ends the day before.
+    # Trivy stops ignoring at 12:30 that day (UTC); a waiver lasts whole days, so it ends the day before.
     for expiry in (b"2027-03-01T12:30:00Z", b'"2027-03-01T12:30:00Z"'):
         data = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: " + expiry + b"\n"
         imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=None, today=TODAY)
         assert [w.expires for w in _waivers(imported)] == [date(2027, 2, 28)]
+    # A UTC offset: the moment is 2027-02-28T20:00Z east of Greenwich and 2027-03-02T04:00Z west of it, so
+    # the waiver would outlast the scanner by hours or end a day early.
+    for expiry, last in (
+        (b"2027-03-01T01:00:00+05:00", date(2027, 2, 27)),
+        (b'"2027-03-01T01:00:00+05:00"', date(2027, 2, 27)),
+        (b"2027-03-01T23:00:00-05:00", date(2027, 3, 1)),
+        (b"0001-01-01T00:30:00+01:00", date(1, 1, 1)),  # before the first day there is: never applied
+        (b"9999-12-31T23:00:00-05:00", date(9999, 12, 30)),  # after the last: as written, no later
+    ):
+        data = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: " + expiry + b"\n"
+        imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=None, today=TODAY)
+        assert [w.expires for w in _waivers(imported)] == [last], expiry
     garbage = b"vulnerabilities:\n  - id: CVE-2023-1\n    expired_at: 2027-01-01garbage\n"
     with pytest.raises(InputError, match="is not a date"):
         import_ignore_file(".trivyignore.yaml", garbage, reason="r", expires=None, today=TODAY)
