@@ -29,7 +29,13 @@ def _parse(expression: str) -> _Tree:
     """The expression as a tree. Machine-written text is read leniently: a missing operand is the empty name
     (neither allowed nor denied by a list that does not say so), an unclosed `(` closes at the end, a `)` that
     closes nothing is passed over, and words left over apply with `AND` (no licence is easier to allow or deny)."""
-    tokens = _kept_parentheses(_TOKEN.findall(expression))
+    words = _TOKEN.findall(expression)
+    tokens = _kept_parentheses(words)
+    if tokens is None:
+        # Too deep to read as written, and dropping a group's parentheses would regroup it (`A OR B AND C`): every
+        # licence named applies, so it is allowed only when all are and denied when any is.
+        flat = _parse(" ".join(w for w in words if w not in ("(", ")")))
+        return ("AND", list(_names(flat)))
     pos = 0
 
     def word(at: int) -> str:
@@ -79,26 +85,36 @@ def _parse(expression: str) -> _Tree:
 
 
 _MAX_DEPTH = 32
-"""Parentheses nested deeper than this are passed over: no licence is written so, and the parser recurses."""
+"""Parentheses nested deeper than this are not read as written: no licence is written so, and the parser recurses."""
 
 
-def _kept_parentheses(tokens: list[str]) -> list[str]:
-    """`tokens` without a `)` that closes nothing and without parentheses nested deeper than _MAX_DEPTH."""
+def _kept_parentheses(tokens: list[str]) -> list[str] | None:
+    """`tokens` without a `)` that closes nothing; None when parentheses nest deeper than _MAX_DEPTH."""
     kept: list[str] = []
-    depth = 0  # of the `(` open here; those at depth _MAX_DEPTH and deeper are the ones passed over
+    depth = 0  # of the `(` open here
     for token in tokens:
         if token == "(":
-            if depth < _MAX_DEPTH:
-                kept.append(token)
+            if depth == _MAX_DEPTH:
+                return None
             depth += 1
         elif token == ")":
-            if depth:
-                depth -= 1
-                if depth < _MAX_DEPTH:
-                    kept.append(token)
-        else:
-            kept.append(token)
+            if not depth:
+                continue
+            depth -= 1
+        kept.append(token)
     return kept
+
+
+def _names(tree: _Tree) -> list[str]:
+    """The licence names of a tree, left to right."""
+    names, todo = [], [tree]
+    while todo:
+        node = todo.pop()
+        if isinstance(node, str):
+            names.append(node)
+        else:
+            todo.extend(reversed(node[1]))
+    return names
 
 
 def _judge(tree: _Tree, leaf: Callable[[str], bool], *, any_of: str) -> bool:

@@ -932,6 +932,9 @@ def test_licence_expressions_machine_written_oddities() -> None:
     deep = "(" * 5000 + "GPL-3.0 AND MIT" + ")" * 5000
     assert is_denied(deep, ["GPL-*"])
     assert not is_allowed(deep, ["MIT"])
+    # Nested past what is read as written, a group is not dropped (`A OR B AND C` is not `(A OR B) AND C`)
+    assert not is_allowed("(" * 40 + "(MIT OR GPL-3.0) AND Proprietary" + ")" * 40, ["MIT"])
+    assert is_denied("(" * 40 + "(MIT OR GPL-3.0) AND GPL-2.0" + ")" * 40, ["GPL-2.0"])
     many = " AND ".join(f"(MIT OR GPL-{i}.0)" for i in range(200))  # 2**200 alternatives
     assert is_allowed(many, ["MIT"])
     assert not is_denied(many, ["GPL-*"])
