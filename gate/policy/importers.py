@@ -333,6 +333,8 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
             f"package.{k}" for k in _GRYPE_PACKAGE_UNSUPPORTED if package.get(k) not in (None, "")
         ]
         kind = package.get("type")
+        if kind is not None and not isinstance(kind, str):  # not stripped: Grype compares it as written
+            raise InputError(f"{source}: {where}.package.type: must be text")
         if kind and kind not in GRYPE_PURL_TYPES:
             unsupported.append(f"package.type {kind!r}")
         if unsupported:

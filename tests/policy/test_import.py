@@ -305,6 +305,11 @@ def test_an_expiry_on_the_first_day_there_is_imports_as_expired(tmp_path: Path) 
         ("x.yaml", b"output: json\n", "neither a Grype config"),
         ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
         ("x.yaml", b"vulnerabilities:\n  - statement: all\n", r"vulnerabilities\[0\]: needs an `id`"),
+        (
+            "x.yaml",
+            b"ignore:\n  - vulnerability: CVE-1\n    package: {type: [deb]}\n",
+            r"ignore\[0\]\.package\.type: must be text",
+        ),
         (".trivyignore", b"\xff\xfe\xfa", "not UTF-8"),
         # The wrong file, named as such: not "line 2: '2,' is not exp:YYYY-MM-DD".
         (
