@@ -10,9 +10,10 @@ where a report does not, the database age is not checked and a note says so.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 
 from gate.model import ReportTimes, Severity
+from gate.policy._time import utc_day
 from gate.policy.decision import DATABASE_AGE, REPORT_AGE, STALE_REPORT_RULE, Action, RuleResult, Violation
 from gate.policy.settings import Settings
 from gate.words import quantity
@@ -117,18 +118,11 @@ def _undated(t: ReportTimes) -> str:
 
 
 def _age(when: datetime, today: date) -> int:
-    return (today - _utc_day(when)).days
-
-
-def _utc_day(when: datetime) -> date:
-    try:
-        return when.astimezone(timezone.utc).date() if when.tzinfo is not None else when.date()
-    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
-        return when.date()
+    return (today - utc_day(when)).days
 
 
 def _day(when: datetime) -> str:
-    return _utc_day(when).isoformat()
+    return utc_day(when).isoformat()
 
 
 def _limits(max_report: int | None, max_db: int | None) -> str:

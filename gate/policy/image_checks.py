@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Sequence
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from fnmatch import fnmatchcase
 from itertools import pairwise
 
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gate.identity import normalise_reference, repository
 from gate.model import Image
+from gate.policy._time import utc_day
 from gate.policy.history import INSTRUCTION, NAME, history_values
 from gate.policy.schema import ImageCheck
 from gate.words import whole_number
@@ -306,7 +307,7 @@ def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
     limit = check.max_age_days
     created, source, problems = None, "config", []
     if image.has("created") and image.created is not None:
-        created = _utc_date(image.created)
+        created = utc_day(image.created)
     elif image.created_unreadable:
         problems.append(f"the config's created date {_show(image.created_unreadable, 40)} is unreadable")
     if created == _GO_ZERO:
@@ -350,13 +351,6 @@ def _image_age(image: Image, check: ImageCheck, today: date) -> CheckResult:
             "rebuild it so it picks up a patched base image",
         )
     return _result("image-age", True, f"created {created} ({source}), {age} days old (limit {limit})")
-
-
-def _utc_date(when: datetime) -> date:
-    try:
-        return (when.astimezone(timezone.utc) if when.tzinfo else when).date()
-    except OverflowError:  # 0001-01-01 east of UTC or 9999-12-31 west of it: the day as written will do
-        return when.date()
 
 
 # An RFC 3339 time after the date: its UTC offset moves the UTC day (`2026-08-30T01:00:00+14:00` is 29 August). An

@@ -18,13 +18,14 @@ import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
 from gate.errors import InputError, field_problem
+from gate.policy._time import utc_day
 from gate.policy.schema import Waiver
 
 __all__ = ["GRYPE_PURL_TYPES", "Imported", "import_ignore_file", "render_waivers"]
@@ -412,32 +413,20 @@ def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
 
 def _date(value: Any, source: str, where: str) -> date:
     if isinstance(value, datetime):  # YAML reads 2024-01-01T00:00:00Z as a datetime; a waiver takes the day
-        return _utc_day(value)
+        return utc_day(value)
     if isinstance(value, date):
         return value
     if isinstance(value, str):
         text = value.strip()
         try:
             return (
-                _utc_day(datetime.fromisoformat(text.replace("Z", "+00:00")))
+                utc_day(datetime.fromisoformat(text.replace("Z", "+00:00")))
                 if "T" in text
                 else date.fromisoformat(text)
             )
         except ValueError:
             pass
     raise InputError(f"{source}: {where}: {str(value)[:40]!r} is not a date (YYYY-MM-DD)")
-
-
-def _utc_day(moment: datetime) -> date:
-    """The UTC day of `moment`, the calendar the gate's today is in (`2027-03-01T01:00:00+05:00` is 28 February):
-    with the day as written east of UTC, the waiver outlasted the scanner's entry by hours. A time without an
-    offset is UTC, as Trivy reads it."""
-    if moment.tzinfo is None:
-        return moment.date()
-    try:
-        return moment.astimezone(timezone.utc).date()
-    except OverflowError:  # before 0001-01-01 or after 9999-12-31 in UTC: the day as written is the nearest
-        return moment.date()
 
 
 def render_waivers(imported: Imported) -> str:
