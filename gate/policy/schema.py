@@ -58,7 +58,9 @@ __all__ = [
 ]
 
 PRESETS = ("default", "strict")
-_COMPARISON = re.compile(r"^\s*(>=|<=|==|>|<)?\s*([A-Za-z]+|[0-9]*\.?[0-9]+)\s*$")
+# The blanks after an operator belong to it, and a number's digits before its point are read once: two `\s*`
+# side by side, or `[0-9]*\.?[0-9]+`, split a long run of blanks or digits every way, in quadratic time.
+_COMPARISON = re.compile(r"^\s*(?:(>=|<=|==|>|<)\s*)?([A-Za-z]+|[0-9]+(?:\.[0-9]+)?|\.[0-9]+)\s*$")
 _OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
     ">=": operator.ge,
     "<=": operator.le,

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gate.errors import PolicyError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import BUILTIN_RULE_IDS, STALE_REPORT_RULE, UNSUPPORTED_OS_RULE, Action
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE
-from gate.policy.schema import Match, load_policy, policy_json_schema
+from gate.policy.schema import _COMPARISON, Match, load_policy, policy_json_schema
 from gate.policy.waivers import WAIVER_RULES
 from tests.conftest import ROOT
 
@@ -781,3 +784,25 @@ def test_the_published_schema_and_the_policy_agree_on_comparison_strings(
             assert accepted == (in_range and not matches_nothing), text
             flagged = _schema_errors({"version": 1, "rules": [{"id": "a", "match": {key: text}}]}) != []
             assert flagged == (not in_range), text
+
+
+# The comparison as it was read before blanks and digits were read in linear time.
+_QUADRATIC_COMPARISON = re.compile(r"^\s*(>=|<=|==|>|<)?\s*([A-Za-z]+|[0-9]*\.?[0-9]+)\s*$")
+
+
+@given(st.text(alphabet=" \t\n<>=.0123456789aZ!", max_size=12))
+def test_a_comparison_is_read_as_before(text: str) -> None:
+    old, new = _QUADRATIC_COMPARISON.match(text), _COMPARISON.match(text)
+    assert (old and (old.groups(), old.span())) == (new and (new.groups(), new.span()))
+
+
+@pytest.mark.parametrize(
+    "value", [" " * 100_000 + "!", ">=" + "1" * 100_000 + "!", "1" + " " * 100_000 + "!"]
+)
+def test_a_long_comparison_is_refused_in_linear_time(tmp_path: Path, value: str) -> None:
+    # Milliseconds here; the quadratic reading took 5 s on 10,000 blanks and would take minutes on these.
+    path = _write(tmp_path, f'[[rules]]\nid = "x"\nmatch = {{ cvss = "{value}", severity = "{value}" }}\n')
+    start = time.perf_counter()
+    with pytest.raises(PolicyError, match="is not a comparison"):
+        load_policy(path)
+    assert time.perf_counter() - start < 5.0
