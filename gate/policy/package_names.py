@@ -59,10 +59,13 @@ _HELD = re.compile("\x00([0-9]+)\x00")
 def _fold_glob(pattern: str, fold: Callable[[str], str]) -> str:
     """`pattern` folded outside its bracket expressions, which are only lower-cased: folding `-`, `_` and `.`
     inside one would change what it matches (`[!.-z]` would become `[!-z]`)."""
-    classes = _BRACKETS.findall(pattern)
+    # Every expression ends at a `]`: past the last one, each `[` would read to the end, in quadratic time.
+    end = pattern.rfind("]") + 1
+    classes = _BRACKETS.findall(pattern, 0, end)
     if not classes:
         return fold(pattern)
-    held = _BRACKETS.sub(lambda m: f"\x00{classes.index(m[0])}\x00", pattern)
+    numbers = iter(range(len(classes)))
+    held = _BRACKETS.sub(lambda _: f"\x00{next(numbers)}\x00", pattern[:end]) + pattern[end:]
     return _HELD.sub(lambda m: classes[int(m[1])].lower(), fold(held))
 
 
