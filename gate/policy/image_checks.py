@@ -670,7 +670,8 @@ def _forbidden_ports(image: Image, check: ImageCheck, _today: date) -> CheckResu
 # (BuildKit); the word elsewhere (a LABEL, a RUN echo) declares nothing.
 _HISTORY_HEALTHCHECK = re.compile(INSTRUCTION + r"HEALTHCHECK\s+(.*)$", re.DOTALL)
 _HISTORY_TEST_TYPE = re.compile(r'^&\{\[\s*"((?:[^"\\]|\\.)*)"')
-_HISTORY_OPTION = re.compile(r"^--[a-z-]+=\S*\s+")
+# All the options at once: cutting them off one at a time copies the rest each time, in quadratic time.
+_HISTORY_OPTIONS = re.compile(r"(?:--[a-z-]+=\S*\s+)*")
 
 
 def _history_healthcheck(image: Image) -> str | None:
@@ -685,8 +686,7 @@ def _history_healthcheck(image: Image) -> str | None:
             return typed.group(1)
         if body.startswith("&{"):
             continue  # an empty test inherits the one before
-        while _HISTORY_OPTION.match(body):
-            body = _HISTORY_OPTION.sub("", body, count=1)
+        body = body[_HISTORY_OPTIONS.match(body).end() :]  # type: ignore[union-attr]  # `*` matches always
         # The Dockerfile text (buildah): the parser upper-cases the type and accepts only CMD and NONE.
         return (body.split(maxsplit=1) or [""])[0].upper()
     return None

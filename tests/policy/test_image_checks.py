@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from gate.cli import main
 from gate.errors import InputError, PolicyError
@@ -21,7 +23,7 @@ from gate.model import Finding, FindingKind, Image, Package, Scan, Severity
 from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
 from gate.policy.history import redacted_history
-from gate.policy.image_checks import CHECKS, credential_reason
+from gate.policy.image_checks import _HISTORY_OPTIONS, CHECKS, _history_healthcheck, credential_reason
 from gate.policy.schema import ImageCheck, load_policy
 from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared
 
@@ -1127,3 +1129,19 @@ def test_env_allow_compares_names_case_insensitively_as_documented() -> None:
     image = cfg(env=("DB_PASSWORD=hunter2",))
     assert run("no-secrets-in-env", image, env="no-secrets")[0] is False
     assert run("no-secrets-in-env", image, env="no-secrets", env_allow=["db_pass*"])[0] is True
+
+
+@given(st.text(alphabet="-a=b x\t", max_size=16))
+def test_healthcheck_options_are_cut_as_before(body: str) -> None:
+    old = body
+    while re.match(r"^--[a-z-]+=\S*\s+", old):  # the loop before it cut them all at once
+        old = re.sub(r"^--[a-z-]+=\S*\s+", "", old, count=1)
+    assert body[_HISTORY_OPTIONS.match(body).end() :] == old  # type: ignore[union-attr]
+
+
+def test_many_healthcheck_options_are_read_in_linear_time() -> None:
+    # Milliseconds here; cutting the options one at a time took 0.8 s on 200,000 characters and 80 s on 2 MB.
+    created_by = "HEALTHCHECK " + "--a=b " * 400_000 + "CMD true"
+    start = time.perf_counter()
+    assert _history_healthcheck(cfg(history=((created_by, True),))) == "CMD"
+    assert time.perf_counter() - start < 5.0
