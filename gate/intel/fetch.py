@@ -598,7 +598,8 @@ def _reason(exc: Exception) -> str:
     """The cause inside requests' long wrapper messages: `Connection refused`, `certificate verify failed: ...`."""
     text = str(exc)
     found = re.search(r"\[(?:Errno -?[0-9]+|SSL: [A-Z_]+)\] ([^'\"()]+)", text)
-    return found.group(1).strip().rstrip(".") if found else _first_line(exc)
+    # Shortened as _first_line is: _scrub's expression takes quadratic time on a long run of `?`.
+    return found.group(1).strip().rstrip(".")[:200] if found else _first_line(exc)
 
 
 def _first_line(exc: Exception) -> str:

@@ -686,7 +686,8 @@ def _history_healthcheck(image: Image) -> str | None:
             return typed.group(1)
         if body.startswith("&{"):
             continue  # an empty test inherits the one before
-        body = body[_HISTORY_OPTIONS.match(body).end() :]  # type: ignore[union-attr]  # `*` matches always
+        if (options := _HISTORY_OPTIONS.match(body)) is not None:  # always: `*` matches nothing too
+            body = body[options.end() :]
         # The Dockerfile text (buildah): the parser upper-cases the type and accepts only CMD and NONE.
         return (body.split(maxsplit=1) or [""])[0].upper()
     return None
