@@ -598,10 +598,13 @@ def _reason(exc: Exception) -> str:
     """The cause inside requests' long wrapper messages: `Connection refused`, `certificate verify failed: ...`."""
     text = str(exc)
     found = re.search(r"\[(?:Errno -?[0-9]+|SSL: [A-Z_]+)\] ([^'\"()]+)", text)
-    # Shortened as _first_line is: _scrub's expression takes quadratic time on a long run of `?`.
-    return found.group(1).strip().rstrip(".")[:200] if found else _first_line(exc)
+    return found.group(1).strip().rstrip(".")[:_CAUSE_LIMIT] if found else _first_line(exc)
+
+
+_CAUSE_LIMIT = 200
+"""Characters of an error's cause kept for a message; _scrub's expression takes quadratic time on a long run of `?`."""
 
 
 def _first_line(exc: Exception) -> str:
     text = str(exc).strip().splitlines()
-    return text[0][:200] if text else type(exc).__name__
+    return text[0][:_CAUSE_LIMIT] if text else type(exc).__name__
