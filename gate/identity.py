@@ -32,6 +32,7 @@ __all__ = [
     "finding_identity",
     "group_indices",
     "image_identity",
+    "is_image_reference",
     "normalise_platform",
     "normalise_reference",
     "other_platform",
@@ -39,6 +40,11 @@ __all__ = [
     "reference_tag",
     "repository",
 ]
+
+_FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
+# A Windows drive, as a Trivy report made on Windows names an OCI layout (`C:\out\app`): no registry is one (a
+# port has digits).
+_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 
 _OS_ECOSYSTEMS = frozenset({"apk", "deb", "rpm", "alpm", "apkg"})
 """OS packages are identified by name only: Grype gives them the package database as a path, Trivy none."""
@@ -302,7 +308,7 @@ def normalise_reference(reference: str) -> str:
     Anything that is not an image reference (a tarball path, a directory) comes back stripped only.
     """
     ref = reference.strip()
-    if _not_a_reference(ref):
+    if not is_image_reference(ref):
         return ref
     name, digest = _split_digest(ref)
     name, tag = _split_tag(name)
@@ -320,17 +326,26 @@ def reference_tag(reference: str) -> str:
 def repository(reference: str) -> str:
     """The normalised repository of a reference, without tag or digest (`docker.io/library/alpine`)."""
     ref = reference.strip()
-    if _not_a_reference(ref):
+    if not is_image_reference(ref):
         return ref
     name, _ = _split_digest(ref)
     name, _ = _split_tag(name)
     return _full_repository(name)
 
 
-def _not_a_reference(ref: str) -> bool:
-    """True for what names no image in a registry: a tarball's path, a Windows path (`C:\\out\\oci`, as a Trivy
-    report made on Windows names it: no reference holds a `\\`), a name with a blank."""
-    return not ref or " " in ref or "\\" in ref or ref.endswith((".tar", ".tar.gz", ".tgz"))
+def is_image_reference(text: str) -> bool:
+    """False for what names no image in a registry: nothing, a tarball, an absolute, relative or home path, a
+    Windows path (`C:\\out\\oci` or `C:/out/oci`, as a Trivy report made on Windows names it: no reference holds
+    a `\\`), a URL, or a name with a blank."""
+    ref = text.strip()
+    return bool(ref) and not (
+        any(ch.isspace() for ch in ref)
+        or ref.endswith(_FILE_SUFFIXES)
+        or ref.startswith(("/", "./", "../", "~"))
+        or _DRIVE.match(ref)
+        or "\\" in ref
+        or "://" in ref
+    )
 
 
 def _split_digest(ref: str) -> tuple[str, str]:

@@ -144,6 +144,15 @@ def test_real_trivy_and_grype_findings_of_one_image_match() -> None:
         # a Windows path (Trivy on Windows) names no image in a registry, like a tarball's path
         ("C:\\out\\oci", "C:\\out\\oci", "C:\\out\\oci"),
         ("C:\\build\\app.tar", "C:\\build\\app.tar", "C:\\build\\app.tar"),
+        # paths, a zstd tarball and names with any blank are kept as written, not read as Docker Hub images whose
+        # lower-cased names two different files could share
+        ("/out/App-OCI", "/out/App-OCI", "/out/App-OCI"),
+        ("./Build/app", "./Build/app", "./Build/app"),
+        ("~/images/App", "~/images/App", "~/images/App"),
+        ("C:/out/OCI", "C:/out/OCI", "C:/out/OCI"),
+        ("out/App.tar.zst", "out/App.tar.zst", "out/App.tar.zst"),
+        ("App\tbuild", "App\tbuild", "App\tbuild"),
+        ("oci://out/App", "oci://out/App", "oci://out/App"),
     ],
 )  # fmt: skip
 def test_references(reference: str, normal: str, repo: str) -> None:

@@ -16,7 +16,7 @@ from itertools import pairwise
 
 from pydantic import BaseModel, ConfigDict
 
-from gate.identity import normalise_reference, repository
+from gate.identity import is_image_reference, normalise_reference, repository
 from gate.model import Image
 from gate.policy._time import utc_day
 from gate.policy.history import INSTRUCTION, NAME, history_values
@@ -44,10 +44,6 @@ _BASE_DIGEST = "org.opencontainers.image.base.digest"
 _CREATED = "org.opencontainers.image.created"
 # The digests OCI registers: anything shorter, upper case or of another algorithm names no content.
 _DIGEST = re.compile(r"^(?:sha256:[0-9a-f]{64}|sha512:[0-9a-f]{128})$")
-_FILE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.zst")
-# A Windows drive, as a Trivy report made on Windows names an OCI layout (`C:\out\app`): no registry is one (a
-# port has digits).
-_DRIVE = re.compile(r"[A-Za-z]:[\\/]")
 
 
 def _result(check_id: str, passed: bool | None, message: str) -> CheckResult:
@@ -106,23 +102,11 @@ def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResul
 # --- allowed-registries / approved-base-image ----------------------------------------------------------
 
 
-def _looks_like_reference(text: str) -> bool:
-    ref = text.strip()
-    return bool(ref) and not (
-        any(ch.isspace() for ch in ref)
-        or ref.endswith(_FILE_SUFFIXES)
-        or ref.startswith(("/", "./", "../", "~"))
-        or _DRIVE.match(ref)
-        or "\\" in ref  # a Windows path: no reference holds a `\`
-        or "://" in ref
-    )
-
-
 def _names(image: Image) -> list[str]:
     names = [t for t in image.repo_tags if t.strip() and "<none>" not in t]
     names += [d.partition("@")[0] for d in image.repo_digests if d.strip() and "<none>" not in d]
     # A bare word (`app-oci`) is more often a local file or layout directory than a Docker Hub image.
-    if not names and _looks_like_reference(image.reference) and any(c in image.reference for c in ":/@"):
+    if not names and is_image_reference(image.reference) and any(c in image.reference for c in ":/@"):
         names.append(image.reference)
     return names
 
@@ -264,7 +248,7 @@ def _base_pinned(image: Image) -> tuple[bool | None, str]:
 
 def _reference_pinned(image: Image) -> tuple[bool | None, str]:
     reference = image.reference.strip()
-    if not _looks_like_reference(reference):
+    if not is_image_reference(reference):
         what = f"a file or path ({_show(reference)})" if reference else "nothing"
         return None, f"the report names {what}, not an image reference; scan the image by name@sha256:..."
     _, at, digest = reference.partition("@")
