@@ -139,7 +139,7 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         owner=args.owner,
         ticket=args.ticket,
     )
-    for line in imported.skipped:
+    for line in imported.warnings + imported.skipped:
         err.write(f"gate: warning: {log_line(f'{args.file}: {line}')}\n")
     for line in imported.expired:
         err.write(f"gate: warning: {log_line(f'{args.file}: {line}')}; it will fail as waiver-expired\n")

@@ -8,12 +8,15 @@ exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `
 `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
 and listed, never widened. What maps exactly is kept exact: a Grype rule matches its ID only (`aliases = false`)
 unless it says `include-aliases: true`, a Grype `package.version` is that version, and a Trivy `expired_at`/`exp:`
-date (the first day the scanner stops ignoring) becomes `expires` the day before. Pure: bytes in, waivers and TOML
-text out; PyYAML is imported only for YAML files.
+date (the first day the scanner stops ignoring) becomes `expires` the day before. An unquoted YAML value is read as
+the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure, `1.10` is "1.1"), with a warning
+where Grype's reading differs from the text. Pure: bytes in, waivers and TOML text out; PyYAML is imported only
+for YAML files.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Sequence
@@ -25,6 +28,7 @@ from urllib.parse import quote, unquote
 from pydantic import ValidationError
 
 from gate.errors import InputError, field_problem
+from gate.policy._goyaml import GoTimestamp, grype_string
 from gate.policy._time import utc_day
 from gate.policy.schema import Waiver
 
@@ -84,6 +88,8 @@ class Imported:
     """One line per entry not imported, saying why."""
     expired: tuple[str, ...] = ()
     """Waivers imported with an expiry already past (they will fail as waiver-expired)."""
+    warnings: tuple[str, ...] = ()
+    """Values imported as the scanner reads them, which differs from how the file writes them."""
 
 
 def import_ignore_file(
@@ -107,10 +113,11 @@ def import_ignore_file(
         raise InputError(f"{source}: not UTF-8 text") from None
     name = source.replace("\\", "/").rsplit("/", 1)[-1].lower()
     skipped: list[str] = []
+    warnings: list[str] = []
     if name.endswith((".yaml", ".yml")):
         document = _yaml(text, source)
         if isinstance(document, dict) and "ignore" in document:
-            kind, entries = "grype", _grype(document["ignore"], source, skipped)
+            kind, entries = "grype", _grype(document["ignore"], source, skipped, warnings)
         elif isinstance(document, dict) and any(k in document for k in _TRIVY_SECTIONS):
             kind, entries = ".trivyignore.yaml", _trivy_yaml(document, source, skipped)
         else:
@@ -156,7 +163,7 @@ def import_ignore_file(
         if waiver.expires < today:
             expired.append(f"{entry.where}: {waiver.id} expired on {waiver.expires}")
         waivers.append((entry.where, waiver))
-    return Imported(source, kind, tuple(waivers), tuple(skipped), tuple(expired))
+    return Imported(source, kind, tuple(waivers), tuple(skipped), tuple(expired), tuple(warnings))
 
 
 _YAML_KEY = re.compile(rf"^(?:ignore|{'|'.join(_TRIVY_SECTIONS)})\s*:", re.MULTILINE)
@@ -234,24 +241,25 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
                 continue
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
                 raise InputError(f"{source}: {where}: needs an `id`")
+            ident = str(item["id"])  # Trivy reads every scalar into its string fields as written
             expiry = item.get("expired_at")
             paths = _strings(item.get("paths"), source, f"{where}.paths")
             patterns = [p for p in paths if _is_pattern(p)]
             if patterns:
-                skipped.append(f"{where}: {item['id']}: {_PATH_GLOB.format(patterns[0][:80])}")
+                skipped.append(f"{where}: {ident}: {_PATH_GLOB.format(patterns[0][:80])}")
                 continue
             purls = _strings(item.get("purls"), source, f"{where}.purls")
             globs = [_trivy_purl_globs(p, source, f"{where}.purls") for p in purls]
             if (odd := next((p for p, g in zip(purls, globs, strict=True) if g is None), None)) is not None:
                 skipped.append(
-                    f"{where}: {item['id']}: purl {odd[:80]!r}: Trivy matches its qualifiers or subpath in any "
+                    f"{where}: {ident}: purl {odd[:80]!r}: Trivy matches its qualifiers or subpath in any "
                     "order, a purl glob as written; not imported (write this waiver by hand)"
                 )
                 continue
             entries.append(
                 _Entry(
                     where=where,
-                    id=item["id"],
+                    id=ident,
                     reason=_string(item.get("statement"), source, f"{where}.statement"),
                     expires=_last_day(_date(expiry, source, f"{where}.expired_at"))
                     if expiry is not None
@@ -312,7 +320,7 @@ def _last_day(first_expired: date) -> date:
     return first_expired - timedelta(days=1)
 
 
-def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
+def _grype(rules: Any, source: str, skipped: list[str], warnings: list[str]) -> list[_Entry]:
     if not isinstance(rules, list):
         raise InputError(f"{source}: ignore: must be a list of rules")
     entries = []
@@ -320,8 +328,14 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
         where = f"ignore[{index}]"
         if not isinstance(rule, dict):
             raise InputError(f"{source}: {where}: must be a mapping")
-        vuln = rule.get("vulnerability")
-        if not isinstance(vuln, str) or not vuln:
+        read: dict[str, tuple[str, str]] = {}  # field -> (as written, as Grype reads it), where they differ
+        raw = rule.get("vulnerability")
+        vuln = (
+            _grype_field(raw, source, where, "vulnerability", read)
+            if raw is None or isinstance(raw, str)
+            else ""
+        )
+        if not vuln:
             skipped.append(
                 f"{where}: no `vulnerability`; a rule that ignores by package alone has no waiver form"
             )
@@ -333,9 +347,8 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
         unsupported += [
             f"package.{k}" for k in _GRYPE_PACKAGE_UNSUPPORTED if package.get(k) not in (None, "")
         ]
-        kind = package.get("type")
-        if kind is not None and not isinstance(kind, str):  # not stripped: Grype compares it as written
-            raise InputError(f"{source}: {where}.package.type: must be text")
+        # not stripped: Grype compares it as written
+        kind = _grype_field(package.get("type"), source, where, "package.type", read)
         if kind and kind not in GRYPE_PURL_TYPES:
             unsupported.append(f"package.type {kind!r}")
         if unsupported:
@@ -344,9 +357,9 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
                 "not imported (write this waiver by hand)"
             )
             continue
-        name = _string(package.get("name"), source, f"{where}.package.name")
-        version = _string(package.get("version"), source, f"{where}.package.version")
-        location = _string(package.get("location"), source, f"{where}.package.location")
+        name = _grype_field(package.get("name"), source, where, "package.name", read).strip()
+        version = _grype_field(package.get("version"), source, where, "package.version", read).strip()
+        location = _grype_field(package.get("location"), source, where, "package.location", read).strip()
         if _REGEX & set(name) or _GLOB & set(version):
             skipped.append(
                 f"{where}: {vuln}: package.name is a regular expression in Grype (or the version holds a "
@@ -373,10 +386,32 @@ def _grype(rules: Any, source: str, skipped: list[str]) -> list[_Entry]:
                 packages=(name,) if name else (),
                 paths=(location,) if location else (),
                 purls=purls,
-                aliases=rule.get("include-aliases") is True,
+                # yaml.v3 reads true, True and TRUE as true; yes, on and y are text to it (Grype refuses them)
+                aliases=_plain(rule.get("include-aliases")) in ("true", "True", "TRUE"),
             )
         )
+        warnings += [
+            f"{where}: {vuln}: {field} {written[:80]!r} unquoted is {grype_read[:80]!r} to Grype, which reads "
+            f"it as a YAML {'boolean' if written in _GO_BOOLS else 'number'}; imported as {grype_read[:80]!r}, "
+            f"what Grype matched; quote it in the file if {written[:80]!r} is meant"
+            for field, (written, grype_read) in read.items()
+        ]
     return entries
+
+
+class _Plain(str):
+    """The text of a plain (unquoted) YAML scalar: each scanner reads it its own way (a quoted one is text)."""
+
+    __slots__ = ()
+
+
+_NULLS = ("", "~", "null", "Null", "NULL")
+"""Plain scalars that are null to PyYAML and to Go's yaml.v3 alike."""
+_GO_BOOLS = ("true", "True", "TRUE", "false", "False", "FALSE")
+
+
+def _plain(value: Any) -> str | None:
+    return str(value) if isinstance(value, _Plain) else None
 
 
 def _yaml(text: str, source: str) -> Any:
@@ -388,17 +423,74 @@ def _yaml(text: str, source: str) -> Any:
             "or install the gate with its `yaml` extra from the source you install it from"
         ) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_text_loader())  # noqa: S506 (a SafeLoader that keeps plain scalars as text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
 
 
-def _string(value: Any, source: str, where: str) -> str:
+_PLAIN_TAG = "tag:gate,2026:plain"
+
+
+@functools.cache
+def _text_loader() -> type[Any]:
+    """A PyYAML SafeLoader that reads a plain scalar as its text (`_Plain`), a null as None, and a scalar with an
+    explicit `!!int`, `!!float`, `!!bool` or `!!timestamp` tag as the text written. PyYAML follows YAML 1.1
+    (`1.10` the number 1.1, `010` 8, `1:20` 80, `yes` true); neither scanner does, so the scanner's reading is
+    made from the text (`_grype_string`; Trivy keeps the text)."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
+            if kind is yaml.ScalarNode and implicit[0] and value not in _NULLS and value != "<<":
+                return _PLAIN_TAG
+            return super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+
+    def plain(loader: yaml.SafeLoader, node: Any) -> _Plain:
+        return _Plain(node.value)
+
+    def written(loader: yaml.SafeLoader, node: Any) -> str:
+        return str(node.value)
+
+    Loader.add_constructor(_PLAIN_TAG, plain)
+    for tag in ("int", "float", "bool", "timestamp"):
+        Loader.add_constructor(f"tag:yaml.org,2002:{tag}", written)
+    return Loader
+
+
+def _grype_field(value: Any, source: str, where: str, field: str, read: dict[str, tuple[str, str]]) -> str:
+    """`_grype_string` of a rule's `field`; where Grype reads a plain scalar otherwise than written, notes both."""
+    text = _grype_string(value, source, f"{where}.{field}")
+    if isinstance(value, _Plain) and text != value:
+        read[field] = (str(value), text)
+    return text
+
+
+def _grype_string(value: Any, source: str, where: str) -> str:
+    """The string Grype decodes a rule field's YAML value into: a quoted scalar as written, a plain one as Go's
+    yaml.v3 and mapstructure make it (`1.10` is "1.1", `true` "1", `0x1F` "31"), null "". Raises InputError for a
+    value Grype refuses: a date (yaml.v3 reads it as a timestamp, which is not text) or a list or mapping."""
     if value is None:
         return ""
-    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+    if isinstance(value, _Plain):
+        try:
+            return grype_string(value)
+        except GoTimestamp:
+            raise InputError(
+                f"{source}: {where}: Grype reads the unquoted {str(value)[:40]!r} as a date and refuses its "
+                "config (a date is not text to it); quote it"
+            ) from None
+    if isinstance(value, str):
+        return str(value)
+    raise InputError(f"{source}: {where}: must be text")
+
+
+def _string(value: Any, source: str, where: str) -> str:
+    """A scalar's text as written (plain or quoted), stripped; "" for null."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
         return str(value).strip()
     raise InputError(f"{source}: {where}: must be text")
 
@@ -407,11 +499,13 @@ def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(value)
+        return tuple(str(v) for v in value)
     raise InputError(f"{source}: {where}: must be a list of strings")
 
 
 def _date(value: Any, source: str, where: str) -> date:
+    if isinstance(value, _Plain):  # a YAML date or date-time unquoted: as PyYAML reads it
+        value = _yaml_timestamp(value)
     if isinstance(value, datetime):  # YAML reads 2024-01-01T00:00:00Z as a datetime; a waiver takes the day
         return utc_day(value)
     if isinstance(value, date):
@@ -427,6 +521,16 @@ def _date(value: Any, source: str, where: str) -> date:
         except ValueError:
             pass
     raise InputError(f"{source}: {where}: {str(value)[:40]!r} is not a date (YYYY-MM-DD)")
+
+
+def _yaml_timestamp(text: str) -> Any:
+    """PyYAML's reading of the plain scalar `text` as a date or datetime (YAML 1.1 timestamp), else the text."""
+    import yaml
+    from yaml.constructor import SafeConstructor
+
+    if not SafeConstructor.timestamp_regexp.match(text):
+        return str(text)
+    return yaml.SafeLoader("").construct_yaml_timestamp(yaml.ScalarNode("tag:yaml.org,2002:timestamp", text))
 
 
 def render_waivers(imported: Imported) -> str:

@@ -335,3 +335,102 @@ def test_bad_files_are_refused_with_one_line(name: str, data: bytes, words: str)
     with pytest.raises(InputError, match=words) as info:
         import_ignore_file(name, data, reason="r", expires=EXPIRES, today=TODAY)
     assert "\n" not in str(info.value)
+
+
+# Each plain scalar as the scanner reads it. Grype: viper reads the file with Go's yaml.v3 into map[string]any, and
+# mapstructure (weakly typed) makes the rule's string fields: floats printed shortest without exponent, ints in
+# decimal, true as "1"; no YAML 1.1 sexagesimals, `yes` or `on`. PyYAML alone read YAML 1.1 (1:20 as 80).
+GRYPE_VERSIONS = [
+    # (package.version as written, what Grype compares, whether the import warns)
+    ("1.10", "1.1", True),
+    ("1.0", "1", True),
+    ("1:20", "1:20", False),
+    ("010", "8", True),
+    ("0x1F", "31", True),
+    ("1_000", "1000", True),
+    ("1e3", "1000", True),
+    ("yes", "yes", False),
+    ("on", "on", False),
+    ("true", "1", True),
+    ("'1.10'", "1.10", False),
+    ('"true"', "true", False),
+    ("v1.10", "v1.10", False),
+    ("~", None, False),
+]
+
+
+def test_grype_scalars_are_imported_as_grype_reads_them_with_a_warning() -> None:
+    for written, version, warns in GRYPE_VERSIONS:
+        rule = f"ignore:\n  - vulnerability: CVE-2024-1\n    package: {{type: npm, version: {written}}}\n"
+        imported = import_ignore_file(".grype.yaml", rule.encode(), reason="r", expires=EXPIRES, today=TODAY)
+        [waiver] = _waivers(imported)
+        assert waiver.purls == (
+            (f"pkg:npm/*@{version}", f"pkg:npm/*@{version}[?]*") if version else ("pkg:npm/*",)
+        ), written
+        kind = "boolean" if written == "true" else "number"
+        assert imported.warnings == (
+            (f"ignore[0]: CVE-2024-1: package.version {written!r} unquoted is {version!r} to Grype, which reads it "
+             f"as a YAML {kind}; imported as {version!r}, what Grype matched; quote it in the file if {written!r} "
+             "is meant",) if warns else ()
+        ), written  # fmt: skip
+    data = b"ignore:\n  - vulnerability: 0x1F\n    package: {name: true, location: 1.50}\n"
+    imported = import_ignore_file(".grype.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    [waiver] = _waivers(imported)
+    assert (waiver.id, waiver.packages, waiver.paths) == ("31", ("1",), ("1.5",))
+    assert [line.split(" unquoted ")[0] for line in imported.warnings] == [
+        "ignore[0]: 31: vulnerability '0x1F'",
+        "ignore[0]: 31: package.name 'true'",
+        "ignore[0]: 31: package.location '1.50'",
+    ]
+
+
+def test_grype_refuses_an_unquoted_date_and_reads_only_true_as_true() -> None:
+    # yaml.v3 makes 2024-01-01 a time.Time, which mapstructure cannot put into a string: Grype stops.
+    data = b"ignore:\n  - vulnerability: CVE-1\n    package: {version: 2024-01-01}\n"
+    with pytest.raises(
+        InputError, match=r"ignore\[0\]\.package\.version: Grype reads the unquoted '2024-01-01' as a date"
+    ):
+        import_ignore_file(".grype.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    data = b"ignore:\n  - vulnerability: CVE-1\n    package: {version: '2024-01-01'}\n"
+    [waiver] = _waivers(import_ignore_file(".grype.yaml", data, reason="r", expires=EXPIRES, today=TODAY))
+    assert waiver.purls == ("pkg:*/*@2024-01-01", "pkg:*/*@2024-01-01[?]*")
+    # `yes` is text to yaml.v3, not true: the rule does not take in aliases, so neither does the waiver.
+    for flag, aliases in (("yes", False), ("on", False), ("True", True), ("true", True)):
+        rule = f"ignore:\n  - vulnerability: CVE-1\n    include-aliases: {flag}\n"
+        [waiver] = _waivers(
+            import_ignore_file(".grype.yaml", rule.encode(), reason="r", expires=EXPIRES, today=TODAY)
+        )
+        assert waiver.aliases is aliases, flag
+
+
+def test_trivy_yaml_scalars_are_imported_as_written() -> None:
+    # Trivy decodes with yaml.v3 straight into string fields, which take a scalar's text as written.
+    for written in ("1.10", "1.0", "1:20", "010", "0x1F", "1_000", "1e3", "yes", "true", "2024-01-01", "~x"):
+        data = (
+            f"vulnerabilities:\n  - id: {written}\n    statement: {written}\n    paths: [{written}]\n"
+            f"    purls: [pkg:npm/a@{written}]\n"
+        )
+        imported = import_ignore_file(
+            ".trivyignore.yaml", data.encode(), reason="r", expires=EXPIRES, today=TODAY
+        )
+        [waiver] = _waivers(imported)
+        assert (waiver.id, waiver.reason, waiver.paths) == (written, written, (written,)), written
+        assert (waiver.purls or ())[:1] == (f"pkg:npm/a@{written}",), written
+        assert imported.warnings == ()
+
+
+def test_the_cli_prints_how_grype_reads_a_value_on_stderr(tmp_path: Path) -> None:
+    import io
+
+    from gate.cli import main
+
+    ignore = tmp_path / ".grype.yaml"
+    ignore.write_text("ignore:\n  - vulnerability: CVE-2024-1\n    package: {type: npm, version: 1.10}\n")
+    out, err = io.StringIO(), io.StringIO()
+    args = ["policy", "import", str(ignore), "--reason", "r", "--expires", "30d"]
+    assert main(args, stdout=out, stderr=err, stdin=io.StringIO(), env={}, today=TODAY) == 0
+    assert (
+        f"gate: warning: {ignore}: ignore[0]: CVE-2024-1: package.version '1.10' unquoted is '1.1' to Grype"
+        in err.getvalue()
+    )
+    assert 'purls = ["pkg:npm/*@1.1", "pkg:npm/*@1.1[?]*"]' in out.getvalue()
