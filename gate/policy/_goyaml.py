@@ -52,7 +52,7 @@ def grype_string(text: str) -> str:
         return str(value)
     if isinstance(value, float):
         return _format_float(value)
-    return value
+    return str(value)
 
 
 def _resolve(text: str) -> str | bool | int | float:
