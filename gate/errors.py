@@ -109,9 +109,10 @@ def field_problem(err: Mapping[str, Any], *, toml: bool = False) -> str:
     return message[:1].lower() + message[1:]
 
 
-def short_value(value: object, *, toml: bool = False) -> str:
-    """A value a file holds, for a message's `(got ...)`: a short repr of a scalar, the kind of a container (never
-    its text), in the words of the file's format (`toml`: a table, a date as written; else JSON's object)."""
+def short_value(value: object, *, toml: bool = False, limit: int = 40) -> str:
+    """A value a file holds, for a message's `(got ...)`: a short repr of a scalar (at most `limit` characters),
+    the kind of a container (never its text), in the words of the file's format (`toml`: a table, a date as
+    written; else JSON's object)."""
     words = _TOML_WORDS if toml else _JSON_WORDS
     if isinstance(value, dict):
         return words["object"]
@@ -120,7 +121,7 @@ def short_value(value: object, *, toml: bool = False) -> str:
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
     text = repr(value) if isinstance(value, str) else str(value)
-    return text if len(text) <= 40 else text[:39] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def field_path(loc: Iterable[int | str], under: str = "") -> str:

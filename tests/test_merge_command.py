@@ -357,6 +357,30 @@ def test_merge_refuses_a_record_edited_to_pass(tmp_path: Path) -> None:
         assert text in run.err and run.err.count("\n") == 1
 
 
+def test_merge_names_a_bad_record_in_json_words_on_one_short_line(tmp_path: Path) -> None:
+    record = tmp_path / "decision.json"
+    assert Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--json", str(record)]).code == 1
+    data = json.loads(record.read_text(encoding="utf-8"))
+    long_name = "evil\n::error::x" * 500  # a record is untrusted: a fork's job may have written it
+    ruleless = dict(data["images"][0], name=long_name, rules=[])
+    renamed = dict(data["images"][0], name=long_name)
+    named = _write(tmp_path, "named.json", json.dumps({**data, "images": [ruleless]}))
+    twice = _write(tmp_path, "twice.json", json.dumps({**data, "images": [renamed]}))
+    for args, text in [
+        ([_write(tmp_path, "v.json", json.dumps({**data, "record_version": {"a": [1]}}))], "expected a whole number (got an object)"),
+        ([_write(tmp_path, "v2.json", json.dumps({**data, "record_version": "2" * 5000}))], "version '22222"),
+        ([_write(tmp_path, "deep.json", "[" * 100_000)], "not JSON (nested too deeply)"),
+        ([_write(tmp_path, "big.json", '{"a": 1' + "0" * 5000 + "}")], "not JSON (a number too long to read)"),
+        ([named], "xev… has no rule results"),
+        ([twice, twice], "xev… is also in"),
+    ]:  # fmt: skip
+        run = Run(["merge", *args])
+        assert run.code == 2, run.out
+        assert text in run.err and run.err.count("\n") == 1, run.err
+        assert len(run.err) < 400, run.err  # the value is cut short, never echoed whole
+        assert "{'a'" not in run.err and "recursion" not in run.err and "sys." not in run.err
+
+
 def _skip_unless_available(run: Run, flag: str) -> None:
     if run.code == 2 and f"{flag} is not available" in run.err:
         pytest.skip(f"{flag} is not wired into gate.cli yet (gate/report renderers)")

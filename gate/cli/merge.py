@@ -56,7 +56,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
     quiet = stdout_output(args, args.records) is not None
     stdin_once(args.records)
 
-    from gate.errors import InputError
+    from gate.errors import InputError, short_value
     from gate.policy.decision import Decision, Verdict
     from gate.policy.waivers import review_run
     from gate.report.log import render_log
@@ -73,7 +73,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
             earlier = next((where for other, where in checked if other == as_checked), None)
             if earlier is not None:
                 raise InputError(
-                    f"{path}: the decision for {image.name!r} is also in {earlier}; give each record once "
+                    f"{path}: the decision for {short_value(image.name, limit=100)} is also in {earlier}; give each record once "
                     "(is the merged record among the inputs?)"
                 )
             seen.append((image, path))

@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from gate.errors import InputError, field_problem
+from gate.errors import InputError, field_problem, short_value
 from gate.model import Finding, Image
 from gate.policy.decision import (
     Action,
@@ -248,13 +248,20 @@ def load_record(text: str | bytes, source: str) -> Decision:
     try:
         data = json.loads(text)
     except (ValueError, RecursionError) as exc:
-        raise InputError(f"{source}: not JSON ({exc}); give the file gate check --json wrote") from None
+        raise InputError(
+            f"{source}: not JSON ({_json_problem(exc)}); give the file gate check --json wrote"
+        ) from None
     if not isinstance(data, dict) or "record_version" not in data or "images" not in data:
         raise InputError(f"{source}: not a gate decision record; give the file gate check --json wrote")
     version = data["record_version"]
+    if not isinstance(version, (int, str)) or isinstance(version, bool):
+        raise InputError(
+            f"{source}: record_version: expected a whole number (got {short_value(version)}); give the file "
+            "gate check --json wrote"
+        )
     if version != RECORD_VERSION:
         raise InputError(
-            f"{source}: decision record version {version!r} is not supported (this gate reads "
+            f"{source}: decision record version {short_value(version)} is not supported (this gate reads "
             f"{RECORD_VERSION}); write the records and merge them with the same gate version"
         )
     try:
@@ -289,7 +296,7 @@ def _check_consistent(decision: Decision, source: str) -> None:
         raise InputError(f"{source}: the record decides no image; {damaged}")
     for image in decision.images:
         if not image.rules:
-            raise InputError(f"{source}: {image.name!r} has no rule results; {damaged}")
+            raise InputError(f"{source}: {_quoted(image.name)} has no rule results; {damaged}")
         caught: Counter[str] = Counter()
         for o in image.outcomes:  # a scope = "all" rule catches findings the baseline had too
             if o.waiver_id is None:
@@ -298,7 +305,7 @@ def _check_consistent(decision: Decision, source: str) -> None:
         missing = sorted(set(caught) - ids)
         if missing:
             raise InputError(
-                f"{source}: findings of {image.name!r} were caught by rule {missing[0]!r}, which has no result; "
+                f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(missing[0])}, which has no result; "
                 f"{damaged}"
             )
         for r in image.rules:
@@ -306,12 +313,12 @@ def _check_consistent(decision: Decision, source: str) -> None:
                 continue
             if r.triggered != (r.matched > (r.max or 0)):
                 raise InputError(
-                    f"{source}: rule {r.rule_id!r} of {image.name!r} matched {r.matched} (at most {r.max or 0}) "
+                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} matched {r.matched} (at most {r.max or 0}) "
                     f"but says triggered = {str(r.triggered).lower()}; {damaged}"
                 )
             if r.rule_id in caught and r.matched != caught[r.rule_id]:
                 raise InputError(
-                    f"{source}: rule {r.rule_id!r} of {image.name!r} says it matched {r.matched} but caught "
+                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} says it matched {r.matched} but caught "
                     f"{caught[r.rule_id]} findings; {damaged}"
                 )
         triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
@@ -319,18 +326,18 @@ def _check_consistent(decision: Decision, source: str) -> None:
         for v in image.violations:
             if (v.rule_id, v.action) not in triggered:
                 raise InputError(
-                    f"{source}: {image.name!r} has a {v.action.value} violation of rule {v.rule_id!r} but no "
+                    f"{source}: {_quoted(image.name)} has a {v.action.value} violation of rule {_quoted(v.rule_id)} but no "
                     f"such rule triggered; {damaged}"
                 )
             if v.waiver_index is not None and v.waiver_index not in waivers:
                 raise InputError(
-                    f"{source}: a {v.rule_id!r} violation of {image.name!r} names waiver index "
+                    f"{source}: a {_quoted(v.rule_id)} violation of {_quoted(image.name)} names waiver index "
                     f"{v.waiver_index}, which none of its waivers has; {damaged}"
                 )
         expected = Verdict.worst(r.verdict for r in image.rules)
         if image.verdict is not expected:
             raise InputError(
-                f"{source}: the verdict of {image.name!r} is {image.verdict.value} but its rule results give "
+                f"{source}: the verdict of {_quoted(image.name)} is {image.verdict.value} but its rule results give "
                 f"{expected.value}; {damaged}"
             )
     expected = Verdict.worst(image.verdict for image in decision.images)
@@ -346,6 +353,18 @@ class _Damaged(ValueError):
 
 
 _NOT_A_VALUE = re.compile(r"(.+) is not a valid ([A-Za-z]+)")
+
+
+def _quoted(text: str) -> str:
+    """A name the record holds (an image, a rule ID), quoted on one line and at most 100 characters."""
+    return short_value(text, limit=100)
+
+
+def _json_problem(exc: ValueError | RecursionError) -> str:
+    """Why the text is not JSON, in JSON's words: never Python's ("maximum recursion depth exceeded")."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at line {exc.lineno}"
+    return "nested too deeply" if isinstance(exc, RecursionError) else "a number too long to read"
 
 
 def _why(exc: Exception) -> str:
