@@ -244,7 +244,7 @@ def _outputs(args: argparse.Namespace, out: TextIO, stdin: TextIO, env: Mapping[
         source = "<stdin>" if args.decision == "-" else args.decision
         try:
             record = json.loads(read_input(args.decision, "decision record", stdin=stdin))
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deeply to read
             raise InputError(f"{source}: not JSON; give the file gate check --json wrote") from None
         if not isinstance(record, dict):
             raise InputError(f"{source}: not a decision record (write one with gate check --json)")

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from gate.errors import InputError, OutputError
+from gate.errors import InputError, OutputError, short_value
 from gate.platform.sticky import (
     MAX_PAGES,
     Outcome,
@@ -178,7 +178,10 @@ def upsert_comment(
     if key is None:
         raise InputError("the comment body has no '<!-- container-gate:KEY -->' line; pass --key")
     if not _REPOSITORY.fullmatch(repository):
-        raise InputError(f"GITHUB_REPOSITORY {repository!r} is not owner/name")
+        raise InputError(
+            f"GITHUB_REPOSITORY {short_value(repository, limit=100)} is not owner/name; run inside GitHub Actions "
+            "(which sets it), or set it to the repository's owner/name"
+        )
     check_token(token, "GITHUB_TOKEN")
     api = api_url.rstrip("/")
     headers = {

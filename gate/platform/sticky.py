@@ -166,7 +166,9 @@ def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, i
     if verdict not in ("pass", "warn", "fail") or not isinstance(counts, Mapping):
         raise InputError(f"{source}: not a decision record (write one with gate check --json)")
     if "failed" not in counts or "warned" not in counts:
-        raise InputError(f"{source}: not a decision record (counts.failed / counts.warned missing)")
+        raise InputError(
+            f"{source}: not a decision record (counts.failed / counts.warned missing; write one with gate check --json)"
+        )
     for name in ("failed", "warned"):
         value = counts[name]
         # JSON's true is an int to Python, and neither it nor a negative count is one gate check writes.
@@ -216,7 +218,7 @@ def request(
             method, url, headers=headers, params=params, json=payload, timeout=TIMEOUT, allow_redirects=False
         )
     except requests.RequestException as exc:
-        raise OutputError(_redact(f"{what}: {type(exc).__name__}: {exc}", secret)) from None
+        raise OutputError(_redact(f"{what}: {_network_problem(exc, url)}", secret)) from None
     if response.status_code == 403:
         raise ReadOnlyTokenError(_redact(f"{what}: HTTP 403 {_server_message(response)}", secret))
     if not 200 <= response.status_code < 300:
@@ -229,6 +231,29 @@ def request(
             _redact(f"{what}: HTTP {response.status_code} {_server_message(response)}{hint}", secret)
         )
     return response
+
+
+def _network_problem(exc: requests.RequestException, url: str) -> str:
+    """What went wrong on the way to `url` and what to check, in words: never the exception's class or the
+    text urllib3 nests (`HTTPSConnectionPool(host=..., port=443): Max retries exceeded ...`)."""
+    import requests
+
+    host = urlsplit(url).hostname or "the API"
+    text = str(exc)
+    if isinstance(exc, requests.Timeout):
+        why = f"no answer from {host} within {TIMEOUT:.0f} seconds"
+    elif isinstance(exc, requests.exceptions.SSLError):
+        why = f"the TLS connection to {host} failed (is a proxy's certificate missing?)"
+    elif isinstance(exc, requests.ConnectionError):
+        if "Failed to resolve" in text or "Name or service not known" in text or "getaddrinfo" in text:
+            why = f"cannot resolve the host name {host}"
+        elif "Connection refused" in text:
+            why = f"{host} refused the connection"
+        else:
+            why = f"cannot connect to {host}"
+    else:
+        why = f"the request to {host} failed"
+    return f"{why}; check the network and the API URL"
 
 
 def _json(response: requests.Response) -> object:

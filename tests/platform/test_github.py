@@ -493,6 +493,10 @@ def test_outputs_refuse_what_is_not_a_decision_record(tmp_path: Path) -> None:
     assert "not a decision record" in err
     with pytest.raises(InputError):
         github.decision_outputs({"verdict": "maybe", "counts": {}}, "x")
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000, encoding="utf-8")  # nested past what json reads: no internal error
+    code, _, err = _run(["outputs", "github", "--decision", str(deep), "--output", str(tmp_path / "o")], {})
+    assert (code, err) == (2, f"gate: error: {deep}: not JSON; give the file gate check --json wrote\n")
 
 
 def test_outputs_without_github_output_is_a_usage_error() -> None:

@@ -109,7 +109,10 @@ def test_both_platforms_read_a_decision_record_alike() -> None:
     bad_records: list[tuple[dict[str, Any], str]] = [
         ({"verdict": "maybe", "counts": {}}, "write one with gate check --json"),
         ({"verdict": "pass"}, "write one with gate check --json"),
-        ({"verdict": "pass", "counts": {"failed": 1}}, "counts.failed / counts.warned missing"),
+        (
+            {"verdict": "pass", "counts": {"failed": 1}},
+            "counts.failed / counts.warned missing; write one with gate check --json",
+        ),
     ]
     for bad, why in bad_records:
         for read in (decision_counts, github.decision_outputs, gitlab.decision_variables):
@@ -133,3 +136,35 @@ def test_a_count_that_gate_check_never_writes_is_refused(counts: dict[str, Any],
         InputError, match=rf"^r\.json: {re.escape(why)}; write the record again with gate check"
     ):
         decision_counts(record, "r.json")
+
+
+@pytest.mark.parametrize(
+    ("error", "why"),
+    [
+        (
+            "ConnectionError",
+            "cannot resolve the host name api.example.invalid; check the network and the API URL",
+        ),
+        ("ConnectTimeout", "no answer from api.example.invalid within 30 seconds; check the network"),
+        ("SSLError", "the TLS connection to api.example.invalid failed (is a proxy's certificate missing?)"),
+        ("ChunkedEncodingError", "the request to api.example.invalid failed; check the network"),
+    ],
+)
+def test_a_network_failure_is_said_in_words_not_as_a_python_exception(error: str, why: str) -> None:
+    import requests
+
+    from gate.platform.sticky import request
+
+    class Failing(requests.Session):
+        def request(self, *args: Any, **kwargs: Any) -> Any:
+            raise getattr(requests.exceptions, error)(
+                "HTTPSConnectionPool(host='api.example.invalid', port=443): Max retries exceeded with url: /x "
+                "(Caused by NameResolutionError(\"Failed to resolve 'api.example.invalid'\"))"
+            )
+
+    with pytest.raises(OutputError) as caught:
+        request(
+            Failing(), "GET", "https://api.example.invalid/x", headers={}, secret="s3cr3t-token", what="list"
+        )
+    assert str(caught.value).startswith(f"list: {why}")
+    assert "Pool" not in str(caught.value) and error not in str(caught.value)
