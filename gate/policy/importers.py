@@ -27,7 +27,7 @@ from urllib.parse import quote, unquote
 
 from pydantic import ValidationError
 
-from gate.errors import InputError, field_problem
+from gate.errors import InputError, field_problem, short_value
 from gate.policy._goyaml import GoTimestamp, grype_string
 from gate.policy._time import utc_day
 from gate.policy.schema import Waiver
@@ -110,7 +110,7 @@ def import_ignore_file(
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError(f"{source}: not UTF-8 text") from None
+        raise InputError(f"{source}: not UTF-8 text; save the ignore file as UTF-8") from None
     name = source.replace("\\", "/").rsplit("/", 1)[-1].lower()
     skipped: list[str] = []
     warnings: list[str] = []
@@ -226,7 +226,7 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
     for section in _TRIVY_SECTIONS:
         items = document.get(section) or []
         if not isinstance(items, list):
-            raise InputError(f"{source}: {section}: must be a list of entries")
+            raise InputError(f"{source}: {section}: must be a list of entries (got {_got(items)})")
         for index, item in enumerate(items):
             where = f"{section}[{index}]"
             if (
@@ -322,12 +322,12 @@ def _last_day(first_expired: date) -> date:
 
 def _grype(rules: Any, source: str, skipped: list[str], warnings: list[str]) -> list[_Entry]:
     if not isinstance(rules, list):
-        raise InputError(f"{source}: ignore: must be a list of rules")
+        raise InputError(f"{source}: ignore: must be a list of rules (got {_got(rules)})")
     entries = []
     for index, rule in enumerate(rules):
         where = f"ignore[{index}]"
         if not isinstance(rule, dict):
-            raise InputError(f"{source}: {where}: must be a mapping")
+            raise InputError(f"{source}: {where}: must be a mapping (got {_got(rule)})")
         read: dict[str, tuple[str, str]] = {}  # field -> (as written, as Grype reads it), where they differ
         raw = rule.get("vulnerability")
         vuln = (
@@ -343,7 +343,7 @@ def _grype(rules: Any, source: str, skipped: list[str], warnings: list[str]) -> 
         unsupported = [k for k in _GRYPE_UNSUPPORTED if rule.get(k) not in (None, "")]
         package = rule.get("package") or {}
         if not isinstance(package, dict):
-            raise InputError(f"{source}: {where}.package: must be a mapping")
+            raise InputError(f"{source}: {where}.package: must be a mapping (got {_got(package)})")
         unsupported += [
             f"package.{k}" for k in _GRYPE_PACKAGE_UNSUPPORTED if package.get(k) not in (None, "")
         ]
@@ -483,7 +483,16 @@ def _grype_string(value: Any, source: str, where: str) -> str:
             ) from None
     if isinstance(value, str):
         return str(value)
-    raise InputError(f"{source}: {where}: must be text")
+    raise InputError(f"{source}: {where}: must be text (got {_got(value)})")
+
+
+def _got(value: Any) -> str:
+    """What a YAML file holds, for a message's `(got ...)`: a mapping, a list, or a short scalar."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return short_value(value)
 
 
 def _string(value: Any, source: str, where: str) -> str:
@@ -492,7 +501,7 @@ def _string(value: Any, source: str, where: str) -> str:
         return ""
     if isinstance(value, str):
         return str(value).strip()
-    raise InputError(f"{source}: {where}: must be text")
+    raise InputError(f"{source}: {where}: must be text (got {_got(value)})")
 
 
 def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
@@ -500,7 +509,7 @@ def _strings(value: Any, source: str, where: str) -> tuple[str, ...]:
         return ()
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(str(v) for v in value)
-    raise InputError(f"{source}: {where}: must be a list of strings")
+    raise InputError(f"{source}: {where}: must be a list of strings (got {_got(value)})")
 
 
 def _date(value: Any, source: str, where: str) -> date:

@@ -754,7 +754,7 @@ def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
     try:
         return tomllib.loads(text.decode("utf-8-sig"))
     except UnicodeDecodeError:
-        raise PolicyError(source, ["not UTF-8 text"]) from None
+        raise PolicyError(source, ["not UTF-8 text; save the policy file as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, [f"invalid TOML: {exc}"]) from None
 

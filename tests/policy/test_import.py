@@ -303,14 +303,14 @@ def test_an_expiry_on_the_first_day_there_is_imports_as_expired(tmp_path: Path) 
         ),
         ("x.yaml", b"foo: [1, 2\n", "invalid YAML at line"),
         ("x.yaml", b"output: json\n", "neither a Grype config"),
-        ("x.yaml", b"ignore: {a: 1}\n", "ignore: must be a list"),
+        ("x.yaml", b"ignore: {a: 1}\n", r"ignore: must be a list of rules \(got a mapping\)$"),
         ("x.yaml", b"vulnerabilities:\n  - statement: all\n", r"vulnerabilities\[0\]: needs an `id`"),
         (
             "x.yaml",
             b"ignore:\n  - vulnerability: CVE-1\n    package: {type: [deb]}\n",
-            r"ignore\[0\]\.package\.type: must be text",
+            r"ignore\[0\]\.package\.type: must be text, such as deb \(got a list\)$",
         ),
-        (".trivyignore", b"\xff\xfe\xfa", "not UTF-8"),
+        (".trivyignore", b"\xff\xfe\xfa", "not UTF-8 text; save the ignore file as UTF-8$"),
         # The wrong file, named as such: not "line 2: '2,' is not exp:YYYY-MM-DD".
         (
             "trivy.json",
