@@ -201,7 +201,9 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
         raise InputError(f"{source}: the document has both Trivy and Grype fields; give one scanner's report")
     if is_grype:
         if env.source is None and env.descriptor is None:
-            raise InputError(f"{source}: `matches` without `source` or `descriptor` is not a Grype report")
+            raise InputError(
+                f"{source}: `matches` without `source` or `descriptor` is not a Grype report; {_ASK_JSON}"
+            )
         misplaced = misplaced_key(env.model_extra, ("matches", "ignoredMatches"), {})
         if misplaced is not None:
             raise InputError(
@@ -227,7 +229,9 @@ def _from_object(env: _Envelope, source: str, warnings: list[str]) -> Scan:
                 "upgrade or downgrade trivy"
             )
         if env.SchemaVersion is None and env.Results is not None and not any(r.Target for r in env.Results):
-            raise InputError(f"{source}: `Results` without `SchemaVersion` or targets is not a Trivy report")
+            raise InputError(
+                f"{source}: `Results` without `SchemaVersion` or targets is not a Trivy report; {_ASK_JSON}"
+            )
         return trivy.to_scan(env, source, warnings)
     raise InputError(f"{source}: {_what_else(env)}")
 

@@ -349,8 +349,9 @@ def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
     try:
         raw = base64.b64decode(encoded, validate=True)
         config = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"{source}: source.target.config is not base64 JSON ({exc})") from None
+    except (binascii.Error, ValueError) as exc:  # binascii.Error is a ValueError: check it first
+        what = "base64" if isinstance(exc, binascii.Error) else "JSON once decoded"
+        raise InputError(f"{source}: source.target.config is not {what}; the report is damaged") from None
     except RecursionError:  # the report's own parser has a nesting limit; this one overflows the stack
         raise InputError(
             f"{source}: source.target.config is nested too deeply to be an image config; the report is damaged"
@@ -358,7 +359,7 @@ def _decode_config(encoded: str, source: str) -> dict[str, Any] | None:
     if has_lone_surrogate(raw, config):
         raise InputError(f"{source}: source.target.config holds {LONE_SURROGATE}; the report is damaged")
     if not isinstance(config, dict):
-        raise InputError(f"{source}: source.target.config is not a JSON object")
+        raise InputError(f"{source}: source.target.config is not a JSON object; the report is damaged")
     return config
 
 

@@ -127,7 +127,9 @@ def read_vex(path: str, data: bytes) -> VexDocument:
             detail = f"{exc.msg} at line {exc.lineno}"
         else:
             detail = "a number too long to read" if isinstance(exc, ValueError) else "nested too deeply"
-        raise InputError(f"{path}: not a VEX document: invalid JSON ({detail})") from None
+        raise InputError(
+            f"{path}: not a VEX document: invalid JSON ({detail}); give an OpenVEX or CycloneDX VEX file"
+        ) from None
     if has_lone_surrogate(document, parsed):
         raise InputError(f"{path}: the VEX document holds {LONE_SURROGATE}; the file is damaged")
     if not isinstance(parsed, dict):

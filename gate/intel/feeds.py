@@ -114,12 +114,16 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
         document = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
-            f"{source}: not the KEV catalog: invalid JSON ({exc.msg} at line {exc.lineno})"
+            f"{source}: not the KEV catalog: invalid JSON ({exc.msg} at line {exc.lineno}); download it again"
         ) from None
     except RecursionError:
-        raise InputError(f"{source}: not the KEV catalog: invalid JSON (nested too deeply)") from None
+        raise InputError(
+            f"{source}: not the KEV catalog: invalid JSON (nested too deeply); download it again"
+        ) from None
     except ValueError:  # a number of more than 4,300 digits: int() refuses to read it
-        raise InputError(f"{source}: not the KEV catalog: invalid JSON (a number too long to read)") from None
+        raise InputError(
+            f"{source}: not the KEV catalog: invalid JSON (a number too long to read); download it again"
+        ) from None
     if not isinstance(document, dict) or not isinstance(document.get("vulnerabilities"), list):
         raise InputError(
             f"{source}: not the KEV catalog (no `vulnerabilities` list); give "

@@ -906,6 +906,21 @@ def test_a_grype_image_config_nested_too_deeply_is_refused() -> None:
         read_report("r.json", json.dumps(report).encode())
 
 
+@pytest.mark.parametrize(
+    ("config", "why"),
+    [
+        ("!!!", "is not base64"),  # not Python's "Only base64 data is allowed" or "Incorrect padding"
+        (base64.b64encode(b"not json").decode(), "is not JSON once decoded"),  # not "Expecting value: ..."
+        (base64.b64encode(b"[1]").decode(), "is not a JSON object"),
+    ],
+)
+def test_a_grype_image_config_that_is_not_one_says_so_in_words(config: str, why: str) -> None:
+    target = {"userInput": "a:1", "config": config}
+    report = {**CLEAN_GRYPE, "source": {"type": "image", "target": target}}
+    with pytest.raises(InputError, match=rf"^r\.json: source\.target\.config {why}; the report is damaged$"):
+        read_report("r.json", json.dumps(report).encode())
+
+
 @pytest.mark.parametrize("score", ["NaN", "Infinity", "-Infinity"])
 def test_a_grype_risk_that_is_not_a_number_is_refused(score: str) -> None:
     match = {"vulnerability": {"id": "CVE-1", "severity": "High", "risk": 0.5}, "artifact": {"name": "x"}}
