@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from gate.errors import InputError
+from gate.errors import InputError, short_value
 from gate.identity import FindingIndex, image_identity, normalise_platform
 from gate.model import Finding, Scan, Severity
 from gate.policy.decision import Decision, Ratchet, Trend
@@ -63,7 +63,7 @@ def pair_baselines(images: Sequence[Scan], baselines: Sequence[Scan]) -> list[Sc
         hits = hits or [i for i, ident in enumerate(image_ids) if ident.same_repository(wanted)]
         if not hits:
             raise InputError(
-                f"{_sources(baseline)}: the baseline is of {scan_name(baseline)!r}, which matches no image "
+                f"{_sources(baseline)}: the baseline is of {_name(baseline)}, which matches no image "
                 f"checked ({_names(images)}); give a baseline of the same repository, or one report and one "
                 "baseline per run"
             )
@@ -72,7 +72,7 @@ def pair_baselines(images: Sequence[Scan], baselines: Sequence[Scan]) -> list[Sc
             other = paired[i]
             if other is not None:
                 raise InputError(
-                    f"{_sources(baseline)}: {scan_name(images[i])!r} already has the baseline "
+                    f"{_sources(baseline)}: {_name(images[i])} already has the baseline "
                     f"{_sources(other)}; give one baseline per image (Trivy and Grype reports of one image "
                     f"merge){_platform_hint(images[i], baseline, other, peers=[images[j] for j in hits])}"
                 )
@@ -93,9 +93,9 @@ def _same_platform(baseline: Scan, images: Sequence[Scan], positions: list[int])
     ]
     if not kept:
         raise InputError(
-            f"{_sources(baseline)}: the baseline is of {scan_name(baseline)!r} for {_platform(baseline)!r}, "
+            f"{_sources(baseline)}: the baseline is of {_name(baseline)} for {short_value(_platform(baseline))}, "
             f"and no image checked of its repository is for that platform "
-            f"({', '.join(repr(_platform(image)) for image in images)}); give a baseline of each image's platform"
+            f"({', '.join(short_value(_platform(image)) for image in images)}); give a baseline of each image's platform"
         )
     return kept
 
@@ -136,7 +136,12 @@ def _sources(scan: Scan) -> str:
 
 
 def _names(scans: Iterable[Scan]) -> str:
-    return ", ".join(repr(scan_name(s)) for s in scans)
+    return ", ".join(_name(s) for s in scans)
+
+
+def _name(scan: Scan) -> str:
+    """`scan_name` quoted for a message: a report's text (up to 4,096 characters) cut to 100, on one line."""
+    return short_value(scan_name(scan), limit=100)
 
 
 def compare(scan: Scan, baseline: Scan, *, honor_scanner_ignores: bool = True) -> tuple[Scan, Ratchet]:

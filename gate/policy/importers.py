@@ -186,7 +186,8 @@ def _not_yaml_or_json(text: str, source: str) -> None:
 def _require(entries: Sequence[_Entry], key: str, given: bool, source: str, flag: str) -> None:
     lacking = [e for e in entries if not getattr(e, key)]
     if lacking and not given:
-        shown = ", ".join(f"{e.id} ({e.where})" for e in lacking[:5])
+        # An ID is the file's text, of any length: cut short, as five of them share the line
+        shown = ", ".join(f"{e.id if len(e.id) <= 60 else e.id[:59] + '…'} ({e.where})" for e in lacking[:5])
         more = f" and {len(lacking) - 5} more" if len(lacking) > 5 else ""
         noun = "entry has" if len(lacking) == 1 else "entries have"
         raise InputError(f"{source}: {len(lacking)} {noun} no {key}: {shown}{more}; pass {flag} for them")

@@ -272,6 +272,13 @@ def test_pairing_refuses_a_baseline_of_no_image_checked_and_two_for_one() -> Non
         pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/db:main")])
     with pytest.raises(InputError, match=r"already has the baseline"):
         pair_baselines([app_pr, web_pr], [_image("ghcr.io/org/app:main"), _image("ghcr.io/org/app:v1")])
+    # The report's name (up to 4,096 characters) is quoted cut short, never whole.
+    long_name = "ghcr.io/org/" + "d" * 4000 + ":main"
+    with pytest.raises(
+        InputError, match=r"\.json: the baseline is of 'ghcr\.io/org/d+…, which matches no"
+    ) as caught:
+        pair_baselines([app_pr, web_pr], [_image(long_name)])
+    assert len(str(caught.value).split(".json: ", 1)[1]) < 400
 
 
 def _platform_report(

@@ -308,7 +308,7 @@ def test_an_expiry_on_the_first_day_there_is_imports_as_expired(tmp_path: Path) 
         (
             "x.yaml",
             b"ignore:\n  - vulnerability: CVE-1\n    package: {type: [deb]}\n",
-            r"ignore\[0\]\.package\.type: must be text, such as deb \(got a list\)$",
+            r"ignore\[0\]\.package\.type: must be text \(got a list\)$",
         ),
         (".trivyignore", b"\xff\xfe\xfa", "not UTF-8 text; save the ignore file as UTF-8$"),
         # The wrong file, named as such: not "line 2: '2,' is not exp:YYYY-MM-DD".
@@ -434,3 +434,12 @@ def test_the_cli_prints_how_grype_reads_a_value_on_stderr(tmp_path: Path) -> Non
         in err.getvalue()
     )
     assert 'purls = ["pkg:npm/*@1.1", "pkg:npm/*@1.1[?]*"]' in out.getvalue()
+
+
+def test_entries_lacking_a_reason_are_named_with_their_ids_cut_short() -> None:
+    data = "".join(f"CVE-{'9' * 3000}{i}\n" for i in range(3)).encode()
+    with pytest.raises(
+        InputError, match=r"^\.trivyignore: 3 entries have no reason: CVE-9+… \(line 1\), "
+    ) as caught:
+        import_ignore_file(".trivyignore", data, reason=None, expires=date(2030, 1, 1), today=TODAY)
+    assert len(str(caught.value)) < 500
