@@ -56,7 +56,9 @@ def dotenv_text(values: Mapping[str, str]) -> str:
         lines.append(f"{key}={value}\n")
     text = "".join(lines)
     if len(text.encode("utf-8")) > DOTENV_LIMIT:
-        raise OutputError(f"the dotenv report is over GitLab's limit of {DOTENV_LIMIT} bytes")
+        raise OutputError(
+            f"the dotenv report is over GitLab's limit of {DOTENV_LIMIT} bytes; pass fewer or shorter --set values"
+        )
     return text
 
 
