@@ -73,7 +73,8 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
             earlier = next((where for other, where in checked if other == as_checked), None)
             if earlier is not None:
                 raise InputError(
-                    f"{path}: the decision for {short_value(image.name, limit=100)} is also in {earlier}; give each record once "
+                    f"{path}: the decision for {short_value(image.name, limit=100)} is also in {earlier}; "
+                    "give each record once "
                     "(is the merged record among the inputs?)"
                 )
             seen.append((image, path))

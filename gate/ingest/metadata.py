@@ -202,7 +202,8 @@ def _from_list(items: list[Any], source: str) -> Metadata:
     if "Config" in first and isinstance(first.get("Config"), str) and "Layers" in first:
         if len(items) > 1:
             raise InputError(
-                f"{source}: the docker save manifest holds {len(items)} images; give the manifest.json of one image's "
+                f"{source}: the docker save manifest holds {len(items)} images; "
+                "give the manifest.json of one image's "
                 "docker save (docker save IMAGE)"
             )
         return _docker_save(first, source)

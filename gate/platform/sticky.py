@@ -167,7 +167,8 @@ def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, i
         raise InputError(f"{source}: not a decision record (write one with gate check --json)")
     if "failed" not in counts or "warned" not in counts:
         raise InputError(
-            f"{source}: not a decision record (counts.failed / counts.warned missing; write one with gate check --json)"
+            f"{source}: not a decision record (counts.failed / counts.warned missing; "
+            "write one with gate check --json)"
         )
     for name in ("failed", "warned"):
         value = counts[name]

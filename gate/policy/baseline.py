@@ -95,7 +95,8 @@ def _same_platform(baseline: Scan, images: Sequence[Scan], positions: list[int])
         raise InputError(
             f"{_sources(baseline)}: the baseline is of {_name(baseline)} for {short_value(_platform(baseline))}, "
             f"and no image checked of its repository is for that platform "
-            f"({', '.join(short_value(_platform(image)) for image in images)}); give a baseline of each image's platform"
+            f"({', '.join(short_value(_platform(image)) for image in images)}); "
+            "give a baseline of each image's platform"
         )
     return kept
 

@@ -305,7 +305,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
         missing = sorted(set(caught) - ids)
         if missing:
             raise InputError(
-                f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(missing[0])}, which has no result; "
+                f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(missing[0])}, "
+                "which has no result; "
                 f"{damaged}"
             )
         for r in image.rules:
@@ -313,12 +314,14 @@ def _check_consistent(decision: Decision, source: str) -> None:
                 continue
             if r.triggered != (r.matched > (r.max or 0)):
                 raise InputError(
-                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} matched {r.matched} (at most {r.max or 0}) "
+                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} matched {r.matched} "
+                    f"(at most {r.max or 0}) "
                     f"but says triggered = {str(r.triggered).lower()}; {damaged}"
                 )
             if r.rule_id in caught and r.matched != caught[r.rule_id]:
                 raise InputError(
-                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} says it matched {r.matched} but caught "
+                    f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} says it matched {r.matched} "
+                    "but caught "
                     f"{caught[r.rule_id]} findings; {damaged}"
                 )
         triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
@@ -326,7 +329,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
         for v in image.violations:
             if (v.rule_id, v.action) not in triggered:
                 raise InputError(
-                    f"{source}: {_quoted(image.name)} has a {v.action.value} violation of rule {_quoted(v.rule_id)} but no "
+                    f"{source}: {_quoted(image.name)} has a {v.action.value} violation of rule {_quoted(v.rule_id)} "
+                    "but no "
                     f"such rule triggered; {damaged}"
                 )
             if v.waiver_index is not None and v.waiver_index not in waivers:
