@@ -147,7 +147,7 @@ def _comment_github(args: argparse.Namespace, body: str, out: TextIO, env: Mappi
     event: object = {}
     event_path = env.get("GITHUB_EVENT_PATH", "")
     if event_path:
-        with contextlib.suppress(OSError, ValueError):
+        with contextlib.suppress(OSError, ValueError, RecursionError):  # unreadable: no event to read
             event = json.loads(Path(event_path).read_bytes())
     event_name, payload = env.get("GITHUB_EVENT_NAME", ""), event if isinstance(event, dict) else {}
     number = args.pull_request or github.pull_request_number(event_name, payload, env.get("GITHUB_REF", ""))

@@ -507,3 +507,11 @@ def test_outputs_without_github_output_is_a_usage_error() -> None:
 
 def test_notice_escapes_the_message() -> None:
     assert github.notice("a\nb%c::d") == "::notice title=container-gate::a%0Ab%25c::d\n"
+
+
+def test_an_event_file_nested_too_deeply_to_read_is_no_event(fake_github: FakeGitHub, tmp_path: Path) -> None:
+    env = _env(fake_github, tmp_path)
+    Path(env["GITHUB_EVENT_PATH"]).write_text("[" * 100_000 + "]" * 100_000, encoding="utf-8")
+    code, out, err = _run(["comment", "github", "--body", _body(tmp_path), "--scope", "image"], env)
+    assert (code, err) == (0, "")  # the pull request's number comes from GITHUB_REF, as for any other event
+    assert "comment created on pull request #7" in out
