@@ -177,6 +177,8 @@ def read_metadata(path: str, data: bytes) -> Metadata:
         if exc.pos >= len(document.rstrip()):
             raise InputError(f"{path}: the JSON ends early ({exc.msg}); the file is truncated") from None
         raise InputError(f"{path}: not JSON ({exc.msg} at line {exc.lineno}); {_ASK}") from None
+    except ValueError:  # a number of more than 4,300 digits: int() refuses to read it
+        raise InputError(f"{path}: not JSON (a number too long to read); {_ASK}") from None
     if has_lone_surrogate(document, parsed):
         raise InputError(f"{path}: the JSON holds {LONE_SURROGATE}; the file is damaged")
     metadata = parse_metadata(parsed, path)
@@ -444,7 +446,7 @@ def _buildah(obj: dict[str, Any], source: str) -> Metadata:
 def _embedded(text: str, source: str, field: str) -> dict[str, Any]:
     try:
         value = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # ValueError: not JSON, or a number of more than 4,300 digits
         raise InputError(f"{source}: buildah inspect: {field} is not JSON; the file is malformed") from None
     if has_lone_surrogate(text, value):
         raise InputError(f"{source}: buildah inspect: {field} holds {LONE_SURROGATE}; the file is damaged")

@@ -186,6 +186,9 @@ def test_real_fanal_config_and_registry_manifest() -> None:
         (b'{"os": "linux", "config": {"Env": "A=b"}}', "config.Env"),
         (b'{"Type": "buildah 0.0.1", "Container": "work", "Config": "{}"}', "working container"),
         (b'{"Type": "buildah 0.0.1", "Config": "{not json"}', "Config is not JSON"),
+        # json reads a number of more than 4,300 digits as an error that is not a JSONDecodeError
+        (b'{"Type": "buildah 0.0.1", "Config": "' + b"1" * 5000 + b'"}', "Config is not JSON"),
+        (b'{"Id": "a", "Config": {}, "Size": ' + b"1" * 5000 + b"}", "not JSON (a number too long to read)"),
         (
             b'{"architecture": "amd64", "os": "linux", "size": 1, "layers": [{"layerHash": ""}]}',
             "not image metadata",
