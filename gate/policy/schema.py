@@ -757,6 +757,10 @@ def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
         raise PolicyError(source, ["not UTF-8 text; save the policy file as UTF-8"]) from None
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, [f"invalid TOML: {exc}"]) from None
+    except RecursionError:  # tomllib nests arrays and inline tables by recursion
+        raise PolicyError(source, ["invalid TOML: arrays or tables nested too deeply"]) from None
+    except ValueError:  # tomllib lets int() refuse a number of more than 4,300 digits
+        raise PolicyError(source, ["invalid TOML: a number too long to read"]) from None
 
 
 def _validate(data: dict[str, Any]) -> tuple[Policy | None, list[str]]:

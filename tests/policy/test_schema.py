@@ -67,6 +67,25 @@ def test_invalid_toml_is_one_problem_with_its_line(tmp_path: Path) -> None:
     assert "line 3" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("[[rules]]\nid = 'x'\nmax = " + "1" * 5000 + "\n", "invalid TOML: a number too long to read"),
+        ("x = " + "[" * 50_000 + "]" * 50_000 + "\n", "invalid TOML: arrays or tables nested too deeply"),
+        (
+            "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n",
+            "invalid TOML: arrays or tables nested too deeply",
+        ),
+    ],
+    ids=["long-number", "deep-arrays", "deep-tables"],
+)
+def test_toml_the_reader_cannot_take_is_one_problem(tmp_path: Path, text: str, problem: str) -> None:
+    """tomllib lets int()'s digit limit and its own recursion escape as other errors than TOMLDecodeError."""
+    with pytest.raises(PolicyError) as info:
+        load_policy(_write(tmp_path, text))
+    assert info.value.problems == (problem,)
+
+
 def test_every_error_is_reported_at_once_with_its_location(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
