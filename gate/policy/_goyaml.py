@@ -98,7 +98,9 @@ def _parse_uint(text: str, base: int) -> int | None:
                 base, text = 8, text[1:]
     if any(c.lower() not in _HEX[:base] for c in text):
         return None
-    number = int(text, base) if text else 0
+    if len(text.lstrip("0")) > 64:  # over 2**64 in any base (and more digits than int() reads in base 10)
+        return None
+    number = int(text.lstrip("0") or "0", base)
     return number if number < 1 << 64 else None
 
 

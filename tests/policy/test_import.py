@@ -356,6 +356,9 @@ GRYPE_VERSIONS = [
     ('"true"', "true", False),
     ("v1.10", "v1.10", False),
     ("~", None, False),
+    # past uint64 a float; past a float's range (and int()'s 4,300 digits) the text
+    ("1" * 30, "1" * 16 + "0" * 14, True),
+    ("1" * 5000, "1" * 5000, False),
 ]
 
 
