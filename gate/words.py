@@ -12,8 +12,16 @@ def quantity(count: int, noun: str, plural: str = "") -> str:
 
 
 def whole_number(text: str) -> int | None:
-    """`text` as a whole number when it is ASCII digits and nothing else, else None.
+    """`text` as a whole number when it is ASCII digits and nothing else, at most 20 of them once leading zeros
+    are dropped (2**64 has 20: no count, port or ID the gate reads is larger), else None.
 
-    `str.isdigit` alone also takes "²", which `int()` refuses, and `int()` reads the digits of other scripts.
+    `str.isdigit` alone also takes "²", which `int()` refuses, and `int()` reads the digits of other scripts; it
+    also refuses more than 4,300 digits with an error of its own.
     """
-    return int(text) if text.isascii() and text.isdigit() else None
+    if not (text.isascii() and text.isdigit()):
+        return None
+    digits = text.lstrip("0")
+    return int(digits or "0") if len(digits) <= _MAX_DIGITS else None
+
+
+_MAX_DIGITS = 20

@@ -81,7 +81,7 @@ def runs_as_root(user: str | None) -> tuple[bool, bool]:
         return True, False
     # The runtime reads a numeric user as Go's strconv.Atoi does, so "00", "+0" and "-0" are uid 0 as well.
     numeric = re.fullmatch(r"[+-]?[0-9]+", name)
-    return (int(name) == 0 if numeric else name == "root"), True
+    return (not name.lstrip("+-").strip("0") if numeric else name == "root"), True  # zero: only zeros
 
 
 def _non_root_user(image: Image, _check: ImageCheck, _today: date) -> CheckResult:

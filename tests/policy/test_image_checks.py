@@ -137,6 +137,9 @@ def test_strict_preset_is_the_design() -> None:
         ("000:0", False, "explicitly"),
         ("0100", True, "0100"),
         ("rootless", True, "rootless"),
+        # More digits than int() reads (4,300): still a number, and not zero; all zeros is uid 0.
+        ("1" * 5000, True, "runs as user"),
+        ("0" * 5000 + ":0", False, "explicitly"),
     ],
 )
 def test_non_root_user(user: str | None, passed: bool, words: str) -> None:
@@ -603,6 +606,9 @@ def test_env_allow_and_clean_env() -> None:
         # A port int() cannot read is not one: no internal error, and the ports that are still count.
         (("\u00b2/tcp", "20-\u00b2/tcp", "22/tcp"), [22], False),
         (("\u00b2/tcp",), [22], True),
+        # More digits than int() reads (4,300) name no port either; leading zeros are the port's.
+        (("1" * 5000 + "/tcp", "22-" + "9" * 5000 + "/tcp"), [22], True),
+        (("1" * 5000 + "/tcp", "00022/tcp"), [22], False),
     ],
 )
 def test_forbidden_ports(ports: tuple[str, ...], forbidden: list[int | str], passed: bool) -> None:
