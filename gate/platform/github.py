@@ -61,7 +61,7 @@ COMMENT_LIMIT = 65_536  # characters; more gets 422 "Body is too long"
 BOT_LOGIN = "github-actions[bot]"  # the author of comments made with the workflow's GITHUB_TOKEN
 _OUTPUT_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _REPOSITORY = re.compile(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+")
-_PR_REF = re.compile(r"refs/pull/([0-9]+)/(?:merge|head)")
+_PR_REF = re.compile(r"refs/pull/([0-9]{1,10})/(?:merge|head)")  # as --pull-request takes
 _PR_EVENTS = ("pull_request", "pull_request_target", "pull_request_review", "pull_request_review_comment")
 _SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 

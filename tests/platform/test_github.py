@@ -425,6 +425,8 @@ def test_a_body_without_marker_needs_a_key(tmp_path: Path) -> None:
         ("workflow_run", {"workflow_run": {"pull_requests": [{"number": True}]}}, "", None),
         ("workflow_run", {"workflow_run": None}, "", None),
         ("pull_request", {"pull_request": {"number": 0}}, "", None),
+        # more digits than a pull request number has (and than int() reads) name none
+        ("workflow_dispatch", {}, f"refs/pull/{'1' * 5000}/merge", None),
     ],
 )
 def test_pull_request_number(event_name: str, event: dict[str, object], ref: str, number: int | None) -> None:
