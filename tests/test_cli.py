@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import sys
 from datetime import date
@@ -352,6 +353,26 @@ def test_a_lone_surrogate_in_any_input_is_refused_not_a_half_written_record(tmp_
         assert run.code == 2, run.err
         assert where in run.err and "internal error" not in run.err
         assert not record.exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_before_any_output(tmp_path: Path) -> None:
+    """Python keeps the bytes of such a name as lone surrogates, which the record (and every other output that
+    names its inputs) cannot encode: it was an internal error with the record half-written."""
+    name = os.fsdecode(bytes(tmp_path / "r") + b"\xff.json")
+    Path(name).write_bytes(Path(CLEAN).read_bytes())
+    record = tmp_path / "d.json"
+    for args in (
+        ["check", name, "--json", str(record)],
+        ["check", CLEAN, "--sarif", name],
+        ["policy", "validate", name],
+    ):
+        run = Run(args)
+        assert (run.code, run.out) == (2, ""), run.err
+        assert (
+            run.err
+            == f"gate: error: the argument {tmp_path}/r\\xff.json is not UTF-8; rename the file, or pass the text in UTF-8\n"
+        )
+    assert not record.exists()
 
 
 def test_log_never_carries_workflow_commands_or_escapes(tmp_path: Path) -> None:

@@ -75,6 +75,7 @@ def main(
         if unknown:  # argparse would blame the top-level parser; point at the command's own --help
             command = " ".join(filter(None, (args.command, getattr(args, "policy_command", None))))
             parser.error(f"unrecognized arguments: {' '.join(unknown)}", command)
+        _refuse_undecodable(args_list)
         if args.command == "check":
             return run_check(args, out, err, source_in, environ, today)
         if args.command == "policy":
@@ -111,6 +112,17 @@ def main(
             f"{__version__}; please report it with the command line (add --debug for a traceback).\n"
         )
         return ExitCode.ERROR
+
+
+def _refuse_undecodable(arguments: Sequence[str]) -> None:
+    """Raise UsageError for an argument that is not UTF-8 (Python keeps such bytes of a file name as lone
+    surrogates): every output names its files, and no JSON, XML or Markdown output can hold those."""
+    for argument in arguments:
+        if any("\ud800" <= ch <= "\udfff" for ch in argument):
+            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            raise UsageError(
+                f"the argument {shown[:200]} is not UTF-8; rename the file, or pass the text in UTF-8"
+            )
 
 
 def run() -> None:
