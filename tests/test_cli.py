@@ -373,6 +373,7 @@ def test_a_file_name_that_is_not_utf8_is_refused_before_any_output(tmp_path: Pat
             == f"gate: error: the argument {tmp_path}/r\\xff.json is not UTF-8; rename the file, or pass the text in UTF-8\n"
         )
     assert not record.exists()
+    assert "\\ud800" in Run(["check", "a\ud800.json"]).err  # no name's bytes give it; still one line
 
 
 def test_log_never_carries_workflow_commands_or_escapes(tmp_path: Path) -> None:

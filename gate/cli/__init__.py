@@ -119,7 +119,10 @@ def _refuse_undecodable(arguments: Sequence[str]) -> None:
     surrogates): every output names its files, and no JSON, XML or Markdown output can hold those."""
     for argument in arguments:
         if any("\ud800" <= ch <= "\udfff" for ch in argument):
-            shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            try:  # the bytes of the name as they were (\xff)
+                shown = argument.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+            except UnicodeEncodeError:  # a surrogate no name's bytes give (a caller's own text)
+                shown = argument.encode("utf-8", "backslashreplace").decode("utf-8")
             raise UsageError(
                 f"the argument {shown[:200]} is not UTF-8; rename the file, or pass the text in UTF-8"
             )
