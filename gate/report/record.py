@@ -251,6 +251,11 @@ def load_record(text: str | bytes, source: str) -> Decision:
         raise InputError(
             f"{source}: not JSON ({_json_problem(exc)}); give the file gate check --json wrote"
         ) from None
+    if _has_lone_surrogate(text, data):
+        raise InputError(
+            f"{source}: the JSON holds a lone UTF-16 surrogate escape (\\ud800 to \\udfff), which no output can "
+            "carry; the record is damaged, write it again with gate check --json"
+        )
     if not isinstance(data, dict) or "record_version" not in data or "images" not in data:
         raise InputError(f"{source}: not a gate decision record; give the file gate check --json wrote")
     version = data["record_version"]
@@ -350,6 +355,30 @@ def _check_consistent(decision: Decision, source: str) -> None:
             f"{source}: the record's verdict is {decision.verdict.value} but its images give {expected.value}; "
             f"{damaged}"
         )
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _has_lone_surrogate(text: str | bytes, value: object) -> bool:
+    """True when `value`, parsed from the JSON `text`, holds a lone UTF-16 surrogate (`"\\ud800"`): json.loads
+    reads it, and no UTF-8 output (the merged record) can write it back. As gate.ingest checks the reports."""
+    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    if not _SURROGATE_ESCAPE.search(raw):  # the common case: no surrogate escape at all
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item)
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 class _Damaged(ValueError):
