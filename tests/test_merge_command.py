@@ -393,6 +393,33 @@ def test_merge_names_a_bad_record_in_json_words_on_one_short_line(tmp_path: Path
         assert "{'a'" not in run.err and "recursion" not in run.err and "sys." not in run.err
 
 
+def test_merge_refuses_a_failing_rule_edited_to_warn_or_within_its_budget(tmp_path: Path) -> None:
+    # Each edit keeps the verdicts, violations and match counts consistent; only the findings' outcomes still
+    # say what the rule did to them. They merged to a pass (exit 0) before.
+    record = tmp_path / "decision.json"
+    assert Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--json", str(record)]).code == 1
+    data = json.loads(record.read_text(encoding="utf-8"))
+    image = data["images"][0]
+    assert [o["action"] for o in image["outcomes"]] == ["fail", "fail"]
+
+    def edited(name: str, rule: dict[str, object], verdict: str, violations: list[object]) -> str:
+        rules = [dict(r, **rule) if r["triggered"] else r for r in image["rules"]]
+        changed = dict(image, verdict=verdict, rules=rules, violations=violations)
+        return _write(tmp_path, name, json.dumps({**data, "verdict": verdict, "images": [changed]}))
+
+    warned = [dict(v, action="warn") for v in image["violations"]]
+    for path, text in [
+        (
+            edited("warn.json", {"action": "warn"}, "warn", warned),
+            "has action fail but the rules that caught",
+        ),
+        (edited("budget.json", {"max": 1000, "triggered": False}, "pass", []), "which did not trigger"),
+    ]:
+        run = Run(["merge", path])
+        assert run.code == 2, run.out
+        assert text in run.err and run.err.count("\n") == 1, run.err
+
+
 def _skip_unless_available(run: Run, flag: str) -> None:
     if run.code == 2 and f"{flag} is not available" in run.err:
         pytest.skip(f"{flag} is not wired into gate.cli yet (gate/report renderers)")

@@ -293,8 +293,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
 
     `gate merge` passes on the verdicts it reads: a record edited or damaged to say pass must not. So each
     image has rule results (a policy always has rules), a findings rule triggered exactly when its matches are
-    over its budget, each finding's rules among them, and each violation a triggered rule of its action (and,
-    for a waiver rule's, one of the image's waivers).
+    over its budget, each finding's rules triggered ones among them and its action the strongest of theirs, and
+    each violation a triggered rule of its action (and, for a waiver rule's, one of the image's waivers).
     """
     damaged = "the record was edited or damaged, write it again with gate check --json"
     if not decision.images:
@@ -328,6 +328,26 @@ def _check_consistent(decision: Decision, source: str) -> None:
                     f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} says it matched {r.matched} "
                     "but caught "
                     f"{caught[r.rule_id]} findings; {damaged}"
+                )
+        # A finding's action is the strongest of the triggered rules that caught it: a rule edited to warn, or to
+        # a budget it is within, leaves the action gate check gave its findings behind.
+        actions = {r.rule_id: r.action for r in image.rules if r.subject == "findings" and r.triggered}
+        for o in image.outcomes:
+            quiet = next((rule_id for rule_id in o.rules if rule_id not in actions), None)
+            if quiet is not None:
+                raise InputError(
+                    f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(quiet)}, which did "
+                    "not trigger "
+                    f"on findings; {damaged}"
+                )
+            expected_action = min(
+                (actions[rule_id] for rule_id in o.rules), key=list(Action).index, default=None
+            )
+            if o.action is not expected_action:
+                raise InputError(
+                    f"{source}: {_quoted(o.finding.id)} of {_quoted(image.name)} has action "
+                    f"{o.action.value if o.action else 'none'} but the rules that caught it give "
+                    f"{expected_action.value if expected_action else 'none'}; {damaged}"
                 )
         triggered = {(r.rule_id, r.action) for r in image.rules if r.triggered}
         waivers = {w.index for w in image.waivers}
