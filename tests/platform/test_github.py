@@ -501,6 +501,16 @@ def test_outputs_refuse_what_is_not_a_decision_record(tmp_path: Path) -> None:
     assert (code, err) == (2, f"gate: error: {deep}: not JSON; give the file gate check --json wrote\n")
 
 
+def test_outputs_refuse_json_nested_too_deeply(tmp_path: Path) -> None:
+    # json.loads gives up on deep nesting with a RecursionError, which was an internal error here.
+    record = tmp_path / "decision.json"
+    record.write_text("[" * 100_000, encoding="utf-8")
+    code, _, err = _run(["outputs", "github", "--decision", str(record), "--output", str(tmp_path / "o")], {})
+    assert code == 2
+    assert err.startswith("gate: error: ") and err.count("\n") == 1
+    assert "not JSON" in err
+
+
 def test_outputs_without_github_output_is_a_usage_error() -> None:
     code, _, err = _run(["outputs", "github", "--set", "verdict=pass"], {})
     assert code == 2
