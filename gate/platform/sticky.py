@@ -159,7 +159,8 @@ def check_token(token: str, variable: str) -> None:
 def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, int]:
     """The verdict, failed count and warned count of a decision record (`source` names it in errors).
 
-    Raises InputError when `record` is not a decision record or a count is not a whole number, 0 or more.
+    Raises InputError when `record` is not a decision record, a count is not a whole number, 0 or more, or the
+    counts contradict the verdict.
     """
     verdict = record.get("verdict")
     counts = record.get("counts")
@@ -178,7 +179,14 @@ def decision_counts(record: Mapping[str, Any], source: str) -> tuple[str, int, i
                 f"{source}: counts.{name} must be a whole number, 0 or more (got {short_value(value)}); "
                 "write the record again with gate check --json"
             )
-    return str(verdict), counts["failed"], counts["warned"]
+    failed, warned = counts["failed"], counts["warned"]
+    # A failed violation fails the verdict and a warned one warns it (gate merge checks the same in full).
+    if (verdict == "pass" and (failed or warned)) or (verdict == "warn" and failed):
+        raise InputError(
+            f"{source}: the verdict is {verdict} but counts.failed is {failed} and counts.warned is {warned}; "
+            "the record was edited or damaged, write it again with gate check --json"
+        )
+    return str(verdict), failed, warned
 
 
 def new_session() -> requests.Session:

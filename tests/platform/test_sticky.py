@@ -168,3 +168,15 @@ def test_a_network_failure_is_said_in_words_not_as_a_python_exception(error: str
         )
     assert str(caught.value).startswith(f"list: {why}")
     assert "Pool" not in str(caught.value) and error not in str(caught.value)
+
+
+@pytest.mark.parametrize(("verdict", "failed", "warned"), [("pass", 2, 0), ("pass", 0, 1), ("warn", 1, 3)])
+def test_a_verdict_its_counts_contradict_is_refused(verdict: str, failed: int, warned: int) -> None:
+    # A failed violation fails the verdict and a warned one warns it: "pass" with 2 failed is an edited record,
+    # and its outputs (verdict=pass, failed-count=2) would let GitLab's enforce job pass a failing image.
+    record = {"verdict": verdict, "counts": {"failed": failed, "warned": warned}}
+    for read in (decision_counts, github.decision_outputs, gitlab.decision_variables):
+        with pytest.raises(
+            InputError, match=rf"^r\.json: the verdict is {verdict} but counts\.failed is {failed}"
+        ):
+            read(record, "r.json")
