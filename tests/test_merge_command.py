@@ -420,6 +420,25 @@ def test_merge_refuses_a_failing_rule_edited_to_warn_or_within_its_budget(tmp_pa
         assert text in run.err and run.err.count("\n") == 1, run.err
 
 
+def test_merge_refuses_a_record_whose_counts_say_it_failed(tmp_path: Path) -> None:
+    # The images edited to pass, rule and violations and all, but the counts gate outputs reads still say 2
+    # failed: the record contradicts itself, and merged to a pass before.
+    record = tmp_path / "decision.json"
+    assert Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--json", str(record)]).code == 1
+    data = json.loads(record.read_text(encoding="utf-8"))
+    assert data["counts"]["failed"] == 2
+    image = data["images"][0]
+    kept = [r for r in image["rules"] if not r["triggered"]]
+    outcomes = [dict(o, action=None, rules=[]) for o in image["outcomes"]]
+    image = dict(image, verdict="pass", rules=kept, violations=[], outcomes=outcomes)
+    edited = _write(tmp_path, "edited.json", json.dumps({**data, "verdict": "pass", "images": [image]}))
+    run = Run(["merge", edited])
+    assert run.code == 2, run.out
+    assert (
+        "counts.failed is 2 but its images have 0 failed violations" in run.err and run.err.count("\n") == 1
+    )
+
+
 def _skip_unless_available(run: Run, flag: str) -> None:
     if run.code == 2 and f"{flag} is not available" in run.err:
         pytest.skip(f"{flag} is not wired into gate.cli yet (gate/report renderers)")

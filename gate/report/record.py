@@ -30,6 +30,7 @@ from gate.policy.decision import (
 )
 from gate.policy.history import redacted_history
 from gate.report._common import OnePerLine, json_chunks
+from gate.report._text import clip
 
 __all__ = ["RECORD_VERSION", "encode", "load_record", "record", "render"]
 
@@ -285,6 +286,7 @@ def load_record(text: str | bytes, source: str) -> Decision:
             "gate check --json"
         ) from None
     _check_consistent(decision, source)
+    _check_counts(data.get("counts"), decision, source)
     return decision
 
 
@@ -399,6 +401,24 @@ def _has_lone_surrogate(text: str | bytes, value: object) -> bool:
         elif isinstance(item, list):
             stack.extend(item)
     return False
+
+
+def _check_counts(counts: object, decision: Decision, source: str) -> None:
+    """Raise InputError unless the record's counts of failed and warned violations (what gate outputs reads) are
+    those of its images: an image edited to pass leaves them behind."""
+    for name, action in (("failed", Action.FAIL), ("warned", Action.WARN)):
+        given = counts.get(name) if isinstance(counts, dict) else None
+        actual = sum(1 for v in decision.violations if v.action is action)
+        if not isinstance(given, int) or isinstance(given, bool) or given != actual:
+            shown = (
+                clip(str(given), 24)
+                if isinstance(given, int) and not isinstance(given, bool)
+                else "not a count"
+            )
+            raise InputError(
+                f"{source}: the record's counts.{name} is {shown} but its images have {actual} {name} violations; "
+                "the record was edited or damaged, write it again with gate check --json"
+            )
 
 
 class _Damaged(ValueError):
