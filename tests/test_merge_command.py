@@ -317,13 +317,23 @@ def test_merge_refuses_bad_records(tmp_path: Path) -> None:
 def test_merge_refuses_a_record_with_a_lone_surrogate(tmp_path: Path) -> None:
     # JSON can spell "\\ud800", which json.loads reads and no UTF-8 output can carry: the record written back by
     # --json was an internal error once the log was out. The scanner reports' readers refuse it; so do records.
+    # json.loads also reads the surrogate's own bytes (b"\\xed\\xa0\\x80"), in UTF-8 and in UTF-16.
     record = tmp_path / "decision.json"
     assert Run(["check", str(TESTDATA / "reports" / "trivy-fail.json"), "--json", str(record)]).code == 1
-    text = record.read_text(encoding="utf-8").replace('"subject": "findings"', '"subject": "\\ud800"', 1)
-    run = Run(["merge", _write(tmp_path, "surrogate.json", text), "--json", str(tmp_path / "merged.json")])
-    assert run.code == 2, run.err
-    assert "lone UTF-16 surrogate" in run.err and run.err.count("\n") == 1
-    assert not (tmp_path / "merged.json").exists()
+    text = record.read_text(encoding="utf-8")
+    for n, data in enumerate(
+        [
+            text.replace('"subject": "findings"', '"subject": "\\ud800"', 1).encode("utf-8"),
+            text.replace('"subject": "findings"', '"subject": "\ud800"', 1).encode("utf-8", "surrogatepass"),
+            text.replace('"subject": "findings"', '"subject": "\udfff"', 1).encode("utf-16", "surrogatepass"),
+        ]
+    ):
+        (tmp_path / f"surrogate-{n}.json").write_bytes(data)
+        merged = tmp_path / f"merged-{n}.json"
+        run = Run(["merge", str(tmp_path / f"surrogate-{n}.json"), "--json", str(merged)])
+        assert run.code == 2, run.err
+        assert "lone UTF-16 surrogate" in run.err and run.err.count("\n") == 1
+        assert not merged.exists()
 
 
 def test_merge_refuses_a_record_edited_to_pass(tmp_path: Path) -> None:

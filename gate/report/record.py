@@ -254,8 +254,8 @@ def load_record(text: str | bytes, source: str) -> Decision:
         ) from None
     if _has_lone_surrogate(text, data):
         raise InputError(
-            f"{source}: the JSON holds a lone UTF-16 surrogate escape (\\ud800 to \\udfff), which no output can "
-            "carry; the record is damaged, write it again with gate check --json"
+            f"{source}: the JSON holds a lone UTF-16 surrogate (\\ud800 to \\udfff), which no output can carry; "
+            "the record is damaged, write it again with gate check --json"
         )
     if not isinstance(data, dict) or "record_version" not in data or "images" not in data:
         raise InputError(f"{source}: not a gate decision record; give the file gate check --json wrote")
@@ -379,15 +379,22 @@ def _check_consistent(decision: Decision, source: str) -> None:
         )
 
 
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# A lone surrogate as json.loads reads one: escaped (`\\ud800`), or its own bytes in UTF-8 (json.loads decodes
+# with "surrogatepass").
+_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _has_lone_surrogate(text: str | bytes, value: object) -> bool:
     """True when `value`, parsed from the JSON `text`, holds a lone UTF-16 surrogate (`"\\ud800"`): json.loads
     reads it, and no UTF-8 output (the merged record) can write it back. As gate.ingest checks the reports."""
-    raw = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
-    if not _SURROGATE_ESCAPE.search(raw):  # the common case: no surrogate escape at all
+    if isinstance(text, str):
+        raw = text.encode("utf-8", "surrogatepass")
+    elif (encoding := json.detect_encoding(text)) not in ("utf-8", "utf-8-sig"):  # UTF-16 or UTF-32
+        raw = text.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
+    else:
+        raw = text
+    if not _SURROGATE.search(raw):  # the common case: no surrogate at all
         return False
     stack = [value]
     while stack:
