@@ -343,11 +343,16 @@ def test_a_lone_surrogate_in_any_input_is_refused_not_a_half_written_record(tmp_
            "version": 1, "statements": [{"vulnerability": {"name": "CVE-1"}, "products": [{"@id": "pkg:npm/a"}],
                                          "status": "not_affected", "impact_statement": "\ud800"}]}  # fmt: skip
     (tmp_path / "vex.json").write_text(json.dumps(vex))  # json.dumps writes the lone surrogate as \ud800
+    (tmp_path / "raw-vex.json").write_bytes(json.dumps(vex).encode().replace(b"\\ud800", b"\xed\xa0\x80"))
+    (tmp_path / "raw.json").write_bytes(b'[{"Id": "sha256:1", "Config": {"User": "\xed\xb0\x80"}}]')
     record = tmp_path / "d.json"
     for args, where in [
         ([str(tmp_path / "grype.json")], "source.target.config holds a lone UTF-16 surrogate"),
         ([CLEAN, "--image-metadata", str(tmp_path / "inspect.json")], "inspect.json: the JSON holds a lone"),
         ([CLEAN, "--vex", str(tmp_path / "vex.json")], "vex.json: the VEX document holds a lone"),
+        # json.loads decodes bytes with "surrogatepass": a surrogate written as its own UTF-8 bytes is read too
+        ([CLEAN, "--vex", str(tmp_path / "raw-vex.json")], "raw-vex.json: the VEX document holds a lone"),
+        ([CLEAN, "--image-metadata", str(tmp_path / "raw.json")], "raw.json: the JSON holds a lone"),
     ]:
         run = Run(["check", *args, "--json", str(record)])
         assert run.code == 2, run.err

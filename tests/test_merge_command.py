@@ -6,6 +6,7 @@ import io
 import json
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -412,7 +413,7 @@ def test_merge_refuses_a_failing_rule_edited_to_warn_or_within_its_budget(tmp_pa
     image = data["images"][0]
     assert [o["action"] for o in image["outcomes"]] == ["fail", "fail"]
 
-    def edited(name: str, rule: dict[str, object], verdict: str, violations: list[object]) -> str:
+    def edited(name: str, rule: dict[str, object], verdict: str, violations: list[Any]) -> str:
         rules = [dict(r, **rule) if r["triggered"] else r for r in image["rules"]]
         changed = dict(image, verdict=verdict, rules=rules, violations=violations)
         return _write(tmp_path, name, json.dumps({**data, "verdict": verdict, "images": [changed]}))

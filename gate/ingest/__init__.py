@@ -14,9 +14,10 @@ from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
 
 from gate.errors import InputError, field_path, problem_and_value
 from gate.ingest import grype, trivy
-from gate.ingest._text import LONE_SURROGATE, first_byte, has_lone_surrogate, json_document, shorten
+from gate.ingest._text import first_byte, json_document, shorten
 from gate.ingest._wire import misplaced_key
 from gate.ingest.merge import merge_duplicates
+from gate.jsontext import LONE_SURROGATE, has_lone_surrogate
 from gate.model import Scan
 
 __all__ = ["parse_report", "read_report"]

@@ -14,9 +14,7 @@ from gate.errors import InputError
 from gate.words import quantity
 
 __all__ = [
-    "LONE_SURROGATE",
     "first_byte",
-    "has_lone_surrogate",
     "json_document",
     "parse_timestamp",
     "shorten",
@@ -26,10 +24,6 @@ __all__ = [
 # Trivy list form). `[0000]  WARN ...` is a log line, not JSON.
 _DOCUMENT_START = re.compile(rb"^[ \t]*(\{|\[[ \t]*(\{|\]|\r?$))", re.MULTILINE)
 _MAX_SKIPPED_SHOWN = 3
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-LONE_SURROGATE = "a lone UTF-16 surrogate escape (\\ud800 to \\udfff), which no output can carry"
-"""What `has_lone_surrogate` found, for messages."""
 
 
 def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
@@ -53,28 +47,6 @@ def json_document(data: bytes, source: str) -> tuple[bytes, list[str]]:
         "(send the scanner's log to stderr)"
     )
     return data[match.start() :], [warning]
-
-
-def has_lone_surrogate(document: bytes | str, value: object) -> bool:
-    """True when `value`, parsed from the JSON `document` by `json.loads`, holds a lone UTF-16 surrogate.
-
-    `json.loads` reads `"\\ud800"` as a string no output can encode; the reports' own parser refuses it.
-    """
-    raw = document.encode("utf-8", "surrogatepass") if isinstance(document, str) else document
-    if not _SURROGATE_ESCAPE.search(raw):  # the common case: no surrogate escape at all
-        return False
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _LONE_SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def first_byte(data: bytes) -> bytes:

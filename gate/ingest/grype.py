@@ -14,10 +14,11 @@ from pydantic.dataclasses import dataclass
 
 from gate.errors import InputError
 from gate.ingest._pool import Pool
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, parse_timestamp
+from gate.ingest._text import parse_timestamp
 from gate.ingest._wire import WIRE, ByteCount, CvssScore, FindingID, Probability, SeverityWord, Wire
 from gate.ingest.image import image_from_config, platform_name
 from gate.ingest.purl import purl_version
+from gate.jsontext import LONE_SURROGATE, has_lone_surrogate
 from gate.model import (
     Cvss,
     Finding,

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gate.errors import InputError
 from gate.identity import normalise_platform, other_platform
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document
+from gate.ingest._text import json_document
 from gate.ingest._wire import ByteCount, Wire
 from gate.ingest.image import (
     CONFIG_FIELDS,
@@ -43,6 +43,7 @@ from gate.ingest.image import (
     parse_created,
     platform_name,
 )
+from gate.jsontext import LONE_SURROGATE, has_lone_surrogate
 from gate.model import Image, Scan
 
 __all__ = ["Metadata", "attach", "attach_each", "merge_image", "parse_metadata", "read_metadata"]

@@ -39,8 +39,9 @@ from urllib.parse import unquote
 
 from gate.errors import InputError
 from gate.identity import normalise_platform, platform_covers, reference_tag
-from gate.ingest._text import LONE_SURROGATE, has_lone_surrogate, json_document, parse_timestamp, shorten
+from gate.ingest._text import json_document, parse_timestamp, shorten
 from gate.ingest.purl import Purl, parse_purl
+from gate.jsontext import LONE_SURROGATE, has_lone_surrogate
 from gate.model import Finding, Image, Scan, Suppression, Vex, VexStatus
 
 __all__ = ["VexDocument", "VexProduct", "VexStatement", "VexVersion", "apply_vex", "check_dates", "read_vex"]

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from gate.errors import InputError, field_problem, short_value
+from gate.jsontext import LONE_SURROGATE, has_lone_surrogate
 from gate.model import Finding, Image
 from gate.policy.decision import (
     Action,
@@ -252,10 +253,9 @@ def load_record(text: str | bytes, source: str) -> Decision:
         raise InputError(
             f"{source}: not JSON ({_json_problem(exc)}); give the file gate check --json wrote"
         ) from None
-    if _has_lone_surrogate(text, data):
+    if has_lone_surrogate(text, data):
         raise InputError(
-            f"{source}: the JSON holds a lone UTF-16 surrogate (\\ud800 to \\udfff), which no output can carry; "
-            "the record is damaged, write it again with gate check --json"
+            f"{source}: the JSON holds {LONE_SURROGATE}; the record is damaged, write it again with gate check --json"
         )
     if not isinstance(data, dict) or "record_version" not in data or "images" not in data:
         raise InputError(f"{source}: not a gate decision record; give the file gate check --json wrote")
@@ -377,37 +377,6 @@ def _check_consistent(decision: Decision, source: str) -> None:
             f"{source}: the record's verdict is {decision.verdict.value} but its images give {expected.value}; "
             f"{damaged}"
         )
-
-
-# A lone surrogate as json.loads reads one: escaped (`\\ud800`), or its own bytes in UTF-8 (json.loads decodes
-# with "surrogatepass").
-_SURROGATE = re.compile(rb"\\u[dD][89a-fA-F]|\xed[\xa0-\xbf]")
-_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _has_lone_surrogate(text: str | bytes, value: object) -> bool:
-    """True when `value`, parsed from the JSON `text`, holds a lone UTF-16 surrogate (`"\\ud800"`): json.loads
-    reads it, and no UTF-8 output (the merged record) can write it back. As gate.ingest checks the reports."""
-    if isinstance(text, str):
-        raw = text.encode("utf-8", "surrogatepass")
-    elif (encoding := json.detect_encoding(text)) not in ("utf-8", "utf-8-sig"):  # UTF-16 or UTF-32
-        raw = text.decode(encoding, "surrogatepass").encode("utf-8", "surrogatepass")
-    else:
-        raw = text
-    if not _SURROGATE.search(raw):  # the common case: no surrogate at all
-        return False
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if _LONE_SURROGATE.search(item):
-                return True
-        elif isinstance(item, dict):
-            stack.extend(item)
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
-    return False
 
 
 def _check_counts(counts: object, decision: Decision, source: str) -> None:

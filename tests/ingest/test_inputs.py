@@ -240,7 +240,7 @@ CLEAN_GRYPE = {"matches": [], "source": {"type": "image", "target": {"userInput"
         ),
         (
             b'{"SchemaVersion": 2, "ArtifactName": "a\\ud800", "Results": []}',
-            "a lone UTF-16 surrogate escape",
+            r"a lone UTF-16 surrogate \(",
         ),
         (
             b'\xff\xfe{\x00"',
