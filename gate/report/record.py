@@ -313,8 +313,7 @@ def _check_consistent(decision: Decision, source: str) -> None:
         if missing:
             raise InputError(
                 f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(missing[0])}, "
-                "which has no result; "
-                f"{damaged}"
+                f"which has no result; {damaged}"
             )
         for r in image.rules:
             if r.subject != "findings":
@@ -322,14 +321,12 @@ def _check_consistent(decision: Decision, source: str) -> None:
             if r.triggered != (r.matched > (r.max or 0)):
                 raise InputError(
                     f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} matched {r.matched} "
-                    f"(at most {r.max or 0}) "
-                    f"but says triggered = {str(r.triggered).lower()}; {damaged}"
+                    f"(at most {r.max or 0}) but says triggered = {str(r.triggered).lower()}; {damaged}"
                 )
             if r.rule_id in caught and r.matched != caught[r.rule_id]:
                 raise InputError(
                     f"{source}: rule {_quoted(r.rule_id)} of {_quoted(image.name)} says it matched {r.matched} "
-                    "but caught "
-                    f"{caught[r.rule_id]} findings; {damaged}"
+                    f"but caught {caught[r.rule_id]} findings; {damaged}"
                 )
         # A finding's action is the strongest of the triggered rules that caught it: a rule edited to warn, or to
         # a budget it is within, leaves the action gate check gave its findings behind.
@@ -338,9 +335,8 @@ def _check_consistent(decision: Decision, source: str) -> None:
             quiet = next((rule_id for rule_id in o.rules if rule_id not in actions), None)
             if quiet is not None:
                 raise InputError(
-                    f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(quiet)}, which did "
-                    "not trigger "
-                    f"on findings; {damaged}"
+                    f"{source}: findings of {_quoted(image.name)} were caught by rule {_quoted(quiet)}, "
+                    f"which did not trigger on findings; {damaged}"
                 )
             expected_action = min(
                 (actions[rule_id] for rule_id in o.rules), key=list(Action).index, default=None
