@@ -429,6 +429,8 @@ def _yaml(text: str, source: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise InputError(f"{source}: invalid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:  # PyYAML composes nested lists and mappings by recursion
+        raise InputError(f"{source}: invalid YAML: lists or mappings nested too deeply") from None
 
 
 _PLAIN_TAG = "tag:gate,2026:plain"

@@ -302,6 +302,11 @@ def test_an_expiry_on_the_first_day_there_is_imports_as_expired(tmp_path: Path) 
             r"no entries to import \(this Grype config lists no finding to ignore\); give",
         ),
         ("x.yaml", b"foo: [1, 2\n", "invalid YAML at line"),
+        (
+            "x.yaml",
+            b"ignore: " + b"[" * 100_000 + b"]" * 100_000,
+            "invalid YAML: lists or mappings nested too deeply$",
+        ),
         ("x.yaml", b"output: json\n", "neither a Grype config"),
         ("x.yaml", b"ignore: {a: 1}\n", r"ignore: must be a list of rules \(got a mapping\)$"),
         ("x.yaml", b"vulnerabilities:\n  - statement: all\n", r"vulnerabilities\[0\]: needs an `id`"),
