@@ -269,7 +269,7 @@ def _json(response: requests.Response) -> object:
     """The response's body as JSON; None when it is not JSON."""
     try:
         return response.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested too deeply to read
         return None
 
 

@@ -180,3 +180,16 @@ def test_a_verdict_its_counts_contradict_is_refused(verdict: str, failed: int, w
             InputError, match=rf"^r\.json: the verdict is {verdict} but counts\.failed is {failed}"
         ):
             read(record, "r.json")
+
+
+def test_an_answer_nested_too_deeply_to_read_is_not_json() -> None:
+    import requests
+
+    from gate.platform.sticky import json_field, json_list
+
+    response = requests.Response()
+    response.status_code = 200
+    response._content = b"[" * 100_000 + b"]" * 100_000
+    assert json_field(response, "id") is None
+    with pytest.raises(OutputError, match=r"^list: the API did not return a JSON list"):
+        json_list(response, "list", "GITHUB_API_URL")
