@@ -24,6 +24,13 @@ def shared_files(kind: str) -> list[Path]:
     return sorted(folder.glob("*.json")) if folder.is_dir() else []
 
 
+def write_policy(tmp_path: Path, text: str) -> Path:
+    """A policy file `gate.toml` in `tmp_path` holding `text`."""
+    path = tmp_path / "gate.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def need_shared() -> None:
     """Skip the calling test when the shared fixtures are not laid beside the checkout."""
     if not REAL.is_dir():

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from gate.cli import main
-from tests.conftest import TESTDATA, TODAY
+from tests.conftest import TESTDATA, TODAY, write_policy
 
 FAIL = str(TESTDATA / "reports" / "trivy-fail.json")
 CLEAN = str(TESTDATA / "reports" / "trivy-clean.json")
@@ -232,8 +232,9 @@ def test_a_gate_toml_that_cannot_be_read_is_an_error_not_the_default_policy(
 
 
 def test_policy_validate_reports_every_problem(tmp_path: Path) -> None:
-    path = tmp_path / "gate.toml"
-    path.write_text('[[rules]]\nid = "a"\nmatch = { severity = "hihg" }\n[[waivers]]\nid = "CVE-1"\n')
+    path = write_policy(
+        tmp_path, '[[rules]]\nid = "a"\nmatch = { severity = "hihg" }\n[[waivers]]\nid = "CVE-1"\n'
+    )
     run = Run(["policy", "validate", str(path)])
     assert run.code == 2
     lines = run.err.splitlines()
@@ -244,8 +245,7 @@ def test_policy_validate_reports_every_problem(tmp_path: Path) -> None:
 
 
 def test_policy_validate_of_one_problem_asks_to_fix_it(tmp_path: Path) -> None:
-    path = tmp_path / "gate.toml"
-    path.write_text("")
+    path = write_policy(tmp_path, "")
     run = Run(["policy", "validate", str(path)])
     assert run.code == 2
     assert run.err.splitlines()[-1] == f"gate: error: {path}: 1 problem; fix it and run again"
@@ -512,10 +512,10 @@ def test_policy_init_into_a_missing_folder_is_an_error_not_a_crash(tmp_path: Pat
 
 
 def test_policy_validate_checks_the_waiver_horizon_on_the_given_day(tmp_path: Path) -> None:
-    path = tmp_path / "gate.toml"
-    path.write_text(
+    path = write_policy(
+        tmp_path,
         'extends = "builtin:default"\n[settings]\nmax_waiver_days = 30\n'
-        '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n'
+        '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-06-01\n',
     )
     late = Run(["policy", "validate", str(path), "--today", "2026-11-27"])
     assert late.code == 2
@@ -524,8 +524,7 @@ def test_policy_validate_checks_the_waiver_horizon_on_the_given_day(tmp_path: Pa
 
 
 def test_a_stale_report_fails_when_the_policy_limits_report_age(tmp_path: Path) -> None:
-    policy = tmp_path / "gate.toml"  # CLEAN was made on 2026-11-20; the evaluation date is 2026-11-27
-    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n', encoding="utf-8")
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n')
     record = tmp_path / "decision.json"
     run = Run(["check", CLEAN, "--policy", str(policy), "--json", str(record)])
     assert run.code == 1, run.err
@@ -550,9 +549,8 @@ def test_the_baseline_ratchet_counts_what_the_policy_gates_of_an_ignore_rule(tmp
     ]
     pr = tmp_path / "pr.json"
     pr.write_text(json.dumps(report), encoding="utf-8")
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
-        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
+    policy = write_policy(
+        tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n'
     )
     run = Run(["check", str(pr), "--baseline", str(base), "--policy", str(policy), "--today", "2026-11-27"])
     assert run.code == 1 and "FAIL fixable-critical-high" in run.out
@@ -648,10 +646,9 @@ def test_a_fail_rule_on_pyyaml_catches_trivys_pyyaml(tmp_path: Path) -> None:
     }
     report = tmp_path / "trivy.json"
     report.write_text(json.dumps(document), encoding="utf-8")
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         '[[rules]]\nid = "no-pyyaml"\ntitle = "No PyYAML"\naction = "fail"\nmatch = { package = ["pyyaml"] }\n',
-        encoding="utf-8",
     )
     run = Run(["check", str(report), "--policy", str(policy), "--today", "2026-11-27"])
     assert run.code == 1, run.out + run.err
@@ -661,11 +658,10 @@ def test_a_fail_rule_on_pyyaml_catches_trivys_pyyaml(tmp_path: Path) -> None:
 
 
 def test_policy_validate_counts_in_words(tmp_path: Path) -> None:
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         '[[rules]]\nid = "r"\nmatch = { kind = "secret" }\n'
         '[[waivers]]\nid = "CVE-1"\nreason = "r"\nexpires = 2027-01-01\n',
-        encoding="utf-8",
     )
     run = Run(["policy", "validate", str(policy), "--today", "2026-11-27"])
     assert run.code == 0

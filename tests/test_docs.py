@@ -18,7 +18,7 @@ import pytest
 from gate.cli import main
 from gate.errors import PolicyError
 from gate.policy.schema import load_policy
-from tests.conftest import GENERATED, REAL, ROOT, TESTDATA, TODAY, need_shared
+from tests.conftest import GENERATED, REAL, ROOT, TESTDATA, TODAY, need_shared, write_policy
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -162,8 +162,7 @@ def test_policy_snippets_in_docs_are_valid(doc: str, tmp_path: Path) -> None:
         if not re.search(r"^(extends|\[\[rules\]\])", body, re.M):
             block = 'extends = "builtin:default"\n' + block  # a part of a policy: waivers, settings, merge
         tomllib.loads(block)
-        policy_file = tmp_path / "gate.toml"
-        policy_file.write_text(block, encoding="utf-8")
+        policy_file = write_policy(tmp_path, block)
         try:
             load_policy(str(policy_file))
         except PolicyError as exc:

@@ -14,7 +14,7 @@ from gate.ingest.vex import apply_vex, read_vex
 from gate.intel import enrich, parse_epss, parse_kev
 from gate.model import Finding, FindingKind, FixState, Package, Scan, Severity, Suppression
 from gate.policy.schema import Policy, load_policy
-from tests.conftest import REAL, TESTDATA, TODAY, need_shared
+from tests.conftest import REAL, TESTDATA, TODAY, need_shared, write_policy
 
 GITEA = "grype/analysis-model--grype-report-wo-description.json"
 POLICY = """version = 1
@@ -40,9 +40,7 @@ expires = 2026-01-31
 
 
 def _policy(tmp_path: Path) -> Policy:
-    path = tmp_path / "gate.toml"
-    path.write_text(POLICY, encoding="utf-8")
-    return load_policy(str(path))
+    return load_policy(str(write_policy(tmp_path, POLICY)))
 
 
 def _gitea() -> Scan:
@@ -137,10 +135,9 @@ def test_a_waived_finding_is_not_reported_under_missing_intel(tmp_path: Path) ->
     # gate check leaves waived findings out of every rule, missing-intel included: explain says the same.
     trivy = Finding(kind=FindingKind.VULNERABILITY, id="CVE-2024-9", severity=Severity.HIGH, scanner="trivy")
     scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(trivy,))
-    path = tmp_path / "gate.toml"
-    path.write_text(POLICY.replace('match = { kind = "vulnerability", epss = ">=0.1" }',
+    path = write_policy(tmp_path, POLICY.replace('match = { kind = "vulnerability", epss = ">=0.1" }',
                                    'match = { kind = "vulnerability", epss = ">=0.1" }\non_missing_intel = "warn"')
-                    + '[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = 2027-01-31\n', encoding="utf-8")  # fmt: skip
+                    + '[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = 2027-01-31\n')  # fmt: skip
     text = explain("CVE-2024-9", [scan], load_policy(str(path)), today=TODAY)
     assert text is not None
     assert "on_missing_intel = warn: not counted: waived" in text
@@ -164,10 +161,9 @@ def test_one_day_is_a_day(tmp_path: Path, expires: str, published: str, said: st
         published=TODAY.replace(day=26),
     )
     scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(finding,))
-    path = tmp_path / "gate.toml"
-    path.write_text(
+    path = write_policy(
+        tmp_path,
         f'extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = {expires}\n',
-        encoding="utf-8",
     )
     text = explain("CVE-2024-9", [scan], load_policy(str(path)), today=TODAY)
     assert text is not None
@@ -206,10 +202,7 @@ def test_a_finding_an_ignore_rule_left_out_is_explained_as_gated_when_the_policy
     text = explain("CVE-2024-7", scans, load_policy("builtin:default"), today=TODAY)
     assert text is not None and "  outcome: suppressed (ignored); not gated\n" in text
     assert text.endswith("  scanner suppression: ignored by .trivyignore\n")
-    path = tmp_path / "gate.toml"
-    path.write_text(
-        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
-    )
+    path = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n')
     text = explain("CVE-2024-7", scans, load_policy(str(path)), today=TODAY)
     assert text is not None and "  outcome: FAIL by fixable-critical-high\n" in text  # as gate check decides
     assert (
@@ -234,8 +227,7 @@ def _run(*args: str) -> tuple[int, str, str]:
 
 def test_cli_explain(tmp_path: Path) -> None:
     need_shared()
-    policy = tmp_path / "gate.toml"
-    policy.write_text(POLICY, encoding="utf-8")
+    policy = write_policy(tmp_path, POLICY)
     report = str(REAL / GITEA)
     common = ["--policy", str(policy), "--today", "2026-11-27", "--kev", str(TESTDATA / "intel" / "kev.json")]
     code, out, err = _run("explain", "CVE-2023-44487", report, *common)
@@ -301,8 +293,7 @@ def test_a_rule_or_image_check_id_explains_how_it_came_out_on_each_image(tmp_pat
     code, out, _ = _run("explain", "fixable-critical-high", failing, "--today", "2026-11-27")
     assert code == 0 and ": triggered: FAIL\n" in out
     assert "  findings (" in out and "`gate explain ID` explains one" in out
-    policy = tmp_path / "gate.toml"  # a built-in rule: trivy-clean.json was made on 2026-11-20
-    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n', encoding="utf-8")
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nmax_report_age_days = 3\n')
     code, out, _ = _run("explain", "stale-report", clean, "--policy", str(policy), "--today", "2026-11-27")
     assert code == 0
     assert "  reports:\n    report-age: " in out and "7 days before 2026-11-27 (at most 3)" in out
@@ -395,8 +386,7 @@ def test_a_platform_scoped_waiver_is_explained_on_each_platform(tmp_path: Path) 
             update={"image": image, "source": f"{platform.replace('/', '-') or 'none'}.json"}
         )
 
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-10000"\nreason = "r"\n'
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-10000"\nreason = "r"\n'
                       'expires = 2027-01-31\nplatforms = ["linux/arm64/v8"]\n')  # fmt: skip
     scans = [on("linux/amd64", "sha256:" + "a" * 64), on("linux/aarch64", "sha256:" + "b" * 64), on("", "")]
     text = explain("CVE-2024-10000", scans, load_policy(str(policy)), today=TODAY)

@@ -13,7 +13,7 @@ import pytest
 
 from gate.cli import main
 from gate.report.record import load_record
-from tests.conftest import REAL, ROOT, TESTDATA, TODAY, need_shared
+from tests.conftest import REAL, ROOT, TESTDATA, TODAY, need_shared, write_policy
 
 DAY = TODAY.isoformat()
 JUICE = "trivy/securecodebox-trivy--juice-shop-v12.10.2.json"
@@ -68,8 +68,7 @@ def test_a_matrix_merged_equals_one_check_of_all_images(tmp_path: Path) -> None:
 def test_a_waiver_one_image_used_is_not_unused_in_the_merge_either(tmp_path: Path) -> None:
     # One job per image: the waiver is used in api:2.0.0 and unused in api:2.0.1. One gate check over both
     # images does not call it unused, and neither may the merge of the two records.
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[settings]\nwaiver_unused = "fail"\n'
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nwaiver_unused = "fail"\n'
                       '[[waivers]]\nid = "CVE-2024-5535"\nreason = "r"\nexpires = 2027-01-31\n')  # fmt: skip
     reports = [str(TESTDATA / "reports" / name) for name in ("trivy-fail.json", "trivy-clean.json")]
     records = []
@@ -140,9 +139,8 @@ def test_every_waiver_of_one_id_is_reviewed_on_its_own_in_check_and_merge(tmp_pa
 
 
 def test_a_record_whose_waiver_violation_names_no_waiver_of_its_image_is_refused(tmp_path: Path) -> None:
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[[waivers]]\nid = "CVE-0000-0001"\nreason = "r"\n'
-                      "expires = 2027-01-31\n", encoding="utf-8")  # fmt: skip
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[[waivers]]\nid = "CVE-0000-0001"\nreason = "r"\n'
+                      "expires = 2027-01-31\n")  # fmt: skip
     record = tmp_path / "d.json"
     Run(["check", str(TESTDATA / "reports" / "trivy-clean.json"), "--policy", str(policy), "--today", DAY,
          "--json", str(record)])  # fmt: skip
@@ -245,8 +243,7 @@ def test_record_round_trip_keeps_the_ratchet_and_the_scanners(tmp_path: Path) ->
 def test_a_record_with_a_scope_all_rule_and_a_baseline_merges(tmp_path: Path) -> None:
     # A scope = "all" rule counts the findings the baseline had too: the record is as gate check wrote it.
     need_shared()
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[[rules]]\nid = "any-medium"\ntitle = "t"\naction = "fail"\n'
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[[rules]]\nid = "any-medium"\ntitle = "t"\naction = "fail"\n'
                       'scope = "all"\nmatch = { kind = "vulnerability", severity = ["critical", "medium"] }\n')  # fmt: skip
     record = tmp_path / "d.json"
     baseline = ["--baseline", real(ALPINE_TRIVY)]

@@ -12,7 +12,7 @@ from gate.model import Finding, FindingKind, FixState, Image, Layer, Scan, Sever
 from gate.policy.engine import evaluate
 from gate.policy.matching import matches
 from gate.policy.schema import Match, load_policy
-from tests.conftest import GENERATED, REAL, TODAY, need_shared
+from tests.conftest import GENERATED, REAL, TODAY, need_shared, write_policy
 
 BUILDAH = [
     ("COPY dir:base in /", False, ""),
@@ -86,10 +86,7 @@ def test_unknown_boundary_leaves_origin_unknown_and_layer_rules_say_so(tmp_path:
     scan = attribute(image_scan(finding("sha256:aa"), base_layers=None))
     assert scan.findings[0].origin is None
     assert scan.warnings == ()
-    policy_file = tmp_path / "gate.toml"
-    policy_file.write_text(
-        'version = 1\n[[rules]]\nid = "own"\nmatch = { layer = "own" }\n', encoding="utf-8"
-    )
+    policy_file = write_policy(tmp_path, 'version = 1\n[[rules]]\nid = "own"\nmatch = { layer = "own" }\n')
     [image] = evaluate(scan, load_policy(str(policy_file)), today=TODAY).images
     assert any(
         "1 finding's layer is not known" in note and "count them as own" in note for note in image.notes
@@ -157,11 +154,10 @@ def test_violation_says_update_the_base_image_or_fix_your_layers(tmp_path: Path)
 
 
 def test_policy_can_fail_own_and_warn_base(tmp_path: Path) -> None:
-    policy_file = tmp_path / "gate.toml"
-    policy_file.write_text(
+    policy_file = write_policy(
+        tmp_path,
         'version = 1\n[[rules]]\nid = "own"\naction = "fail"\nmatch = { layer = "own" }\n'
         '[[rules]]\nid = "base"\naction = "warn"\nmatch = { layer = "base" }\n',
-        encoding="utf-8",
     )
     policy = load_policy(str(policy_file))
     base_only = attribute(image_scan(finding("sha256:aa")))

@@ -21,7 +21,7 @@ from gate.policy.decision import Verdict
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report.record import record
-from tests.conftest import REAL, SCHEMAS, TESTDATA, TODAY, need_shared
+from tests.conftest import REAL, SCHEMAS, TESTDATA, TODAY, need_shared, write_policy
 
 OCI_VEX = "trivy--oci.openvex.json"
 TRIVY_VEX = "trivy--trivy.openvex.json"
@@ -444,9 +444,8 @@ def test_a_statement_takes_the_place_of_a_scanners_ignore_rule(tmp_path: Path) -
     [finding] = apply_vex(_image_scan("registry.example/app:1", ignored), [doc]).findings
     assert finding.suppressed is not None
     assert (finding.suppressed.status, finding.suppressed.source) == ("not_affected", "VEX vex.json")
-    strict = tmp_path / "gate.toml"
-    strict.write_text(
-        'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n', encoding="utf-8"
+    strict = write_policy(
+        tmp_path, 'extends = "builtin:default"\n[settings]\nhonor_scanner_ignores = false\n'
     )
     decision = evaluate(apply_vex(_image_scan("registry.example/app:1", ignored), [doc]), load_policy(str(strict)),
                         today=TODAY)  # fmt: skip

@@ -12,7 +12,7 @@ import pytest
 from pytest_httpserver import HTTPServer
 
 from gate.cli import main
-from tests.conftest import REAL, TESTDATA, need_shared
+from tests.conftest import REAL, TESTDATA, need_shared, write_policy
 
 GITEA = "grype/analysis-model--grype-report-wo-description.json"
 KEV = TESTDATA / "intel" / "kev.json"
@@ -33,9 +33,7 @@ def _report() -> str:
 
 
 def _policy(tmp_path: Path, text: str) -> str:
-    path = tmp_path / "gate.toml"
-    path.write_text(text, encoding="utf-8")
-    return str(path)
+    return str(write_policy(tmp_path, text))
 
 
 def _record(out: str) -> dict[str, Any]:

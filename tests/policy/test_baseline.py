@@ -18,7 +18,7 @@ from gate.policy.baseline import attach, compare, mismatch_note, pair_baselines,
 from gate.policy.decision import Trend, Verdict
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 
 JUICE = "trivy/securecodebox-trivy--juice-shop-v12.10.2.json"
 JUICE_CLEAN = "trivy/securecodebox-trivy--juice-shop-v12.10.2-empty-results.json"
@@ -220,11 +220,10 @@ def test_a_version_bump_of_one_copy_does_not_take_the_untouched_copys_match() ->
 
 def test_scope_all_counts_existing_findings(tmp_path: Path) -> None:
     juice = _scan(JUICE)
-    policy_file = tmp_path / "gate.toml"
-    policy_file.write_text(
+    policy_file = write_policy(
+        tmp_path,
         'version = 1\nextends = "builtin:default"\n\n[[rules]]\nid = "fixable-critical-high"\n'
         'action = "fail"\nscope = "all"\nmatch = { kind = "vulnerability", severity = ">=high", fixable = true }\n',
-        encoding="utf-8",
     )
     marked, _ = compare(juice, juice)
     decision = evaluate(marked, load_policy(str(policy_file)), today=TODAY)

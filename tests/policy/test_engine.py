@@ -16,7 +16,7 @@ from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Sev
 from gate.policy.decision import Action, Verdict, WaiverState
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
-from tests.conftest import TESTDATA, TODAY
+from tests.conftest import TESTDATA, TODAY, write_policy
 
 
 def vuln(vid: str, severity: Severity, *, fixed: str = "", name: str = "openssl", **extra: object) -> Finding:
@@ -44,8 +44,7 @@ def scan(*findings: Finding, user: str | None = "app", config: bool = True) -> S
 
 
 def policy(tmp_path: Path, text: str) -> object:
-    path = tmp_path / "gate.toml"
-    path.write_text(text, encoding="utf-8")
+    path = write_policy(tmp_path, text)
     return load_policy(str(path))
 
 

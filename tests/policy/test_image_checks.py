@@ -25,7 +25,7 @@ from gate.policy.engine import evaluate
 from gate.policy.history import redacted_history
 from gate.policy.image_checks import _HISTORY_OPTIONS, CHECKS, _history_healthcheck, credential_reason
 from gate.policy.schema import ImageCheck, load_policy
-from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared
+from tests.conftest import GENERATED, REAL, TESTDATA, TODAY, need_shared, write_policy
 
 
 def cfg(**facts: Any) -> Image:
@@ -84,8 +84,7 @@ def test_every_check_id_has_a_policy_key() -> None:
     ],
 )
 def test_bad_keys_are_policy_errors_with_their_location(tmp_path: Path, text: str, words: str) -> None:
-    path = tmp_path / "gate.toml"
-    path.write_text(f'version = 1\n[[rules]]\nid = "r"\n{text}\n', encoding="utf-8")
+    path = write_policy(tmp_path, f'version = 1\n[[rules]]\nid = "r"\n{text}\n')
     with pytest.raises(PolicyError) as caught:
         load_policy(str(path))
     assert words in str(caught.value)
@@ -849,11 +848,10 @@ def test_each_check_fires_exactly_where_the_ground_truth_says(letter: str, name:
 @pytest.mark.parametrize("check_id", ["DS-0002", "DS002", "AVD-DS-0002"])  # as each Trivy release names it
 def test_trivy_image_config_misconfigs_are_gated_by_kind(tmp_path: Path, name: str, check_id: str) -> None:
     need_shared()
-    path = tmp_path / "gate.toml"
-    path.write_text(
+    path = write_policy(
+        tmp_path,
         'version = 1\n[[rules]]\nid = "misconfig-high"\naction = "fail"\n'
         f'match = {{ kind = "misconfig", severity = ">=high", ids = ["{check_id}"] }}\n',
-        encoding="utf-8",
     )
     policy = load_policy(str(path))
     verdicts = {
@@ -883,12 +881,11 @@ def test_licence_lists_on_the_real_trivy_licence_report(tmp_path: Path) -> None:
     need_shared()
     path = REAL / "trivy" / "defectdojo-trivy--license_scheme.json"
     scan = read_report(str(path), path.read_bytes())
-    policy_file = tmp_path / "gate.toml"
-    policy_file.write_text(
+    policy_file = write_policy(
+        tmp_path,
         'version = 1\n[[rules]]\nid = "copyleft"\naction = "fail"\nmatch = { license_deny = ["GPL-*", "AGPL-*"] }\n'
         '[[rules]]\nid = "unlisted"\naction = "warn"\n'
         'match = { kind = "license", license_allow = ["MIT", "BSD-*", "Apache-2.0", "ISC", "Zlib", "OpenSSL"] }\n',
-        encoding="utf-8",
     )
     decision = evaluate(scan, load_policy(str(policy_file)), today=TODAY)
     by_rule: dict[str, set[str]] = {}
@@ -1049,11 +1046,10 @@ def test_the_log_and_summary_name_each_check_of_a_rule(
 ) -> None:
     need_shared()
     directory = GENERATED / LETTERS["a"]
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         f'version = 1\n[[rules]]\nid = "{rule_id}"\naction = "fail"\n'
         'image = { user = "non-root", labels = ["org.opencontainers.image.source"], forbidden_ports = [22] }\n',
-        encoding="utf-8",
     )
     summary = tmp_path / "summary.md"
     code, out, _ = cli(

@@ -19,7 +19,7 @@ from gate.policy.engine import evaluate
 from gate.policy.matching import KeyState, check_match, chosen_cvss, screen
 from gate.policy.schema import Policy, load_policy
 from gate.policy.settings import CvssSource
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 
 EPSS_REPORT = "defectdojo-grype--many_vulns_with_epss_values.json"
 FIX_DATES_REPORT = "ci-sdlc--grype-report-with-log-prefix.json"
@@ -33,9 +33,7 @@ def _real(kind: str, name: str) -> Scan:
 
 
 def _policy(tmp_path: Path, text: str) -> Policy:
-    path = tmp_path / "gate.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_policy(str(path))
+    return load_policy(str(write_policy(tmp_path, text)))
 
 
 def _failing(decision: Decision, rule: str) -> list[str]:

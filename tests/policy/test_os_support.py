@@ -11,6 +11,7 @@ from gate.ingest import read_report
 from gate.model import ReportOs, Severity
 from gate.policy.decision import OS_END_OF_LIFE, OS_NOT_SCANNED, UNSUPPORTED_OS_RULE, Action
 from gate.policy.os_support import os_result
+from tests.conftest import write_policy
 from tests.test_cli import Run
 
 EOL = ReportOs(source="t.json", scanner="trivy", name="alpine 3.9.4", end_of_life=True)
@@ -149,6 +150,7 @@ def test_strict_warns_on_an_end_of_life_os_and_default_notes_it(tmp_path: Path) 
         v for v in json.loads(record.read_text())["violations"] if v["rule"] == UNSUPPORTED_OS_RULE
     ]
     assert (violation["id"], violation["action"], violation["kind"]) == (OS_END_OF_LIFE, "warn", "image")
-    policy = tmp_path / "gate.toml"
-    policy.write_text('version = 1\nextends = "builtin:strict"\n[settings]\nunsupported_os = "fail"\n')
+    policy = write_policy(
+        tmp_path, 'version = 1\nextends = "builtin:strict"\n[settings]\nunsupported_os = "fail"\n'
+    )
     assert Run(["check", str(path), "--policy", str(policy)]).code == 1

@@ -19,7 +19,7 @@ from gate.policy.matching import KeyState, check_match, screen
 from gate.policy.package_names import _BRACKETS, PackageGlobs, _fold_glob
 from gate.policy.schema import Policy, load_policy
 from gate.policy.waivers import waiver_mismatch
-from tests.conftest import TODAY
+from tests.conftest import TODAY, write_policy
 
 CVE = "CVE-2024-1111"
 
@@ -47,9 +47,7 @@ def _scan(*findings: Finding) -> Scan:
 
 
 def _policy(tmp_path: Path, text: str) -> Policy:
-    path = tmp_path / "gate.toml"
-    path.write_text(text, encoding="utf-8")
-    return load_policy(str(path))
+    return load_policy(str(write_policy(tmp_path, text)))
 
 
 def _rule(key: str, pattern: str) -> str:

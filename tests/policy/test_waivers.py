@@ -13,7 +13,7 @@ from gate.policy.decision import Action, Decision, ImageDecision, Verdict, Waive
 from gate.policy.engine import evaluate
 from gate.policy.schema import Policy, load_policy
 from gate.policy.waivers import check_horizon, waiver_mismatch
-from tests.conftest import TODAY
+from tests.conftest import TODAY, write_policy
 
 CVE = "CVE-2024-1111"
 
@@ -43,9 +43,7 @@ def _scan(*findings: Finding, image: str = "registry.example/app:1.0") -> Scan:
 
 
 def _policy(tmp_path: Path, waivers: str, settings: str = "") -> Policy:
-    path = tmp_path / "gate.toml"
-    path.write_text(f'extends = "builtin:default"\n{settings}\n{waivers}', encoding="utf-8")
-    return load_policy(str(path))
+    return load_policy(str(write_policy(tmp_path, f'extends = "builtin:default"\n{settings}\n{waivers}')))
 
 
 def _waiver(expires: date, extra: str = "") -> str:
@@ -201,10 +199,9 @@ def test_horizon_names_the_file_a_waiver_is_written_in(tmp_path: Path) -> None:
     near, far = _waiver(TODAY + timedelta(days=10)), _waiver(TODAY + timedelta(days=400))
     base = tmp_path / "sub" / "base.toml"
     base.write_text(f'extends = "builtin:default"\n{near}{far.replace(CVE, "CVE-BASE")}', encoding="utf-8")
-    top = tmp_path / "gate.toml"
-    top.write_text(
+    top = write_policy(
+        tmp_path,
         f'extends = "sub/base.toml"\n[settings]\nmax_waiver_days = 90\n{far.replace(CVE, "CVE-TOP")}',
-        encoding="utf-8",
     )
     with pytest.raises(PolicyError) as info:
         check_horizon(load_policy(str(top)), today=TODAY)
@@ -356,12 +353,11 @@ def test_a_waiver_of_an_id_another_waiver_has_says_where_it_is_written(tmp_path:
     base.write_text(
         'extends = "builtin:default"\n' + _waiver(expires, 'packages = ["zlib"]'), encoding="utf-8"
     )
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         f'extends = "{base}"\n'
         + _waiver(expires, 'packages = ["libssl3"]')
         + _waiver(expires).replace(CVE, "CVE-0"),
-        encoding="utf-8",
     )
     decision = evaluate(_scan(_finding(name="openssl")), load_policy(str(policy)), today=TODAY)
     messages = [v.message for v in decision.violations if v.rule_id == "waiver-unused"]

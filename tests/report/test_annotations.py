@@ -8,7 +8,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import annotations as gh_annotations
 from gate.report._common import FileLocation
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 from tests.report.helpers import decide, synthetic_scan
 
 
@@ -28,10 +28,9 @@ def test_caps_and_order() -> None:
 def test_the_notice_does_not_call_an_image_check_a_finding(tmp_path: Path) -> None:
     # 5 critical and 5 high fixable vulnerabilities fail, and so does the root user: the 11th error (high, and
     # after the findings in the engine's order) is the image check, left out.
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         'extends = "builtin:default"\n[[rules]]\nid = "root-fails"\naction = "fail"\nimage = { user = "non-root" }\n',
-        encoding="utf-8",
     )
     decision = evaluate(synthetic_scan(20), load_policy(str(policy)), today=TODAY)
     lines = gh_annotations.render(decision).splitlines()

@@ -33,7 +33,7 @@ from gate.report._common import (
     security_score,
     to_json,
 )
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 from tests.report.helpers import (
     DATA,
     decide,
@@ -234,10 +234,9 @@ def test_a_finding_only_a_built_in_rule_flags_is_a_result_of_that_rule(
 ) -> None:
     # A medium finding no policy rule catches, under investigation per VEX: the built-in vex-under-investigation
     # rule warns (or fails) about it, and its result says so (it was a note "no rule of the policy gates it").
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         f'version = 1\nextends = "builtin:default"\n[settings]\nvex_under_investigation = "{setting}"\n',
-        encoding="utf-8",
     )
     scan = synthetic_scan(1)
     vex = Vex(status=VexStatus.UNDER_INVESTIGATION, statement="checking", source="app.vex.json")
@@ -353,8 +352,7 @@ def test_two_stale_reports_of_one_image_are_two_items(tmp_path: Path) -> None:
     )
     image_config = Image(reference="app:1", config_known=True, user="app")
     scan = Scan(source="trivy.json", scanner="trivy", artifact="app:1", image=image_config, times=times)
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 7\n', encoding="utf-8")
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nmax_report_age_days = 7\n')
     image = evaluate(scan, load_policy(str(policy)), today=date(2026, 11, 27)).images[0]
     assert [v.id for v in image.violations] == ["report-age", "report-age"]
     stale = [i.violation.message for i in items(image) if i.violation]
@@ -372,10 +370,8 @@ def test_each_image_check_of_a_rule_with_several_is_an_image_check(tmp_path: Pat
         diff_ids=("sha256:" + "a" * 64, "sha256:" + "b" * 64),
     )
     scan = Scan(source="trivy.json", scanner="trivy", artifact="app:1", image=image_config)
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
-        '[[rules]]\nid = "base"\naction = "fail"\nimage = { user = "non-root", max_layers = 1 }\n',
-        encoding="utf-8",
+    policy = write_policy(
+        tmp_path, '[[rules]]\nid = "base"\naction = "fail"\nimage = { user = "non-root", max_layers = 1 }\n'
     )
     decision = evaluate(scan, load_policy(str(policy)), today=date(2026, 11, 27))
     image = decision.images[0]

@@ -12,7 +12,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import junit
 from gate.report._text import no_commands
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, synthetic_scan
 
 
@@ -74,11 +74,10 @@ def test_failures_warnings_and_waivers() -> None:
 def test_a_rule_of_several_image_checks_has_a_case_for_each_check(tmp_path: Path) -> None:
     # One rule, two image checks, both failing: each case is named by its check and lists its own violation,
     # as the log and the summary show them (it was "hygiene: Image hygiene" twice, each with both violations).
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         'version = 1\n[[rules]]\nid = "hygiene"\ntitle = "Image hygiene"\naction = "fail"\n'
         'image = { user = "non-root", labels = ["org.opencontainers.image.source"] }\n',
-        encoding="utf-8",
     )
     root = _parse(junit.render(evaluate(synthetic_scan(1), load_policy(str(policy)), today=TODAY)))
     cases = {c.get("name"): c for c in root.iter("testcase")}

@@ -10,7 +10,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
 from gate.report.log import render_log
-from tests.conftest import TODAY
+from tests.conftest import TODAY, write_policy
 from tests.report.helpers import synthetic_scan
 
 
@@ -59,8 +59,7 @@ def test_several_stale_reports_each_have_a_line(tmp_path: Path) -> None:
         for name in ("trivy", "grype")
     )
     scan = synthetic_scan(0).model_copy(update={"times": times})
-    policy = tmp_path / "gate.toml"
-    policy.write_text('extends = "builtin:default"\n[settings]\nmax_report_age_days = 1\n', encoding="utf-8")
+    policy = write_policy(tmp_path, 'extends = "builtin:default"\n[settings]\nmax_report_age_days = 1\n')
     log = render_log(evaluate(scan, load_policy(str(policy)), today=TODAY))
     lines = [line.strip() for line in log.splitlines() if line.strip().startswith("report-age: ")]
     assert [line.split()[1] for line in lines] == [
@@ -72,14 +71,13 @@ def test_several_stale_reports_each_have_a_line(tmp_path: Path) -> None:
 
 def test_waiver_days_are_counted_in_words(tmp_path: Path) -> None:
     # Findings CVE-2024-10000..10002 of the synthetic report, waived until today, tomorrow and yesterday.
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         'version = 1\nextends = "builtin:default"\n'
         + "".join(
             f'[[waivers]]\nid = "CVE-2024-1000{i}"\nreason = "r"\nexpires = {TODAY + timedelta(days=d)}\n'
             for i, d in enumerate((0, 1, -1))
         ),
-        encoding="utf-8",
     )
     decision = evaluate(synthetic_scan(3), load_policy(str(policy)), today=TODAY)
     log = render_log(decision)
@@ -93,13 +91,12 @@ def test_waiver_days_are_counted_in_words(tmp_path: Path) -> None:
 
 def test_a_waiver_for_platforms_on_an_image_of_unknown_platform_says_what_it_needs(tmp_path: Path) -> None:
     # The synthetic image gives no platform: the arm64 waiver cannot apply, which is not "matched nothing".
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         'version = 1\nextends = "builtin:default"\n'
         f'[[waivers]]\nid = "CVE-2024-10000"\nreason = "r"\nexpires = {TODAY + timedelta(days=90)}\n'
         'platforms = ["linux/arm64"]\n'
         f'[[waivers]]\nid = "CVE-2000-0001"\nreason = "r"\nexpires = {TODAY + timedelta(days=90)}\n',
-        encoding="utf-8",
     )
     scan = synthetic_scan(1)
     decision = evaluate(scan, load_policy(str(policy)), today=TODAY)

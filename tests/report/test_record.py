@@ -15,7 +15,7 @@ from gate.model import Image, ReportTimes, Scan
 from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report.record import load_record, render
-from tests.conftest import TESTDATA, TODAY
+from tests.conftest import TESTDATA, TODAY, write_policy
 
 
 def _record() -> dict[str, Any]:
@@ -97,11 +97,10 @@ def test_violations_without_a_finding_say_what_they_are_about(tmp_path: Path) ->
         image=Image(reference="app:1", config_known=True, user="root"),
         times=(ReportTimes(source="trivy.json", scanner="trivy", created=made),),
     )
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         '[settings]\nmax_report_age_days = 7\n[[rules]]\nid = "waiver-free-base"\naction = "fail"\n'
         'image = { user = "non-root" }\n[[waivers]]\nid = "CVE-2020-1"\nreason = "r"\nexpires = 2026-01-01\n',
-        encoding="utf-8",
     )
     record = json.loads(render(evaluate(scan, load_policy(str(policy)), today=TODAY)))
     kinds = {(v["rule"], v["id"]): v["kind"] for v in record["violations"]}

@@ -19,7 +19,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import sarif
 from gate.report._common import FileLocation
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 from tests.report.helpers import (
     decide,
     fixture_decision,
@@ -164,11 +164,10 @@ def test_no_two_results_share_a_fingerprint_whatever_the_versions_say() -> None:
 def test_a_policy_title_of_only_invisible_characters_leaves_no_description_empty(tmp_path: Path) -> None:
     # GitHub takes an empty shortDescription for a missing one and refuses the whole file. A policy (which a pull
     # request may change) can give a rule a title of control or invisible characters, which the gate drops.
-    policy = tmp_path / "gate.toml"
-    policy.write_text(
+    policy = write_policy(
+        tmp_path,
         'version = 1\n[[rules]]\nid = "hygiene"\ntitle = "\\ufffe\\u007f"\naction = "fail"\n'
         'image = { user = "non-root" }\n',
-        encoding="utf-8",
     )
     log = _log(evaluate(synthetic_scan(1), load_policy(str(policy)), today=TODAY))
     assert github_sarif_problems(log) == []

@@ -15,7 +15,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report import summary
 from gate.report._common import items
-from tests.conftest import REAL, TODAY, need_shared
+from tests.conftest import REAL, TODAY, need_shared, write_policy
 from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, synthetic_scan
 
 
@@ -278,8 +278,7 @@ def _waiver(vid: str, expires: str) -> str:
 
 def _headline(scan: Scan, policy_text: str, tmp_path: Path) -> str:
     """The summary's headline up to the policy's name (a path under tmp_path)."""
-    policy = tmp_path / "gate.toml"
-    policy.write_text(policy_text, encoding="utf-8")
+    policy = write_policy(tmp_path, policy_text)
     text = summary.render(evaluate(scan, load_policy(str(policy)), today=TODAY))
     return text.splitlines()[2].split(". Policy ")[0]
 
@@ -299,8 +298,7 @@ def test_headline_counts_findings_and_image_checks_apart(tmp_path: Path) -> None
 
 def test_headline_counts_a_rule_several_images_fail_once(tmp_path: Path) -> None:
     # Three images failing the same two rules failed two rules of the policy, not six.
-    policy = tmp_path / "gate.toml"
-    policy.write_text(_DEFAULT + _ROOT_FAILS, encoding="utf-8")
+    policy = write_policy(tmp_path, _DEFAULT + _ROOT_FAILS)
     one = evaluate(synthetic_scan(2), load_policy(str(policy)), today=TODAY)
     three = one.model_copy(update={"images": one.images * 3})
     assert summary.render(three).splitlines()[2].split(". Policy ")[0] == (
