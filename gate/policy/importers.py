@@ -6,9 +6,9 @@ reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`,
 lacks, the caller supplies: a reason and an expiry for every entry without one. Rules a waiver cannot express
 exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `package.name`, a path pattern with
 `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
-and listed, never widened. What maps exactly is kept exact: a Grype rule matches its ID only (`aliases = false`)
-unless it says `include-aliases: true`, a Grype `package.version` is that version, and a Trivy `expired_at`/`exp:`
-date (the first day the scanner stops ignoring) becomes `expires` the day before. An unquoted YAML value is read as
+and listed, never widened. What maps exactly is kept exact: an entry matches its ID only (`aliases = false`), as
+Trivy compares it and a Grype rule without `include-aliases: true` does, a Grype `package.version` is that version,
+and a Trivy `expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before. An unquoted YAML value is read as
 the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure, `1.10` is "1.1"), with a warning
 where Grype's reading differs from the text. Pure: bytes in, waivers and TOML text out; PyYAML is imported only
 for YAML files.
@@ -72,7 +72,9 @@ class _Entry:
     packages: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     purls: tuple[str, ...] = ()
-    aliases: bool = True
+    aliases: bool = False
+    """Trivy compares an entry's ID with the finding's own (a check's ID or AVDID), Grype a rule's too unless
+    it says `include-aliases: true`: a vendor advisory or another release's name of a check ignores nothing."""
 
 
 @dataclass(frozen=True)

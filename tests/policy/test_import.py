@@ -110,6 +110,29 @@ def test_trivy_purls_match_as_trivy_matches_them() -> None:
     assert not waives("pkg:deb/debian/libc6-dev")
 
 
+def test_trivy_entries_match_the_finding_id_only_not_its_aliases() -> None:
+    # Trivy compares an entry's id with the VulnerabilityID (or a check's ID or AVDID) and nothing else: an
+    # advisory Trivy lists in VendorIDs, or another release's name of a check, ignores nothing.
+    need_shared()
+    centos = REAL / "trivy" / "trivy-integ--centos-7.json"
+    [openssl, *_] = [
+        f for f in read_report(str(centos), centos.read_bytes()).findings if f.id == "CVE-2019-1559"
+    ]
+    config = REAL / "trivy" / "trivy-action--config-scan.json"
+    [check] = [f for f in read_report(str(config), config.read_bytes()).findings if f.id == "AWS-0086"]
+    for name, data in (
+        (".trivyignore", b"RHSA-2019:2304\nAVD-AWS-0086\nCVE-2019-1559\nAWS-0086\n"),
+        (
+            ".trivyignore.yaml",
+            b"vulnerabilities: [{id: 'RHSA-2019:2304'}, {id: CVE-2019-1559}]\n"
+            b"misconfigurations: [{id: AVD-AWS-0086}, {id: AWS-0086}]\n",
+        ),
+    ):
+        waivers = _waivers(import_ignore_file(name, data, reason="r", expires=EXPIRES, today=TODAY))
+        waived = [w.id for w in waivers for f in (openssl, check) if waiver_matches(w, f, image="x")]
+        assert waived == ["CVE-2019-1559", "AWS-0086"], name
+
+
 def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None:
     data = b"vulnerabilities:\n  - id: CVE-1\n    purls: ['pkg:deb/debian/libc6?arch=amd64']\n  - id: CVE-2\n"
     imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
