@@ -129,7 +129,7 @@ def import_ignore_file(
             )
     else:
         _not_yaml_or_json(text, source)
-        kind, entries = ".trivyignore", _trivyignore(text, source)
+        kind, entries = ".trivyignore", _trivyignore(text, source, skipped)
     if not entries and not skipped:
         what = "Grype config" if kind == "grype" else kind
         raise InputError(
@@ -195,7 +195,7 @@ def _require(entries: Sequence[_Entry], key: str, given: bool, source: str, flag
         raise InputError(f"{source}: {len(lacking)} {noun} no {key}: {shown}{more}; pass {flag} for them")
 
 
-def _trivyignore(text: str, source: str) -> list[_Entry]:
+def _trivyignore(text: str, source: str, skipped: list[str]) -> list[_Entry]:
     entries = []
     comments: list[str] = []
     # Trivy splits on newlines only: a form feed or U+2028 inside a comment does not start an entry.
@@ -219,9 +219,29 @@ def _trivyignore(text: str, source: str) -> list[_Entry]:
             elif not comment:
                 raise InputError(f"{source}: line {number}: {extra[:40]!r} is not exp:YYYY-MM-DD")
         reason = " ".join(c for c in comments if c)
+        if not _cased_as_trivy(fields[0], f"line {number}", skipped):
+            comments = []
+            continue
         entries.append(_Entry(where=f"line {number}", id=fields[0], reason=reason, expires=expiry))
         comments = []
     return entries
+
+
+_TRIVY_CASED = re.compile(r"(CVE-[0-9]{4}-[0-9]+|AVD-[A-Z]+-[0-9]+)|GHSA(?:-[0-9A-Z]{4}){3}", re.IGNORECASE)
+"""IDs Trivy reports in one case: CVE and AVD IDs upper case, GHSA IDs `GHSA-` and the rest lower case."""
+
+
+def _cased_as_trivy(ident: str, where: str, skipped: list[str]) -> bool:
+    """False, and the entry listed in `skipped`, when `ident` is a CVE, GHSA or AVD ID in a case Trivy never
+    reports: Trivy compares IDs as written, so the entry ignores nothing, and a waiver's ID matches in any case."""
+    found = _TRIVY_CASED.fullmatch(ident)
+    reported = ident if found is None else ident.upper() if found[1] else "GHSA" + ident[4:].lower()
+    if reported != ident:
+        skipped.append(
+            f"{where}: {ident}: Trivy reports this ID as {reported!r} and compares IDs as written, so the entry "
+            "ignores nothing; not imported"
+        )
+    return reported == ident
 
 
 def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> list[_Entry]:
@@ -245,6 +265,8 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
                 raise InputError(f"{source}: {where}: needs an `id`")
             ident = str(item["id"])  # Trivy reads every scalar into its string fields as written
+            if not _cased_as_trivy(ident, where, skipped):
+                continue
             expiry = item.get("expired_at")
             paths = _strings(item.get("paths"), source, f"{where}.paths")
             patterns = [p for p in paths if _is_pattern(p)]

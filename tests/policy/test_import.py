@@ -133,6 +133,27 @@ def test_trivy_entries_match_the_finding_id_only_not_its_aliases() -> None:
         assert waived == ["CVE-2019-1559", "AWS-0086"], name
 
 
+def test_trivy_ids_in_a_case_trivy_never_reports_are_skipped() -> None:
+    # Trivy compares IDs as written and reports CVE-, GHSA- and AVD- IDs in one case; a waiver's ID matches in
+    # any case, so `cve-2019-11358`, which ignores nothing in Trivy, would waive CVE-2019-11358.
+    written = ("cve-2019-11358", "Ghsa-4374-p667-p6c8", "GHSA-4374-P667-P6C8", "avd-ds-0002")
+    kept = ("CVE-2019-11358", "GHSA-4374-p667-p6c8", "AVD-DS-0002", "aws-access-key-id", "MIT")
+    for name, data in (
+        (".trivyignore", "\n".join(written + kept).encode()),
+        (
+            ".trivyignore.yaml",
+            f"vulnerabilities: [{', '.join(f'{{id: {i}}}' for i in written + kept)}]".encode(),
+        ),
+    ):
+        imported = import_ignore_file(name, data, reason="r", expires=EXPIRES, today=TODAY)
+        assert [w.id for w in _waivers(imported)] == list(kept), name
+        assert imported.skipped[0].endswith(
+            "cve-2019-11358: Trivy reports this ID as 'CVE-2019-11358' and compares IDs as written, so the entry "
+            "ignores nothing; not imported"
+        ), name
+        assert len(imported.skipped) == len(written), name
+
+
 def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None:
     data = b"vulnerabilities:\n  - id: CVE-1\n    purls: ['pkg:deb/debian/libc6?arch=amd64']\n  - id: CVE-2\n"
     imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
