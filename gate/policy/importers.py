@@ -302,11 +302,20 @@ _PATH_GLOB = (
 )
 
 
+_TRIVY_LOWER_NAMESPACE = frozenset(
+    {"alpm", "apk", "bitbucket", "composer", "deb", "github", "golang", "qpkg", "rpm"}
+)
+_TRIVY_LOWER_NAME = frozenset({"alpm", "apk", "bitbucket", "bitnami", "composer", "deb", "github", "golang"})
+"""The purl types whose namespace (first set) and name (second) Trivy's parser, packageurl-go, lowers in the entry
+and the report's purl alike: Trivy writes them in lower case, so an entry's are lowered to match them."""
+
+
 def _trivy_purl_globs(purl: str, source: str, where: str) -> tuple[str, ...] | None:
     """Globs of the package URLs Trivy's `purls` entry `purl` matches, None when it has qualifiers or a subpath.
 
     Trivy compares parsed purls: the same package, and the version only when the entry gives one (without one,
-    every version). A report writes its purl encoded (`%40babel`, `%2B`), so both spellings are kept.
+    every version). A report writes its purl encoded (`%40babel`, `%2B`), so both spellings are kept. Parsing
+    lowers the type, and the namespace and name of some types (`_TRIVY_LOWER_NAME`), so the globs are lowered so.
     """
     if not purl.startswith("pkg:") or "/" not in purl:
         raise InputError(f"{source}: {where}: {purl[:80]!r} is not a package URL (pkg:TYPE/NAME[@VERSION])")
@@ -314,6 +323,13 @@ def _trivy_purl_globs(purl: str, source: str, where: str) -> tuple[str, ...] | N
         return None
     kind, _, path = purl[4:].partition("/")
     path, at, version = path.rpartition("@") if "@" in path.rsplit("/", 1)[-1] else (path, "", "")
+    kind = kind.lower()
+    namespace, slash, name = path.rpartition("/")
+    if kind in _TRIVY_LOWER_NAMESPACE:
+        namespace = namespace.lower()
+    if kind in _TRIVY_LOWER_NAME:
+        name = name.lower()
+    path = namespace + slash + name
     bases = dict.fromkeys(
         f"pkg:{_literal(kind)}/{_literal(p)}" for p in (path, "/".join(_encoded(s) for s in path.split("/")))
     )

@@ -158,6 +158,35 @@ def test_trivy_ids_in_a_case_trivy_never_reports_are_skipped() -> None:
         assert len(imported.skipped) == len(written), name
 
 
+def test_trivy_purls_match_in_the_case_trivy_reads_them() -> None:
+    # Trivy parses an entry's purl with packageurl-go, which lowers the type, and the namespace and name of
+    # apk, deb, golang (and the namespace of rpm) packages; a report's purl is read the same way.
+    need_shared()
+
+    def found(name: str, vid: str, package: str) -> Finding:
+        path = REAL / "trivy" / name
+        findings = read_report(str(path), path.read_bytes()).findings
+        return next(f for f in findings if f.id == vid and f.package and f.package.name == package)
+
+    def waives(purl: str, finding: Finding) -> bool:
+        data = f"vulnerabilities:\n  - id: {finding.id}\n    purls: ['{purl}']\n".encode()
+        [(_, waiver)] = import_ignore_file("x.yaml", data, reason="r", expires=EXPIRES, today=TODAY).waivers
+        return waiver_matches(waiver, finding, image="x")
+
+    musl = found("trivy-integ--alpine-39.json", "CVE-2019-14697", "musl")
+    opa = found("trivy-integ--gomod.json", "CVE-2022-23628", "github.com/open-policy-agent/opa")
+    bash = found("trivy-integ--centos-7.json", "CVE-2019-18276", "bash")
+    jquery = found("trivy-integ--npm.json", "CVE-2019-11358", "jquery")
+    assert waives("pkg:apk/Alpine/MUSL@1.1.20-r4", musl)
+    assert waives("pkg:golang/github.com/Open-Policy-Agent/OPA", opa)
+    assert waives("pkg:rpm/CentOS/bash", bash)
+    assert waives("pkg:NPM/jquery@3.3.9", jquery)
+    # Versions, an rpm name and an npm name are compared as written
+    assert not waives("pkg:golang/github.com/open-policy-agent/opa@V0.35.0", opa)
+    assert not waives("pkg:rpm/centos/Bash", bash)
+    assert not waives("pkg:npm/JQuery", jquery)
+
+
 def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None:
     data = b"vulnerabilities:\n  - id: CVE-1\n    purls: ['pkg:deb/debian/libc6?arch=amd64']\n  - id: CVE-2\n"
     imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
