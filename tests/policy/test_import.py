@@ -540,7 +540,7 @@ _REAL_TRIVY_CASES = (
      "  - id: mysecret\n    paths: [other.sh]\n"),
     ("trivy-integ--gomod.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: GMS-2022-20\n"
      "    purls: ['pkg:golang/github.com/docker/distribution@v2.7.1+incompatible']\n    paths: [submod/go.mod]\n"
-     "  - id: CVE-2021-38561\n    paths: [go.mod]\n  - id: CVE-2022-23628\n    purls: [pkg:golang/github.com/open-policy-agent/opa]\n"),
+     "  - id: CVE-2021-38561\n    paths: [go.mod]\n  - id: CVE-2022-23628\n    purls: [pkg:golang/github.com/Open-Policy-Agent/OPA]\n"),
 )  # fmt: skip
 
 
