@@ -350,8 +350,10 @@ def _literal(text: str) -> str:
 
 
 def _is_pattern(path: str) -> bool:
-    """True when `path` holds a glob the scanners read otherwise than a waiver (`**` means the same in both)."""
-    return bool(_GLOB & set(path.replace("**", "")))
+    """True when `path` holds a glob the scanners read otherwise than a waiver. A `**` that is a whole path
+    segment (`a/**/b`) means the same in both; within a segment (`a/**.js`) the scanners (doublestar) read it
+    as `*`, which stops at `/`."""
+    return bool(_GLOB & set("/".join("" if part == "**" else part for part in path.split("/"))))
 
 
 def _last_day(first_expired: date) -> date:

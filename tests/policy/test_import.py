@@ -334,6 +334,12 @@ def test_trivy_yaml_path_patterns_are_skipped_not_widened() -> None:
     imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
     assert [w.id for w in _waivers(imported)] == ["CVE-2"]  # `**` crosses `/` in both
     assert imported.skipped[0].startswith("vulnerabilities[0]: CVE-1: path pattern 'usr/local/lib/*'")
+    # Only a whole path segment `**` crosses `/` in Trivy (doublestar): in `/app/**.js` it is a `*`, so real
+    # trivy convert leaves /app/lib/x.js alone, which a waiver's `**.js` would waive.
+    for path in ("/app/**.js", "**x/y", "a/b**"):
+        data = f"secrets:\n  - id: private-key\n    paths: ['{path}']\n".encode()
+        imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+        assert _waivers(imported) == [] and len(imported.skipped) == 1, path
 
 
 def test_trivyignore_expiry_is_the_first_exp_on_the_line_as_in_trivy() -> None:
