@@ -17,6 +17,7 @@ for YAML files.
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Sequence
@@ -289,7 +290,7 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
                     expires=_last_day(_date(expiry, source, f"{where}.expired_at"))
                     if expiry is not None
                     else None,
-                    paths=paths,
+                    paths=tuple(dict.fromkeys(p for path in paths for p in _doublestar_paths(path))),
                     purls=tuple(dict.fromkeys(g for each in globs if each for g in each)),
                 )
             )
@@ -308,6 +309,21 @@ _TRIVY_LOWER_NAMESPACE = frozenset(
 _TRIVY_LOWER_NAME = frozenset({"alpm", "apk", "bitbucket", "bitnami", "composer", "deb", "github", "golang"})
 """The purl types whose namespace (first set) and name (second) Trivy's parser, packageurl-go, lowers in the entry
 and the report's purl alike: Trivy writes them in lower case, so an entry's are lowered to match them."""
+
+
+def _doublestar_paths(path: str) -> tuple[str, ...]:
+    """`path` and the paths its `**` segments make when they match no directory: Trivy's `**/a` also matches
+    `a`, and `a/**` matches `a` (doublestar), which a waiver's `**`, any text and a `/` with it, does not. Past
+    four `**` segments only `path` itself (fewer findings waived, never more)."""
+    parts = path.split("/")
+    stars = [i for i, part in enumerate(parts) if part == "**"]
+    if len(stars) > 4:
+        return (path,)
+    variants = []
+    for drop in itertools.product((False, True), repeat=len(stars)):
+        dropped = {star for star, gone in zip(stars, drop, strict=True) if gone}
+        variants.append("/".join(part for i, part in enumerate(parts) if i not in dropped))
+    return tuple(dict.fromkeys((path, *(v for v in variants if v))))
 
 
 def _trivy_purl_globs(purl: str, source: str, where: str) -> tuple[str, ...] | None:

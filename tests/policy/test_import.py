@@ -342,6 +342,16 @@ def test_trivy_yaml_path_patterns_are_skipped_not_widened() -> None:
         assert _waivers(imported) == [] and len(imported.skipped) == 1, path
 
 
+def test_a_trivy_path_double_star_also_matches_no_directory() -> None:
+    # doublestar's `**/package-lock.json` matches package-lock.json itself, and `app/**` matches app: real
+    # trivy convert ignores those, which a waiver's `**` (any text, with a `/`) alone would not waive.
+    data = b"secrets:\n  - id: private-key\n    paths: ['**/lib/**/x.js', '/app/**']\n"
+    [waiver] = _waivers(
+        import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    )
+    assert waiver.paths == ("**/lib/**/x.js", "**/lib/x.js", "lib/**/x.js", "lib/x.js", "/app/**", "/app")
+
+
 def test_trivyignore_expiry_is_the_first_exp_on_the_line_as_in_trivy() -> None:
     # Trivy reads the first `exp:` field of a line, one in a comment included; later ones it never reads.
     data = (
@@ -546,7 +556,7 @@ _REAL_TRIVY_CASES = (
      "  - id: mysecret\n    paths: [other.sh]\n"),
     ("trivy-integ--gomod.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: GMS-2022-20\n"
      "    purls: ['pkg:golang/github.com/docker/distribution@v2.7.1+incompatible']\n    paths: [submod/go.mod]\n"
-     "  - id: CVE-2021-38561\n    paths: [go.mod]\n  - id: CVE-2022-23628\n    purls: [pkg:golang/github.com/Open-Policy-Agent/OPA]\n"),
+     "  - id: CVE-2021-38561\n    paths: ['**/go.mod']\n  - id: CVE-2022-23628\n    purls: [pkg:golang/github.com/Open-Policy-Agent/OPA]\n"),
 )  # fmt: skip
 
 
