@@ -228,21 +228,40 @@ def _trivyignore(text: str, source: str, skipped: list[str]) -> list[_Entry]:
     return entries
 
 
-_TRIVY_CASED = re.compile(r"(CVE-[0-9]{4}-[0-9]+|AVD-[A-Z]+-[0-9]+)|GHSA(?:-[0-9A-Z]{4}){3}", re.IGNORECASE)
-"""IDs Trivy reports in one case: CVE and AVD IDs upper case, GHSA IDs `GHSA-` and the rest lower case."""
+_TRIVY_IDS = re.compile(
+    r"(?P<vulnerabilities>CVE-[0-9]{4}-[0-9]+|GHSA(?:-[0-9A-Z]{4}){3})|(?P<misconfigurations>AVD-[A-Z]+-[0-9]+)",
+    re.IGNORECASE,
+)
+"""IDs of one kind that Trivy reports in one case: CVE and AVD IDs upper case, GHSA IDs `GHSA-` and the rest
+lower case. The group that matched is the `.trivyignore.yaml` section of their kind."""
+_KIND_NAMES = {"vulnerabilities": "a vulnerability", "misconfigurations": "a misconfiguration check"}
 
 
 def _cased_as_trivy(ident: str, where: str, skipped: list[str]) -> bool:
     """False, and the entry listed in `skipped`, when `ident` is a CVE, GHSA or AVD ID in a case Trivy never
     reports: Trivy compares IDs as written, so the entry ignores nothing, and a waiver's ID matches in any case."""
-    found = _TRIVY_CASED.fullmatch(ident)
-    reported = ident if found is None else ident.upper() if found[1] else "GHSA" + ident[4:].lower()
+    if _TRIVY_IDS.fullmatch(ident) is None:
+        return True
+    reported = "GHSA" + ident[4:].lower() if ident[:4].upper() == "GHSA" else ident.upper()
     if reported != ident:
         skipped.append(
             f"{where}: {ident}: Trivy reports this ID as {reported!r} and compares IDs as written, so the entry "
             "ignores nothing; not imported"
         )
     return reported == ident
+
+
+def _in_its_section(ident: str, section: str, where: str, skipped: list[str]) -> bool:
+    """False, and the entry listed in `skipped`, when `ident` is a CVE, GHSA or AVD ID in another section than
+    its kind's: Trivy applies an entry to the findings of its section only, and a waiver names no kind."""
+    found = _TRIVY_IDS.fullmatch(ident)
+    if found is None or found.lastgroup == section:
+        return True
+    skipped.append(
+        f"{where}: {ident}: Trivy applies a `{section}` entry to {section} only, and this ID names "
+        f"{_KIND_NAMES[str(found.lastgroup)]}, so the entry ignores nothing; not imported"
+    )
+    return False
 
 
 def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> list[_Entry]:
@@ -266,7 +285,9 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
             if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not item["id"]:
                 raise InputError(f"{source}: {where}: needs an `id`")
             ident = str(item["id"])  # Trivy reads every scalar into its string fields as written
-            if not _cased_as_trivy(ident, where, skipped):
+            if not _cased_as_trivy(ident, where, skipped) or not _in_its_section(
+                ident, section, where, skipped
+            ):
                 continue
             expiry = item.get("expired_at")
             paths = _strings(item.get("paths"), source, f"{where}.paths")

@@ -146,7 +146,9 @@ def test_trivy_ids_in_a_case_trivy_never_reports_are_skipped() -> None:
         (".trivyignore", "\n".join(written + kept).encode()),
         (
             ".trivyignore.yaml",
-            f"vulnerabilities: [{', '.join(f'{{id: {i}}}' for i in written + kept)}]".encode(),
+            b"vulnerabilities: [{id: cve-2019-11358}, {id: Ghsa-4374-p667-p6c8}, {id: GHSA-4374-P667-P6C8},"
+            b" {id: CVE-2019-11358}, {id: GHSA-4374-p667-p6c8}]\nmisconfigurations: [{id: avd-ds-0002},"
+            b" {id: AVD-DS-0002}]\nsecrets: [{id: aws-access-key-id}]\nlicenses: [{id: MIT}]\n",
         ),
     ):
         imported = import_ignore_file(name, data, reason="r", expires=EXPIRES, today=TODAY)
@@ -185,6 +187,27 @@ def test_trivy_purls_match_in_the_case_trivy_reads_them() -> None:
     assert not waives("pkg:golang/github.com/open-policy-agent/opa@V0.35.0", opa)
     assert not waives("pkg:rpm/centos/Bash", bash)
     assert not waives("pkg:npm/JQuery", jquery)
+
+
+def test_a_trivy_yaml_vulnerability_or_check_id_in_another_section_is_skipped() -> None:
+    # Trivy applies a `secrets` entry to secrets only: a CVE listed there ignores nothing in real trivy convert,
+    # and a waiver (which names no kind) would waive the vulnerability.
+    data = (
+        b"vulnerabilities: [{id: CVE-2019-14806}, {id: AVD-DS-0002}]\nsecrets: [{id: CVE-2019-14806}, {id: mine}]\n"
+        b"misconfigurations: [{id: AVD-DS-0002}, {id: GHSA-4374-p667-p6c8}]\nlicenses: [{id: CVE-2019-1}]\n"
+    )
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [w.id for w in _waivers(imported)] == ["CVE-2019-14806", "AVD-DS-0002", "mine"]
+    assert [line.split(":")[0] for line in imported.skipped] == [
+        "vulnerabilities[1]",
+        "misconfigurations[1]",
+        "secrets[0]",
+        "licenses[0]",
+    ]
+    assert imported.skipped[2] == (
+        "secrets[0]: CVE-2019-14806: Trivy applies a `secrets` entry to secrets only, and this ID names a "
+        "vulnerability, so the entry ignores nothing; not imported"
+    )
 
 
 def test_trivy_purls_with_qualifiers_are_skipped_and_non_purls_refused() -> None:
