@@ -574,7 +574,7 @@ _REAL_TRIVY_CASES = (
     ("trivy-integ--centos-7.json", ".trivyignore", "RHSA-2019:2304\ncve-2019-18276\nCVE-2018-0734 exp:2026-01-01\nCVE-2019-1559\n"),
     ("trivy-action--config-scan.json", ".trivyignore", "AVD-AWS-0086\n# accepted\r\nAWS-0087\r\n"),
     ("trivy-integ--pip.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: CVE-2019-14806\n    purls: [pkg:pypi/werkzeug@0.11]\n"
-     "  - id: CVE-2020-28724\n    purls: [pkg:pypi/werkzeug@0.12]\n"),
+     "  - id: CVE-2020-28724\n    purls: [pkg:pypi/werkzeug@0.12]\nsecrets: [{id: CVE-2020-28724}]\n"),
     ("trivy-integ--secrets.json", ".trivyignore.yaml", "secrets:\n  - id: aws-access-key-id\n    paths: [deploy.sh]\n"
      "  - id: mysecret\n    paths: [other.sh]\n"),
     ("trivy-integ--gomod.json", ".trivyignore.yaml", "vulnerabilities:\n  - id: GMS-2022-20\n"
