@@ -8,10 +8,10 @@ exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `
 `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
 and listed, never widened. What maps exactly is kept exact: an entry matches its ID only (`aliases = false`), as
 Trivy compares it and a Grype rule without `include-aliases: true` does, a Grype `package.version` is that version,
-and a Trivy `expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before. An unquoted YAML value is read as
-the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure, `1.10` is "1.1"), with a warning
-where Grype's reading differs from the text. Pure: bytes in, waivers and TOML text out; PyYAML is imported only
-for YAML files.
+and a Trivy `expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before.
+An unquoted YAML value is read as the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure,
+`1.10` is "1.1"), with a warning where Grype's reading differs from the text. Pure: bytes in, waivers and TOML
+text out; PyYAML is imported only for YAML files.
 """
 
 from __future__ import annotations
