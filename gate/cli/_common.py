@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
 
 from gate.cli._io import read_input
+from gate.errors import short_value
 
 if TYPE_CHECKING:
     from gate.model import Scan
@@ -111,7 +112,7 @@ def evaluation_date(text: str | None, injected: date | None) -> date:
         try:
             return date.fromisoformat(text)
         except ValueError:
-            raise UsageError(f"--today {text!r} is not a date (use YYYY-MM-DD)") from None
+            raise UsageError(f"--today {short_value(text)} is not a date (use YYYY-MM-DD)") from None
     return injected or datetime.now(timezone.utc).date()
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from gate import __version__
 from gate.cli._common import UsageError
 from gate.cli._io import read_input
+from gate.errors import short_value
 
 if TYPE_CHECKING:
     from gate.ingest.vex import VexDocument
@@ -73,7 +74,7 @@ def _positive_days(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of days") from None
+        raise argparse.ArgumentTypeError(f"{short_value(text)} is not a whole number of days") from None
     if value < 1:
         raise argparse.ArgumentTypeError("must be at least 1 day")
     if value > _MAX_DAYS:  # a longer span is no limit, and past timedelta's range it was an internal error

@@ -25,6 +25,7 @@ from gate.cli._common import (
 )
 from gate.cli._io import read_input, write_output
 from gate.cli._risk import add_risk_arguments, check_download_flags, with_risk_data
+from gate.errors import short_value
 
 if TYPE_CHECKING:
     from gate.cli._common import Parser
@@ -121,7 +122,7 @@ def run_check(
     schema = args.gitlab_schema_version
     if schema is not None:
         if not re.fullmatch(r"[0-9]+\.[0-9]+\.[0-9]+", schema):
-            raise UsageError(f"--gitlab-schema-version {schema!r} is not a version like 15.0.7")
+            raise UsageError(f"--gitlab-schema-version {short_value(schema)} is not a version like 15.0.7")
         if not args.gitlab_report:
             raise UsageError("--gitlab-schema-version applies to --gitlab-report, which was not given")
     annotations = env.get("GITHUB_ACTIONS") == "true"

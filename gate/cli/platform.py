@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from gate.cli._common import ExitCode, UsageError
 from gate.cli._io import read_input
+from gate.errors import short_value
 from gate.words import whole_number
 
 if TYPE_CHECKING:
@@ -255,7 +256,7 @@ def _outputs(args: argparse.Namespace, out: TextIO, stdin: TextIO, env: Mapping[
     for item in args.values:
         name, sep, value = item.partition("=")
         if not sep or not name:
-            raise UsageError(f"--set {item!r}: use NAME=VALUE")
+            raise UsageError(f"--set {short_value(item)}: use NAME=VALUE")
         values[name] = value
     if not values:
         raise UsageError("nothing to write: pass --decision or --set")

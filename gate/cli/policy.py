@@ -9,6 +9,7 @@ from typing import TextIO
 
 from gate.cli._common import ExitCode, Parser, UsageError, evaluation_date, log_line
 from gate.cli._io import read_input, write_output
+from gate.errors import short_value
 from gate.words import quantity, whole_number
 
 __all__ = ["add_policy_command", "run_policy"]
@@ -119,7 +120,9 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         days = whole_number(text[:-1]) if text.endswith("d") else None
         if days is not None:
             if days > 3660:  # beyond ten years no waiver is a waiver (and the date would overflow)
-                raise UsageError(f"--expires {text!r} is over ten years; waivers are meant to be reviewed")
+                raise UsageError(
+                    f"--expires {short_value(text)} is over ten years; waivers are meant to be reviewed"
+                )
             expires = when + timedelta(days=days)
         else:
             try:
