@@ -206,8 +206,7 @@ def _from_list(items: list[Any], source: str) -> Metadata:
         if len(items) > 1:
             raise InputError(
                 f"{source}: the docker save manifest holds {len(items)} images; "
-                "give the manifest.json of one image's "
-                "docker save (docker save IMAGE)"
+                "give the manifest.json of one image's docker save (docker save IMAGE)"
             )
         return _docker_save(first, source)
     if "Id" in first and ("Config" in first or "RootFS" in first):
