@@ -750,11 +750,42 @@ def _merge_rules(base: Sequence[Rule], own: Sequence[Rule]) -> tuple[Rule, ...]:
     return (*merged, *(rule for rule in own if rule.id in replaced))
 
 
+_MAX_KEY_PARTS = 256
+# A token of a dotted key (a bare or quoted part, or a dot), else any one character.
+_KEY_TOKEN = re.compile(r"""[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*'|[ \t]*\.[ \t]*|.""")
+
+
+def _long_dotted_key(toml: str) -> int | None:
+    """The number of a line holding a dotted key (`a.b.c`, quoted parts too) of more than `_MAX_KEY_PARTS` parts:
+    tomllib keeps every prefix of one, in time and memory that grow with the square of its parts (100,000 parts
+    filled the memory). A policy key has at most four. One pass over the lines with that many dots at all."""
+    for number, line in enumerate(toml.split("\n"), 1):
+        if line.count(".") <= _MAX_KEY_PARTS:
+            continue
+        dots = 0
+        for token in _KEY_TOKEN.finditer(line):
+            text = token.group()
+            if text.strip() == ".":
+                dots += 1
+                if dots >= _MAX_KEY_PARTS:
+                    return number
+            elif text[0] not in "\"'" and not (text[0].isascii() and (text[0].isalnum() or text[0] in "_-")):
+                dots = 0  # anything but a part or a dot ends the key
+    return None
+
+
 def _parse_toml(text: bytes, source: str) -> dict[str, Any]:
     try:
-        return tomllib.loads(text.decode("utf-8-sig"))
+        toml = text.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise PolicyError(source, ["not UTF-8 text; save the policy file as UTF-8"]) from None
+    if (line := _long_dotted_key(toml)) is not None:
+        raise PolicyError(
+            source,
+            [f"line {line}: a dotted key of {_MAX_KEY_PARTS} parts or more; a policy key has at most four"],
+        )
+    try:
+        return tomllib.loads(toml)
     except tomllib.TOMLDecodeError as exc:
         raise PolicyError(source, [f"invalid TOML: {exc}"]) from None
     except RecursionError:  # tomllib nests arrays and inline tables by recursion

@@ -86,6 +86,24 @@ def test_toml_the_reader_cannot_take_is_one_problem(tmp_path: Path, text: str, p
     assert info.value.problems == (problem,)
 
 
+def test_a_dotted_key_of_hundreds_of_parts_is_refused_before_tomllib_reads_it(tmp_path: Path) -> None:
+    """tomllib keeps every prefix of a dotted key: 100,000 parts filled the memory before it answered."""
+    for key in ("a" + ".a" * 100_000, "'a'" + " . 'a'" * 300):
+        with pytest.raises(PolicyError) as info:
+            load_policy(_write(tmp_path, f"version = 1\n{key} = 1\n"))
+        assert info.value.problems == (
+            "line 2: a dotted key of 256 parts or more; a policy key has at most four",
+        )
+    # dots in a value are no key's: a long reason is read as usual
+    policy = load_policy(
+        _write(
+            tmp_path,
+            'version = 1\n[[rules]]\nid = "x"\ntitle = "' + "." * 5000 + '"\nmatch = { kind = "secret" }\n',
+        )
+    )
+    assert policy.rules[-1].title == "." * 5000
+
+
 def test_every_error_is_reported_at_once_with_its_location(tmp_path: Path) -> None:
     path = _write(
         tmp_path,
