@@ -751,8 +751,8 @@ def _merge_rules(base: Sequence[Rule], own: Sequence[Rule]) -> tuple[Rule, ...]:
 
 
 _MAX_KEY_PARTS = 256
-# A token of a dotted key (a bare or quoted part, or a dot), else any one character.
-_KEY_TOKEN = re.compile(r"""[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*'|[ \t]*\.[ \t]*|.""")
+# A token of a dotted key: a bare or quoted part (a quote left open counts as one), a dot; else any one character.
+_KEY_TOKEN = re.compile(r"""(?P<part>[A-Za-z0-9_-]+|"[^"\\\n]*"|'[^'\n]*'|["'])|(?P<dot>[ \t]*\.[ \t]*)|.""")
 
 
 def _long_dotted_key(toml: str) -> int | None:
@@ -764,12 +764,11 @@ def _long_dotted_key(toml: str) -> int | None:
             continue
         dots = 0
         for token in _KEY_TOKEN.finditer(line):
-            text = token.group()
-            if text.strip() == ".":
+            if token.lastgroup == "dot":
                 dots += 1
                 if dots >= _MAX_KEY_PARTS:
                     return number
-            elif text[0] not in "\"'" and not (text[0].isascii() and (text[0].isalnum() or text[0] in "_-")):
+            elif token.lastgroup is None:
                 dots = 0  # anything but a part or a dot ends the key
     return None
 
