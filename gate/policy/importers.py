@@ -7,8 +7,10 @@ lacks, the caller supplies: a reason and an expiry for every entry without one. 
 exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `package.name`, a path pattern with
 `*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
 and listed, never widened. What maps exactly is kept exact: an entry matches its ID only (`aliases = false`), as
-Trivy compares it and a Grype rule without `include-aliases: true` does, a Grype `package.version` is that version,
-and a Trivy `expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before.
+Trivy compares it and a Grype rule without `include-aliases: true` does; it waives findings of its kind only
+(`kinds`: its `.trivyignore.yaml` section's, vulnerabilities for Grype; a `.trivyignore` line applies to all); a
+Grype `package.version` is that version; and a Trivy `expired_at`/`exp:` date (the first day the scanner stops
+ignoring) becomes `expires` the day before.
 An unquoted YAML value is read as the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure,
 `1.10` is "1.1"), with a warning where Grype's reading differs from the text. Pure: bytes in, waivers and TOML
 text out; PyYAML is imported only for YAML files.
@@ -60,7 +62,13 @@ _GRYPE_UNSUPPORTED = ("fix-state", "namespace", "vex-status", "vex-justification
 _GLOB = set("*?[]{}")
 _REGEX = set("*?[](){}|^$\\+")
 _GRYPE_PACKAGE_UNSUPPORTED = ("language", "upstream-name")
-_TRIVY_SECTIONS = ("vulnerabilities", "misconfigurations", "secrets", "licenses")
+_TRIVY_SECTIONS = {
+    "vulnerabilities": "vulnerability",
+    "misconfigurations": "misconfig",
+    "secrets": "secret",
+    "licenses": "license",
+}
+"""The sections of a `.trivyignore.yaml` and the kind of finding Trivy applies each one's entries to."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,8 @@ class _Entry:
     packages: tuple[str, ...] = ()
     paths: tuple[str, ...] = ()
     purls: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    """The kinds of finding the scanner applies the entry to; () for all (a `.trivyignore` line)."""
     aliases: bool = False
     """Trivy compares an entry's ID with the finding's own (a check's ID or AVDID), Grype a rule's too unless
     it says `include-aliases: true`: a vendor advisory or another release's name of a check ignores nothing."""
@@ -147,7 +157,7 @@ def import_ignore_file(
             "reason": entry.reason or reason,
             "expires": entry.expires or expires,
         }
-        for key in ("packages", "paths", "purls"):
+        for key in ("packages", "paths", "purls", "kinds"):
             if getattr(entry, key):
                 fields[key] = list(getattr(entry, key))
         if not entry.aliases:
@@ -253,7 +263,8 @@ def _cased_as_trivy(ident: str, where: str, skipped: list[str]) -> bool:
 
 def _in_its_section(ident: str, section: str, where: str, skipped: list[str]) -> bool:
     """False, and the entry listed in `skipped`, when `ident` is a CVE, GHSA or AVD ID in another section than
-    its kind's: Trivy applies an entry to the findings of its section only, and a waiver names no kind."""
+    its kind's: Trivy applies an entry to the findings of its section only, so the entry ignores nothing (and
+    its waiver, scoped to the section's kind, would be reported unused)."""
     found = _TRIVY_IDS.fullmatch(ident)
     if found is None or found.lastgroup == section:
         return True
@@ -313,6 +324,7 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
                     else None,
                     paths=tuple(dict.fromkeys(p for path in paths for p in _doublestar_paths(path))),
                     purls=tuple(dict.fromkeys(g for each in globs if each for g in each)),
+                    kinds=(_TRIVY_SECTIONS[section],),
                 )
             )
     return entries
@@ -468,6 +480,7 @@ def _grype(rules: Any, source: str, skipped: list[str], warnings: list[str]) -> 
                 purls=purls,
                 # yaml.v3 reads true, True and TRUE as true; yes, on and y are text to it (Grype refuses them)
                 aliases=_plain(rule.get("include-aliases")) in ("true", "True", "TRUE"),
+                kinds=("vulnerability",),  # Grype matches vulnerabilities only
             )
         )
         warnings += [
@@ -637,6 +650,8 @@ def render_waivers(imported: Imported) -> str:
             values = getattr(waiver, key)
             if values:
                 lines.append(f"{key} = [{', '.join(_toml(v) for v in values)}]")
+        if waiver.kinds:
+            lines.append(f"kinds = [{', '.join(_toml(k.value) for k in waiver.kinds)}]")
         if not waiver.aliases:
             lines.append("aliases = false  # the scanner matched this ID only, not its aliases")
         for key in ("owner", "ticket"):

@@ -234,6 +234,17 @@ _KINDS_SCHEMA = {
     ]
 }
 Kinds = Annotated[tuple[FindingKind, ...], WithJsonSchema(_KINDS_SCHEMA)]
+
+
+def _kind_list(raw: object) -> object:
+    """A `kind` or `kinds` value as a list (one kind may be written alone); an empty list is an error."""
+    if raw == []:
+        raise ValueError(
+            f"expected a non-empty list of kinds (one of {', '.join(k.value for k in FindingKind)})"
+        )
+    return [raw] if isinstance(raw, str) else raw
+
+
 _PLATFORM_PART = r"\s*[A-Za-z0-9._-]+\s*"
 _PLATFORM = re.compile(f"^{_PLATFORM_PART}/{_PLATFORM_PART}(/{_PLATFORM_PART})?$")
 _PLATFORM_SCHEMA = {
@@ -298,11 +309,7 @@ class Match(_Strict):
     @field_validator("kind", mode="before")
     @classmethod
     def _kind(cls, raw: object) -> object:
-        if raw == []:  # matches nothing, so the rule would never trigger
-            raise ValueError(
-                f"expected a non-empty list of kinds (one of {', '.join(k.value for k in FindingKind)})"
-            )
-        return [raw] if isinstance(raw, str) else raw
+        return _kind_list(raw)  # `[]` matches nothing, so the rule would never trigger
 
     @field_validator("severity", mode="before")
     @classmethod
@@ -562,6 +569,9 @@ class Waiver(_Strict):
     purls: Strings | None = None
     platforms: Annotated[tuple[Platform, ...], WithJsonSchema(_PLATFORMS_SCHEMA)] | None = None
     """Only images for these platforms (`linux/arm64`); an image whose platform is unknown is not waived."""
+    kinds: Kinds | None = None
+    """Only findings of these kinds (`vulnerability`, `secret`, `misconfig`, `license`), as a scanner applies
+    an ignore file's entry to the findings of its section only (`gate policy import` writes it so)."""
     owner: str = ""
     ticket: str = ""
     _written_at: tuple[str, int] | None = PrivateAttr(default=None)
@@ -604,6 +614,11 @@ class Waiver(_Strict):
     @classmethod
     def _paths(cls, raw: object) -> object:
         return _nonempty(_str_list(raw))
+
+    @field_validator("kinds", mode="before")
+    @classmethod
+    def _kinds(cls, raw: object) -> object:
+        return _kind_list(raw)  # `[]` would waive nothing
 
     @field_validator("platforms", mode="before")
     @classmethod

@@ -78,6 +78,8 @@ def _finding_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | 
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
     if not waiver.aliases and finding.id.upper() != wanted:
         return f"its id {waiver.id} is an alias of {finding.id}, and aliases = false"
+    if waiver.kinds is not None and finding.kind not in waiver.kinds:
+        return f"kinds {[k.value for k in waiver.kinds]} does not include {finding.kind.value}"
     if wanted.startswith("CVE-") and (others := finding.cves_left_out({wanted})):
         # An advisory (Grype's ALAS-..., with all its CVEs as aliases): waiving one CVE leaves the others.
         return f"{finding.id} also covers {', '.join(others)}; waive {finding.id} itself to waive all of them"

@@ -13,7 +13,7 @@ import pytest
 
 from gate.errors import InputError
 from gate.ingest import read_report
-from gate.model import Finding
+from gate.model import Finding, FindingKind, Severity
 from gate.policy.engine import evaluate
 from gate.policy.importers import import_ignore_file, render_waivers
 from gate.policy.schema import Waiver, load_policy
@@ -92,6 +92,40 @@ def test_trivyignore_yaml_keeps_paths_purls_statements_and_expiry() -> None:
     )
     assert waivers["CVE-2023-3446"].expires == date(2027, 2, 28)  # expired_at 2027-03-01: the day before
     assert waivers["AVD-DS-0002"].reason == "The image needs root privileges"
+    # Trivy applies each section's entries to its kind of finding only
+    assert {i: [k.value for k in w.kinds or ()] for i, w in waivers.items()} == {
+        "CVE-2022-40897": ["vulnerability"],
+        "CVE-2023-2650": ["vulnerability"],
+        "CVE-2023-3446": ["vulnerability"],
+        "AVD-DS-0001": ["misconfig"],
+        "AVD-DS-0002": ["misconfig"],
+        "aws-access-key-id": ["secret"],
+        "aws-secret-access-key": ["secret"],
+        "GPL-3.0": ["license"],
+    }
+
+
+def test_a_trivy_yaml_entry_waives_findings_of_its_sections_kind_only() -> None:
+    # An ID of no telling form (a secret rule's, a licence's) can be any kind's: `kinds` keeps it to its section.
+    data = b"secrets: [{id: internal-token}]\nlicenses: [{id: Custom-1.0}]\n"
+    secret, licence = _waivers(
+        import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    )
+    finding = Finding(kind=FindingKind.SECRET, id="internal-token", severity=Severity.HIGH, scanner="trivy")
+    assert waiver_matches(secret, finding, image="x")
+    for kind in (FindingKind.VULNERABILITY, FindingKind.MISCONFIG, FindingKind.LICENSE):
+        assert not waiver_matches(secret, finding.model_copy(update={"kind": kind}), image="x")
+    licensed = finding.model_copy(update={"kind": FindingKind.LICENSE, "id": "Custom-1.0"})
+    assert waiver_matches(licence, licensed, image="x")
+    assert not waiver_matches(licence, finding.model_copy(update={"id": "Custom-1.0"}), image="x")
+
+
+def test_trivyignore_lines_and_grype_rules_keep_their_scanners_kinds() -> None:
+    # A .trivyignore line applies to every kind of finding; a Grype rule to vulnerabilities, all Grype reports.
+    assert {w.kinds for w in _waivers(_import(".trivyignore"))} == {None}
+    assert {tuple(k.value for k in w.kinds or ()) for w in _waivers(_import(".grype.yaml"))} == {
+        ("vulnerability",)
+    }
 
 
 def test_trivy_purls_match_as_trivy_matches_them() -> None:
@@ -191,7 +225,7 @@ def test_trivy_purls_match_in_the_case_trivy_reads_them() -> None:
 
 def test_a_trivy_yaml_vulnerability_or_check_id_in_another_section_is_skipped() -> None:
     # Trivy applies a `secrets` entry to secrets only: a CVE listed there ignores nothing in real trivy convert,
-    # and a waiver (which names no kind) would waive the vulnerability.
+    # and its waiver (scoped to secrets) would only be reported unused.
     data = (
         b"vulnerabilities: [{id: CVE-2019-14806}, {id: AVD-DS-0002}]\nsecrets: [{id: CVE-2019-14806}, {id: mine}]\n"
         b"misconfigurations: [{id: AVD-DS-0002}, {id: GHSA-4374-p667-p6c8}]\nlicenses: [{id: CVE-2019-1}]\n"

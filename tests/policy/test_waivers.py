@@ -224,6 +224,12 @@ def test_horizon_names_the_file_a_waiver_is_written_in(tmp_path: Path) -> None:
         ('paths = ["/app/*"]', _finding(path="/usr/lib/x"), "paths ['/app/*'] does not match /usr/lib/x"),
         ('images = ["other/*"]', _finding(), "images ['other/*'] does not match registry.example/app:1.0"),
         ("", _finding("CVE-9"), f"its id {CVE} is not CVE-9 or GHSA-aaaa-bbbb-cccc"),
+        (
+            'kinds = ["secret", "license"]',
+            _finding(),
+            "kinds ['secret', 'license'] does not include vulnerability",
+        ),
+        ('kinds = "vulnerability"', _finding(), None),
         ('packages = ["open*"]\npaths = ["/usr/*"]', _finding(path="/usr/lib/x"), None),
     ],
 )
@@ -258,6 +264,35 @@ def test_a_waiver_with_aliases_false_matches_the_findings_own_id_only(tmp_path: 
     )
     with pytest.raises(PolicyError, match="aliases"):
         _policy(tmp_path, _waiver(TODAY, 'aliases = "no"'))
+
+
+def test_a_kinds_scope_waives_findings_of_its_kinds_only(tmp_path: Path) -> None:
+    # A secret rule and a misconfiguration check of one ID: the waiver for the secret leaves the check gated.
+    secret = Finding(kind=FindingKind.SECRET, id="private-key", severity=Severity.HIGH, scanner="trivy")
+    check = secret.model_copy(update={"kind": FindingKind.MISCONFIG})
+    policy = _policy(
+        tmp_path,
+        _waiver(TODAY + timedelta(days=90), 'kinds = ["secret"]').replace(CVE, "private-key")
+        + '[[rules]]\nid = "checks"\naction = "fail"\nmatch = { kind = "misconfig" }\n',
+    )
+    decision = evaluate(_scan(secret, check), policy, today=TODAY)
+    assert [(w.finding.kind, w.waiver_id) for w in decision.images[0].waived] == [
+        (FindingKind.SECRET, "private-key")
+    ]
+    assert [(v.rule_id, v.id) for v in decision.images[0].violations] == [("checks", "private-key")]
+    assert decision.verdict is Verdict.FAIL
+
+
+@pytest.mark.parametrize(
+    ("value", "words"),
+    [("[]", "non-empty list of kinds"), ('["vuln"]', "vulnerability"), ("1", "kinds")],
+)
+def test_a_kinds_scope_must_name_kinds(tmp_path: Path, value: str, words: str) -> None:
+    with pytest.raises(PolicyError) as info:
+        _policy(tmp_path, _waiver(TODAY, f"kinds = {value}"))
+    assert any(p.startswith("waivers[0].kinds") and words in p for p in info.value.problems), (
+        info.value.problems
+    )
 
 
 def test_a_waiver_used_by_one_image_of_the_run_is_not_unused_in_another(tmp_path: Path) -> None:
