@@ -5,12 +5,12 @@ reason), `.trivyignore.yaml` (`vulnerabilities`, `misconfigurations`, `secrets`,
 `paths`, `purls`, `expired_at`, `statement`) and Grype's config (`.grype.yaml`, the `ignore:` rules). What the file
 lacks, the caller supplies: a reason and an expiry for every entry without one. Rules a waiver cannot express
 exactly (Grype `fix-state`, `namespace`, `vex-status`, a regular expression in `package.name`, a path pattern with
-`*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath) are skipped
-and listed, never widened. What maps exactly is kept exact: an entry matches its ID only (`aliases = false`), as
-Trivy compares it and a Grype rule without `include-aliases: true` does; it waives findings of its kind only
-(`kinds`: its `.trivyignore.yaml` section's, vulnerabilities for Grype; a `.trivyignore` line applies to all); a
-Grype `package.version` is that version; and a Trivy `expired_at`/`exp:` date (the first day the scanner stops
-ignoring) becomes `expires` the day before.
+`*`, `?`, `[` or `{`, since a waiver's `*` also matches `/`, a Trivy purl with qualifiers or a subpath, a Trivy
+licence path that would meet `OS Packages`) are skipped and listed, never widened. What maps exactly is kept exact:
+an entry matches its ID only (`aliases = false`), as Trivy compares it and a Grype rule without
+`include-aliases: true` does; it waives findings of its kind only (`kinds`: its `.trivyignore.yaml` section's,
+vulnerabilities for Grype; a `.trivyignore` line applies to all); a Grype `package.version` is that version; and a
+Trivy `expired_at`/`exp:` date (the first day the scanner stops ignoring) becomes `expires` the day before.
 An unquoted YAML value is read as the scanner reads it (Trivy: the text; Grype: Go's yaml.v3 and mapstructure,
 `1.10` is "1.1"), with a warning where Grype's reading differs from the text. Pure: bytes in, waivers and TOML
 text out; PyYAML is imported only for YAML files.
@@ -25,6 +25,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fnmatch import fnmatchcase
 from typing import Any
 from urllib.parse import quote, unquote
 
@@ -306,6 +307,14 @@ def _trivy_yaml(document: dict[str, Any], source: str, skipped: list[str]) -> li
             if patterns:
                 skipped.append(f"{where}: {ident}: {_PATH_GLOB.format(patterns[0][:80])}")
                 continue
+            if section == "licenses" and (named := _names_a_fileless_target(paths)):
+                path, target = named
+                skipped.append(
+                    f"{where}: {ident}: path {path[:80]!r}: Trivy matches it with a licence's file, which an OS "
+                    f"package's licence lacks, and a waiver with the finding's target, {target!r} there, so the "
+                    "waiver would waive what Trivy did not ignore; not imported (write this waiver by hand)"
+                )
+                continue
             purls = _strings(item.get("purls"), source, f"{where}.purls")
             globs = [_trivy_purl_globs(p, source, f"{where}.purls") for p in purls]
             if (odd := next((p for p, g in zip(purls, globs, strict=True) if g is None), None)) is not None:
@@ -334,6 +343,35 @@ _PATH_GLOB = (
     "path pattern {!r}: its `*`, `?`, `[` or `{{` does not cross `/` in the scanner, and a waiver's `*` does; "
     "not imported (write this waiver by hand with the paths it means)"
 )
+
+
+_TRIVY_FILELESS_TARGETS = (
+    "OS Packages",
+    "Loose File License(s)",
+    "Python",
+    "Conda",
+    "Ruby",
+    "Node.js",
+    "Java",
+    "Kubernetes",
+)
+"""The result names Trivy gives licences without a file (`FilePath` ""): an OS package's, or a language package's
+found in no file. The gate takes such a licence's target from its result, so a waiver's `paths` meet this name
+where Trivy matched a `licenses` entry's paths with "" (which only `**` matches)."""
+
+
+def _names_a_fileless_target(paths: Sequence[str]) -> tuple[str, str] | None:
+    """(path, target name) when the waiver made of a `licenses` entry's `paths` would match the target of a licence
+    without a file, which Trivy's path does not; None when none does."""
+    for path in paths:
+        # `**` matches "" in Trivy too: the entry ignores such licences, as the waiver waives them
+        if path == "**":
+            continue
+        for variant in _doublestar_paths(path):
+            target = next((t for t in _TRIVY_FILELESS_TARGETS if fnmatchcase(t, variant)), None)
+            if target is not None:
+                return path, target
+    return None
 
 
 _TRIVY_LOWER_NAMESPACE = frozenset(

@@ -561,6 +561,28 @@ def test_grype_refuses_an_unquoted_date_and_reads_only_true_as_true() -> None:
         assert waiver.aliases is aliases, flag
 
 
+def test_a_licence_path_that_meets_an_os_packages_target_is_skipped() -> None:
+    # Trivy matches a `licenses` entry's paths with the licence's FilePath, "" for an OS package's licence, and
+    # the gate gives that finding its result's name, `OS Packages`, as target: a waiver of this path would waive
+    # the licence Trivy kept. Only `**` matches "" in Trivy as well; a secret's target is its file in both.
+    data = (
+        b"licenses:\n  - {id: GPL-2.0-only, paths: [OS Packages]}\n  - {id: GPL-2.0-only, paths: ['**/OS Packages']}\n"
+        b"  - {id: MIT, paths: ['**/**']}\n  - {id: MIT, paths: ['**']}\n  - {id: MIT, paths: [app/LICENSE]}\n"
+        b"secrets:\n  - {id: aws-access-key-id, paths: [OS Packages]}\n"
+    )
+    imported = import_ignore_file(".trivyignore.yaml", data, reason="r", expires=EXPIRES, today=TODAY)
+    assert [(where, w.paths) for where, w in imported.waivers] == [
+        ("secrets[0]", ("OS Packages",)),
+        ("licenses[3]", ("**",)),
+        ("licenses[4]", ("app/LICENSE",)),
+    ]
+    assert [line.split(": Trivy matches")[0] for line in imported.skipped] == [
+        "licenses[0]: GPL-2.0-only: path 'OS Packages'",
+        "licenses[1]: GPL-2.0-only: path '**/OS Packages'",
+        "licenses[2]: MIT: path '**/**'",
+    ]
+
+
 def test_trivy_yaml_scalars_are_imported_as_written() -> None:
     # Trivy decodes with yaml.v3 straight into string fields, which take a scalar's text as written.
     for written in ("1.10", "1.0", "1:20", "010", "0x1F", "1_000", "1e3", "yes", "true", "2024-01-01", "~x"):
