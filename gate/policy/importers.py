@@ -250,7 +250,7 @@ _KIND_NAMES = {"vulnerabilities": "a vulnerability", "misconfigurations": "a mis
 
 def _cased_as_trivy(ident: str, where: str, skipped: list[str]) -> bool:
     """False, and the entry listed in `skipped`, when `ident` is a CVE, GHSA or AVD ID in a case Trivy never
-    reports: Trivy compares IDs as written, so the entry ignores nothing, and a waiver's ID matches in any case."""
+    reports: Trivy compares IDs as written, so the entry ignores nothing (its waiver would be reported unused)."""
     if _TRIVY_IDS.fullmatch(ident) is None:
         return True
     reported = "GHSA" + ident[4:].lower() if ident[:4].upper() == "GHSA" else ident.upper()

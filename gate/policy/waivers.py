@@ -78,6 +78,12 @@ def _finding_mismatch(waiver: Waiver, finding: Finding, *, image: str) -> str | 
         return f"its id {waiver.id} is not {' or '.join(finding.all_ids)}"
     if not waiver.aliases and finding.id.upper() != wanted:
         return f"its id {waiver.id} is an alias of {finding.id}, and aliases = false"
+    if not waiver.aliases and finding.id != waiver.id:
+        # As the scanners compare their ignore entries: Trivy keeps custom secret rule IDs and unknown licence
+        # names in any case, so `Custom-License` and `custom-license` are two findings.
+        return (
+            f"its id {waiver.id} is {finding.id} in another case, and aliases = false compares it as written"
+        )
     if waiver.kinds is not None and finding.kind not in waiver.kinds:
         return f"kinds {[k.value for k in waiver.kinds]} does not include {finding.kind.value}"
     if wanted.startswith("CVE-") and (others := finding.cves_left_out({wanted})):

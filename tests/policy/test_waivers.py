@@ -266,6 +266,22 @@ def test_a_waiver_with_aliases_false_matches_the_findings_own_id_only(tmp_path: 
         _policy(tmp_path, _waiver(TODAY, 'aliases = "no"'))
 
 
+def test_a_waiver_with_aliases_false_compares_its_id_as_written(tmp_path: Path) -> None:
+    # As Trivy and Grype compare their ignore entries: a custom secret rule or licence may come in any case.
+    secret = Finding(kind=FindingKind.SECRET, id="Internal-Token", severity=Severity.HIGH, scanner="trivy")
+    [exact, other_case] = _policy(
+        tmp_path,
+        _waiver(TODAY, "aliases = false").replace(CVE, "Internal-Token")
+        + _waiver(TODAY, "aliases = false").replace(CVE, "internal-token"),
+    ).waivers
+    assert waiver_mismatch(exact, secret, image="x") is None
+    assert waiver_mismatch(other_case, secret, image="x") == (
+        "its id internal-token is Internal-Token in another case, and aliases = false compares it as written"
+    )
+    [any_case] = _policy(tmp_path, _waiver(TODAY).replace(CVE, "internal-token")).waivers
+    assert waiver_mismatch(any_case, secret, image="x") is None
+
+
 def test_a_kinds_scope_waives_findings_of_its_kinds_only(tmp_path: Path) -> None:
     # A secret rule and a misconfiguration check of one ID: the waiver for the secret leaves the check gated.
     secret = Finding(kind=FindingKind.SECRET, id="private-key", severity=Severity.HIGH, scanner="trivy")
