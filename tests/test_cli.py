@@ -262,6 +262,23 @@ def test_policy_init_writes_a_valid_starter(tmp_path: Path, monkeypatch: pytest.
     assert "extends" in Run(["policy", "init", "-o", "-"]).out
 
 
+def test_policy_import_never_overwrites_the_ignore_file_it_reads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path(".trivyignore").write_text("# accepted\nCVE-2024-0001\n")
+    imported = ["policy", "import", ".trivyignore", "--expires", "30d"]
+    for output in (".trivyignore", "./.trivyignore", str(tmp_path / ".trivyignore")):
+        run = Run([*imported, "-o", output, "--force"])
+        assert (run.code, run.err) == (
+            2,
+            f"gate: error: --output {output} would overwrite .trivyignore, which gate reads; write elsewhere\n",
+        )
+    assert Path(".trivyignore").read_text() == "# accepted\nCVE-2024-0001\n"
+    assert Run([*imported, "-o", "waivers.toml"]).code == 0
+    assert Run([*imported, "-o", "waivers.toml", "--force"]).code == 0  # --force replaces an earlier output
+
+
 def test_policy_schema_is_json() -> None:
     run = Run(["policy", "schema"])
     assert run.code == 0

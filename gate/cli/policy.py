@@ -113,6 +113,11 @@ def _policy_import(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
     from gate.policy.importers import import_ignore_file, render_waivers
 
+    if "-" not in (args.output, args.file) and Path(args.output).resolve() == Path(args.file).resolve():
+        # --force is for an earlier output, not for replacing the ignore file the scanner still reads
+        raise UsageError(
+            f"--output {args.output} would overwrite {args.file}, which gate reads; write elsewhere"
+        )
     when = evaluation_date(args.today, None)
     expires = None
     if args.expires:
