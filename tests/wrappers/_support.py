@@ -148,6 +148,18 @@ def quick_start(doc: str) -> str:
     return match.group(2)
 
 
+def quick_start_with_dismissal() -> str:
+    """docs/github.md's quick start with its upload step replaced by the block under "Waived findings in code
+    scanning" (the upload, then the step that dismisses the alerts of suppressed results)."""
+    text = (ROOT / "docs" / "github.md").read_text(encoding="utf-8")
+    section = text[text.index("### Waived findings in code scanning") :]
+    steps = re.search(r"^```yaml\n(.*?)^```$", section, re.MULTILINE | re.DOTALL)
+    assert steps, "a fenced YAML block under 'Waived findings in code scanning'"
+    workflow = quick_start("github.md")
+    upload = workflow.index("      - name: Upload SARIF to code scanning\n")
+    return workflow[:upload] + steps.group(1)
+
+
 def fork_workflows() -> tuple[str, str]:
     """The two fenced YAML blocks under docs/github.md's "Pull requests from forks": the gate workflow and the
     comment workflow."""

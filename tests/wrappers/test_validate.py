@@ -13,7 +13,14 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.wrappers._support import DATA, fork_workflows, need, quick_start, tool_env
+from tests.wrappers._support import (
+    DATA,
+    fork_workflows,
+    need,
+    quick_start,
+    quick_start_with_dismissal,
+    tool_env,
+)
 
 pytestmark = pytest.mark.tools
 
@@ -35,10 +42,13 @@ def _fork_workflows(tmp_path: Path) -> list[Path]:
 
 
 def _workflows(tmp_path: Path) -> list[Path]:
-    """The example workflows plus the docs' quick start and fork workflows, as files."""
+    """The example workflows plus the docs' quick start (also with the alert dismissal) and fork workflows, as
+    files."""
     quick = tmp_path / "quick-start.yml"
     quick.write_text(quick_start("github.md"), encoding="utf-8")
-    return [*EXAMPLES, quick, *_fork_workflows(tmp_path)]
+    dismissal = tmp_path / "quick-start-dismissal.yml"
+    dismissal.write_text(quick_start_with_dismissal(), encoding="utf-8")
+    return [*EXAMPLES, quick, dismissal, *_fork_workflows(tmp_path)]
 
 
 def test_the_expected_files_exist() -> None:
@@ -87,6 +97,16 @@ def test_zizmor_finds_nothing_high(path: Path, tmp_path: Path) -> None:
         if f["determinations"]["severity"] == "High"
     ]
     assert high == []
+
+
+def test_zizmor_finds_nothing_in_the_alert_dismissal(tmp_path: Path) -> None:
+    """The quick start with the upload and dismissal steps of "Waived findings in code scanning": both actions
+    pinned by SHA, the token only where the dismissal needs it."""
+    path = tmp_path / "dismissal.yml"
+    path.write_text(quick_start_with_dismissal(), encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert "wait-for-processing: true" in text and "steps.upload.outputs.sarif-id" in text
+    assert [f["ident"] for f in _zizmor(path) if f["determinations"]["severity"] == "High"] == []
 
 
 def _zizmor(path: Path) -> list[dict[str, Any]]:
