@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from gate.model import NO_FIXED_VERSION, Finding, FindingKind, Scan
-from gate.policy.decision import ImageDecision, combine
+from gate.policy.decision import Action, ImageDecision, combine
 from gate.policy.engine import evaluate
 from gate.policy.matching import MISSING_INTEL_RULE, VEX_RULE, KeyState, check_match, chosen_cvss
 from gate.policy.schema import Policy, Rule
@@ -115,7 +115,7 @@ def _block(
             lines.append(f"    {v.rule_id} ({v.action.value}): {safe(v.message, 300)}")
     lines.append("  waivers:")
     lines += [f"    {line}" for line in _waivers(f, image, policy, today)]
-    lines.append("  VEX: " + _vex(f))
+    lines.append("  VEX: " + _vex(f, image, policy))
     if reported.suppressed is not None and (
         reported.vex is None or not reported.suppressed.source.startswith("VEX ")
     ):
@@ -294,7 +294,7 @@ def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> l
     return out
 
 
-def _vex(f: Finding) -> str:
+def _vex(f: Finding, image: ImageDecision, policy: Policy) -> str:
     if f.vex is None:
         return "no statement"
     v = f.vex
@@ -304,6 +304,17 @@ def _vex(f: Finding) -> str:
         "not_affected": "suppressed",
         "fixed": "suppressed",
         "affected": "stays active",
-        "under_investigation": "stays active; vex-under-investigation warns",
+        "under_investigation": "stays active; " + _under_investigation(f, image, policy),
     }[v.status.value]
     return f"{v.status.value}{why}{words} [{safe(v.source)}] -> {effect}"
+
+
+def _under_investigation(f: Finding, image: ImageDecision, policy: Policy) -> str:
+    """What the built-in vex-under-investigation rule did with `f`, as the engine decided it."""
+    action = policy.settings.vex_under_investigation
+    if f.suppressed is not None:  # a scanner's own suppression: the finding is not gated at all
+        return f"{VEX_RULE} does not count it: suppressed"
+    if any(w.finding == f for w in image.waived):
+        return f"{VEX_RULE} does not count it: waived"
+    verb = {Action.FAIL: "fails", Action.WARN: "warns", Action.INFO: "lists it (info)", Action.OFF: "is off"}
+    return f"{VEX_RULE} {verb[action]}"

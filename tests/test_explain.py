@@ -398,3 +398,41 @@ def test_a_platform_scoped_waiver_is_explained_on_each_platform(tmp_path: Path) 
         "applies (65 days left)",
         "does not apply: platforms ['linux/arm64/v8'] does not match: the image's platform is unknown",
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "waived", "said"),
+    [
+        ("warn", False, "vex-under-investigation warns"),
+        ("fail", False, "vex-under-investigation fails"),
+        ("info", False, "vex-under-investigation lists it (info)"),
+        ("off", False, "vex-under-investigation is off"),
+        ("fail", True, "vex-under-investigation does not count it: waived"),
+    ],
+)
+def test_under_investigation_says_what_the_builtin_rule_did(
+    tmp_path: Path, setting: str, waived: bool, said: str
+) -> None:
+    # The VEX line named "warns" whatever settings.vex_under_investigation said, and for waived findings too,
+    # which the rule leaves out.
+    from gate.model import Vex, VexStatus
+
+    finding = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-9",
+        severity=Severity.LOW,
+        scanner="trivy",
+        vex=Vex(status=VexStatus.UNDER_INVESTIGATION, source="v.json"),
+    )
+    scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(finding,))
+    waiver = '[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = 2027-01-31\n' if waived else ""
+    policy = load_policy(str(write_policy(tmp_path, f'extends = "builtin:default"\n[settings]\nvex_under_investigation = "{setting}"\n{waiver}')))  # fmt: skip
+    text = explain("CVE-2024-9", [scan], policy, today=TODAY)
+    assert text is not None
+    assert f"  VEX: under_investigation [v.json] -> stays active; {said}" in text.splitlines()
+    from gate.policy.engine import evaluate
+
+    image = evaluate(scan, policy, today=TODAY).images[0]  # as gate check decides it
+    reported = [v.action.value for v in image.violations if v.rule_id == "vex-under-investigation"]
+    assert reported == ({"warn": ["warn"], "fail": ["fail"]}.get(setting, []) if not waived else [])
+
