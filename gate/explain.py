@@ -249,13 +249,15 @@ def _rule_line(rule: Rule, f: Finding, image: ImageDecision, policy: Policy, tod
 
 
 def _excluded(rule: Rule, f: Finding, image: ImageDecision) -> str:
-    """Why the rule does not count `f` whatever it matches: suppressed, waived, or existing (scope new); else ""."""
+    """Why the rule does not count `f` whatever it matches: suppressed, existing (scope new), or waived; else ""."""
     if f.suppressed is not None:
         return "suppressed"
-    if any(w.finding == f for w in image.waived):
-        return "waived"
+    # Before the waiver: the engine leaves an existing finding out of a scope-new rule whether or not it is
+    # waived, so the record lists no such rule among those the waiver kept off (`WaivedFinding.rules`).
     if f.baseline == "existing" and rule.scope == "new":
         return "already in the baseline (scope = new)"
+    if any(w.finding == f for w in image.waived):
+        return "waived"
     return ""
 
 

@@ -436,3 +436,32 @@ def test_under_investigation_says_what_the_builtin_rule_did(
     reported = [v.action.value for v in image.violations if v.rule_id == "vex-under-investigation"]
     assert reported == ({"warn": ["warn"], "fail": ["fail"]}.get(setting, []) if not waived else [])
 
+
+def test_a_waived_finding_the_baseline_had_is_not_counted_for_the_baseline(tmp_path: Path) -> None:
+    # A scope-new rule leaves out a finding the baseline had, waived or not: the record lists no such rule as one
+    # the waiver kept off, and explain gave the waiver as the reason.
+    from gate.policy.engine import evaluate
+
+    finding = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-9",
+        severity=Severity.HIGH,
+        fix_state=FixState.FIXED,
+        fixed_versions=("2",),
+        scanner="trivy",
+        baseline="existing",
+    )
+    scan = Scan(source="t.json", scanner="trivy", artifact="app", findings=(finding,))
+    path = write_policy(tmp_path, 'extends = "builtin:default"\n[[rules]]\nid = "all-high"\nscope = "all"\n'
+                        'match = { severity = "high" }\n'
+                        '[[waivers]]\nid = "CVE-2024-9"\nreason = "r"\nexpires = 2027-01-31\n')  # fmt: skip
+    policy = load_policy(str(path))
+    (waived,) = evaluate(scan, policy, today=TODAY).images[0].waived
+    assert waived.rules == ("all-high",)
+    text = explain("CVE-2024-9", [scan], policy, today=TODAY)
+    assert text is not None
+    lines = [
+        line for line in text.splitlines() if line.startswith(("    fixable-critical-high", "    all-high"))
+    ]
+    assert lines[0].endswith("; not counted: already in the baseline (scope = new)")
+    assert lines[1].endswith("; not counted: waived")
