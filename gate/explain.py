@@ -290,6 +290,10 @@ def _waivers(f: Finding, image: ImageDecision, policy: Policy, today: date) -> l
             out.append(
                 f"{head}: EXPIRED {quantity((today - w.expires).days, 'day')} ago; it no longer waives"
             )
+        elif f.suppressed is not None:  # the engine matches waivers against gated findings only
+            out.append(
+                f"{head}: not used: the finding is suppressed, and only findings the gate gates use a waiver"
+            )
         else:
             left = (w.expires - today).days
             out.append(f"{head}: applies ({quantity(left, 'day') + ' left' if left else 'its last day'})")

@@ -465,3 +465,29 @@ def test_a_waived_finding_the_baseline_had_is_not_counted_for_the_baseline(tmp_p
     ]
     assert lines[0].endswith("; not counted: already in the baseline (scope = new)")
     assert lines[1].endswith("; not counted: waived")
+
+
+def test_a_waiver_of_a_suppressed_finding_is_not_said_to_apply(tmp_path: Path) -> None:
+    # The engine matches waivers against the findings it gates: gate check reports this waiver unused, and explain
+    # said it applied.
+    from gate.policy.decision import WaiverState
+    from gate.policy.engine import evaluate
+
+    ignored = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-7",
+        severity=Severity.CRITICAL,
+        scanner="trivy",
+        suppressed=Suppression(status="ignored", source=".trivyignore"),
+    )
+    scan = Scan(source="r.json", scanner="trivy", findings=(ignored,))
+    path = write_policy(tmp_path, 'extends = "builtin:default"\n[[waivers]]\nid = "CVE-2024-7"\nreason = "r"\nexpires = 2027-01-31\n')  # fmt: skip
+    policy = load_policy(str(path))
+    (status,) = evaluate(scan, policy, today=TODAY).images[0].waivers
+    assert status.state is WaiverState.UNUSED
+    text = explain("CVE-2024-7", [scan], policy, today=TODAY)
+    assert text is not None
+    assert (
+        "    CVE-2024-7 (expires 2027-01-31; reason: r): not used: the finding is suppressed, and only findings the "
+        "gate gates use a waiver"
+    ) in text.splitlines()
