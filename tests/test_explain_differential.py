@@ -156,7 +156,11 @@ def _said(block: str) -> dict[str, object]:
         action, rules = text.split(" by ", 1)
         status = ("caught", action.lower(), *rules.split(", "))
     rules = dict(re.findall(r"^    ([^\s(]+) \(\w+\): (.*)$", block.split("\n  waivers:")[0], re.M))
-    said: dict[str, object] = {"status": status}
+    # A waiver applies to a finding the gate gates (the record counts it used), never to a suppressed one.
+    said: dict[str, object] = {
+        "status": status,
+        "applies": re.findall(r"^    (\S+) \(expires [^)]*\): applies", block, re.M)[:1],
+    }
     if status[0] == "suppressed":
         return said
     said["triggered"] = {r for r, why in rules.items() if "; the rule triggered" in why}
@@ -164,7 +168,6 @@ def _said(block: str) -> dict[str, object]:
         r for r, why in rules.items() if why.startswith("matches (") or "counted as matching" in why
     } - {r for r, why in rules.items() if not why.endswith("; not counted: waived")}
     said["missing-intel"] = {r for r, why in rules.items() if "reported under missing-intel" in why}
-    said["applies"] = re.findall(r"^    (\S+) \(expires [^)]*\): applies", block, re.M)[:1]
     said["expired"] = set(re.findall(r"^    (\S+) \(expires [^)]*\): EXPIRED", block, re.M))
     vex = re.search(r"^  VEX: under_investigation .*; vex-under-investigation (\w+)", block, re.M)
     said["vex"] = (vex[1] if vex[1] in ("fails", "warns") else "not counted") if vex else None
@@ -174,7 +177,7 @@ def _said(block: str) -> dict[str, object]:
 def _decided(f: Finding, image: ImageDecision) -> dict[str, object]:
     """What the decision record says the gate decided for `f`."""
     if f in image.suppressed:
-        return {"status": ("suppressed",)}
+        return {"status": ("suppressed",), "applies": []}
     outcome = next(o for o in image.outcomes if o.finding == f)
     waived = next((w for w in image.waived if w.finding == f), None)
     if outcome.waiver_id is not None:
