@@ -12,7 +12,7 @@ from collections.abc import Collection
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "NO_FIXED_VERSION",
@@ -123,6 +123,15 @@ class Package(_Frozen):
     """Package URL when the scanner gives one."""
     path: str = ""
     """File the package was found in (lockfile, jar, binary), empty for OS packages."""
+    types: tuple[str, ...] = Field(default=(), exclude=True)
+    """Every package type the reports of a merged finding wrote, `type` first (Trivy's `alpine` and Grype's `apk`
+    for one package), when they differ; empty otherwise. What `package_type` matches (`all_types`); not written
+    to outputs, which show `type`."""
+
+    @property
+    def all_types(self) -> tuple[str, ...]:
+        """The package types a `package_type` glob is compared with: `types`, or `type` alone."""
+        return self.types or (self.type,)
 
     @property
     def ecosystem(self) -> str:

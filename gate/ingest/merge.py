@@ -17,7 +17,8 @@ When scanners disagree:
 - fix: a fix known to either scanner counts (fixed versions are united), known exploited if either says so,
   the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
-  closed: one scanner's ignore file does not hide what the other reports).
+  closed: one scanner's ignore file does not hide what the other reports);
+- package type: each scanner's word is kept (`Package.types`), so a `package_type` rule of either catches it.
 The other fields come from the report that decides the severity (`trivy`/`grype`), else the first given.
 """
 
@@ -271,9 +272,13 @@ def _merge_packages(packages: Sequence[Package | None]) -> Package | None:
     if not present:
         return None
     first = present[0]
+    # Each scanner's word for the package type (Trivy's `alpine`, Grype's `apk`): a `package_type` rule of
+    # either word catches the merged finding, whichever report came first.
+    types = _unique(t for p in present for t in p.all_types if t)
     return first.model_copy(
         update={
             "type": _first(p.type for p in present),
+            "types": types if len(types) > 1 else (),
             "purl": _first(p.purl for p in present),
             "path": _first(p.path for p in present),
         }

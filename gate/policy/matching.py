@@ -137,7 +137,7 @@ def _checks(
     if match.package is not None and not screened:
         out.append(_package(package, PackageGlobs(match.package), "package"))
     if match.package_type is not None:
-        out.append(_glob("package_type", package.type if package else None, match.package_type))
+        out.append(_package_type(package, match.package_type))
     if match.purl is not None and not screened:
         out.append(_package(package, PackageGlobs(match.purl, purl=True), "purl"))
     if match.ids is not None:
@@ -182,6 +182,16 @@ def _glob(key: str, value: str | None, patterns: Sequence[str]) -> _Check:
     ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
     shown = repr(value) if value else "none"
     return _check(key, ok, lambda: f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}")
+
+
+def _package_type(package: Package | None, patterns: Sequence[str]) -> _Check:
+    """The `package_type` key: a finding merged from Trivy and Grype is in a package of both their types."""
+    if package is None or not package.types:
+        return _glob("package_type", package.type if package else None, patterns)
+    hit = [t for t in package.types if any(fnmatchcase(t, p) for p in patterns)]
+    shown = " / ".join(repr(t) for t in package.types)
+    return _check("package_type", bool(hit), lambda: f"package_type {shown} "
+                  f"{'matches' if hit else 'does not match'} {list(patterns)}")  # fmt: skip
 
 
 def _package(package: Package | None, globs: PackageGlobs, key: str) -> _Check:

@@ -434,3 +434,19 @@ def test_a_rule_switched_off_takes_exactly_its_violations(data: st.DataObject) -
          for k, n in _violations(before, policy).items()}
     )  # fmt: skip
     assert _violations(as_warning, policy) == expected
+
+
+def test_a_package_type_rule_matches_whichever_report_comes_first() -> None:
+    """Trivy writes `alpine` where Grype writes `apk`: a finding both report is in a package of both types, so
+    a rule of either word catches it in either order (found by the report-order property)."""
+    need_shared()
+    trivy, grype = _same_image_groups()[-1]
+    rules = tuple(
+        Rule(id=kind, match=Match.model_validate({"package_type": kind})) for kind in ("apk", "alpine")
+    )
+    policy = _policies()[0].model_copy(update={"name": "types", "rules": rules})
+    for order in ([trivy, grype], [grype, trivy]):
+        (image,) = _decide(order, policy).images
+        matched = {r.rule_id: r.matched for r in image.rules}
+        # 5 findings: 3 by both, 1 only by Trivy (alpine), 1 only by Grype (apk)
+        assert matched == {"apk": 4, "alpine": 4}, order[0].scanner
