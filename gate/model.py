@@ -128,10 +128,20 @@ class Package(_Frozen):
     for one package), when they differ; empty otherwise. What `package_type` matches (`all_types`); not written
     to outputs, which show `type`."""
 
+    purls: tuple[str, ...] = Field(default=(), exclude=True)
+    """Every package URL the reports of a merged finding wrote, `purl` first, when they differ (Grype adds
+    qualifiers Trivy leaves out); empty otherwise. What `purl` globs match (`all_purls`); not written to outputs,
+    which show `purl`."""
+
     @property
     def all_types(self) -> tuple[str, ...]:
         """The package types a `package_type` glob is compared with: `types`, or `type` alone."""
         return self.types or (self.type,)
+
+    @property
+    def all_purls(self) -> tuple[str, ...]:
+        """The package URLs a `purl` glob is compared with: `purls`, or `purl` alone."""
+        return self.purls or (self.purl,)
 
     @property
     def ecosystem(self) -> str:

@@ -18,7 +18,8 @@ When scanners disagree:
   the highest EPSS and risk, the earliest published and fix dates, every CVSS score;
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
   closed: one scanner's ignore file does not hide what the other reports);
-- package type: each scanner's word is kept (`Package.types`), so a `package_type` rule of either catches it.
+- package type and URL: each scanner's is kept (`Package.types`, `Package.purls`), so a `package_type` or
+  `purl` glob that matches either matches the merged finding.
 The other fields come from the report that decides the severity (`trivy`/`grype`), else the first given.
 """
 
@@ -272,14 +273,16 @@ def _merge_packages(packages: Sequence[Package | None]) -> Package | None:
     if not present:
         return None
     first = present[0]
-    # Each scanner's word for the package type (Trivy's `alpine`, Grype's `apk`): a `package_type` rule of
-    # either word catches the merged finding, whichever report came first.
+    # Each scanner's word for the package type (Trivy's `alpine`, Grype's `apk`) and its package URL: a
+    # `package_type` or `purl` glob that matches either catches the merged finding, whichever report came first.
     types = _unique(t for p in present for t in p.all_types if t)
+    purls = _unique(u for p in present for u in p.all_purls if u)
     return first.model_copy(
         update={
             "type": _first(p.type for p in present),
             "types": types if len(types) > 1 else (),
             "purl": _first(p.purl for p in present),
+            "purls": purls if len(purls) > 1 else (),
             "path": _first(p.path for p in present),
         }
     )

@@ -84,8 +84,12 @@ class PackageGlobs:
 
     def matches(self, package: Package) -> bool:
         """True when a glob matches the value as written or, where the package's ecosystem folds names, both
-        folded match."""
-        value = self.value(package)
+        folded match. For `purl`, a package merged from two reports matches when either report's URL does."""
+        if self._purl and package.purls:
+            return any(self._matches(package, purl) for purl in package.purls)
+        return self._matches(package, self.value(package))
+
+    def _matches(self, package: Package, value: str) -> bool:
         if any(fnmatchcase(value, p) for p in self.patterns):
             return True
         names = self._naming(package)

@@ -450,3 +450,23 @@ def test_a_package_type_rule_matches_whichever_report_comes_first() -> None:
         matched = {r.rule_id: r.matched for r in image.rules}
         # 5 findings: 3 by both, 1 only by Trivy (alpine), 1 only by Grype (apk)
         assert matched == {"apk": 4, "alpine": 4}, order[0].scanner
+
+
+def test_a_purl_rule_matches_whichever_report_comes_first() -> None:
+    """Grype's package URLs carry an `upstream` qualifier Trivy's leave out: a finding both report is in a package
+    of both URLs, for rules and for a waiver's `purls` alike."""
+    need_shared()
+    trivy, grype = _same_image_groups()[-1]
+    upstream = "pkg:apk/alpine/*upstream=openssl*"
+    rule = Rule(id="openssl", match=Match.model_validate({"purl": upstream}))
+    waiver = Waiver.model_validate(
+        {"id": "CVE-2019-1549", "reason": "accepted for the test", "expires": _FAR, "purls": upstream}
+    )
+    policy = _policies()[0].model_copy(update={"name": "purls", "rules": (rule,)})
+    for order in ([trivy, grype], [grype, trivy]):
+        (image,) = _decide(order, policy).images
+        assert image.rules[0].matched == 4, order[
+            0
+        ].scanner  # the 4 findings Grype reported (3 also by Trivy)
+        (image,) = _decide(order, policy.model_copy(update={"waivers": (waiver,)})).images
+        assert len(image.waived) == 2, order[0].scanner  # CVE-2019-1549 in libssl1.1 and libcrypto1.1
