@@ -8,8 +8,9 @@ scanner that lists one CVE twice on two paths, or in two packages, meant two fin
 records every scanner that reported it (`found_by`).
 
 When scanners disagree:
-- severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's, and the highest
-  when that scanner did not report the finding or gave it no severity (UNKNOWN);
+- severity: `max` (the default) takes the highest; `trivy` or `grype` takes that scanner's (the highest of its
+  reports when several disagree), and the highest when that scanner did not report the finding or gave it no
+  severity (UNKNOWN);
 - IDs: the other reports' IDs become aliases, but not CVEs the merged finding does not stand for (an advisory
   lists all its CVEs; merged with the CVE another scanner named the finding by, that CVE stays, and so do those
   no other finding of the package is named by: they are the advisory's word alone); the merged finding is named
@@ -204,8 +205,9 @@ def _combine(
         return group[0]
     first = group[0]
     # The named scanner's word, unless it has none (UNKNOWN says nothing, and would unrate the other's): fail closed.
+    # Two reports of that scanner (two runs, two databases) that disagree give the higher, whichever came first.
     chosen = [f.severity for f in group if f.scanner == choice and f.severity is not Severity.UNKNOWN]
-    severity = chosen[0] if chosen else max(f.severity for f in group)
+    severity = max(chosen) if chosen else max(f.severity for f in group)
     ids: dict[str, str] = {}
     for finding in group:
         for i in finding.all_ids:

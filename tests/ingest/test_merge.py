@@ -84,6 +84,17 @@ def test_the_named_scanner_without_a_severity_does_not_unrate_the_other_scanners
     assert merged.severity is Severity.LOW
 
 
+@pytest.mark.parametrize("choice", ["trivy", "grype"])
+def test_two_reports_of_the_named_scanner_give_its_highest_severity_in_either_order(choice: str) -> None:
+    # Two Trivy runs of one image (another database, another day) that rate a finding apart: the named scanner
+    # said both, and which report came first must not pick the lower (found by the report-order property).
+    high = _f(choice, "CVE-2023-38545", severity=Severity.CRITICAL)
+    low = _f(choice, "CVE-2023-38545", severity=Severity.LOW)
+    for reports in ([[high], [low]], [[low], [high]]):
+        [merged] = merge_findings(reports, severity=choice)  # type: ignore[arg-type]
+        assert merged.severity is Severity.CRITICAL
+
+
 def test_order_of_reports_does_not_change_the_merged_findings() -> None:
     trivy, grype = _pair()
     one = merge_scans([trivy, grype])
