@@ -140,7 +140,8 @@ def _policy(draw: st.DrawFn) -> Policy:
     if choice != "drawn":
         return default if choice == "default" else strict
     rules = draw(st.lists(_rules(), min_size=1, max_size=3, unique_by=lambda r: r.id))
-    return default.model_copy(update={"name": "drawn", "rules": tuple(rules)})
+    merge = default.merge.model_copy(update={"severity": draw(st.sampled_from(["max", "trivy", "grype"]))})
+    return default.model_copy(update={"name": "drawn", "rules": tuple(rules), "merge": merge})
 
 
 # --- running the gate and reading the decision ------------------------------------------------------------
@@ -266,6 +267,21 @@ def test_report_order_does_not_change_the_decision(data: st.DataObject) -> None:
     assert len(after.images) == len(before.images) == 1
     assert _identified(after, policy) == _identified(before, policy)
     assert after.verdict is before.verdict
+
+
+@settings(PROPERTY, max_examples=100)
+@given(data=st.data())
+def test_two_runs_of_one_scanner_merge_whichever_comes_first(data: st.DataObject) -> None:
+    """A report and a second run of its scanner that rates some findings apart (another database): one image,
+    decided alike in either order, with `[merge] severity` naming that scanner."""
+    scan = data.draw(_varied(_real())).scan
+    rerun = data.draw(_varied([scan])).scan.model_copy(update={"source": "rerun.json", "sources": ()})
+    policy = data.draw(_policy())
+    policy = policy.model_copy(update={"merge": policy.merge.model_copy(update={"severity": scan.scanner})})
+    one, two = _decide([scan, rerun], policy), _decide([rerun, scan], policy)
+    assert len(one.images) == len(two.images) == 1
+    assert _identified(one, policy) == _identified(two, policy)
+    assert one.verdict is two.verdict
 
 
 # --- 2. fewer findings ------------------------------------------------------------------------------------
