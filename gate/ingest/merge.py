@@ -20,7 +20,9 @@ When scanners disagree:
 - suppression: the finding stays suppressed only when every scanner that reported it suppressed it (fail
   closed: one scanner's ignore file does not hide what the other reports);
 - package type and URL: each scanner's is kept (`Package.types`, `Package.purls`), so a `package_type` or
-  `purl` glob that matches either matches the merged finding.
+  `purl` glob that matches either matches the merged finding;
+- layer: where reports place it apart (base image in one, own layers or unknown in the other), its origin is
+  unknown, which a `layer = "own"` rule counts.
 The other fields come from the report that decides the severity (`trivy`/`grype`), else the first given.
 """
 
@@ -233,6 +235,7 @@ def _combine(
     states = [f.fix_state for f in group if f.fix_state is not FixState.UNKNOWN]
     kevs = [f.kev for f in group if f.kev is not None]
     active = [f for f in group if f.suppressed is None]
+    origins = {f.origin for f in group}
     return first.model_copy(
         update={
             "id": name,
@@ -252,6 +255,9 @@ def _combine(
             "published": _min_date(f.published for f in group),
             "fix_date": _min_date(f.fix_date for f in group),
             "layer": next((f.layer for f in group if f.layer is not None), None),
+            # Reports that place it apart (base in one, unknown or own in the other) leave it unknown, which a
+            # `layer = "own"` rule counts, whichever report came first.
+            "origin": origins.pop() if len(origins) == 1 else None,
             "url": _first(f.url for f in group),
             "suppressed": None if active else _suppression(group),
             "found_by": tuple(dict.fromkeys(s for f in group for s in f.reported_by)),

@@ -95,6 +95,21 @@ def test_two_reports_of_the_named_scanner_give_its_highest_severity_in_either_or
         assert merged.severity is Severity.CRITICAL
 
 
+@pytest.mark.parametrize(
+    ("origins", "merged_origin"),
+    [(("base", "base"), "base"), (("own", "own"), "own"), (("base", None), None), (("base", "own"), None)],
+)
+def test_reports_that_place_a_finding_apart_leave_its_layer_unknown_in_either_order(
+    origins: tuple[str | None, str | None], merged_origin: str | None
+) -> None:
+    # Unknown counts as own for a `layer = "own"` rule: the first report's "base" must not keep it out.
+    trivy = _f("trivy", "CVE-2023-38545", origin=origins[0])
+    grype = _f("grype", "CVE-2023-38545", origin=origins[1])
+    for reports in ([[trivy], [grype]], [[grype], [trivy]]):
+        [merged] = merge_findings(reports)
+        assert merged.origin == merged_origin
+
+
 def test_order_of_reports_does_not_change_the_merged_findings() -> None:
     trivy, grype = _pair()
     one = merge_scans([trivy, grype])
