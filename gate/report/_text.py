@@ -5,8 +5,8 @@
   separators.
 - `one_line` also folds every run of whitespace, newlines included, into one space and shortens the text.
 - `markdown` makes text inert in GitHub- and GitLab-flavoured Markdown: no raw HTML, no links or images,
-  no autolinks, no @mentions, no issue, label or milestone references, no table breakage, no emphasis or
-  code spans.
+  no autolinks, no @mentions, no issue, label, milestone or project references, no table breakage, no emphasis
+  or code spans.
 - `clip_escaped` shortens text already escaped (by `markdown`, or with backslashes) on a safe boundary.
 - `xml` keeps only characters XML 1.0 allows (ElementTree escapes the rest).
 - `no_commands` breaks what a CI runner would read as a workflow command in a line of text (`::`, `##`).
@@ -64,6 +64,11 @@ _MILESTONE_RUN = re.compile(r'%[^\s"\w]+')
 _TYPED_REFERENCE = re.compile(r"(\\\[)(?=[A-Za-z_]+:)|(\\\*)(?=(?i:iteration):)")
 # GitHub links `GH-1` only after a non-word character (not inside `GHSA-6ggh-882h-...`).
 _GH_REFERENCE = re.compile(r"(?i)(?<![\w/-])(gh-)(?=\d)")
+# GitLab's other issue prefix, `GL-1`: case-sensitive, and with nothing asked of the character before it.
+_GL_REFERENCE = re.compile(r"(GL-)(?=\d)")
+# A GitLab project, `namespace/project>` or `project>`: a path character, then `>`, which GitLab reads escaped
+# (`&gt;`) as well. The zero-width space goes between them.
+_PROJECT_REFERENCE = re.compile(r"(?<=[\w.-])(?=&gt;)")
 # A character of each escaped sigil (`\\#`, `\\!`, `\\$`, `&amp;`): testing long text for single characters is
 # several times faster than for the sigils themselves, and `_REFERENCE` decides.
 _SIGIL_CHARS = ("#", "!", "$", "&")
@@ -136,10 +141,10 @@ def markdown(text: str, limit: int | None = None) -> str:
 
     The result renders as the literal text: `<`, `>` and `&` become entities; Markdown punctuation is
     backslash-escaped (so `|` cannot end a table cell and `[x](y)` is no link); a zero-width space after
-    `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`) and a
-    digit, and after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
-    `%-1`, but not `100%.`) or a GitLab `[type:` or `*iteration:` reference stops mentions, autolinks and
-    references.
+    `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`, `GL-`) and a
+    digit, after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
+    `%-1`, but not `100%.`) or a GitLab `[type:` or `*iteration:` reference, and before a `>` that ends a
+    GitLab project reference (`group/app>`) stops mentions, autolinks and references.
     """
     text = one_line(text, limit)
     if (
@@ -149,6 +154,7 @@ def markdown(text: str, limit: int | None = None) -> str:
         # Plain text is ASCII: substring tests rule both expressions out first, several times faster on long text.
         and not ("www." in text.lower() and _WWW.search(text))
         and not (("h-" in text or "H-" in text) and _GH_REFERENCE.search(text))
+        and "GL-" not in text
     ):
         return text  # the common case (names, versions, most sentences): nothing to escape
     return _escape_markdown(text)
@@ -173,6 +179,10 @@ def _escape_markdown(text: str) -> str:
         text = _MILESTONE.sub("%" + _ZWSP, _MILESTONE_RUN.sub(_break_milestone_run, text))
     if "h-" in text or "H-" in text:
         text = _GH_REFERENCE.sub(r"\1" + _ZWSP, text)
+    if "GL-" in text:
+        text = _GL_REFERENCE.sub(r"\1" + _ZWSP, text)
+    if "&gt;" in text:
+        text = _PROJECT_REFERENCE.sub(_ZWSP, text)
     if ":" in text and ("[" in text or "*" in text):
         text = _TYPED_REFERENCE.sub(lambda m: m[0] + _ZWSP, text)
     return text

@@ -32,6 +32,7 @@ HOSTILE = [
     "12) list",
     "GH-12 gh-3 Gh-4 owner/repo#5 %6 &7 $8 ~9 !10 #11",
     "x%1 x&2 x$3 x~4 (GH-5",
+    "GL-12 xGL-3 group/project> app> </b>",
     "- item",
     "===",
 ]
@@ -56,9 +57,12 @@ def test_markdown_is_inert(text: str) -> None:
 
 # What GitHub and GitLab link after rendering: issues, merge requests, snippets, labels, epics, milestones by
 # number; labels (`~bug`, `~"a b"`) and milestones (`%v1`, `%-1`, `%"a b"`) by name, as GitLab's patterns read
-# them; GitLab's `[vulnerability:1]` and `*iteration:1`. No label or milestone name starts with the zero-width space.
+# them; GitLab's `[vulnerability:1]` and `*iteration:1`, its `GL-1` issues (case-sensitive, anywhere) and its
+# `namespace/project>` projects (a path, the namespace optional, then `>`). No label or milestone name starts with the
+# zero-width space.
 _REFERENCE = re.compile(
     r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")|\[[a-z_]+:|\*iteration:'
+    r"|(?-i:GL-\d)|[\w.-]>"
 )
 
 
@@ -106,6 +110,13 @@ def _rendered(escaped: str) -> str:
         ("see [Vulnerability:grp/app/7]", "see \\[&#8203;Vulnerability:grp/app/7\\]"),
         ('*iteration:"Sprint 3" *iteration:4', '\\*&#8203;iteration:"Sprint 3" \\*&#8203;iteration:4'),
         ("[1:2] *x: [a b:c]", "\\[1:2\\] \\*x: \\[a b:c\\]"),  # no reference: left as escaped
+        # GitLab's other issue prefix, `GL-1`: case-sensitive, and linked inside a word too
+        ("GL-12 xGL-3", "GL-&#8203;12 xGL-&#8203;3"),
+        ("gl-12 GL-x", "gl-12 GL-x"),
+        # GitLab's project references, `namespace/project>` or `project>`, read in the escaped text as well
+        ("see gitlab-org/gitlab> now", "see gitlab-org/gitlab&#8203;&gt; now"),
+        ("</b> a_b> v1.0-> x>", "&lt;/b&#8203;&gt; a\\_b&#8203;&gt; v1.0-&#8203;&gt; x&#8203;&gt;"),
+        ("a > b >> c", "a &gt; b &gt;&gt; c"),  # no name just before the `>`: left alone
     ],
 )
 def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
@@ -157,7 +168,7 @@ def test_workflow_command_escaping() -> None:
 # Plain words and every character the escapers treat specially, so both paths of each escaper are taken.
 _TEXT = st.lists(
     st.sampled_from(
-        [*'aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)?"', "www", "WwW", "GH-", "gh-", "\n", "\t", "\x00", "\u202e"]
+        [*'aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)?"', "www", "WwW", "GH-", "gh-", "GL-", *"\n\t\x00\u202e"]
     ),
     max_size=20,
 ).map("".join)
@@ -174,7 +185,9 @@ def _reference_escape(text: str) -> str:
     text = re.sub(r"(\\[#!$]|&amp;)(?=\d)", r"\1&#8203;", text)
     text = re.sub(r'(\\~)(?=[\w"?.-]|\\_|&amp;)', r"\1&#8203;", text)
     text = re.sub(r'%(?=[^\s"\w]*\w|")', "%&#8203;", text)
-    return re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
+    text = re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
+    text = re.sub(r"(GL-)(?=\d)", r"\1&#8203;", text)
+    return re.sub(r"(?<=[\w.-])&gt;", "&#8203;&gt;", text)
 
 
 @given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
