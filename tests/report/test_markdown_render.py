@@ -47,6 +47,9 @@ HOSTILE = [
     "</td><script>alert(1)</script>",
     "[x](https://evil.example)",
     "![x](https://evil.example/a.png)",
+    "[x](//evil.example)",
+    "![x](//evil.example/a.png)",
+    "{+added+} [-removed-]",
     "https://evil.example",
     "www.evil.com",
     "user@evil.com",
@@ -109,8 +112,9 @@ _GATE_ELEMENTS = frozenset(
     | {"a", "details", "summary"}
 )
 _MARKER = re.compile(r" container-gate:[A-Za-z0-9._/+-]+ ")
-# What GitHub and GitLab turn into links in rendered text (outside the gate's own links): mentions, issue, merge
-# request, snippet, epic, label, milestone, vulnerability, iteration, alert and project references, URLs.
+# What GitHub and GitLab find in rendered text (outside the gate's own links), which no Markdown renderer shows:
+# mentions, issue, merge request, snippet, epic, label, milestone, vulnerability, iteration, alert and project
+# references, URLs, and GitLab's second pass over `[text](url)` and its inline diffs.
 _LIVE_TEXT = {
     "mention": re.compile(r"@[A-Za-z0-9]"),
     "reference": re.compile(r"(?<![A-Za-z0-9])(?:[#!$&%~]\d|GH-\d)|GL-\d"),
@@ -118,6 +122,10 @@ _LIVE_TEXT = {
     "typed reference": re.compile(r"(?i)\[[a-z_]+:|\*iteration:"),
     "project": re.compile(r"[\w.-]>"),
     "url": re.compile(r"(?i)[a-z]+://|www\."),
+    # GitLab renders a `[text](url)` it finds in the text again (a link, an image after `!`) and `{+x+}`, `[-x-]`
+    # as inline diffs.
+    "GitLab link": re.compile(r"\]\("),
+    "GitLab inline diff": re.compile(r"[\[{][+-]"),
 }
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
@@ -173,9 +181,10 @@ class _Html(HTMLParser):
 @pytest.fixture(scope="module")
 def render() -> Callable[[str], _Html]:
     md = MarkdownIt("gfm-like", {"html": True, "linkify": True})
-    # GFM links `www.` and scheme URLs, not bare domains (`www.` is found in the text check as well).
+    # GFM links `www.` and scheme URLs, not bare domains nor protocol-relative `//host` (linkify-it's defaults);
+    # the text check finds `www.` as well.
     assert md.linkify is not None
-    md.linkify.set({"fuzzy_link": False})
+    md.linkify.set({"fuzzy_link": False}).add("//", None)
     return lambda text: _Html(md.render(text))
 
 

@@ -33,6 +33,7 @@ HOSTILE = [
     "GH-12 gh-3 Gh-4 owner/repo#5 %6 &7 $8 ~9 !10 #11",
     "x%1 x&2 x$3 x~4 (GH-5",
     "GL-12 xGL-3 group/project> app> </b>",
+    "[x](//evil.example) ![x](//evil.example/a.png) {+added+} [-removed-]",
     "- item",
     "===",
 ]
@@ -59,10 +60,11 @@ def test_markdown_is_inert(text: str) -> None:
 # number; labels (`~bug`, `~"a b"`) and milestones (`%v1`, `%-1`, `%"a b"`) by name, as GitLab's patterns read
 # them; GitLab's `[vulnerability:1]` and `*iteration:1`, its `GL-1` issues (case-sensitive, anywhere) and its
 # `namespace/project>` projects (a path, the namespace optional, then `>`). No label or milestone name starts with the
-# zero-width space.
+# zero-width space. And what GitLab makes of rendered text: a link or image of any `[text](url)` (its spaced-link
+# filter renders it again), an inline diff of `{+x+}`, `[+x+]`, `{-x-}` and `[-x-]`.
 _REFERENCE = re.compile(
     r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")|\[[a-z_]+:|\*iteration:'
-    r"|(?-i:GL-\d)|[\w.-]>"
+    r"|(?-i:GL-\d)|[\w.-]>|\]\(|[\[{][+-]"
 )
 
 
@@ -117,6 +119,15 @@ def _rendered(escaped: str) -> str:
         ("see gitlab-org/gitlab> now", "see gitlab-org/gitlab&#8203;&gt; now"),
         ("</b> a_b> v1.0-> x>", "&lt;/b&#8203;&gt; a\\_b&#8203;&gt; v1.0-&#8203;&gt; x&#8203;&gt;"),
         ("a > b >> c", "a &gt; b &gt;&gt; c"),  # no name just before the `>`: left alone
+        # GitLab renders `[text](url)` it finds in rendered text again, escaped or not: a link, or an image after `!`
+        ("[x](//evil.example)", "\\[x\\]&#8203;(//evil.example)"),
+        ("![x](y z) [a] (b)", "\\!\\[x\\]&#8203;(y z) \\[a\\] (b)"),
+        # GitLab's inline diffs
+        (
+            "{+added+} [-removed-] {-x-} [+y+]",
+            "\\{&#8203;+added+\\} \\[&#8203;-removed-\\] \\{&#8203;-x-\\} \\[&#8203;+y+\\]",
+        ),
+        ("[1-2] {a+b} -[+", "\\[1-2\\] \\{a+b\\} -\\[&#8203;+"),
     ],
 )
 def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
@@ -168,7 +179,7 @@ def test_workflow_command_escaping() -> None:
 # Plain words and every character the escapers treat specially, so both paths of each escaper are taken.
 _TEXT = st.lists(
     st.sampled_from(
-        [*'aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%)?"', "www", "WwW", "GH-", "gh-", "GL-", *"\n\t\x00\u202e"]
+        [*'aZ09 .-+=:/@#!_*<>&|\\`[]~$^{}é%()?"', "www", "WwW", "GH-", "gh-", "GL-", *"\n\t\x00\u202e"]
     ),
     max_size=20,
 ).map("".join)
@@ -187,7 +198,9 @@ def _reference_escape(text: str) -> str:
     text = re.sub(r'%(?=[^\s"\w]*\w|")', "%&#8203;", text)
     text = re.sub(r"(?i)(?<![\w/-])(gh-)(?=\d)", r"\1&#8203;", text)
     text = re.sub(r"(GL-)(?=\d)", r"\1&#8203;", text)
-    return re.sub(r"(?<=[\w.-])&gt;", "&#8203;&gt;", text)
+    text = re.sub(r"(?<=[\w.-])&gt;", "&#8203;&gt;", text)
+    text = text.replace("\\](", "\\]&#8203;(")
+    return re.sub(r"(\\[\[{])(?=[+-])", r"\1&#8203;", text)
 
 
 @given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
