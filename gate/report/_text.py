@@ -69,8 +69,9 @@ _GL_REFERENCE = re.compile(r"(GL-)(?=\d)")
 # A GitLab project, `namespace/project>` or `project>`: a path character, then `>`, which GitLab reads escaped
 # (`&gt;`) as well. The zero-width space goes between them.
 _PROJECT_REFERENCE = re.compile(r"(?<=[\w.-])(?=&gt;)")
-# GitLab's inline diffs, `{+x+}`, `[+x+]`, `{-x-}`, `[-x-]`, read in the rendered text (escaped brackets and all).
-_INLINE_DIFF = re.compile(r"(\\[\[{])(?=[+-])")
+# GitLab's inline diffs, `{+x+}`, `[+x+]`, `{-x-}`, `[-x-]`, and its Gollum tags, `[[page]]` (a wiki link or image,
+# with the cmark parser), read in the rendered text (escaped brackets and all).
+_INLINE_DIFF = re.compile(r"(\\[\[{])(?=[+-])|(\\\[)(?=\\\[)")
 # A character of each escaped sigil (`\\#`, `\\!`, `\\$`, `&amp;`): testing long text for single characters is
 # several times faster than for the sigils themselves, and `_REFERENCE` decides.
 _SIGIL_CHARS = ("#", "!", "$", "&")
@@ -146,8 +147,8 @@ def markdown(text: str, limit: int | None = None) -> str:
     `@`, inside `://` and `www.`, between a reference sigil (`#`, `!`, `$`, `~`, `&`, `%`, `GH-`, `GL-`) and a
     digit, after a `~` or `%` that starts a GitLab label or milestone name (`~bug`, `~"a b"`, `%v1.0`,
     `%-1`, but not `100%.`) or a GitLab `[type:` or `*iteration:` reference, before a `>` that ends a
-    GitLab project reference (`group/app>`), and inside `](` and GitLab's inline diffs (`{+`, `[-`) stops
-    mentions, autolinks and references, and what GitLab makes of the rendered text.
+    GitLab project reference (`group/app>`), and inside `](`, `[[` and GitLab's inline diffs (`{+`, `[-`)
+    stops mentions, autolinks and references, and what GitLab makes of the rendered text.
     """
     text = one_line(text, limit)
     if (
@@ -190,7 +191,7 @@ def _escape_markdown(text: str) -> str:
     if "](" in text:
         text = text.replace("\\](", "\\]" + _ZWSP + "(")
     if "[" in text or "{" in text:
-        text = _INLINE_DIFF.sub(r"\1" + _ZWSP, text)
+        text = _INLINE_DIFF.sub(lambda m: m[0] + _ZWSP, text)
     if ":" in text and ("[" in text or "*" in text):
         text = _TYPED_REFERENCE.sub(lambda m: m[0] + _ZWSP, text)
     return text

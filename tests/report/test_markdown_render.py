@@ -50,6 +50,7 @@ HOSTILE = [
     "[x](//evil.example)",
     "![x](//evil.example/a.png)",
     "{+added+} [-removed-]",
+    "[[page]] [[_TOC_]]",
     "https://evil.example",
     "www.evil.com",
     "user@evil.com",
@@ -114,7 +115,7 @@ _GATE_ELEMENTS = frozenset(
 _MARKER = re.compile(r" container-gate:[A-Za-z0-9._/+-]+ ")
 # What GitHub and GitLab find in rendered text (outside the gate's own links), which no Markdown renderer shows:
 # mentions, issue, merge request, snippet, epic, label, milestone, vulnerability, iteration, alert and project
-# references, URLs, and GitLab's second pass over `[text](url)` and its inline diffs.
+# references, URLs, and GitLab's second pass over `[text](url)`, `[[page]]` and its inline diffs.
 _LIVE_TEXT = {
     "mention": re.compile(r"@[A-Za-z0-9]"),
     "reference": re.compile(r"(?<![A-Za-z0-9])(?:[#!$&%~]\d|GH-\d)|GL-\d"),
@@ -122,9 +123,9 @@ _LIVE_TEXT = {
     "typed reference": re.compile(r"(?i)\[[a-z_]+:|\*iteration:"),
     "project": re.compile(r"[\w.-]>"),
     "url": re.compile(r"(?i)[a-z]+://|www\."),
-    # GitLab renders a `[text](url)` it finds in the text again (a link, an image after `!`) and `{+x+}`, `[-x-]`
-    # as inline diffs.
-    "GitLab link": re.compile(r"\]\("),
+    # GitLab renders a `[text](url)` it finds in the text again (a link, an image after `!`), `{+x+}` and `[-x-]`
+    # as inline diffs, and `[[page]]` as a wiki link (with its cmark parser).
+    "GitLab link": re.compile(r"\]\(|\[\["),
     "GitLab inline diff": re.compile(r"[\[{][+-]"),
 }
 _BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")

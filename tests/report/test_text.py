@@ -61,10 +61,11 @@ def test_markdown_is_inert(text: str) -> None:
 # them; GitLab's `[vulnerability:1]` and `*iteration:1`, its `GL-1` issues (case-sensitive, anywhere) and its
 # `namespace/project>` projects (a path, the namespace optional, then `>`). No label or milestone name starts with the
 # zero-width space. And what GitLab makes of rendered text: a link or image of any `[text](url)` (its spaced-link
-# filter renders it again), an inline diff of `{+x+}`, `[+x+]`, `{-x-}` and `[-x-]`.
+# filter renders it again), an inline diff of `{+x+}`, `[+x+]`, `{-x-}` and `[-x-]`, a wiki link or image of
+# `[[page]]` (its Gollum-tags filter, with the cmark parser).
 _REFERENCE = re.compile(
     r'(?i)[#!$~&%]\d|(?<![\w/-])gh-\d|~[\w"?.&-]|%(?:[^\s"<\u200b]*\w|")|\[[a-z_]+:|\*iteration:'
-    r"|(?-i:GL-\d)|[\w.-]>|\]\(|[\[{][+-]"
+    r"|(?-i:GL-\d)|[\w.-]>|\]\(|[\[{][+-]|\[\["
 )
 
 
@@ -128,6 +129,8 @@ def _rendered(escaped: str) -> str:
             "\\{&#8203;+added+\\} \\[&#8203;-removed-\\] \\{&#8203;-x-\\} \\[&#8203;+y+\\]",
         ),
         ("[1-2] {a+b} -[+", "\\[1-2\\] \\{a+b\\} -\\[&#8203;+"),
+        # GitLab's Gollum tags: wiki links and images
+        ("[[page]] [[[x]]]", "\\[&#8203;\\[page\\]\\] \\[&#8203;\\[&#8203;\\[x\\]\\]\\]"),
     ],
 )
 def test_markdown_breaks_references_and_list_markers(text: str, expected: str) -> None:
@@ -200,7 +203,8 @@ def _reference_escape(text: str) -> str:
     text = re.sub(r"(GL-)(?=\d)", r"\1&#8203;", text)
     text = re.sub(r"(?<=[\w.-])&gt;", "&#8203;&gt;", text)
     text = text.replace("\\](", "\\]&#8203;(")
-    return re.sub(r"(\\[\[{])(?=[+-])", r"\1&#8203;", text)
+    text = re.sub(r"(\\[\[{])(?=[+-])", r"\1&#8203;", text)
+    return re.sub(r"(\\\[)(?=\\\[)", r"\1&#8203;", text)
 
 
 @given(_TEXT, st.none() | st.integers(min_value=0, max_value=12))
