@@ -108,9 +108,11 @@ _DATA_KEYS = frozenset(
         "ArtifactType", "SeveritySource", "DiffID", "Digest", "ImageID", "Family", "config", "manifest",
     }
 )  # fmt: skip
+# The gate's markup: its headings, tables and lists, bold rule titles, the notice of a cut (a blockquote naming
+# `--json` in a code span), the advisory links and the folds.
 _GATE_ELEMENTS = frozenset(
-    {"h2", "h3", "h4", "p", "strong", "blockquote", "table", "thead", "tbody", "tr", "th", "td", "ul", "li"}
-    | {"a", "details", "summary"}
+    {"h2", "h3", "h4", "p", "strong", "blockquote", "code", "table", "thead", "tbody", "tr", "th", "td", "ul"}
+    | {"li", "a", "details", "summary"}
 )
 _MARKER = re.compile(r" container-gate:[A-Za-z0-9._/+-]+ ")
 # What GitHub and GitLab find in rendered text (outside the gate's own links), which no Markdown renderer shows:
