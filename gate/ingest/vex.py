@@ -15,7 +15,7 @@ be the image's architecture, and a `tag` one, without a digest, one of its tags)
 product without subcomponents applies when it is the scanned image (every finding with that ID) or its purl
 matches the finding's package. Purls match on type, namespace and name; a version, qualifiers or a subpath in
 the statement must also match. When several statements apply, the one with the latest timestamp wins (document
-order breaks ties; later wins). A statement that names only some of the CVEs of an advisory finding (Grype's
+order breaks ties; later wins; an undated OpenVEX statement has its document's `timestamp`). A statement that names only some of the CVEs of an advisory finding (Grype's
 ALAS-..., with all its CVEs as aliases) never suppresses it, and the scan gets a note.
 
 A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
@@ -161,7 +161,9 @@ def _openvex(doc: dict[str, Any], path: str) -> VexDocument:
     statements = doc.get("statements")
     if not isinstance(statements, list) or not statements:
         raise _Bad("statements: must be a non-empty list")
-    doc_time = _time(doc.get("last_updated"), "last_updated") or _time(doc.get("timestamp"), "timestamp")
+    # An undated statement has the document's `timestamp` (OpenVEX, "Inheritance Flow"; go-vex does the same), not
+    # its `last_updated`: that dates the latest change, and would put an old statement after a later dated one.
+    doc_time = _time(doc.get("timestamp"), "timestamp") or _time(doc.get("last_updated"), "last_updated")
     out = []
     for index, raw in enumerate(statements):
         where = f"statements[{index}]"

@@ -187,6 +187,11 @@ NOT_IT: list[tuple[str, Finding, VexDocument]] = [
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("GHSA-xxxx", "pkg:apk/alpine/busybox", status="affected", timestamp="2026-02-01T00:00:00Z",
                    vulnerability={"name": "GHSA-xxxx", "aliases": ["CVE-2024-1234"]}))),
+    # OpenVEX: an undated statement is as old as the document's `timestamp`, whatever its `last_updated` says
+    ("an undated not_affected older than an affected", _finding(BUSYBOX), _openvex(
+        _statement("CVE-2024-1234", "pkg:apk/alpine/busybox"),
+        _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-11-21T00:00:00Z"),
+        last_updated="2026-11-22T00:00:00Z")),
     # CycloneDX
     ("cyclonedx exploitable", _finding(BUSYBOX), _cyclonedx(_cdx("CVE-2024-1234", "exploitable", "bb"))),
     ("cyclonedx in_triage", _finding(BUSYBOX), _cyclonedx(_cdx("CVE-2024-1234", "in_triage", "bb"))),
