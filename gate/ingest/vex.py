@@ -8,10 +8,10 @@ every output lists it with its reason; `affected` and `under_investigation` leav
 Which findings a statement applies to: the statement's name is the finding's ID or one of its aliases, or one of
 the statement's aliases is the finding's ID (an alias of both is not enough: an advisory such as DSA-... is an
 alias of each CVE it fixes), and one of its products applies. A product with subcomponents applies when the
-product is the scanned image (a `pkg:oci` purl naming the image's repository, and its digest when it gives one;
-one with neither names the image by its name alone, and the scan gets a note saying so; an `arch` qualifier must
-be the image's architecture, and a `tag` one, without a digest, one of its tags) or a package seen in the report
-(for a Go module, in the same binary as the finding), and a subcomponent's purl matches the finding's package. A
+product is the scanned image (a `pkg:oci` purl naming the image's repository, a namespace being the path before
+the name, and its digest when it gives one; one with neither names the image by its name alone, and the scan gets
+a note saying so; an `arch` qualifier must be the image's architecture, and a `tag` one, without a digest, one of
+its tags) or a package seen in the report (for a Go module, in the same binary as the finding), and a subcomponent's purl matches the finding's package. A
 product without subcomponents applies when it is the scanned image (every finding with that ID) or its purl
 matches the finding's package. Purls match on type, namespace and name; a version, qualifiers or a subpath in
 the statement must also match. When several statements apply, the one with the latest timestamp wins (document
@@ -658,8 +658,8 @@ def _by_name_note(product: str) -> str:
 
 
 def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str], image: Image | None) -> bool:
-    """Whether the `pkg:oci` purl names the scanned image: its name (and `repository_url`), its digest when it
-    gives one, its `arch` and, without a digest, its `tag`. An `arch` or `tag` the image is not known by is
+    """Whether the `pkg:oci` purl names the scanned image: its name (and `repository_url`, and the repository path
+    a namespace gives), its digest when it gives one, its `arch` and, without a digest, its `tag`. An `arch` or `tag` the image is not known by is
     another image (fail closed: an image whose platform or tags are unknown is not taken to be it)."""
     if purl.type != "oci" or not repos:
         return False
@@ -667,10 +667,13 @@ def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str], image:
         return False
     qualifiers = dict(purl.qualifiers)
     url = qualifiers.get("repository_url")
+    # The oci type has no namespace; one given is the repository's path before the name: `pkg:oci/team-b/app` is
+    # not registry.example.com/team-a/app.
+    within = f"/{purl.namespace.lower()}/{purl.name}" if purl.namespace else ""
     if url:
-        named = (_normal_repo(url), purl.name) in {(r, n) for r, n in repos}
+        named = any(r == _normal_repo(url) and n == purl.name and r.endswith(within) for r, n in repos)
     else:
-        named = any(name == purl.name for _, name in repos)
+        named = any(n == purl.name and r.endswith(within) for r, n in repos)
     if not named or image is None:
         return named
     arch = qualifiers.get("arch")

@@ -160,6 +160,9 @@ NOT_IT: list[tuple[str, Finding, VexDocument]] = [
         "CVE-2024-1234", "pkg:oci/app?repository_url=registry.example.com/team-b/app"))),
     ("another registry", _finding(BUSYBOX), _openvex(_statement(
         "CVE-2024-1234", "pkg:oci/app?repository_url=ghcr.io/team-a/app"))),
+    ("another namespace of the image", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/team-b/app"))),
+    ("a namespace against its repository_url", _finding(BUSYBOX), _openvex(_statement(
+        "CVE-2024-1234", "pkg:oci/team-b/app?repository_url=registry.example.com/team-a/app"))),
     ("another digest", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", f"pkg:oci/app@sha256:{'e' * 64}"))),
     ("another arch of the image", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&arch=arm64"))),
     ("another tag", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&tag=2.0"))),
