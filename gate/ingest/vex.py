@@ -5,18 +5,19 @@ it returns a new Scan whose findings carry the statement that applies to them (`
 and `fixed` also suppress the finding (`Finding.suppressed`, status and justification as the statement), so
 every output lists it with its reason; `affected` and `under_investigation` leave it active.
 
-Which findings a statement applies to: the statement's name is the finding's ID or one of its aliases, or one of
-the statement's aliases is the finding's ID (an alias of both is not enough: an advisory such as DSA-... is an
-alias of each CVE it fixes), and one of its products applies. A product with subcomponents applies when the
-product is the scanned image (a `pkg:oci` purl naming the image's repository, a namespace being the path before
-the name, and its digest when it gives one; one with neither names the image by its name alone, and the scan gets
-a note saying so; an `arch` qualifier must be the image's architecture, and a `tag` one, without a digest, one of
-its tags) or a package seen in the report (for a Go module, in the same binary as the finding), and a subcomponent's purl matches the finding's package. A
-product without subcomponents applies when it is the scanned image (every finding with that ID) or its purl
-matches the finding's package. Purls match on type, namespace and name; a version, qualifiers or a subpath in
-the statement must also match. When several statements apply, the one with the latest timestamp wins (document
-order breaks ties; later wins; an undated OpenVEX statement has its document's `timestamp`). A statement that names only some of the CVEs of an advisory finding (Grype's
-ALAS-..., with all its CVEs as aliases) never suppresses it, and the scan gets a note.
+Which findings a statement applies to: the statement's name is the finding's ID or one of its aliases, or one of the
+statement's aliases is the finding's ID (an alias of both is not enough: an advisory such as DSA-... is an alias of
+each CVE it fixes), and one of its products applies. A product with subcomponents applies when the product is the
+scanned image (a `pkg:oci` purl naming the image's repository, a namespace being the path before the name, and its
+digest when it gives one; one with neither names the image by its name alone, and the scan gets a note saying so; an
+`arch` qualifier must be the image's architecture, and a `tag` one, without a digest, one of its tags) or a package
+seen in the report (for a Go module, in the same binary as the finding), and a subcomponent's purl matches the
+finding's package. A product without subcomponents applies when it is the scanned image (every finding with that ID)
+or its purl matches the finding's package. Purls match on type, namespace and name; a version, qualifiers or a
+subpath in the statement must also match. When several statements apply, the one with the latest timestamp wins
+(document order breaks ties; later wins; an undated OpenVEX statement has its document's `timestamp`). A statement
+that names only some of the CVEs of an advisory finding (Grype's ALAS-..., with all its CVEs as aliases) never
+suppresses it, and the scan gets a note.
 
 A CycloneDX `affects[]` entry with `versions` covers only the versions it lists, and only those whose `status`
 agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
