@@ -256,6 +256,8 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
     if not isinstance(vulns, list) or not vulns:
         raise _Bad("vulnerabilities: a CycloneDX VEX document needs a non-empty `vulnerabilities` list")
     refs = _cdx_components(doc)
+    serial = doc.get("serialNumber")
+    serial = serial.removeprefix("urn:uuid:") if isinstance(serial, str) else ""
     meta = doc.get("metadata")
     doc_time = _time(meta.get("timestamp"), "metadata.timestamp") if isinstance(meta, dict) else None
     out = []
@@ -284,7 +286,8 @@ def _cyclonedx(doc: dict[str, Any], path: str) -> VexDocument:
             if not isinstance(ref, str) or not ref:
                 raise _Bad(f"{where}.affects[{i}].ref: missing")
             versions = _cdx_versions(item.get("versions"), f"{where}.affects[{i}].versions")
-            products.append(VexProduct(id=refs.get(_bom_ref(ref), ref), versions=versions))
+            key = _bom_ref(ref, serial)
+            products.append(VexProduct(id=refs.get(key, ref) if key is not None else ref, versions=versions))
         justification = analysis.get("justification", "")
         if not isinstance(justification, str):
             raise _Bad(f"{where}.analysis.justification: must be a string")
@@ -362,9 +365,15 @@ def _components(raw: object, where: str) -> list[Any]:
     return raw
 
 
-def _bom_ref(ref: str) -> str:
-    """The bom-ref part of a BOM-Link (`urn:cdx:serial/version#ref`), or `ref` itself."""
-    return unquote(ref.split("#", 1)[1]) if ref.startswith("urn:cdx:") and "#" in ref else ref
+def _bom_ref(ref: str, serial: str) -> str | None:
+    """The bom-ref `ref` names in this document: `ref` itself, or the bom-ref part of a BOM-Link
+    (`urn:cdx:serial/version#ref`) to this document (its `serialNumber`). None for a link to another BOM: its
+    bom-refs are that BOM's own, and a component of this one with the same bom-ref may be another package."""
+    if not ref.startswith("urn:cdx:") or "#" not in ref:
+        return ref
+    link, _, fragment = ref.partition("#")
+    target = link.removeprefix("urn:cdx:").split("/", 1)[0]
+    return unquote(fragment) if serial and target.lower() == serial.lower() else None
 
 
 def _text(raw: object, where: str) -> str:

@@ -204,6 +204,8 @@ NOT_IT: list[tuple[str, Finding, VexDocument]] = [
     ("cyclonedx ref to no component", _finding(BUSYBOX), _cyclonedx(_cdx("CVE-2024-1234", "not_affected", "nothing"))),
     ("cyclonedx purl of another version", _finding(BUSYBOX), _cyclonedx(
         _cdx("CVE-2024-1234", "resolved", "pkg:apk/alpine/busybox@1.0-r0"))),
+    ("cyclonedx BOM-Link to another BOM", _finding(BUSYBOX), _cyclonedx(
+        _cdx("CVE-2024-1234", "not_affected", "urn:cdx:00000000-1111-2222-3333-444444444444/1#bb"))),
     ("cyclonedx version it lists as affected", _finding(BUSYBOX), _cyclonedx({
         **_cdx("CVE-2024-1234", "not_affected"),
         "affects": [{"ref": "bb", "versions": [{"version": "1.36.1-r29"}]}]})),
