@@ -490,9 +490,11 @@ def _place(finding: Finding) -> str:
 
 def _same_product(product: Purl, at: str, finding: Finding) -> bool:
     """Whether `finding` can be inside the product found at `at`. A Go binary is its own product with its
-    modules compiled in: a module of another binary is another product's, whatever its name and version."""
+    modules compiled in: a module of another binary is another product's, whatever its name and version. When the
+    report names the binary of only one of them, they cannot be told to be in the same one: not inside (fail
+    closed). A report that names the binary of neither leaves only the name to go by."""
     here = _place(finding)
-    return product.type != "golang" or not at or not here or at == here
+    return product.type != "golang" or at == here
 
 
 def _applies(

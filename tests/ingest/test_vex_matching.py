@@ -278,6 +278,17 @@ def test_a_go_module_statement_stays_in_its_binary() -> None:
     assert [f.suppressed is not None for f in scan.findings] == [False, True, False]
 
 
+def test_a_go_module_statement_does_not_reach_a_binary_the_report_cannot_tie_it_to() -> None:
+    """The product module is in the report with no binary named: the module in usr/bin/other may be another
+    product's, so the statement does not suppress it; nor, the other way round, a module in no named binary."""
+    product = {"@id": "pkg:golang/github.com/aquasecurity/trivy", "subcomponents": [{"@id": XNET}]}
+    document = _openvex(_statement("CVE-2024-1234", product))
+    for trivy_at, module_at in (("", "usr/bin/other"), ("usr/bin/trivy", "")):
+        trivy = _finding("pkg:golang/github.com/aquasecurity/trivy@v0.50.0", "CVE-2024-0001", target=trivy_at)
+        scan = apply_vex(_scan(trivy, _finding(XNET, target=module_at)), [document])
+        assert [f.suppressed for f in scan.findings] == [None, None], (trivy_at, module_at)
+
+
 def test_an_openvex_document_needs_a_timestamp_only_for_statements_to_inherit() -> None:
     """A document without `timestamp` or `last_updated` is read; its undated statements sort first."""
     document = _openvex(
