@@ -23,8 +23,8 @@ A CycloneDX `affects[]` entry with `versions` covers only the versions it lists,
 agrees with the analysis (`unaffected` for not_affected and fixed; `affected` or `unknown` for exploitable and
 in_triage; a missing status is `affected`, as in the schema). A `version` must equal the installed version (the
 image's digest when the entry is the image). A vers `range` is decided by string equality only, as far as that
-is exact: `*`, a version named by `=`, `<=` or `>=`, excluded by `!=`, or a range of only `=`/`!=` constraints.
-A range that needs ordering (`vers:deb/>=1.0|<2.0`) cannot be decided: it never suppresses (for
+is exact: `*`, a version named by `=`, `<=` or `>=`, excluded by `!=` (not both), or a range of only `=`/`!=`
+constraints. A range that needs ordering (`vers:deb/>=1.0|<2.0`) cannot be decided: it never suppresses (for
 not_affected/fixed the statement does not apply; for exploitable/in_triage it does, so an older not_affected
 cannot suppress either), and the scan gets a note saying so.
 """
@@ -611,9 +611,12 @@ def _in_range(vers: str, version: str) -> bool | None:
         parsed.append((prefix or "=", value))
     if not parsed:
         return None
-    if any(c in ("=", "<=", ">=") and v == version for c, v in parsed):
+    named = {c for c, v in parsed if v == version}
+    if "!=" in named and len(named) > 1:
+        return None  # in and out at once: vers allows a version once, so the range is not valid
+    if named & {"=", "<=", ">="}:
         return True
-    if any(c == "!=" and v == version for c, v in parsed):
+    if "!=" in named:
         return False
     if all(c in ("=", "!=") for c, _ in parsed):
         return False

@@ -209,6 +209,10 @@ NOT_IT: list[tuple[str, Finding, VexDocument]] = [
     ("cyclonedx version it lists as affected", _finding(BUSYBOX), _cyclonedx({
         **_cdx("CVE-2024-1234", "not_affected"),
         "affects": [{"ref": "bb", "versions": [{"version": "1.36.1-r29"}]}]})),
+    ("cyclonedx range that names the version in and out", _finding(BUSYBOX), _cyclonedx({
+        **_cdx("CVE-2024-1234", "not_affected"),
+        "affects": [{"ref": "bb", "versions": [
+            {"range": "vers:apk/>=1.36.1-r29|!=1.36.1-r29", "status": "unaffected"}]}]})),
     ("cyclonedx unordered range", _finding(BUSYBOX), _cyclonedx({
         **_cdx("CVE-2024-1234", "not_affected"),
         "affects": [{"ref": "bb", "versions": [{"range": "vers:apk/>=1.0|<2.0", "status": "unaffected"}]}]})),
