@@ -154,6 +154,8 @@ NOT_IT: list[tuple[str, Finding, VexDocument]] = [
     ("an ID with a space", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234 ", "pkg:apk/alpine/busybox"))),
     ("a shared advisory alias", _finding(BUSYBOX, "CVE-2024-1234", "DSA-1"), _openvex(_statement(
         "CVE-2024-9999", "pkg:apk/alpine/busybox", vulnerability={"name": "CVE-2024-9999", "aliases": ["DSA-1"]}))),
+    ("one CVE of an advisory", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"),
+     _openvex(_statement("CVE-2023-1", "pkg:apk/alpine/busybox"))),
     # another image
     ("another image's name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/other"))),
     ("another repository", _finding(BUSYBOX), _openvex(_statement(
@@ -246,6 +248,10 @@ IT: list[tuple[str, Finding, VexDocument]] = [
         "CVE-2024-1234", {"@id": IMAGE_PURL, "subcomponents": [{"@id": "pkg:apk/alpine/busybox"}]}))),
     ("the statement's alias", _finding(BUSYBOX), _openvex(_statement(
         "GHSA-xxxx", "pkg:apk/alpine/busybox", vulnerability={"name": "GHSA-xxxx", "aliases": ["CVE-2024-1234"]}))),
+    ("the advisory itself", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"),
+     _openvex(_statement("ALAS-2023-1", "pkg:apk/alpine/busybox"))),
+    ("every CVE of the advisory", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"), _openvex(_statement(
+        "CVE-2023-1", "pkg:apk/alpine/busybox", vulnerability={"name": "CVE-2023-1", "aliases": ["CVE-2023-2"]}))),
     ("a later not_affected", _finding(BUSYBOX), _openvex(
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-02-01T00:00:00Z"))),
