@@ -674,8 +674,9 @@ def _by_name_note(product: str) -> str:
 
 def _is_image(purl: Purl, repos: set[tuple[str, str]], digests: set[str], image: Image | None) -> bool:
     """Whether the `pkg:oci` purl names the scanned image: its name (and `repository_url`, and the repository path
-    a namespace gives), its digest when it gives one, its `arch` and, without a digest, its `tag`. An `arch` or `tag` the image is not known by is
-    another image (fail closed: an image whose platform or tags are unknown is not taken to be it)."""
+    a namespace gives), its digest when it gives one, its `arch` and, without a digest, its `tag`. An `arch` or
+    `tag` the image is not known by is another image (fail closed: an image whose platform or tags are unknown is
+    not taken to be it)."""
     if purl.type != "oci" or not repos:
         return False
     if purl.version and purl.version.lower() not in digests:
