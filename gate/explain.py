@@ -306,20 +306,22 @@ def _vex(f: Finding, image: ImageDecision, policy: Policy) -> str:
     v = f.vex
     why = f" ({safe(v.justification)})" if v.justification else ""
     words = f": {safe(v.statement, 300)}" if v.statement else ""
-    effect = {
-        "not_affected": "suppressed",
-        "fixed": "suppressed",
-        "affected": "stays active",
-        "under_investigation": "stays active; " + _under_investigation(f, image, policy),
-    }[v.status.value]
+    if v.status.value in ("not_affected", "fixed"):
+        effect = "suppressed"
+    elif f.suppressed is not None:
+        # The scanner's own VEX statement or ignore rule (one the policy honors) stays: a statement that the
+        # finding is affected does not lift it, and the finding is not gated.
+        effect = f"stays suppressed by {safe(f.suppressed.source or 'the scanner')}; not gated"
+    elif v.status.value == "affected":
+        effect = "stays active"
+    else:
+        effect = "stays active; " + _under_investigation(f, image, policy)
     return f"{v.status.value}{why}{words} [{safe(v.source)}] -> {effect}"
 
 
 def _under_investigation(f: Finding, image: ImageDecision, policy: Policy) -> str:
-    """What the built-in vex-under-investigation rule did with `f`, as the engine decided it."""
+    """What the built-in vex-under-investigation rule did with the active finding `f`, as the engine decided it."""
     action = policy.settings.vex_under_investigation
-    if f.suppressed is not None:  # a scanner's own suppression: the finding is not gated at all
-        return f"{VEX_RULE} does not count it: suppressed"
     if any(w.finding == f for w in image.waived):
         return f"{VEX_RULE} does not count it: waived"
     verb = {Action.FAIL: "fails", Action.WARN: "warns", Action.INFO: "lists it (info)", Action.OFF: "is off"}

@@ -491,3 +491,34 @@ def test_a_waiver_of_a_suppressed_finding_is_not_said_to_apply(tmp_path: Path) -
         "    CVE-2024-7 (expires 2027-01-31; reason: r): not used: the finding is suppressed, and only findings the "
         "gate gates use a waiver"
     ) in text.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("status", "source"), [("not_affected", "CycloneDX VEX"), ("ignored", ".trivyignore")]
+)
+def test_an_affected_statement_does_not_lift_the_scanners_own_suppression(
+    tmp_path: Path, status: str, source: str
+) -> None:
+    # apply_vex keeps the scanner's VEX statement and an honored ignore rule: the finding is not gated, and
+    # explain said the --vex statement left it "active".
+    suppressed = Finding(
+        kind=FindingKind.VULNERABILITY,
+        id="CVE-2024-8",
+        severity=Severity.CRITICAL,
+        package=Package(name="openssl", version="3.0.1", type="apk", purl="pkg:apk/alpine/openssl@3.0.1"),
+        scanner="trivy",
+        suppressed=Suppression(status=status, source=source),
+    )
+    document = (
+        b'{"@context": "https://openvex.dev/ns/v0.2.0", "@id": "x", "author": "a", "version": 1,'
+        b' "timestamp": "2026-11-01T00:00:00Z", "statements": [{"vulnerability": {"name": "CVE-2024-8"},'
+        b' "products": [{"@id": "pkg:apk/alpine/openssl@3.0.1"}], "status": "affected",'
+        b' "action_statement": "upgrade"}]}'
+    )
+    scan = apply_vex(
+        Scan(source="r.json", scanner="trivy", findings=(suppressed,)), [read_vex("v.json", document)]
+    )
+    assert scan.findings[0].vex is not None and scan.findings[0].suppressed is not None
+    text = explain("CVE-2024-8", [scan], load_policy("builtin:default"), today=TODAY)
+    assert text is not None
+    assert f"  VEX: affected: upgrade [v.json] -> stays suppressed by {source}; not gated" in text.splitlines()
