@@ -521,4 +521,6 @@ def test_an_affected_statement_does_not_lift_the_scanners_own_suppression(
     assert scan.findings[0].vex is not None and scan.findings[0].suppressed is not None
     text = explain("CVE-2024-8", [scan], load_policy("builtin:default"), today=TODAY)
     assert text is not None
-    assert f"  VEX: affected: upgrade [v.json] -> stays suppressed by {source}; not gated" in text.splitlines()
+    assert (
+        f"  VEX: affected: upgrade [v.json] -> stays suppressed by {source}; not gated" in text.splitlines()
+    )
