@@ -68,23 +68,32 @@ class FindingIdentity:
     scanner: str = ""
     location: str = ""
     """Where the scanner found a language package it gives no path for (Trivy's target: the lockfile or the
-    binary), "" otherwise; compared only between reports of the same scanner, which name targets alike."""
+    binary), "" otherwise; compared with the same scanner's locations, and with the path another scanner gives
+    (Grype's location: that lockfile or binary), not with another scanner's location (scanners name targets
+    apart)."""
 
     def matches(self, other: FindingIdentity) -> bool:
         """True when both identities name the same finding.
 
         The ID of one among the IDs of the other, the same kind and package name; ecosystems and paths
         must be equal when both reports give them (one scanner leaving one out does not make two findings
-        different), and so must the locations of one scanner's findings.
+        different), and so must the locations of one scanner's findings, and a location and the path another
+        scanner gives (a Trivy baseline's lockfile or binary against a Grype report's: another one is another
+        place).
         """
         return (
             self.kind is other.kind
             and self.package == other.package
             and _compatible(self.ecosystem, other.ecosystem)
             and _compatible(self.path, other.path)
-            and (self.scanner != other.scanner or _compatible(self.location, other.location))
+            and self._same_place(other)
             and (self.id in other.ids or other.id in self.ids)
         )
+
+    def _same_place(self, other: FindingIdentity) -> bool:
+        if self.scanner == other.scanner:
+            return _compatible(self.location, other.location)
+        return _compatible(self.location, other.path) and _compatible(self.path, other.location)
 
 
 def _compatible(a: str, b: str) -> bool:

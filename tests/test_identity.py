@@ -112,6 +112,22 @@ def test_a_second_lockfile_or_binary_with_the_same_package_is_another_place() ->
     assert app.matches(finding_identity(go("/app/whatever", scanner="grype")))  # scanners name places apart
 
 
+def test_a_lockfile_or_binary_is_compared_with_the_path_another_scanner_gives() -> None:
+    # Grype gives the lockfile or binary a language package is in as its path; Trivy gives it as the target.
+    def go(place: str, scanner: str) -> Finding:
+        path = place if scanner == "grype" else ""
+        found = _vuln("CVE-2023-44487", "golang.org/x/net", "v0.13.0", pkg_type="gobinary", path=path,
+                      scanner=scanner)  # fmt: skip
+        return found.model_copy(update={"target": place})
+
+    trivy_app = finding_identity(go("usr/local/bin/app1", "trivy"))
+    grype_app = finding_identity(go("/usr/local/bin/app1", "grype"))
+    assert trivy_app.matches(grype_app) and grype_app.matches(trivy_app)
+    for trivy, grype in ((trivy_app, finding_identity(go("/usr/local/bin/newtool", "grype"))),
+                         (finding_identity(go("usr/local/bin/newtool", "trivy")), grype_app)):  # fmt: skip
+        assert not trivy.matches(grype) and not grype.matches(trivy)
+
+
 def test_real_trivy_and_grype_findings_of_one_image_match() -> None:
     need_shared()
     path = REAL / "trivy" / "trivy-integ--alpine-310.json"
