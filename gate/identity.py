@@ -144,11 +144,12 @@ def _purl(purl: str) -> tuple[str, str, str] | None:
 
 
 def _unversioned(path: str, version: str) -> str:
-    """The path with the installed version taken out (`lib/log4j-core-2.14.1.jar` -> `lib/log4j-core-*.jar`)."""
+    """The path with the installed version taken out (`lib/log4j-core-2.14.1.jar` -> `lib/log4j-core-*.jar`), with
+    a `v` before it (`opt/yarn-v1.22.5/package.json` -> `opt/yarn-*/package.json`)."""
     version = version.strip()
     if not path or not version:
         return path
-    return re.sub(rf"(?<![A-Za-z0-9]){re.escape(version)}(?![A-Za-z0-9])", "*", path)
+    return re.sub(rf"(?<![A-Za-z0-9])[vV]?{re.escape(version)}(?![A-Za-z0-9])", "*", path)
 
 
 def _path(path: str) -> str:

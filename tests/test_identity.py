@@ -57,6 +57,18 @@ def test_version_inside_a_path_is_ignored() -> None:
     assert finding_identity(a).matches(finding_identity(b))
 
 
+def test_version_inside_a_path_is_ignored_with_a_v_before_it() -> None:
+    # The Node.js images install yarn in /opt/yarn-v1.22.5 (Trivy's node-pkg path opt/yarn-v1.22.5/package.json).
+    a = _vuln("CVE-2021-4435", "yarn", "1.22.5", path="opt/yarn-v1.22.5/package.json")
+    b = _vuln("CVE-2021-4435", "yarn", "1.22.19", path="opt/yarn-v1.22.19/package.json")
+    assert finding_identity(a).path == "opt/yarn-*/package.json"
+    assert finding_identity(a).matches(finding_identity(b))
+    go = _vuln(
+        "CVE-1", "golang.org/x/net", "v0.13.0", pkg_type="gomod", path="pkg/mod/golang.org/x/net@v0.13.0"
+    )
+    assert finding_identity(go).path == "pkg/mod/golang.org/x/net@*"
+
+
 @pytest.mark.parametrize(
     ("other", "same"),
     [
