@@ -125,10 +125,17 @@ def _renamed(package: Package) -> Package:
     return package.model_copy(update={"name": f"{package.name}-x", "purl": purl, "purls": ()})
 
 
-def _additions(finding: Finding) -> Iterator[tuple[str, Finding]]:
-    """Findings the report does not have, each made from one it has by one change."""
+def _additions(finding: Finding, named: frozenset[str] = frozenset()) -> Iterator[tuple[str, Finding]]:
+    """Findings the report does not have, each made from one it has by one change; `named` holds the IDs the
+    report's findings are named by (upper case)."""
     yield "another ID", finding.model_copy(update={"id": "CVE-2099-0001", "aliases": ()})
     yield "an ID one digit longer", finding.model_copy(update={"id": f"{finding.id}0", "aliases": ()})
+    advisories = tuple(a for a in finding.aliases if a.upper() not in named)
+    if advisories:  # two CVEs fixed by one advisory both list it: a shared alias is not enough
+        yield (
+            "another ID, the same advisories",
+            finding.model_copy(update={"id": "CVE-2099-0002", "aliases": advisories}),
+        )
     other = FindingKind.SECRET if finding.kind is not FindingKind.SECRET else FindingKind.MISCONFIG
     yield "another kind", finding.model_copy(update={"kind": other})
     package = finding.package
@@ -136,6 +143,10 @@ def _additions(finding: Finding) -> Iterator[tuple[str, Finding]]:
         yield "another file", finding.model_copy(update={"target": f"other/{finding.target}"})
         return
     yield "another package", finding.model_copy(update={"package": _renamed(package)})
+    if package.ecosystem:  # a report that names no ecosystem (secrets, licenses) is compared by name alone
+        ecosystem = "gem" if package.ecosystem == "cargo" else "cargo"
+        elsewhere = package.model_copy(update={"type": ecosystem, "purl": "", "purls": (), "types": ()})
+        yield "another ecosystem", finding.model_copy(update={"package": elsewhere})
     if package.ecosystem in _OS:
         return  # an OS package has one copy: its path is not part of it
     if package.path:
@@ -145,11 +156,18 @@ def _additions(finding: Finding) -> Iterator[tuple[str, Finding]]:
         yield "another lockfile or binary", finding.model_copy(update={"target": f"other/{finding.target}"})
 
 
+def _named(scan: Scan) -> frozenset[str]:
+    return frozenset(f.id.upper() for f in scan.findings)
+
+
 @pytest.mark.parametrize("name", REPORTS)
 def test_a_finding_the_baseline_does_not_have_is_new(name: str) -> None:
+    """Added beside the finding it was made from, or in its place (so no baseline finding is taken)."""
     scan = _scan(name)
     for at, finding in _sample(scan):
-        for change, added in _additions(finding):
+        for change, added in _additions(finding, _named(scan)):
+            replaced = _marks(_with(scan, (*scan.findings[:at], added, *scan.findings[at + 1 :])), scan)
+            assert replaced[at] == "new", f"{change} of {_where(name, at, finding)} is existing in its place"
             marks = _marks(_with(scan, (*scan.findings, added)), scan)
             assert marks[-1] == "new", f"{change} of {_where(name, at, finding)} is existing"
             assert marks.count("new") == 1, (
@@ -268,11 +286,11 @@ def test_a_grype_baseline_of_the_same_image_matches_trivy_and_no_more(name: str)
     assert _marks(trivy, grype).count("new") == 0
     assert _marks(grype, trivy).count("new") == 0
     for at, finding in _sample(trivy):
-        for change, added in _additions(finding):
+        for change, added in _additions(finding, _named(trivy)):
             for scan, baseline, new in ((trivy, grype, added), (grype, trivy, _as_grype(added))):
-                marks = _marks(_with(scan, (*scan.findings, new)), baseline)
+                marks = _marks(_with(scan, (*scan.findings[:at], new, *scan.findings[at + 1 :])), baseline)
                 against = f"against a {baseline.scanner} baseline"
-                assert marks[-1] == "new", f"{change} of {_where(name, at, finding)} is existing {against}"
+                assert marks[at] == "new", f"{change} of {_where(name, at, finding)} is existing {against}"
 
 
 def test_a_real_grype_baseline_of_the_same_image() -> None:
