@@ -68,7 +68,7 @@ class FindingIdentity:
     scanner: str = ""
     location: str = ""
     """Where the scanner found a language package it gives no path for (Trivy's target: the lockfile or the
-    binary), "" otherwise; compared with the same scanner's locations, and with the path another scanner gives
+    binary), "" otherwise; compared with the same scanner's locations, and with the path the other finding gives
     (Grype's location: that lockfile or binary), not with another scanner's location (scanners name targets
     apart)."""
 
@@ -77,9 +77,9 @@ class FindingIdentity:
 
         The ID of one among the IDs of the other, the same kind and package name; ecosystems and paths
         must be equal when both reports give them (one scanner leaving one out does not make two findings
-        different), and so must the locations of one scanner's findings, and a location and the path another
-        scanner gives (a Trivy baseline's lockfile or binary against a Grype report's: another one is another
-        place).
+        different), and so must the locations of one scanner's findings, and a location and the path the other
+        report gives (a Trivy baseline's lockfile or binary against a Grype report's, or against a finding both
+        scanners reported: another one is another place).
         """
         return (
             self.kind is other.kind
@@ -91,9 +91,11 @@ class FindingIdentity:
         )
 
     def _same_place(self, other: FindingIdentity) -> bool:
-        if self.scanner == other.scanner:
-            return _compatible(self.location, other.location)
-        return _compatible(self.location, other.path) and _compatible(self.path, other.location)
+        # A path one report gives is compared with the other's location whoever scanned them: a Grype report's,
+        # or a finding Trivy and Grype both reported (merged, it has Grype's path and Trivy's name).
+        if not (_compatible(self.location, other.path) and _compatible(self.path, other.location)):
+            return False
+        return self.scanner != other.scanner or _compatible(self.location, other.location)
 
 
 def _compatible(a: str, b: str) -> bool:

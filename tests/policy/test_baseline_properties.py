@@ -17,6 +17,7 @@ import pytest
 from gate.errors import InputError
 from gate.identity import finding_identity
 from gate.ingest import read_report
+from gate.ingest.merge import merge_scans
 from gate.model import Finding, FindingKind, Image, Package, Scan
 from gate.policy.baseline import compare, pair_baselines
 from tests.conftest import REAL, TESTDATA, need_shared
@@ -66,7 +67,7 @@ FAMILIES = (
      "trivy/ci-steadybit-shop--steadybit-hot-deals.json", "trivy/ci-steadybit-shop--steadybit-orders.json"),
 )  # fmt: skip
 
-SAMPLE = 40
+SAMPLE = 25
 """Findings mutated per report: spread over the report, every one of a short report."""
 
 _OS = frozenset({"apk", "deb", "rpm"})
@@ -291,6 +292,24 @@ def test_a_grype_baseline_of_the_same_image_matches_trivy_and_no_more(name: str)
                 marks = _marks(_with(scan, (*scan.findings[:at], new, *scan.findings[at + 1 :])), baseline)
                 against = f"against a {baseline.scanner} baseline"
                 assert marks[at] == "new", f"{change} of {_where(name, at, finding)} is existing {against}"
+
+
+@pytest.mark.parametrize("name", _TRIVY_REPORTS)
+def test_a_merged_trivy_and_grype_baseline_matches_no_more(name: str) -> None:
+    """A baseline of both scanners' reports, merged (in either order), against the Trivy report: every finding is
+    existing, and a finding the baseline does not have is new (a merged finding keeps Grype's path)."""
+    trivy = _scan(name)
+    grype = _with(trivy, tuple(_as_grype(f) for f in trivy.findings)).model_copy(update={"scanner": "grype"})
+    for baseline in (merge_scans([trivy, grype]), merge_scans([grype, trivy])):
+        assert _marks(trivy, baseline).count("new") == 0
+        for at, finding in _sample(trivy):
+            for change, added in _additions(finding, _named(trivy)):
+                marks = _marks(
+                    _with(trivy, (*trivy.findings[:at], added, *trivy.findings[at + 1 :])), baseline
+                )
+                assert marks[at] == "new", (
+                    f"{change} of {_where(name, at, finding)} is existing, merged baseline"
+                )
 
 
 def test_a_real_grype_baseline_of_the_same_image() -> None:
