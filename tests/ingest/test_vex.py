@@ -22,6 +22,7 @@ from gate.policy.engine import evaluate
 from gate.policy.schema import load_policy
 from gate.report.record import record
 from tests.conftest import REAL, SCHEMAS, TESTDATA, TODAY, need_shared, write_policy
+from tests.ingest.helpers import openvex
 
 OCI_VEX = "trivy--oci.openvex.json"
 TRIVY_VEX = "trivy--trivy.openvex.json"
@@ -252,20 +253,14 @@ def test_real_oci_openvex_applies_only_to_its_image(reference: str, applies: boo
 
 
 def _openvex(*products: dict[str, Any]) -> VexDocument:
-    statement = {
-        "vulnerability": {"name": "CVE-2024-1"},
-        "products": list(products),
-        "status": "not_affected",
-    }
-    raw = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": "https://example.com/vex-1",
-        "author": "me",
-        "timestamp": "2026-11-20T10:00:00Z",
-        "version": 1,
-        "statements": [{**statement, "justification": "component_not_present"}],
-    }
-    return read_vex("vex.json", json.dumps(raw).encode())
+    return openvex(
+        {
+            "vulnerability": {"name": "CVE-2024-1"},
+            "products": list(products),
+            "status": "not_affected",
+            "justification": "component_not_present",
+        }
+    )
 
 
 @pytest.mark.parametrize(

@@ -20,6 +20,7 @@ from gate.ingest.purl import parse_purl
 from gate.ingest.vex import VexDocument, apply_vex, read_vex
 from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity
 from tests.conftest import REAL, need_shared, shared_files
+from tests.ingest.helpers import openvex
 
 IMAGE = "registry.example.com/team-a/app:1.0"
 DIGEST = "sha256:" + "d" * 64
@@ -76,19 +77,6 @@ def _statement(name: str, *products: Any, status: str = "not_affected", **more: 
     return {**out, **more}
 
 
-def _openvex(*statements: dict[str, Any], **document: Any) -> VexDocument:
-    raw = {
-        "@context": "https://openvex.dev/ns/v0.2.0",
-        "@id": "https://example.com/vex-1",
-        "author": "me",
-        "timestamp": "2026-11-20T10:00:00Z",
-        "version": 1,
-        "statements": list(statements),
-        **document,
-    }
-    return read_vex("vex.json", json.dumps(raw).encode())
-
-
 def _cyclonedx(*vulnerabilities: dict[str, Any], **document: Any) -> VexDocument:
     raw = {
         "bomFormat": "CycloneDX",
@@ -128,72 +116,72 @@ def _suppressed(scan: Scan, *documents: VexDocument) -> bool:
 IMAGE_PURL = "pkg:oci/app?repository_url=registry.example.com/team-a/app"
 NOT_IT: list[tuple[str, Finding, VexDocument]] = [
     # another version, package, namespace, qualifier or subpath of the package
-    ("another version", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox@1.36.1-r30"))),
-    ("a version without its `v`", _finding(XNET), _openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net@0.17.0"))),
-    ("a similar name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox-extras"))),
-    ("a name it starts with", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busy"))),
-    ("another namespace", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/wolfi/busybox"))),
-    ("no namespace", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/busybox"))),
-    ("another type", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:deb/alpine/busybox"))),
-    ("another arch", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?arch=aarch64"))),
-    ("a qualifier it lacks", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?epoch=1"))),
-    ("another subpath", _finding(XNET), _openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net#http2"))),
-    ("a case golang keeps", _finding(XNET), _openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/Net"))),
+    ("another version", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox@1.36.1-r30"))),
+    ("a version without its `v`", _finding(XNET), openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net@0.17.0"))),
+    ("a similar name", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox-extras"))),
+    ("a name it starts with", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busy"))),
+    ("another namespace", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/wolfi/busybox"))),
+    ("no namespace", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/busybox"))),
+    ("another type", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:deb/alpine/busybox"))),
+    ("another arch", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?arch=aarch64"))),
+    ("a qualifier it lacks", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?epoch=1"))),
+    ("another subpath", _finding(XNET), openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net#http2"))),
+    ("a case golang keeps", _finding(XNET), openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/Net"))),
     ("an epoch the version lacks", _finding(OPENSSL),
-     _openvex(_statement("CVE-2024-1234", "pkg:deb/debian/openssl@1:3.0.11-1~deb12u2"))),
+     openvex(_statement("CVE-2024-1234", "pkg:deb/debian/openssl@1:3.0.11-1~deb12u2"))),
     # not a purl, or a malformed one
-    ("a bare name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "busybox"))),
-    ("a purl without a name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk"))),
-    ("a purl without a type", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:/alpine/busybox"))),
-    ("a cpe", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", {"identifiers": {"cpe23": "cpe:2.3:a:busybox:*"}}))),
-    ("an @id that is a URL", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "https://example.com/busybox"))),
-    ("no products", _finding(BUSYBOX), _openvex({**_statement("CVE-2024-1234"), "products": []})),
+    ("a bare name", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "busybox"))),
+    ("a purl without a name", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk"))),
+    ("a purl without a type", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:/alpine/busybox"))),
+    ("a cpe", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", {"identifiers": {"cpe23": "cpe:2.3:a:busybox:*"}}))),
+    ("an @id that is a URL", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "https://example.com/busybox"))),
+    ("no products", _finding(BUSYBOX), openvex({**_statement("CVE-2024-1234"), "products": []})),
     # another vulnerability
-    ("a longer ID", _finding(BUSYBOX), _openvex(_statement("CVE-2024-12345", "pkg:apk/alpine/busybox"))),
-    ("a shorter ID", _finding(BUSYBOX), _openvex(_statement("CVE-2024-123", "pkg:apk/alpine/busybox"))),
-    ("an ID with a space", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234 ", "pkg:apk/alpine/busybox"))),
-    ("a shared advisory alias", _finding(BUSYBOX, "CVE-2024-1234", "DSA-1"), _openvex(_statement(
+    ("a longer ID", _finding(BUSYBOX), openvex(_statement("CVE-2024-12345", "pkg:apk/alpine/busybox"))),
+    ("a shorter ID", _finding(BUSYBOX), openvex(_statement("CVE-2024-123", "pkg:apk/alpine/busybox"))),
+    ("an ID with a space", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234 ", "pkg:apk/alpine/busybox"))),
+    ("a shared advisory alias", _finding(BUSYBOX, "CVE-2024-1234", "DSA-1"), openvex(_statement(
         "CVE-2024-9999", "pkg:apk/alpine/busybox", vulnerability={"name": "CVE-2024-9999", "aliases": ["DSA-1"]}))),
     ("one CVE of an advisory", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"),
-     _openvex(_statement("CVE-2023-1", "pkg:apk/alpine/busybox"))),
+     openvex(_statement("CVE-2023-1", "pkg:apk/alpine/busybox"))),
     # another image
-    ("another image's name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/other"))),
-    ("another repository", _finding(BUSYBOX), _openvex(_statement(
+    ("another image's name", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:oci/other"))),
+    ("another repository", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", "pkg:oci/app?repository_url=registry.example.com/team-b/app"))),
-    ("another registry", _finding(BUSYBOX), _openvex(_statement(
+    ("another registry", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", "pkg:oci/app?repository_url=ghcr.io/team-a/app"))),
-    ("another namespace of the image", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/team-b/app"))),
-    ("a namespace against its repository_url", _finding(BUSYBOX), _openvex(_statement(
+    ("another namespace of the image", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:oci/team-b/app"))),
+    ("a namespace against its repository_url", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", "pkg:oci/team-b/app?repository_url=registry.example.com/team-a/app"))),
-    ("another digest", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", f"pkg:oci/app@sha256:{'e' * 64}"))),
-    ("another arch of the image", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&arch=arm64"))),
-    ("another tag", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&tag=2.0"))),
+    ("another digest", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", f"pkg:oci/app@sha256:{'e' * 64}"))),
+    ("another arch of the image", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&arch=arm64"))),
+    ("another tag", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&tag=2.0"))),
     # subcomponents
-    ("an unrelated subcomponent", _finding(BUSYBOX), _openvex(_statement(
+    ("an unrelated subcomponent", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", {"@id": IMAGE_PURL, "subcomponents": [{"@id": "pkg:apk/alpine/musl"}]}))),
-    ("a subcomponent of another image", _finding(BUSYBOX), _openvex(_statement(
+    ("a subcomponent of another image", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", {"@id": "pkg:oci/other", "subcomponents": [{"@id": "pkg:apk/alpine/busybox"}]}))),
-    ("a subcomponent of a package not in the report", _finding(BUSYBOX), _openvex(_statement(
+    ("a subcomponent of a package not in the report", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", {"@id": "pkg:apk/alpine/musl", "subcomponents": [{"@id": "pkg:apk/alpine/busybox"}]}))),
-    ("a subcomponent of another version", _finding(BUSYBOX), _openvex(_statement(
+    ("a subcomponent of another version", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", {"@id": IMAGE_PURL, "subcomponents": [{"@id": "pkg:apk/alpine/busybox@1.0-r0"}]}))),
     # superseded by a later statement
-    ("a later affected", _finding(BUSYBOX), _openvex(
+    ("a later affected", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-02-01T00:00:00Z"))),
-    ("a later affected written first", _finding(BUSYBOX), _openvex(
+    ("a later affected written first", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-02-01T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"))),
-    ("a later under_investigation", _finding(BUSYBOX), _openvex(
+    ("a later under_investigation", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", status="under_investigation",
                    timestamp="2026-01-01T00:00:01Z"))),
-    ("a later affected by an alias", _finding(BUSYBOX), _openvex(
+    ("a later affected by an alias", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("GHSA-xxxx", "pkg:apk/alpine/busybox", status="affected", timestamp="2026-02-01T00:00:00Z",
                    vulnerability={"name": "GHSA-xxxx", "aliases": ["CVE-2024-1234"]}))),
     # OpenVEX: an undated statement is as old as the document's `timestamp`, whatever its `last_updated` says
-    ("an undated not_affected older than an affected", _finding(BUSYBOX), _openvex(
+    ("an undated not_affected older than an affected", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox"),
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-11-21T00:00:00Z"),
         last_updated="2026-11-22T00:00:00Z")),
@@ -231,34 +219,34 @@ def test_a_statement_that_does_not_name_the_finding_does_not_suppress_it(
 # --- statements the docs say apply ---------------------------------------------------------------------
 
 IT: list[tuple[str, Finding, VexDocument]] = [
-    ("the package without a version", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox"))),
-    ("the package's version", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox@1.36.1-r29"))),
-    ("its arch", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?arch=x86_64"))),
-    ("apk without case", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:APK/Alpine/BusyBox"))),
-    ("the ID without case", _finding(BUSYBOX), _openvex(_statement("cve-2024-1234", "pkg:apk/alpine/busybox"))),
-    ("build metadata, encoded or not", _finding(NPM), _openvex(_statement("CVE-2024-1234", "pkg:npm/foo@1.0.0+build.5"))),
-    ("a subpath of the module", _finding(XNET), _openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net"))),
-    ("the image by repository_url", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL))),
-    ("the image by digest", _finding(BUSYBOX), _openvex(_statement(
+    ("the package without a version", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox"))),
+    ("the package's version", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox@1.36.1-r29"))),
+    ("its arch", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox?arch=x86_64"))),
+    ("apk without case", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:APK/Alpine/BusyBox"))),
+    ("the ID without case", _finding(BUSYBOX), openvex(_statement("cve-2024-1234", "pkg:apk/alpine/busybox"))),
+    ("build metadata, encoded or not", _finding(NPM), openvex(_statement("CVE-2024-1234", "pkg:npm/foo@1.0.0+build.5"))),
+    ("a subpath of the module", _finding(XNET), openvex(_statement("CVE-2024-1234", "pkg:golang/golang.org/x/net"))),
+    ("the image by repository_url", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", IMAGE_PURL))),
+    ("the image by digest", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", f"pkg:oci/app@{DIGEST.replace(':', '%3A')}"))),
-    ("the image by name", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/app"))),
-    ("the image by its path", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", "pkg:oci/team-a/app"))),
-    ("the image's arch and tag", _finding(BUSYBOX), _openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&arch=amd64&tag=1.0"))),
-    ("a subcomponent of the image", _finding(BUSYBOX), _openvex(_statement(
+    ("the image by name", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:oci/app"))),
+    ("the image by its path", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", "pkg:oci/team-a/app"))),
+    ("the image's arch and tag", _finding(BUSYBOX), openvex(_statement("CVE-2024-1234", IMAGE_PURL + "&arch=amd64&tag=1.0"))),
+    ("a subcomponent of the image", _finding(BUSYBOX), openvex(_statement(
         "CVE-2024-1234", {"@id": IMAGE_PURL, "subcomponents": [{"@id": "pkg:apk/alpine/busybox"}]}))),
-    ("the statement's alias", _finding(BUSYBOX), _openvex(_statement(
+    ("the statement's alias", _finding(BUSYBOX), openvex(_statement(
         "GHSA-xxxx", "pkg:apk/alpine/busybox", vulnerability={"name": "GHSA-xxxx", "aliases": ["CVE-2024-1234"]}))),
     ("the advisory itself", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"),
-     _openvex(_statement("ALAS-2023-1", "pkg:apk/alpine/busybox"))),
-    ("every CVE of the advisory", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"), _openvex(_statement(
+     openvex(_statement("ALAS-2023-1", "pkg:apk/alpine/busybox"))),
+    ("every CVE of the advisory", _finding(BUSYBOX, "ALAS-2023-1", "CVE-2023-1", "CVE-2023-2"), openvex(_statement(
         "CVE-2023-1", "pkg:apk/alpine/busybox", vulnerability={"name": "CVE-2023-1", "aliases": ["CVE-2023-2"]}))),
-    ("a later not_affected", _finding(BUSYBOX), _openvex(
+    ("a later not_affected", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-02-01T00:00:00Z"))),
-    ("a later affected about another product", _finding(BUSYBOX), _openvex(
+    ("a later affected about another product", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:oci/other", status="affected", timestamp="2026-02-01T00:00:00Z"))),
-    ("an undated statement after an older one", _finding(BUSYBOX), _openvex(
+    ("an undated statement after an older one", _finding(BUSYBOX), openvex(
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected", timestamp="2026-11-19T00:00:00Z"),
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox"))),
     ("cyclonedx bom-ref", _finding(BUSYBOX), _cyclonedx(_cdx("CVE-2024-1234", "not_affected", "bb"))),
@@ -284,7 +272,7 @@ def test_a_go_module_statement_stays_in_its_binary() -> None:
     inside = _finding(XNET, target="usr/bin/trivy")
     other = _finding(XNET, target="usr/bin/other")
     product = {"@id": "pkg:golang/github.com/aquasecurity/trivy", "subcomponents": [{"@id": XNET}]}
-    scan = apply_vex(_scan(trivy, inside, other), [_openvex(_statement("CVE-2024-1234", product))])
+    scan = apply_vex(_scan(trivy, inside, other), [openvex(_statement("CVE-2024-1234", product))])
     assert [f.suppressed is not None for f in scan.findings] == [False, True, False]
 
 
@@ -292,7 +280,7 @@ def test_a_go_module_statement_does_not_reach_a_binary_the_report_cannot_tie_it_
     """The product module is in the report with no binary named: the module in usr/bin/other may be another
     product's, so the statement does not suppress it; nor, the other way round, a module in no named binary."""
     product = {"@id": "pkg:golang/github.com/aquasecurity/trivy", "subcomponents": [{"@id": XNET}]}
-    document = _openvex(_statement("CVE-2024-1234", product))
+    document = openvex(_statement("CVE-2024-1234", product))
     for trivy_at, module_at in (("", "usr/bin/other"), ("usr/bin/trivy", "")):
         trivy = _finding("pkg:golang/github.com/aquasecurity/trivy@v0.50.0", "CVE-2024-0001", target=trivy_at)
         scan = apply_vex(_scan(trivy, _finding(XNET, target=module_at)), [document])
@@ -301,14 +289,14 @@ def test_a_go_module_statement_does_not_reach_a_binary_the_report_cannot_tie_it_
 
 def test_an_openvex_document_needs_a_timestamp_only_for_statements_to_inherit() -> None:
     """A document without `timestamp` or `last_updated` is read; its undated statements sort first."""
-    document = _openvex(
+    document = openvex(
         _statement("CVE-2024-1234", "pkg:apk/alpine/busybox", timestamp="2026-01-01T00:00:00Z"),
         _statement("CVE-2024-1234", IMAGE_PURL, status="affected"),
         timestamp=None,
     )
     assert [s.timestamp.year for s in document.statements] == [2026, 1970]
     with pytest.raises(InputError):
-        _openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox"), timestamp="yesterday")
+        openvex(_statement("CVE-2024-1234", "pkg:apk/alpine/busybox"), timestamp="yesterday")
 
 
 # --- metamorphic relations over the real reports --------------------------------------------------------
@@ -374,10 +362,10 @@ def test_statements_about_ids_not_in_the_report_change_nothing() -> None:
             for other in (f.id + "0", f.id[:-1], f.id + "-1", "X" + f.id)
             if other.upper() not in known
         ]
-        expected = _outcome(apply_vex(scan, [_openvex(*base)]))
+        expected = _outcome(apply_vex(scan, [openvex(*base)]))
         suppressed += sum(1 for o in expected if o[3] == "not_affected")
-        assert _outcome(apply_vex(scan, [_openvex(*base, *extra)])) == expected, scan.source
-        assert _outcome(apply_vex(scan, [_openvex(*extra)])) == _outcome(scan), scan.source
+        assert _outcome(apply_vex(scan, [openvex(*base, *extra)])) == expected, scan.source
+        assert _outcome(apply_vex(scan, [openvex(*extra)])) == _outcome(scan), scan.source
     assert suppressed > 200  # not vacuous: the statements about the report's own IDs do apply
 
 
@@ -404,12 +392,12 @@ def test_statements_about_another_image_change_nothing() -> None:
             _statement(f.id, {"@id": image, "subcomponents": [{"@id": f"pkg:generic/unrelated-{p.name}"}]})
             for f, p in sample
         ]
-        applied += sum(1 for o in _outcome(apply_vex(scan, [_openvex(*whole, *subs)])) if o[3])
+        applied += sum(1 for o in _outcome(apply_vex(scan, [openvex(*whole, *subs)])) if o[3])
         baseline = _outcome(scan)
-        assert _outcome(apply_vex(scan, [_openvex(*unrelated)])) == baseline, scan.source
+        assert _outcome(apply_vex(scan, [openvex(*unrelated)])) == baseline, scan.source
         for other in others:
             moved = [json.loads(json.dumps(s).replace(json.dumps(image)[1:-1], other)) for s in whole + subs]
-            assert _outcome(apply_vex(scan, [_openvex(*moved)])) == baseline, (scan.source, other)
+            assert _outcome(apply_vex(scan, [openvex(*moved)])) == baseline, (scan.source, other)
     assert applied > 50  # not vacuous: about the image itself, the statements apply
 
 
@@ -429,11 +417,9 @@ def test_another_version_namespace_or_arch_of_the_package_changes_nothing() -> N
             ]
             alone = scan.model_copy(update={"findings": (finding,)})
             for other in others:
-                document = _openvex(_statement(finding.id, other))
+                document = openvex(_statement(finding.id, other))
                 assert _outcome(apply_vex(alone, [document])) == _outcome(alone), (scan.source, other)
-            assert (
-                _outcome(apply_vex(alone, [_openvex(_statement(finding.id, base))]))[0][3] == "not_affected"
-            )
+            assert _outcome(apply_vex(alone, [openvex(_statement(finding.id, base))]))[0][3] == "not_affected"
 
 
 def _conflicting(scan: Scan, seed: int) -> list[dict[str, Any]]:
@@ -459,26 +445,26 @@ def test_the_order_of_statements_with_distinct_times_does_not_matter() -> None:
         statements = _conflicting(scan, index)
         if len(statements) < 2:
             continue
-        expected = _outcome(apply_vex(scan, [_openvex(*statements)]))
+        expected = _outcome(apply_vex(scan, [openvex(*statements)]))
         changed += expected != _outcome(scan)
         for seed in range(3):
             shuffled = _draw(seed).sample(statements, len(statements))
-            assert _outcome(apply_vex(scan, [_openvex(*shuffled)])) == expected, scan.source
+            assert _outcome(apply_vex(scan, [openvex(*shuffled)])) == expected, scan.source
             half = len(shuffled) // 2
-            first, second = _openvex(*shuffled[:half]), _openvex(*shuffled[half:])
+            first, second = openvex(*shuffled[:half]), openvex(*shuffled[half:])
             assert _outcome(apply_vex(scan, [first, second])) == expected, scan.source
             assert _outcome(apply_vex(scan, [second, first])) == expected, scan.source
     assert changed >= 20
 
 
-def _real_openvex() -> list[tuple[str, dict[str, Any]]]:
+def _realopenvex() -> list[tuple[str, dict[str, Any]]]:
     need_shared()
     return [(p.name, json.loads(p.read_bytes())) for p in sorted((REAL / "other").glob("*.openvex.json"))]
 
 
 def test_the_real_openvex_documents_applied_to_every_real_report_are_order_free() -> None:
     """Trivy's own OpenVEX documents: reversing their statements or adding unrelated ones changes nothing."""
-    documents = _real_openvex()
+    documents = _realopenvex()
     assert len(documents) >= 2
     for name, raw in documents:
         parsed = read_vex(name, json.dumps(raw).encode())
