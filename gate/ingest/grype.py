@@ -107,6 +107,7 @@ class _Vulnerability:
 @dataclass(config=WIRE, slots=True, kw_only=True)
 class _Related:
     id: str
+    namespace: str | None = None
     severity: SeverityWord = None
     cvss: list[_Cvss] | None = None
 
@@ -433,26 +434,34 @@ def _epss(vuln: _Vulnerability) -> _Epss | None:
 
 
 def _cvss(match: GrypeMatch, pool: Pool) -> Iterator[Cvss]:
+    """One score per source and CVSS version: the highest, since an advisory's related records are its CVEs, each
+    scored by NVD. A score written without `source` is its record's namespace's (`nvd` for a related record of
+    a Grype that wrote no namespace)."""
     vuln = match.vulnerability
-    seen: set[tuple[str, str]] = set()
+    kept: dict[tuple[str, str], _Cvss] = {}
     default_source = (vuln.namespace or "grype").split(":")[0]
     groups = [(vuln.cvss or [], default_source)] + [
-        (r.cvss or [], "nvd") for r in match.relatedVulnerabilities or ()
+        (r.cvss or [], (r.namespace or "nvd").split(":")[0]) for r in match.relatedVulnerabilities or ()
     ]
     for entries, fallback in groups:
         for entry in entries:
             version = (entry.version or "").split(".")[0]
             if version not in ("2", "3", "4"):
                 continue
-            src = entry.source or fallback
-            if (src, version) in seen:
-                continue
-            seen.add((src, version))
-            score = entry.metrics.baseScore if entry.metrics else None
-            yield pool.cvss(src, version, score, entry.vector or "")
+            key = (entry.source or fallback, version)
+            if key not in kept or _base_score(entry) > _base_score(kept[key]):
+                kept[key] = entry
+    for (src, version), entry in kept.items():
+        yield pool.cvss(src, version, entry.metrics.baseScore if entry.metrics else None, entry.vector or "")
+    seen = set(kept)
     for legacy, version in ((vuln.cvssV2, "2"), (vuln.cvssV3, "3")):
         if legacy is not None and ("grype", version) not in seen:
             yield pool.cvss("grype", version, legacy.baseScore, legacy.vector or "")
+
+
+def _base_score(entry: _Cvss) -> float:
+    score = entry.metrics.baseScore if entry.metrics else None
+    return -1.0 if score is None else score
 
 
 def _suppression(match: GrypeMatch) -> Suppression:
