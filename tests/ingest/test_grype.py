@@ -6,7 +6,8 @@ import json
 from collections.abc import Mapping, Sequence
 
 from gate.ingest import read_report
-from gate.model import Finding
+from gate.model import Finding, FixState, Severity
+from tests.conftest import REAL, need_shared
 
 SOURCE = {"type": "image", "target": {"userInput": "app:1"}}
 NVD = "nvd@nist.gov"
@@ -54,3 +55,28 @@ def test_a_related_record_scored_without_a_source_is_its_own_namespaces_not_nvds
     ]  # fmt: skip
     finding = _finding(vulnerability, related)
     assert [(c.source, c.score) for c in finding.cvss] == [("github", 7.5), ("nvd", 8.1)]
+
+
+def test_a_match_grype_has_no_fix_data_for_has_no_fix_though_only_fixed_would_keep_it() -> None:
+    # Grype's v6 database gives a match no fix state when no range of it says one (grype/db/v6/vulnerability.go
+    # toFix); `--only-fixed` drops only not-fixed, wont-fix and unknown (cmd/grype/cli/commands/root.go), so it
+    # keeps such a match. It has no fixed version: builtin:default warns on it, as docs/policy.md says.
+    need_shared()
+    path = REAL / "grype" / "defectdojo-grype--many_vulns_with_epss_values.json"
+    findings = read_report(str(path), path.read_bytes()).findings
+    [f] = [f for f in findings if f.id == "CVE-2022-48174"]
+    assert (f.severity, f.fix_state, f.fixable) == (Severity.CRITICAL, FixState.UNKNOWN, False)
+
+
+def test_a_match_only_fixed_ignored_is_suppressed_by_an_ignore_rule() -> None:
+    # `--only-fixed` adds ignore rules on the fix state (root.go ignoreNonFixedMatches): an ignore rule, which a
+    # policy with honor_scanner_ignores = false gates, not a VEX statement or one of Grype's matching rules.
+    ignored = {
+        "vulnerability": {"id": "CVE-2024-1", "severity": "Critical", "fix": {"state": "not-fixed"}},
+        "artifact": {"name": "openssl", "version": "3.0.1"},
+        "appliedIgnoreRules": [{"fix-state": "not-fixed"}],
+    }
+    report = {"matches": [], "ignoredMatches": [ignored], "source": SOURCE}
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    assert finding.suppressed is not None
+    assert (finding.suppressed.status, finding.suppressed.by_ignore_rule) == ("ignored", True)
