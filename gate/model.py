@@ -279,6 +279,13 @@ class Vex(_Frozen):
 _CVE = re.compile(r"CVE-[0-9]{4}-[0-9]+", re.IGNORECASE)
 
 
+def _shown(text: str) -> str:
+    """`text` without the blanks and invisible characters in it: the characters an output shows of an ID."""
+    if text.isprintable() and " " not in text:  # the common case: nothing to drop
+        return text
+    return "".join(c for c in text if c.isprintable() and not c.isspace())
+
+
 NO_FIXED_VERSION = "fixed (the report gives no fixed version)"
 """How outputs word a fix the scanner knows of without saying in which version (Trivy `Status: fixed`)."""
 
@@ -336,8 +343,12 @@ class Finding(_Frozen):
 
     @property
     def cves(self) -> tuple[str, ...]:
-        """The CVE IDs among the ID and aliases, upper case, once each (what KEV and EPSS know findings by)."""
-        return tuple(dict.fromkeys(i.upper() for i in self.all_ids if _CVE.fullmatch(i)))
+        """The CVE IDs among the ID and aliases, upper case, once each (what KEV and EPSS know findings by).
+
+        An ID is read as it shows: without blanks or invisible characters (` CVE-2021-44228\n`, a zero-width
+        space). KEV and EPSS list the bare ID, and a finding they could not find counted as not known exploited.
+        """
+        return tuple(dict.fromkeys(c.upper() for c in map(_shown, self.all_ids) if _CVE.fullmatch(c)))
 
     def cves_left_out(self, named: Collection[str]) -> tuple[str, ...]:
         """The CVEs of an advisory finding that `named` (upper-case IDs) leaves out, sorted.
