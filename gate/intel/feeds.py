@@ -221,6 +221,10 @@ def _epss(text: str, source: str) -> EpssData:
             raise InputError(
                 f"{source}: line {at}: not a CVE with scores between 0 and 1; the file is damaged"
             )
+        if cve in scores:
+            # FIRST scores each CVE once. Two rows (two files run together, a bad merge) would leave the later
+            # score, lower or higher depending on the order of the rows.
+            raise InputError(f"{source}: line {at}: {cve} is scored a second time; the file is damaged")
         scores[cve] = EpssScore(epss=epss, percentile=percentile)
     if not scores:
         raise InputError(f"{source}: the EPSS CSV has no scores; download it again")

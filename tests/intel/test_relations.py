@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gate.errors import InputError
 from gate.ingest import read_report
 from gate.intel import enrich, parse_epss, parse_kev
 from gate.model import Finding, FindingKind, Package, Scan, Severity
@@ -96,3 +97,13 @@ def test_the_order_of_epss_rows_changes_nothing() -> None:
     for order in orders:
         assert order != lines
         assert parse_epss(head + b"cve,epss,percentile\n" + b"".join(order), "epss.csv").scores == expected
+
+
+@pytest.mark.parametrize("second", ["CVE-2021-44228,0.00100,0.10000", "cve-2021-44228,0.94358,0.99957"])
+def test_a_cve_scored_twice_is_refused(second: str) -> None:
+    # The later row won: read one way the score was 0.94, the other way round 0.001, and `epss >= 0.1` passed.
+    data = EPSS + second.encode() + b"\n"
+    with pytest.raises(
+        InputError, match=r"line 24: CVE-2021-44228 is scored a second time; the file is damaged"
+    ):
+        parse_epss(data, "epss.csv")
