@@ -135,6 +135,12 @@ def parse_kev(data: bytes, source: str) -> KevCatalog:
             "from CISA (download it again)"
         )
     count = document.get("count")
+    if "count" in document and (not isinstance(count, int) or isinstance(count, bool)):
+        # CISA writes a whole number; one of another type would not be compared, and a cut catalog would pass.
+        raise InputError(
+            f"{source}: the KEV catalog's count is not a whole number (got {short_value(count)}); the file is "
+            "damaged (download it again)"
+        )
     # CISA states the entry count: a catalog cut short (at an entry boundary) still parses, but disagrees with it.
     if isinstance(count, int) and not isinstance(count, bool) and count != len(document["vulnerabilities"]):
         raise InputError(

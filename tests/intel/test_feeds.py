@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import re
 import zlib
 from datetime import date
 from pathlib import Path
@@ -203,3 +204,27 @@ def test_one_entry_is_counted_in_the_singular() -> None:
     assert "(1 entry" in kev.describe()
     epss = parse_epss(b"cve,epss,percentile\nCVE-2021-44228,0.9,0.99\n", "epss.csv")
     assert "(1 CVE" in epss.describe() and "CVEs" not in epss.describe()
+
+
+@pytest.mark.parametrize(
+    ("count", "shown"),
+    [
+        ('"3"', "'3'"),
+        ('"5"', "'5'"),
+        ("5.0", "5.0"),
+        ("true", "true"),
+        ("null", "null"),
+        ("NaN", "nan"),
+        ("[3]", "an array"),
+    ],
+)
+def test_kev_count_that_is_not_a_whole_number_is_refused(count: str, shown: str) -> None:
+    # A count of another type was not compared: a catalog cut short at an entry boundary was read as fewer entries.
+    document = json.loads(KEV)
+    cut = json.dumps({**document, "count": 0, "vulnerabilities": document["vulnerabilities"][:2]})
+    data = cut.replace('"count": 0', f'"count": {count}').encode()
+    with pytest.raises(
+        InputError,
+        match=rf"the KEV catalog's count is not a whole number \(got {re.escape(shown)}\); the file is",
+    ):
+        parse_kev(data, "kev.json")
