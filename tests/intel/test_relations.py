@@ -11,7 +11,7 @@ from gate.errors import InputError
 from gate.ingest import read_report
 from gate.intel import enrich, parse_epss, parse_kev
 from gate.model import Finding, FindingKind, Package, Scan, Severity
-from tests.conftest import REAL, need_shared
+from tests.conftest import REAL, need_shared, shared_files
 from tests.intel.conftest import INTEL
 
 KEV = json.loads((INTEL / "kev.json").read_bytes())
@@ -107,3 +107,45 @@ def test_a_cve_scored_twice_is_refused(second: str) -> None:
         InputError, match=r"line 24: CVE-2021-44228 is scored a second time; the file is damaged"
     ):
         parse_epss(data, "epss.csv")
+
+
+def _readable(path: Path) -> Scan | None:
+    try:
+        return read_report(str(path), path.read_bytes())
+    except InputError:  # the shared fixtures hold damaged reports too
+        return None
+
+
+def test_each_real_finding_is_found_by_any_of_its_cves_and_by_nothing_else() -> None:
+    need_shared()
+    reports = [s for p in shared_files("trivy") + shared_files("grype") if (s := _readable(p)) is not None]
+    # Advisories (GHSA, ALAS, ...) known by a CVE alias: the relation must hold for them most of all.
+    assert sum(1 for s in reports for f in s.findings if f.cves and not f.id.upper().startswith("CVE-")) > 30
+    for scan in reports:
+        for pick in (0, -1):  # the first CVE (often the ID) and the last (an alias)
+            cves = sorted({f.cves[pick] for f in scan.findings if f.cves})
+            if not cves:
+                continue
+            out = enrich(scan, kev=parse_kev(_catalog(*cves), "kev.json")).findings
+            assert [f.id for f in out if f.cves and not f.kev] == [], scan.source
+        unrelated = enrich(scan, kev=parse_kev(_catalog(extra=50), "kev.json")).findings
+        assert [bool(f.kev) for f in unrelated] == [bool(f.kev) for f in scan.findings], scan.source
+
+
+def test_grype_saying_no_and_the_catalog_saying_yes_is_yes() -> None:
+    need_shared()
+    path = REAL / "grype" / "defectdojo-grype--many_vulns_with_epss_values.json"
+    scan = read_report(str(path), path.read_bytes())
+    assert {f.kev for f in scan.findings} == {False}  # its Grype database had KEV data: none listed
+    first = scan.findings[0]
+    out = enrich(scan, kev=parse_kev(_catalog(first.cves[-1]), "kev.json")).findings
+    assert [f.kev for f in out if first.cves[-1] in f.cves] == [True] * sum(
+        1 for f in scan.findings if first.cves[-1] in f.cves
+    )
+
+
+def test_an_advisory_is_known_exploited_when_any_of_its_cves_is() -> None:
+    # Grype names an Amazon Linux match by its advisory and lists every CVE it fixes as an alias.
+    alas = _vuln("ALAS-2023-1234", "CVE-2023-0001", "CVE-2021-44228", "CVE-2023-0002")
+    (out,) = enrich(_scan(alas), kev=parse_kev(_catalog("CVE-2021-44228"), "kev.json")).findings
+    assert out.kev is True
