@@ -207,8 +207,17 @@ def _epss(text: str, source: str) -> EpssData:
             f"{source}: not an EPSS CSV (expected the header cve,epss,percentile); give epss_scores-current.csv.gz"
         )
     scores: dict[str, EpssScore] = {}
-    for offset, row in enumerate(csv.reader(lines)):
-        at = number + 1 + offset
+    reader = csv.reader(lines)
+    taken = 0  # lines the reader has read
+    for row in reader:
+        at = number + 1 + taken
+        if reader.line_num != taken + 1:
+            # The lines reach csv without their ends: a quote left open joins the rows after it into one field,
+            # which in a column after the three nothing reads, and those rows were lost.
+            raise InputError(
+                f"{source}: line {at}: a quoted field runs on into the next line; the file is damaged"
+            )
+        taken = reader.line_num
         if not row:
             continue
         if len(row) < 3:

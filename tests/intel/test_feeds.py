@@ -228,3 +228,20 @@ def test_kev_count_that_is_not_a_whole_number_is_refused(count: str, shown: str)
         match=rf"the KEV catalog's count is not a whole number \(got {re.escape(shown)}\); the file is",
     ):
         parse_kev(data, "kev.json")
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        'CVE-2024-1234,0.1,0.5,"\nCVE-2021-44228,0.94358,0.99957\n',  # a quote never closed
+        'CVE-2024-1234,0.1,0.5,"\nCVE-2021-44228,0.94358,0.99957\nCVE-2024-1235,0.1,0.5,"\n',
+    ],
+)
+def test_a_quote_that_runs_over_rows_is_refused(rows: str) -> None:
+    # A quote in a column after the three was read as one field holding the rows after it, which were lost.
+    data = f"cve,epss,percentile\nCVE-2024-0001,0.1,0.5\n{rows}CVE-2024-0002,0.1,0.5\n".encode()
+    with pytest.raises(InputError) as caught:
+        parse_epss(data, "epss.csv")
+    assert str(caught.value) == (
+        "epss.csv: line 3: a quoted field runs on into the next line; the file is damaged"
+    )
