@@ -701,3 +701,27 @@ def test_the_merged_record_is_refused_among_its_records_when_the_merge_reviewed_
         assert run.code == 2, run.out
         assert "give each record once (is the merged record among the inputs?)" in run.err
         assert run.err.count("\n") == 1
+
+
+def test_each_image_sarif_of_records_of_two_policies_names_its_own_policy_whatever_the_order(
+    tmp_path: Path,
+) -> None:
+    # One job per image, each under its own policy: an image's SARIF file is that image's decision, so its run
+    # names the policy that decided it, not every record's policy in the order the records were given.
+    records = []
+    for name, policy in (("trivy-fail.json", "builtin:default"), ("trivy-warn.json", "builtin:strict")):
+        report = json.loads((TESTDATA / "reports" / name).read_text(encoding="utf-8"))
+        report["ArtifactName"] = f"registry.example.com/{name[:-5]}:1"  # two repositories: no `-2` key
+        path = _write(tmp_path, name, json.dumps(report))
+        records.append(str(tmp_path / f"{name}.record.json"))
+        assert Run(["check", path, "--policy", policy, "--today", DAY, "--json", records[-1]]).code in (0, 1)
+    seen: list[dict[str, bytes]] = []
+    for order in (records, records[::-1]):
+        out = tmp_path / f"sarif-{len(seen)}"
+        run = Run(["merge", *order, "--sarif", f"{out}/"])
+        _skip_unless_available(run, "--sarif")
+        assert run.code == 1, run.err
+        seen.append({p.name: p.read_bytes() for p in out.iterdir()})
+    assert seen[0] == seen[1]
+    runs = [json.loads(text)["runs"][0] for text in seen[0].values()]
+    assert sorted(r["properties"]["policy"] for r in runs) == ["builtin:default", "builtin:strict"]

@@ -93,6 +93,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
             f"the records were decided on {days[0].isoformat()} and today is {when.isoformat()}; waivers and "
             "ages depend on the day, so re-run the gate check jobs (or give --today to merge them as of their day)"
         )
+    policies = [d.policy for d in decisions for _ in d.images]  # the policy that decided each image
     # As one gate check over every image would: a waiver one image used is not unused in the others.
     merged = review_run(
         Decision(
@@ -101,7 +102,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
             policy=", ".join(dict.fromkeys(d.policy for d in decisions)),
             images=_noted_twice(_without_baseline_noted(seen)),
         ),
-        policies=[d.policy for d in decisions for _ in d.images],
+        policies=policies,
     )
     log = err if quiet else out
     log.write(render_log(merged))
@@ -112,7 +113,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
         if dest == "sarif":
             from gate.report import sarif
 
-            for path, single, key in _sarif_targets(target, merged):
+            for path, single, key in _sarif_targets(target, merged, policies):
                 write_output(flag, path, sarif.encode(single, keys=(key,)), out)
                 log.write(f"gate: wrote {path}\n")
         else:
@@ -187,14 +188,20 @@ def _noted_twice(decided: Sequence[tuple[ImageDecision, str]]) -> tuple[ImageDec
     return tuple(out)
 
 
-def _sarif_targets(target: str, decision: Decision) -> list[tuple[str, Decision, str]]:
+def _sarif_targets(
+    target: str, decision: Decision, policies: Sequence[str]
+) -> list[tuple[str, Decision, str]]:
     """Where each image's SARIF goes: the file `target` for one image, else `target/<image>.sarif` (with its
-    platform when images of its name are for several: `app-linux-arm64.sarif`); with the image's decision and its
-    key, the key it has in gate check's SARIF of all the images (images of one repository get their platform or
-    `-2`, ...: GitHub keeps one upload per category, so each file needs its own)."""
+    platform when images of its name are for several: `app-linux-arm64.sarif`); with the image's decision (under
+    `policies`, the policy that decided each image: not the others' too) and its key, the key it has in gate
+    check's SARIF of all the images (images of one repository get their platform or `-2`, ...: GitHub keeps one
+    upload per category, so each file needs its own)."""
     from gate.report._common import image_keys, platform_part, several_platforms
 
-    singles = [decision.model_copy(update={"verdict": i.verdict, "images": (i,)}) for i in decision.images]
+    singles = [
+        decision.model_copy(update={"verdict": i.verdict, "policy": policy, "images": (i,)})
+        for i, policy in zip(decision.images, policies, strict=True)
+    ]
     keys = image_keys(decision)
     platforms = [platform_part(image) for image in decision.images]
     by_platform = several_platforms([image.name for image in decision.images], platforms)
