@@ -47,7 +47,8 @@ IMAGES: dict[str, tuple[str, str | None]] = {
 }
 PLAIN = ["alpine39", "stretch", "grype-alpine", "busybox"]
 INSPECTED = ["root-env", "root-key", "nobody"]  # a check of several takes one --image-metadata per image
-# waivers[0]: alpine39 only; [1]: grype-alpine only; [2]: busybox only (expiring soon); [3]: no image; [4] expired.
+# waivers[0]: alpine39 only; [1]: grype-alpine only; [2]: busybox only (expiring soon); [3]: no image; [4] expired;
+# [5]: waivers[0] but for a package no image ships (no image, though its facts are those of a used waiver).
 CUSTOM = """extends = "builtin:default"
 [settings]
 waiver_unused = "fail"
@@ -81,6 +82,11 @@ expires = 2027-06-30
 id = "CVE-2023-5363"
 reason = "expired"
 expires = 2026-01-01
+[[waivers]]
+id = "CVE-2019-14697"
+reason = "musl of Alpine 3.9"
+expires = 2027-06-30
+packages = ["libc-utils"]
 """
 POLICIES = ["builtin:default", "builtin:strict", "custom"]
 FLAGS = ["--json", "--summary", "--junit", "--gitlab-report", "--codequality", "--comment"]
@@ -299,14 +305,14 @@ def test_5_a_waiver_one_image_used_is_unused_in_none_and_one_no_image_used_in_ev
     merged = load(out / "merged.json")
     for image in merged["images"]:
         unused = [(v["id"], v["waiver_index"]) for v in image["violations"] if v["rule"] == "waiver-unused"]
-        assert unused == [("CVE-1999-0001", 3)], image["name"]
+        assert unused == [("CVE-1999-0001", 3), ("CVE-2019-14697", 5)], image["name"]
         assert [(v["id"], v["action"]) for v in image["violations"] if v["rule"] == "waiver-expired"] == [
             ("CVE-2023-5363", "fail")
         ]
     # In its own job, each image calls unused the waivers the others used.
     alone = load(matrix.record("custom", "stretch"))["images"][0]
     indexes = sorted(v["waiver_index"] for v in alone["violations"] if v["rule"] == "waiver-unused")
-    assert indexes == [0, 1, 2, 3]
+    assert indexes == [0, 1, 2, 3, 5]
 
 
 def test_4_a_record_given_twice_is_refused_and_two_decisions_of_one_image_stay_two(
@@ -384,3 +390,22 @@ def test_6_a_split_run_merges_into_one_check_of_all_images(matrix: Matrix, polic
             assert sorted(json.dumps(r, sort_keys=True) for r in runs) == sorted(
                 json.dumps(run, sort_keys=True) for [run] in files
             )
+
+
+def test_6_a_job_with_a_baseline_and_one_without_merge_into_one_check_of_both(matrix: Matrix) -> None:
+    base = ["--baseline", str(REAL / "trivy/trivy-integ--alpine-39-ignore-cveids.json")]
+    jobs = [[*matrix.check_args("custom", ["alpine39"]), *base], matrix.check_args("custom", ["stretch"])]
+    records = []
+    for n, args in enumerate(jobs):
+        records.append(str(matrix.folder("r6-baseline", f"{n}.json")))
+        assert gate(*args, "--json", records[-1]).code == 1
+    together = matrix.folder("r6-baseline", "together")
+    check = gate(*matrix.check_args("custom", ["alpine39", "stretch"]), *base, *written(together, "sarif"))
+    merged = matrix.folder("r6-baseline", "merged")
+    run = gate("merge", *records, *written(merged, "sarif"))
+    assert (run.code, log(run)) == (check.code, check.out)
+    assert "no baseline of this image was given" in run.out
+    mine, its = outputs(merged), outputs(together)
+    assert {k: v for k, v in mine.items() if not k.startswith("sarif")} == {
+        k: v for k, v in its.items() if k != "sarif"
+    }
