@@ -725,3 +725,20 @@ def test_each_image_sarif_of_records_of_two_policies_names_its_own_policy_whatev
     assert seen[0] == seen[1]
     runs = [json.loads(text)["runs"][0] for text in seen[0].values()]
     assert sorted(r["properties"]["policy"] for r in runs) == ["builtin:default", "builtin:strict"]
+
+
+def test_a_record_read_from_stdin_is_named_stdin_in_notes_and_refusals(tmp_path: Path) -> None:
+    # `gate merge - other.json < one.json`: the log and the refusal name standard input, as a bad record's
+    # message does, not a bare '-'.
+    report = str(TESTDATA / "reports" / "trivy-fail.json")
+    records = []
+    for policy in ("builtin:default", "builtin:strict"):
+        records.append(str(tmp_path / f"{policy[8:]}.json"))
+        assert Run(["check", report, "--policy", policy, "--today", DAY, "--json", records[-1]]).code == 1
+    for args, code in ((["-", records[1]], 1), (["-", records[0]], 2)):
+        out, err = io.StringIO(), io.StringIO()
+        stdin = io.TextIOWrapper(io.BytesIO(Path(records[0]).read_bytes()), encoding="utf-8")
+        assert main(["merge", *args], stdout=out, stderr=err, stdin=stdin, env={}, today=TODAY) == code
+        text = out.getvalue() + err.getvalue()
+        assert " in <stdin>" in text, text
+        assert " in - " not in text and " in -;" not in text

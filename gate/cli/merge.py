@@ -67,18 +67,19 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
     checked: list[tuple[ImageDecision, str]] = []  # `seen` as _as_checked gives each image
     for path in args.records:
         data = read_input(path, "decision record", stdin=stdin, written_by="the job uploaded it")
-        decision = load_record(data, "<stdin>" if path == "-" else path)
+        source = "<stdin>" if path == "-" else path  # as notes and messages name it
+        decision = load_record(data, source)
         for image in decision.images:
             as_checked = _as_checked(image)
             earlier = next((where for other, where in checked if other == as_checked), None)
             if earlier is not None:
                 raise InputError(
-                    f"{path}: the decision for {short_value(image.name, limit=100)} is also in {earlier}; "
+                    f"{source}: the decision for {short_value(image.name, limit=100)} is also in {earlier}; "
                     "give each record once "
                     "(is the merged record among the inputs?)"
                 )
-            seen.append((image, path))
-            checked.append((as_checked, path))
+            seen.append((image, source))
+            checked.append((as_checked, source))
         decisions.append(decision)
     days = sorted({d.today for d in decisions})
     if (days[-1] - days[0]).days > 1:  # a matrix may run over midnight, not over days: a record was reused
