@@ -742,3 +742,22 @@ def test_a_record_read_from_stdin_is_named_stdin_in_notes_and_refusals(tmp_path:
         text = out.getvalue() + err.getvalue()
         assert " in <stdin>" in text, text
         assert " in - " not in text and " in -;" not in text
+
+
+def test_each_image_sarif_of_a_matrix_run_over_midnight_is_the_sarif_of_its_job(tmp_path: Path) -> None:
+    # The second job ran after midnight: the merge is of its day, but the first image was decided the day
+    # before, and its SARIF file says so, as its own job's did.
+    records, sarifs = [], []
+    for name, day in (("trivy-fail.json", DAY), ("trivy-warn.json", (TODAY + timedelta(days=1)).isoformat())):
+        report = json.loads((TESTDATA / "reports" / name).read_text(encoding="utf-8"))
+        report["ArtifactName"] = f"registry.example.com/{name[:-5]}:1"  # two repositories: no `-2` key
+        path = _write(tmp_path, name, json.dumps(report))
+        records.append(str(tmp_path / f"{name}.record.json"))
+        sarifs.append(tmp_path / f"{name}.sarif")
+        run = Run(["check", path, "--today", day, "--json", records[-1], "--sarif", str(sarifs[-1])])
+        _skip_unless_available(run, "--sarif")
+        assert run.code in (0, 1), run.err
+    out = tmp_path / "sarif"
+    run = Run(["merge", *records, "--sarif", f"{out}/"], today=TODAY + timedelta(days=1))
+    assert run.code == 1, run.err
+    assert sorted(p.read_bytes() for p in out.iterdir()) == sorted(p.read_bytes() for p in sarifs)

@@ -94,7 +94,9 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
             f"the records were decided on {days[0].isoformat()} and today is {when.isoformat()}; waivers and "
             "ages depend on the day, so re-run the gate check jobs (or give --today to merge them as of their day)"
         )
-    policies = [d.policy for d in decisions for _ in d.images]  # the policy that decided each image
+    # The policy and the day that decided each image (a matrix may run over midnight).
+    policies = [d.policy for d in decisions for _ in d.images]
+    decided_on = [d.today for d in decisions for _ in d.images]
     # As one gate check over every image would: a waiver one image used is not unused in the others.
     merged = review_run(
         Decision(
@@ -114,7 +116,7 @@ def run_merge(args: argparse.Namespace, out: TextIO, err: TextIO, stdin: TextIO,
         if dest == "sarif":
             from gate.report import sarif
 
-            for path, single, key in _sarif_targets(target, merged, policies):
+            for path, single, key in _sarif_targets(target, merged, policies, decided_on):
                 write_output(flag, path, sarif.encode(single, keys=(key,)), out)
                 log.write(f"gate: wrote {path}\n")
         else:
@@ -190,18 +192,18 @@ def _noted_twice(decided: Sequence[tuple[ImageDecision, str]]) -> tuple[ImageDec
 
 
 def _sarif_targets(
-    target: str, decision: Decision, policies: Sequence[str]
+    target: str, decision: Decision, policies: Sequence[str], days: Sequence[date]
 ) -> list[tuple[str, Decision, str]]:
     """Where each image's SARIF goes: the file `target` for one image, else `target/<image>.sarif` (with its
     platform when images of its name are for several: `app-linux-arm64.sarif`); with the image's decision (under
-    `policies`, the policy that decided each image: not the others' too) and its key, the key it has in gate
-    check's SARIF of all the images (images of one repository get their platform or `-2`, ...: GitHub keeps one
-    upload per category, so each file needs its own)."""
+    `policies` and on `days`, the policy and day of its record: not the others' too) and its key, the key it has
+    in gate check's SARIF of all the images (images of one repository get their platform or `-2`, ...: GitHub
+    keeps one upload per category, so each file needs its own)."""
     from gate.report._common import image_keys, platform_part, several_platforms
 
     singles = [
-        decision.model_copy(update={"verdict": i.verdict, "policy": policy, "images": (i,)})
-        for i, policy in zip(decision.images, policies, strict=True)
+        decision.model_copy(update={"verdict": i.verdict, "policy": policy, "today": day, "images": (i,)})
+        for i, policy, day in zip(decision.images, policies, days, strict=True)
     ]
     keys = image_keys(decision)
     platforms = [platform_part(image) for image in decision.images]
