@@ -254,6 +254,15 @@ def test_2_the_merge_of_one_record_is_its_check(matrix: Matrix, policy: str) -> 
         assert outputs(folder) == outputs(job), image
 
 
+@pytest.mark.parametrize("policy", ["builtin:default", "builtin:strict"])
+def test_2_each_image_sarif_of_the_merge_is_its_jobs(matrix: Matrix, policy: str) -> None:
+    # Without waivers to review, the merge changes no image: each file is the one its job wrote.
+    folder = matrix.folder("r2-sarif", policy)
+    assert gate("merge", *matrix.records(policy, list(IMAGES)), "--sarif", f"{folder}/").code == 1
+    jobs = sorted((Path(matrix.record(policy, image)).parent / "sarif").read_bytes() for image in IMAGES)
+    assert sorted(p.read_bytes() for p in folder.iterdir()) == jobs
+
+
 def check_parts(merged: dict[str, Any], parts: list[dict[str, Any]]) -> None:
     """Relations 3 and 5 of the merged record and the records it merged."""
     images = [image for part in parts for image in part["images"]]
