@@ -2,7 +2,8 @@
 
 Validates against GitLab's security-report schema and declares version 15.0.7 by default (an instance rejects
 versions it does not know: PLATFORMS.md C.1). One vulnerability per (image, package, version, ID), active and
-waived alike (GitLab keeps its own dismissals); secrets, misconfigurations and image checks go to the
+waived alike (GitLab keeps its own dismissals), except where GitLab would keep only the first of several: those
+are folded into it (`_folded`); secrets, misconfigurations and image checks go to the
 code-quality report instead. Times come from the evaluation date, in GitLab's format (no zone, no fraction).
 Descriptions and solutions are GitLab-flavoured Markdown, so report text is Markdown-escaped.
 """
@@ -20,7 +21,7 @@ from gate.errors import OutputError
 from gate.model import FindingKind, Severity
 from gate.policy.decision import Decision, ImageDecision
 from gate.report import _text
-from gate.report._common import Results, advisory_url, image_keys, joined, json_bytes, to_json
+from gate.report._common import Results, advisory_url, image_keys, image_titles, joined, json_bytes, to_json
 
 __all__ = ["DEFAULT_SCHEMA_VERSION", "encode", "render"]
 
@@ -39,6 +40,14 @@ _SEVERITY = {
 _MAX_NAME = 255
 _MAX_DESCRIPTION = 20_000
 _MAX_SOLUTION = 2_000
+_MAX_FOLDED = 10_000
+"""Characters of the lines an entry gets for the entries folded into it; the rest are counted."""
+_RANK = ("Unknown", "Info", "Low", "Medium", "High", "Critical")
+_SEMVER_TAG = re.compile(
+    r"[ \t\r\n\f\v]*([0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?[ \t\r\n\f\v]*"
+)
+"""Ruby's `Gem::Version.correct?` (its ANCHORED_VERSION_PATTERN; the empty string is correct)."""
+_HASH_TAG = re.compile(r"[0-9a-fA-F]{8,128}")
 
 
 def render(
@@ -63,9 +72,11 @@ def _report(decision: Decision, schema_version: str, results: Results | None) ->
         raise OutputError(f"--gitlab-schema-version {schema_version!r} is not a version like 15.0.7")
     stamp = f"{decision.today.isoformat()}T00:00:00"
     results = Results() if results is None else results
-    vulnerabilities: list[dict[str, Any]] = []
-    for image, key in zip(decision.images, image_keys(decision), strict=True):
-        vulnerabilities.extend(_vulnerabilities(image, key, results))
+    entries: list[tuple[dict[str, Any], _Where]] = []
+    titles = image_titles(decision.images)
+    for image, key, title in zip(decision.images, image_keys(decision), titles, strict=True):
+        entries.extend(_vulnerabilities(image, key, title, results))
+    vulnerabilities = _folded(entries)
     scanners = sorted({s for image in decision.images for s in image.scanners})
     versions = sorted({v for image in decision.images for v in (image.scanner_version,) if v})
     scanner_id = "-".join(scanners) or "unknown"
@@ -100,7 +111,13 @@ def _report(decision: Decision, schema_version: str, results: Results | None) ->
     }
 
 
-def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[dict[str, Any]]:
+_Where = tuple[str, str, str, str, str]
+"""What a folded line says of an entry: its ID, package, version, image title and the gate's decision."""
+
+
+def _vulnerabilities(
+    image: ImageDecision, key: str, image_title: str, results: Results
+) -> list[tuple[dict[str, Any], _Where]]:
     out = []
     os_name = (_text.one_line(image.image.os, 255) if image.image is not None else "") or "unknown"
     name = _text.one_line(image.name, 255) or "unknown"
@@ -119,21 +136,75 @@ def _vulnerabilities(image: ImageDecision, key: str, results: Results) -> list[d
             finding.id, finding.aliases, finding.title, finding.description
         )
         waived = item.waived
-        description = text + decided(
-            item.rules, waived.reason if waived else None, waived.waiver_id if waived else None
-        )
-        out.append(
-            {
-                "id": _uuid5(f"{key}|{package}|{version}|{ident}"),
-                "name": title,
-                "description": description,
-                "severity": _SEVERITY[finding.severity],
-                "solution": solution(package, finding.fixed_versions, finding.fixable),
-                "identifiers": identifiers,
-                "location": location,
-            }
-        )
+        what = decided(item.rules, waived.reason if waived else None, waived.waiver_id if waived else None)
+        description = text + what
+        entry = {
+            "id": _uuid5(f"{key}|{package}|{version}|{ident}"),
+            "name": title,
+            "description": description,
+            "severity": _SEVERITY[finding.severity],
+            "solution": solution(package, finding.fixed_versions, finding.fixable),
+            "identifiers": identifiers,
+            "location": location,
+        }
+        out.append((entry, (ident, package, version, image_title, what)))
     return out
+
+
+def _folded(entries: list[tuple[dict[str, Any], _Where]]) -> list[dict[str, Any]]:
+    """The entries GitLab keeps, each holding what GitLab would drop in its favour.
+
+    GitLab drops from a report each vulnerability that shares an identifier (CWE and WASC aside) and a location
+    with an earlier one (`Security::MergeReportsService`), its location being the image without its tag and the
+    package without its version (`Locations::ContainerScanning#fingerprint_data`): two versions of one package,
+    or two images that differ in tag or platform only, would show one vulnerability, maybe the waived one. Such
+    an entry is folded into the earlier one instead: its severity if higher, and a line saying where else the
+    vulnerability is and what the gate decided there.
+    """
+    kept: list[dict[str, Any]] = []
+    seen: dict[tuple[str, str, str], int] = {}
+    folded: dict[int, list[str]] = {}
+    more: dict[int, int] = {}
+    for entry, (ident, package, version, title, what) in entries:
+        location = entry["location"]
+        place = f"{_gitlab_image(location['image'])}:{location['dependency']['package']['name']}"
+        keys = [
+            (place, i["type"], i["value"])
+            for i in entry["identifiers"]
+            if i["type"].lower() not in ("cwe", "wasc")
+        ]
+        first = next((seen[k] for k in keys if k in seen), None)
+        if first is None:
+            seen.update(dict.fromkeys(keys, len(kept)))
+            kept.append(entry)
+            continue
+        target = kept[first]
+        if _RANK.index(entry["severity"]) > _RANK.index(target["severity"]):
+            target["severity"] = entry["severity"]
+        md = _text.markdown
+        line = (
+            f"{md(ident, 100)} in {md(package, 200)} {md(version, 100)}".rstrip()
+            + f" of image {md(title, 300)}: "
+        )
+        line += what.lstrip("\n") or "no policy rule applies"
+        lines = folded.setdefault(first, [])
+        if sum(map(len, lines)) + len(line) <= _MAX_FOLDED:
+            lines.append(line)
+        else:
+            more[first] = more.get(first, 0) + 1
+    for index, lines in folded.items():
+        also = "".join(f"\n\nAlso {line}" for line in lines)
+        if index in more:
+            also += f"\n\nAnd {more[index]} more."
+        kept[index]["description"] += also
+    return kept
+
+
+def _gitlab_image(image: str) -> str:
+    """The image as GitLab's vulnerability location takes it: without the tag after its last `:` unless that
+    reads as a version (and not as a hash); a name without `:` is then "" (Locations::ContainerScanning)."""
+    base, _, tag = image.rpartition(":")
+    return image if _SEMVER_TAG.fullmatch(tag) and not _HASH_TAG.fullmatch(tag) else base
 
 
 def _located(

@@ -14,10 +14,20 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gate.errors import OutputError
-from gate.model import FixState
+from gate.model import FixState, Severity
+from gate.policy.decision import Decision
+from gate.policy.engine import evaluate
+from gate.policy.schema import load_policy
 from gate.report import gitlab
-from tests.conftest import REAL, need_shared
-from tests.report.helpers import decide, fixture_decision, one_finding, readable_fixtures, schema
+from tests.conftest import REAL, TODAY, need_shared
+from tests.report.helpers import (
+    decide,
+    fixture_decision,
+    one_finding,
+    readable_fixtures,
+    schema,
+    synthetic_scan,
+)
 
 SCHEMA = "gitlab-container-scanning-report-format-15.2.1.json"
 
@@ -116,3 +126,74 @@ def test_no_advisory_link_for_an_id_with_non_ascii_digits() -> None:
     decision = one_finding(id=finding_id)
     identifiers = json.loads(gitlab.render(decision))["vulnerabilities"][0]["identifiers"]
     assert identifiers == [{"type": "cve", "name": finding_id, "value": finding_id}]
+
+
+def _dropped_by_gitlab(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """The vulnerabilities GitLab would drop from the report: each that shares an identifier (CWE and WASC aside)
+    and a location (image without a non-version tag, package name) with an earlier one (MergeReportsService over
+    Locations::ContainerScanning#fingerprint_data)."""
+    dropped: list[dict[str, Any]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for v in report["vulnerabilities"]:
+        image = v["location"]["image"]
+        base, _, tag = image.rpartition(":")
+        versionish = re.fullmatch(r"\s*([0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?\s*", tag)
+        place = (image if versionish and not re.fullmatch(r"[0-9a-f]{8,128}", tag, re.I) else base) + ":"
+        place += v["location"]["dependency"]["package"]["name"]
+        keys = {(place, i["type"], i["value"]) for i in v["identifiers"] if i["type"] not in ("cwe", "wasc")}
+        if keys & seen:
+            dropped.append(v)
+        else:
+            seen |= keys
+    return dropped
+
+
+def _two_versions(
+    first: Severity, second: Severity, *, image: str = "registry.example.com/app:1.0"
+) -> Decision:
+    finding = synthetic_scan(1, name=image).findings[0]
+    package = finding.package
+    assert package is not None
+    findings = (
+        finding.model_copy(update={"severity": first}),
+        finding.model_copy(
+            update={"severity": second, "package": package.model_copy(update={"version": "2.0.0"})}
+        ),
+    )
+    scan = synthetic_scan(1, name=image).model_copy(update={"findings": findings})
+    return evaluate(scan, load_policy("builtin:default"), today=TODAY)
+
+
+def test_two_versions_of_a_package_are_one_vulnerability_gitlab_keeps() -> None:
+    # GitLab's location is the image and the package name, without the version: it would keep the first of two
+    # entries of one CVE, here the low one, and drop the critical one without a trace.
+    report = json.loads(gitlab.render(_two_versions(Severity.LOW, Severity.CRITICAL)))
+    assert _dropped_by_gitlab(report) == []
+    (only,) = report["vulnerabilities"]
+    assert only["severity"] == "Critical"
+    other = ({"1.0.0", "2.0.0"} - {only["location"]["dependency"]["version"]}).pop()
+    also = f"Also CVE-2024-10000 in package-00000 {other} of image registry.example.com/app:1.0: "
+    assert also in only["description"]
+    assert _errors(report) == []
+
+
+@pytest.mark.parametrize(
+    ("one", "two", "kept"),
+    [
+        ("registry.example.com/app:pr-1", "registry.example.com/app:pr-2", 1),  # tags: GitLab cuts them off
+        ("images/app-1.tar", "images/app-2.tar", 1),  # no ':' at all: GitLab's image is "" for both
+        ("registry.example.com/app:1.0", "registry.example.com/app:2.0", 2),  # version tags GitLab keeps
+    ],
+)
+def test_images_gitlab_takes_for_one_are_folded(one: str, two: str, kept: int) -> None:
+    a, b = (
+        _two_versions(Severity.HIGH, Severity.HIGH, image=one),
+        _two_versions(Severity.HIGH, Severity.HIGH, image=two),
+    )
+    decision = a.model_copy(update={"images": (*a.images, *b.images)})
+    report = json.loads(gitlab.render(decision))
+    assert _dropped_by_gitlab(report) == []
+    assert len(report["vulnerabilities"]) == kept
+    text = "".join(v["description"] for v in report["vulnerabilities"])
+    assert text.count("Also CVE-2024-10000 in package-00000") == 4 - kept
+    assert _errors(report) == []
