@@ -33,10 +33,19 @@ from gate.words import whole_number
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["DOTENV_LIMIT", "NOTE_LIMIT", "decision_variables", "dotenv_text", "upsert_note"]
+__all__ = [
+    "DOTENV_LIMIT",
+    "DOTENV_VARIABLES",
+    "NOTE_LIMIT",
+    "decision_variables",
+    "dotenv_text",
+    "upsert_note",
+]
 
 NOTE_LIMIT = 1_000_000  # characters of a note body
 DOTENV_LIMIT = 5 * 1024  # bytes of a dotenv report
+DOTENV_VARIABLES = 20  # variables of a dotenv report: the plan limit's default (GitLab.com plans allow more)
+_DOTENV_KEY_CHARS = 255  # Ci::HasVariable validates the key's length
 _DOTENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _DOTENV_VALUE = re.compile(r"[^\s\"'`#$\\]*")
 
@@ -45,12 +54,17 @@ def dotenv_text(values: Mapping[str, str]) -> str:
     """`values` as a GitLab dotenv report: `KEY=value` lines, sorted by nothing but insertion order.
 
     Raises OutputError for a key or value GitLab's dotenv parser does not take (spaces, quotes, `#`, `$`,
-    line breaks) or a file over 5 KiB.
+    line breaks; a key over 255 characters), a file over 5 KiB or one of more than 20 variables: GitLab refuses
+    the whole file (Ci::ParseDotenvArtifactService), and with it the upload of the report job's artifacts.
     """
     lines = []
     for key, value in values.items():
         if not _DOTENV_KEY.fullmatch(key):
             raise OutputError(f"dotenv key {key!r}: use letters, digits and '_'")
+        if len(key) > _DOTENV_KEY_CHARS:
+            raise OutputError(
+                f"dotenv key {key[:40]}...: GitLab takes keys of at most {_DOTENV_KEY_CHARS} characters"
+            )
         if not _DOTENV_VALUE.fullmatch(value):
             raise OutputError(f"dotenv {key}: the value may not contain spaces, quotes, '#', '$' or '\\'")
         lines.append(f"{key}={value}\n")
@@ -58,6 +72,11 @@ def dotenv_text(values: Mapping[str, str]) -> str:
     if len(text.encode("utf-8")) > DOTENV_LIMIT:
         raise OutputError(
             f"the dotenv report is over GitLab's limit of {DOTENV_LIMIT} bytes; pass fewer or shorter --set values"
+        )
+    if len(lines) > DOTENV_VARIABLES:
+        raise OutputError(
+            f"the dotenv report has {len(lines)} variables, over GitLab's default limit of {DOTENV_VARIABLES}; "
+            "pass fewer --set values"
         )
     return text
 

@@ -235,3 +235,14 @@ def test_dotenv_refuses_bad_keys_and_size() -> None:
         gitlab.dotenv_text({"GATE-X": "1"})
     with pytest.raises(OutputError, match="5120 bytes"):
         gitlab.dotenv_text({f"K{n}": "x" * 100 for n in range(60)})
+
+
+def test_dotenv_refuses_what_gitlab_refuses_the_whole_file_for() -> None:
+    # Ci::ParseDotenvArtifactService: a key over 255 characters fails Ci::HasVariable's validation, and more
+    # variables than the plan limit (20 unless raised) fail the file; GitLab then refuses the artifact upload.
+    with pytest.raises(OutputError, match="at most 255 characters"):
+        gitlab.dotenv_text({"K" * 256: "1"})
+    assert gitlab.dotenv_text({"K" * 255: "1"}) == "K" * 255 + "=1\n"
+    with pytest.raises(OutputError, match="21 variables, over GitLab's default limit of 20"):
+        gitlab.dotenv_text({f"K{n}": "1" for n in range(21)})
+    assert gitlab.dotenv_text({f"K{n}": "1" for n in range(20)}).count("\n") == 20
