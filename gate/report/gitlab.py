@@ -42,7 +42,8 @@ _MAX_DESCRIPTION = 20_000
 _MAX_SOLUTION = 2_000
 _MAX_FOLDED = 10_000
 """Characters of the lines an entry gets for the entries folded into it; the rest are counted."""
-_RANK = ("Unknown", "Info", "Low", "Medium", "High", "Critical")
+_RANK = ("Info", "Unknown", "Low", "Medium", "High", "Critical")
+"""Severities in the order of GitLab's Enums::Vulnerability.severity_levels (unknown above info)."""
 _SEMVER_TAG = re.compile(
     r"[ \t\r\n\f\v]*([0-9]+(\.[0-9a-zA-Z]+)*(-[0-9A-Za-z-]+(\.[0-9A-Za-z-]+)*)?)?[ \t\r\n\f\v]*"
 )
