@@ -219,6 +219,10 @@ class Cvss(_Frozen):
     version: Literal["2", "3", "4"]
     score: float | None = None
     vector: str = ""
+    third_party: bool = False
+    """Scored by neither NVD nor the source the scanner took the finding's severity from: Trivy lists every
+    source's scores (Red Hat's beside a Debian package's, its `SeveritySource`). `cvss_source = "vendor"` takes
+    it only when neither the vendor nor NVD scored the finding."""
 
 
 class Layer(_Frozen):

@@ -21,7 +21,7 @@ class Pool:
     def __init__(self) -> None:
         self._layers: dict[tuple[str, str, str], Layer] = {}
         self._packages: dict[tuple[str, str, str, str, str], Package] = {}
-        self._cvss: dict[tuple[str, str, float | None, str], Cvss] = {}
+        self._cvss: dict[tuple[str, str, float | None, str, bool], Cvss] = {}
         self._cvss_sets: dict[Hashable, tuple[Cvss, ...]] = {}
 
     def layer(self, digest: str, diff_id: str = "", created_by: str = "") -> Layer:
@@ -40,11 +40,19 @@ class Pool:
             )
         return found
 
-    def cvss(self, source: str, version: str, score: float | None, vector: str) -> Cvss:
-        key = (source, version, score, vector)
+    def cvss(
+        self, source: str, version: str, score: float | None, vector: str, third_party: bool = False
+    ) -> Cvss:
+        key = (source, version, score, vector, third_party)
         found = self._cvss.get(key)
         if found is None:
-            found = self._cvss[key] = Cvss(source=source, version=version, score=score, vector=vector)  # type: ignore[arg-type]
+            found = self._cvss[key] = Cvss(
+                source=source,
+                version=version,  # type: ignore[arg-type]
+                score=score,
+                vector=vector,
+                third_party=third_party,
+            )
         return found
 
     def cvss_set(self, key: Hashable, make: Callable[[], tuple[Cvss, ...]]) -> tuple[Cvss, ...]:

@@ -300,7 +300,10 @@ def _merge_cvss(group: Sequence[Finding]) -> tuple[Cvss, ...]:
     seen: dict[tuple[str, str], Cvss] = {}
     for finding in group:
         for score in finding.cvss:
-            seen.setdefault((score.source, score.version), score)
+            key = (score.source, score.version)
+            # A source one scanner names as the vendor's is not a third party's, whichever report came first.
+            if key not in seen or (seen[key].third_party and not score.third_party):
+                seen[key] = score
     return tuple(seen.values())
 
 

@@ -380,19 +380,28 @@ def _layer(wire: _Layer | None, pool: Pool) -> Layer | None:
     return pool.layer(wire.Digest or "", wire.DiffID or "", wire.CreatedBy or "")
 
 
-def _cvss(scores: dict[str, _Cvss] | None, pool: Pool) -> tuple[Cvss, ...]:
-    """The scores of `CVSS` by source (sorted), v2, v3 and v4 each when the source gives a score or vector."""
+def _cvss(scores: dict[str, _Cvss] | None, severity_source: str | None, pool: Pool) -> tuple[Cvss, ...]:
+    """The scores of `CVSS` by source (sorted), v2, v3 and v4 each when the source gives a score or vector.
+
+    Trivy lists every source's scores, whatever the package (Red Hat's beside a Debian package's); the vendor's
+    is `SeveritySource`'s (as Trivy's own SARIF reads it). The others but NVD's are marked third-party, unless
+    the report names no source (then which is the vendor's is unknown).
+    """
     if not scores:
         return ()
     entries = sorted(scores.items())
-    key = tuple(
-        (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
-        for source, e in entries
+    vendor = severity_source or ""
+    key = (
+        vendor,
+        *(
+            (source, e.V2Score, e.V2Vector, e.V3Score, e.V3Vector, e.V40Score, e.V40Vector)
+            for source, e in entries
+        ),
     )
     return pool.cvss_set(
         key,
         lambda: tuple(
-            pool.cvss(source, version, score, vector or "")
+            pool.cvss(source, version, score, vector or "", bool(vendor) and source not in (vendor, "nvd"))
             for source, e in entries
             for version, score, vector in (
                 ("2", e.V2Score, e.V2Vector),
@@ -438,7 +447,7 @@ def _vulnerability(v: _Vulnerability, target: str, pkg_type: str, pool: Pool) ->
         target=target,
         fix_state=fix_state,
         fixed_versions=_versions(fixed),
-        cvss=_cvss(v.CVSS, pool),
+        cvss=_cvss(v.CVSS, v.SeveritySource, pool),
         published=_date(v.PublishedDate),
         layer=_layer(v.Layer, pool),
         url=v.PrimaryURL or "",

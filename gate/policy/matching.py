@@ -302,14 +302,16 @@ def chosen_cvss(finding: Finding, source: CvssSource) -> Cvss | None:
     """The CVSS entry the `cvss` key compares, by `settings.cvss_source`; None when there is none.
 
     v3 and v4 base scores are preferred over v2 whichever the source; among equals the highest score wins.
+    `vendor` takes the vendor's scores, else NVD's, else a third party's (`Cvss.third_party`).
     """
     scored = [c for c in finding.cvss if c.score is not None]
     nvd = [c for c in scored if c.source.lower() in _NVD_SOURCES]
-    vendor = [c for c in scored if c.source.lower() not in _NVD_SOURCES]
+    others = [c for c in scored if c.source.lower() not in _NVD_SOURCES]
     if source is CvssSource.NVD:
         pool = nvd
     elif source is CvssSource.VENDOR:
-        pool = vendor or nvd
+        # A third party's score (Red Hat's of a Debian package) is not the vendor's: NVD's comes first.
+        pool = [c for c in others if not c.third_party] or nvd or others
     else:
         pool = scored
     modern = [c for c in pool if c.version in ("3", "4")]

@@ -11,6 +11,8 @@ import pytest
 from gate.errors import InputError
 from gate.ingest import read_report
 from gate.model import FixState, ReportOs, Severity
+from gate.policy.matching import chosen_cvss
+from gate.policy.settings import CvssSource
 from tests.conftest import REAL, need_shared
 
 CLEAN_TRIVY = {"SchemaVersion": 2, "ArtifactName": "alpine:3.19", "ArtifactType": "container_image"}
@@ -644,6 +646,41 @@ def test_a_trivy_finding_without_severity_takes_its_vendor_severity(
     report = {"SchemaVersion": 2, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
     [finding] = read_report("r.json", json.dumps(report).encode()).findings
     assert finding.severity is severity
+
+
+@pytest.mark.parametrize(
+    ("source", "cvss", "chosen"),
+    [
+        # CVE-2018-12699 in binutils of a Debian image (defectdojo-trivy--issue_9333.json): Debian gives no score
+        ("debian", {"nvd": 9.8, "redhat": 3.3}, ("nvd", 9.8)),
+        ("nvd", {"nvd": 7.5, "redhat": 5.5}, ("nvd", 7.5)),  # Alpine's findings: the severity is NVD's
+        ("ghsa", {"nvd": 9.8, "ghsa": 7.5, "redhat": 8.1}, ("ghsa", 7.5)),  # the advisory's own
+        ("redhat", {"nvd": 9.8, "redhat": 8.1}, ("redhat", 8.1)),  # a Red Hat image
+        ("debian", {"redhat": 8.1}, ("redhat", 8.1)),  # no vendor's, no NVD's: a third party's over none
+        (None, {"nvd": 9.8, "redhat": 3.3}, ("redhat", 3.3)),  # no source named: all but NVD's are vendors
+    ],
+)
+def test_the_vendor_cvss_of_a_trivy_finding_is_its_severity_sources(
+    source: str | None, cvss: dict[str, float], chosen: tuple[str, float]
+) -> None:
+    # Trivy lists every source's scores, whatever the package: Red Hat's score of a Debian package is not the
+    # vendor's, and read as it, a `cvss = ">=9"` rule under cvss_source = "vendor" passed NVD's 9.8.
+    vulnerability: dict[str, object] = {
+        "VulnerabilityID": "CVE-2018-12699",
+        "Severity": "LOW",
+        "CVSS": {name: {"V3Score": score} for name, score in cvss.items()},
+    }
+    if source is not None:
+        vulnerability["SeveritySource"] = source
+    report = {
+        **CLEAN_TRIVY,
+        "Results": [{"Target": "t", "Type": "debian", "Vulnerabilities": [vulnerability]}],
+    }
+    [finding] = read_report("r.json", json.dumps(report).encode()).findings
+    vendor = chosen_cvss(finding, CvssSource.VENDOR)
+    assert vendor is not None and (vendor.source, vendor.score) == chosen
+    highest = chosen_cvss(finding, CvssSource.HIGHEST)  # `highest` still reads every source's
+    assert highest is not None and highest.score == max(cvss.values())
 
 
 @pytest.mark.parametrize("blank", ["", "  ", "\t\n"])

@@ -10,7 +10,7 @@ import pytest
 
 from gate.ingest import read_report
 from gate.ingest.merge import group_scans, merge_duplicates, merge_findings, merge_scans
-from gate.model import Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
+from gate.model import Cvss, Finding, FindingKind, FixState, Image, Package, Scan, Severity, Suppression
 from tests.conftest import REAL, TESTDATA, need_shared
 
 TRIVY_ALPINE = "trivy/trivy-integ--alpine-310.json"
@@ -164,6 +164,16 @@ def test_aliases_join_and_are_united() -> None:
     assert merged.aliases == ("GHSA-qppj-fm5r-hxr3",)
     assert merged.severity is Severity.HIGH
     assert merged.reported_by == ("trivy", "grype")
+
+
+def test_a_source_one_scanner_names_as_the_vendor_is_not_a_third_party_whichever_report_comes_first() -> None:
+    # Trivy marks Red Hat's score of a package whose severity came from another source third-party; Grype's
+    # match in Red Hat's namespace is Red Hat's own. `cvss_source = "vendor"` must not depend on the order.
+    trivy = _f("trivy", "CVE-2024-1", cvss=(Cvss(source="redhat", version="3", score=8.1, third_party=True),))
+    grype = _f("grype", "CVE-2024-1", cvss=(Cvss(source="redhat", version="3", score=8.1),))
+    for reports in ([[trivy], [grype]], [[grype], [trivy]]):
+        [merged] = merge_findings(reports)
+        assert [(c.source, c.third_party) for c in merged.cvss] == [("redhat", False)]
 
 
 def test_cves_that_share_an_advisory_stay_apart_and_do_not_borrow_each_others_ids() -> None:
