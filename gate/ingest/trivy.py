@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from datetime import date
+from datetime import date, timezone
 from typing import Annotated, Any, Literal
 
 import pydantic_core
@@ -577,8 +577,13 @@ def _modified(m: _Modified, target: str, pkg_type: str, at: str, pool: Pool) -> 
 
 
 def _date(text: str | None) -> date | None:
+    """The UTC date of a time Trivy writes (RFC 3339, `Z` in practice), or of a bare date."""
     if not text or len(text) < 10:
         return None
+    if len(text) > 10 and not text.endswith(("Z", "z")):  # an offset: the date at it may not be the UTC date
+        moment = parse_timestamp(text)
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(timezone.utc).date()
     try:
         return date.fromisoformat(text[:10])
     except ValueError:

@@ -422,6 +422,24 @@ def test_a_trivy_vulnerability_with_status_fixed_is_fixable_without_a_version() 
     assert (finding.fix_state, finding.fixed_versions) == (FixState.FIXED, ())
 
 
+@pytest.mark.parametrize(
+    ("published", "day"),
+    [
+        ("2024-03-01T23:15:00Z", "2024-03-01"),
+        ("2024-03-01T23:15:00.123456789Z", "2024-03-01"),
+        ("2024-03-01T02:15:00+05:00", "2024-02-29"),  # a day older than its text: age_days counts from UTC
+        ("2024-03-01T23:15:00-05:00", "2024-03-02"),
+        ("2024-03-01", "2024-03-01"),
+        ("2024-03-01T23:15:00", "2024-03-01"),  # no zone: as written
+    ],
+)
+def test_a_trivy_published_date_is_its_utc_date(published: str, day: str) -> None:
+    vulnerability = {"VulnerabilityID": "CVE-1", "Severity": "HIGH", "PublishedDate": published}
+    report = {**CLEAN_TRIVY, "Results": [{"Target": "t", "Vulnerabilities": [vulnerability]}]}
+    [finding] = read_report("t.json", json.dumps(report).encode()).findings
+    assert finding.published is not None and finding.published.isoformat() == day
+
+
 def test_legacy_trivy_list_form() -> None:
     data = [{"Target": "alpine:3.10 (alpine 3.10.2)", "Type": "alpine", "Vulnerabilities": [
         {"VulnerabilityID": "CVE-2019-1549", "PkgName": "openssl", "InstalledVersion": "1.1.1c-r0",
