@@ -219,10 +219,11 @@ class Cvss(_Frozen):
     version: Literal["2", "3", "4"]
     score: float | None = None
     vector: str = ""
-    third_party: bool = False
+    third_party: bool = Field(default=False, exclude=True)
     """Scored by neither NVD nor the source the scanner took the finding's severity from: Trivy lists every
     source's scores (Red Hat's beside a Debian package's, its `SeveritySource`). `cvss_source = "vendor"` takes
-    it only when neither the vendor nor NVD scored the finding."""
+    it only when neither the vendor nor NVD scored the finding. Only rules read it, on reports: not written to
+    outputs or the decision record, which list every source's scores."""
 
 
 class Layer(_Frozen):
