@@ -111,13 +111,20 @@ def _names(image: Image) -> list[str]:
     return names
 
 
+def _host_pattern(pattern: str) -> str:
+    """The registry a pattern written as a host names (`ghcr.io`, `*.example.com`, `localhost:5000`), lower case;
+    "" for any other pattern."""
+    text = pattern.strip()
+    host = text.partition(":")[0]
+    return text.lower() if "/" not in text and ("." in host or host == "localhost") else ""
+
+
 def _full_pattern(pattern: str, *, registry_host: bool) -> str:
     """A pattern in the normalised form references are compared in (`alpine:3.*` -> `docker.io/library/alpine:3.*`):
     the repository lower case, as normalised references have it; a tag as written, as registries compare tags."""
     text = pattern.strip()
-    host = text.partition(":")[0]
-    if registry_host and "/" not in text and ("." in host or host == "localhost"):
-        return text.lower().rstrip("/") + "/*"
+    if registry_host and _host_pattern(text):
+        return _host_pattern(text) + "/*"
     name, at, digest = text.partition("@")
     tag = ""
     if not at:
@@ -129,9 +136,18 @@ def _full_pattern(pattern: str, *, registry_host: bool) -> str:
     return name + tag + (at + digest.lower() if at else "")
 
 
-def _matches_any(candidates: Sequence[str], patterns: Sequence[str]) -> bool:
-    """True when a normalised reference (repository lower case, tag as written) matches a _full_pattern."""
-    return any(fnmatchcase(c, p) for c in candidates for p in patterns)
+def _matches_any(candidates: Sequence[str], globs: Sequence[str]) -> bool:
+    """True when a normalised reference (repository lower case, tag as written) matches a policy glob.
+
+    A glob written as a host allows that registry: it is matched against the registry alone, so its `*` does not
+    reach into the path (`*.example.com` does not allow `evil.net/a.example.com/app`).
+    """
+    for glob in globs:
+        host, pattern = _host_pattern(glob), _full_pattern(glob, registry_host=True)
+        for candidate in candidates:
+            if fnmatchcase(candidate.partition("/")[0], host) if host else fnmatchcase(candidate, pattern):
+                return True
+    return False
 
 
 def _allowed_registries(image: Image, check: ImageCheck, _today: date) -> CheckResult:
@@ -147,9 +163,8 @@ def _allowed_registries(image: Image, check: ImageCheck, _today: date) -> CheckR
             f"the image has no registry name ({where or 'no reference'}, no repo tags or digests); "
             "scan it by reference or pass --image-metadata with docker or podman inspect",
         )
-    patterns = [_full_pattern(p, registry_host=True) for p in check.registries]
     repos = sorted({repository(n) for n in names})
-    bad = [r for r in repos if not _matches_any([r], patterns)]
+    bad = [r for r in repos if not _matches_any([r], check.registries)]
     if bad:
         shown = ", ".join(_show(r) for r in bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
         allowed = ", ".join(_show(p) for p in check.registries)
@@ -186,8 +201,7 @@ def _approved_base_image(image: Image, check: ImageCheck, _today: date) -> Check
         candidates.append(normalise_reference(tagged))
     if _DIGEST.match(digest):
         candidates.append(f"{repository(name)}@{digest.lower()}")
-    patterns = [_full_pattern(p, registry_host=True) for p in check.base_images]
-    if _matches_any(candidates, patterns):
+    if _matches_any(candidates, check.base_images):
         return _result(
             "approved-base-image", True, f"built on {_show(name)} ({where}), an approved base image"
         )
