@@ -631,7 +631,9 @@ def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckRe
 
 
 def _port_range(exposed: str) -> tuple[int, int, str] | None:
-    number, _, proto = exposed.strip().lower().partition("/")
+    # Docker (go-connections' SplitProtoPort) reads the protocol up to the next `/`: `22/tcp/x` is 22/tcp.
+    number, _, rest = exposed.strip().lower().partition("/")
+    proto = rest.partition("/")[0]
     low_text, _, high_text = number.partition("-")
     low = whole_number(low_text)
     high = whole_number(high_text) if high_text else low
