@@ -87,7 +87,7 @@ def config_facts(
     wrong types.
     """
     try:
-        wire = _Config.model_validate(config)
+        wire = _Config.model_validate(_go_keys(config, _CONFIG_KEYS))
     except ValidationError as exc:
         raise InputError(f"{source}: {where}: {first_error(exc, keys)}; the file is malformed") from None
     run = wire.config or _RunConfig()
@@ -114,6 +114,70 @@ def config_facts(
     if entries:
         values["base_layers"] = base_boundary(entries, len(diff_ids))
     return values
+
+
+# The keys of an image config the gate reads, as Go's encoding/json reads them: Docker, containerd and podman
+# read a config with it, and it takes a key that differs only in case (`user`, `ENV`) for the field. A nested
+# object's keys are matched the same way; a "map" holds data (label names, ports), whose keys are kept.
+_Keys = dict[str, "_Keys | str | None"]
+_RUN_KEYS: _Keys = {
+    "User": None,
+    "Env": None,
+    "Labels": "map",
+    "ExposedPorts": "map",
+    "Healthcheck": {"Test": None},
+}
+_CONFIG_KEYS: _Keys = {
+    "created": None,
+    "config": _RUN_KEYS,
+    "container_config": _RUN_KEYS,
+    "history": "list",
+    "rootfs": {"diff_ids": None},
+    "os": None,
+    "architecture": None,
+    "variant": None,
+    "Size": None,
+}
+_HISTORY_KEYS: _Keys = {"created_by": None, "empty_layer": None, "comment": None}
+
+
+def _same_key(key: str, name: str) -> bool:
+    """True when Go's encoding/json takes `key` for the field `name`: equal under simple case folding, letter by
+    letter (`USER`, and `user` with a long s for its s, are `User`; a ligature that folds to two letters is not)."""
+    return len(key) == len(name) and all(a.casefold() == b.casefold() for a, b in zip(key, name, strict=True))
+
+
+def _go_keys(obj: Mapping[str, Any], keys: _Keys) -> dict[str, Any]:
+    """`obj` with each key Go's encoding/json takes for one of `keys` renamed to it, as Go decodes it: in the
+    order written, a later value replaces an earlier one, and an object (a nested config, a map) is merged
+    into the one before it. Other keys are kept as they are (and ignored by the wire types)."""
+    out: dict[str, Any] = {}
+    for key, value in obj.items():
+        name = key if key in keys else next((n for n in keys if _same_key(key, n)), key)
+        shape = keys.get(name)
+        if isinstance(shape, dict) and isinstance(value, Mapping):
+            value = _go_keys(value, shape)
+        elif shape == "list" and isinstance(value, list):
+            value = [_go_keys(v, _HISTORY_KEYS) if isinstance(v, Mapping) else v for v in value]
+        earlier = out.get(name)
+        if (
+            (shape == "map" or isinstance(shape, dict))
+            and isinstance(earlier, dict)
+            and isinstance(value, Mapping)
+        ):
+            value = {**earlier, **value} if shape == "map" else _merged(earlier, value)
+        out[name] = value
+    return out
+
+
+def _merged(earlier: Mapping[str, Any], later: Mapping[str, Any]) -> dict[str, Any]:
+    """Two objects of one nested config decoded one after the other: the later one's objects merge, the rest
+    replaces."""
+    out = dict(earlier)
+    for key, value in later.items():
+        before = out.get(key)
+        out[key] = {**before, **value} if isinstance(before, dict) and isinstance(value, Mapping) else value
+    return out
 
 
 def platform_name(os: str | None, architecture: str | None, variant: str | None = None) -> str:
