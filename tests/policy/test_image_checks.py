@@ -1147,3 +1147,205 @@ def test_many_healthcheck_options_are_read_in_linear_time() -> None:
     start = time.perf_counter()
     assert _history_healthcheck(cfg(history=((created_by, True),))) == "CMD"
     assert time.perf_counter() - start < 5.0
+
+
+# --- adversarial cases: each check against inputs shaped to slip through ------------------------------------
+
+
+def oci_config(run_config: dict[str, Any], top: dict[str, Any] | None = None) -> Image:
+    """An image read from an OCI image config given as --image-metadata (`top` adds or replaces top-level keys)."""
+    document = {"architecture": "amd64", "os": "linux", "rootfs": {"type": "layers", "diff_ids": []}}
+    document.update(config=run_config, **(top or {}))
+    return read_metadata("config.json", json.dumps(document).encode()).image
+
+
+SOURCE = "org.opencontainers.image.source"
+NOT_A_DIGEST = "sha256:" + "a" * 63
+
+
+@pytest.mark.parametrize(
+    ("check_id", "table", "image", "passed"),
+    [
+        # non-root-user: UID 0 any way the runtime reads it; a named user passes (docs: no /etc/passwd)
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": "00:1000"}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": " root"}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": ":0"}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": None}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({}), False),
+        (
+            "non-root-user",
+            {"user": "non-root"},
+            oci_config({"User": "ROOT"}),
+            True,
+        ),  # names are case-sensitive
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": "1000:0"}), True),  # group root only
+        # Go's encoding/json, which Docker and containerd read a config with, takes a key in any case, and a later
+        # one replaces an earlier: the runtime runs these as root.
+        ("non-root-user", {"user": "non-root"}, oci_config({"user": "0"}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": "app", "USER": "root"}), False),
+        (
+            "non-root-user",
+            {"user": "non-root"},
+            oci_config({"User": "app", "u\u017fer": "root"}),
+            False,
+        ),  # long s
+        ("non-root-user", {"user": "non-root"}, oci_config({}, {"Config": {"User": "root"}}), False),
+        ("non-root-user", {"user": "non-root"}, oci_config({"User": "root"}, {"Config": {"Env": []}}), False),
+        ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"env": ["PASSWORD=hunter2"]}), False),
+        (
+            "no-secrets-in-env",
+            {"env": "no-secrets"},
+            oci_config({}, {"CONFIG": {"Env": ["PASSWORD=hunter2"]}}),
+            False,
+        ),
+        ("forbidden-ports", {"forbidden_ports": [22]}, oci_config({"exposedPorts": {"22/tcp": {}}}), False),
+        (
+            "forbidden-ports",
+            {"forbidden_ports": [22]},
+            oci_config({"ExposedPorts": {"8080/tcp": {}}, "exposedports": {"22/tcp": {}}}),
+            False,
+        ),
+        ("required-labels", {"labels": [SOURCE]}, oci_config({"labels": {SOURCE: "https://x"}}), True),
+        ("healthcheck", {"healthcheck": "required"}, oci_config({"healthcheck": {"test": ["NONE"]}}), False),
+        # ... but a ligature that folds to two letters is not a key Go takes: `conﬁg` is not `config`.
+        (
+            "non-root-user",
+            {"user": "non-root"},
+            oci_config({"User": "root"}, {"con\ufb01g": {"User": "app"}}),
+            False,
+        ),
+        # required-labels: exact names, non-empty values
+        ("required-labels", {"labels": [SOURCE]}, oci_config({"Labels": {SOURCE.upper(): "x"}}), False),
+        ("required-labels", {"labels": [SOURCE]}, oci_config({"Labels": {SOURCE: " "}}), False),
+        ("required-labels", {"labels": [SOURCE]}, oci_config({"Labels": {" " + SOURCE: "x"}}), False),
+        # forbidden-ports: Docker reads the protocol up to the next `/` (`22/tcp/x` is 22/tcp)
+        (
+            "forbidden-ports",
+            {"forbidden_ports": ["22/tcp"]},
+            oci_config({"ExposedPorts": {"22/tcp/x": {}}}),
+            False,
+        ),
+        (
+            "forbidden-ports",
+            {"forbidden_ports": ["22/tcp"]},
+            oci_config({"ExposedPorts": {"22/TCP": {}}}),
+            False,
+        ),
+        (
+            "forbidden-ports",
+            {"forbidden_ports": ["22/tcp"]},
+            oci_config({"ExposedPorts": {"0022/tcp": {}}}),
+            False,
+        ),
+        ("forbidden-ports", {"forbidden_ports": ["22/tcp"]}, oci_config({"ExposedPorts": {"22": {}}}), False),
+        (
+            "forbidden-ports",
+            {"forbidden_ports": ["22/tcp"]},
+            oci_config({"ExposedPorts": {"20-25/tcp": {}}}),
+            False,
+        ),
+        (
+            "forbidden-ports",
+            {"forbidden_ports": ["22/tcp"]},
+            oci_config({"ExposedPorts": {"22/sctp": {}}}),
+            True,
+        ),
+        ("forbidden-ports", {"forbidden_ports": [22]}, oci_config({"ExposedPorts": {"22/sctp": {}}}), False),
+        # no-secrets-in-env
+        ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["password=hunter2"]}), False),
+        ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["X=AKIAIOSFODNN7EXAMPLE"]}), False),
+        ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["PASSWORD"]}), True),  # no value
+        # image-age (limit 30 days, evaluated on 2026-11-27)
+        ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "2026-10-28T00:00:00+14:00"}), False),
+        ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "2099-01-01T00:00:00Z"}), False),
+        ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "0001-01-01T00:00:00Z"}), None),
+        ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "1701000000"}), None),
+        # allowed-registries / approved-base-image: a host pattern's `*` stays in the host
+        (
+            "allowed-registries",
+            {"registries": ["*.example.com"]},
+            Image(reference="evil.net/a.example.com/x:1"),
+            False,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["*example.com"]},
+            Image(reference="evil.net/example.com/x:1"),
+            False,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["*.example.com"]},
+            Image(reference="reg.example.com/x:1"),
+            True,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["*.example.com"]},
+            Image(reference="example.com.evil.net/x:1"),
+            False,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["*.example.com"]},
+            Image(reference="evil-example.com/x:1"),
+            False,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["registry.example.com"]},
+            Image(reference="REGISTRY.EXAMPLE.COM/x"),
+            True,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["registry.example.com"]},
+            Image(reference="registry.example.com:5000/x"),
+            False,
+        ),
+        ("allowed-registries", {"registries": ["localhost"]}, Image(reference="localhost:5000/x:1"), False),
+        (
+            "allowed-registries",
+            {"registries": ["docker.io/library/*"]},
+            Image(reference="library/alpine"),
+            True,
+        ),
+        (
+            "allowed-registries",
+            {"registries": ["docker.io/library/*"]},
+            Image(reference="evil/alpine"),
+            False,
+        ),
+        (
+            "approved-base-image",
+            {"base_images": ["*.example.com"]},
+            cfg(labels=((BASE + "name", "evil.net/a.example.com/base:1"),)),
+            False,
+        ),
+        (
+            "approved-base-image",
+            {"base_images": ["*.example.com"]},
+            cfg(labels=((BASE + "name", "r.example.com/b"),)),
+            True,
+        ),
+        # digest-pinned: a digest OCI registers, also after a tag
+        ("digest-pinned", {"digest": "reference"}, Image(reference="x/y:1@sha256:" + "a" * 64), True),
+        ("digest-pinned", {"digest": "reference"}, Image(reference="x/y@" + NOT_A_DIGEST), False),
+        ("digest-pinned", {"digest": "reference"}, Image(reference="x/y@SHA256:" + "A" * 64), False),
+        ("digest-pinned", {"digest": "base"}, cfg(labels=((BASE + "digest", NOT_A_DIGEST),)), False),
+        # image-size / layer-count: unknown is not a pass
+        ("image-size", {"max_size_mb": 1}, cfg(), None),
+        ("layer-count", {"max_layers": 1}, cfg(), None),
+    ],
+)
+def test_adversarial_image_facts(
+    check_id: str, table: dict[str, Any], image: Image, passed: bool | None
+) -> None:
+    assert run(check_id, image, **table)[0] is passed
+
+
+def test_a_config_key_in_another_case_is_read_from_a_grype_or_trivy_config() -> None:
+    # Grype embeds the config as the registry serves it: a key in another case reaches the gate as written.
+    image = image_from_config({"config": {"User": "app", "user": "0", "ENV": ["TOKEN=abc123"]}}, "grype.json")
+    assert image.user == "0"
+    assert image.env == ("TOKEN=abc123",)
