@@ -302,9 +302,12 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
     elif wire.RootFS is not None and wire.RootFS.Layers:
         values["diff_ids"] = tuple(wire.RootFS.Layers)
     if "User" in wire.model_fields_set and wire.User is not None:
+        _same_at_top(source, form, "User", wire.User or "", values.get("user") or "", wire.Config)
         values["user"] = wire.User
     if wire.Labels is not None:
-        values["labels"] = tuple(sorted(wire.Labels.items()))
+        labels = tuple(sorted(wire.Labels.items()))
+        _same_at_top(source, form, "Labels", labels, values.get("labels") or (), wire.Config)
+        values["labels"] = labels
     if "Healthcheck" in wire.model_fields_set and wire.Config is not None:
         values.update(
             healthcheck_state(wire.Healthcheck.Test if wire.Healthcheck else None, wire.Healthcheck is None)
@@ -323,6 +326,16 @@ def _inspect(obj: dict[str, Any], source: str) -> Metadata:
         *(normal_digest(d.partition("@")[2]) for d in wire.RepoDigests or ()),
     ]
     return _metadata(source, form, values, digests)
+
+
+def _same_at_top(source: str, form: str, key: str, top: object, config: object, given: object) -> None:
+    """Raise InputError when podman's top-level copy of a config field (`User`, `Labels`) differs from the
+    `Config` it was copied from: the runtime reads the config, so the file was edited or damaged."""
+    if given is not None and top != config:
+        raise InputError(
+            f"{source}: {form}: {key} at the top level differs from Config.{key}; podman copies one from the "
+            "other, so the file was edited or damaged: inspect the image again"
+        )
 
 
 _INSPECT_KEYS = {

@@ -1349,3 +1349,29 @@ def test_a_config_key_in_another_case_is_read_from_a_grype_or_trivy_config() -> 
     image = image_from_config({"config": {"User": "app", "user": "0", "ENV": ["TOKEN=abc123"]}}, "grype.json")
     assert image.user == "0"
     assert image.env == ("TOKEN=abc123",)
+
+
+@pytest.mark.parametrize(
+    ("top", "config"),
+    [
+        ({"User": "app"}, {"User": "root"}),
+        ({"User": "app"}, {}),
+        ({"Labels": {SOURCE: "https://x"}}, {"Labels": {}}),
+    ],
+)
+def test_a_podman_inspect_whose_top_level_copy_differs_from_its_config_is_refused(
+    top: dict[str, Any], config: dict[str, Any]
+) -> None:
+    # podman copies User and Labels from the config, which the runtime reads: a copy that says otherwise was
+    # edited, and taking it passed a root image.
+    document = [{"Id": "sha256:" + "a" * 64, "Digest": "sha256:" + "b" * 64, "Config": config, **top}]
+    with pytest.raises(InputError, match=r"at the top level differs from Config\.(User|Labels)"):
+        read_metadata("podman.json", json.dumps(document).encode())
+
+
+def test_a_podman_inspect_as_podman_writes_it_is_read() -> None:
+    document = [
+        {"Id": "sha256:" + "a" * 64, "Digest": "sha256:" + "b" * 64, "Config": {}, "User": "", "Labels": {}}
+    ]
+    image = read_metadata("podman.json", json.dumps(document).encode()).image
+    assert (image.user, image.labels) == ("", ())
