@@ -605,7 +605,8 @@ def _no_secrets_in_env(image: Image, check: ImageCheck, _today: date) -> CheckRe
             continue
         in_name = credential_reason("", name)
         reason = credential_reason(name, value) or (in_name and in_name.replace("its value", "its name"))
-        if not reason and historic:
+        # A value of several lines (a dotenv or properties file in one variable) holds assignments of its own.
+        if not reason and (historic or "\n" in value or "\r" in value):
             reason = _held_credential(value, allow)
         if not reason:
             continue

@@ -1255,6 +1255,31 @@ NOT_A_DIGEST = "sha256:" + "a" * 63
         ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["password=hunter2"]}), False),
         ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["X=AKIAIOSFODNN7EXAMPLE"]}), False),
         ("no-secrets-in-env", {"env": "no-secrets"}, oci_config({"Env": ["PASSWORD"]}), True),  # no value
+        # a value of several lines (a dotenv file in one variable) holds assignments of its own
+        (
+            "no-secrets-in-env",
+            {"env": "no-secrets"},
+            oci_config({"Env": ["APP_ENV=A=1\nDB_PASSWORD=hunter2"]}),
+            False,
+        ),
+        (
+            "no-secrets-in-env",
+            {"env": "no-secrets"},
+            oci_config({"Env": ["APP_ENV=A=1\r\nTOKEN=abc123"]}),
+            False,
+        ),
+        (
+            "no-secrets-in-env",
+            {"env": "no-secrets"},
+            oci_config({"Env": ["APP_ENV=A=1\nDB_PASSWORD=$DB_PW"]}),
+            True,
+        ),
+        (
+            "no-secrets-in-env",
+            {"env": "no-secrets"},
+            oci_config({"Env": ["OPTS=-v TOKEN=abc123"]}),
+            True,
+        ),  # one line
         # image-age (limit 30 days, evaluated on 2026-11-27)
         ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "2026-10-28T00:00:00+14:00"}), False),
         ("image-age", {"max_age_days": 30}, oci_config({}, {"created": "2099-01-01T00:00:00Z"}), False),
