@@ -9,6 +9,7 @@ image's stable pseudo-path at line 1. The format is in PLATFORMS.md C.2.
 from __future__ import annotations
 
 import functools
+from collections import defaultdict
 from collections.abc import Callable
 from typing import Any
 
@@ -56,18 +57,23 @@ def encode(decision: Decision, *, location: FileLocation | None = None) -> list[
 def _entries(decision: Decision, location: FileLocation | None) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     seen: set[str] = set()
-    written: set[tuple[str, str]] = set()
     # Packages, versions, rules and messages repeat across violations, and paths across a package's
     # violations: each is escaped once (caches local to this call).
     line = functools.cache(_text.one_line)
     path = functools.cache(pseudo_path)
     titles = image_titles(decision.images, _IMAGE_CHARS)  # images of one name for two platforms read as two
     for image, title, key in zip(decision.images, titles, image_keys(decision), strict=True):
+        # One package version in several places (two copies of a library) is a violation each: their entries say
+        # where each copy is, as the log does.
+        places: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
         for violation in image.violations:
-            entry = _entry(violation, image, title, key, location, line, path)
-            if (entry["fingerprint"], entry["description"]) in written:
-                continue  # the same finding twice (found at two paths of one package)
-            written.add((entry["fingerprint"], entry["description"]))
+            copy = _copy(violation)
+            if copy is not None:
+                places[copy[0]].add(copy[1])
+        for violation in image.violations:
+            copy = _copy(violation)
+            where = copy[1] if copy is not None and len(places[copy[0]]) > 1 else ""
+            entry = _entry(violation, image, title, key, location, line, path, where)
             fingerprint = entry["fingerprint"]
             n = 1
             while fingerprint in seen:  # same rule, ID and package twice (other versions or paths)
@@ -79,6 +85,14 @@ def _entries(decision: Decision, location: FileLocation | None) -> list[dict[str
     return entries
 
 
+def _copy(v: Violation) -> tuple[tuple[str, str, str, str], str] | None:
+    """(rule, ID, package, version) of a violation of a package, and the file that copy is in (else the target)."""
+    f = v.finding
+    if f is None or f.package is None:
+        return None
+    return (v.rule_id, v.id, f.package.name, f.package.version), f.package.path or f.target
+
+
 def _entry(
     v: Violation,
     image: ImageDecision,
@@ -87,14 +101,18 @@ def _entry(
     location: FileLocation | None,
     line: Callable[[str, int | None], str],
     path: Callable[[str, str], str],
+    place: str = "",
 ) -> dict[str, Any]:
     """One entry; `title` names the image (`image_titles`); `line` is `_text.one_line` and `path` is `pseudo_path`,
-    remembered across entries."""
+    remembered across entries; `place`, when given, is the file of this copy of the package."""
     f = v.finding
     subject = line(v.id, 200)
     if f is not None and f.package is not None:
         where = f.package.name
         subject += f" in {line(f.package.name, 200)} {line(f.package.version, 100)}".rstrip()
+        if place:
+            tail = line(place, 10_000)
+            subject += f" (in {tail if len(tail) <= 100 else '…' + tail[-99:]})"
     elif f is not None:
         where = f.target or f.kind.value
         if f.target:

@@ -60,3 +60,21 @@ def test_duplicate_findings_are_written_once() -> None:
     )
     django = [e for e in entries if "GHSA-v6rh-hp5x-86rv in Django" in e["description"]]
     assert len(django) == 1
+
+
+def test_copies_of_a_package_at_several_paths_are_an_entry_each() -> None:
+    """minimist 1.2.5 is in three places of the juice-shop image: three failing violations in the record and the
+    log, so three entries, each saying where its copy is (the log's way), not one."""
+    need_shared()
+    decision = decide(REAL / "trivy" / "securecodebox-trivy--juice-shop-v12.10.2.json")
+    entries = json.loads(codequality.render(decision))
+    assert len(entries) == len(decision.violations)
+    minimist = [
+        e["description"] for e in entries if e["description"].startswith("CVE-2021-44906 in minimist 1.2.5")
+    ]
+    assert sorted(d.split(", image ")[0] for d in minimist) == [
+        "CVE-2021-44906 in minimist 1.2.5 (in juice-shop/node_modules/minimist/package.json)",
+        "CVE-2021-44906 in minimist 1.2.5 (in usr/local/lib/node_modules/npm/node_modules/minimist/package.json)",
+        "CVE-2021-44906 in minimist 1.2.5 (in usr/local/lib/node_modules/npm/node_modules/mkdirp/node_modules/"
+        "minimist/package.json)",
+    ]
