@@ -137,7 +137,8 @@ def _checks(
     if match.package is not None and not screened:
         out.append(_package(package, PackageGlobs(match.package), "package"))
     if match.package_type is not None:
-        out.append(_package_type(package, match.package_type))
+        # A finding merged from Trivy and Grype is in a package of both their types (`alpine`, `apk`).
+        out.append(_glob("package_type", package.all_types if package else (), match.package_type))
     if match.purl is not None and not screened:
         out.append(_package(package, PackageGlobs(match.purl, purl=True), "purl"))
     if match.ids is not None:
@@ -178,27 +179,18 @@ def _ids(finding: Finding, ids: Sequence[str]) -> _Check:
                   else f"none of {', '.join(finding.all_ids)} is listed")  # fmt: skip
 
 
-def _glob(key: str, value: str | None, patterns: Sequence[str]) -> _Check:
-    ok = value is not None and any(fnmatchcase(value, p) for p in patterns)
-    shown = repr(value) if value else "none"
+def _glob(key: str, values: Sequence[str], patterns: Sequence[str]) -> _Check:
+    """A glob key that matches when one of `values` matches a pattern (none: the finding has no such value)."""
+    ok = any(fnmatchcase(v, p) for v in values for p in patterns)
+    shown = " / ".join(repr(v) for v in values if v) or "none"
     return _check(key, ok, lambda: f"{key} {shown} {'matches' if ok else 'does not match'} {list(patterns)}")
-
-
-def _package_type(package: Package | None, patterns: Sequence[str]) -> _Check:
-    """The `package_type` key: a finding merged from Trivy and Grype is in a package of both their types."""
-    if package is None or not package.types:
-        return _glob("package_type", package.type if package else None, patterns)
-    hit = [t for t in package.types if any(fnmatchcase(t, p) for p in patterns)]
-    shown = " / ".join(repr(t) for t in package.types)
-    return _check("package_type", bool(hit), lambda: f"package_type {shown} "
-                  f"{'matches' if hit else 'does not match'} {list(patterns)}")  # fmt: skip
 
 
 def _package(package: Package | None, globs: PackageGlobs, key: str) -> _Check:
     """The `package` or `purl` key: globs compared as the package's ecosystem compares names (docs/policy.md)."""
     value = globs.value(package) if package else None
     if package is None or not value:
-        return _glob(key, value, globs.patterns)
+        return _glob(key, (value,) if value is not None else (), globs.patterns)
     ok = globs.matches(package)
     return _check(key, ok, lambda: f"{key} {value!r} {'matches' if ok else 'does not match'} "
                   f"{list(globs.patterns)}{globs.note(package)}")  # fmt: skip
