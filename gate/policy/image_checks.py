@@ -119,12 +119,10 @@ def _host_pattern(pattern: str) -> str:
     return text.lower() if "/" not in text and ("." in host or host == "localhost") else ""
 
 
-def _full_pattern(pattern: str, *, registry_host: bool) -> str:
+def _full_pattern(pattern: str) -> str:
     """A pattern in the normalised form references are compared in (`alpine:3.*` -> `docker.io/library/alpine:3.*`):
     the repository lower case, as normalised references have it; a tag as written, as registries compare tags."""
     text = pattern.strip()
-    if registry_host and _host_pattern(text):
-        return _host_pattern(text) + "/*"
     name, at, digest = text.partition("@")
     tag = ""
     if not at:
@@ -143,10 +141,13 @@ def _matches_any(candidates: Sequence[str], globs: Sequence[str]) -> bool:
     reach into the path (`*.example.com` does not allow `evil.net/a.example.com/app`).
     """
     for glob in globs:
-        host, pattern = _host_pattern(glob), _full_pattern(glob, registry_host=True)
-        for candidate in candidates:
-            if fnmatchcase(candidate.partition("/")[0], host) if host else fnmatchcase(candidate, pattern):
-                return True
+        if host := _host_pattern(glob):
+            hit = any(fnmatchcase(c.partition("/")[0], host) for c in candidates)
+        else:
+            pattern = _full_pattern(glob)
+            hit = any(fnmatchcase(c, pattern) for c in candidates)
+        if hit:
+            return True
     return False
 
 
