@@ -65,13 +65,12 @@ def _entries(decision: Decision, location: FileLocation | None) -> list[dict[str
     for image, title, key in zip(decision.images, titles, image_keys(decision), strict=True):
         # One package version in several places (two copies of a library) is a violation each: their entries say
         # where each copy is, as the log does.
+        copies = [_copy(violation) for violation in image.violations]
         places: dict[tuple[str, str, str, str], set[str]] = defaultdict(set)
-        for violation in image.violations:
-            copy = _copy(violation)
+        for copy in copies:
             if copy is not None:
                 places[copy[0]].add(copy[1])
-        for violation in image.violations:
-            copy = _copy(violation)
+        for violation, copy in zip(image.violations, copies, strict=True):
             where = copy[1] if copy is not None and len(places[copy[0]]) > 1 else ""
             entry = _entry(violation, image, title, key, location, line, path, where)
             fingerprint = entry["fingerprint"]
